@@ -1,0 +1,29 @@
+# The two commands (README): `make up` starts everything, `make test` runs the whole suite.
+.PHONY: up down test unit integration lint bootstrap status
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+up: bootstrap
+	.venv/bin/centrala up
+
+down:
+	.venv/bin/centrala down
+
+status:
+	.venv/bin/centrala status
+
+test: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/pytest -q tests
+
+unit: bootstrap
+	.venv/bin/pytest -q tests/unit
+
+integration: bootstrap
+	.venv/bin/pytest -q tests/integration
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine

@@ -1,0 +1,249 @@
+"""The call-leg machine: a call that enters the platform and is connected to one other leg.
+
+Inbound: a caller dials a DID; after a prompt the agent phone bound to the DID
+is rung. Outbound: an agent phone dials a number; the call goes out over the
+tenant's trunk at once (no prompt). Either way the "other leg" is originated
+by the control plane and called the agent leg below.
+
+Theory of operation
+-------------------
+A call is keyed by the caller channel's id (``call_id``). Every other Asterisk
+object of the call has an id derived from it, so after a restart the control
+plane finds them again with ARI GETs alone: the agent leg is
+``<call_id>-agent``, the bridge ``<call_id>-bridge``, the prompt playback
+``<call_id>-prompt`` and the recording is named ``<call_id>``.
+
+    phase       event                         → phase       commands
+    (new)       Entered(binding)              → PROMPT      SaveCall, Answer, Play(prompt)
+    (new)       Entered(binding, no prompt)   → DIALING     SaveCall, StartRinging, Originate
+    (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
+    PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
+    REJECTING   playback finished             → ENDING      Hangup(caller)
+    DIALING     agent entered Stasis (answer) → TALKING     StopRinging, CreateBridge,
+                                                            AddToBridge, RecordBridge, SaveCall
+    DIALING     agent leg gone (no answer)    → ENDING      Hangup(caller)
+    any         caller gone                   → ENDING      Hangup(agent), DestroyBridge
+    TALKING     agent gone                    → ENDING      Hangup(caller), DestroyBridge
+    ENDING      last leg gone                 → ENDED       SaveCall (final)
+
+The first hang-up fixes ``ended_at``, the cause and who hung up; the record is
+saved (``SaveCall``) on entry, on answer and at the end. ``step`` is pure: it
+takes the state, an event and the time, and returns the new state and commands.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from controlplane.engine.commands import (
+    AddToBridge,
+    Answer,
+    Command,
+    CreateBridge,
+    DestroyBridge,
+    Hangup,
+    Originate,
+    Play,
+    RecordBridge,
+    StartRinging,
+    StopRinging,
+)
+
+AGENT_RING_TIMEOUT_S = 30
+NO_SERVICE_PROMPT = "sound:ss-noservice"
+
+
+class Phase(enum.StrEnum):
+    PROMPT = "prompt"
+    REJECTING = "rejecting"
+    DIALING = "dialing"
+    TALKING = "talking"
+    ENDING = "ending"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a DID leads, resolved from the database before the call enters the machine."""
+
+    tenant_id: int | None
+    direction: str  # inbound | outbound
+    callee: str
+    did: str | None
+    trunk: str | None
+    agent_endpoint: str | None
+    dial: str | None  # ARI endpoint of the other leg, e.g. PJSIP/demo-1001; None: no service
+    prompt: str | None  # played before dialing (inbound); None dials at once
+
+
+@dataclass(frozen=True)
+class CallState:
+    call_id: str
+    phase: Phase
+    tenant_id: int | None
+    direction: str
+    caller: str
+    callee: str
+    did: str | None
+    trunk: str | None
+    agent_endpoint: str | None
+    started_at: datetime
+    prompt: str | None
+    dial: str | None
+    caller_alive: bool = True
+    agent_alive: bool = False
+    agent_dialed: bool = False
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    hangup_cause: int | None = None
+    hangup_cause_txt: str | None = None
+    hangup_by: str | None = None
+    recording: str | None = None
+    end_estimated: bool = False
+
+    @property
+    def agent_channel(self) -> str:
+        return f"{self.call_id}-agent"
+
+    @property
+    def bridge_id(self) -> str:
+        return f"{self.call_id}-bridge"
+
+    @property
+    def prompt_playback(self) -> str:
+        return f"{self.call_id}-prompt"
+
+
+# ---- events the machine understands (adapters translate ARI events into these) ----
+
+@dataclass(frozen=True)
+class Entered:
+    call_id: str
+    caller: str
+    binding: Binding
+
+
+@dataclass(frozen=True)
+class PromptDone:
+    playback_id: str
+
+
+@dataclass(frozen=True)
+class AgentAnswered:
+    pass
+
+
+@dataclass(frozen=True)
+class LegGone:
+    """A leg left for good (``ChannelDestroyed``, or found missing after a restart)."""
+
+    leg: str  # "caller" | "agent"
+    cause: int
+    cause_txt: str
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class SaveCall:
+    """Persist the call record from this snapshot (executed by the service)."""
+
+    state: CallState
+
+
+CallEvent = Entered | PromptDone | AgentAnswered | LegGone
+
+
+def start(event: Entered, now: datetime) -> tuple[CallState, list[Command | SaveCall]]:
+    b = event.binding
+    state = CallState(
+        call_id=event.call_id, phase=Phase.PROMPT, tenant_id=b.tenant_id,
+        direction=b.direction, caller=event.caller, callee=b.callee, did=b.did, trunk=b.trunk,
+        agent_endpoint=b.agent_endpoint, started_at=now, prompt=b.prompt, dial=b.dial,
+    )
+    if b.dial is None:
+        state = replace(state, phase=Phase.REJECTING)
+        return state, [SaveCall(state), Answer(state.call_id),
+                       Play(state.call_id, NO_SERVICE_PROMPT, state.prompt_playback)]
+    if b.prompt is None:
+        state, cmds = _dial(state)
+        return state, [SaveCall(state), *cmds]
+    return state, [SaveCall(state), Answer(state.call_id),
+                   Play(state.call_id, b.prompt, state.prompt_playback)]
+
+
+def _dial(state: CallState) -> tuple[CallState, list[Command | SaveCall]]:
+    assert state.dial is not None
+    state = replace(state, phase=Phase.DIALING, agent_dialed=True)
+    return state, [
+        StartRinging(state.call_id),
+        Originate(state.agent_channel, state.dial, f"agent,{state.call_id}", state.caller,
+                  AGENT_RING_TIMEOUT_S, (("X-Centrala-Call-Id", state.call_id),)),
+    ]
+
+
+def _end(state: CallState, leg: LegGone, now: datetime) -> CallState:
+    """Fix end time, cause and who hung up at the first hang-up only."""
+    if state.ended_at is not None:
+        return state
+    return replace(state, ended_at=now, hangup_cause=leg.cause, hangup_cause_txt=leg.cause_txt,
+                   hangup_by=leg.leg, end_estimated=leg.estimated)
+
+
+def _teardown(state: CallState) -> list[Command | SaveCall]:
+    cmds: list[Command | SaveCall] = []
+    if state.caller_alive:
+        cmds.append(Hangup(state.call_id))
+    if state.agent_alive or (state.agent_dialed and state.phase != Phase.ENDED):
+        cmds.append(Hangup(state.agent_channel))
+    if state.answered_at is not None:
+        cmds.append(DestroyBridge(state.bridge_id))
+    return cmds
+
+
+def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, list[Command | SaveCall]]:
+    """Advance one call by one event."""
+    if isinstance(event, PromptDone):
+        if event.playback_id != state.prompt_playback:
+            return state, []
+        if state.phase == Phase.PROMPT and state.dial:
+            return _dial(state)
+        if state.phase == Phase.REJECTING:
+            state = replace(state, phase=Phase.ENDING)
+            return state, [Hangup(state.call_id, "normal")]
+        return state, []
+
+    if isinstance(event, AgentAnswered):
+        if state.phase != Phase.DIALING:
+            # The caller left while the phone was ringing: drop the late answer.
+            return state, [Hangup(state.agent_channel)]
+        state = replace(state, phase=Phase.TALKING, agent_alive=True, answered_at=now,
+                        recording=state.call_id)
+        # Answer is a no-op for an inbound caller (already up); it answers an outbound phone.
+        return state, [
+            StopRinging(state.call_id), Answer(state.call_id), CreateBridge(state.bridge_id),
+            AddToBridge(state.bridge_id, (state.call_id, state.agent_channel)),
+            RecordBridge(state.bridge_id, state.call_id), SaveCall(state),
+        ]
+
+    if isinstance(event, LegGone):
+        if event.leg == "caller":
+            if not state.caller_alive:
+                return state, []
+            state = _end(state, event, now)
+            state = replace(state, caller_alive=False)
+        else:
+            if not (state.agent_alive or state.agent_dialed):
+                return state, []
+            if state.phase in (Phase.DIALING, Phase.TALKING):
+                # In DIALING: no answer, busy or unreachable; the caller is released.
+                state = _end(state, event, now)
+            state = replace(state, agent_alive=False, agent_dialed=False)
+        cmds = _teardown(state)
+        if not state.caller_alive and not state.agent_alive and not state.agent_dialed:
+            state = replace(state, phase=Phase.ENDED)
+            return state, [*cmds, SaveCall(state)]
+        return replace(state, phase=Phase.ENDING), cmds
+
+    raise TypeError(f"unknown call event {event!r}")

@@ -1,0 +1,63 @@
+"""Call records in the database: upsert from a machine snapshot, load the unfinished ones.
+
+Every write is keyed by ``call_id`` (unique), so writing the same snapshot twice,
+or again after a restart, never creates a second record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.calls.machine import CallState, Phase
+from controlplane.db import transaction
+from controlplane.models import CallRecord
+
+
+def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path) -> None:
+    with transaction(factory) as s:
+        row = s.scalar(select(CallRecord).where(CallRecord.call_id == state.call_id))
+        if row is None:
+            row = CallRecord(call_id=state.call_id, caller_channel=state.call_id,
+                             direction=state.direction, started_at=state.started_at)
+            s.add(row)
+        row.tenant_id = state.tenant_id
+        row.caller, row.callee = state.caller, state.callee
+        row.did, row.trunk, row.agent_endpoint = state.did, state.trunk, state.agent_endpoint
+        row.agent_channel = state.agent_channel if state.dial else None
+        row.bridge_id = state.bridge_id if state.answered_at else None
+        row.answered_at = state.answered_at
+        row.ended_at = state.ended_at
+        row.hangup_cause, row.hangup_cause_txt = state.hangup_cause, state.hangup_cause_txt
+        row.hangup_by = state.hangup_by
+        row.end_estimated = state.end_estimated
+        if state.recording:
+            row.recording_path = str(recordings_dir / f"{state.recording}.wav")
+        if state.ended_at is not None:
+            row.duration_s = round((state.ended_at - state.started_at).total_seconds(), 3)
+            row.billsec_s = (round((state.ended_at - state.answered_at).total_seconds(), 3)
+                             if state.answered_at else 0.0)
+        row.phase, row.dial_target = state.phase.value, state.dial
+        row.status = "ended" if state.phase == Phase.ENDED else "active"
+
+
+def active(factory: sessionmaker[Session]) -> list[CallRecord]:
+    with factory() as s:
+        return list(s.scalars(select(CallRecord).where(CallRecord.status == "active")))
+
+
+def state_from_record(row: CallRecord) -> CallState:
+    """Rebuild a machine state from a stored record (after a restart)."""
+    phase = Phase(row.phase)
+    return CallState(
+        call_id=row.call_id, phase=phase, tenant_id=row.tenant_id, direction=row.direction,
+        caller=row.caller, callee=row.callee, did=row.did, trunk=row.trunk,
+        agent_endpoint=row.agent_endpoint, started_at=row.started_at, prompt=None,
+        dial=row.dial_target, caller_alive=True, agent_alive=row.answered_at is not None,
+        agent_dialed=phase == Phase.DIALING,
+        answered_at=row.answered_at, ended_at=row.ended_at, hangup_cause=row.hangup_cause,
+        hangup_cause_txt=row.hangup_cause_txt, hangup_by=row.hangup_by,
+        recording=row.call_id if row.recording_path else None,
+    )

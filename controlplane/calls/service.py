@@ -1,0 +1,252 @@
+"""Orchestration of calls: ARI events in, machine steps, commands out, records saved.
+
+Events of one call are handled in arrival order under that call's lock; events
+of different calls run concurrently. Commands are executed by :meth:`_execute`,
+the only place that turns machine commands into ARI requests. An ARI failure
+that means "that leg is already gone" (404 on hang-up, a refused originate) is
+fed back to the machine as :class:`LegGone`, so a call always reaches ENDED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from rq import Queue
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.calls import machine, records, routing
+from controlplane.calls.machine import CallEvent, CallState, Phase, SaveCall
+from controlplane.config import Settings
+from controlplane.engine import commands as c
+from controlplane.engine import events as ev
+from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.jobs.recordings import verify_recording
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+
+log = logging.getLogger(__name__)
+AGENT_SUFFIX = "-agent"
+PROMPT_SUFFIX = "-prompt"
+# Q.850 causes seen on a contact center's calls (ARI sends only the number with StasisEnd).
+CAUSES = {1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
+          18: "No user responding", 19: "User alerting, no answer", 21: "Call Rejected",
+          20: "Subscriber absent", 27: "Destination out of order", 32: "Normal circuit congestion",
+          34: "Circuit/channel congestion", 38: "Network out of order", 127: "Interworking, unspecified"}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallService:
+    def __init__(self, settings: Settings, ari: AriClient, db: sessionmaker[Session],
+                 redis: aioredis.Redis, jobs: Queue | None = None) -> None:
+        self.settings = settings
+        self.ari = ari
+        self.db = db
+        self.redis = redis
+        self.jobs = jobs
+        self.calls: dict[str, CallState] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
+
+    # ---- ARI events in ----
+    async def on_event(self, event: ev.Event) -> None:
+        log.debug("event %s", event)
+        if isinstance(event, ev.StasisStart):
+            kind = event.args[0] if event.args else ""
+            if kind == "agent" and len(event.args) > 1:
+                await self._with_call(event.args[1], machine.AgentAnswered(), event.at)
+            elif kind in ("inbound", "outbound"):
+                await self._enter(event, kind)
+            else:
+                log.warning("StasisStart with unknown args %s; hanging up", event.args)
+                await self._hangup_quietly(event.channel.id)
+        elif isinstance(event, ev.ChannelHangupRequest):
+            self._causes[event.channel.id] = event.cause
+        elif isinstance(event, ev.StasisEnd):
+            # A channel that entered Stasis from the dialplan gets no ChannelDestroyed after
+            # StasisEnd (the app is unsubscribed first): StasisEnd is its hang-up.
+            cause = self._causes.pop(event.channel.id, 16)
+            await self._leg_gone(event.channel.id, cause, CAUSES.get(cause, str(cause)), event.at)
+        elif isinstance(event, ev.ChannelDestroyed):
+            self._causes.pop(event.channel.id, None)
+            await self._leg_gone(event.channel.id, event.cause, event.cause_txt, event.at)
+        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(PROMPT_SUFFIX):
+            await self._with_call(event.playback_id.removesuffix(PROMPT_SUFFIX),
+                                  machine.PromptDone(event.playback_id), event.at)
+
+    async def _leg_gone(self, channel_id: str, cause: int, cause_txt: str, at: datetime) -> None:
+        if channel_id.endswith(AGENT_SUFFIX):
+            await self._with_call(channel_id.removesuffix(AGENT_SUFFIX),
+                                  machine.LegGone("agent", cause, cause_txt), at)
+        else:
+            await self._with_call(channel_id, machine.LegGone("caller", cause, cause_txt), at)
+
+    async def _enter(self, event: ev.StasisStart, kind: str) -> None:
+        call_id = event.channel.id
+        target = event.args[1] if len(event.args) > 1 else event.channel.exten
+        if kind == "inbound":
+            binding = await asyncio.to_thread(routing.inbound_binding, self.db, target)
+        else:
+            binding = await asyncio.to_thread(routing.outbound_binding, self.db,
+                                              event.channel.endpoint, target)
+        caller = event.channel.caller_number or "anonymous"
+        async with self._locks[call_id]:
+            if call_id in self.calls:
+                return
+            state, cmds = machine.start(machine.Entered(call_id, caller, binding), event.at)
+            self.calls[call_id] = state
+            await self._run(call_id, cmds)
+
+    async def _with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
+        async with self._locks[call_id]:
+            await self._feed(call_id, event, at)
+
+    async def _feed(self, call_id: str, event: CallEvent, at: datetime | None = None) -> None:
+        """Step the machine (lock held) at ``at`` (Asterisk's event time) and run its commands."""
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        state, cmds = machine.step(state, event, at or now())
+        self.calls[call_id] = state
+        await self._run(call_id, cmds)
+        if state.phase == Phase.ENDED:
+            self.calls.pop(call_id, None)
+            self._locks.pop(call_id, None)
+
+    # ---- commands out ----
+    async def _run(self, call_id: str, cmds: list[c.Command | SaveCall]) -> None:
+        for cmd in cmds:
+            gone = await self._execute(cmd)
+            if gone is not None:
+                await self._feed(call_id, gone)
+
+    async def _execute(self, cmd: c.Command | SaveCall) -> machine.LegGone | None:
+        """Run one command; return a LegGone when ARI says the leg no longer exists."""
+        try:
+            match cmd:
+                case SaveCall(state=state):
+                    await self._save(state)
+                case c.Answer(channel_id=ch):
+                    await self.ari.post(f"/channels/{ch}/answer")
+                case c.Play(channel_id=ch, media=media, playback_id=pb):
+                    await self.ari.post(f"/channels/{ch}/play/{pb}", media=media)
+                case c.StartRinging(channel_id=ch):
+                    await self.ari.post(f"/channels/{ch}/ring")
+                case c.StopRinging(channel_id=ch):
+                    await self.ari.delete(f"/channels/{ch}/ring")
+                case c.CreateBridge(bridge_id=b):
+                    await self.ari.post(f"/bridges/{b}", type="mixing", name=b)
+                case c.AddToBridge(bridge_id=b, channel_ids=chs):
+                    await self.ari.post(f"/bridges/{b}/addChannel", channel=",".join(chs))
+                case c.RecordBridge(bridge_id=b, name=name):
+                    await self.ari.post(f"/bridges/{b}/record", name=name, format="wav",
+                                        ifExists="overwrite", beep=False)
+                case c.Originate():
+                    return await self._originate(cmd)
+                case c.Hangup(channel_id=ch, reason=reason):
+                    await self.ari.delete(f"/channels/{ch}", reason=reason)
+                case c.DestroyBridge(bridge_id=b):
+                    await self.ari.delete(f"/bridges/{b}")
+                case _:
+                    raise TypeError(f"unknown command {cmd!r}")
+        except AriError as err:
+            if err.status == 404 and isinstance(cmd, c.Hangup):
+                leg = "agent" if cmd.channel_id.endswith(AGENT_SUFFIX) else "caller"
+                return machine.LegGone(leg, 16, "Normal Clearing", estimated=True)
+            if err.status in (404, 409) and isinstance(cmd, (c.DestroyBridge, c.StopRinging, c.Play,
+                                                       c.Answer, c.StartRinging)):
+                return None  # the channel or bridge is already gone; its own event follows
+            log.warning("command %s failed: %s", type(cmd).__name__, err)
+        return None
+
+    async def _originate(self, cmd: c.Originate) -> machine.LegGone | None:
+        variables: dict[str, Any] = {f"PJSIP_HEADER(add,{k})": v for k, v in cmd.headers}
+        try:
+            await self.ari.post(
+                "/channels", {"variables": variables}, endpoint=cmd.endpoint, app=self.ari.app,
+                appArgs=cmd.app_args, callerId=cmd.caller_id, timeout=cmd.timeout_s,
+                channelId=cmd.channel_id,
+            )
+        except AriError as err:
+            log.info("originate %s refused: %s", cmd.endpoint, err)
+            return machine.LegGone("agent", 20, "Subscriber absent")
+        return None
+
+    async def _save(self, state: CallState) -> None:
+        await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
+        if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
+            await asyncio.to_thread(self.jobs.enqueue, verify_recording, state.call_id,
+                                    self.settings.database_url, job_id=f"verify-rec-{state.call_id}")
+        pipe = self.redis.pipeline()
+        if state.phase == Phase.ENDED:
+            pipe.hdel(LIVE_CALLS_KEY, state.call_id)
+        else:
+            live = LiveCall(state.call_id, state.tenant_id, state.direction, state.phase.value,
+                            state.caller, state.callee, state.did, state.agent_endpoint,
+                            state.started_at.isoformat(),
+                            state.answered_at.isoformat() if state.answered_at else None)
+            pipe.hset(LIVE_CALLS_KEY, state.call_id, live.to_json())
+        pipe.xadd(EVENTS_STREAM, event_fields(f"call.{state.phase.value}", call_id=state.call_id,
+                                              tenant_id=state.tenant_id, at=now().isoformat()),
+                  maxlen=EVENTS_MAXLEN, approximate=True)
+        try:
+            await pipe.execute()
+        except aioredis.RedisError as err:  # live view only; the database holds the record
+            log.warning("redis update failed: %s", err)
+
+    async def _hangup_quietly(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.delete(f"/channels/{channel_id}")
+
+    # ---- after a (re)connect: make our state agree with Asterisk ----
+    async def reconcile(self) -> None:
+        """Adopt calls from the database, finish those whose legs vanished, hang up orphans."""
+        channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
+        stored = await asyncio.to_thread(records.active, self.db)
+        for row in stored:
+            if row.call_id not in self.calls:
+                self.calls[row.call_id] = records.state_from_record(row)
+        await self.redis.delete(LIVE_CALLS_KEY)
+        for call_id in list(self.calls):
+            async with self._locks[call_id]:
+                await self._reconcile_call(call_id, channels)
+        known = set(self.calls)
+        for ch_id in channels:
+            if ch_id.endswith(AGENT_SUFFIX) and ch_id.removesuffix(AGENT_SUFFIX) not in known:
+                log.warning("orphan agent leg %s: hanging up", ch_id)
+                await self._hangup_quietly(ch_id)
+        log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
+
+    async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        at = now()
+        if state.caller_alive and call_id not in channels:
+            await self._feed(call_id, machine.LegGone("caller", 16, "Normal Clearing", True))
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        agent_id = state.agent_channel
+        if (state.agent_alive or state.agent_dialed) and agent_id not in channels:
+            await self._feed(call_id, machine.LegGone("agent", 16, "Normal Clearing", True))
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        if state.phase == Phase.PROMPT:
+            try:
+                await self.ari.get(f"/playbacks/{state.prompt_playback}")
+            except AriError:  # the prompt ended while we were away
+                await self._feed(call_id, machine.PromptDone(state.prompt_playback))
+        elif state.phase == Phase.DIALING and channels.get(agent_id, {}).get("state") == "Up":
+            await self._feed(call_id, machine.AgentAnswered())
+        if call_id in self.calls:
+            await self._save(self.calls[call_id])
+        log.debug("reconciled %s at %s", call_id, at)

@@ -1,0 +1,120 @@
+"""Settings, read once from the environment (prefix ``CENTRALA_``) into a frozen object.
+
+No other module reads ``os.environ``: the composition root builds a :class:`Settings`
+and passes it down (STYLE.md §5). Secrets that the platform needs between its
+own processes (ARI and AMI passwords) are generated on first use and kept in
+``<runtime>/secrets.json`` (mode 0600); they are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(env: dict[str, str], name: str, default: str) -> str:
+    return env.get(f"CENTRALA_{name}", default)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of one Asterisk instance."""
+
+    sip: int
+    http: int
+    ami: int
+    rtp_start: int
+    rtp_end: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    runtime_dir: Path
+    database_url: str
+    redis_url: str
+    redis_port: int
+    asterisk_root: Path
+    bind_address: str
+    platform: Ports
+    lab: Ports
+    web_port: int
+    log_level: str = "INFO"
+    ari_app: str = "centrala"
+    ari_user: str = "centrala"
+    ami_user: str = "centrala"
+    secrets_file: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secrets_file", self.runtime_dir / "secrets.json")
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.bind_address}:{self.platform.http}/ari"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.runtime_dir / "platform" / "spool" / "recording"
+
+    def secret(self, name: str) -> str:
+        """Return the named internal secret, generating and storing it on first use."""
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        data: dict[str, str] = {}
+        if self.secrets_file.exists():
+            data = json.loads(self.secrets_file.read_text())
+        if name not in data:
+            data[name] = secrets.token_urlsafe(24)
+            tmp = self.secrets_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1))
+            tmp.chmod(0o600)
+            tmp.replace(self.secrets_file)
+        return data[name]
+
+    @property
+    def ari_password(self) -> str:
+        return self.secret("ari_password")
+
+    @property
+    def ami_password(self) -> str:
+        return self.secret("ami_password")
+
+    def with_runtime(self, runtime_dir: Path) -> Settings:
+        return replace(self, runtime_dir=runtime_dir)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    runtime = Path(_env(env, "RUNTIME_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    redis_port = int(_env(env, "REDIS_PORT", "6390"))
+    bind = _env(env, "BIND_ADDRESS", "127.0.0.1")
+    return Settings(
+        runtime_dir=runtime,
+        database_url=_env(env, "DATABASE_URL", f"sqlite:///{runtime / 'centrala.db'}"),
+        redis_url=_env(env, "REDIS_URL", f"redis://127.0.0.1:{redis_port}/0"),
+        redis_port=redis_port,
+        asterisk_root=Path(
+            _env(env, "ASTERISK_ROOT", "/var/cache/centrala/asterisk-root-sid")
+        ),
+        bind_address=bind,
+        platform=Ports(
+            sip=int(_env(env, "SIP_PORT", "5060")),
+            http=int(_env(env, "ARI_PORT", "8088")),
+            ami=int(_env(env, "AMI_PORT", "5038")),
+            rtp_start=10000,
+            rtp_end=14999,
+        ),
+        lab=Ports(
+            sip=int(_env(env, "LAB_SIP_PORT", "5080")),
+            http=int(_env(env, "LAB_HTTP_PORT", "8098")),
+            ami=int(_env(env, "LAB_AMI_PORT", "5048")),
+            rtp_start=15000,
+            rtp_end=19999,
+        ),
+        web_port=int(_env(env, "WEB_PORT", "8080")),
+        log_level=_env(env, "LOG_LEVEL", "INFO").upper(),
+    )

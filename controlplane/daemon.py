@@ -1,0 +1,68 @@
+"""``centrala controlplane``: the asyncio daemon, and the composition root of its parts."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+
+import redis.asyncio as aioredis
+
+from controlplane.calls.service import CallService
+from controlplane.config import Settings
+from controlplane.db import make_engine, make_sessionmaker
+from controlplane.engine.ami import AmiClient
+from controlplane.engine.ari_ import AriClient
+from controlplane.jobs.worker import queue
+
+log = logging.getLogger("centrala.controlplane")
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    engine = make_engine(settings.database_url)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
+                         settings.ari_app) as ari:
+        calls = CallService(settings, ari, make_sessionmaker(engine), redis, queue(settings))
+        ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
+                        settings.ami_password, redis)
+        tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
+                                     name="ari-events"),
+                 asyncio.create_task(ami.run(), name="ami")]
+        await stop.wait()
+        log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    await redis.aclose()
+    engine.dispose()
+
+
+def _single_instance(settings: Settings) -> int:
+    """Hold an exclusive lock for the process lifetime: two daemons would both steer calls."""
+    path = settings.runtime_dir / "run" / "controlplane.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"another control plane is running (lock {path})") from None
+    return fd
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _single_instance(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())

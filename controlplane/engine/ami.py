@@ -1,0 +1,84 @@
+"""The control plane's AMI connection (panoramisk), watched for half-open connections.
+
+panoramisk re-logs in after an Asterisk restart but its keepalive never checks
+the reply, so every action here is wrapped in ``asyncio.wait_for`` and a
+watchdog pings on a schedule: a ping that times out means a half-open
+connection, which is closed and re-opened.
+
+PJSIP contact status events feed ``centrala:contacts`` in Redis
+(endpoint → status), the live view of which phones can be rung.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from panoramisk import Manager
+
+log = logging.getLogger(__name__)
+ACTION_TIMEOUT_S = 5.0
+PING_EVERY_S = 10.0
+CONTACTS_KEY = "centrala:contacts"
+
+
+class AmiError(RuntimeError):
+    pass
+
+
+class AmiClient:
+    def __init__(self, host: str, port: int, user: str, password: str,
+                 redis: aioredis.Redis | None = None) -> None:
+        self._params = {"host": host, "port": port, "username": user, "secret": password}
+        self.redis = redis
+        self.manager: Manager | None = None
+        self.healthy = asyncio.Event()
+
+    def _new_manager(self) -> Manager:
+        manager = Manager(**self._params, ping_delay=PING_EVERY_S, reconnect_timeout=2,
+                          forgetable_actions=("ping", "login"))
+        manager.register_event("ContactStatus", self._on_contact)
+        return manager
+
+    async def _on_contact(self, _manager: Manager, message: Any) -> None:
+        if self.redis is None:
+            return
+        aor = message.get("AOR") or message.get("EndpointName") or ""
+        status = message.get("ContactStatus", "")
+        if aor:
+            try:
+                await self.redis.hset(CONTACTS_KEY, aor, status)
+            except aioredis.RedisError as err:
+                log.warning("redis contact update failed: %s", err)
+
+    async def action(self, action: dict[str, str], timeout: float = ACTION_TIMEOUT_S) -> Any:
+        if self.manager is None:
+            raise AmiError("AMI not connected")
+        try:
+            return await asyncio.wait_for(self.manager.send_action(action), timeout)
+        except TimeoutError as err:
+            raise AmiError(f"AMI {action.get('Action')} timed out after {timeout} s") from err
+
+    async def run(self) -> None:
+        """Connect, then watch: a ping without reply within the timeout reconnects."""
+        while True:
+            self.manager = self._new_manager()
+            try:
+                await asyncio.wait_for(self.manager.connect(), ACTION_TIMEOUT_S)
+                self.healthy.set()
+                log.info("AMI connected")
+                while True:
+                    await asyncio.sleep(PING_EVERY_S)
+                    reply = await self.action({"Action": "Ping"})
+                    if not reply or reply.get("Response") != "Success":
+                        raise AmiError(f"bad ping reply {reply!r}")
+            except asyncio.CancelledError:
+                self.manager.close()
+                raise
+            except (OSError, AmiError, TimeoutError) as err:
+                log.warning("AMI connection lost or half-open (%s); reconnecting", err)
+            self.healthy.clear()
+            self.manager.close()
+            await asyncio.sleep(1)

@@ -1,0 +1,95 @@
+"""Health checks of every part (synchronous, bounded by short timeouts).
+
+Used by the panel's health page and by ``centrala status``. Each check returns
+a :class:`Check`; none raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import text
+
+from controlplane.config import Settings
+from controlplane.db import make_engine
+from controlplane.engine.ami_sync import ping as ami_ping
+
+TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _ari_get(settings: Settings, path: str) -> object:
+    req = urllib.request.Request(settings.ari_url + path)
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+        return json.loads(resp.read())
+
+
+def check_asterisk(settings: Settings) -> Check:
+    info = _ari_get(settings, "/asterisk/info")
+    assert isinstance(info, dict)
+    return Check("asterisk", True, f"Asterisk {info['system']['version']}")
+
+
+def check_ari(settings: Settings) -> Check:
+    app = _ari_get(settings, f"/applications/{settings.ari_app}")
+    assert isinstance(app, dict)
+    return Check("ari", True, f"application '{app['name']}' registered (control plane connected)")
+
+
+def check_ami(settings: Settings) -> Check:
+    banner = ami_ping(settings.bind_address, settings.platform.ami, settings.ami_user,
+                      settings.ami_password)
+    return Check("ami", True, banner)
+
+
+def check_redis(settings: Settings) -> Check:
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=TIMEOUT_S)
+    try:
+        client.ping()
+        return Check("redis", True, f"redis {client.info('server')['redis_version']}")
+    finally:
+        client.close()
+
+
+def check_db(settings: Settings) -> Check:
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return Check("database", True, engine.dialect.name)
+    finally:
+        engine.dispose()
+
+
+def check_lab(settings: Settings) -> Check:
+    banner = ami_ping(settings.bind_address, settings.lab.ami, "lab", settings.secret("lab_ami_password"))
+    return Check("lab", True, f"lab Asterisk up ({banner})")
+
+
+CHECKS: tuple[Callable[[Settings], Check], ...] = (
+    check_asterisk, check_ari, check_ami, check_redis, check_db, check_lab,
+)
+
+
+def check_all(settings: Settings) -> list[Check]:
+    results = []
+    for fn in CHECKS:
+        name = fn.__name__.removeprefix("check_")
+        try:
+            results.append(fn(settings))
+        except Exception as err:  # noqa: BLE001 - a health page reports, never raises
+            results.append(Check(name, False, f"{type(err).__name__}: {err}"))
+    return results

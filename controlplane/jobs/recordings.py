@@ -1,0 +1,34 @@
+"""RQ job: check a finished call's recording and store its real duration on the record.
+
+Takes an id, not an object (STYLE.md §7); idempotent and safe to retry.
+"""
+
+from __future__ import annotations
+
+import soundfile
+from sqlalchemy import select
+
+from controlplane.config import load_settings
+from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.models import CallRecord
+
+
+def verify_recording(call_id: str, database_url: str | None = None) -> float | None:
+    """Return the recording's duration in seconds (None when missing or unreadable)."""
+    url = database_url or load_settings().database_url
+    engine = make_engine(url)
+    try:
+        factory = make_sessionmaker(engine)
+        with transaction(factory) as s:
+            row = s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+            if row is None or not row.recording_path:
+                return None
+            try:
+                info = soundfile.info(row.recording_path)
+            except (RuntimeError, OSError):  # missing or not a WAV
+                row.recording_duration_s = None
+                return None
+            row.recording_duration_s = round(info.frames / info.samplerate, 3)
+            return row.recording_duration_s
+    finally:
+        engine.dispose()

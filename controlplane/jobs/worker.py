@@ -1,0 +1,23 @@
+"""``centrala worker``: an RQ worker on the platform's Redis."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Queue, Worker
+
+from controlplane.config import Settings
+
+QUEUES = ("default",)
+
+
+def queue(settings: Settings, connection: Redis | None = None) -> Queue:
+    return Queue("default", connection=connection or Redis.from_url(settings.redis_url))
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    logging.basicConfig(level=settings.log_level)
+    connection = Redis.from_url(settings.redis_url)
+    worker = Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection)
+    worker.work(burst=burst, with_scheduler=True)

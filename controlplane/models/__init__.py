@@ -1,0 +1,8 @@
+"""SQLAlchemy 2 models shared by every process (control plane, panel, workers)."""
+
+from controlplane.models.base import Base
+from controlplane.models.calls import CallRecord
+from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
+from controlplane.models.tenancy import Role, Tenant, User
+
+__all__ = ["Base", "CallRecord", "Did", "PhoneEndpoint", "Role", "Tenant", "Trunk", "User"]

@@ -1,0 +1,48 @@
+"""Call records (CDR): one row per call, keyed by the call id (the first channel's id).
+
+The row is inserted when the call enters the platform and updated as it
+progresses, so a crash loses nothing that already happened; the unique
+``call_id`` makes every write an upsert, so a restart never doubles a call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controlplane.models.base import Base, UtcDateTime
+
+
+class CallRecord(Base):
+    __tablename__ = "call_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(128), unique=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenant.id", ondelete="SET NULL"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound | internal
+    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    phase: Mapped[str] = mapped_column(String(12), default="prompt")
+    dial_target: Mapped[str | None] = mapped_column(String(200))
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    callee: Mapped[str] = mapped_column(String(64), default="")
+    did: Mapped[str | None] = mapped_column(String(32))
+    trunk: Mapped[str | None] = mapped_column(String(64))
+    agent_endpoint: Mapped[str | None] = mapped_column(String(64))
+    caller_channel: Mapped[str] = mapped_column(String(128))
+    agent_channel: Mapped[str | None] = mapped_column(String(128))
+    bridge_id: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    billsec_s: Mapped[float | None] = mapped_column(Float)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_txt: Mapped[str | None] = mapped_column(String(64))
+    hangup_by: Mapped[str | None] = mapped_column(String(16))  # caller | agent | system
+    recording_path: Mapped[str | None] = mapped_column(String(500))
+    recording_duration_s: Mapped[float | None] = mapped_column(Float)
+    end_estimated: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,73 @@
+"""The demo tenant seeded on first start: users, agent phones, a lab trunk and DIDs.
+
+Idempotent: an existing demo tenant is left as it is. The demo admin's password
+is generated on first seed and written to ``<runtime>/demo-login.txt`` (0600)
+so ``make up`` can print it; it is never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.db import transaction
+from controlplane.models import Did, PhoneEndpoint, Role, Tenant, Trunk, User
+from controlplane.passwords import generate_password, generate_sip_secret, hash_password
+
+DEMO_DOMAIN = "demo.centrala.local"
+# Desk phones the lab registers, plus one for baresip.
+DEMO_PHONES = ("1001", "1002", "1003", "1009")
+DEMO_DIDS = {"48221000001": "1001", "48221000002": "1002", "48221000003": "1003",
+             "48221000009": "1009"}
+LAB_TRUNK = "lab-carrier"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    address: str
+    password: str
+
+
+def seed_demo(factory: sessionmaker[Session], runtime_dir: Path, lab_sip_port: int) -> DemoLogin:
+    login_file = runtime_dir / "demo-login.txt"
+    with transaction(factory) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        if tenant is not None and login_file.exists():
+            address, password = login_file.read_text().split()
+            return DemoLogin(address, password)
+        if tenant is None:
+            tenant = Tenant(domain=DEMO_DOMAIN, name="Demo contact center", licences=20)
+            s.add(tenant)
+            s.flush()
+            trunk = Trunk(tenant_id=tenant.id, name=LAB_TRUNK, host="127.0.0.1",
+                          port=lab_sip_port, username="centrala-demo",
+                          secret=generate_sip_secret(), register=True)
+            s.add(trunk)
+            phones = {}
+            for ext in DEMO_PHONES:
+                phone = PhoneEndpoint(tenant_id=tenant.id, name=f"demo-{ext}", extension=ext,
+                                      secret=generate_sip_secret())
+                s.add(phone)
+                phones[ext] = phone
+            s.flush()
+            for number, ext in DEMO_DIDS.items():
+                s.add(Did(tenant_id=tenant.id, number=number, trunk_id=trunk.id,
+                          phone_endpoint_id=phones[ext].id))
+            for login, role in (("supervisor", Role.SUPERVISOR), ("agent1", Role.AGENT)):
+                s.add(User(tenant_id=tenant.id, login=login, role=role,
+                           display_name=login.title(), password_hash=hash_password(generate_password())))
+        password = generate_password()
+        admin = s.scalar(select(User).where(User.tenant_id == tenant.id, User.login == "admin"))
+        if admin is None:
+            admin = User(tenant_id=tenant.id, login="admin", role=Role.ADMIN,
+                         display_name="Administrator", password_hash="")
+            s.add(admin)
+        admin.password_hash = hash_password(password)
+    login = DemoLogin(f"admin@{DEMO_DOMAIN}", password)
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    login_file.write_text(f"{login.address} {login.password}\n")
+    login_file.chmod(0o600)
+    return login

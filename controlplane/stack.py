@@ -1,0 +1,194 @@
+"""Bring the parts of the platform up and down: database, Redis, both Asterisks, baresip.
+
+The CLI (``controlplane.cli``) and the integration tests call these; they are
+idempotent (a running part is left running) and report problems as
+:class:`controlplane.asterisk.AsteriskError` or :class:`dialplan.problems.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from controlplane import asterisk
+from controlplane.config import Settings
+from controlplane.db import make_engine, make_sessionmaker
+from controlplane.engine import ami_sync
+from controlplane.migrate import upgrade
+from controlplane.models import PhoneEndpoint
+from controlplane.seed import DemoLogin, seed_demo
+from dialplan import lab as labmod
+from dialplan.render import render_platform, write_config
+
+PLATFORM_ENTITY = "02:00:00:00:00:01"
+LAB_ENTITY = "02:00:00:00:00:02"
+
+
+def database(settings: Settings) -> DemoLogin:
+    """Migrate to head and seed the demo tenant."""
+    settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        return seed_demo(make_sessionmaker(engine), settings.runtime_dir, settings.lab.sip)
+    finally:
+        engine.dispose()
+
+
+def platform_instance(settings: Settings, inst: asterisk.Installation | None = None) -> asterisk.Instance:
+    return asterisk.Instance("platform", settings, inst or asterisk.installation(settings),
+                             settings.platform, PLATFORM_ENTITY)
+
+
+def lab_instance(settings: Settings, inst: asterisk.Installation | None = None) -> asterisk.Instance:
+    return asterisk.Instance("lab", settings, inst or asterisk.installation(settings),
+                             settings.lab, LAB_ENTITY)
+
+
+def render_platform_files(settings: Settings, instance: asterisk.Instance) -> list[str]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            files = render_platform(session, settings, check_ports=not instance.running())
+    finally:
+        engine.dispose()
+    files["asterisk.conf"] = instance.asterisk_conf()
+    return write_config(instance.dir("etc"), files)
+
+
+def apply_platform_config(settings: Settings) -> list[str]:
+    """Render, write and (if running) reload: the changed files are returned."""
+    instance = platform_instance(settings)
+    instance.prepare_dirs()
+    changed = render_platform_files(settings, instance)
+    if changed and instance.running():
+        instance.fix_ownership()
+        ami_sync.reload(settings.bind_address, settings.platform.ami, settings.ami_user,
+                        settings.ami_password)
+    return changed
+
+
+def start_platform_asterisk(settings: Settings) -> asterisk.Instance:
+    inst = asterisk.provision(settings)
+    instance = platform_instance(settings, inst)
+    instance.prepare_dirs()
+    if not instance.running():
+        render_platform_files(settings, instance)
+    instance.start()
+    return instance
+
+
+def start_lab(settings: Settings) -> asterisk.Instance:
+    inst = asterisk.provision(settings)
+    instance = lab_instance(settings, inst)
+    instance.prepare_dirs()
+    recdir, _ = labmod.lab_dirs(settings)
+    recdir.mkdir(parents=True, exist_ok=True)
+    labmod.make_prompts(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            files = labmod.render_lab(session, settings)
+            baresip_phone = session.query(PhoneEndpoint).filter_by(name=labmod.BARESIP_PHONE).one_or_none()
+    finally:
+        engine.dispose()
+    files["asterisk.conf"] = instance.asterisk_conf()
+    changed = write_config(instance.dir("etc"), files)
+    if instance.running() and changed:
+        instance.fix_ownership()
+        instance.cli("core reload")
+    instance.start()
+    if baresip_phone is not None and labmod.baresip_available():
+        start_baresip(settings, baresip_phone)
+    return instance
+
+
+# ---- background processes with pid files (redis, baresip, control plane, worker, web) ----
+
+def pidfile(settings: Settings, name: str) -> Path:
+    return settings.runtime_dir / "run" / f"{name}.pid"
+
+
+def pid_alive(settings: Settings, name: str) -> int | None:
+    path = pidfile(settings, name)
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def spawn(settings: Settings, name: str, argv: list[str], cwd: Path | None = None) -> int:
+    """Start ``argv`` detached with output to ``<runtime>/log/<name>.log``; reuse if alive."""
+    if (pid := pid_alive(settings, name)) is not None:
+        return pid
+    logdir = settings.runtime_dir / "log"
+    logdir.mkdir(parents=True, exist_ok=True)
+    pidfile(settings, name).parent.mkdir(parents=True, exist_ok=True)
+    log = open(logdir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            cwd=cwd, start_new_session=True)
+    log.close()
+    pidfile(settings, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop_process(settings: Settings, name: str, timeout: float = 10) -> None:
+    pid = pid_alive(settings, name)
+    if pid is None:
+        pidfile(settings, name).unlink(missing_ok=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pidfile(settings, name).unlink(missing_ok=True)
+
+
+def start_redis(settings: Settings) -> None:
+    """Our own redis-server on loopback, append-only so queued jobs survive a restart."""
+    data = settings.runtime_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    spawn(settings, "redis", [
+        "redis-server", "--port", str(settings.redis_port), "--bind", "127.0.0.1",
+        "--dir", str(data), "--appendonly", "yes", "--appendfsync", "everysec",
+        "--save", "", "--protected-mode", "yes",
+    ])
+    client = redis.Redis.from_url(settings.redis_url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    client.close()
+
+
+def start_baresip(settings: Settings, phone: PhoneEndpoint) -> None:
+    base = settings.runtime_dir / "baresip"
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "snd").mkdir(exist_ok=True)
+    audio = base / "mic.wav"
+    if not audio.exists():
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(audio),
+                        "synth", "30", "sine", "900", "vol", "0.15"], check=True)
+    files = labmod.baresip_config(settings, phone, audio, settings.lab.sip + 21)
+    for name, text in files.items():
+        (base / name).write_text(text)
+        (base / name).chmod(0o600)
+    spawn(settings, "baresip", ["baresip", "-f", str(base)], cwd=base)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what the project needs on a Debian machine (idempotent, as root):
+# Debian packages, the Asterisk root filesystem (cached outside the checkout) and
+# a virtualenv with the pinned Python dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS="debootstrap redis-server baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps"
+[ -f amd/DEBIAN_PACKAGES ] && DEBS="$DEBS $(grep -v '^#' amd/DEBIAN_PACKAGES | tr '\n' ' ')"
+missing=""
+for pkg in $DEBS; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "error: missing Debian packages:$missing (run as root, or install them)" >&2
+        exit 2
+    fi
+    echo "bootstrap: installing Debian packages:$missing"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+    || { echo "error: Python 3.11 is required" >&2; exit 2; }
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.centrala-deps
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
+    echo "bootstrap: installing Python dependencies (pinned by constraints.txt)"
+    .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+    echo "$want" > $stamp
+fi
+
+.venv/bin/centrala asterisk provision

@@ -1,0 +1,314 @@
+"""Fixtures for the panel tests: a throwaway real Redis, a migrated SQLite file and two tenants.
+
+The database is built once per session (argon2 and Alembic are slow) and the
+tests only read it; Redis is flushed before every test.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import time
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from controlplane.config import Settings, load_settings
+from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.migrate import upgrade
+from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, User
+from controlplane.passwords import hash_password
+from controlplane.seed import DEMO_DOMAIN, seed_demo
+from web import create_app
+
+PASSWORD = "correct horse battery staple"
+ACME_DOMAIN = "acme.example"
+REDIS_SERVER = "/usr/bin/redis-server"
+BASE_TIME = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+DEMO_RECORDS = 30  # started every 6 hours from BASE_TIME, newest = index 29
+
+
+def until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(step)
+
+
+def _free_port() -> int:
+    """A free loopback port below 32768 (outside Linux's ephemeral range)."""
+    for _ in range(100):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    workdir = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+
+    def up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            assert proc.poll() is None, "redis-server exited"
+            return False
+
+    try:
+        until(up)
+        yield port
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class World:
+    """What the seeded database holds, by id."""
+
+    demo_tenant: int
+    acme_tenant: int
+    demo_records: list[int]  # index i started at BASE_TIME + 6h*i
+    acme_records: list[int]
+    demo_recording: int  # a demo record with a WAV file (agent1's phone)
+    demo_recording_bytes: bytes
+    acme_recording: int
+    outside_recording: int  # a demo record whose path points outside the recordings dir
+    agent1_endpoint: str
+    agent2_endpoint: str
+
+
+def _write_wav(path: Path, seconds: float = 0.2) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(int(8000 * seconds) * 2))
+    return path.read_bytes()
+
+
+def _record(tenant_id: int, n: int, **kw: object) -> CallRecord:
+    started = kw.pop("started_at", BASE_TIME + timedelta(hours=6 * n))
+    assert isinstance(started, datetime)
+    answered = n % 2 == 0
+    fields: dict[str, object] = {
+        "call_id": f"call-{tenant_id}-{n}",
+        "tenant_id": tenant_id,
+        "direction": "inbound",
+        "status": "ended",
+        "caller": f"+4860000{n:04d}",
+        "callee": "1001",
+        "did": "48221000001",
+        "caller_channel": f"PJSIP/lab-{n}",
+        "started_at": started,
+        "answered_at": started + timedelta(seconds=5) if answered else None,
+        "ended_at": started + timedelta(seconds=65),
+        "duration_s": 65.0,
+        "billsec_s": 60.0 if answered else 0.0,
+        "hangup_cause": 16,
+        "hangup_cause_txt": "Normal Clearing",
+    }
+    fields.update(kw)
+    return CallRecord(**fields)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, redis_port: int) -> Settings:
+    runtime = tmp_path_factory.mktemp("runtime")
+    return load_settings(
+        {
+            "CENTRALA_RUNTIME_DIR": str(runtime),
+            "CENTRALA_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "CENTRALA_DATABASE_URL": f"sqlite:///{runtime / 'centrala.db'}",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def world(settings: Settings) -> World:
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    seed_demo(factory, settings.runtime_dir, settings.lab.sip)
+    pw = hash_password(PASSWORD)
+    rec_dir = settings.recordings_dir
+    with transaction(factory) as s:
+        demo = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        assert demo is not None
+        for user in s.scalars(select(User).where(User.tenant_id == demo.id)):
+            user.password_hash = pw
+        agent1 = s.scalar(select(User).where(User.tenant_id == demo.id, User.login == "agent1"))
+        assert agent1 is not None
+        agent2 = User(
+            tenant_id=demo.id,
+            login="agent2",
+            display_name="Agent Two",
+            role=Role.AGENT,
+            password_hash=pw,
+        )
+        gone = User(
+            tenant_id=demo.id, login="gone", role=Role.ADMIN, password_hash=pw, active=False
+        )
+        acme = Tenant(domain=ACME_DOMAIN, name="Acme")
+        s.add_all([agent2, gone, acme])
+        s.flush()
+        phones = {
+            p.extension: p
+            for p in s.scalars(select(PhoneEndpoint).where(PhoneEndpoint.tenant_id == demo.id))
+        }
+        phones["1001"].user_id = agent1.id
+        phones["1002"].user_id = agent2.id
+        boss = User(tenant_id=acme.id, login="boss", role=Role.ADMIN, password_hash=pw)
+        bob = User(tenant_id=acme.id, login="bob", role=Role.AGENT, password_hash=pw)
+        s.add_all([boss, bob])
+        s.flush()
+        s.add(
+            PhoneEndpoint(
+                tenant_id=acme.id,
+                name="acme-2001",
+                extension="2001",
+                secret="x" * 32,
+                user_id=bob.id,
+            )
+        )
+
+        demo_records = []
+        for n in range(DEMO_RECORDS):
+            rec = _record(demo.id, n, agent_endpoint=phones["1001" if n % 2 == 0 else "1002"].name)
+            s.add(rec)
+            demo_records.append(rec)
+        # Same numbers in the other tenant: a number filter must never reach across.
+        acme_records = [
+            _record(acme.id, n, agent_endpoint="acme-2001", did="48330000001") for n in range(3)
+        ]
+        s.add_all(acme_records)
+        wav = _write_wav(rec_dir / "demo-0.wav")
+        demo_records[0].recording_path = str(rec_dir / "demo-0.wav")
+        _write_wav(rec_dir / "acme-0.wav", 0.1)
+        acme_records[0].recording_path = "acme-0.wav"  # relative to the recordings dir
+        demo_records[2].recording_path = "../../../secrets.json"
+        s.flush()
+        result = World(
+            demo_tenant=demo.id,
+            acme_tenant=acme.id,
+            demo_records=[r.id for r in demo_records],
+            acme_records=[r.id for r in acme_records],
+            demo_recording=demo_records[0].id,
+            demo_recording_bytes=wav,
+            acme_recording=acme_records[0].id,
+            outside_recording=demo_records[2].id,
+            agent1_endpoint=phones["1001"].name,
+            agent2_endpoint=phones["1002"].name,
+        )
+    engine.dispose()
+    return result
+
+
+@pytest.fixture
+def redis_client(redis_port: int) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=redis_port, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    """Overridable per test module; short blocking so stream tests stay fast."""
+    return {"TESTING": True, "SSE_BLOCK_MS": 200, "SSE_MAX_AGE_S": 10.0}
+
+
+@pytest.fixture
+def app(
+    settings: Settings, world: World, redis_client: redis.Redis, app_config: dict[str, object]
+) -> Iterator[Flask]:
+    application = create_app(config=app_config, settings=settings)
+    yield application
+    application.extensions["centrala"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
+
+
+def csrf_of(client: FlaskClient) -> str:
+    with client.session_transaction() as sess:
+        token = sess.get("csrf")
+    assert isinstance(token, str)
+    return token
+
+
+def do_login(client: FlaskClient, address: str, password: str = PASSWORD) -> TestResponse:
+    """Open the login form (which sets the CSRF token) and submit it."""
+    assert client.get("/login").status_code == 200
+    return client.post(
+        "/login",
+        data={"address": address, "password": password, "csrf_token": csrf_of(client)},
+    )
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[..., TestResponse]:
+    """``login("agent1@demo.centrala.local")`` logs the test client in and checks it worked."""
+
+    def _login(address: str, password: str = PASSWORD) -> TestResponse:
+        resp = do_login(client, address, password)
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return resp
+
+    return _login
+
+
+@pytest.fixture
+def login_form() -> Callable[[FlaskClient, str, str], TestResponse]:
+    return do_login
+
+
+@pytest.fixture
+def csrf() -> Callable[[FlaskClient], str]:
+    return csrf_of
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    return until

@@ -1,0 +1,66 @@
+"""Centrala's web panel: server-rendered pages and a small JSON API (Flask).
+
+``create_app`` is the composition root: it builds the database engine, session
+factory and Redis client from :class:`~controlplane.config.Settings` and keeps
+them on ``app.extensions["centrala"]`` (see :mod:`web.services`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, request
+
+from controlplane.config import Settings, load_settings
+from web import api, auth, calls, errors, health
+from web.server import serve
+from web.services import EXTENSION_KEY, Services
+
+__all__ = ["create_app", "serve"]
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_NAME": "centrala_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Plain HTTP on loopback for now; set True once the panel sits behind TLS.
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "LOGIN_MAX_FAILURES": 10,
+    "LOGIN_FAILURE_WINDOW_S": 300,
+    "SSE_BLOCK_MS": 10_000,
+    "SSE_MAX_AGE_S": 300.0,
+}
+
+# Our own JS and CSS only; no inline script, no framing.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the panel app; ``config`` overrides Flask/panel keys (see ``DEFAULTS``)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config["SECRET_KEY"] = settings.secret("flask_secret_key")
+    app.config.update(config or {})
+    app.extensions[EXTENSION_KEY] = Services.build(settings)
+
+    for bp in (auth.bp, calls.bp, api.bp, health.bp):
+        app.register_blueprint(bp)
+    errors.register(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(resp: Response) -> Response:
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        resp.headers.setdefault("Cache-Control", "no-store")
+    return resp

@@ -1,0 +1,185 @@
+"""Call-record queries shared by the records page and the JSON API.
+
+:func:`parse_filter` turns query parameters into a :class:`RecordFilter` (or
+raises :class:`BadParameter` naming the parameter); :func:`find_records` applies
+it together with the tenant and role scope. Scope is never a parameter the
+client controls: it always comes from the logged-in user.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from controlplane.models import CallRecord, PhoneEndpoint, Role, User
+from web.auth import CurrentUser
+from web.errors import BadParameter
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+MAX_NUMBER_LEN = 64
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    number: str = ""
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    record: CallRecord
+    agent_name: str | None
+
+    @property
+    def answered(self) -> bool:
+        return self.record.answered_at is not None
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "id": r.id,
+            "call_id": r.call_id,
+            "started_at": r.started_at.isoformat(),
+            "answered_at": r.answered_at.isoformat() if r.answered_at else None,
+            "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+            "direction": r.direction,
+            "status": r.status,
+            "caller": r.caller,
+            "callee": r.callee,
+            "did": r.did,
+            "agent_endpoint": r.agent_endpoint,
+            "agent_name": self.agent_name,
+            "answered": self.answered,
+            "duration_s": r.duration_s,
+            "billsec_s": r.billsec_s,
+            "hangup_cause": r.hangup_cause,
+            "hangup_cause_txt": r.hangup_cause_txt,
+            "has_recording": bool(r.recording_path),
+        }
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    rows: list[RecordRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _parse_instant(name: str, raw: str, *, end: bool) -> datetime:
+    """``YYYY-MM-DD`` (a whole UTC day) or an ISO 8601 datetime (naive means UTC)."""
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(
+            name, f"expected a date YYYY-MM-DD or an ISO 8601 datetime, got {raw[:40]!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(name, f"expected a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadParameter(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def parse_filter(args: Mapping[str, str]) -> RecordFilter:
+    """Read ``from``, ``to``, ``number``, ``page`` and ``per_page``; empty means unset."""
+    since = until = None
+    if raw := args.get("from", "").strip():
+        since = _parse_instant("from", raw, end=False)
+    if raw := args.get("to", "").strip():
+        until = _parse_instant("to", raw, end=True)
+    if since and until and since >= until:
+        raise BadParameter("to", "must be after 'from'")
+    number = args.get("number", "").strip()
+    if len(number) > MAX_NUMBER_LEN:
+        raise BadParameter("number", f"at most {MAX_NUMBER_LEN} characters")
+    page = _parse_int("page", raw, 1, 1_000_000) if (raw := args.get("page", "").strip()) else 1
+    per_page = (
+        _parse_int("per_page", raw, 1, MAX_PER_PAGE)
+        if (raw := args.get("per_page", "").strip())
+        else DEFAULT_PER_PAGE
+    )
+    return RecordFilter(since, until, number, page, per_page)
+
+
+def own_endpoints(s: Session, user: CurrentUser) -> list[str]:
+    """Names of the phone endpoints assigned to ``user`` (an agent's own phones)."""
+    return list(
+        s.scalars(
+            select(PhoneEndpoint.name).where(
+                PhoneEndpoint.user_id == user.id, PhoneEndpoint.tenant_id == user.tenant_id
+            )
+        )
+    )
+
+
+def scoped(user: CurrentUser, s: Session) -> Select[CallRecord]:
+    """Records ``user`` may see: own tenant; an agent only calls on their own phones."""
+    stmt = select(CallRecord).where(CallRecord.tenant_id == user.tenant_id)
+    if user.role is Role.AGENT:
+        stmt = stmt.where(CallRecord.agent_endpoint.in_(own_endpoints(s, user)))
+    return stmt
+
+
+def find_records(s: Session, user: CurrentUser, flt: RecordFilter) -> RecordPage:
+    """One page of the records ``user`` may see matching ``flt``, newest first."""
+    stmt = scoped(user, s)
+    if flt.since:
+        stmt = stmt.where(CallRecord.started_at >= flt.since)
+    if flt.until:
+        stmt = stmt.where(CallRecord.started_at < flt.until)
+    if flt.number:
+        stmt = stmt.where(
+            or_(
+                CallRecord.caller.contains(flt.number, autoescape=True),
+                CallRecord.callee.contains(flt.number, autoescape=True),
+                CallRecord.did.contains(flt.number, autoescape=True),
+            )
+        )
+    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    phone, agent = aliased(PhoneEndpoint), aliased(User)
+    page_stmt = (
+        stmt.add_columns(agent.display_name, agent.login)
+        .outerjoin(
+            phone,
+            (phone.name == CallRecord.agent_endpoint) & (phone.tenant_id == CallRecord.tenant_id),
+        )
+        .outerjoin(agent, agent.id == phone.user_id)
+        .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+        .limit(flt.per_page)
+        .offset((flt.page - 1) * flt.per_page)
+    )
+    rows = [
+        RecordRow(record, display_name or login)
+        for record, display_name, login in s.execute(page_stmt)
+    ]
+    return RecordPage(rows, total, flt.page, flt.per_page)
+
+
+def get_record(s: Session, user: CurrentUser, record_id: int) -> CallRecord | None:
+    """The record if ``user`` may see it; None both when missing and when out of scope."""
+    return s.scalar(scoped(user, s).where(CallRecord.id == record_id))

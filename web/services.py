@@ -1,0 +1,53 @@
+"""The clients one panel process shares between requests, built once by ``create_app``.
+
+Views reach them through :func:`services`; nothing in ``web`` builds its own
+engine or Redis client (STYLE.md §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.config import Settings
+from controlplane.db import make_engine, make_sessionmaker
+
+EXTENSION_KEY = "centrala"
+# XREAD in the live stream blocks for a few seconds; the socket timeout must outlast it.
+REDIS_SOCKET_TIMEOUT_S = 30.0
+REDIS_CONNECT_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+
+    @staticmethod
+    def build(settings: Settings) -> Services:
+        """Build the engine, session factory and Redis client from ``settings``."""
+        engine = make_engine(settings.database_url)
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+            decode_responses=True,
+        )
+        return Services(settings, engine, make_sessionmaker(engine), client)
+
+    def close(self) -> None:
+        """Release pooled connections (tests and orderly shutdown)."""
+        self.redis.close()
+        self.engine.dispose()
+
+
+def services() -> Services:
+    """The :class:`Services` of the current app."""
+    svc: Services = current_app.extensions[EXTENSION_KEY]
+    return svc
