@@ -78,9 +78,7 @@ def frame_is_silent(samples: np.ndarray, threshold: int) -> bool:
     return accum < threshold
 
 
-def step(
-    state: AppAmdState, silent: bool, frame_ms: int, cfg: AppAmdConfig
-) -> AppAmdState:
+def step(state: AppAmdState, silent: bool, frame_ms: int, cfg: AppAmdConfig) -> AppAmdState:
     """Advance app_amd by one voice frame; a decided state is returned unchanged."""
     if state.verdict is not None:
         return state

@@ -150,7 +150,11 @@ class Builder:
         table = ct.HUMAN_FIRST
         first_pool = ct.texts(table, v.lang, self.split)
         short = [t for t in first_pool if len(t) <= 8] or first_pool
-        first = short[int(self.rng.integers(len(short)))] if kind != "named" else self.pick(table, v.lang)
+        first = (
+            short[int(self.rng.integers(len(short)))]
+            if kind != "named"
+            else self.pick(table, v.lang)
+        )
         lead = self.silence(0.2, 1.8)
         speech = self.say(v, first)
         parts = [lead, speech]
@@ -170,23 +174,32 @@ class Builder:
         )
         lead = self.silence(0.1, 1.5)
         if kind == "carrier":
-            sit = [self.tone([f], d, 0.1) for f, d in ((913.8, 0.274), (1370.6, 0.274), (1776.7, 0.38))]
+            sit = [
+                self.tone([f], d, 0.1) for f, d in ((913.8, 0.274), (1370.6, 0.274), (1776.7, 0.38))
+            ]
             speech = self.say(v, self.pick(ct.CARRIER, v.lang))
             parts = [lead, *sit, self.silence(0.05, 0.4)]
             utt_lead = np.concatenate(parts)
             parts += [speech, self.silence(1.0, 2.0)]
-            return Clip(np.concatenate(parts), {"scenario": "machine-carrier"} | self._utt(utt_lead, speech, v))
+            return Clip(
+                np.concatenate(parts),
+                {"scenario": "machine-carrier"} | self._utt(utt_lead, speech, v),
+            )
         if kind.startswith("short"):
             speech = self.say(v, self.pick(ct.MACHINE_SHORT, v.lang))
             greeting = speech
         else:
             sents = [self.pick(ct.MACHINE_OPEN, v.lang)]
-            sents += [self.pick(ct.MACHINE_MIDDLE, v.lang) for _ in range(int(self.rng.integers(1, 3)))]
+            sents += [
+                self.pick(ct.MACHINE_MIDDLE, v.lang) for _ in range(int(self.rng.integers(1, 3)))
+            ]
             sents.append(self.pick(ct.MACHINE_CLOSE, v.lang))
             clips = [self.say(v, s) for s in sents]
             speech = clips[0]
             gaps = [self.silence(0.1, 0.6) for _ in clips[1:]]
-            greeting = np.concatenate([c for pair in zip(clips, [*gaps, clips[0][:0]], strict=True) for c in pair])
+            greeting = np.concatenate(
+                [c for pair in zip(clips, [*gaps, clips[0][:0]], strict=True) for c in pair]
+            )
         if kind == "music":
             if self.rng.random() < 0.5:
                 bed = _fit(self.music(greeting.size / RATE + 0.1), greeting.size)
@@ -197,7 +210,9 @@ class Builder:
         if kind.endswith("beep") or (kind == "music" and self.rng.random() < 0.6):
             parts += [self.silence(0.1, 0.7), self.beep()]
         parts.append(self.silence(0.5, 3.0))
-        return Clip(np.concatenate(parts), {"scenario": f"machine-{kind}"} | self._utt(lead, speech, v))
+        return Clip(
+            np.concatenate(parts), {"scenario": f"machine-{kind}"} | self._utt(lead, speech, v)
+        )
 
     def _utt(self, lead: np.ndarray, first: np.ndarray, v: Voice) -> dict[str, object]:
         return {

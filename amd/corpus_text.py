@@ -11,14 +11,38 @@ COMPANIES = ["Acme Plumbing", "Northwind Travel", "City Dental", "Bright Insuran
 
 HUMAN_FIRST = {
     "en": [
-        "Hello?", "Hello.", "Yes?", "Yeah, hello?", "Hi.", "Hello, who's this?",
-        "Yes, Kowalski speaking.", "Hi, this is Anna.", "Good morning, Smith residence.",
-        "Speaking.", "Hello, Mark here.", "Yes, hello?", "Hey.", "Hello, John speaking.",
-        "Hi there.", "Good afternoon.", "Yep?", "Hello, yes?", "Nowak.", "Hello, Peter here.",
+        "Hello?",
+        "Hello.",
+        "Yes?",
+        "Yeah, hello?",
+        "Hi.",
+        "Hello, who's this?",
+        "Yes, Kowalski speaking.",
+        "Hi, this is Anna.",
+        "Good morning, Smith residence.",
+        "Speaking.",
+        "Hello, Mark here.",
+        "Yes, hello?",
+        "Hey.",
+        "Hello, John speaking.",
+        "Hi there.",
+        "Good afternoon.",
+        "Yep?",
+        "Hello, yes?",
+        "Nowak.",
+        "Hello, Peter here.",
     ],
     "pl": [
-        "Halo?", "Słucham?", "Tak, Kowalski, słucham.", "Dzień dobry.", "Halo, słucham.",
-        "Tak?", "Nowak, słucham.", "Halo, kto mówi?", "Słucham, Anna.", "No halo?",
+        "Halo?",
+        "Słucham?",
+        "Tak, Kowalski, słucham.",
+        "Dzień dobry.",
+        "Halo, słucham.",
+        "Tak?",
+        "Nowak, słucham.",
+        "Halo, kto mówi?",
+        "Słucham, Anna.",
+        "No halo?",
     ],
 }
 HUMAN_SECOND = {
@@ -28,41 +52,60 @@ HUMAN_SECOND = {
 
 MACHINE_OPEN = {
     "en": [
-        "Hi, you've reached {name}.", "Hello, this is {name}.",
-        "You have reached the voicemail of {name}.", "Thank you for calling {company}.",
-        "Hi, it's {name}.", "The person you are calling is not available.",
-        "Hello, you have reached {company}.", "Hey, this is {name}'s phone.",
+        "Hi, you've reached {name}.",
+        "Hello, this is {name}.",
+        "You have reached the voicemail of {name}.",
+        "Thank you for calling {company}.",
+        "Hi, it's {name}.",
+        "The person you are calling is not available.",
+        "Hello, you have reached {company}.",
+        "Hey, this is {name}'s phone.",
     ],
     "pl": [
-        "Dzień dobry, tu poczta głosowa {name}.", "Witamy w firmie {company}.",
-        "Abonent jest chwilowo niedostępny.", "Cześć, tu {name}.",
+        "Dzień dobry, tu poczta głosowa {name}.",
+        "Witamy w firmie {company}.",
+        "Abonent jest chwilowo niedostępny.",
+        "Cześć, tu {name}.",
     ],
 }
 MACHINE_MIDDLE = {
     "en": [
-        "I can't take your call right now.", "I'm not available at the moment.",
-        "Our office is currently closed.", "Sorry I missed your call.",
-        "Our business hours are Monday to Friday, nine to five.", "I am away from my desk.",
+        "I can't take your call right now.",
+        "I'm not available at the moment.",
+        "Our office is currently closed.",
+        "Sorry I missed your call.",
+        "Our business hours are Monday to Friday, nine to five.",
+        "I am away from my desk.",
         "Please leave your name, number and a short message.",
-        "I'll get back to you as soon as I can.", "All our agents are busy.",
+        "I'll get back to you as soon as I can.",
+        "All our agents are busy.",
         "If this is urgent, please call my mobile.",
     ],
     "pl": [
-        "Nie mogę teraz odebrać telefonu.", "Oddzwonię najszybciej jak to możliwe.",
-        "Biuro jest czynne od poniedziałku do piątku.", "Proszę zostawić swoje imię i numer.",
+        "Nie mogę teraz odebrać telefonu.",
+        "Oddzwonię najszybciej jak to możliwe.",
+        "Biuro jest czynne od poniedziałku do piątku.",
+        "Proszę zostawić swoje imię i numer.",
     ],
 }
 MACHINE_CLOSE = {
     "en": [
-        "Please leave a message after the tone.", "Leave a message after the beep.",
-        "Thank you, and have a great day.", "Bye for now.",
+        "Please leave a message after the tone.",
+        "Leave a message after the beep.",
+        "Thank you, and have a great day.",
+        "Bye for now.",
         "Please record your message after the tone. When you are finished, hang up.",
         "Talk to you soon.",
     ],
     "pl": ["Proszę zostawić wiadomość po sygnale.", "Dziękuję i do usłyszenia."],
 }
 MACHINE_SHORT = {
-    "en": ["Leave a message.", "Please leave a message after the tone.", "Not available, leave a message.", "Leave your message now."],
+    "en": [
+        "Leave a message.",
+        "Please leave a message after the tone.",
+        "Not available, leave a message.",
+        "Leave your message now.",
+    ],
     "pl": ["Zostaw wiadomość.", "Proszę zostawić wiadomość."],
 }
 CARRIER = {

@@ -79,9 +79,13 @@ class StreamingDetector:
         t_end = self.state.timing.t_ms + frame_ms
         level = dbfs(samples)
         tonal, event = self._tones.update(samples, level, t_end, frame_ms)
-        raw, active = self._gate.update(frame, level, tonal) if frame_ms in (10, 20, 30) else (
-            False,
-            False,
+        raw, active = (
+            self._gate.update(frame, level, tonal)
+            if frame_ms in (10, 20, 30)
+            else (
+                False,
+                False,
+            )
         )
         self._buffer(samples, active)
         obs = machine.Obs(frame_ms, raw, active, event, self._tones.tone_ms)

@@ -77,7 +77,9 @@ class _Feeder:
         raise NotImplementedError
 
 
-def stream(detector: _Feeder | StreamingDetector | AppAmdDetector, pcm: bytes, rate: int) -> tuple[Verdict, float, float]:
+def stream(
+    detector: _Feeder | StreamingDetector | AppAmdDetector, pcm: bytes, rate: int
+) -> tuple[Verdict, float, float]:
     """Feed ``pcm`` in 20 ms frames; return ``(verdict, cpu seconds, audio seconds fed)``."""
     n = frame_bytes(rate)
     fed = 0
@@ -105,14 +107,14 @@ def list_files(root: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def run(
-    root: Path, config: DetectorConfig | None = None
-) -> dict[str, list[Result]]:
+def run(root: Path, config: DetectorConfig | None = None) -> dict[str, list[Result]]:
     """Evaluate both detectors on ``root``; returns per-detector results."""
     results: dict[str, list[Result]] = {"centrala": [], "app_amd": []}
     warm_up()  # librosa's one-off import cost belongs to process start-up, not to a call
-    def ours(r: int) -> (_Feeder | StreamingDetector):
+
+    def ours(r: int) -> _Feeder | StreamingDetector:
         return StreamingDetector(r, config)
+
     for path, truth in list_files(root):
         src_rate = sf.info(str(path)).samplerate
         rate = 8000 if src_rate <= 8000 else 16000
@@ -138,8 +140,12 @@ def summarize(results: Iterable[Result]) -> dict[str, float | int]:
 
     return {
         "accuracy": frac(correct, len(rs)),
-        "human_as_machine": frac(sum(r.verdict.label is Label.MACHINE for r in humans), len(humans)),
-        "machine_as_human": frac(sum(r.verdict.label is Label.HUMAN for r in machines), len(machines)),
+        "human_as_machine": frac(
+            sum(r.verdict.label is Label.MACHINE for r in humans), len(humans)
+        ),
+        "machine_as_human": frac(
+            sum(r.verdict.label is Label.HUMAN for r in machines), len(machines)
+        ),
         "notsure": frac(sum(r.verdict.label is Label.NOTSURE for r in rs), len(rs)),
         "decision_ms_p50": round(float(np.percentile(times, 50)), 1),
         "decision_ms_p90": round(float(np.percentile(times, 90)), 1),
@@ -165,7 +171,11 @@ def human_latency(root: Path, results: Iterable[Result]) -> dict[str, float] | N
     if not lat:
         return None
     arr = np.array(lat)
-    return {"p50": float(np.percentile(arr, 50)), "p90": float(np.percentile(arr, 90)), "n": len(lat)}
+    return {
+        "p50": float(np.percentile(arr, 50)),
+        "p90": float(np.percentile(arr, 90)),
+        "n": len(lat),
+    }
 
 
 def report(root: Path, results: dict[str, list[Result]]) -> str:

@@ -129,7 +129,11 @@ class ToneTracker:
         if self._is_sit(seg):
             return "SIT"
         lo, hi = self.cfg.beep_band_hz
-        if not self._beep_reported and lo <= seg.freq_hz <= hi and seg.dur_ms >= self.cfg.beep_max_ms:
+        if (
+            not self._beep_reported
+            and lo <= seg.freq_hz <= hi
+            and seg.dur_ms >= self.cfg.beep_max_ms
+        ):
             self._beep_reported = True
             return "BEEP"
         return None

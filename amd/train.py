@@ -44,7 +44,9 @@ class Probe:
 
 def probe(root: Path, features: tuple[str, ...] = FEATURES) -> list[Probe]:
     """Stream every file of ``root`` with LONGGREETING disabled; see module docstring."""
-    zero = Model(features, (0.0,) * len(features), (1.0,) * len(features), (0.0,) * len(features), 0.0)
+    zero = Model(
+        features, (0.0,) * len(features), (1.0,) * len(features), (0.0,) * len(features), 0.0
+    )
     cfg = DetectorConfig(long_ms=10**6, gap_ms=GAP_MS, model=zero)
     out = []
     for path, truth in evaluate.list_files(root):
@@ -66,7 +68,9 @@ def probe(root: Path, features: tuple[str, ...] = FEATURES) -> list[Probe]:
     return out
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 3000) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 3000
+) -> tuple[np.ndarray, float]:
     """Plain batch gradient descent on the mean log-loss with an L2 penalty."""
     w = np.zeros(x.shape[1])
     b = 0.0

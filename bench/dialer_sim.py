@@ -40,10 +40,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dialer_sim_engine import LIVE, MACHINE, CallModel, Streams, run_day  # noqa: E402
+from dialer_sim_engine import LIVE, MACHINE, CallModel, DayResult, Streams, run_day  # noqa: E402
 from dialer_sim_policies import POLICIES, make  # noqa: E402
 
-from controlplane.dialer.compliance import UK_OFCOM, US_TSR, Regulator, abandon_rate  # noqa: E402
+from controlplane.dialer.compliance import (  # noqa: E402
+    UK_OFCOM,
+    US_TSR,
+    Regulator,
+    abandon_rate,
+    estimate_amd_false_positives,
+)
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,24 @@ METRICS = (
     "agent_wait_p95_s",
     "days_within_cap_share",
     "seeds_all_days_within_cap_share",
+    "worst_day_true_fp",
 )
+TABLE_ONLY = ("worst_day_true_fp",)
 
 
-def _rate(sc: Scenario, live: float, abandoned: float, fp: float) -> float:
+def day_rate(sc: Scenario, days: list[DayResult], true_fp: bool = False) -> float:
+    """Regulator rate over ``days`` pooled.
+
+    UK: AMD false positives are the operator's reasoned estimate (share of
+    machine verdicts found to be people, times machine verdicts), as Ofcom
+    asks; ``true_fp`` uses the simulator's ground-truth count instead.
+    """
+    live = sum(r.live for r in days)
+    abandoned = sum(r.abandoned for r in days)
+    if true_fp:
+        fp = float(sum(r.amd_false_positives for r in days))
+    else:
+        fp = estimate_amd_false_positives(sum(r.machine_verdicts for r in days), sc.fp_share)
     return abandon_rate(sc.regulator, abandoned, live, fp)
 
 
@@ -99,14 +119,9 @@ def run_seed(args: tuple[str, int, int, float]) -> dict[str, dict[str, float]]:
             offset = d * 86400.0
             pol.start_day(d, shift_s, offset)
             results.append(run_day(pol, streams[d], sc.agents, shift_s, offset))
-        daily = [_rate(sc, r.live, r.abandoned, r.amd_false_positives) for r in results]
-        last = results[-30:]
-        pooled = _rate(
-            sc,
-            sum(r.live for r in last),
-            sum(r.abandoned for r in last),
-            sum(r.amd_false_positives for r in last),
-        )
+        daily = [day_rate(sc, [r]) for r in results]
+        daily_true = [day_rate(sc, [r], true_fp=True) for r in results]
+        pooled = day_rate(sc, results[-30:])
         agent_hours = sc.agents * hours * days
         waits = [w for r in results for w in r.waits]
         within = [x <= sc.regulator.cap + 1e-12 for x in daily]
@@ -118,6 +133,7 @@ def run_seed(args: tuple[str, int, int, float]) -> dict[str, dict[str, float]]:
             "agent_wait_p95_s": float(np.percentile(waits, 95)) if waits else 0.0,
             "days_within_cap_share": sum(within) / len(within),
             "seeds_all_days_within_cap_share": float(all(within)),
+            "worst_day_true_fp": max(daily_true),
         }
     return out
 
@@ -146,7 +162,17 @@ def print_table(report: dict, meta: dict) -> None:
         f"seeds={meta['seeds']} days={meta['days']} hours/day={meta['hours']} "
         f"runtime={meta['runtime_s']:.1f}s"
     )
-    head = ("policy", "talk/agent-h", "x prog", "occ", "worst day", "30d", "p95 wait", "days ok", "seeds ok")
+    head = (
+        "policy",
+        "talk/agent-h",
+        "x prog",
+        "occ",
+        "worst day",
+        "30d",
+        "p95 wait",
+        "days ok",
+        "seeds ok",
+    )
     for name, pols in report.items():
         sc = SCENARIOS[name]
         print(f"\n{name}: {sc.agents} agents, rule {sc.regulator.name}")
@@ -178,9 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = a.scenario or list(SCENARIOS)
     t0 = time.perf_counter()
     report = run(scenarios, a.seeds, a.days, a.hours, a.jobs)
-    meta = {"seeds": a.seeds, "days": a.days, "hours": a.hours, "runtime_s": time.perf_counter() - t0}
+    meta = {
+        "seeds": a.seeds,
+        "days": a.days,
+        "hours": a.hours,
+        "runtime_s": time.perf_counter() - t0,
+    }
     if a.json:
-        print(json.dumps(report, sort_keys=False))
+        slim = {
+            sc: {
+                pol: {k: v for k, v in m.items() if k not in TABLE_ONLY} for pol, m in pols.items()
+            }
+            for sc, pols in report.items()
+        }
+        print(json.dumps(slim))
     else:
         print_table(report, meta)
     return 0

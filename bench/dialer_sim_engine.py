@@ -93,10 +93,14 @@ class Streams:
             ],
             _lognormal(rng, m.unobtain_ring, n),
         )
-        amd = np.where(cat == LIVE, _lognormal(rng, m.amd_human, n), _lognormal(rng, m.amd_machine, n))
+        amd = np.where(
+            cat == LIVE, _lognormal(rng, m.amd_human, n), _lognormal(rng, m.amd_machine, n)
+        )
         u = rng.random(n)
         err = np.where(cat == LIVE, u < m.amd_fp, u < m.amd_fn)
-        talk = np.where(cat == LIVE, _lognormal(rng, m.talk, n), _lognormal(rng, m.machine_handle, n))
+        talk = np.where(
+            cat == LIVE, _lognormal(rng, m.talk, n), _lognormal(rng, m.machine_handle, n)
+        )
         wrap = np.where(cat == LIVE, _lognormal(rng, m.wrap, n), m.machine_wrap_s)
         self.cat += cat.tolist()
         self.ring += ring.tolist()
@@ -138,7 +142,12 @@ def run_day(policy, streams: Streams, agents: int, shift_s: float, day_offset: f
     nxt = 0
     want_events = policy.wants_events
     cat, ring, amd, err, talk, wrap = (
-        streams.cat, streams.ring, streams.amd, streams.err, streams.talk, streams.wrap
+        streams.cat,
+        streams.ring,
+        streams.amd,
+        streams.err,
+        streams.talk,
+        streams.wrap,
     )
     push, pop = heapq.heappush, heapq.heappop
     heap.append((0.0, 0, TICK, 0))

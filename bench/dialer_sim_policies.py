@@ -14,7 +14,7 @@ from controlplane.dialer.compliance import Regulator
 from controlplane.dialer.events import DayStarted, FloorView, Tick
 
 POLICIES = ("progressive", "fixed_ratio", "vicidial_tapered", "centrala")
-FIXED_RATIO = 1.5
+FIXED_RATIO = 1.1
 
 
 class Progressive:

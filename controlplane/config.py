@@ -86,12 +86,19 @@ class Settings:
         return replace(self, runtime_dir=runtime_dir)
 
 
+def _range(value: str) -> tuple[int, int]:
+    start, _, end = value.partition("-")
+    return int(start), int(end)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
     runtime = Path(_env(env, "RUNTIME_DIR", str(PROJECT_ROOT / "var"))).resolve()
     redis_port = int(_env(env, "REDIS_PORT", "6390"))
     bind = _env(env, "BIND_ADDRESS", "127.0.0.1")
+    rtp = _range(_env(env, "RTP_RANGE", "10000-14999"))
+    lab_rtp = _range(_env(env, "LAB_RTP_RANGE", "15000-19999"))
     return Settings(
         runtime_dir=runtime,
         database_url=_env(env, "DATABASE_URL", f"sqlite:///{runtime / 'centrala.db'}"),
@@ -105,15 +112,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             sip=int(_env(env, "SIP_PORT", "5060")),
             http=int(_env(env, "ARI_PORT", "8088")),
             ami=int(_env(env, "AMI_PORT", "5038")),
-            rtp_start=10000,
-            rtp_end=14999,
+            rtp_start=rtp[0],
+            rtp_end=rtp[1],
         ),
         lab=Ports(
             sip=int(_env(env, "LAB_SIP_PORT", "5080")),
             http=int(_env(env, "LAB_HTTP_PORT", "8098")),
             ami=int(_env(env, "LAB_AMI_PORT", "5048")),
-            rtp_start=15000,
-            rtp_end=19999,
+            rtp_start=lab_rtp[0],
+            rtp_end=lab_rtp[1],
         ),
         web_port=int(_env(env, "WEB_PORT", "8080")),
         log_level=_env(env, "LOG_LEVEL", "INFO").upper(),

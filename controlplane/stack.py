@@ -110,6 +110,10 @@ def start_lab(settings: Settings) -> asterisk.Instance:
 
 # ---- background processes with pid files (redis, baresip, control plane, worker, web) ----
 
+# Children started by this process, kept so they are reaped (and no Popen is dropped alive).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def pidfile(settings: Settings, name: str) -> Path:
     return settings.runtime_dir / "run" / f"{name}.pid"
 
@@ -120,6 +124,10 @@ def pid_alive(settings: Settings, name: str) -> int | None:
         pid = int(path.read_text().strip())
         os.kill(pid, 0)
     except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:  # our child, exited (a zombie until now)
+        _children.pop(pid, None)
         return None
     return pid
 
@@ -135,6 +143,7 @@ def spawn(settings: Settings, name: str, argv: list[str], cwd: Path | None = Non
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=cwd, start_new_session=True)
     log.close()
+    _children[proc.pid] = proc
     pidfile(settings, name).write_text(str(proc.pid))
     return proc.pid
 
@@ -145,16 +154,31 @@ def stop_process(settings: Settings, name: str, timeout: float = 10) -> None:
         pidfile(settings, name).unlink(missing_ok=True)
         return
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    child = _children.pop(pid, None)
+    if child is not None:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
     else:
-        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
     pidfile(settings, name).unlink(missing_ok=True)
+
+
+def forget_child(pid: int) -> None:
+    """Reap a child that was killed on purpose (tests that crash the control plane)."""
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.wait()
 
 
 def start_redis(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from controlplane.asterisk import Instance
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.engine import ami_sync
@@ -67,6 +68,48 @@ def call(settings: Settings, spec: CallSpec) -> str:
         "CallerID": f'"{spec.caller_id}" <{spec.caller_id}>',
         "Timeout": str(spec.ring_timeout_s * 1000), "Async": "true",
         "ChannelId": f"lab-{lab_id}",
+        "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
+    }
+    _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
+                                  settings.secret("lab_ami_password"), [action])
+    if replies[0].get("Response") != "Success":
+        raise RuntimeError(f"lab originate failed: {replies[0].get('Message', replies[0])}")
+    return lab_id
+
+
+def _channels(instance: Instance) -> list[list[str]]:
+    """``core show channels concise``: name!context!exten!prio!state!app!data!cid!...!uniqueid."""
+    out = instance.cli("core show channels concise")
+    return [line.split("!") for line in out.splitlines() if "!" in line]
+
+
+def channel_name(instance: Instance, unique_id: str) -> str | None:
+    for fields in _channels(instance):
+        if fields[-1] == unique_id or fields[-2] == unique_id:
+            return fields[0]
+    return None
+
+
+def hangup(instance: Instance, lab_id: str) -> bool:
+    """Hang up the lab caller ``lab_id`` (as the customer putting the phone down)."""
+    name = channel_name(instance, f"lab-{lab_id}")
+    if name is None:
+        return False
+    instance.cli(f"channel request hangup {name}")
+    return True
+
+
+def phone_dials(settings: Settings, phone: str, number: str, hangup_after: float = 0,
+                tone_hz: int = 800) -> str:
+    """A lab desk phone (platform endpoint ``phone``) dials ``number`` through the platform."""
+    lab_id = uuid.uuid4().hex[:12]
+    variables = {"LAB_ID": lab_id, "LAB_TONE": str(tone_hz), "LAB_PLAY": "", "LAB_DTMF": "",
+                 "LAB_HANGUP_AFTER": str(int(hangup_after)) if hangup_after else ""}
+    action = {
+        "Action": "Originate", "Channel": f"PJSIP/{number}@deskphone-{phone}",
+        "Context": "lab-caller", "Exten": "s", "Priority": "1", "Timeout": "30000",
+        "CallerID": f'"{phone}" <{phone}>',
+        "Async": "true", "ChannelId": f"lab-{lab_id}",
         "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
     }
     _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",

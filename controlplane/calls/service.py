@@ -72,7 +72,7 @@ class CallService:
         elif isinstance(event, ev.StasisEnd):
             # A channel that entered Stasis from the dialplan gets no ChannelDestroyed after
             # StasisEnd (the app is unsubscribed first): StasisEnd is its hang-up.
-            cause = self._causes.pop(event.channel.id, 16)
+            cause = self._causes.pop(event.channel.id, 0) or 16  # 0: not given; a plain BYE
             await self._leg_gone(event.channel.id, cause, CAUSES.get(cause, str(cause)), event.at)
         elif isinstance(event, ev.ChannelDestroyed):
             self._causes.pop(event.channel.id, None)
@@ -182,8 +182,12 @@ class CallService:
     async def _save(self, state: CallState) -> None:
         await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
         if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
-            await asyncio.to_thread(self.jobs.enqueue, verify_recording, state.call_id,
-                                    self.settings.database_url, job_id=f"verify-rec-{state.call_id}")
+            job_id = "verify-rec-" + state.call_id.replace(".", "-")
+            try:
+                await asyncio.to_thread(self.jobs.enqueue, verify_recording, state.call_id,
+                                        self.settings.database_url, job_id=job_id)
+            except Exception as err:  # noqa: BLE001 - the record is saved; the check can wait
+                log.warning("could not queue %s: %s", job_id, err)
         pipe = self.redis.pipeline()
         if state.phase == Phase.ENDED:
             pipe.hdel(LIVE_CALLS_KEY, state.call_id)

@@ -45,7 +45,7 @@ class RegulatorConfig:
     regulator: Regulator
     fp_share: float = 0.0  # share of AMD "machine" verdicts that are people
     safety: float = 0.8  # target = cap * safety
-    theta_max: float = 0.3  # marginal risk allowed with full headroom
+    theta_max: float = 0.08  # marginal risk allowed with full headroom
     h_full: float = 4.0  # headroom (in calls) at which theta reaches theta_max
     lookahead_s: float = 1800.0
     projection_factor: float = 0.5

@@ -1,0 +1,130 @@
+"""Fixtures shared by every tier. Integration fixtures start a whole isolated platform.
+
+The integration stack runs on its own ports and runtime folder, so it does not
+disturb a platform started with `make up` on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from controlplane.config import Settings, load_settings  # noqa: E402
+
+TEST_ENV = {
+    "CENTRALA_SIP_PORT": "25060", "CENTRALA_ARI_PORT": "28088", "CENTRALA_AMI_PORT": "25038",
+    "CENTRALA_LAB_SIP_PORT": "25080", "CENTRALA_LAB_HTTP_PORT": "28098",
+    "CENTRALA_LAB_AMI_PORT": "25048", "CENTRALA_REDIS_PORT": "26390", "CENTRALA_WEB_PORT": "28080",
+    "CENTRALA_RTP_RANGE": "20000-21999", "CENTRALA_LAB_RTP_RANGE": "22000-23999",
+}
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    env: dict[str, str]
+
+    def start_controlplane(self) -> None:
+        from controlplane import stack
+
+        stack.spawn(self.settings, "controlplane",
+                    [sys.executable, "-m", "controlplane.cli", "controlplane"])
+
+    def kill_controlplane(self, sig: int = 9) -> None:
+        from controlplane import stack
+
+        pid = stack.pid_alive(self.settings, "controlplane")
+        assert pid is not None, "control plane is not running"
+        os.kill(pid, sig)
+        stack.forget_child(pid)
+        stack.pidfile(self.settings, "controlplane").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform + lab, real: Asterisk x2, Redis, SQLite, control plane, baresip."""
+    if os.geteuid() != 0:
+        pytest.fail("integration tests need root (chroot and bind mounts for Asterisk)")
+    from helpers import until
+
+    from controlplane import asterisk, stack, supervisor
+
+    runtime = Path("/tmp/centrala-it")  # fixed: one bind mount into the Asterisk root, reused
+    env = {**TEST_ENV, "CENTRALA_RUNTIME_DIR": str(runtime)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    settings = load_settings()
+    supervisor.down(settings)
+    if runtime.exists():
+        asterisk.release_mounts(asterisk.installation(settings), runtime)
+        shutil.rmtree(runtime)
+    stack.database(settings)
+    stack.start_redis(settings)
+    platform_ast = stack.start_platform_asterisk(settings)
+    lab_ast = stack.start_lab(settings)
+    pf = Platform(settings, env)
+    pf.start_controlplane()
+
+    def ready() -> bool:
+        regs = lab_ast.cli("pjsip show registrations")
+        trunk = platform_ast.cli("pjsip show registrations")
+        contacts = platform_ast.cli("pjsip show contacts")
+        return (regs.count("Registered") >= 3 and "Registered" in trunk
+                and "demo-1009" in contacts)
+
+    until(ready, timeout=40, what="lab phones, trunk and baresip registered")
+    from controlplane.health import check_ari
+
+    until(lambda: _ok(check_ari, settings), timeout=20, what="control plane connected to ARI")
+    yield pf
+    supervisor.down(settings)
+    asterisk.release_mounts(asterisk.installation(settings), runtime)
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _ok(fn, settings: Settings) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        fn(settings)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1:25432 (Debian's postgresql binaries)."""
+    bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bindir:
+        pytest.fail("PostgreSQL is not installed (scripts/bootstrap.sh installs it)")
+    bindir = bindir[-1]
+    data = Path("/tmp/centrala-pg")
+    if data.exists():
+        subprocess.run(["runuser", "-u", "postgres", "--", str(bindir / "pg_ctl"), "-D", str(data),
+                        "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(data)
+    data.mkdir()
+    shutil.chown(data, "postgres", "postgres")
+    run = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*run, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                    "--no-sync"], check=True, capture_output=True)
+    subprocess.run([*run, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"),
+                    "-o", f"-p 25432 -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "start"], check=True, capture_output=True)
+    subprocess.run([*run, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", "25432", "centrala"],
+                   check=True)
+    yield "postgresql://postgres@127.0.0.1:25432/centrala"
+    subprocess.run([*run, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                   capture_output=True)

@@ -1,0 +1,63 @@
+"""Test helpers shared by the tiers: bounded polling and audio checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import soundfile
+
+T = TypeVar("T")
+
+
+def until(fn: Callable[[], T], timeout: float = 20.0, interval: float = 0.2, what: str = "") -> T:
+    """Poll ``fn`` until it returns a truthy value; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: T = fn()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or fn}")
+        time.sleep(interval)
+        last = fn()
+    return last
+
+
+def tone_ratio(path: Path | str, hz: float, band: float = 15.0) -> float:
+    """Energy within ±band Hz of ``hz`` divided by the median energy per equal band elsewhere.
+
+    A clean tone gives ratios in the hundreds or more; silence or other tones give ~1.
+    """
+    audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    mono = audio.mean(axis=1)
+    if len(mono) < rate // 4:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
+    freqs = np.fft.rfftfreq(len(mono), 1 / rate)
+    in_band = spectrum[(freqs > hz - band) & (freqs < hz + band)].sum()
+    width = int(np.count_nonzero((freqs > hz - band) & (freqs < hz + band))) or 1
+    others = spectrum[(freqs > 100) & (np.abs(freqs - hz) > 4 * band)]
+    usable = len(others) // width * width
+    if usable == 0:
+        return 0.0
+    per_band = others[:usable].reshape(-1, width).sum(axis=1)
+    return float(in_band / max(np.median(per_band), 1e-12))
+
+
+def duration_s(path: Path | str) -> float:
+    info = soundfile.info(str(path))
+    return info.frames / info.samplerate
+
+
+def tone_share(path: Path | str, hz: float, band: float = 15.0) -> float:
+    """Fraction of the file's energy (above 100 Hz) that lies within ±band Hz of ``hz``."""
+    audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    mono = audio.mean(axis=1)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
+    freqs = np.fft.rfftfreq(len(mono), 1 / rate)
+    total = spectrum[freqs > 100].sum()
+    if total <= 0:
+        return 0.0
+    return float(spectrum[(freqs > hz - band) & (freqs < hz + band)].sum() / total)
