@@ -125,7 +125,12 @@ class DayResult:
 
 
 def run_day(policy, streams: Streams, agents: int, shift_s: float, day_offset: float) -> DayResult:
-    """Simulate one shift. ``policy`` has ``tick(view, now) -> int`` and ``event(ev, now)``."""
+    """Simulate one shift.
+
+    ``policy`` has ``tick(view, now) -> (count, amd)`` and ``event(ev, now)``.
+    Calls dialled with ``amd`` False skip detection: answered calls (people
+    and machines alike) are "human" at once and go to an agent.
+    """
     res = DayResult()
     heap: list[tuple[float, int, int, int]] = []
     seq = 0
@@ -139,6 +144,7 @@ def run_day(policy, streams: Streams, agents: int, shift_s: float, day_offset: f
     queue: deque[int] = deque()
     queued: set[int] = set()
     dial_time: dict[int, float] = {}
+    no_amd: set[int] = set()
     nxt = 0
     want_events = policy.wants_events
     cat, ring, amd, err, talk, wrap = (
@@ -182,8 +188,11 @@ def run_day(policy, streams: Streams, agents: int, shift_s: float, day_offset: f
                     queued=len(queue),
                     shift_remaining_s=shift_s - t,
                 )
-                for _ in range(policy.tick(view, now)):
+                count, use_amd = policy.tick(view, now)
+                for _ in range(count):
                     streams.ensure(nxt)
+                    if not use_amd:
+                        no_amd.add(nxt)
                     ringing[nxt] = t
                     dial_time[nxt] = t
                     seq += 1
@@ -197,12 +206,12 @@ def run_day(policy, streams: Streams, agents: int, shift_s: float, day_offset: f
             if c <= MACHINE:
                 analysing += 1
                 seq += 1
-                push(heap, (t + amd[a], seq, VERDICT, a))
+                push(heap, (t if a in no_amd else t + amd[a], seq, VERDICT, a))
             elif want_events:
                 policy.event(AttemptEnded(OUTCOME_NAMES[c], t - dial_time[a]), now)
         elif kind == VERDICT:
             analysing -= 1
-            human = (cat[a] == LIVE) != err[a]
+            human = a in no_amd or (cat[a] == LIVE) != err[a]
             if want_events:
                 verdict = "human" if human else "machine"
                 policy.event(AttemptEnded(verdict, t - dial_time[a]), now)

@@ -1,6 +1,6 @@
 """Adapters from the pure pacing machines to the simulator's policy protocol.
 
-The engine calls ``tick(view, now) -> int`` once a second and, if
+The engine calls ``tick(view, now) -> (count, amd)`` once a second and, if
 ``wants_events``, ``event(ev, now)`` for every outcome. Each adapter owns the
 state value of one machine and replaces it after every ``step`` call, exactly
 as the campaign service does.
@@ -25,8 +25,8 @@ class Progressive:
     def start_day(self, day: int, shift_s: float, now: float) -> None:
         """Nothing to reset."""
 
-    def tick(self, view: FloorView, now: float) -> int:
-        return baselines.progressive_calls(view)
+    def tick(self, view: FloorView, now: float) -> tuple[int, bool]:
+        return baselines.progressive_calls(view), True
 
 
 class FixedRatio(Progressive):
@@ -35,8 +35,8 @@ class FixedRatio(Progressive):
     def __init__(self, ratio: float = FIXED_RATIO) -> None:
         self.ratio = ratio
 
-    def tick(self, view: FloorView, now: float) -> int:
-        return baselines.fixed_ratio_calls(view, self.ratio)
+    def tick(self, view: FloorView, now: float) -> tuple[int, bool]:
+        return baselines.fixed_ratio_calls(view, self.ratio), True
 
 
 class _Machine:
@@ -51,9 +51,11 @@ class _Machine:
     def event(self, ev, now: float) -> None:
         self.state, _ = self._step(self.state, ev, now)
 
-    def tick(self, view: FloorView, now: float) -> int:
+    def tick(self, view: FloorView, now: float) -> tuple[int, bool]:
         self.state, cmds = self._step(self.state, Tick(view), now)
-        return sum(c.count for c in cmds)
+        if not cmds:
+            return 0, True
+        return sum(c.count for c in cmds), cmds[0].amd
 
 
 class VicidialTapered(_Machine):

@@ -58,6 +58,9 @@ def _validate(phones: list[PhoneEndpoint], trunks: list[Trunk], dids: list[Did])
     for p in phones:
         obj = f"phone endpoint '{p.name}' (id {p.id})"
         problems += checks.check_name(obj, p.name)
+        if p.name.isdigit():
+            problems.append(ConfigProblem(obj, "name", f"'{p.name}' is all digits: phones are "
+                                          "identified by name, and a caller ID must never match one"))
         if len(p.secret) < 16:
             problems.append(ConfigProblem(obj, "secret", "SIP password shorter than 16 characters; "
                                           "let the platform generate one"))

@@ -64,6 +64,8 @@ class CallService:
                 await self._with_call(event.args[1], machine.AgentAnswered(), event.at)
             elif kind in ("inbound", "outbound"):
                 await self._enter(event, kind)
+            elif kind == "selftest":
+                await self._selftest(event.channel.id)
             else:
                 log.warning("StasisStart with unknown args %s; hanging up", event.args)
                 await self._hangup_quietly(event.channel.id)
@@ -204,6 +206,18 @@ class CallService:
             await pipe.execute()
         except aioredis.RedisError as err:  # live view only; the database holds the record
             log.warning("redis update failed: %s", err)
+
+    async def _selftest(self, channel_id: str) -> None:
+        """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.
+
+        Not a customer call, so no call record; the count is ``centrala:selftest:answered``.
+        """
+        try:
+            await self.ari.post(f"/channels/{channel_id}/answer")
+            await self.redis.incr("centrala:selftest:answered")
+        except (AriError, aioredis.RedisError) as err:
+            log.warning("selftest %s: %s", channel_id, err)
+        await self._hangup_quietly(channel_id)
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):

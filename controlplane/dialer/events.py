@@ -125,10 +125,14 @@ class Dial:
     ``guaranteed_agent`` means every call has an idle agent reserved for it, so
     it cannot be abandoned (progressive mode; required after an abandon or a
     detected machine inside the lockout windows, see :mod:`.compliance`).
+    ``amd`` False asks for the calls to go to an agent as soon as they are
+    answered, without answering-machine detection: the UK regulator counts AMD
+    false positives as abandons, and switching AMD off stops adding to them.
     """
 
     count: int
     guaranteed_agent: bool = False
+    amd: bool = True
 
 
 Command = Dial

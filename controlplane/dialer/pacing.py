@@ -34,6 +34,10 @@ otherwise                                           predictive
 
 Progressive means one call per ready agent not already covered by a pending
 line, each with the agent guaranteed; it cannot abandon.
+
+Where the regulator counts AMD false positives (UK), every ``Dial`` also says
+whether to use AMD: off while today's projected rate would exceed 90 % of the
+cap from false positives alone (:func:`.regulator.amd_allowed`).
 """
 
 from __future__ import annotations
@@ -113,6 +117,7 @@ class CentralaState:
     handled: int = 0
     since_refresh: int = 0
     mode: str = "idle"
+    amd: bool = True
 
 
 def initial_state(config: CentralaConfig) -> CentralaState:
@@ -193,11 +198,12 @@ def step(state: CentralaState, event: Event, now: float) -> tuple[CentralaState,
     """Fold ``event`` into ``state``; on a tick, return the dial command."""
     if isinstance(event, Tick):
         mode, n = _decide(state, event.view, now)
-        if mode != state.mode:
-            state = replace(state, mode=mode)
+        amd = reg.amd_allowed(state.regulator, now, event.view.shift_remaining_s)
+        if mode != state.mode or amd != state.amd:
+            state = replace(state, mode=mode, amd=amd)
         if n <= 0:
             return state, []
-        return state, [Dial(n, guaranteed_agent=mode != "predictive")]
+        return state, [Dial(n, guaranteed_agent=mode != "predictive", amd=amd)]
     regulator = reg.step(state.regulator, event, now)
     if isinstance(event, AttemptEnded):
         is_human = event.outcome == "human"

@@ -50,6 +50,7 @@ class RegulatorConfig:
     lookahead_s: float = 1800.0
     projection_factor: float = 0.5
     history_days: int = 30
+    amd_off_at: float = 0.9  # AMD off when the day's projected rate exceeds cap * this
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,34 @@ def headroom(state: RegulatorState, now: float, remaining_s: float | None = None
         lives = t.live + extra
         worst = min(worst, target * (lives + fp) - (t.abandoned + fp))
     return worst
+
+
+def amd_allowed(state: RegulatorState, now: float, remaining_s: float | None = None) -> bool:
+    """Whether calls may use AMD (only a question where false positives count).
+
+    Projects today's final rate assuming the rest of the day brings live
+    answers at today's pace (yesterday's in the first 10 minutes) with the
+    long-run ratio of estimated false positives per live answer. If that
+    lands above ``cap * amd_off_at``, AMD is switched off: calls answered from
+    then on go straight to an agent and add no false positives, so the ratio
+    falls back as live answers accumulate.
+    """
+    cfg = state.config
+    if not cfg.regulator.counts_amd_false_positives or not state.days:
+        return True
+    today = state.days[-1]
+    hist = window_totals(state.days, cfg.history_days)
+    fp_per_live = cfg.fp_share * hist.machine_verdicts / hist.live if hist.live > 0 else 0.0
+    elapsed = now - state.day_started_at
+    rate = today.live / elapsed if elapsed >= 600.0 else state.prev_live_rate
+    if remaining_s is None:
+        remaining_s = max(state.shift_s - elapsed, 0.0)
+    future = rate * max(remaining_s, 0.0)
+    fp = estimate_amd_false_positives(today.machine_verdicts, cfg.fp_share) + fp_per_live * future
+    lives = today.live + future
+    if lives + fp <= 0:
+        return True
+    return (today.abandoned + fp) / (lives + fp) < cfg.regulator.cap * cfg.amd_off_at
 
 
 def allowed_risk(

@@ -37,8 +37,10 @@ class AmiClient:
         self.healthy = asyncio.Event()
 
     def _new_manager(self) -> Manager:
+        # Only the "system" class (contact status, reloads): call events come over ARI, and
+        # parsing every AMI call event would cost CPU per call for nothing.
         manager = Manager(**self._params, ping_delay=PING_EVERY_S, reconnect_timeout=2,
-                          forgetable_actions=("ping", "login"))
+                          forgetable_actions=("ping", "login"), events="system")
         manager.register_event("ContactStatus", self._on_contact)
         return manager
 

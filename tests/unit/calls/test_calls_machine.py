@@ -1,0 +1,112 @@
+"""The call-leg machine, table-driven: each row is a sequence of events and what must follow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from controlplane.calls import machine as m
+from controlplane.engine import commands as c
+
+T0 = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
+INBOUND = m.Binding(1, "inbound", "4822100", "4822100", "lab", "demo-1001", "PJSIP/demo-1001",
+                    "sound:hello-world")
+OUTBOUND = m.Binding(1, "outbound", "1001234", None, "lab", "demo-1003", "PJSIP/1001234@lab", None)
+NOWHERE = m.Binding(None, "inbound", "999", "999", None, None, None, None)
+
+
+def run(binding: m.Binding, events: list[m.CallEvent]) -> tuple[m.CallState, list[list[object]]]:
+    state, cmds = m.start(m.Entered("call1", "48600", binding), T0)
+    out = [cmds]
+    for i, event in enumerate(events, 1):
+        state, cmds = m.step(state, event, T0 + timedelta(seconds=i))
+        out.append(cmds)
+    return state, out
+
+
+def kinds(cmds: list[object]) -> list[str]:
+    return [type(x).__name__ for x in cmds]
+
+
+PROMPT = m.PromptDone("call1-prompt")
+ANSWER = m.AgentAnswered()
+CALLER_GONE = m.LegGone("caller", 16, "Normal Clearing")
+AGENT_GONE = m.LegGone("agent", 16, "Normal Clearing")
+NO_ANSWER = m.LegGone("agent", 19, "No answer")
+
+
+@pytest.mark.parametrize(
+    ("binding", "events", "phase", "hangup_by", "answered", "last"),
+    [
+        # caller hangs up during the conversation
+        (INBOUND, [PROMPT, ANSWER, CALLER_GONE, AGENT_GONE], m.Phase.ENDED, "caller", True,
+         ["DestroyBridge", "SaveCall"]),
+        # agent hangs up first
+        (INBOUND, [PROMPT, ANSWER, AGENT_GONE, CALLER_GONE], m.Phase.ENDED, "agent", True,
+         ["DestroyBridge", "SaveCall"]),
+        # the phone never answers: the caller is released
+        (INBOUND, [PROMPT, NO_ANSWER, CALLER_GONE], m.Phase.ENDED, "agent", False, ["SaveCall"]),
+        # caller gives up while the phone rings: ringing leg cancelled
+        (INBOUND, [PROMPT, CALLER_GONE, NO_ANSWER], m.Phase.ENDED, "caller", False, ["SaveCall"]),
+        # caller hangs up during the prompt
+        (INBOUND, [CALLER_GONE], m.Phase.ENDED, "caller", False, ["SaveCall"]),
+        # unknown DID: no-service message, then the platform hangs up
+        (NOWHERE, [PROMPT, CALLER_GONE], m.Phase.ENDED, "caller", False, ["SaveCall"]),
+        # outbound: dials at once, answered, phone hangs up
+        (OUTBOUND, [ANSWER, CALLER_GONE, AGENT_GONE], m.Phase.ENDED, "caller", True,
+         ["DestroyBridge", "SaveCall"]),
+    ],
+)
+def test_call_flows(binding, events, phase, hangup_by, answered, last) -> None:  # type: ignore[no-untyped-def]
+    state, out = run(binding, events)
+    assert state.phase == phase
+    assert state.hangup_by == hangup_by
+    assert (state.answered_at is not None) == answered
+    assert kinds(out[-1])[-len(last):] == last
+    assert isinstance(out[-1][-1], m.SaveCall) and out[-1][-1].state == state
+
+
+def test_inbound_start_saves_then_answers_and_plays_prompt() -> None:
+    state, cmds = m.start(m.Entered("call1", "48600", INBOUND), T0)
+    assert kinds(cmds) == ["SaveCall", "Answer", "Play"]
+    assert cmds[2] == c.Play("call1", "sound:hello-world", "call1-prompt")
+    assert state.phase == m.Phase.PROMPT and state.started_at == T0
+
+
+def test_prompt_done_rings_caller_and_originates_agent_with_call_header() -> None:
+    state, out = run(INBOUND, [PROMPT])
+    assert kinds(out[1]) == ["StartRinging", "Originate"]
+    orig = out[1][1]
+    assert orig == c.Originate("call1-agent", "PJSIP/demo-1001", "agent,call1", "48600",
+                               m.AGENT_RING_TIMEOUT_S, (("X-Centrala-Call-Id", "call1"),))
+
+
+def test_answer_bridges_records_and_saves_answer_time() -> None:
+    state, out = run(INBOUND, [PROMPT, ANSWER])
+    assert kinds(out[2]) == ["StopRinging", "Answer", "CreateBridge", "AddToBridge",
+                             "RecordBridge", "SaveCall"]
+    assert out[2][3] == c.AddToBridge("call1-bridge", ("call1", "call1-agent"))
+    assert state.answered_at == T0 + timedelta(seconds=2) and state.recording == "call1"
+
+
+def test_first_hangup_fixes_end_time_and_cause() -> None:
+    state, _ = run(INBOUND, [PROMPT, ANSWER, m.LegGone("caller", 17, "busy"), AGENT_GONE])
+    assert state.ended_at == T0 + timedelta(seconds=3)
+    assert (state.hangup_cause, state.hangup_cause_txt) == (17, "busy")
+
+
+def test_duplicate_hangups_are_ignored() -> None:
+    state, out = run(INBOUND, [PROMPT, ANSWER, CALLER_GONE, CALLER_GONE, AGENT_GONE, AGENT_GONE])
+    assert out[4] == [] and out[6] == []
+    assert state.phase == m.Phase.ENDED
+
+
+def test_late_answer_after_caller_left_is_hung_up() -> None:
+    state, out = run(INBOUND, [PROMPT, CALLER_GONE, ANSWER])
+    assert out[3] == [c.Hangup("call1-agent")]
+
+
+def test_foreign_playback_is_ignored() -> None:
+    state, out = run(INBOUND, [m.PromptDone("other-prompt")])
+    assert out[1] == [] and state.phase == m.Phase.PROMPT

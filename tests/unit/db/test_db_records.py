@@ -1,0 +1,103 @@
+"""Models, migrations and call-record persistence on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from sqlalchemy import func, select, text
+
+from controlplane import stack
+from controlplane.calls import machine as m
+from controlplane.calls import records
+from controlplane.config import load_settings
+from controlplane.db import make_engine, make_sessionmaker
+from controlplane.jobs.recordings import verify_recording
+from controlplane.models import CallRecord, Tenant, User
+from controlplane.passwords import verify_password
+from controlplane.seed import DEMO_DOMAIN, seed_demo
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'c.db'}"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a clean schema per test
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def factory(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = load_settings({"CENTRALA_RUNTIME_DIR": str(tmp_path / "rt"),
+                              "CENTRALA_DATABASE_URL": db_url})
+    stack.database(settings)
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+T0 = datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+def state(**kw) -> m.CallState:  # type: ignore[no-untyped-def]
+    base = m.CallState("c-1", m.Phase.TALKING, 1, "inbound", "48600", "4822", "4822", "lab",
+                       "demo-1001", T0, None, "PJSIP/demo-1001", agent_alive=True,
+                       answered_at=T0 + timedelta(seconds=3), recording="c-1")
+    return replace(base, **kw)
+
+
+def test_seed_is_idempotent_and_login_works(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    login = seed_demo(factory, tmp_path / "rt", 5080)
+    again = seed_demo(factory, tmp_path / "rt", 5080)
+    assert login == again
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Tenant)) == 1
+        admin = s.scalar(select(User).where(User.login == "admin"))
+        assert admin.tenant.domain == DEMO_DOMAIN
+        assert verify_password(admin.password_hash, login.password)
+        assert not verify_password(admin.password_hash, login.password + "x")
+
+
+def test_call_record_upsert_never_doubles_and_keeps_utc(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rec = tmp_path / "rec"
+    records.save(factory, state(), rec)
+    records.save(factory, state(), rec)
+    end = T0 + timedelta(seconds=65, milliseconds=500)
+    final = state(phase=m.Phase.ENDED, ended_at=end, hangup_cause=16, hangup_cause_txt="Normal Clearing",
+                  hangup_by="caller", caller_alive=False, agent_alive=False)
+    records.save(factory, final, rec)
+    with factory() as s:
+        rows = list(s.scalars(select(CallRecord)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.status == "ended" and row.started_at == T0 and row.started_at.tzinfo is not None
+    assert row.duration_s == 65.5 and row.billsec_s == 62.5
+    assert row.recording_path == str(rec / "c-1.wav")
+    assert records.active(factory) == []
+
+
+def test_active_record_round_trips_to_machine_state(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records.save(factory, state(), tmp_path)
+    [row] = records.active(factory)
+    restored = records.state_from_record(row)
+    assert restored.phase == m.Phase.TALKING and restored.agent_alive and restored.caller_alive
+    assert restored.answered_at == T0 + timedelta(seconds=3)
+    assert restored.dial == "PJSIP/demo-1001"
+
+
+def test_verify_recording_job_stores_duration(factory, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records.save(factory, state(phase=m.Phase.ENDED, ended_at=T0 + timedelta(seconds=5)), tmp_path)
+    assert verify_recording("c-1", db_url) is None  # no file yet: reported, not raised
+    soundfile.write(str(tmp_path / "c-1.wav"), np.zeros(8000 * 2, dtype=np.int16), 8000)
+    assert verify_recording("c-1", db_url) == 2.0
+    with factory() as s:
+        assert s.scalar(select(CallRecord.recording_duration_s)) == 2.0
