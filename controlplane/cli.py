@@ -154,8 +154,9 @@ def _register_optional(sub: argparse._SubParsersAction, module: str) -> None:  #
         mod = importlib.import_module(module)
     except ImportError:
         return
-    register: Callable[[argparse._SubParsersAction], None] = mod.register  # type: ignore[type-arg]
-    register(sub)
+    register: Callable[[argparse._SubParsersAction], argparse.ArgumentParser] = mod.register  # type: ignore[type-arg]
+    # These commands need no platform settings: they are handed the parsed arguments only.
+    register(sub).set_defaults(standalone=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     try:
-        if getattr(args, "handler", None):  # sub-commands registered by amd/ivr modules
-            return int(args.handler(args) or 0)
+        if getattr(args, "standalone", False):  # `amd …` and `ivr …` (registered by their packages)
+            handler = getattr(args, "amd_func", None) or args.func
+            return int(handler(args) or 0)
         return int(args.func(args, settings) or 0)
     except (AsteriskError, ConfigError) as err:
         print(f"centrala: {err}", file=sys.stderr)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import logging
 import os
 import signal
+import time
 
 import redis.asyncio as aioredis
 
@@ -18,6 +20,9 @@ from controlplane.engine.ari_ import AriClient
 from controlplane.jobs.worker import queue
 
 log = logging.getLogger("centrala.controlplane")
+HEARTBEAT_KEY = "centrala:controlplane:heartbeat"
+HEARTBEAT_EVERY_S = 2.0
+HEARTBEAT_TTL_S = 6
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -31,7 +36,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                         settings.ami_password, redis)
         tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
                                      name="ari-events"),
-                 asyncio.create_task(ami.run(), name="ami")]
+                 asyncio.create_task(ami.run(), name="ami"),
+                 asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -39,6 +45,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
     await redis.aclose()
     engine.dispose()
+
+
+async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> None:
+    """Tell the panel and health checks that the daemon lives and what it is connected to."""
+    while True:
+        beat = {"pid": os.getpid(), "ari": ari.connected.is_set(), "ami": ami.healthy.is_set(),
+                "at": time.time()}
+        try:
+            await redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_S)
+        except aioredis.RedisError as err:
+            log.warning("heartbeat not written: %s", err)
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 
 def _single_instance(settings: Settings) -> int:

@@ -44,9 +44,20 @@ def check_asterisk(settings: Settings) -> Check:
 
 
 def check_ari(settings: Settings) -> Check:
-    app = _ari_get(settings, f"/applications/{settings.ari_app}")
-    assert isinstance(app, dict)
-    return Check("ari", True, f"application '{app['name']}' registered (control plane connected)")
+    """The control plane is alive and its ARI events connection is up (its Redis heartbeat)."""
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=TIMEOUT_S)
+    try:
+        raw = client.get("centrala:controlplane:heartbeat")
+    finally:
+        client.close()
+    if raw is None:
+        raise RuntimeError("control plane not running (no heartbeat in the last 6 s)")
+    beat = json.loads(raw)
+    if not beat.get("ari"):
+        raise RuntimeError(f"control plane (pid {beat.get('pid')}) is not connected to ARI")
+    ami = "AMI up" if beat.get("ami") else "AMI DOWN"
+    return Check("ari", True, f"control plane pid {beat['pid']} connected to ARI app "
+                 f"'{settings.ari_app}', {ami}")
 
 
 def check_ami(settings: Settings) -> Check:

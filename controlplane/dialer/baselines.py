@@ -145,7 +145,9 @@ def _calculate_drops(state: VicidialState, now: float) -> VicidialState:
     )
 
 
-def tapered_level(state: VicidialState, differential: float, agents_avg: float, now: float) -> float:
+def tapered_level(
+    state: VicidialState, differential: float, agents_avg: float, now: float
+) -> float:
     """One ``calculate_dial_level`` pass for ``ADAPT_TAPERED``."""
     cfg = state.config
     target = differential + cfg.dl_diff_target

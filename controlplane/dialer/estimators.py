@@ -124,12 +124,12 @@ class LogNormalEstimator:
         """P(duration <= x), vectorised."""
         mu, s = self.params
         xs = np.maximum(np.asarray(x, dtype=float), 1e-9)
-        return ndtr((np.log(xs) - mu) / s)
+        return np.asarray(ndtr((np.log(xs) - mu) / s), dtype=float)
 
     def quantiles(self, k: int) -> np.ndarray:
         """``k`` equiprobable representative points of the distribution."""
         mu, s = self.params
-        z = ndtri((np.arange(k) + 0.5) / k)
+        z = np.asarray(ndtri((np.arange(k) + 0.5) / k), dtype=float)
         return np.exp(mu + s * z)
 
 
@@ -141,19 +141,22 @@ class RingHistogram:
     window: int = 3000
     total: tuple[float, ...] = field(default=())
     human: tuple[float, ...] = field(default=())
+    n: float = 0.0
 
     def update(self, elapsed_s: float, is_human: bool) -> RingHistogram:
         """Record one attempt resolved after ``elapsed_s`` seconds."""
-        total = list(self.total) or [0.0] * (self.max_s + 1)
-        human = list(self.human) or [0.0] * (self.max_s + 1)
-        if sum(total) >= 2 * self.window:  # amortised forgetting: halve the counts
-            total = [t / 2 for t in total]
-            human = [h / 2 for h in human]
+        total = self.total or (0.0,) * (self.max_s + 1)
+        human = self.human or (0.0,) * (self.max_s + 1)
+        n = self.n
+        if n >= 2 * self.window:  # amortised forgetting: halve the counts
+            total = tuple(t / 2 for t in total)
+            human = tuple(h / 2 for h in human)
+            n /= 2
         b = min(int(elapsed_s), self.max_s)
-        total[b] += 1.0
+        total = total[:b] + (total[b] + 1.0,) + total[b + 1 :]
         if is_human:
-            human[b] += 1.0
-        return RingHistogram(self.max_s, self.window, tuple(total), tuple(human))
+            human = human[:b] + (human[b] + 1.0,) + human[b + 1 :]
+        return RingHistogram(self.max_s, self.window, total, human, n + 1.0)
 
     def human_given_unresolved(self, default: float) -> tuple[float, ...]:
         """Table by elapsed second: P(ends human | not resolved yet)."""
@@ -179,12 +182,15 @@ class ForecastTables:
     ring_human: tuple[float, ...]
 
 
-def _conditional_done(est: LogNormalEstimator, elapsed: np.ndarray, extra: np.ndarray) -> np.ndarray:
+def _conditional_done(
+    est: LogNormalEstimator, elapsed: np.ndarray, extra: np.ndarray
+) -> np.ndarray:
     """Mean over ``extra`` of P(D <= elapsed + extra | D > elapsed) for duration D."""
     base = est.cdf(elapsed)[:, None]
     later = est.cdf(elapsed[:, None] + extra[None, :])
     surv = np.maximum(1.0 - base, 1e-12)
-    return np.clip((later - base) / surv, 0.0, 1.0).mean(axis=1)
+    done: np.ndarray = np.clip((later - base) / surv, 0.0, 1.0).mean(axis=1)
+    return done
 
 
 def build_tables(
@@ -193,9 +199,9 @@ def build_tables(
     to_human: LogNormalEstimator,
     ring: RingHistogram,
     human_share: float,
-    max_talk_s: int = 1800,
+    max_talk_s: int = 1200,
     max_wrap_s: int = 300,
-    points: int = 7,
+    points: int = 5,
 ) -> ForecastTables:
     """Derive the per-tick lookup tables from the estimators.
 

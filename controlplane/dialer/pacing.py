@@ -69,7 +69,7 @@ class CentralaConfig:
     min_handled: int = 30
     max_pending_per_agent: float = 2.0
     max_dial_per_tick: int = 10
-    refresh_every: int = 200  # events between rebuilds of the forecast tables
+    refresh_every: int = 400  # events between rebuilds of the forecast tables
     prior_talk_s: float = 150.0
     prior_wrap_s: float = 20.0
     prior_to_human_s: float = 15.0
@@ -140,24 +140,15 @@ def forecast(view: FloorView, tables: ForecastTables, mix: OutcomeMix) -> Foreca
     """Supply of free agents and demand of pending lives at the horizon."""
     tf, wf, rh = tables.talk_free, tables.wrap_free, tables.ring_human
     nt, nw, nr = len(tf) - 1, len(wf) - 1, len(rh) - 1
-    s_mean = float(view.ready - view.queued)
-    s_var = 0.0
-    for e in view.talk_elapsed:
-        p = tf[min(int(e), nt)]
-        s_mean += p
-        s_var += p * (1.0 - p)
-    for e in view.wrap_elapsed:
-        p = wf[min(int(e), nw)]
-        s_mean += p
-        s_var += p * (1.0 - p)
-    d_mean = d_var = 0.0
-    for e in view.ringing_elapsed:
-        p = rh[min(int(e), nr)]
-        d_mean += p
-        d_var += p * (1.0 - p)
+    # Elapsed times past the end of a table read its last entry.
+    ps = [tf[int(e)] if e < nt else tf[nt] for e in view.talk_elapsed]
+    ps += [wf[int(e)] if e < nw else wf[nw] for e in view.wrap_elapsed]
+    s_mean = float(view.ready - view.queued) + sum(ps)
+    s_var = sum(ps) - sum([p * p for p in ps])
+    qs = [rh[int(e)] if e < nr else rh[nr] for e in view.ringing_elapsed]
     q = mix.human_given_answered
-    d_mean += view.analysing * q
-    d_var += view.analysing * q * (1.0 - q)
+    d_mean = sum(qs) + view.analysing * q
+    d_var = sum(qs) - sum([p * p for p in qs]) + view.analysing * q * (1.0 - q)
     return Forecast(s_mean, s_var, d_mean, d_var, mix.share("human"))
 
 

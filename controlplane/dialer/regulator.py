@@ -33,9 +33,7 @@ import math
 from dataclasses import dataclass, replace
 
 from .compliance import DayCounts, Regulator, estimate_amd_false_positives, window_totals
-from .events import AttemptEnded, DayStarted, LiveAnswered, MachineDisposition
-
-RegulatorEvent = AttemptEnded | LiveAnswered | MachineDisposition | DayStarted
+from .events import AttemptEnded, DayStarted, Event, LiveAnswered, MachineDisposition
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,9 @@ class RegulatorState:
     prev_live_rate: float = 0.0  # live answers per second on the last full day
 
 
-def _bump(state: RegulatorState, live: int = 0, abandoned: int = 0, machine: int = 0):
+def _bump(
+    state: RegulatorState, live: int = 0, abandoned: int = 0, machine: int = 0
+) -> RegulatorState:
     days = state.days or (DayCounts(),)
     d = days[-1]
     today = DayCounts(
@@ -76,8 +76,8 @@ def _bump(state: RegulatorState, live: int = 0, abandoned: int = 0, machine: int
     return replace(state, days=days[:-1] + (today,))
 
 
-def step(state: RegulatorState, event: RegulatorEvent, now: float) -> RegulatorState:
-    """Fold one event into the counters."""
+def step(state: RegulatorState, event: Event, now: float) -> RegulatorState:
+    """Fold one event into the counters (events it does not count are ignored)."""
     if isinstance(event, LiveAnswered):
         return _bump(state, live=1, abandoned=int(event.abandoned))
     if isinstance(event, MachineDisposition):

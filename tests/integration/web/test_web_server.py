@@ -125,7 +125,7 @@ class Cdp:
 def browser(tmp_path: Path, wait_until) -> Iterator[Cdp]:
     until = wait_until
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed")
+        pytest.fail("chromium is not installed (scripts/bootstrap.sh installs it)")
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
         [

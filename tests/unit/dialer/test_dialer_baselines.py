@@ -42,6 +42,10 @@ def test_fixed_ratio(ratio, ready, talking, wrap, pending, expected):
     assert b.fixed_ratio_calls(replace(view, logged_in=0, ready=0), ratio) == 0
 
 
+# today's drop statistics over the 3 % limit (100 calls, drops 4 % of answers)
+OVER = {"stat_calls_today": 100, "stat_drops_answers_today_pct": 4.0}
+
+
 def _state(level=1.0, **kw):
     return b.VicidialState(b.VicidialConfig(), level=level, **kw)
 
@@ -58,11 +62,11 @@ def _state(level=1.0, **kw):
         # never below 1.0
         (1.0, -10.0, 20.0, {}, 0.0, 1.0),
         # over the drop limit at 12:00 with latest 17:00: 500/1000 taper
-        (2.4, 0.0, 20.0, {"stat_calls_today": 100, "stat_drops_answers_today_pct": 4.0}, 3 * 3600, 1.2),
+        (2.4, 0.0, 20.0, OVER, 3 * 3600, 1.2),
         # at 09:00 the taper is 800/1000
-        (2.5, 0.0, 20.0, {"stat_calls_today": 100, "stat_drops_answers_today_pct": 4.0}, 0.0, 2.0),
+        (2.5, 0.0, 20.0, OVER, 0.0, 2.0),
         # after the latest server time: straight to 1.0
-        (2.5, 0.0, 20.0, {"stat_calls_today": 100, "stat_drops_answers_today_pct": 4.0}, 9 * 3600, 1.0),
+        (2.5, 0.0, 20.0, OVER, 9 * 3600, 1.0),
         # fewer than 51 calls today: no drop rule
         (2.5, 0.0, 20.0, {"stat_calls_today": 50, "stat_drops_answers_today_pct": 40.0}, 0.0, 2.5),
         # more than half of the last minute's calls dropped: halve

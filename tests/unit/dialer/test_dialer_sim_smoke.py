@@ -51,5 +51,8 @@ def test_progressive_never_abandons_under_us_rule(report):
 @pytest.mark.parametrize("scenario", ["agents_20", "agents_5_uk_amd_fp2"])
 def test_centrala_not_below_progressive(report, scenario):
     pols = report[scenario]
-    assert pols["centrala"]["talk_min_per_agent_hour"] >= pols["progressive"]["talk_min_per_agent_hour"]
+    assert (
+        pols["centrala"]["talk_min_per_agent_hour"]
+        >= pols["progressive"]["talk_min_per_agent_hour"]
+    )
     assert pols["centrala"]["abandon_rate_worst_day"] <= 0.03
