@@ -15,6 +15,7 @@ status:
 
 test: bootstrap
 	.venv/bin/ruff check .
+	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine/events.py controlplane/engine/commands.py
 	.venv/bin/pytest -q tests
 
 unit: bootstrap

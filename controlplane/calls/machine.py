@@ -16,6 +16,9 @@ plane finds them again with ARI GETs alone: the agent leg is
     phase       event                         → phase       commands
     (new)       Entered(binding)              → PROMPT      SaveCall, Answer, Play(prompt)
     (new)       Entered(binding, no prompt)   → DIALING     SaveCall, StartRinging, Originate
+    (new)       Entered(binding with a flow)  → IVR         SaveCall, Answer, StartIvr
+    IVR         IvrFinished(dial)             → DIALING     StartRinging, Originate
+    IVR         IvrFinished(no dial)          → ENDING      Hangup(caller)
     (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
     PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
     REJECTING   playback finished             → ENDING      Hangup(caller)
@@ -56,6 +59,7 @@ NO_SERVICE_PROMPT = "sound:ss-noservice"
 
 
 class Phase(enum.StrEnum):
+    IVR = "ivr"
     PROMPT = "prompt"
     REJECTING = "rejecting"
     DIALING = "dialing"
@@ -76,6 +80,7 @@ class Binding:
     agent_endpoint: str | None
     dial: str | None  # ARI endpoint of the other leg, e.g. PJSIP/demo-1001; None: no service
     prompt: str | None  # played before dialing (inbound); None dials at once
+    ivr: bool = False  # the DID leads into an IVR flow (run by the service, see StartIvr)
 
 
 @dataclass(frozen=True)
@@ -146,22 +151,43 @@ class LegGone:
 
 
 @dataclass(frozen=True)
+class IvrFinished:
+    """The IVR flow ended: ring ``dial`` (an agent, a number) or, when None, hang up."""
+
+    outcome: str
+    dial: str | None = None
+    agent_endpoint: str | None = None
+    callee: str | None = None
+
+
+@dataclass(frozen=True)
+class StartIvr:
+    """Run the DID's IVR flow on the caller's channel (executed by the service)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
 class SaveCall:
     """Persist the call record from this snapshot (executed by the service)."""
 
     state: CallState
 
 
-CallEvent = Entered | PromptDone | AgentAnswered | LegGone
+CallEvent = Entered | PromptDone | AgentAnswered | LegGone | IvrFinished
+Out = Command | SaveCall | StartIvr
 
 
-def start(event: Entered, now: datetime) -> tuple[CallState, list[Command | SaveCall]]:
+def start(event: Entered, now: datetime) -> tuple[CallState, list[Out]]:
     b = event.binding
     state = CallState(
         call_id=event.call_id, phase=Phase.PROMPT, tenant_id=b.tenant_id,
         direction=b.direction, caller=event.caller, callee=b.callee, did=b.did, trunk=b.trunk,
         agent_endpoint=b.agent_endpoint, started_at=now, prompt=b.prompt, dial=b.dial,
     )
+    if b.ivr:
+        state = replace(state, phase=Phase.IVR)
+        return state, [SaveCall(state), Answer(state.call_id), StartIvr(state.call_id)]
     if b.dial is None:
         state = replace(state, phase=Phase.REJECTING)
         return state, [SaveCall(state), Answer(state.call_id),
@@ -173,12 +199,13 @@ def start(event: Entered, now: datetime) -> tuple[CallState, list[Command | Save
                    Play(state.call_id, b.prompt, state.prompt_playback)]
 
 
-def _dial(state: CallState) -> tuple[CallState, list[Command | SaveCall]]:
-    assert state.dial is not None
+def _dial(state: CallState) -> tuple[CallState, list[Out]]:
+    dial = state.dial
+    assert dial is not None
     state = replace(state, phase=Phase.DIALING, agent_dialed=True)
     return state, [
         StartRinging(state.call_id),
-        Originate(state.agent_channel, state.dial, f"agent,{state.call_id}", state.caller,
+        Originate(state.agent_channel, dial, f"agent,{state.call_id}", state.caller,
                   AGENT_RING_TIMEOUT_S, (("X-Centrala-Call-Id", state.call_id),)),
     ]
 
@@ -191,8 +218,8 @@ def _end(state: CallState, leg: LegGone, now: datetime) -> CallState:
                    hangup_by=leg.leg, end_estimated=leg.estimated)
 
 
-def _teardown(state: CallState) -> list[Command | SaveCall]:
-    cmds: list[Command | SaveCall] = []
+def _teardown(state: CallState) -> list[Out]:
+    cmds: list[Out] = []
     if state.caller_alive:
         cmds.append(Hangup(state.call_id))
     if state.agent_alive or (state.agent_dialed and state.phase != Phase.ENDED):
@@ -202,8 +229,19 @@ def _teardown(state: CallState) -> list[Command | SaveCall]:
     return cmds
 
 
-def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, list[Command | SaveCall]]:
+def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, list[Out]]:
     """Advance one call by one event."""
+    if isinstance(event, IvrFinished):
+        if state.phase != Phase.IVR:
+            return state, []
+        if event.dial is None:
+            state = replace(state, phase=Phase.ENDING)
+            return state, [Hangup(state.call_id, "normal")]
+        state = replace(state, dial=event.dial, callee=event.callee or state.callee,
+                        agent_endpoint=event.agent_endpoint)
+        state, cmds = _dial(state)
+        return state, [SaveCall(state), *cmds]
+
     if isinstance(event, PromptDone):
         if event.playback_id != state.prompt_playback:
             return state, []

@@ -38,3 +38,21 @@ def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: st
         dial = f"PJSIP/{number}@{trunk.name}" if trunk is not None else None
         return Binding(phone.tenant_id, "outbound", number, None,
                        trunk.name if trunk else None, phone.name, dial, None)
+
+
+def transfer_target(factory: sessionmaker[Session], tenant_id: int | None, to: str,
+                    target: str) -> tuple[str | None, str | None]:
+    """Where an IVR transfer goes: (ARI dial string, agent endpoint) or (None, None)."""
+    if tenant_id is None:
+        return None, None
+    with factory() as s:
+        if to == "agent":
+            phone = s.scalar(select(PhoneEndpoint).where(
+                PhoneEndpoint.tenant_id == tenant_id,
+                (PhoneEndpoint.extension == target) | (PhoneEndpoint.name == target)))
+            return (f"PJSIP/{phone.name}", phone.name) if phone is not None else (None, None)
+        if to == "number":
+            trunk = s.scalar(select(Trunk).where(Trunk.tenant_id == tenant_id).order_by(Trunk.id))
+            digits = target.lstrip("+")
+            return (f"PJSIP/{digits}@{trunk.name}", None) if trunk is not None else (None, None)
+    return None, None

@@ -13,23 +13,33 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import redis.asyncio as aioredis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.calls import machine, records, routing
-from controlplane.calls.machine import CallEvent, CallState, Phase, SaveCall
+from controlplane.calls.ivr_session import IvrSession, Terminal, split_id
+from controlplane.calls.machine import Binding, CallEvent, CallState, Phase, SaveCall, StartIvr
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from ivr_flows import commands as ic
+from ivr_flows import events as ie
+from ivr_flows.model import Flow
+from ivr_flows.tts import TtsEngine
 
 log = logging.getLogger(__name__)
+# DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
+FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 AGENT_SUFFIX = "-agent"
 PROMPT_SUFFIX = "-prompt"
 # Q.850 causes seen on a contact center's calls (ARI sends only the number with StasisEnd).
@@ -45,7 +55,9 @@ def now() -> datetime:
 
 class CallService:
     def __init__(self, settings: Settings, ari: AriClient, db: sessionmaker[Session],
-                 redis: aioredis.Redis, jobs: Queue | None = None) -> None:
+                 redis: aioredis.Redis, jobs: Queue | None = None,
+                 flows: FlowLookup | None = None, tts: TtsEngine | None = None,
+                 http: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
         self.ari = ari
         self.db = db
@@ -54,6 +66,11 @@ class CallService:
         self.calls: dict[str, CallState] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
+        self.flows = flows
+        self.tts = tts
+        self.http = http
+        self._ivr: dict[str, IvrSession] = {}
+        self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
 
     # ---- ARI events in ----
     async def on_event(self, event: ev.Event) -> None:
@@ -79,6 +96,14 @@ class CallService:
         elif isinstance(event, ev.ChannelDestroyed):
             self._causes.pop(event.channel.id, None)
             await self._leg_gone(event.channel.id, event.cause, event.cause_txt, event.at)
+        elif isinstance(event, ev.ChannelDtmfReceived):
+            await self._to_ivr(event.channel.id, ie.DtmfReceived(event.digit))
+        elif isinstance(event, ev.PlaybackFinished) and (ids := split_id(event.playback_id)):
+            await self._to_ivr(ids[0], ie.PlaybackFinished(ids[1]))
+        elif isinstance(event, ev.RecordingFinished) and (ids := split_id(event.name)):
+            await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], event.duration_s))
+        elif isinstance(event, ev.RecordingFailed) and (ids := split_id(event.name)):
+            await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], None, event.cause))
         elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(PROMPT_SUFFIX):
             await self._with_call(event.playback_id.removesuffix(PROMPT_SUFFIX),
                                   machine.PromptDone(event.playback_id), event.at)
@@ -99,6 +124,11 @@ class CallService:
             binding = await asyncio.to_thread(routing.outbound_binding, self.db,
                                               event.channel.endpoint, target)
         caller = event.channel.caller_number or "anonymous"
+        if kind == "inbound" and self.flows is not None and binding.tenant_id is not None:
+            found = await asyncio.to_thread(self.flows, target)
+            if found is not None:
+                self._ivr_plan[call_id] = (found[0], found[1], binding)
+                binding = replace(binding, ivr=True)
         async with self._locks[call_id]:
             if call_id in self.calls:
                 return
@@ -115,16 +145,22 @@ class CallService:
         state = self.calls.get(call_id)
         if state is None:
             return
+        if isinstance(event, machine.LegGone) and event.leg == "caller":
+            await self._stop_ivr(call_id)
         state, cmds = machine.step(state, event, at or now())
         self.calls[call_id] = state
         await self._run(call_id, cmds)
         if state.phase == Phase.ENDED:
             self.calls.pop(call_id, None)
             self._locks.pop(call_id, None)
+            self._ivr_plan.pop(call_id, None)
 
     # ---- commands out ----
-    async def _run(self, call_id: str, cmds: list[c.Command | SaveCall]) -> None:
+    async def _run(self, call_id: str, cmds: list[machine.Out]) -> None:
         for cmd in cmds:
+            if isinstance(cmd, StartIvr):
+                await self._start_ivr(call_id)
+                continue
             gone = await self._execute(cmd)
             if gone is not None:
                 await self._feed(call_id, gone)
@@ -207,6 +243,70 @@ class CallService:
         except aioredis.RedisError as err:  # live view only; the database holds the record
             log.warning("redis update failed: %s", err)
 
+    # ---- IVR ----
+    async def _start_ivr(self, call_id: str) -> None:
+        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone."""
+        plan = self._ivr_plan.get(call_id)
+        state = self.calls[call_id]
+        if plan is None or self.tts is None or self.http is None:
+            await self._feed(call_id, machine.IvrFinished("no-flow", *self._fallback(call_id)))
+            return
+        version_id, flow, _ = plan
+
+        async def run_locked(fn: Callable[[], Awaitable[None]]) -> None:
+            async with self._locks[call_id]:
+                if call_id in self._ivr:
+                    await fn()
+
+        async def on_finish(cmd: Terminal, variables: dict[str, Any]) -> None:
+            await self._ivr_finished(call_id, cmd)
+
+        session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
+                             run_locked, on_finish)
+        self._ivr[call_id] = session
+        await session.start(state.caller, state.did or "")
+
+    def _fallback(self, call_id: str) -> tuple[str | None, str | None, str | None]:
+        plan = self._ivr_plan.get(call_id)
+        state = self.calls.get(call_id)
+        binding = plan[2] if plan else None
+        if binding is None and state is not None:
+            return state.dial, state.agent_endpoint, None
+        return (binding.dial, binding.agent_endpoint, None) if binding else (None, None, None)
+
+    async def _ivr_finished(self, call_id: str, cmd: Terminal) -> None:
+        """The flow ended (lock held): connect the caller where it said, or hang up."""
+        self._ivr.pop(call_id, None)
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        match cmd:
+            case ic.EnqueueCall(queue=queue):
+                # Queues come with the ACD; until then a queued call rings the DID's phone.
+                log.info("IVR %s: queue %s → the DID's phone until queues are live", call_id, queue)
+                dial, agent, _ = self._fallback(call_id)
+                event = machine.IvrFinished(f"queued:{queue}", dial, agent)
+            case ic.Transfer(to=to, target=target):
+                dial, agent = await asyncio.to_thread(routing.transfer_target, self.db,
+                                                      state.tenant_id, to, target)
+                if dial is None:
+                    log.warning("IVR %s: transfer to %s %s not possible", call_id, to, target)
+                event = machine.IvrFinished(f"transfer:{to}", dial, agent, target)
+            case _:
+                event = machine.IvrFinished(getattr(cmd, "outcome", "hangup"))
+        await self._feed(call_id, event)
+
+    async def _to_ivr(self, call_id: str, event: object) -> None:
+        async with self._locks[call_id]:
+            session = self._ivr.get(call_id)
+            if session is not None:
+                await session.feed(event)
+
+    async def _stop_ivr(self, call_id: str) -> None:
+        session = self._ivr.pop(call_id, None)
+        if session is not None:
+            session.close()
+
     async def _selftest(self, channel_id: str) -> None:
         """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.
 
@@ -258,7 +358,13 @@ class CallService:
         state = self.calls.get(call_id)
         if state is None:
             return
-        if state.phase == Phase.PROMPT:
+        if state.phase == Phase.IVR and call_id not in self._ivr:
+            # The flow's place was lost with the old process: ring the DID's phone rather
+            # than leave the caller in silence.
+            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")
+            await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
+                                                          binding.agent_endpoint))
+        elif state.phase == Phase.PROMPT:
             try:
                 await self.ari.get(f"/playbacks/{state.prompt_playback}")
             except AriError:  # the prompt ended while we were away

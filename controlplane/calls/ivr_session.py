@@ -1,0 +1,181 @@
+"""Runs one call's IVR flow over ARI: the adapter around the pure ``ivr_flows.machine``.
+
+The session owns the call's IVR timers and HTTP requests. Every event it feeds
+to the machine (DTMF, playback end, timer, HTTP result, recording end) goes
+through ``run_locked``, the call service's per-call lock, so IVR and call events
+of one call never interleave. Asterisk object ids are made unique per call by
+prefixing the machine's own ids: ``<call_id>~<id>``.
+
+The flow ends with one of EnqueueCall, Transfer, Hangup or FlowFinished; the
+session then calls ``on_finish(command)`` once and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from controlplane.engine.ari_ import AriClient, AriError
+from ivr_flows import commands as ic
+from ivr_flows import events as ie
+from ivr_flows.machine import new_call, step
+from ivr_flows.model import Flow
+from ivr_flows.tts import TtsEngine
+
+log = logging.getLogger(__name__)
+SEP = "~"
+Terminal = ic.EnqueueCall | ic.Transfer | ic.Hangup | ic.FlowFinished
+
+
+def ari_id(call_id: str, local: str) -> str:
+    return f"{call_id}{SEP}{local}"
+
+
+def split_id(ari: str) -> tuple[str, str] | None:
+    call_id, sep, local = ari.partition(SEP)
+    return (call_id, local) if sep else None
+
+
+class IvrSession:
+    def __init__(self, call_id: str, flow: Flow, version_id: str, ari: AriClient,
+                 http: aiohttp.ClientSession, tts: TtsEngine,
+                 run_locked: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+                 on_finish: Callable[[Terminal, dict[str, Any]], Awaitable[None]],
+                 on_tts_chars: Callable[[int], Awaitable[None]] | None = None) -> None:
+        self.call_id = call_id
+        self.ari = ari
+        self.http = http
+        self.tts = tts
+        self.run_locked = run_locked
+        self.on_finish = on_finish
+        self.on_tts_chars = on_tts_chars
+        self.state = new_call(flow, version_id=version_id)
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.finished = False
+
+    # ---- events in (called with the call lock held) ----
+    async def start(self, caller: str, did: str) -> None:
+        await self.feed(ie.CallEntered(self.call_id, caller, did))
+
+    async def feed(self, event: Any) -> None:
+        if self.finished:
+            return
+        self.state, cmds = step(self.state, event, datetime.now(UTC))
+        for cmd in cmds:
+            if self.finished:
+                break
+            await self._execute(cmd)
+
+    def close(self) -> None:
+        """Stop timers and requests (the caller hung up or the flow ended)."""
+        self.finished = True
+        for handle in self.timers.values():
+            handle.cancel()
+        self.timers.clear()
+        current = asyncio.current_task()
+        for task in self.tasks:
+            if task is not current:  # a request finishing the flow must not cancel itself
+                task.cancel()
+
+    # ---- commands out ----
+    async def _execute(self, cmd: Any) -> None:
+        ch = self.call_id
+        try:
+            match cmd:
+                case ic.Play():
+                    await self._play(cmd)
+                case ic.StopPlayback(playback_id=pb):
+                    await self.ari.delete(f"/playbacks/{ari_id(ch, pb)}")
+                case ic.StartTimer(timer_id=tid, seconds=secs):
+                    self._start_timer(tid, secs)
+                case ic.CancelTimer(timer_id=tid):
+                    handle = self.timers.pop(tid, None)
+                    if handle is not None:
+                        handle.cancel()
+                case ic.HttpRequest():
+                    self._spawn(self._http(cmd))
+                case ic.RecordMessage(name=name, max_duration_s=mx, beep=beep, terminate_on=term):
+                    await self.ari.post(f"/channels/{ch}/record", name=ari_id(ch, name),
+                                        format="wav", beep=beep, maxDurationSeconds=mx,
+                                        terminateOn=term, ifExists="overwrite")
+                case ic.StopRecording(name=name):
+                    await self.ari.post(f"/recordings/live/{ari_id(ch, name)}/stop")
+                case ic.SetLanguage(language=lang):
+                    await self.ari.post(f"/channels/{ch}/variable", variable="CHANNEL(language)",
+                                        value=lang.split("-")[0])
+                case ic.RequestCallback(number=number, queue=queue, note=note):
+                    log.info("callback requested on %s: %s for queue %s (%s)", ch, number, queue, note)
+                case ic.StartSubflow(flow_id=flow_id):
+                    # Sub-flows need the flow store; until then the call leaves the IVR.
+                    log.warning("sub-flow %s not available in live calls yet", flow_id)
+                    await self._finish(ic.FlowFinished("error", self.state.node_id, ()))
+                case ic.EnqueueCall() | ic.Transfer() | ic.Hangup() | ic.FlowFinished():
+                    await self._finish(cmd)
+                case _:
+                    log.warning("IVR command %s not handled", type(cmd).__name__)
+        except AriError as err:
+            if err.status == 404:  # the channel left; its StasisEnd follows
+                return
+            log.warning("IVR %s: %s failed: %s", ch, type(cmd).__name__, err)
+
+    async def _finish(self, cmd: Terminal) -> None:
+        if self.finished:
+            return
+        variables = dict(self.state.variables)
+        self.close()
+        await self.on_finish(cmd, variables)
+
+    async def _play(self, cmd: ic.Play) -> None:
+        if cmd.tts_text is not None:
+            path = await asyncio.to_thread(self.tts.synthesize, cmd.tts_text, cmd.voice)
+            media = "sound:" + str(path.with_suffix(""))
+            if cmd.billable_chars and self.on_tts_chars is not None:
+                await self.on_tts_chars(cmd.billable_chars)
+        else:
+            media = cmd.media or ""
+            if media.startswith("audio:"):
+                log.warning("uploaded audio %s not available yet; skipped", media)
+                await self.feed(ie.PlaybackFinished(cmd.playback_id))
+                return
+        await self.ari.post(f"/channels/{self.call_id}/play/{ari_id(self.call_id, cmd.playback_id)}",
+                            media=media)
+
+    def _start_timer(self, timer_id: str, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self.timers.pop(timer_id, None)
+            self._spawn(self.run_locked(lambda: self.feed(ie.TimerFired(timer_id))))
+
+        old = self.timers.pop(timer_id, None)
+        if old is not None:
+            old.cancel()
+        self.timers[timer_id] = loop.call_later(max(seconds, 0), fire)
+
+    async def _http(self, cmd: ic.HttpRequest) -> None:
+        result: ie.HttpResult
+        try:
+            async with self.http.request(
+                cmd.method, cmd.url, headers=dict(cmd.headers),
+                json=cmd.body if cmd.body is not None else None,
+                timeout=aiohttp.ClientTimeout(total=cmd.timeout_s),
+            ) as resp:
+                try:
+                    body = await resp.json(content_type=None)
+                except ValueError:
+                    body = None
+                result = ie.HttpResult(cmd.request_id, resp.status, body)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            result = ie.HttpResult(cmd.request_id, None, None, f"{type(err).__name__}: {err}")
+        await self.run_locked(lambda: self.feed(result))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
