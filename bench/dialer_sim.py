@@ -172,11 +172,12 @@ def print_table(report: dict, meta: dict) -> None:
         "p95 wait",
         "days ok",
         "seeds ok",
+        "worst (true FP)",
     )
     for name, pols in report.items():
         sc = SCENARIOS[name]
         print(f"\n{name}: {sc.agents} agents, rule {sc.regulator.name}")
-        print("{:<17}{:>13}{:>8}{:>7}{:>11}{:>8}{:>10}{:>9}{:>9}".format(*head))
+        print("{:<17}{:>13}{:>8}{:>7}{:>11}{:>8}{:>10}{:>9}{:>9}{:>16}".format(*head))
         base = pols["progressive"]["talk_min_per_agent_hour"] or 1.0
         for pol, m in pols.items():
             print(
@@ -185,6 +186,7 @@ def print_table(report: dict, meta: dict) -> None:
                 f"{100 * m['abandon_rate_worst_day']:>10.2f}%{100 * m['abandon_rate_30d']:>7.2f}%"
                 f"{m['agent_wait_p95_s']:>9.1f}s{m['days_within_cap_share']:>9.3f}"
                 f"{m['seeds_all_days_within_cap_share']:>9.3f}"
+                f"{100 * m['worst_day_true_fp']:>15.2f}%"
             )
 
 

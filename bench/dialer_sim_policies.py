@@ -21,6 +21,7 @@ class Progressive:
     """One call per ready agent; ignores outcomes."""
 
     wants_events = False
+    time_invariant = True  # the answer depends on floor counts only
 
     def start_day(self, day: int, shift_s: float, now: float) -> None:
         """Nothing to reset."""

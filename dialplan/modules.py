@@ -28,7 +28,7 @@ PLATFORM = COMMON + (
     "res_stasis_device_state", "app_stasis", "res_ari", "res_ari_model",
     "res_ari_applications", "res_ari_asterisk", "res_ari_bridges", "res_ari_channels",
     "res_ari_device_states", "res_ari_endpoints", "res_ari_events", "res_ari_playbacks",
-    "res_ari_recordings", "res_ari_sounds", "chan_websocket", "res_rtp_multicast", "chan_rtp",
+    "res_ari_recordings", "res_ari_sounds", "chan_websocket", "res_rtp_multicast", "chan_rtp", "res_cdrel_custom", "cel_custom",
 )
 
 LAB = COMMON + ("app_originate",)

@@ -129,7 +129,24 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
     files = {name: env.get_template(f"{name}.j2").render(ctx) for name in PLATFORM_FILES}
     files["modules.conf"] = modules_conf(PLATFORM)
     files.update(QUIET_FILES)
+    files.update(cel_files(cel_log_path(settings)))
     return files
+
+
+def cel_log_path(settings: Settings) -> Path:
+    return settings.runtime_dir / "platform" / "log" / "cel-hangups.json"
+
+
+def cel_files(path: Path) -> dict[str, str]:
+    """Asterisk's own log of every hang-up (time, cause), one JSON object a line.
+
+    The control plane reads it after a restart to give calls that ended while it
+    was away their exact end time and cause.
+    """
+    return {
+        "cel.conf": "[general]\nenable = yes\napps =\nevents = HANGUP\n",
+        "cel_custom.conf": f"[{path}]\nformat = json\nfields = EventType,EventTime,UniqueID,EventExtra\n",
+    }
 
 
 def write_config(etc_dir: Path, files: dict[str, str]) -> list[str]:

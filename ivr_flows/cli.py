@@ -1,4 +1,4 @@
-"""``ivr`` command line: ``validate FILE...``.
+"""``ivr`` command line: ``validate FILE...``, ``deploy``, ``versions``, ``rollback``.
 
 The lead's ``centrala`` CLI calls :func:`register` with its subparsers; the
 same commands run as ``python -m ivr_flows validate FILE...``. Each handler is
@@ -8,6 +8,14 @@ Optional checks are enabled by options: ``--queue``/``--flow``/``--calendar``
 list what the tenant has (flow ids of all FILEs given count as known flows once
 ``--flow`` or several files are given), ``--sounds-dir`` makes ``sound`` and
 ``audio`` prompts be looked up as files (any extension) in those directories.
+
+``deploy``, ``versions`` and ``rollback`` work on the platform database (the
+``CENTRALA_*`` settings, read when the command runs) through
+:mod:`controlplane.ivr_store`::
+
+    ivr deploy flows/main_menu.json --tenant demo.centrala.local --publish --did 48221000001
+    ivr versions main_menu --tenant demo.centrala.local
+    ivr rollback main_menu 2 --tenant demo.centrala.local
 """
 
 from __future__ import annotations
@@ -15,11 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .validator import FlowError, validate
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,6 +57,29 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         "--sounds-dir", action="append", type=Path, default=None, help="where prompt audio lives"
     )
     validate_cmd.set_defaults(func=run_validate)
+
+    deploy = commands.add_parser(
+        "deploy", help="store a flow file as the next draft version (optionally publish it)"
+    )
+    deploy.add_argument("file", metavar="FILE", type=Path)
+    deploy.add_argument("--tenant", required=True, metavar="DOMAIN", help="the tenant's domain")
+    deploy.add_argument("--name", help="flow name (default: the document's id)")
+    deploy.add_argument("--publish", action="store_true", help="publish the version at once")
+    deploy.add_argument("--did", metavar="NUMBER", help="route new calls on this DID into it")
+    deploy.set_defaults(func=run_deploy)
+
+    versions = commands.add_parser("versions", help="list the versions of a stored flow")
+    versions.add_argument("name", metavar="NAME")
+    versions.add_argument("--tenant", required=True, metavar="DOMAIN")
+    versions.set_defaults(func=run_versions)
+
+    rollback = commands.add_parser(
+        "rollback", help="make an earlier published version the one new calls get"
+    )
+    rollback.add_argument("name", metavar="NAME")
+    rollback.add_argument("version", metavar="VERSION", type=int)
+    rollback.add_argument("--tenant", required=True, metavar="DOMAIN")
+    rollback.set_defaults(func=run_rollback)
 
 
 def _audio_lookup(dirs: Sequence[Path]) -> Callable[[str, str], bool]:
@@ -88,6 +123,115 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not failed:
         print("ok", file=out)
     return 1 if failed else 0
+
+
+@contextmanager
+def _database() -> Iterator[sessionmaker[Session]]:
+    """The platform database from the ``CENTRALA_*`` settings (read only when needed)."""
+    from controlplane.config import load_settings
+    from controlplane.db import make_engine, make_sessionmaker
+
+    engine = make_engine(load_settings().database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def _tenant_id(session: Session, domain: str) -> int:
+    from sqlalchemy import select
+
+    from controlplane.ivr_store import FlowNotFound
+    from controlplane.models import Tenant
+
+    tenant_id = session.scalar(select(Tenant.id).where(Tenant.domain == domain.lower()))
+    if tenant_id is None:
+        raise FlowNotFound(f"no tenant with domain {domain!r}")
+    return tenant_id
+
+
+def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Save FILE as a draft of the tenant's flow; ``--publish`` and ``--did`` go further."""
+    from controlplane import ivr_store
+    from controlplane.db import transaction
+
+    out = out or sys.stdout
+    path: Path = args.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}#: cannot read the file: {exc} (check the path)", file=out)
+        return 1
+    try:
+        with _database() as factory, transaction(factory) as s:
+            tenant_id = _tenant_id(s, args.tenant)
+            row = ivr_store.save_draft(s, tenant_id, args.name, text)
+            name = row.flow.name
+            if args.publish:
+                ivr_store.publish(s, row.flow_id, row.version)
+            if args.did:
+                ivr_store.bind_did(s, tenant_id, args.did, name)
+            status, number = row.status, row.version
+            live = row.flow.current_version_id == row.id
+    except ivr_store.FlowInvalid as err:
+        for error in err.errors:
+            print(f"{path}{error}", file=out)
+        return 1
+    except ivr_store.IvrStoreError as err:
+        print(f"{path}#: {err} (nothing was changed)", file=out)
+        return 1
+    line = f"{name} version {number}: {status}"
+    if live:
+        line += ", current (new calls get it)"
+    if args.did:
+        line += f"; DID {args.did} -> {name}"
+    print(line, file=out)
+    return 0
+
+
+def run_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print the versions of a flow, marking the current one with ``*``."""
+    from controlplane import ivr_store
+
+    out = out or sys.stdout
+    try:
+        with _database() as factory, factory() as s:
+            flow = ivr_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
+            rows = ivr_store.versions(s, flow.id)
+            current = flow.current_version_id
+    except ivr_store.IvrStoreError as err:
+        print(f"ivr versions: {err}", file=out)
+        return 1
+    print(
+        f"  {'version':>7}  {'status':9}  {'created (UTC)':19}  {'published (UTC)':19}  sha256",
+        file=out,
+    )
+    for row in rows:
+        mark = "*" if row.id == current else " "
+        created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        published = row.published_at.strftime("%Y-%m-%d %H:%M:%S") if row.published_at else "-"
+        print(
+            f"{mark} {row.version:>7}  {row.status:9}  {created:19}  {published:19}  {row.sha256[:12]}",
+            file=out,
+        )
+    return 0
+
+
+def run_rollback(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Point the flow at an earlier published version."""
+    from controlplane import ivr_store
+    from controlplane.db import transaction
+
+    out = out or sys.stdout
+    try:
+        with _database() as factory, transaction(factory) as s:
+            flow = ivr_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
+            ivr_store.rollback(s, flow.id, args.version)
+    except ivr_store.IvrStoreError as err:
+        print(f"ivr rollback: {err}", file=out)
+        return 1
+    print(f"{args.name}: version {args.version} is current (new calls get it)", file=out)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

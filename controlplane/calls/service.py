@@ -24,6 +24,7 @@ from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.calls import machine, records, routing
+from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.ivr_session import IvrSession, Terminal, split_id
 from controlplane.calls.machine import Binding, CallEvent, CallState, Phase, SaveCall, StartIvr
 from controlplane.config import Settings
@@ -32,6 +33,7 @@ from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from dialplan.render import cel_log_path
 from ivr_flows import commands as ic
 from ivr_flows import events as ie
 from ivr_flows.model import Flow
@@ -346,15 +348,19 @@ class CallService:
         state = self.calls.get(call_id)
         if state is None:
             return
-        at = now()
-        if state.caller_alive and call_id not in channels:
-            await self._feed(call_id, machine.LegGone("caller", 16, "Normal Clearing", True))
-        state = self.calls.get(call_id)
-        if state is None:
-            return
-        agent_id = state.agent_channel
-        if (state.agent_alive or state.agent_dialed) and agent_id not in channels:
-            await self._feed(call_id, machine.LegGone("agent", 16, "Normal Clearing", True))
+        gone = {call_id} if state.caller_alive and call_id not in channels else set()
+        if (state.agent_alive or state.agent_dialed) and state.agent_channel not in channels:
+            gone.add(state.agent_channel)
+        # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
+        logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
+        for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
+            leg = "agent" if channel_id.endswith(AGENT_SUFFIX) else "caller"
+            if channel_id in logged:
+                h = logged[channel_id]
+                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause))),
+                                 h.at)
+            else:
+                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True))
         state = self.calls.get(call_id)
         if state is None:
             return
@@ -369,8 +375,7 @@ class CallService:
                 await self.ari.get(f"/playbacks/{state.prompt_playback}")
             except AriError:  # the prompt ended while we were away
                 await self._feed(call_id, machine.PromptDone(state.prompt_playback))
-        elif state.phase == Phase.DIALING and channels.get(agent_id, {}).get("state") == "Up":
+        elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
             await self._feed(call_id, machine.AgentAnswered())
         if call_id in self.calls:
             await self._save(self.calls[call_id])
-        log.debug("reconciled %s at %s", call_id, at)

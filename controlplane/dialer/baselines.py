@@ -95,8 +95,29 @@ class VicidialConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DropLog:
+    """Raw counters since midnight and the calls and drops of the last minute."""
+
+    calls_today: int = 0
+    answers_today: int = 0
+    drops_today: int = 0
+    recent_calls: tuple[float, ...] = ()  # times of calls logged recently
+    recent_drops: tuple[float, ...] = ()  # times of drops logged recently
+
+
+@dataclass(frozen=True, slots=True)
+class DropStats:
+    """Drop statistics as of the last ``calculate_drops`` (percentages as upstream)."""
+
+    calls_one: int = 0
+    drops_one_pct: float = 0.0
+    calls_today: int = 0
+    drops_answers_today_pct: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class VicidialState:
-    """State of the port: dial level, samples and drop statistics."""
+    """State of the port: dial level, per-second samples, drop log and statistics."""
 
     config: VicidialConfig = VicidialConfig()
     level: float = 1.0
@@ -104,17 +125,8 @@ class VicidialState:
     last_level_at: float = -math.inf
     last_drops_at: float = -math.inf
     day_started_at: float = 0.0
-    # raw counters since midnight and per-event log of the last minute
-    calls_today: int = 0
-    answers_today: int = 0
-    drops_today: int = 0
-    recent_calls: tuple[float, ...] = ()  # times of calls logged in the last minute
-    recent_drops: tuple[float, ...] = ()  # times of drops logged in the last minute
-    # statistics as of the last calculate_drops
-    stat_calls_one: int = 0
-    stat_drops_one_pct: float = 0.0
-    stat_calls_today: int = 0
-    stat_drops_answers_today_pct: float = 0.0
+    log: DropLog = DropLog()
+    stats: DropStats = DropStats()
 
 
 def hhmm(state: VicidialState, now: float) -> int:
@@ -126,23 +138,17 @@ def hhmm(state: VicidialState, now: float) -> int:
 
 
 def _calculate_drops(state: VicidialState, now: float) -> VicidialState:
-    calls = tuple(t for t in state.recent_calls if t > now - 60.0)
-    drops = tuple(t for t in state.recent_drops if t > now - 60.0)
+    log = state.log
+    calls = tuple(t for t in log.recent_calls if t > now - 60.0)
+    drops = tuple(t for t in log.recent_drops if t > now - 60.0)
     calls_one, drops_one = len(calls), len(drops)
     drops_one_pct = 100.0 * drops_one / calls_one if calls_one and drops_one else 0.0
     pct_today = 0.0
-    if state.calls_today > 0 and state.drops_today > 0:
-        pct_today = 100.0 * state.drops_today / max(state.answers_today, 1)
-    return replace(
-        state,
-        recent_calls=calls,
-        recent_drops=drops,
-        last_drops_at=now,
-        stat_calls_one=calls_one,
-        stat_drops_one_pct=round(drops_one_pct, 2),
-        stat_calls_today=state.calls_today,
-        stat_drops_answers_today_pct=round(pct_today, 2),
-    )
+    if log.calls_today > 0 and log.drops_today > 0:
+        pct_today = 100.0 * log.drops_today / max(log.answers_today, 1)
+    stats = DropStats(calls_one, round(drops_one_pct, 2), log.calls_today, round(pct_today, 2))
+    log = replace(log, recent_calls=calls, recent_drops=drops)
+    return replace(state, log=log, stats=stats, last_drops_at=now)
 
 
 def tapered_level(
@@ -160,9 +166,10 @@ def tapered_level(
     level = max(level, 1.0)
     hours_left = cfg.latest_hhmm - hhmm(state, now)
     rate = 1.0 if hours_left > 1000 else hours_left / 1000.0
-    if state.stat_calls_one > 20 and state.stat_drops_one_pct > 50.0:
+    st = state.stats
+    if st.calls_one > 20 and st.drops_one_pct > 50.0:
         level /= 2.0
-    if state.stat_calls_today > 50 and state.stat_drops_answers_today_pct > cfg.dropped_percentage:
+    if st.calls_today > 50 and st.drops_answers_today_pct > cfg.dropped_percentage:
         level = 1.0 if hours_left < 0 else level * rate
     return max(level, 1.0)
 
@@ -180,27 +187,21 @@ def vicidial_step(
 ) -> tuple[VicidialState, list[Dial]]:
     """Fold ``event`` into the port; on a tick, adapt the level and dial."""
     if isinstance(event, AttemptEnded):
-        calls = state.recent_calls + (now,)
-        return replace(state, calls_today=state.calls_today + 1, recent_calls=calls), []
+        log = state.log
+        log = replace(log, calls_today=log.calls_today + 1, recent_calls=log.recent_calls + (now,))
+        return replace(state, log=log), []
     if isinstance(event, LiveAnswered):
         # A drop is the status of the call's log entry, not an extra call.
-        drops = state.recent_drops + ((now,) if event.abandoned else ())
-        return replace(
-            state,
-            answers_today=state.answers_today + 1,
-            drops_today=state.drops_today + int(event.abandoned),
-            recent_drops=drops,
-        ), []
+        log = state.log
+        log = replace(
+            log,
+            answers_today=log.answers_today + 1,
+            drops_today=log.drops_today + int(event.abandoned),
+            recent_drops=log.recent_drops + ((now,) if event.abandoned else ()),
+        )
+        return replace(state, log=log), []
     if isinstance(event, DayStarted):
-        return replace(
-            state,
-            day_started_at=now,
-            calls_today=0,
-            answers_today=0,
-            drops_today=0,
-            recent_calls=(),
-            recent_drops=(),
-        ), []
+        return replace(state, day_started_at=now, log=DropLog()), []
     if not isinstance(event, Tick):
         return state, []
     view = event.view
@@ -210,15 +211,14 @@ def vicidial_step(
     sample = (view.ready, view.queued, view.logged_in)
     samples = (state.samples + (sample,))[-cfg.stat_it :]
     state = replace(state, samples=samples)
-    n = len(samples)
-    differential = sum(s[0] for s in samples) / n - sum(s[1] for s in samples) / n
-    agents_avg = sum(s[2] for s in samples) / n
-    if agents_avg > 0:
-        if now - state.last_drops_at >= cfg.drops_every_s:
-            state = _calculate_drops(state, now)
-        if now - state.last_level_at >= cfg.level_every_s:
-            level = tapered_level(state, differential, agents_avg, now)
-            state = replace(state, level=level, last_level_at=now)
+    # agents_avg > 0 holds here (this sample has logged-in agents), so the
+    # upstream guard around both recalculations always passes.
+    if now - state.last_drops_at >= cfg.drops_every_s:
+        state = _calculate_drops(state, now)
+    if now - state.last_level_at >= cfg.level_every_s:
+        ready, waiting, total = (sum(col) / len(samples) for col in zip(*samples, strict=True))
+        level = tapered_level(state, ready - waiting, total, now)
+        state = replace(state, level=level, last_level_at=now)
     if view.shift_remaining_s is not None and view.shift_remaining_s <= 0:
         return state, []
     k = vicidial_calls(state, view)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from statistics import NormalDist
 
 from . import regulator as reg
 from .estimators import ForecastTables, LogNormalEstimator, OutcomeMix, RingHistogram, build_tables
@@ -57,6 +58,7 @@ from .events import (
 )
 
 _SQRT2 = math.sqrt(2.0)
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +155,19 @@ def forecast(view: FloorView, tables: ForecastTables, mix: OutcomeMix) -> Foreca
 
 
 def predictive_count(fc: Forecast, theta: float, room: int) -> int:
-    """Largest k <= room such that every one of the k calls has risk <= theta."""
+    """Largest k <= room such that every one of the k calls has risk <= theta.
+
+    ``marginal_risk(k) <= theta`` is tested as ``(0.5 - mu_k) / sd_k <= z_theta``
+    (same inequality, no erf per call).
+    """
+    if room <= 0 or theta <= 0.0:
+        return 0
+    z = _NORMAL.inv_cdf(min(theta, 1.0 - 1e-12))
+    b = 0.5 - fc.supply_mean + fc.demand_mean
+    v = fc.supply_var + fc.demand_var
+    p, c = fc.p_human, fc.p_human * (1.0 - fc.p_human)
     k = 0
-    while k < room and fc.marginal_risk(k) <= theta:
+    while k < room and b + k * p <= z * math.sqrt(max(v + k * c, 0.05)):
         k += 1
     return k
 
@@ -176,8 +188,11 @@ def _decide(state: CentralaState, view: FloorView, now: float) -> tuple[str, int
         return "progressive_few_agents", prog
     if state.tables is None or state.attempts < cfg.min_attempts or state.handled < cfg.min_handled:
         return "progressive_no_history", prog
+    h = reg.headroom(state.regulator, now, view.shift_remaining_s)
+    if h < 1.0:  # spent even before counting the calls in flight: skip the forecast
+        return "progressive_hard_cap", prog
     fc = forecast(view, state.tables, state.mix)
-    theta = reg.allowed_risk(state.regulator, now, fc.pending_risk(), view.shift_remaining_s)
+    theta = reg.risk_for_headroom(state.config.regulator, h, fc.pending_risk())
     if theta <= 0.0:
         return "progressive_hard_cap", prog
     room = int(cfg.max_pending_per_agent * view.logged_in) - view.pending_lines

@@ -25,6 +25,11 @@ otherwise                                     theta_max * min(1, h' / h_full)
 ``pending margin`` is the expected number of abandons among calls already in
 flight plus two standard deviations, so that the calls already dialled cannot
 push the window over the cap on their own.
+
+Where false positives count (UK), pacing alone cannot keep the rate down: even
+progressive dialling adds an estimated false positive for every AMD "machine"
+verdict. :func:`amd_allowed` therefore projects the day's final rate and asks
+for calls without AMD while it would exceed 90 % of the cap.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class RegulatorState:
     config: RegulatorConfig
     days: tuple[DayCounts, ...] = ()
     carry: DayCounts = DayCounts()  # regulator window before today (cached at day start)
+    history: DayCounts = DayCounts()  # history_days before today (cached at day start)
     day_started_at: float = 0.0
     shift_s: float = 0.0
     prev_live_rate: float = 0.0  # live answers per second on the last full day
@@ -90,10 +96,12 @@ def step(state: RegulatorState, event: Event, now: float) -> RegulatorState:
             prev = state.days[-1].live / state.shift_s
         days = (state.days + (DayCounts(),))[-state.config.history_days :]
         carry = window_totals(days[:-1], state.config.regulator.window_days - 1)
+        history = window_totals(days[:-1], state.config.history_days - 1)
         return replace(
             state,
             days=days,
             carry=carry,
+            history=history,
             day_started_at=now,
             shift_s=event.shift_s,
             prev_live_rate=prev,
@@ -154,9 +162,9 @@ def amd_allowed(state: RegulatorState, now: float, remaining_s: float | None = N
     cfg = state.config
     if not cfg.regulator.counts_amd_false_positives or not state.days:
         return True
-    today = state.days[-1]
-    hist = window_totals(state.days, cfg.history_days)
-    fp_per_live = cfg.fp_share * hist.machine_verdicts / hist.live if hist.live > 0 else 0.0
+    today, hist = state.days[-1], state.history
+    machine, live = hist.machine_verdicts + today.machine_verdicts, hist.live + today.live
+    fp_per_live = cfg.fp_share * machine / live if live > 0 else 0.0
     elapsed = now - state.day_started_at
     rate = today.live / elapsed if elapsed >= 600.0 else state.prev_live_rate
     if remaining_s is None:
@@ -173,9 +181,13 @@ def allowed_risk(
     state: RegulatorState, now: float, pending_risk: float, remaining_s: float | None = None
 ) -> float:
     """Marginal abandon probability the pacer may accept now (0 = hard cap)."""
-    cfg = state.config
+    return risk_for_headroom(state.config, headroom(state, now, remaining_s), pending_risk)
+
+
+def risk_for_headroom(cfg: RegulatorConfig, h: float, pending_risk: float) -> float:
+    """The theta table of the module docstring, for a known headroom ``h``."""
     margin = pending_risk + 2.0 * math.sqrt(max(pending_risk, 0.0))
-    h = headroom(state, now, remaining_s) - margin
+    h -= margin
     if h < 1.0:
         return 0.0
     return cfg.theta_max * min(1.0, h / cfg.h_full)

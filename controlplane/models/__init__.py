@@ -2,6 +2,7 @@
 
 from controlplane.models.base import Base
 from controlplane.models.calls import CallRecord
+from controlplane.models.ivr import IvrFlow, IvrFlowVersion, TtsUsage  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 

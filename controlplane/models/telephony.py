@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlplane.models.base import Base
+
+if TYPE_CHECKING:
+    from controlplane.models.ivr import IvrFlow
 
 
 class PhoneEndpoint(Base):
@@ -55,6 +60,8 @@ class Did(Base):
         ForeignKey("phone_endpoint.id", ondelete="SET NULL")
     )
     prompt: Mapped[str] = mapped_column(String(200), default="sound:hello-world")
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_flow.id", ondelete="SET NULL"))
 
     trunk: Mapped[Trunk | None] = relationship()
     phone: Mapped[PhoneEndpoint | None] = relationship()
+    flow: Mapped[IvrFlow | None] = relationship()

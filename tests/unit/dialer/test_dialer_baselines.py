@@ -43,7 +43,7 @@ def test_fixed_ratio(ratio, ready, talking, wrap, pending, expected):
 
 
 # today's drop statistics over the 3 % limit (100 calls, drops 4 % of answers)
-OVER = {"stat_calls_today": 100, "stat_drops_answers_today_pct": 4.0}
+OVER = {"stats": b.DropStats(calls_today=100, drops_answers_today_pct=4.0)}
 
 
 def _state(level=1.0, **kw):
@@ -68,9 +68,16 @@ def _state(level=1.0, **kw):
         # after the latest server time: straight to 1.0
         (2.5, 0.0, 20.0, OVER, 9 * 3600, 1.0),
         # fewer than 51 calls today: no drop rule
-        (2.5, 0.0, 20.0, {"stat_calls_today": 50, "stat_drops_answers_today_pct": 40.0}, 0.0, 2.5),
+        (
+            2.5,
+            0.0,
+            20.0,
+            {"stats": b.DropStats(calls_today=50, drops_answers_today_pct=40.0)},
+            0.0,
+            2.5,
+        ),
         # more than half of the last minute's calls dropped: halve
-        (3.0, 0.0, 20.0, {"stat_calls_one": 21, "stat_drops_one_pct": 60.0}, 0.0, 1.5),
+        (3.0, 0.0, 20.0, {"stats": b.DropStats(calls_one=21, drops_one_pct=60.0)}, 0.0, 1.5),
     ],
 )
 def test_tapered_level(level, differential, agents_avg, stats, clock_s, expected):
@@ -129,7 +136,7 @@ def test_drop_statistics_feed_the_taper():
     view = FloorView(logged_in=20, ready=0, talk_elapsed=(30.0,) * 20)
     state, _ = b.vicidial_step(state, Tick(view), 10.0)
     # 6 drops / 60 answers = 10 % > 3 % with 60 calls today: taper 800/1000
-    assert state.stat_drops_answers_today_pct == pytest.approx(10.0)
+    assert state.stats.drops_answers_today_pct == pytest.approx(10.0)
     assert state.level == pytest.approx(2.0 * 0.8)
 
 

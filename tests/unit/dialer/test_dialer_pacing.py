@@ -167,3 +167,39 @@ def test_regulator_counts_and_allowed_risk():
     assert reg.projected_lives(st, 86400.0, remaining_s=1800.0) == pytest.approx(
         0.5 * 500 / 3600 * 1800
     )
+
+
+@pytest.mark.parametrize(
+    ("regulator", "live", "machine", "remaining_s", "allowed"),
+    [
+        # US does not count AMD false positives: AMD always allowed
+        (US_TSR, 100, 10_000, 0.0, True),
+        # UK, day over: FP = 0.02 x 100 = 2 -> 2 / 102 = 1.96 % < 2.7 %
+        (UK_OFCOM, 100, 100, 0.0, True),
+        # UK, day over: FP = 0.02 x 150 = 3 -> 3 / 103 = 2.9 % > 2.7 %: AMD off
+        (UK_OFCOM, 100, 150, 0.0, False),
+        # UK, same counters with most of the day ahead at a normal ratio: stays on
+        (UK_OFCOM, 100, 150, 36_000.0, True),
+    ],
+)
+def test_amd_switch(regulator, live, machine, remaining_s, allowed):
+    cfg = reg.RegulatorConfig(regulator, fp_share=0.02)
+    history = DayCounts(live=3000, abandoned=0, machine_verdicts=3000)
+    st = reg.RegulatorState(
+        cfg,
+        days=(DayCounts(live, 0, machine),),
+        history=history,
+        day_started_at=0.0,
+        shift_s=3600.0,
+    )
+    assert reg.amd_allowed(st, now=3600.0, remaining_s=remaining_s) is allowed
+
+
+def test_dial_command_carries_amd_switch():
+    state = pacing.initial_state(
+        pacing.CentralaConfig(reg.RegulatorConfig(UK_OFCOM, fp_share=0.02))
+    )
+    state = with_day(state, live=100, abandoned=0, machine=150)
+    state, cmds = tick(state, FloorView(logged_in=10, ready=3, shift_remaining_s=0.5))
+    assert cmds == [Dial(3, guaranteed_agent=True, amd=False)]
+    assert state.amd is False

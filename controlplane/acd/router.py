@@ -1,0 +1,252 @@
+"""The routing decision: which waiting interaction goes to which free agent now.
+
+Theory of operation
+-------------------
+``route(state, snapshot, now, rng)`` is a pure function over a frozen
+:class:`Snapshot` (queue configs, agents with what they can take now, waiting
+interactions). The service calls it whenever something may have changed the
+answer (an interaction entered, an agent became free, an offer failed, and on
+each tick for aging and sticky windows) and turns each :class:`Assignment`
+into ``Reserve`` events for the agents and an ``Offered`` event for the
+interaction. One pass:
+
+1. Serving order, across all queues: waiting interactions with no offer out,
+   sorted by (effective priority desc, arrival asc, queue ``order`` asc,
+   queue id, interaction id). Effective priority is the queue's aging rule
+   applied to the interaction's base priority (:mod:`.queues`). This one
+   order is also what an agent in several queues sees: a free agent gets the
+   first interaction in it that they may take, so ties between queues fall
+   to the longest wait, then the queue order.
+2. For each interaction in that order, the candidates are the queue's members
+   who can take its channel now, were not picked earlier in this pass, and
+   hold every required skill at the minimum level or above.
+3. Sticky agent: a returning customer whose ``last_agent`` is logged in is,
+   for the queue's ``sticky_wait_s`` from entering the queue, offered only to
+   that agent (member of the queue or not); while that agent is busy the
+   interaction waits. After the window, or once that agent let it ring out,
+   or when they are logged out, the queue's candidates apply.
+4. Candidates are ranked by the key (times already offered this interaction,
+   skill score, strategy key): an agent who already let it ring goes after
+   all who have not; then the best skill match; then the strategy
+   (``linear``: member order; ``random``: seeded draw; ``round_robin``: the
+   members after the last one offered in this queue, cyclically;
+   ``longest_idle``: earliest ``idle_since``; ``fewest_calls``: fewest
+   answered, then longest idle). Final tie-break: member order.
+   ``ring_all`` offers every candidate at once.
+5. Skill score, only over the required skills (an agent missing one, or
+   below its minimum, is never a candidate): ``closest`` (default, "the
+   agent with the most similar skill set goes first") ranks by the surplus
+   Σ(level − minimum), smallest first, which keeps experts free for the
+   interactions that need them; ``highest`` ranks by Σ level, largest first.
+   Without required skills every agent scores 0.
+
+An agent gets at most one offer per pass (and the agent machine accepts one
+offer at a time). The pass stops early when no free agent is left.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from controlplane.acd.interactions import Channel, Interaction
+from controlplane.acd.queues import QueueConfig, SkillPreference, Strategy, effective_priority
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """A logged-in agent as the router sees it. ``free`` is
+    :func:`.agent_machine.available_channels`; empty means not free now.
+    ``ring_timeout_s`` overrides the queue's ring timeout for this agent."""
+
+    agent_id: str
+    free: frozenset[Channel]
+    skills: Mapping[str, int] = field(default_factory=dict)
+    idle_since: float = 0.0
+    answered: int = 0
+    ring_timeout_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An interaction waiting in a queue. ``tried`` counts offers per agent so
+    far; ``offered`` is True while an offer is out (it is then skipped)."""
+
+    interaction: Interaction
+    queue_id: str
+    entered_at: float
+    tried: Mapping[str, int] = field(default_factory=dict)
+    offered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    queues: Mapping[str, QueueConfig]
+    agents: Mapping[str, AgentView]  # logged-in agents only
+    waiting: tuple[Waiting, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterState:
+    """Round-robin memory: the agent last offered in each queue."""
+
+    last_offered: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Offer ``interaction_id`` to ``agents`` (several: ring all) for ``timeout_s``.
+    ``why`` is ``sticky`` or the strategy name."""
+
+    interaction_id: str
+    queue_id: str
+    agents: tuple[str, ...]
+    timeout_s: float
+    wrap_up_s: float
+    why: str
+
+
+def serving_key(w: Waiting, q: QueueConfig, now: float) -> tuple[float, float, int, str, str]:
+    """Sort key of the global serving order (smallest first)."""
+    i = w.interaction
+    eff = effective_priority(q.aging, i.priority, now - i.arrived_at)
+    return (-eff, i.arrived_at, q.order, q.queue_id, i.interaction_id)
+
+
+def qualified(agent: AgentView, required: Mapping[str, int]) -> bool:
+    """True when the agent has every required skill at its minimum level or above."""
+    return all(agent.skills.get(s, 0) >= lvl for s, lvl in required.items())
+
+
+def skill_score(agent: AgentView, required: Mapping[str, int], pref: SkillPreference) -> int:
+    """Rank of a qualified agent for ``required`` skills; lower is offered first."""
+    if pref == SkillPreference.HIGHEST:
+        return -sum(agent.skills.get(s, 0) for s in required)
+    return sum(agent.skills.get(s, 0) - lvl for s, lvl in required.items())
+
+
+def _sticky(w: Waiting, q: QueueConfig, snap: Snapshot, now: float) -> str | None:
+    """The agent this interaction is reserved for now, if any."""
+    i = w.interaction
+    if i.last_agent is None or q.sticky_wait_s <= 0 or now - w.entered_at >= q.sticky_wait_s:
+        return None
+    if q.sticky_max_age_s is not None and (
+        i.last_contact_at is None or now - i.last_contact_at > q.sticky_max_age_s
+    ):
+        return None
+    if i.last_agent not in snap.agents or w.tried.get(i.last_agent, 0) > 0:
+        return None
+    return i.last_agent
+
+
+def _rank(
+    w: Waiting, q: QueueConfig, cands: list[AgentView], state: RouterState, rng: random.Random
+) -> list[AgentView]:
+    required = w.interaction.skills
+    index = {m: n for n, m in enumerate(q.members)}
+    last = state.last_offered.get(q.queue_id)
+    last_i = index.get(last, -1) if last is not None else -1
+    size = max(len(q.members), 1)
+    keyed: list[tuple[int, int, float, float, int, AgentView]] = []
+    for a in cands:
+        i = index[a.agent_id]
+        s = q.strategy
+        k1: float = 0.0
+        k2: float = 0.0
+        if s == Strategy.RANDOM:
+            k1 = rng.random()
+        elif s == Strategy.ROUND_ROBIN:
+            k1 = (i - last_i - 1) % size
+        elif s == Strategy.LONGEST_IDLE:
+            k1 = a.idle_since
+        elif s == Strategy.FEWEST_CALLS:
+            k1, k2 = a.answered, a.idle_since
+        score = skill_score(a, required, q.skill_preference) if required else 0
+        keyed.append((w.tried.get(a.agent_id, 0), score, k1, k2, i, a))
+    keyed.sort(key=lambda t: t[:5])
+    return [t[5] for t in keyed]
+
+
+def route(
+    state: RouterState, snap: Snapshot, now: float, rng: random.Random
+) -> tuple[RouterState, list[Assignment]]:
+    """One routing pass: the offers to make now, in serving order.
+
+    ``rng`` is the only source of randomness (seed it for reproducible runs);
+    it is drawn from only for queues with the random strategy.
+    """
+    free = {a.agent_id: a for a in snap.agents.values() if a.free}
+    if not free:
+        return state, []
+    order = sorted(
+        (w for w in snap.waiting if not w.offered and w.queue_id in snap.queues),
+        key=lambda w: serving_key(w, snap.queues[w.queue_id], now),
+    )
+    last = dict(state.last_offered)
+    out: list[Assignment] = []
+    for w in order:
+        if not free:
+            break
+        q = snap.queues[w.queue_id]
+        i = w.interaction
+        sticky = _sticky(w, q, snap, now)
+        if sticky is not None:
+            a = free.get(sticky)
+            if a is not None and i.channel in a.free and qualified(a, i.skills):
+                del free[sticky]
+                timeout = a.ring_timeout_s or q.ring_timeout_s
+                out.append(
+                    Assignment(
+                        i.interaction_id, q.queue_id, (sticky,), timeout, q.wrap_up_s, "sticky"
+                    )
+                )
+            continue
+        cands = [
+            a
+            for m in q.members
+            if (a := free.get(m)) is not None and i.channel in a.free and qualified(a, i.skills)
+        ]
+        if not cands:
+            continue
+        ranked = _rank(w, q, cands, RouterState(last), rng)
+        chosen = ranked if q.strategy == Strategy.RING_ALL else ranked[:1]
+        for a in chosen:
+            del free[a.agent_id]
+        timeout = (
+            q.ring_timeout_s if len(chosen) > 1 else chosen[0].ring_timeout_s or q.ring_timeout_s
+        )
+        last[q.queue_id] = chosen[0].agent_id
+        out.append(
+            Assignment(
+                i.interaction_id,
+                q.queue_id,
+                tuple(a.agent_id for a in chosen),
+                timeout,
+                q.wrap_up_s,
+                str(q.strategy),
+            )
+        )
+    return RouterState(last), out
+
+
+def queue_positions(
+    snap: Snapshot, now: float, aht_s: Mapping[str, float]
+) -> dict[str, tuple[int, float | None]]:
+    """Position (1-based, in serving order) and estimated wait of each waiting
+    interaction in its queue. EWT = position × AHT / logged-in members, None
+    when no member is logged in or the queue has no AHT yet."""
+    by_queue: dict[str, list[Waiting]] = {}
+    for w in snap.waiting:
+        if w.queue_id in snap.queues:
+            by_queue.setdefault(w.queue_id, []).append(w)
+    out: dict[str, tuple[int, float | None]] = {}
+    for qid, ws in by_queue.items():
+        q = snap.queues[qid]
+        ws.sort(key=lambda w: serving_key(w, q, now))
+        staffed = sum(1 for m in q.members if m in snap.agents)
+        aht = aht_s.get(qid)
+        for pos, w in enumerate(ws, 1):
+            ewt = pos * aht / staffed if staffed and aht else None
+            out[w.interaction.interaction_id] = (pos, ewt)
+    return out
