@@ -363,5 +363,7 @@ def step(
         return _refuse(state, event, f"not allowed while {state.status}", now)
     new, out = _HANDLERS[type(event)](state, event, now, settings)
     # a handler that refuses returns the state unchanged
-    assert new is state or new.status in allowed, f"{type(event).__name__}: {state.status} → {new.status}"
+    assert new is state or new.status in allowed, (
+        f"{type(event).__name__}: {state.status} → {new.status}"
+    )
     return new, out

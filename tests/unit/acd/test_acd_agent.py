@@ -51,7 +51,12 @@ def test_login_ready_and_cycle_with_wrap_up_from_the_queue() -> None:
 
 @pytest.mark.parametrize(("wrap", "at_ready"), [(0.0, 50.0), (5.0, 55.0), (30.0, 80.0)])
 def test_wrap_up_duration_is_per_queue(wrap: float, at_ready: float) -> None:
-    events = [LOGIN, (1, offer(wrap=wrap)), (3, ev.Answered("i1")), (50, ev.InteractionEnded("i1"))]
+    events: list[tuple[float, ev.AgentEvent]] = [
+        LOGIN,
+        (1, offer(wrap=wrap)),
+        (3, ev.Answered("i1")),
+        (50, ev.InteractionEnded("i1")),
+    ]
     events += [(t, ev.Tick()) for t in range(51, 100)]
     _, out = run_agent(events, CFG)
     ready = [o.at for o in out if isinstance(o, ev.StatusChanged) and o.to == Status.READY]
@@ -237,8 +242,8 @@ def test_chat_capacity_six_and_voice_exclusive() -> None:
     ],
 )
 def test_events_not_allowed_are_refused_and_change_nothing(
-    status_events: list, event: ev.AgentEvent
-) -> None:  # type: ignore[type-arg]
+    status_events: list[tuple[float, ev.AgentEvent]], event: ev.AgentEvent
+) -> None:
     s, _ = run_agent([LOGIN, *status_events], CFG)
     s2, out = am.step(s, event, 99.0, CFG)
     assert s2 == s and len(out) == 1 and isinstance(out[0], ev.Refused)

@@ -8,7 +8,7 @@ import pytest
 
 from controlplane.acd.interactions import Channel
 from controlplane.acd.queues import AgingRule, SkillPreference, Strategy
-from controlplane.acd.router import RouterState, Waiting, queue_positions, route
+from controlplane.acd.router import AgentView, RouterState, Waiting, queue_positions, route
 from controlplane.acd.testing import agent, interaction, offer_sequence, queue, snapshot, waiting
 
 RNG = random.Random(0)
@@ -201,8 +201,8 @@ STICKY_Q = queue(members=("a", "b"), sticky_wait_s=30.0)
     ],
 )
 def test_sticky_agent_within_window_then_queue(
-    now: float, agents: list, tried: dict, expected: tuple | None
-) -> None:  # type: ignore[type-arg]
+    now: float, agents: list[AgentView], tried: dict[str, int], expected: tuple[str, str] | None
+) -> None:
     w = waiting("c", arrived_at=0.0, last_agent="b", last_contact_at=-100.0, tried=tried)
     _, out = route(RouterState(), snapshot([STICKY_Q], agents, [w]), now, RNG)
     assert (None if not out else (out[0].agents[0], out[0].why)) == expected
