@@ -30,6 +30,9 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     co.add_argument("out_dir", type=Path)
     co.add_argument("--seed", type=int, default=1)
     co.add_argument("--per-class", type=int, default=None, help="files per class and split")
+    co.add_argument(
+        "--splits", default=None, help="comma-separated splits (default: all, see amd.corpus)"
+    )
     co.set_defaults(amd_func=_corpus)
     tr = sub.add_parser("train", help="fit amd/model.json on CORPUS/train")
     tr.add_argument("corpus_dir", type=Path)
@@ -62,7 +65,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _corpus(args: argparse.Namespace) -> int:
     from amd.corpus import build
 
-    counts = build(args.out_dir, seed=args.seed, per_class=args.per_class)
+    splits = tuple(args.splits.split(",")) if args.splits else None
+    counts = build(args.out_dir, seed=args.seed, per_class=args.per_class, splits=splits)
     print(" ".join(f"{k}={v}" for k, v in counts.items()), "files written to", args.out_dir)
     return 0
 

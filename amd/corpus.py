@@ -16,6 +16,13 @@
 * Everything: random level, random leading silence, ringback tail before the
   answer (ring-off), random call end, telephone band-pass, G.711 µ-law/A-law
   round trips, written at 8, 16 or 11.025 kHz.
+* **xtrain** / **xdev** (train/dev voices and texts, for training and tuning
+  only) are harder: background behind most humans (babble of 2–7 talkers,
+  TV, stationary fan/hum noise) down to 6 dB SNR, quieter speakers, longer
+  leading silences and pauses before a second "hello?", and stationary noise
+  behind some machine greetings too (so noise alone does not mean HUMAN).
+  The test split is generated exactly as before (its random stream is
+  untouched by these options).
 
 ``meta.jsonl`` keeps the ground-truth end of the first utterance
 (``first_utt_end_ms``) used to measure the HUMAN decision latency.
@@ -36,8 +43,9 @@ from amd import g711
 from amd.audio import resample, to_int16
 from amd.tts import ESPEAK_VARIANTS, RATE, Voice, synth
 
-SPLIT_SIZES = {"train": 260, "dev": 100, "test": 200}  # files per class
-SPLIT_SEED_OFFSET = {"train": 0, "dev": 1000, "test": 2000}
+SPLIT_SIZES = {"train": 260, "dev": 100, "test": 200, "xtrain": 200, "xdev": 100}  # per class
+SPLIT_SEED_OFFSET = {"train": 0, "dev": 1000, "test": 2000, "xtrain": 3000, "xdev": 4000}
+HARD_SPLITS = ("xtrain", "xdev")  # train/dev voices and texts, harder channel (see Builder)
 TRAIN_LANGS = ("en-us", "en", "pl")
 TEST_LANGS = ("en-gb-scotland", "en-029", "en-gb-x-rp", "pl")
 
@@ -67,10 +75,15 @@ class Builder:
 
     def __init__(self, split: str, seed: int) -> None:
         self.split = split
+        self.hard = split in HARD_SPLITS
         self.rng = np.random.default_rng(seed + SPLIT_SEED_OFFSET[split])
         self.voices = voices(split)
         self._cache: dict[tuple[Voice, str], np.ndarray] = {}
         self._babble: list[np.ndarray] | None = None
+
+    @property
+    def _text_split(self) -> str:
+        return "train" if self.hard else self.split
 
     # ---- building blocks -------------------------------------------------
     def voice(self) -> Voice:
@@ -87,7 +100,7 @@ class Builder:
         return self._cache[key]
 
     def pick(self, table: dict[str, list[str]], lang: str) -> str:
-        pool = ct.texts(table, lang, self.split)
+        pool = ct.texts(table, lang, self._text_split)
         text = pool[int(self.rng.integers(len(pool)))]
         name = ct.NAMES[int(self.rng.integers(len(ct.NAMES)))]
         company = ct.COMPANIES[int(self.rng.integers(len(ct.COMPANIES)))]
@@ -131,12 +144,26 @@ class Builder:
             self._babble = [self.say(self.voice(), s) for s in ct.BABBLE]
         n = int(seconds * RATE)
         mix = np.zeros(n, dtype=np.float32)
-        for _ in range(int(self.rng.integers(3, 7))):
+        talkers = int(self.rng.integers(2, 8)) if self.hard else int(self.rng.integers(3, 7))
+        for _ in range(talkers):
             clip = self._babble[int(self.rng.integers(len(self._babble)))]
             loop = np.tile(clip, n // clip.size + 2)
             start = int(self.rng.integers(clip.size))
             mix += loop[start : start + n] * float(self.rng.uniform(0.5, 1.0))
         return mix / (np.sqrt(np.mean(mix**2)) + 1e-9) * 0.1
+
+    def hum(self, seconds: float) -> np.ndarray:
+        """Stationary background: low-passed noise (fan, car, street) plus mains hum."""
+        n = int(seconds * RATE)
+        cut = float(self.rng.uniform(300, 2500))
+        x = sosfilt(butter(2, cut, "lowpass", fs=RATE, output="sos"), self.rng.standard_normal(n))
+        if self.rng.random() < 0.4:
+            t = np.arange(n) / RATE
+            f = float(self.rng.choice([50.0, 60.0]))
+            x = x + sum(np.sin(2 * np.pi * f * h * t) / h for h in (1, 2, 3, 5)) * float(
+                np.std(x) * self.rng.uniform(0.5, 2.0)
+            )
+        return (x / (np.sqrt(np.mean(x**2)) + 1e-9) * 0.1).astype(np.float32)
 
     def ringback(self) -> np.ndarray:
         freqs = [425.0] if self.rng.random() < 0.5 else [440.0, 480.0]
@@ -148,18 +175,19 @@ class Builder:
         v = self.voice()
         kind = str(self.rng.choice(["hello", "twice", "named"], p=[0.4, 0.25, 0.35]))
         table = ct.HUMAN_FIRST
-        first_pool = ct.texts(table, v.lang, self.split)
+        first_pool = ct.texts(table, v.lang, self._text_split)
         short = [t for t in first_pool if len(t) <= 8] or first_pool
         first = (
             short[int(self.rng.integers(len(short)))]
             if kind != "named"
             else self.pick(table, v.lang)
         )
-        lead = self.silence(0.2, 1.8)
+        lead = self.silence(0.2, 3.0) if self.hard else self.silence(0.2, 1.8)
         speech = self.say(v, first)
         parts = [lead, speech]
         if kind == "twice":
-            parts += [self.silence(1.0, 2.5), self.say(v, self.pick(ct.HUMAN_SECOND, v.lang))]
+            gap = self.silence(0.8, 3.0) if self.hard else self.silence(1.0, 2.5)
+            parts += [gap, self.say(v, self.pick(ct.HUMAN_SECOND, v.lang))]
         parts.append(self.silence(2.5, 5.0))
         meta = {"scenario": f"human-{kind}", "text": first}
         return Clip(np.concatenate(parts), meta | self._utt(lead, speech, v))
@@ -222,12 +250,39 @@ class Builder:
         }
 
     # ---- channel -------------------------------------------------------------
+    def _hard_background(
+        self, x: np.ndarray, human: bool, meta: dict[str, object]
+    ) -> tuple[np.ndarray, str]:
+        """Background of the hard splits (humans mostly, machines sometimes)."""
+        r = self.rng.random()
+        if human:
+            bg = "babble" if r < 0.35 else "tv" if r < 0.55 else "noise" if r < 0.75 else "none"
+        else:
+            bg = "noise" if r < 0.25 else "none"
+        if bg == "none":
+            return x, bg
+        secs = x.size / RATE + 0.1
+        if bg == "noise":
+            noise = _fit(self.hum(secs), x.size)
+            snr = float(self.rng.uniform(5, 30) if human else self.rng.uniform(15, 35))
+        else:
+            noise = _fit(self.babble(secs), x.size)
+            if bg == "tv":
+                noise = noise + _fit(self.music(secs), x.size) * float(self.rng.uniform(0.3, 1.0))
+            snr = float(self.rng.uniform(6, 25))
+        x = x + noise * _rms(x) * 10 ** (-snr / 20) / (_rms(noise) + 1e-9)
+        meta["snr_db"] = round(snr, 1)
+        return x, bg
+
     def channel(self, clip: Clip, human: bool) -> tuple[np.ndarray, int, dict[str, object]]:
         """Background, ring-off, level, band-pass, codec; returns (int16, rate, meta)."""
-        x = clip.audio * float(10 ** (self.rng.uniform(-14, 6) / 20))  # speech -34..-14 dBFS
+        lo_db = -22 if self.hard and human else -14
+        x = clip.audio * float(10 ** (self.rng.uniform(lo_db, 6) / 20))  # speech -34..-14 dBFS
         meta = dict(clip.meta)
         bg = "none"
-        if human and self.rng.random() < 0.45:
+        if self.hard:
+            x, bg = self._hard_background(x, human, meta)
+        elif human and self.rng.random() < 0.45:
             bg = "tv" if self.rng.random() < 0.4 else "babble"
             snr = float(self.rng.uniform(12, 25))
             noise = _fit(self.babble(x.size / RATE + 0.1), x.size)
@@ -260,6 +315,10 @@ class Builder:
         return y, rate, meta
 
 
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x[x != 0] ** 2))) if np.any(x) else 0.0
+
+
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
     """Trim or zero-pad ``x`` to ``n`` samples."""
     return x[:n] if x.size >= n else np.concatenate([x, np.zeros(n - x.size, x.dtype)])
@@ -284,6 +343,8 @@ def build_split(out: Path, split: str, seed: int, per_class: int | None = None) 
     return len(rows)
 
 
-def build(out: Path, seed: int = 1, per_class: int | None = None) -> dict[str, int]:
-    """Write all splits under ``out``."""
-    return {s: build_split(out, s, seed, per_class) for s in SPLIT_SIZES}
+def build(
+    out: Path, seed: int = 1, per_class: int | None = None, splits: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """Write all splits (or ``splits``) under ``out``."""
+    return {s: build_split(out, s, seed, per_class) for s in (splits or tuple(SPLIT_SIZES))}

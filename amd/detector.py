@@ -34,6 +34,7 @@ class DetectorConfig:
     machine_bias: float = 0.0
     long_ms: int | None = None  # None: take the trained value from the model
     gap_ms: int | None = None
+    long_strong: float | None = None  # None: from the model
     initial_silence_ms: int = 5000
     max_analysis_ms: int = 8000
     vad: VadConfig = field(default_factory=VadConfig)
@@ -53,6 +54,7 @@ class StreamingDetector:
         self.machine_cfg = machine.MachineConfig(
             long_ms=cfg.long_ms if cfg.long_ms is not None else self.model.long_ms,
             gap_ms=cfg.gap_ms if cfg.gap_ms is not None else self.model.gap_ms,
+            long_strong=cfg.long_strong if cfg.long_strong is not None else self.model.long_strong,
             initial_silence_ms=cfg.initial_silence_ms,
             max_analysis_ms=cfg.max_analysis_ms,
         )
@@ -88,7 +90,10 @@ class StreamingDetector:
             )
         )
         self._buffer(samples, active)
-        obs = machine.Obs(frame_ms, raw, active, event, self._tones.tone_ms)
+        gate = self._gate
+        obs = machine.Obs(
+            frame_ms, raw, active, event, self._tones.tone_ms, gate.strong, gate.jump
+        )
         self.state, outcome = machine.step(self.state, obs, self.machine_cfg)
         if isinstance(outcome, machine.ScoreRequest):
             return self._score(outcome)

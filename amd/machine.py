@@ -7,7 +7,10 @@ condition              meaning                                     verdict
 =====================  ==========================================  =========
 SIT tone               carrier special-information tone            MACHINE
 BEEP after speech      voicemail beep ends the greeting            MACHINE
-span ≥ long_ms         greeting keeps going without a long pause   MACHINE
+span ≥ long_ms and     greeting keeps going without a long pause   MACHINE
+ strong ≥ long_strong  at the voice's own level
+span ≥ long_ms, weak,  long "greeting" is mostly a quieter         HUMAN
+ voice quiet gap_ms    background (babble, TV) behind a short one
 silence ≥ gap_ms       first pause after speech: *score it*        model
                        (deferred while a steady tone is under way)
 no speech by initial   nobody talks                                NOTSURE
@@ -37,6 +40,7 @@ class MachineConfig:
 
     long_ms: int = 3000
     gap_ms: int = 750
+    long_strong: float = 0.0  # min strong_fraction for LONGGREETING (0: span alone)
     initial_silence_ms: int = 5000
     max_analysis_ms: int = 8000
 
@@ -50,6 +54,8 @@ class Obs:
     active: bool
     tone_event: str | None = None
     tone_ms: int = 0  # steady tone in progress (a beep may be under way)
+    strong: bool | None = None  # raw speech at the foreground level (None: same as raw)
+    fg_jump: bool = False  # a voice much louder than the foreground so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,7 @@ def step(state: State, obs: Obs, cfg: MachineConfig) -> tuple[State, Outcome]:
     """Advance by one frame; a decided machine ignores further frames."""
     if state.verdict is not None:
         return state, None
-    tm = timing.update(state.timing, obs.raw_speech, obs.active, obs.frame_ms)
+    tm = timing.update(state.timing, obs.raw_speech, obs.active, obs.frame_ms, obs.strong, obs.fg_jump)
     state = dataclasses.replace(state, timing=tm)
     t = tm.t_ms
     if obs.tone_event == "SIT":
@@ -84,7 +90,13 @@ def step(state: State, obs: Obs, cfg: MachineConfig) -> tuple[State, Outcome]:
         return _decide(state, Label.MACHINE, f"BEEP-{tm.span_ms}")
     if tm.heard_speech:
         if tm.span_ms >= cfg.long_ms:
-            return _decide(state, Label.MACHINE, f"LONGGREETING-{tm.span_ms}-{cfg.long_ms}")
+            frac = tm.strong_fraction
+            if frac >= cfg.long_strong:
+                cause = f"LONGGREETING-{tm.span_ms}-{cfg.long_ms}-{frac:.2f}"
+                return _decide(state, Label.MACHINE, cause)
+            if tm.strong_silence_ms >= cfg.gap_ms:
+                cause = f"BACKGROUND-{tm.span_ms}-{tm.strong_silence_ms}-{frac:.2f}"
+                return _decide(state, Label.HUMAN, cause)
         if not obs.active and tm.silence_ms >= cfg.gap_ms and obs.tone_ms < 60:
             return state, ScoreRequest(tm, f"PAUSE-{tm.span_ms}-{tm.silence_ms}")
     elif t >= cfg.initial_silence_ms:

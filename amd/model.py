@@ -52,6 +52,7 @@ class Model:
     bias: float = 0.0  # added to the logit; chosen in training for the human-as-machine target
     long_ms: int = 3000
     gap_ms: int = 750
+    long_strong: float = 0.0  # LONGGREETING needs this foreground fraction of the span
     meta: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
@@ -77,6 +78,7 @@ class Model:
             "bias": round(self.bias, 6),
             "long_ms": self.long_ms,
             "gap_ms": self.gap_ms,
+            "long_strong": self.long_strong,
             "meta": self.meta,
         }
         return json.dumps(d, indent=2) + "\n"
@@ -101,6 +103,7 @@ class Model:
             bias=float(d.get("bias", 0.0)),  # type: ignore[arg-type]
             long_ms=int(d.get("long_ms", 3000)),  # type: ignore[call-overload]
             gap_ms=int(d.get("gap_ms", 750)),  # type: ignore[call-overload]
+            long_strong=float(d.get("long_strong", 0.0)),  # type: ignore[arg-type]
             meta=dict(d.get("meta", {})),  # type: ignore[call-overload]
         )
 

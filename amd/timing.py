@@ -9,7 +9,11 @@ silence; a recording talks long and nearly continuously.
 * a *segment* is a run of active frames;
 * the *first utterance* is speech from the first onset until the first pause
   of ``utt_gap_ms`` (pauses inside it are shorter);
-* ``silence_ms`` is the time since the last raw speech frame.
+* ``silence_ms`` is the time since the last raw speech frame;
+* ``strong_ms`` counts raw speech frames at the level of the loudest voice
+  heard (the gate's foreground reference): a recording keeps talking at its
+  own level, while a person's short greeting over babble or TV leaves most of
+  the "speech" span to a quieter background.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class Timing:
     first_utt_end_ms: int = -1
     first_utt_segments: int = 0
     resume_ms: int = -1
+    strong_ms: int = 0
+    last_strong_ms: int = -1
 
     @property
     def heard_speech(self) -> bool:
@@ -69,6 +75,17 @@ class Timing:
         return end - self.first_utt_end_ms
 
     @property
+    def strong_fraction(self) -> float:
+        """Foreground-level speech time over the greeting span (1.0 before any span)."""
+        span = self.span_ms
+        return min(self.strong_ms / span, 1.0) if span > 0 else 1.0
+
+    @property
+    def strong_silence_ms(self) -> int:
+        """Time since the last foreground-level speech frame."""
+        return self.t_ms - max(self.last_strong_ms, self.first_speech_ms, 0)
+
+    @property
     def speech_fraction(self) -> float:
         """Active speech time over the time since first speech."""
         if not self.heard_speech:
@@ -76,12 +93,31 @@ class Timing:
         return self.speech_ms / max(self.t_ms - self.first_speech_ms, 1)
 
 
-def update(tm: Timing, raw: bool, active: bool, frame_ms: int) -> Timing:
-    """Return the timing features after one more frame."""
+def update(
+    tm: Timing,
+    raw: bool,
+    active: bool,
+    frame_ms: int,
+    strong: bool | None = None,
+    jump: bool = False,
+) -> Timing:
+    """Return the timing features after one more frame.
+
+    ``strong`` (default: ``raw``) marks raw speech at the level of the loudest
+    voice heard so far; a background (babble, TV) stays below it.  ``jump``
+    marks a voice much louder than anything before: what was counted as strong
+    until then was background, so ``strong_ms`` restarts.
+    """
     t = tm.t_ms + frame_ms
     changes: dict[str, int] = {"t_ms": t}
     if raw:
         changes["last_speech_ms"] = t
+    strong_ms = 0 if jump else tm.strong_ms
+    if (raw if strong is None else strong) and (tm.heard_speech or active):
+        strong_ms += frame_ms
+        changes["last_strong_ms"] = t
+    if strong_ms != tm.strong_ms:
+        changes["strong_ms"] = strong_ms
     if active:
         cur = tm.cur_seg_ms + frame_ms
         changes["cur_seg_ms"] = cur

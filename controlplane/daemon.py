@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+import aiohttp
 import redis.asyncio as aioredis
 
 from controlplane.calls.service import CallService
@@ -17,7 +18,9 @@ from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
+from controlplane.ivr_store import did_lookup
 from controlplane.jobs.worker import queue
+from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_KEY = "centrala:controlplane:heartbeat"
@@ -29,9 +32,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     engine = make_engine(settings.database_url)
     redis = aioredis.Redis.from_url(settings.redis_url)
+    factory = make_sessionmaker(engine)
+    tts = EspeakEngine(settings.runtime_dir / "platform" / "sounds" / "tts")
     async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
-                         settings.ari_app) as ari:
-        calls = CallService(settings, ari, make_sessionmaker(engine), redis, queue(settings))
+                         settings.ari_app) as ari, aiohttp.ClientSession() as http:
+        calls = CallService(settings, ari, factory, redis, queue(settings),
+                            flows=did_lookup(factory), tts=tts, http=http)
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
                         settings.ami_password, redis)
         tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),

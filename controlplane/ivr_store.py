@@ -26,12 +26,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.models import Did
 from controlplane.models.ivr import DRAFT, PUBLISHED, IvrFlow, IvrFlowVersion
@@ -215,6 +215,21 @@ def flow_for_did(session: Session, did_number: str) -> tuple[IvrFlowVersion, Flo
     if version is None or version.status != PUBLISHED or version.flow_id != flow.id:
         return None
     return version, parsed(version)
+
+
+def did_lookup(factory: sessionmaker[Session]) -> Callable[[str], tuple[str, Flow] | None]:
+    """:func:`flow_for_did` in a short session of its own, shaped as the call service's look-up.
+
+    Returns ``(version id as text, parsed flow)``; the id names the version row
+    for call records and logs. Blocking: run it in a thread.
+    """
+
+    def lookup(did_number: str) -> tuple[str, Flow] | None:
+        with factory() as session:
+            found = flow_for_did(session, did_number)
+        return None if found is None else (str(found[0].id), found[1])
+
+    return lookup
 
 
 # --- changes ------------------------------------------------------------------------

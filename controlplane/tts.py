@@ -30,7 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from controlplane.config import Settings
 from controlplane.models.ivr import TtsUsage
+from ivr_flows.model import Flow
+from ivr_flows.tts import TtsEngine, static_prompts
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,19 @@ Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 class TtsError(Exception):
     """Synthesis failed; the message names the step and what the tool said."""
+
+
+def cache_dir(settings: Settings) -> Path:
+    """Where synthesised prompts live: inside the platform instance's runtime folder."""
+    return settings.runtime_dir / "platform" / "sounds" / "tts"
+
+
+def prefetch(engine: TtsEngine, flow: Flow) -> int:
+    """Synthesise the flow's static prompts now (at deploy), so no caller waits; returns how many."""
+    prompts = sorted(static_prompts(flow))
+    for text, voice in prompts:
+        engine.synthesize(text, voice)
+    return len(prompts)
 
 
 def espeak_voice(voice: str) -> str:

@@ -173,6 +173,7 @@ def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 ivr_store.bind_did(s, tenant_id, args.did, name)
             status, number = row.status, row.version
             live = row.flow.current_version_id == row.id
+            flow = ivr_store.parsed(row)
     except ivr_store.FlowInvalid as err:
         for error in err.errors:
             print(f"{path}{error}", file=out)
@@ -186,7 +187,23 @@ def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.did:
         line += f"; DID {args.did} -> {name}"
     print(line, file=out)
+    if args.publish:
+        _prefetch(flow, out)
     return 0
+
+
+def _prefetch(flow: Any, out: TextIO) -> None:
+    """Synthesise the static TTS prompts of a published flow (a failure only warns)."""
+    from controlplane.config import load_settings
+    from controlplane.tts import EspeakEngine, TtsError, cache_dir, prefetch
+
+    try:
+        count = prefetch(EspeakEngine(cache_dir(load_settings())), flow)
+    except TtsError as err:
+        print(f"warning: static prompts not synthesised yet: {err}", file=out)
+        return
+    if count:
+        print(f"{count} static TTS prompt(s) ready", file=out)
 
 
 def run_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:

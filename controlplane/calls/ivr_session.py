@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.tts import media_uri
 from ivr_flows import commands as ic
 from ivr_flows import events as ie
 from ivr_flows.machine import new_call, step
@@ -134,7 +135,7 @@ class IvrSession:
     async def _play(self, cmd: ic.Play) -> None:
         if cmd.tts_text is not None:
             path = await asyncio.to_thread(self.tts.synthesize, cmd.tts_text, cmd.voice)
-            media = "sound:" + str(path.with_suffix(""))
+            media = media_uri(path)
             if cmd.billable_chars and self.on_tts_chars is not None:
                 await self.on_tts_chars(cmd.billable_chars)
         else:

@@ -130,7 +130,8 @@ class CallService:
             found = await asyncio.to_thread(self.flows, target)
             if found is not None:
                 self._ivr_plan[call_id] = (found[0], found[1], binding)
-                binding = replace(binding, ivr=True)
+                # Who answers is decided by the flow; the DID's phone is only the fallback.
+                binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
         async with self._locks[call_id]:
             if call_id in self.calls:
                 return

@@ -9,16 +9,25 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import ivr_store
+from controlplane.config import load_settings
+from controlplane.tts import EspeakEngine, cache_dir
 from ivr_flows.cli import main
+from ivr_flows.model import parse_flow
+from ivr_flows.tts import static_prompts
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "ivr_flows" / "examples"
 
 
 @pytest.fixture
 def env(
-    db_url: str, factory: sessionmaker[Session], tenants, monkeypatch: pytest.MonkeyPatch
+    db_url: str,
+    factory: sessionmaker[Session],
+    tenants,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> sessionmaker[Session]:
     monkeypatch.setenv("CENTRALA_DATABASE_URL", db_url)
+    monkeypatch.setenv("CENTRALA_RUNTIME_DIR", str(tmp_path / "runtime"))
     return factory
 
 
@@ -27,7 +36,15 @@ def test_deploy_publish_bind_versions_rollback(env, tenants, tmp_path: Path, cap
     doc = json.loads((EXAMPLES / "main_menu.json").read_text(encoding="utf-8"))
     flow.write_text(json.dumps(doc), encoding="utf-8")
     assert main(["deploy", str(flow), "--tenant", "a.example", "--publish"]) == 0
-    assert capsys.readouterr().out == "main_menu version 1: published, current (new calls get it)\n"
+    prompts = static_prompts(parse_flow(doc))
+    assert capsys.readouterr().out.splitlines() == [
+        "main_menu version 1: published, current (new calls get it)",
+        f"{len(prompts)} static TTS prompt(s) ready",
+    ]
+    engine = EspeakEngine(cache_dir(load_settings()))
+    assert engine.cache_dir == tmp_path / "runtime" / "platform" / "sounds" / "tts"
+    for text, voice in prompts:  # synthesised at deploy: the first caller does not wait
+        assert engine.path_for(text, voice).with_suffix(".wav").is_file()
     doc["description"] = "v2"
     flow.write_text(json.dumps(doc), encoding="utf-8")
     args = ["deploy", str(flow), "--tenant", "A.example", "--publish", "--did", tenants.a_did]

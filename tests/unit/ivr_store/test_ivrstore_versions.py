@@ -119,6 +119,17 @@ def test_flow_for_did_none_until_bound_and_published(factory, tenants) -> None:
         assert ivr_store.flow_for_did(s, tenants.a_did) is None
 
 
+def test_did_lookup_for_the_call_service(factory, tenants) -> None:
+    lookup = ivr_store.did_lookup(factory)
+    assert lookup(tenants.a_did) is None
+    with transaction(factory) as s:
+        v1 = ivr_store.save_draft(s, tenants.a, "faq", example("faq"))
+        ivr_store.publish(s, v1.flow_id, 1)
+        ivr_store.bind_did(s, tenants.a, tenants.a_did, "faq")
+    found = lookup(tenants.a_did)
+    assert found is not None and found[0] == str(v1.id) and found[1].id == "faq"
+
+
 def test_invalid_document_is_refused_with_every_error(factory, tenants) -> None:
     doc = example("faq")
     doc["nodes"]["extra"] = {"type": "hangup"}  # unreachable

@@ -1,0 +1,269 @@
+"""Persistence of the ACD: configuration in, logs out, live state to and from Redis.
+
+The database side is synchronous SQLAlchemy; the service calls it through
+``asyncio.to_thread``. Identifiers in the pure core are strings: an agent is
+``str(user_id)``, a queue ``str(queue.id)``, an interaction the call id.
+
+The Redis side is only a codec (``agent_to_json`` / ``agent_from_json``): the
+service owns the keys and the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.acd import agent_events as ev
+from controlplane.acd import agent_machine as am
+from controlplane.acd.interactions import Channel
+from controlplane.acd.queues import (
+    AgingRule,
+    Destination,
+    DestinationKind,
+    QueueConfig,
+    Recording,
+    SkillPreference,
+    Strategy,
+)
+from controlplane.acd.sessions import Audit
+from controlplane.acd.stats import QueueLogRecord
+from controlplane.db import transaction
+from controlplane.models import PhoneEndpoint, Tenant, User
+from controlplane.models.acd import (
+    AgentBreakReason,
+    AgentSessionAudit,
+    AgentSkill,
+    AgentStatusLog,
+    Queue,
+    QueueLog,
+    QueueMember,
+)
+
+Factory = sessionmaker[Session]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantConfig:
+    """One tenant's ACD configuration as the machines need it.
+
+    ``queues`` by queue id; ``by_name`` maps queue names to ids; ``endpoints``
+    lists each agent's phones (lowest id first: the default one); ``breaks``
+    empty means any break code is accepted as a free break.
+    """
+
+    tenant_id: int
+    licences: int
+    queues: dict[str, QueueConfig] = field(default_factory=dict)
+    by_name: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # queue id → name
+    sl_threshold_s: dict[str, float] = field(default_factory=dict)
+    skills: dict[str, dict[str, int]] = field(default_factory=dict)
+    endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    breaks: dict[str, ev.BreakReason] = field(default_factory=dict)
+
+
+def _destination(row: Queue, ids: set[int]) -> Destination:
+    """Where overflow goes: the overflow queue (same tenant) or out of the ACD."""
+    if row.overflow_queue_id is not None and row.overflow_queue_id in ids:
+        return Destination(DestinationKind.QUEUE, str(row.overflow_queue_id))
+    return Destination(DestinationKind.HANGUP)
+
+
+def _queue_config(row: Queue, members: tuple[str, ...], ids: set[int]) -> QueueConfig:
+    overflow = _destination(row, ids)
+    no_agents = {"wait": None, "leave": Destination(DestinationKind.HANGUP), "overflow": overflow}
+    return QueueConfig(
+        queue_id=str(row.id),
+        members=members,
+        strategy=Strategy(row.strategy),
+        ring_timeout_s=row.ring_timeout_s,
+        wrap_up_s=row.wrap_up_s,
+        aging=AgingRule(rate_per_s=row.aging_rate_per_s, max_bonus=row.aging_max_bonus),
+        skill_preference=SkillPreference(row.skill_preference),
+        order=row.serve_order,
+        max_wait_s=row.max_wait_s,
+        max_waiting=row.max_waiting,
+        # the pure machine overflows only with a destination: give one only when a limit is set
+        overflow=overflow if (row.max_wait_s is not None or row.max_waiting is not None) else None,
+        no_agents=no_agents.get(row.no_agents),
+        sticky_wait_s=row.sticky_wait_s,
+        sticky_max_age_s=row.sticky_max_age_s,
+        announce_interval_s=row.announce_every_s or None,
+        moh_class=row.moh_class,
+        recording=Recording(row.recording),
+    )
+
+
+def load_tenant(db: Factory, tenant_id: int) -> TenantConfig | None:
+    """Read a tenant's queues, members, skills, phones and break reasons."""
+    with db() as s:
+        tenant = s.get(Tenant, tenant_id)
+        if tenant is None:
+            return None
+        rows = s.scalars(select(Queue).where(Queue.tenant_id == tenant_id)).all()
+        ids = {r.id for r in rows}
+        members: dict[int, list[str]] = {r.id: [] for r in rows}
+        for m in s.scalars(
+            select(QueueMember)
+            .where(QueueMember.queue_id.in_(ids))
+            .order_by(QueueMember.penalty, QueueMember.id)
+        ):
+            members[m.queue_id].append(str(m.user_id))
+        cfg = TenantConfig(tenant_id, tenant.licences)
+        for r in rows:
+            qid = str(r.id)
+            cfg.queues[qid] = _queue_config(r, tuple(members[r.id]), ids)
+            cfg.by_name[r.name] = qid
+            cfg.names[qid] = r.name
+            cfg.sl_threshold_s[qid] = r.sl_threshold_s
+        user_ids = select(User.id).where(User.tenant_id == tenant_id)
+        for sk in s.scalars(select(AgentSkill).where(AgentSkill.user_id.in_(user_ids))):
+            cfg.skills.setdefault(str(sk.user_id), {})[sk.skill] = sk.level
+        phones = s.scalars(
+            select(PhoneEndpoint)
+            .where(PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id.is_not(None))
+            .order_by(PhoneEndpoint.id)
+        )
+        for p in phones:
+            key = str(p.user_id)
+            cfg.endpoints[key] = (*cfg.endpoints.get(key, ()), p.name)
+        for b in s.scalars(select(AgentBreakReason).where(AgentBreakReason.tenant_id == tenant_id)):
+            cfg.breaks[b.code] = ev.BreakReason(b.code, ev.BreakKind(b.kind), b.max_on_break)
+        return cfg
+
+
+def tenant_ids(db: Factory) -> list[int]:
+    """Every tenant (the service loads them all at start, so wrap-ups keep ticking)."""
+    with db() as s:
+        return list(s.scalars(select(Tenant.id).order_by(Tenant.id)))
+
+
+def endpoint_owner(db: Factory, endpoint: str) -> tuple[int, int] | None:
+    """(tenant id, user id) of the phone ``endpoint``, None when unknown or unassigned."""
+    with db() as s:
+        row = s.execute(
+            select(PhoneEndpoint.tenant_id, PhoneEndpoint.user_id).where(
+                PhoneEndpoint.name == endpoint
+            )
+        ).first()
+    if row is None or row.user_id is None:
+        return None
+    return row.tenant_id, row.user_id
+
+
+def last_agent(db: Factory, tenant_id: int, caller: str) -> tuple[str, float] | None:
+    """The agent who last answered ``caller`` in this tenant, and when (sticky agent)."""
+    with db() as s:
+        row = s.execute(
+            select(QueueLog.user_id, QueueLog.at)
+            .where(
+                QueueLog.tenant_id == tenant_id,
+                QueueLog.caller == caller,
+                QueueLog.kind == "answer",
+                QueueLog.user_id.is_not(None),
+            )
+            .order_by(QueueLog.at.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else (str(row.user_id), row.at.timestamp())
+
+
+def latest_statuses(db: Factory, tenant_id: int) -> dict[str, tuple[str, str | None, float]]:
+    """Each agent's latest status row: agent → (status, reason, at). For a Redis restart."""
+    with db() as s:
+        latest = (
+            select(AgentStatusLog.user_id, func.max(AgentStatusLog.id).label("last"))
+            .where(AgentStatusLog.tenant_id == tenant_id)
+            .group_by(AgentStatusLog.user_id)
+            .subquery()
+        )
+        rows = s.scalars(select(AgentStatusLog).join(latest, AgentStatusLog.id == latest.c.last))
+        return {str(r.user_id): (r.to_status, r.reason, r.at.timestamp()) for r in rows}
+
+
+def _at(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _int(agent: str | None) -> int | None:
+    return int(agent) if agent is not None and agent.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Logs:
+    """What one service step appends to the database."""
+
+    tenant_id: int
+    statuses: Sequence[ev.StatusChanged] = ()
+    queue: Sequence[tuple[QueueLogRecord, str]] = ()  # (record, caller)
+    audits: Sequence[Audit] = ()
+    breaks: Sequence[ev.BreakLog] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.statuses or self.queue or self.audits or self.breaks)
+
+
+def append(db: Factory, logs: Iterable[Logs]) -> None:
+    """Append status, queue and audit rows in one transaction."""
+    with transaction(db) as s:
+        for lg in logs:
+            t = lg.tenant_id
+            for r in lg.statuses:
+                s.add(AgentStatusLog(tenant_id=t, user_id=int(r.agent), from_status=str(r.from_),
+                                     to_status=str(r.to), reason=r.reason, at=_at(r.at)))
+            for q, caller in lg.queue:
+                s.add(QueueLog(tenant_id=t, queue_id=_int(q.queue_id), interaction_id=q.interaction_id,
+                               kind=q.kind, at=_at(q.at), user_id=_int(q.agent), caller=caller[:64],
+                               detail=q.detail[:200]))
+            for a in lg.audits:
+                s.add(AgentSessionAudit(tenant_id=t, user_id=int(a.user), action=a.action,
+                                        workstation=a.workstation[:64],
+                                        previous_workstation=a.previous_workstation,
+                                        detail=a.detail[:200], at=_at(a.at)))
+            for b in lg.breaks:
+                s.add(AgentSessionAudit(tenant_id=t, user_id=int(b.agent), action=f"break_{b.action}",
+                                        by=b.by, detail=b.reason[:200], at=_at(b.at)))
+
+
+# ---- Redis codec of the agent state ----
+
+
+def _work(w: am.Work) -> dict[str, Any]:
+    return {"i": w.interaction_id, "ch": str(w.channel), "q": w.queue_id, "wu": w.wrap_up_s}
+
+
+def _unwork(d: dict[str, Any]) -> am.Work:
+    return am.Work(d["i"], Channel(d["ch"]), d["q"], float(d["wu"]))
+
+
+def agent_to_json(a: am.AgentState, endpoint: str | None) -> str:
+    """The agent machine's whole state plus the phone in use, as JSON."""
+    d = a.deferred
+    return json.dumps({
+        "agent": a.agent_id, "status": str(a.status), "reason": a.reason, "since": a.since,
+        "reachable": a.reachable, "offer": _work(a.offer) if a.offer else None,
+        "held": [_work(w) for w in a.held], "wrap_until": a.wrap_until,
+        "deferred": [d.action, d.reason, d.by] if d else None,
+        "pending_break": a.pending_break, "missed": a.missed, "answered": a.answered,
+        "idle_since": a.idle_since, "endpoint": endpoint,
+    })
+
+
+def agent_from_json(raw: str | bytes) -> tuple[am.AgentState, str | None]:
+    d = json.loads(raw)
+    deferred = am.Deferred(*d["deferred"]) if d["deferred"] else None
+    state = am.AgentState(
+        agent_id=d["agent"], status=ev.Status(d["status"]), reason=d["reason"],
+        since=float(d["since"]), reachable=bool(d["reachable"]),
+        offer=_unwork(d["offer"]) if d["offer"] else None,
+        held=tuple(_unwork(w) for w in d["held"]), wrap_until=d["wrap_until"],
+        deferred=deferred, pending_break=d["pending_break"], missed=int(d["missed"]),
+        answered=int(d["answered"]), idle_since=float(d["idle_since"]),
+    )
+    return state, d.get("endpoint")

@@ -1,0 +1,177 @@
+"""IVR flows on live calls: DTMF menus, digit collection with an HTTP look-up, versions.
+
+A lab caller dials a DID bound to a published flow; the control plane runs the
+flow over ARI (TTS by espeak-ng) and connects the caller where the flow says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from helpers import tone_share
+from labtools import PHONE_TONE, ended_record, records_for, unique_caller
+from sqlalchemy import select
+
+from controlplane import ivr_store
+from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.models import Tenant
+from controlplane.seed import DEMO_DOMAIN
+from dialplan import labcall
+
+pytestmark = pytest.mark.integration
+CRM_PORT = 28501
+DID = "48221000003"
+
+
+def menu_flow(one_goes_to: str) -> dict[str, Any]:
+    return {
+        "format_version": 1, "id": "menu", "name": "Menu", "start": "main",
+        "settings": {"language": "en-US", "voice": "en", "max_duration_s": 60},
+        "nodes": {
+            "main": {
+                "type": "menu",
+                "prompt": {"tts": "For sales press one. For support press two."},
+                "options": {"1": {"next": "one"}, "2": {"next": "two"}},
+                "timeout_s": 8, "max_retries": 1,
+                "invalid_prompt": {"sound": "option-is-invalid"},
+                "fallback": "bye",
+            },
+            "one": {"type": "transfer", "to": "agent", "target": one_goes_to},
+            "two": {"type": "transfer", "to": "agent", "target": "1001"},
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+def account_flow(crm_url: str) -> dict[str, Any]:
+    return {
+        "format_version": 1, "id": "account", "name": "Account", "start": "ask",
+        "settings": {"language": "en-US", "voice": "en", "max_duration_s": 60},
+        "nodes": {
+            "ask": {
+                "type": "collect", "prompt": {"tts": "Enter your account number and hash."},
+                "variable": "account", "min_digits": 4, "max_digits": 8, "terminator": "#",
+                "timeout_s": 8, "inter_digit_timeout_s": 3, "max_retries": 1,
+                "next": "lookup", "fallback": "bye",
+            },
+            "lookup": {
+                "type": "http", "method": "GET", "url": crm_url + "/accounts/{account}",
+                "timeout_s": 2, "fields": {"tier": "/tier"},
+                "next": "route", "on_failure": "general",
+            },
+            "route": {
+                "type": "condition",
+                "branches": [{"when": {"compare": {"var": "tier", "op": "eq", "value": "vip"}},
+                              "next": "vip"}],
+                "else": "general",
+            },
+            "vip": {"type": "transfer", "to": "agent", "target": "1002"},
+            "general": {"type": "transfer", "to": "agent", "target": "1001"},
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+def deploy(platform, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(platform.settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+            version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
+            ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            ivr_store.bind_did(s, tenant.id, DID, doc["id"])
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def unbind(platform) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    yield
+    engine = make_engine(platform.settings.database_url)
+    with transaction(make_sessionmaker(engine)) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        ivr_store.bind_did(s, tenant.id, DID, None)
+    engine.dispose()
+
+
+class Crm(BaseHTTPRequestHandler):
+    """The tenant's CRM: account 4242 is a VIP, 1313 answers too slowly, others are regular."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        account = self.path.rsplit("/", 1)[-1]
+        if account == "1313":
+            time.sleep(4)
+        body = json.dumps({"tier": "vip" if account == "4242" else "regular"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def crm() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", CRM_PORT), Crm)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{CRM_PORT}"
+    server.shutdown()
+    server.server_close()
+
+
+def call(platform, dtmf: str, at: float = 3.0, hangup_after: float = 12) -> str:  # type: ignore[no-untyped-def]
+    caller = unique_caller()
+    labcall.call(platform.settings, labcall.CallSpec(
+        did=DID, caller_id=caller, dtmf=dtmf, dtmf_at=at, hangup_after=hangup_after))
+    return caller
+
+
+def test_menu_dtmf_transfers_to_the_chosen_agent(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    deploy(platform, menu_flow("1002"))
+    caller = call(platform, "1")
+    row = ended_record(platform, caller)
+    assert row.agent_endpoint == "demo-1002" and row.answered_at is not None
+    assert tone_share(row.recording_path, PHONE_TONE) > 0.2
+    press2 = call(platform, "2")
+    assert ended_record(platform, press2).agent_endpoint == "demo-1001"
+
+
+def test_no_input_retries_then_falls_back(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    deploy(platform, menu_flow("1002"))
+    caller = call(platform, "", hangup_after=40)
+    row = ended_record(platform, caller, timeout=60)
+    # two menu attempts of 8 s each plus prompts, then the fallback hangs up: no agent rung
+    assert row.answered_at is None and row.agent_endpoint is None
+    assert row.hangup_by == "caller" or row.duration_s < 38
+    assert 16 < row.duration_s < 38
+
+
+def test_collected_account_is_looked_up_and_routed(platform, unbind, crm) -> None:  # type: ignore[no-untyped-def]
+    deploy(platform, account_flow(crm))
+    vip = call(platform, "4242#")
+    regular = call(platform, "5555#")
+    slow = call(platform, "1313#")
+    assert ended_record(platform, vip).agent_endpoint == "demo-1002"
+    assert ended_record(platform, regular).agent_endpoint == "demo-1001"
+    # the CRM answers after 4 s; the node's 2 s timeout takes its failure branch
+    assert ended_record(platform, slow).agent_endpoint == "demo-1001"
+
+
+def test_a_call_keeps_its_version_when_a_new_one_is_published(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    deploy(platform, menu_flow("1002"))
+    old = call(platform, "1", at=6)  # still listening to the menu when v2 goes live
+    time.sleep(2.5)
+    deploy(platform, menu_flow("1003"))
+    new = call(platform, "1")
+    assert ended_record(platform, old).agent_endpoint == "demo-1002"
+    assert ended_record(platform, new).agent_endpoint == "demo-1003"
+    assert len(records_for(platform, old)) == 1
