@@ -28,11 +28,13 @@ from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.ivr_session import IvrSession, Terminal, split_id
 from controlplane.calls.machine import Binding, CallEvent, CallState, Phase, SaveCall, StartIvr
 from controlplane.config import Settings
+from controlplane.db import transaction
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.tts import TtsMeter
 from dialplan.render import cel_log_path
 from ivr_flows import commands as ic
 from ivr_flows import events as ie
@@ -264,8 +266,24 @@ class CallService:
         async def on_finish(cmd: Terminal, variables: dict[str, Any]) -> None:
             await self._ivr_finished(call_id, cmd)
 
+        tenant_id = state.tenant_id
+
+        async def bill_tts(chars: int) -> None:
+            """Dynamic TTS prompts bill their variable characters per call (FEATURES §3)."""
+            if tenant_id is None:
+                return
+
+            def add() -> None:
+                with transaction(self.db) as s:
+                    TtsMeter().add(s, tenant_id, chars, now())
+
+            try:
+                await asyncio.to_thread(add)
+            except Exception as err:  # noqa: BLE001 - billing must never drop a call
+                log.warning("TTS usage of tenant %s not recorded: %s", tenant_id, err)
+
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish)
+                             run_locked, on_finish, bill_tts)
         self._ivr[call_id] = session
         await session.start(state.caller, state.did or "")
 

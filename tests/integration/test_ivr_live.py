@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +23,7 @@ from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import Tenant
 from controlplane.seed import DEMO_DOMAIN
+from controlplane.tts import TtsMeter
 from dialplan import labcall
 
 pytestmark = pytest.mark.integration
@@ -58,8 +60,9 @@ def account_flow(crm_url: str) -> dict[str, Any]:
                 "type": "collect", "prompt": {"tts": "Enter your account number and hash."},
                 "variable": "account", "min_digits": 4, "max_digits": 8, "terminator": "#",
                 "timeout_s": 8, "inter_digit_timeout_s": 3, "max_retries": 1,
-                "next": "lookup", "fallback": "bye",
+                "next": "confirm", "fallback": "bye",
             },
+            "confirm": {"type": "play", "prompt": {"tts": "Account {account}."}, "next": "lookup"},
             "lookup": {
                 "type": "http", "method": "GET", "url": crm_url + "/accounts/{account}",
                 "timeout_s": 2, "fields": {"tier": "/tier"},
@@ -98,6 +101,17 @@ def unbind(platform) -> Iterator[None]:  # type: ignore[no-untyped-def]
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
         ivr_store.bind_did(s, tenant.id, DID, None)
     engine.dispose()
+
+
+def tts_usage(platform) -> int:  # type: ignore[no-untyped-def]
+    engine = make_engine(platform.settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+            month = datetime.now(UTC).strftime("%Y-%m")
+            return TtsMeter().usage(s, tenant.id, month)
+    finally:
+        engine.dispose()
 
 
 class Crm(BaseHTTPRequestHandler):
@@ -157,13 +171,16 @@ def test_no_input_retries_then_falls_back(platform, unbind) -> None:  # type: ig
 
 def test_collected_account_is_looked_up_and_routed(platform, unbind, crm) -> None:  # type: ignore[no-untyped-def]
     deploy(platform, account_flow(crm))
+    billed_before = tts_usage(platform)
     vip = call(platform, "4242#")
-    regular = call(platform, "5555#")
+    regular = call(platform, "55555#")
     slow = call(platform, "1313#")
     assert ended_record(platform, vip).agent_endpoint == "demo-1002"
     assert ended_record(platform, regular).agent_endpoint == "demo-1001"
     # the CRM answers after 4 s; the node's 2 s timeout takes its failure branch
     assert ended_record(platform, slow).agent_endpoint == "demo-1001"
+    # "Account {account}." bills only the substituted digits: 4 + 5 + 4
+    assert tts_usage(platform) - billed_before == 13
 
 
 def test_a_call_keeps_its_version_when_a_new_one_is_published(platform, unbind) -> None:  # type: ignore[no-untyped-def]
