@@ -49,6 +49,22 @@ def carrier_account(settings: Settings, did: str) -> str:
         engine.dispose()
 
 
+def _originate(settings: Settings, channel: str, caller_id: str, lab_id: str,
+               variables: dict[str, str], ring_timeout_s: int) -> None:
+    """Originate from the lab over its AMI; once answered the call runs ``[lab-caller]``."""
+    action = {
+        "Action": "Originate", "Channel": channel,
+        "Context": "lab-caller", "Exten": "s", "Priority": "1",
+        "CallerID": f'"{caller_id}" <{caller_id}>',
+        "Timeout": str(ring_timeout_s * 1000), "Async": "true", "ChannelId": f"lab-{lab_id}",
+        "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
+    }
+    _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
+                                  settings.secret("lab_ami_password"), [action])
+    if replies[0].get("Response") != "Success":
+        raise RuntimeError(f"lab originate failed: {replies[0].get('Message', replies[0])}")
+
+
 def recordings(settings: Settings, lab_id: str) -> tuple[Path, Path]:
     """(what the caller sent+heard mixed, what the caller heard) for one lab call."""
     recdir, _ = lab_dirs(settings)
@@ -61,19 +77,8 @@ def call(settings: Settings, spec: CallSpec) -> str:
     variables = {"LAB_ID": lab_id, "LAB_TONE": str(spec.tone_hz), "LAB_PLAY": spec.play or "",
                  "LAB_DTMF": spec.dtmf, "LAB_DTMF_AT": str(spec.dtmf_at),
                  "LAB_HANGUP_AFTER": str(int(spec.hangup_after)) if spec.hangup_after else ""}
-    action = {
-        "Action": "Originate",
-        "Channel": f"PJSIP/{spec.did}@{carrier_account(settings, spec.did)}",
-        "Context": "lab-caller", "Exten": "s", "Priority": "1",
-        "CallerID": f'"{spec.caller_id}" <{spec.caller_id}>',
-        "Timeout": str(spec.ring_timeout_s * 1000), "Async": "true",
-        "ChannelId": f"lab-{lab_id}",
-        "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
-    }
-    _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
-                                  settings.secret("lab_ami_password"), [action])
-    if replies[0].get("Response") != "Success":
-        raise RuntimeError(f"lab originate failed: {replies[0].get('Message', replies[0])}")
+    _originate(settings, f"PJSIP/{spec.did}@{carrier_account(settings, spec.did)}",
+               spec.caller_id, lab_id, variables, spec.ring_timeout_s)
     return lab_id
 
 
@@ -105,15 +110,5 @@ def phone_dials(settings: Settings, phone: str, number: str, hangup_after: float
     lab_id = uuid.uuid4().hex[:12]
     variables = {"LAB_ID": lab_id, "LAB_TONE": str(tone_hz), "LAB_PLAY": "", "LAB_DTMF": "",
                  "LAB_HANGUP_AFTER": str(int(hangup_after)) if hangup_after else ""}
-    action = {
-        "Action": "Originate", "Channel": f"PJSIP/{number}@deskphone-{phone}",
-        "Context": "lab-caller", "Exten": "s", "Priority": "1", "Timeout": "30000",
-        "CallerID": f'"{phone}" <{phone}>',
-        "Async": "true", "ChannelId": f"lab-{lab_id}",
-        "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
-    }
-    _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
-                                  settings.secret("lab_ami_password"), [action])
-    if replies[0].get("Response") != "Success":
-        raise RuntimeError(f"lab originate failed: {replies[0].get('Message', replies[0])}")
+    _originate(settings, f"PJSIP/{number}@deskphone-{phone}", phone, lab_id, variables, 30)
     return lab_id

@@ -128,3 +128,22 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield "postgresql://postgres@127.0.0.1:25432/centrala"
     subprocess.run([*run, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                    capture_output=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for each engine the product supports: an empty SQLite file, and the
+    session's real PostgreSQL with a freshly emptied schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'centrala.db'}"
+    from sqlalchemy import text
+
+    from controlplane.db import make_engine
+
+    url: str = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url

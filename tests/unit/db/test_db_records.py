@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from controlplane import stack
 from controlplane.calls import machine as m
@@ -20,19 +20,6 @@ from controlplane.jobs.recordings import verify_recording
 from controlplane.models import CallRecord, Tenant, User
 from controlplane.passwords import verify_password
 from controlplane.seed import DEMO_DOMAIN, seed_demo
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'c.db'}"
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:  # a clean schema per test
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

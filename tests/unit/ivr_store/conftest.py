@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.db import make_engine, make_sessionmaker, transaction
@@ -22,19 +20,6 @@ class Tenants:
     a_user: int
     a_did: str
     b_did: str
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ivr.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as conn:  # a clean schema per test
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture
