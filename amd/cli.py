@@ -38,6 +38,9 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("corpus_dir", type=Path)
     tr.add_argument("--out", type=Path, default=None, help="model path (default amd/model.json)")
     tr.add_argument("--target-ham", type=float, default=0.01, help="max human-as-machine on train")
+    tr.add_argument(
+        "--spectral", action="store_true", help="add spectral features (default: timing only)"
+    )
     tr.set_defaults(amd_func=_train)
 
 
@@ -72,8 +75,10 @@ def _corpus(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from amd.train import train
+    from amd.train import ALL_FEATURES, FEATURES, train
 
-    model = train(args.corpus_dir / "train", out=args.out, target_ham=args.target_ham)
+    roots = [args.corpus_dir / s for s in ("train", "xtrain") if (args.corpus_dir / s).is_dir()]
+    features = ALL_FEATURES if args.spectral else FEATURES
+    model = train(roots, out=args.out, target_ham=args.target_ham, features=features)
     print(model.to_json())
     return 0

@@ -91,9 +91,7 @@ class StreamingDetector:
         )
         self._buffer(samples, active)
         gate = self._gate
-        obs = machine.Obs(
-            frame_ms, raw, active, event, self._tones.tone_ms, gate.strong, gate.jump
-        )
+        obs = machine.Obs(frame_ms, raw, active, event, self._tones.tone_ms, gate.strong, gate.jump)
         self.state, outcome = machine.step(self.state, obs, self.machine_cfg)
         if isinstance(outcome, machine.ScoreRequest):
             return self._score(outcome)

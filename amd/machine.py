@@ -81,7 +81,9 @@ def step(state: State, obs: Obs, cfg: MachineConfig) -> tuple[State, Outcome]:
     """Advance by one frame; a decided machine ignores further frames."""
     if state.verdict is not None:
         return state, None
-    tm = timing.update(state.timing, obs.raw_speech, obs.active, obs.frame_ms, obs.strong, obs.fg_jump)
+    tm = timing.update(
+        state.timing, obs.raw_speech, obs.active, obs.frame_ms, obs.strong, obs.fg_jump
+    )
     state = dataclasses.replace(state, timing=tm)
     t = tm.t_ms
     if obs.tone_event == "SIT":
@@ -92,7 +94,7 @@ def step(state: State, obs: Obs, cfg: MachineConfig) -> tuple[State, Outcome]:
         if tm.span_ms >= cfg.long_ms:
             frac = tm.strong_fraction
             if frac >= cfg.long_strong:
-                cause = f"LONGGREETING-{tm.span_ms}-{cfg.long_ms}-{frac:.2f}"
+                cause = f"LONGGREETING-{tm.span_ms}-{cfg.long_ms}"
                 return _decide(state, Label.MACHINE, cause)
             if tm.strong_silence_ms >= cfg.gap_ms:
                 cause = f"BACKGROUND-{tm.span_ms}-{tm.strong_silence_ms}-{frac:.2f}"

@@ -19,6 +19,17 @@ plane finds them again with ARI GETs alone: the agent leg is
     (new)       Entered(binding with a flow)  → IVR         SaveCall, Answer, StartIvr
     IVR         IvrFinished(dial)             → DIALING     StartRinging, Originate
     IVR         IvrFinished(no dial)          → ENDING      Hangup(caller)
+    IVR         IvrFinished(queue)            → QUEUED      Enqueue, StartMoh
+    QUEUED      OfferAgent(agent)             → QUEUED      Originate(agent attempt n)
+    QUEUED      agent leg gone (no answer)    → QUEUED      QueueNotify(failed)
+    QUEUED      agent entered Stasis (answer) → TALKING     StopMoh, bridge, QueueNotify(answered)
+    TALKING     Connected(record)             → TALKING     RecordBridge when the queue says so
+    QUEUED      LeaveQueue(outcome)           → ENDING      Hangup(caller)
+    QUEUED      caller gone                   → ENDING      QueueNotify(caller_left), cancel offer
+    (queued call) TALKING ends                → ...         QueueNotify(ended): agent wrap-up
+
+Re-offers use a new agent leg per attempt (``<call_id>-agent``, ``-agent1``, …);
+a LegGone naming an older attempt's channel is ignored.
     (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
     PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
     REJECTING   playback finished             → ENDING      Hangup(caller)
@@ -61,6 +72,7 @@ NO_SERVICE_PROMPT = "sound:ss-noservice"
 class Phase(enum.StrEnum):
     IVR = "ivr"
     PROMPT = "prompt"
+    QUEUED = "queued"
     REJECTING = "rejecting"
     DIALING = "dialing"
     TALKING = "talking"
@@ -107,10 +119,12 @@ class CallState:
     hangup_by: str | None = None
     recording: str | None = None
     end_estimated: bool = False
+    queue: str | None = None  # set once the call entered a queue
+    attempt: int = 0  # agent legs originated so far, minus one
 
     @property
     def agent_channel(self) -> str:
-        return f"{self.call_id}-agent"
+        return agent_channel_id(self.call_id, self.attempt)
 
     @property
     def bridge_id(self) -> str:
@@ -119,6 +133,16 @@ class CallState:
     @property
     def prompt_playback(self) -> str:
         return f"{self.call_id}-prompt"
+
+
+def agent_channel_id(call_id: str, attempt: int) -> str:
+    return f"{call_id}-agent" + (str(attempt) if attempt else "")
+
+
+def call_of_agent_channel(channel_id: str) -> str | None:
+    """``<call>-agent`` / ``<call>-agent3`` → ``<call>``; any other id → None."""
+    call_id, sep, tail = channel_id.rpartition("-agent")
+    return call_id if sep and (tail == "" or tail.isdigit()) else None
 
 
 # ---- events the machine understands (adapters translate ARI events into these) ----
@@ -148,6 +172,30 @@ class LegGone:
     cause: int
     cause_txt: str
     estimated: bool = False
+    channel: str | None = None  # for an agent leg: which attempt's channel
+
+
+@dataclass(frozen=True)
+class OfferAgent:
+    """The queue offers the call to ``agent_endpoint`` (ring ``dial`` for ``timeout_s``)."""
+
+    agent_endpoint: str
+    dial: str
+    timeout_s: int
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The queue confirmed the answered agent; ``record`` per the queue's policy."""
+
+    record: bool
+
+
+@dataclass(frozen=True)
+class LeaveQueue:
+    """The queue gives the call up (overflow to nowhere, no agents, maximum wait)."""
+
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +206,37 @@ class IvrFinished:
     dial: str | None = None
     agent_endpoint: str | None = None
     callee: str | None = None
+    queue: str | None = None
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    call_id: str
+    queue: str
+    priority: int
+    skills: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueueNotify:
+    """Tell the queue service what happened: answered, failed, caller_left, ended."""
+
+    call_id: str
+    what: str
+    agent_endpoint: str | None
+    cause: int = 0
+
+
+@dataclass(frozen=True)
+class StartMoh:
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class StopMoh:
+    channel_id: str
 
 
 @dataclass(frozen=True)
@@ -174,8 +253,9 @@ class SaveCall:
     state: CallState
 
 
-CallEvent = Entered | PromptDone | AgentAnswered | LegGone | IvrFinished
-Out = Command | SaveCall | StartIvr
+CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
+             | Connected | LeaveQueue)
+Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh
 
 
 def start(event: Entered, now: datetime) -> tuple[CallState, list[Out]]:
@@ -234,6 +314,10 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
     if isinstance(event, IvrFinished):
         if state.phase != Phase.IVR:
             return state, []
+        if event.queue is not None:
+            state = replace(state, phase=Phase.QUEUED, queue=event.queue)
+            return state, [SaveCall(state), StartMoh(state.call_id),
+                           Enqueue(state.call_id, event.queue, event.priority, event.skills)]
         if event.dial is None:
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
@@ -241,6 +325,33 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
                         agent_endpoint=event.agent_endpoint)
         state, cmds = _dial(state)
         return state, [SaveCall(state), *cmds]
+
+    if isinstance(event, OfferAgent):
+        if state.phase != Phase.QUEUED or state.agent_dialed or not state.caller_alive:
+            return state, []
+        attempt = state.attempt + 1 if state.agent_endpoint is not None else state.attempt
+        state = replace(state, agent_endpoint=event.agent_endpoint, dial=event.dial,
+                        agent_dialed=True, attempt=attempt)
+        return state, [
+            SaveCall(state),
+            Originate(state.agent_channel, event.dial, f"agent,{state.call_id}", state.caller,
+                      event.timeout_s, (("X-Centrala-Call-Id", state.call_id),)),
+        ]
+
+    if isinstance(event, Connected):
+        if state.phase != Phase.TALKING or not event.record or state.recording:
+            return state, []
+        state = replace(state, recording=state.call_id)
+        return state, [RecordBridge(state.bridge_id, state.call_id), SaveCall(state)]
+
+    if isinstance(event, LeaveQueue):
+        if state.phase != Phase.QUEUED:
+            return state, []
+        leave: list[Out] = [StopMoh(state.call_id)]
+        if state.agent_dialed:
+            leave.append(Hangup(state.agent_channel))
+        state = _end(state, LegGone("system", 16, f"Left the queue: {event.outcome}"), now)
+        return replace(state, phase=Phase.ENDING), [*leave, Hangup(state.call_id, "normal")]
 
     if isinstance(event, PromptDone):
         if event.playback_id != state.prompt_playback:
@@ -251,6 +362,15 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
         return state, []
+
+    if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed:
+        state = replace(state, phase=Phase.TALKING, agent_alive=True, agent_dialed=False,
+                        answered_at=now)
+        return state, [
+            StopMoh(state.call_id), CreateBridge(state.bridge_id),
+            AddToBridge(state.bridge_id, (state.call_id, state.agent_channel)), SaveCall(state),
+            QueueNotify(state.call_id, "answered", state.agent_endpoint),
+        ]
 
     if isinstance(event, AgentAnswered):
         if state.phase != Phase.DIALING:
@@ -269,19 +389,38 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         if event.leg == "caller":
             if not state.caller_alive:
                 return state, []
+            queued = state.phase == Phase.QUEUED
             state = _end(state, event, now)
             state = replace(state, caller_alive=False)
+            if queued:
+                note: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint)]
+                state, cmds = _close(state)
+                return state, [*note, *cmds]
         else:
             if not (state.agent_alive or state.agent_dialed):
                 return state, []
+            if event.channel is not None and event.channel != state.agent_channel:
+                return state, []  # an earlier attempt's leg
+            if state.phase == Phase.QUEUED:
+                # The offer failed (no answer, busy, unreachable): the queue tries again.
+                state = replace(state, agent_dialed=False)
+                return state, [QueueNotify(state.call_id, "failed", state.agent_endpoint,
+                                           event.cause)]
             if state.phase in (Phase.DIALING, Phase.TALKING):
                 # In DIALING: no answer, busy or unreachable; the caller is released.
                 state = _end(state, event, now)
             state = replace(state, agent_alive=False, agent_dialed=False)
-        cmds = _teardown(state)
-        if not state.caller_alive and not state.agent_alive and not state.agent_dialed:
-            state = replace(state, phase=Phase.ENDED)
-            return state, [*cmds, SaveCall(state)]
-        return replace(state, phase=Phase.ENDING), cmds
+        return _close(state)
 
     raise TypeError(f"unknown call event {event!r}")
+
+
+def _close(state: CallState) -> tuple[CallState, list[Out]]:
+    """After a hang-up: release what is left; ENDED once no leg remains."""
+    cmds = _teardown(state)
+    if state.queue is not None and state.answered_at is not None and state.phase == Phase.TALKING:
+        cmds.append(QueueNotify(state.call_id, "ended", state.agent_endpoint))
+    if not state.caller_alive and not state.agent_alive and not state.agent_dialed:
+        state = replace(state, phase=Phase.ENDED)
+        return state, [*cmds, SaveCall(state)]
+    return replace(state, phase=Phase.ENDING), cmds

@@ -44,7 +44,6 @@ from ivr_flows.tts import TtsEngine
 log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
-AGENT_SUFFIX = "-agent"
 PROMPT_SUFFIX = "-prompt"
 # Q.850 causes seen on a contact center's calls (ARI sends only the number with StasisEnd).
 CAUSES = {1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
@@ -113,9 +112,9 @@ class CallService:
                                   machine.PromptDone(event.playback_id), event.at)
 
     async def _leg_gone(self, channel_id: str, cause: int, cause_txt: str, at: datetime) -> None:
-        if channel_id.endswith(AGENT_SUFFIX):
-            await self._with_call(channel_id.removesuffix(AGENT_SUFFIX),
-                                  machine.LegGone("agent", cause, cause_txt), at)
+        if (call_id := machine.call_of_agent_channel(channel_id)) is not None:
+            await self._with_call(call_id, machine.LegGone("agent", cause, cause_txt,
+                                                           channel=channel_id), at)
         else:
             await self._with_call(channel_id, machine.LegGone("caller", cause, cause_txt), at)
 
@@ -201,8 +200,9 @@ class CallService:
                     raise TypeError(f"unknown command {cmd!r}")
         except AriError as err:
             if err.status == 404 and isinstance(cmd, c.Hangup):
-                leg = "agent" if cmd.channel_id.endswith(AGENT_SUFFIX) else "caller"
-                return machine.LegGone(leg, 16, "Normal Clearing", estimated=True)
+                agent = machine.call_of_agent_channel(cmd.channel_id) is not None
+                return machine.LegGone("agent" if agent else "caller", 16, "Normal Clearing",
+                                       estimated=True, channel=cmd.channel_id if agent else None)
             if err.status in (404, 409) and isinstance(cmd, (c.DestroyBridge, c.StopRinging, c.Play,
                                                        c.Answer, c.StartRinging)):
                 return None  # the channel or bridge is already gone; its own event follows
@@ -219,7 +219,7 @@ class CallService:
             )
         except AriError as err:
             log.info("originate %s refused: %s", cmd.endpoint, err)
-            return machine.LegGone("agent", 20, "Subscriber absent")
+            return machine.LegGone("agent", 20, "Subscriber absent", channel=cmd.channel_id)
         return None
 
     async def _save(self, state: CallState) -> None:
@@ -358,7 +358,8 @@ class CallService:
                 await self._reconcile_call(call_id, channels)
         known = set(self.calls)
         for ch_id in channels:
-            if ch_id.endswith(AGENT_SUFFIX) and ch_id.removesuffix(AGENT_SUFFIX) not in known:
+            owner = machine.call_of_agent_channel(ch_id)
+            if owner is not None and owner not in known:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
                 await self._hangup_quietly(ch_id)
         log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
@@ -373,13 +374,14 @@ class CallService:
         # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
         logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
         for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
-            leg = "agent" if channel_id.endswith(AGENT_SUFFIX) else "caller"
+            agent = channel_id != call_id
+            leg, channel = ("agent", channel_id) if agent else ("caller", None)
             if channel_id in logged:
                 h = logged[channel_id]
-                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause))),
-                                 h.at)
+                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause)),
+                                                          channel=channel), h.at)
             else:
-                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True))
+                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True, channel))
         state = self.calls.get(call_id)
         if state is None:
             return

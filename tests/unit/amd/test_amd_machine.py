@@ -79,3 +79,39 @@ def test_timing_features():
     assert tm.seg_count == 2 and tm.longest_seg_ms == 400
     assert tm.resume_ms == 1100 and tm.pause_after_first_ms == 500
     assert tm.speech_ms == 600
+
+
+def _run_cfg(frames: list[Obs], cfg: MachineConfig):
+    state = State()
+    for obs in frames:
+        state, out = machine.step(state, obs, cfg)
+        if out is not None:
+            return out
+    return None
+
+
+def test_background_behind_a_short_hello_is_human_not_long_greeting():
+    """'Hello?' at the voice's level, then babble that the gate still takes for speech."""
+    cfg = MachineConfig(long_ms=3000, gap_ms=750, long_strong=0.2)
+    loud = Obs(20, True, True, strong=True)
+    babble = Obs(20, True, True, strong=False)
+    out = _run_cfg([SIL] * 10 + [loud] * 25 + [babble] * 200, cfg)
+    assert isinstance(out, Verdict)
+    assert out.label is Label.HUMAN and out.cause.startswith("BACKGROUND-")
+
+
+def test_long_greeting_at_the_voice_level_stays_machine_with_long_strong():
+    cfg = MachineConfig(long_ms=3000, gap_ms=750, long_strong=0.2)
+    out = _run_cfg([SIL] * 10 + [Obs(20, True, True, strong=True)] * 200, cfg)
+    assert isinstance(out, Verdict)
+    assert (out.label, out.cause) == (Label.MACHINE, "LONGGREETING-3000-3000")
+
+
+def test_foreground_jump_restarts_the_strong_count():
+    """Babble taken for the voice, then a much louder voice: the babble was background."""
+    babble = Obs(20, True, True, strong=True)
+    frames = [SIL] * 10 + [babble] * 50 + [Obs(20, True, True, strong=True, fg_jump=True)]
+    state = State()
+    for obs in frames:
+        state, _ = machine.step(state, obs, MachineConfig(gap_ms=10**6))
+    assert state.timing.strong_ms == 20 and state.timing.speech_ms == 1020

@@ -110,3 +110,61 @@ def test_late_answer_after_caller_left_is_hung_up() -> None:
 def test_foreign_playback_is_ignored() -> None:
     state, out = run(INBOUND, [m.PromptDone("other-prompt")])
     assert out[1] == [] and state.phase == m.Phase.PROMPT
+
+
+# ---- queued calls (IVR → queue → offers to agents) ----
+
+IVR_DID = m.Binding(1, "inbound", "4822", "4822", "lab", None, None, None, ivr=True)
+QUEUE = m.IvrFinished("queued:sales", queue="sales", priority=5, skills=("pl",))
+
+
+def test_ivr_into_queue_starts_moh_and_enqueues() -> None:
+    state, out = run(IVR_DID, [QUEUE])
+    assert kinds(out[0]) == ["SaveCall", "Answer", "StartIvr"]
+    assert kinds(out[1]) == ["SaveCall", "StartMoh", "Enqueue"]
+    assert out[1][2] == m.Enqueue("call1", "sales", 5, ("pl",))
+    assert state.phase == m.Phase.QUEUED
+
+
+def test_failed_offer_is_reported_and_the_next_uses_a_new_leg() -> None:
+    offer1 = m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15)
+    offer2 = m.OfferAgent("demo-1002", "PJSIP/demo-1002", 15)
+    state, out = run(IVR_DID, [QUEUE, offer1, m.LegGone("agent", 19, "no answer", channel="call1-agent"),
+                               offer2])
+    assert out[2][1].channel_id == "call1-agent"
+    assert out[3] == [m.QueueNotify("call1", "failed", "demo-1001", 19)]
+    assert out[4][1].channel_id == "call1-agent1" and state.agent_endpoint == "demo-1002"
+    # a late event about the first leg changes nothing
+    state2, late = m.step(state, m.LegGone("agent", 16, "x", channel="call1-agent"), T0)
+    assert late == [] and state2 == state
+
+
+def test_answered_offer_bridges_notifies_and_records_on_request() -> None:
+    offer = m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15)
+    state, out = run(IVR_DID, [QUEUE, offer, ANSWER, m.Connected(record=True)])
+    assert kinds(out[3]) == ["StopMoh", "CreateBridge", "AddToBridge", "SaveCall", "QueueNotify"]
+    assert out[3][-1] == m.QueueNotify("call1", "answered", "demo-1001")
+    assert kinds(out[4]) == ["RecordBridge", "SaveCall"] and state.recording == "call1"
+    state, out = run(IVR_DID, [QUEUE, offer, ANSWER, m.Connected(record=False), CALLER_GONE])
+    assert state.recording is None
+    assert m.QueueNotify("call1", "ended", "demo-1001") in out[-1]
+
+
+def test_caller_leaving_the_queue_cancels_the_ringing_agent() -> None:
+    offer = m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15)
+    state, out = run(IVR_DID, [QUEUE, offer, CALLER_GONE])
+    assert out[3][0] == m.QueueNotify("call1", "caller_left", "demo-1001")
+    assert c.Hangup("call1-agent") in out[3]
+    assert state.phase == m.Phase.ENDING and state.hangup_by == "caller"
+
+
+def test_queue_gives_up_hangs_up_as_system() -> None:
+    state, out = run(IVR_DID, [QUEUE, m.LeaveQueue("max_wait")])
+    assert kinds(out[2]) == ["StopMoh", "Hangup"] and state.hangup_by == "system"
+
+
+def test_agent_channel_ids_round_trip() -> None:
+    assert m.call_of_agent_channel("x.1-agent") == "x.1"
+    assert m.call_of_agent_channel("x.1-agent12") == "x.1"
+    assert m.call_of_agent_channel("x.1") is None
+    assert m.call_of_agent_channel("x.1-agentx") is None
