@@ -13,6 +13,8 @@ import time
 import aiohttp
 import redis.asyncio as aioredis
 
+from controlplane.acd.service import QueueService
+from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.service import CallService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
@@ -26,6 +28,7 @@ log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_KEY = "centrala:controlplane:heartbeat"
 HEARTBEAT_EVERY_S = 2.0
 HEARTBEAT_TTL_S = 6
+COMMANDS_STREAM = "centrala:commands"
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -38,12 +41,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                          settings.ari_app) as ari, aiohttp.ClientSession() as http:
         calls = CallService(settings, ari, factory, redis, queue(settings),
                             flows=did_lookup(factory), tts=tts, http=http)
+        acd = QueueService(factory, redis, QueueConnector(calls))
+        calls.acd = acd
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
-                        settings.ami_password, redis)
+                        settings.ami_password, redis, on_contact=acd.contact_status)
         tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
                                      name="ari-events"),
                  asyncio.create_task(ami.run(), name="ami"),
-                 asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat")]
+                 asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),
+                 asyncio.create_task(acd.run(), name="acd"),
+                 asyncio.create_task(_commands(redis, acd), name="commands")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -63,6 +70,33 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
         except aioredis.RedisError as err:
             log.warning("heartbeat not written: %s", err)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
+async def _commands(redis: aioredis.Redis, acd: QueueService) -> None:
+    """Commands from the panel and the CLI on the ``centrala:commands`` stream.
+
+    ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
+    Only entries added after the daemon started are read.
+    """
+    last = "$"
+    while True:
+        try:
+            batches = await redis.xread({COMMANDS_STREAM: last}, block=5000, count=50)
+        except aioredis.RedisError as err:
+            log.warning("commands stream: %s", err)
+            await asyncio.sleep(2)
+            continue
+        for _stream, entries in batches or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                try:
+                    command = json.loads(fields[b"data"])
+                    if command.get("cmd") == "acd.reload":
+                        await acd.reload(int(command["tenant_id"]))
+                    else:
+                        log.warning("unknown command %s", command)
+                except Exception:  # noqa: BLE001 - one bad command must not stop the reader
+                    log.exception("command %s failed", fields)
 
 
 def _single_instance(settings: Settings) -> int:

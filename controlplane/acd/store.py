@@ -11,7 +11,7 @@ service owns the keys and the client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -195,15 +195,15 @@ def _int(agent: str | None) -> int | None:
     return int(agent) if agent is not None and agent.isdigit() else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Logs:
-    """What one service step appends to the database."""
+    """What one service step appends to the database for one tenant."""
 
     tenant_id: int
-    statuses: Sequence[ev.StatusChanged] = ()
-    queue: Sequence[tuple[QueueLogRecord, str]] = ()  # (record, caller)
-    audits: Sequence[Audit] = ()
-    breaks: Sequence[ev.BreakLog] = ()
+    statuses: list[ev.StatusChanged] = field(default_factory=list)
+    queue: list[tuple[QueueLogRecord, str]] = field(default_factory=list)  # (record, caller)
+    audits: list[Audit] = field(default_factory=list)
+    breaks: list[ev.BreakLog] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.statuses or self.queue or self.audits or self.breaks)
@@ -215,20 +215,52 @@ def append(db: Factory, logs: Iterable[Logs]) -> None:
         for lg in logs:
             t = lg.tenant_id
             for r in lg.statuses:
-                s.add(AgentStatusLog(tenant_id=t, user_id=int(r.agent), from_status=str(r.from_),
-                                     to_status=str(r.to), reason=r.reason, at=_at(r.at)))
+                s.add(
+                    AgentStatusLog(
+                        tenant_id=t,
+                        user_id=int(r.agent),
+                        from_status=str(r.from_),
+                        to_status=str(r.to),
+                        reason=r.reason,
+                        at=_at(r.at),
+                    )
+                )
             for q, caller in lg.queue:
-                s.add(QueueLog(tenant_id=t, queue_id=_int(q.queue_id), interaction_id=q.interaction_id,
-                               kind=q.kind, at=_at(q.at), user_id=_int(q.agent), caller=caller[:64],
-                               detail=q.detail[:200]))
+                s.add(
+                    QueueLog(
+                        tenant_id=t,
+                        queue_id=_int(q.queue_id),
+                        interaction_id=q.interaction_id,
+                        kind=q.kind,
+                        at=_at(q.at),
+                        user_id=_int(q.agent),
+                        caller=caller[:64],
+                        detail=q.detail[:200],
+                    )
+                )
             for a in lg.audits:
-                s.add(AgentSessionAudit(tenant_id=t, user_id=int(a.user), action=a.action,
-                                        workstation=a.workstation[:64],
-                                        previous_workstation=a.previous_workstation,
-                                        detail=a.detail[:200], at=_at(a.at)))
+                s.add(
+                    AgentSessionAudit(
+                        tenant_id=t,
+                        user_id=int(a.user),
+                        action=a.action,
+                        workstation=a.workstation[:64],
+                        previous_workstation=a.previous_workstation,
+                        detail=a.detail[:200],
+                        at=_at(a.at),
+                    )
+                )
             for b in lg.breaks:
-                s.add(AgentSessionAudit(tenant_id=t, user_id=int(b.agent), action=f"break_{b.action}",
-                                        by=b.by, detail=b.reason[:200], at=_at(b.at)))
+                s.add(
+                    AgentSessionAudit(
+                        tenant_id=t,
+                        user_id=int(b.agent),
+                        action=f"break_{b.action}",
+                        by=b.by,
+                        detail=b.reason[:200],
+                        at=_at(b.at),
+                    )
+                )
 
 
 # ---- Redis codec of the agent state ----
@@ -245,25 +277,42 @@ def _unwork(d: dict[str, Any]) -> am.Work:
 def agent_to_json(a: am.AgentState, endpoint: str | None) -> str:
     """The agent machine's whole state plus the phone in use, as JSON."""
     d = a.deferred
-    return json.dumps({
-        "agent": a.agent_id, "status": str(a.status), "reason": a.reason, "since": a.since,
-        "reachable": a.reachable, "offer": _work(a.offer) if a.offer else None,
-        "held": [_work(w) for w in a.held], "wrap_until": a.wrap_until,
-        "deferred": [d.action, d.reason, d.by] if d else None,
-        "pending_break": a.pending_break, "missed": a.missed, "answered": a.answered,
-        "idle_since": a.idle_since, "endpoint": endpoint,
-    })
+    return json.dumps(
+        {
+            "agent": a.agent_id,
+            "status": str(a.status),
+            "reason": a.reason,
+            "since": a.since,
+            "reachable": a.reachable,
+            "offer": _work(a.offer) if a.offer else None,
+            "held": [_work(w) for w in a.held],
+            "wrap_until": a.wrap_until,
+            "deferred": [d.action, d.reason, d.by] if d else None,
+            "pending_break": a.pending_break,
+            "missed": a.missed,
+            "answered": a.answered,
+            "idle_since": a.idle_since,
+            "endpoint": endpoint,
+        }
+    )
 
 
 def agent_from_json(raw: str | bytes) -> tuple[am.AgentState, str | None]:
     d = json.loads(raw)
     deferred = am.Deferred(*d["deferred"]) if d["deferred"] else None
     state = am.AgentState(
-        agent_id=d["agent"], status=ev.Status(d["status"]), reason=d["reason"],
-        since=float(d["since"]), reachable=bool(d["reachable"]),
+        agent_id=d["agent"],
+        status=ev.Status(d["status"]),
+        reason=d["reason"],
+        since=float(d["since"]),
+        reachable=bool(d["reachable"]),
         offer=_unwork(d["offer"]) if d["offer"] else None,
-        held=tuple(_unwork(w) for w in d["held"]), wrap_until=d["wrap_until"],
-        deferred=deferred, pending_break=d["pending_break"], missed=int(d["missed"]),
-        answered=int(d["answered"]), idle_since=float(d["idle_since"]),
+        held=tuple(_unwork(w) for w in d["held"]),
+        wrap_until=d["wrap_until"],
+        deferred=deferred,
+        pending_break=d["pending_break"],
+        missed=int(d["missed"]),
+        answered=int(d["answered"]),
+        idle_since=float(d["idle_since"]),
     )
     return state, d.get("endpoint")

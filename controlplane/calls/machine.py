@@ -161,7 +161,14 @@ class PromptDone:
 
 @dataclass(frozen=True)
 class AgentAnswered:
-    pass
+    channel: str | None = None  # which agent leg answered (queued calls try several)
+
+
+@dataclass(frozen=True)
+class CancelOffer:
+    """The queue withdraws the ringing offer (ring timeout, answered elsewhere, …)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -254,7 +261,7 @@ class SaveCall:
 
 
 CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
-             | Connected | LeaveQueue)
+             | Connected | LeaveQueue | CancelOffer)
 Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh
 
 
@@ -329,6 +336,7 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
     if isinstance(event, OfferAgent):
         if state.phase != Phase.QUEUED or state.agent_dialed or not state.caller_alive:
             return state, []
+        # a new channel per attempt, so a late event of an earlier ring is recognised
         attempt = state.attempt + 1 if state.agent_endpoint is not None else state.attempt
         state = replace(state, agent_endpoint=event.agent_endpoint, dial=event.dial,
                         agent_dialed=True, attempt=attempt)
@@ -362,6 +370,20 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
         return state, []
+
+    if isinstance(event, CancelOffer):
+        if state.phase != Phase.QUEUED or not state.agent_dialed:
+            return state, []
+        # The leg's own hang-up event is then ignored: nothing is dialled any more.
+        state = replace(state, agent_dialed=False)
+        return state, [Hangup(state.agent_channel, "normal")]
+
+    if (isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED
+            and event.channel not in (None, state.agent_channel)):
+        return state, [Hangup(event.channel or "", "normal")]  # a withdrawn offer answered late
+
+    if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and not state.agent_dialed:
+        return state, [Hangup(event.channel or state.agent_channel, "normal")]
 
     if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed:
         state = replace(state, phase=Phase.TALKING, agent_alive=True, agent_dialed=False,

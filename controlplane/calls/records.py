@@ -26,7 +26,7 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
         row.tenant_id = state.tenant_id
         row.caller, row.callee = state.caller, state.callee
         row.did, row.trunk, row.agent_endpoint = state.did, state.trunk, state.agent_endpoint
-        row.agent_channel = state.agent_channel if state.dial else None
+        row.agent_channel = state.agent_channel if state.dial or state.agent_endpoint else None
         row.bridge_id = state.bridge_id if state.answered_at else None
         row.answered_at = state.answered_at
         row.ended_at = state.ended_at
@@ -39,7 +39,7 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
             row.duration_s = round((state.ended_at - state.started_at).total_seconds(), 3)
             row.billsec_s = (round((state.ended_at - state.answered_at).total_seconds(), 3)
                              if state.answered_at else 0.0)
-        row.phase, row.dial_target = state.phase.value, state.dial
+        row.phase, row.dial_target, row.queue = state.phase.value, state.dial, state.queue
         row.status = "ended" if state.phase == Phase.ENDED else "active"
 
 
@@ -60,4 +60,11 @@ def state_from_record(row: CallRecord) -> CallState:
         answered_at=row.answered_at, ended_at=row.ended_at, hangup_cause=row.hangup_cause,
         hangup_cause_txt=row.hangup_cause_txt, hangup_by=row.hangup_by,
         recording=row.call_id if row.recording_path else None,
+        queue=row.queue, attempt=_attempt(row.agent_channel),
     )
+
+
+def _attempt(agent_channel: str | None) -> int:
+    """``<call>-agent`` → 0, ``<call>-agent3`` → 3."""
+    tail = (agent_channel or "").rpartition("-agent")[2]
+    return int(tail) if tail.isdigit() else 0

@@ -23,10 +23,22 @@ import redis.asyncio as aioredis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.acd.service import QueueService, UnknownQueue, UnknownTenant
 from controlplane.calls import machine, records, routing
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.ivr_session import IvrSession, Terminal, split_id
-from controlplane.calls.machine import Binding, CallEvent, CallState, Phase, SaveCall, StartIvr
+from controlplane.calls.machine import (
+    Binding,
+    CallEvent,
+    CallState,
+    Enqueue,
+    Phase,
+    QueueNotify,
+    SaveCall,
+    StartIvr,
+    StartMoh,
+    StopMoh,
+)
 from controlplane.config import Settings
 from controlplane.db import transaction
 from controlplane.engine import commands as c
@@ -45,6 +57,8 @@ log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 PROMPT_SUFFIX = "-prompt"
+ANNOUNCE_SUFFIX = "-announce"
+FEATURE_SUFFIX = "-featurecode"
 # Q.850 causes seen on a contact center's calls (ARI sends only the number with StasisEnd).
 CAUSES = {1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
           18: "No user responding", 19: "User alerting, no answer", 21: "Call Rejected",
@@ -74,6 +88,8 @@ class CallService:
         self.http = http
         self._ivr: dict[str, IvrSession] = {}
         self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
+        self.acd: QueueService | None = None  # set by the composition root (needs us first)
+        self._posted: set[asyncio.Task[None]] = set()
 
     # ---- ARI events in ----
     async def on_event(self, event: ev.Event) -> None:
@@ -81,7 +97,8 @@ class CallService:
         if isinstance(event, ev.StasisStart):
             kind = event.args[0] if event.args else ""
             if kind == "agent" and len(event.args) > 1:
-                await self._with_call(event.args[1], machine.AgentAnswered(), event.at)
+                await self._with_call(event.args[1], machine.AgentAnswered(event.channel.id),
+                                      event.at)
             elif kind in ("inbound", "outbound"):
                 await self._enter(event, kind)
             elif kind == "selftest":
@@ -107,6 +124,10 @@ class CallService:
             await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], event.duration_s))
         elif isinstance(event, ev.RecordingFailed) and (ids := split_id(event.name)):
             await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], None, event.cause))
+        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(ANNOUNCE_SUFFIX):
+            await self._after_announcement(event.playback_id.removesuffix(ANNOUNCE_SUFFIX))
+        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(FEATURE_SUFFIX):
+            await self._hangup_quietly(event.playback_id.removesuffix(FEATURE_SUFFIX))
         elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(PROMPT_SUFFIX):
             await self._with_call(event.playback_id.removesuffix(PROMPT_SUFFIX),
                                   machine.PromptDone(event.playback_id), event.at)
@@ -121,6 +142,9 @@ class CallService:
     async def _enter(self, event: ev.StasisStart, kind: str) -> None:
         call_id = event.channel.id
         target = event.args[1] if len(event.args) > 1 else event.channel.exten
+        if kind == "outbound" and target.startswith("*") and self.acd is not None:
+            await self._feature_code(call_id, event.channel.endpoint, target)
+            return
         if kind == "inbound":
             binding = await asyncio.to_thread(routing.inbound_binding, self.db, target)
         else:
@@ -165,11 +189,14 @@ class CallService:
             if isinstance(cmd, StartIvr):
                 await self._start_ivr(call_id)
                 continue
+            if isinstance(cmd, Enqueue | QueueNotify):
+                await self._to_queue(cmd)
+                continue
             gone = await self._execute(cmd)
             if gone is not None:
                 await self._feed(call_id, gone)
 
-    async def _execute(self, cmd: c.Command | SaveCall) -> machine.LegGone | None:
+    async def _execute(self, cmd: machine.Out) -> machine.LegGone | None:
         """Run one command; return a LegGone when ARI says the leg no longer exists."""
         try:
             match cmd:
@@ -179,6 +206,10 @@ class CallService:
                     await self.ari.post(f"/channels/{ch}/answer")
                 case c.Play(channel_id=ch, media=media, playback_id=pb):
                     await self.ari.post(f"/channels/{ch}/play/{pb}", media=media)
+                case StartMoh(channel_id=ch):
+                    await self.ari.post(f"/channels/{ch}/moh")
+                case StopMoh(channel_id=ch):
+                    await self.ari.delete(f"/channels/{ch}/moh")
                 case c.StartRinging(channel_id=ch):
                     await self.ari.post(f"/channels/{ch}/ring")
                 case c.StopRinging(channel_id=ch):
@@ -204,7 +235,8 @@ class CallService:
                 return machine.LegGone("agent" if agent else "caller", 16, "Normal Clearing",
                                        estimated=True, channel=cmd.channel_id if agent else None)
             if err.status in (404, 409) and isinstance(cmd, (c.DestroyBridge, c.StopRinging, c.Play,
-                                                       c.Answer, c.StartRinging)):
+                                                              c.Answer, c.StartRinging, StartMoh,
+                                                              StopMoh)):
                 return None  # the channel or bridge is already gone; its own event follows
             log.warning("command %s failed: %s", type(cmd).__name__, err)
         return None
@@ -302,11 +334,13 @@ class CallService:
         if state is None:
             return
         match cmd:
-            case ic.EnqueueCall(queue=queue):
-                # Queues come with the ACD; until then a queued call rings the DID's phone.
-                log.info("IVR %s: queue %s → the DID's phone until queues are live", call_id, queue)
-                dial, agent, _ = self._fallback(call_id)
-                event = machine.IvrFinished(f"queued:{queue}", dial, agent)
+            case ic.EnqueueCall(queue=queue, priority=priority, skills=skills):
+                if self.acd is not None:
+                    event = machine.IvrFinished(f"queued:{queue}", queue=queue,
+                                                priority=priority, skills=tuple(skills))
+                else:  # no queue service in this process: ring the DID's phone
+                    dial, agent, _ = self._fallback(call_id)
+                    event = machine.IvrFinished(f"queued:{queue}", dial, agent)
             case ic.Transfer(to=to, target=target):
                 dial, agent = await asyncio.to_thread(routing.transfer_target, self.db,
                                                       state.tenant_id, to, target)
@@ -327,6 +361,73 @@ class CallService:
         session = self._ivr.pop(call_id, None)
         if session is not None:
             session.close()
+
+    # ---- queues (ACD) ----
+    def post(self, call_id: str, event: CallEvent) -> None:
+        """Feed ``event`` to a call from outside its lock (the queue service's decisions)."""
+        task = asyncio.ensure_future(self._with_call(call_id, event, now()))
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    async def _to_queue(self, cmd: Enqueue | QueueNotify) -> None:
+        """Tell the queue service (call lock held; it answers through ``post``)."""
+        acd = self.acd
+        state = self.calls.get(cmd.call_id)
+        if acd is None or state is None:
+            return
+        try:
+            if isinstance(cmd, Enqueue):
+                await acd.enqueue(cmd.call_id, state.tenant_id or 0, cmd.queue, cmd.priority,
+                                  cmd.skills, state.caller)
+            elif cmd.what == "answered":
+                await acd.offer_answered(cmd.call_id, cmd.agent_endpoint or "")
+            elif cmd.what == "failed":
+                await acd.offer_failed(cmd.call_id, cmd.agent_endpoint or "", str(cmd.cause))
+            elif cmd.what == "caller_left":
+                await acd.caller_left(cmd.call_id)
+            elif cmd.what == "ended":
+                await acd.call_ended(cmd.call_id)
+        except (UnknownQueue, UnknownTenant) as err:
+            log.warning("call %s: %s", cmd.call_id, err)
+            await self._feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
+
+    def announce(self, call_id: str, position: int, ewt_s: float) -> None:
+        """Tell a waiting caller their place; hold music resumes after it."""
+        media = ("sound:queue-youarenext" if position <= 1 else
+                 f"sound:queue-thereare,number:{position - 1},sound:queue-callswaiting")
+
+        async def play() -> None:
+            async with self._locks[call_id]:
+                state = self.calls.get(call_id)
+                if state is None or state.phase != Phase.QUEUED:
+                    return
+                try:
+                    await self.ari.post(f"/channels/{call_id}/play/{call_id}{ANNOUNCE_SUFFIX}",
+                                        media=media)
+                except AriError as err:
+                    log.info("announcement on %s: %s", call_id, err)
+
+        task = asyncio.ensure_future(play())
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    async def _after_announcement(self, call_id: str) -> None:
+        async with self._locks[call_id]:
+            state = self.calls.get(call_id)
+            if state is not None and state.phase == Phase.QUEUED:
+                await self._execute(StartMoh(call_id))
+
+    async def _feature_code(self, channel_id: str, endpoint: str, code: str) -> None:
+        """A desk phone dialled ``*50``…: change the agent's state and say so (no call record)."""
+        assert self.acd is not None
+        sound = await self.acd.feature_code(endpoint, code)
+        try:
+            await self.ari.post(f"/channels/{channel_id}/answer")
+            await self.ari.post(f"/channels/{channel_id}/play/{channel_id}{FEATURE_SUFFIX}",
+                                media=sound)
+        except AriError as err:
+            log.info("feature code %s on %s: %s", code, channel_id, err)
+            await self._hangup_quietly(channel_id)
 
     async def _selftest(self, channel_id: str) -> None:
         """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.
@@ -391,6 +492,13 @@ class CallService:
             binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")
             await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
                                                           binding.agent_endpoint))
+        elif state.phase == Phase.QUEUED:
+            # Waiting calls are not restored by the queue service: withdraw a ring in flight
+            # and queue the caller again, with hold music.
+            await self._feed(call_id, machine.CancelOffer("restart"))
+            await self._execute(StartMoh(call_id))
+            if state.queue is not None:
+                await self._to_queue(Enqueue(call_id, state.queue, 0, ()))
         elif state.phase == Phase.PROMPT:
             try:
                 await self.ari.get(f"/playbacks/{state.prompt_playback}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,9 +31,11 @@ class AmiError(RuntimeError):
 
 class AmiClient:
     def __init__(self, host: str, port: int, user: str, password: str,
-                 redis: aioredis.Redis | None = None) -> None:
+                 redis: aioredis.Redis | None = None,
+                 on_contact: Callable[[str, str, str], Awaitable[None]] | None = None) -> None:
         self._params = {"host": host, "port": port, "username": user, "secret": password}
         self.redis = redis
+        self.on_contact = on_contact
         self.manager: Manager | None = None
         self.healthy = asyncio.Event()
 
@@ -45,11 +48,14 @@ class AmiClient:
         return manager
 
     async def _on_contact(self, _manager: Manager, message: Any) -> None:
-        if self.redis is None:
-            return
         aor = message.get("AOR") or message.get("EndpointName") or ""
         status = message.get("ContactStatus", "")
-        if aor:
+        if aor and self.on_contact is not None:
+            try:
+                await self.on_contact(aor, status, message.get("URI", ""))
+            except Exception:  # noqa: BLE001 - a bad consumer must not kill the AMI reader
+                log.exception("contact status consumer failed")
+        if aor and self.redis is not None:
             try:
                 await self.redis.hset(CONTACTS_KEY, aor, status)
             except aioredis.RedisError as err:

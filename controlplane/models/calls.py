@@ -27,6 +27,7 @@ class CallRecord(Base):
     status: Mapped[str] = mapped_column(String(12), default="active", index=True)
     phase: Mapped[str] = mapped_column(String(12), default="prompt")
     dial_target: Mapped[str | None] = mapped_column(String(200))
+    queue: Mapped[str | None] = mapped_column(String(100))
     caller: Mapped[str] = mapped_column(String(64), default="")
     callee: Mapped[str] = mapped_column(String(64), default="")
     did: Mapped[str | None] = mapped_column(String(32))

@@ -168,3 +168,18 @@ def test_agent_channel_ids_round_trip() -> None:
     assert m.call_of_agent_channel("x.1-agent12") == "x.1"
     assert m.call_of_agent_channel("x.1") is None
     assert m.call_of_agent_channel("x.1-agentx") is None
+
+
+def test_cancelled_offer_hangs_up_and_ignores_its_late_events() -> None:
+    offer1 = m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15)
+    offer2 = m.OfferAgent("demo-1002", "PJSIP/demo-1002", 15)
+    state, out = run(IVR_DID, [QUEUE, offer1, m.CancelOffer("timeout"),
+                               m.LegGone("agent", 16, "x", channel="call1-agent"), offer2,
+                               m.AgentAnswered("call1-agent")])
+    assert out[3] == [c.Hangup("call1-agent", "normal")]
+    assert out[4] == []  # the cancelled leg's hang-up is not a failed offer
+    assert out[5][1].channel_id == "call1-agent1"
+    assert out[6] == [c.Hangup("call1-agent", "normal")]  # the first phone answered too late
+    assert state.phase == m.Phase.QUEUED and state.agent_dialed
+    state, out = m.step(state, m.AgentAnswered("call1-agent1"), T0)
+    assert state.phase == m.Phase.TALKING and state.agent_endpoint == "demo-1002"
