@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -23,10 +23,11 @@ import redis.asyncio as aioredis
 from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.acd.service import QueueService, UnknownQueue, UnknownTenant
+from controlplane.acd.service import QueueService
 from controlplane.calls import machine, records, routing
-from controlplane.calls.hangup_log import read_hangups
-from controlplane.calls.ivr_session import IvrSession, Terminal, split_id
+from controlplane.calls.common import CAUSES, now
+from controlplane.calls.ivr_glue import IvrGlue
+from controlplane.calls.ivr_session import IvrSession, split_id
 from controlplane.calls.machine import (
     Binding,
     CallEvent,
@@ -39,16 +40,14 @@ from controlplane.calls.machine import (
     StartMoh,
     StopMoh,
 )
+from controlplane.calls.queue_glue import ANNOUNCE_SUFFIX, FEATURE_SUFFIX, QueueGlue
+from controlplane.calls.reconcile import Reconciler
 from controlplane.config import Settings
-from controlplane.db import transaction
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
-from controlplane.tts import TtsMeter
-from dialplan.render import cel_log_path
-from ivr_flows import commands as ic
 from ivr_flows import events as ie
 from ivr_flows.model import Flow
 from ivr_flows.tts import TtsEngine
@@ -57,20 +56,9 @@ log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 PROMPT_SUFFIX = "-prompt"
-ANNOUNCE_SUFFIX = "-announce"
-FEATURE_SUFFIX = "-featurecode"
-# Q.850 causes seen on a contact center's calls (ARI sends only the number with StasisEnd).
-CAUSES = {1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
-          18: "No user responding", 19: "User alerting, no answer", 21: "Call Rejected",
-          20: "Subscriber absent", 27: "Destination out of order", 32: "Normal circuit congestion",
-          34: "Circuit/channel congestion", 38: "Network out of order", 127: "Interworking, unspecified"}
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class CallService:
+class CallService(IvrGlue, QueueGlue, Reconciler):
     def __init__(self, settings: Settings, ari: AriClient, db: sessionmaker[Session],
                  redis: aioredis.Redis, jobs: Queue | None = None,
                  flows: FlowLookup | None = None, tts: TtsEngine | None = None,
@@ -280,155 +268,6 @@ class CallService:
         except aioredis.RedisError as err:  # live view only; the database holds the record
             log.warning("redis update failed: %s", err)
 
-    # ---- IVR ----
-    async def _start_ivr(self, call_id: str) -> None:
-        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone."""
-        plan = self._ivr_plan.get(call_id)
-        state = self.calls[call_id]
-        if plan is None or self.tts is None or self.http is None:
-            await self._feed(call_id, machine.IvrFinished("no-flow", *self._fallback(call_id)))
-            return
-        version_id, flow, _ = plan
-
-        async def run_locked(fn: Callable[[], Awaitable[None]]) -> None:
-            async with self._locks[call_id]:
-                if call_id in self._ivr:
-                    await fn()
-
-        async def on_finish(cmd: Terminal, variables: dict[str, Any]) -> None:
-            await self._ivr_finished(call_id, cmd)
-
-        tenant_id = state.tenant_id
-
-        async def bill_tts(chars: int) -> None:
-            """Dynamic TTS prompts bill their variable characters per call (FEATURES §3)."""
-            if tenant_id is None:
-                return
-
-            def add() -> None:
-                with transaction(self.db) as s:
-                    TtsMeter().add(s, tenant_id, chars, now())
-
-            try:
-                await asyncio.to_thread(add)
-            except Exception as err:  # noqa: BLE001 - billing must never drop a call
-                log.warning("TTS usage of tenant %s not recorded: %s", tenant_id, err)
-
-        session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish, bill_tts)
-        self._ivr[call_id] = session
-        await session.start(state.caller, state.did or "")
-
-    def _fallback(self, call_id: str) -> tuple[str | None, str | None, str | None]:
-        plan = self._ivr_plan.get(call_id)
-        state = self.calls.get(call_id)
-        binding = plan[2] if plan else None
-        if binding is None and state is not None:
-            return state.dial, state.agent_endpoint, None
-        return (binding.dial, binding.agent_endpoint, None) if binding else (None, None, None)
-
-    async def _ivr_finished(self, call_id: str, cmd: Terminal) -> None:
-        """The flow ended (lock held): connect the caller where it said, or hang up."""
-        self._ivr.pop(call_id, None)
-        state = self.calls.get(call_id)
-        if state is None:
-            return
-        match cmd:
-            case ic.EnqueueCall(queue=queue, priority=priority, skills=skills):
-                if self.acd is not None:
-                    event = machine.IvrFinished(f"queued:{queue}", queue=queue,
-                                                priority=priority, skills=tuple(skills))
-                else:  # no queue service in this process: ring the DID's phone
-                    dial, agent, _ = self._fallback(call_id)
-                    event = machine.IvrFinished(f"queued:{queue}", dial, agent)
-            case ic.Transfer(to=to, target=target):
-                dial, agent = await asyncio.to_thread(routing.transfer_target, self.db,
-                                                      state.tenant_id, to, target)
-                if dial is None:
-                    log.warning("IVR %s: transfer to %s %s not possible", call_id, to, target)
-                event = machine.IvrFinished(f"transfer:{to}", dial, agent, target)
-            case _:
-                event = machine.IvrFinished(getattr(cmd, "outcome", "hangup"))
-        await self._feed(call_id, event)
-
-    async def _to_ivr(self, call_id: str, event: object) -> None:
-        async with self._locks[call_id]:
-            session = self._ivr.get(call_id)
-            if session is not None:
-                await session.feed(event)
-
-    async def _stop_ivr(self, call_id: str) -> None:
-        session = self._ivr.pop(call_id, None)
-        if session is not None:
-            session.close()
-
-    # ---- queues (ACD) ----
-    def post(self, call_id: str, event: CallEvent) -> None:
-        """Feed ``event`` to a call from outside its lock (the queue service's decisions)."""
-        task = asyncio.ensure_future(self._with_call(call_id, event, now()))
-        self._posted.add(task)
-        task.add_done_callback(self._posted.discard)
-
-    async def _to_queue(self, cmd: Enqueue | QueueNotify) -> None:
-        """Tell the queue service (call lock held; it answers through ``post``)."""
-        acd = self.acd
-        state = self.calls.get(cmd.call_id)
-        if acd is None or state is None:
-            return
-        try:
-            if isinstance(cmd, Enqueue):
-                await acd.enqueue(cmd.call_id, state.tenant_id or 0, cmd.queue, cmd.priority,
-                                  cmd.skills, state.caller)
-            elif cmd.what == "answered":
-                await acd.offer_answered(cmd.call_id, cmd.agent_endpoint or "")
-            elif cmd.what == "failed":
-                await acd.offer_failed(cmd.call_id, cmd.agent_endpoint or "", str(cmd.cause))
-            elif cmd.what == "caller_left":
-                await acd.caller_left(cmd.call_id)
-            elif cmd.what == "ended":
-                await acd.call_ended(cmd.call_id)
-        except (UnknownQueue, UnknownTenant) as err:
-            log.warning("call %s: %s", cmd.call_id, err)
-            await self._feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
-
-    def announce(self, call_id: str, position: int, ewt_s: float) -> None:
-        """Tell a waiting caller their place; hold music resumes after it."""
-        media = ("sound:queue-youarenext" if position <= 1 else
-                 f"sound:queue-thereare,number:{position - 1},sound:queue-callswaiting")
-
-        async def play() -> None:
-            async with self._locks[call_id]:
-                state = self.calls.get(call_id)
-                if state is None or state.phase != Phase.QUEUED:
-                    return
-                try:
-                    await self.ari.post(f"/channels/{call_id}/play/{call_id}{ANNOUNCE_SUFFIX}",
-                                        media=media)
-                except AriError as err:
-                    log.info("announcement on %s: %s", call_id, err)
-
-        task = asyncio.ensure_future(play())
-        self._posted.add(task)
-        task.add_done_callback(self._posted.discard)
-
-    async def _after_announcement(self, call_id: str) -> None:
-        async with self._locks[call_id]:
-            state = self.calls.get(call_id)
-            if state is not None and state.phase == Phase.QUEUED:
-                await self._execute(StartMoh(call_id))
-
-    async def _feature_code(self, channel_id: str, endpoint: str, code: str) -> None:
-        """A desk phone dialled ``*50``…: change the agent's state and say so (no call record)."""
-        assert self.acd is not None
-        sound = await self.acd.feature_code(endpoint, code)
-        try:
-            await self.ari.post(f"/channels/{channel_id}/answer")
-            await self.ari.post(f"/channels/{channel_id}/play/{channel_id}{FEATURE_SUFFIX}",
-                                media=sound)
-        except AriError as err:
-            log.info("feature code %s on %s: %s", code, channel_id, err)
-            await self._hangup_quietly(channel_id)
-
     async def _selftest(self, channel_id: str) -> None:
         """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.
 
@@ -445,66 +284,3 @@ class CallService:
         with contextlib.suppress(AriError):
             await self.ari.delete(f"/channels/{channel_id}")
 
-    # ---- after a (re)connect: make our state agree with Asterisk ----
-    async def reconcile(self) -> None:
-        """Adopt calls from the database, finish those whose legs vanished, hang up orphans."""
-        channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
-        stored = await asyncio.to_thread(records.active, self.db)
-        for row in stored:
-            if row.call_id not in self.calls:
-                self.calls[row.call_id] = records.state_from_record(row)
-        await self.redis.delete(LIVE_CALLS_KEY)
-        for call_id in list(self.calls):
-            async with self._locks[call_id]:
-                await self._reconcile_call(call_id, channels)
-        known = set(self.calls)
-        for ch_id in channels:
-            owner = machine.call_of_agent_channel(ch_id)
-            if owner is not None and owner not in known:
-                log.warning("orphan agent leg %s: hanging up", ch_id)
-                await self._hangup_quietly(ch_id)
-        log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
-
-    async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
-        state = self.calls.get(call_id)
-        if state is None:
-            return
-        gone = {call_id} if state.caller_alive and call_id not in channels else set()
-        if (state.agent_alive or state.agent_dialed) and state.agent_channel not in channels:
-            gone.add(state.agent_channel)
-        # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
-        logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
-        for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
-            agent = channel_id != call_id
-            leg, channel = ("agent", channel_id) if agent else ("caller", None)
-            if channel_id in logged:
-                h = logged[channel_id]
-                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause)),
-                                                          channel=channel), h.at)
-            else:
-                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True, channel))
-        state = self.calls.get(call_id)
-        if state is None:
-            return
-        if state.phase == Phase.IVR and call_id not in self._ivr:
-            # The flow's place was lost with the old process: ring the DID's phone rather
-            # than leave the caller in silence.
-            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")
-            await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
-                                                          binding.agent_endpoint))
-        elif state.phase == Phase.QUEUED:
-            # Waiting calls are not restored by the queue service: withdraw a ring in flight
-            # and queue the caller again, with hold music.
-            await self._feed(call_id, machine.CancelOffer("restart"))
-            await self._execute(StartMoh(call_id))
-            if state.queue is not None:
-                await self._to_queue(Enqueue(call_id, state.queue, 0, ()))
-        elif state.phase == Phase.PROMPT:
-            try:
-                await self.ari.get(f"/playbacks/{state.prompt_playback}")
-            except AriError:  # the prompt ended while we were away
-                await self._feed(call_id, machine.PromptDone(state.prompt_playback))
-        elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
-            await self._feed(call_id, machine.AgentAnswered())
-        if call_id in self.calls:
-            await self._save(self.calls[call_id])

@@ -1,0 +1,106 @@
+"""The call service's IVR part: start a flow on a call, route its events, act on its end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from controlplane.calls import machine, routing
+from controlplane.calls.common import now
+from controlplane.calls.ivr_session import IvrSession, Terminal
+from controlplane.db import transaction
+from controlplane.tts import TtsMeter
+from ivr_flows import commands as ic
+
+if TYPE_CHECKING:
+    from controlplane.calls.service import CallService
+
+log = logging.getLogger(__name__)
+
+
+class IvrGlue:
+    """Mixed into :class:`CallService`; every method runs with the call's lock held."""
+
+    async def _start_ivr(self: CallService, call_id: str) -> None:
+        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone."""
+        plan = self._ivr_plan.get(call_id)
+        state = self.calls[call_id]
+        if plan is None or self.tts is None or self.http is None:
+            await self._feed(call_id, machine.IvrFinished("no-flow", *self._fallback(call_id)))
+            return
+        version_id, flow, _ = plan
+
+        async def run_locked(fn: Callable[[], Awaitable[None]]) -> None:
+            async with self._locks[call_id]:
+                if call_id in self._ivr:
+                    await fn()
+
+        async def on_finish(cmd: Terminal, variables: dict[str, Any]) -> None:
+            await self._ivr_finished(call_id, cmd)
+
+        tenant_id = state.tenant_id
+
+        async def bill_tts(chars: int) -> None:
+            """Dynamic TTS prompts bill their variable characters per call (FEATURES §3)."""
+            if tenant_id is None:
+                return
+
+            def add() -> None:
+                with transaction(self.db) as s:
+                    TtsMeter().add(s, tenant_id, chars, now())
+
+            try:
+                await asyncio.to_thread(add)
+            except Exception as err:  # noqa: BLE001 - billing must never drop a call
+                log.warning("TTS usage of tenant %s not recorded: %s", tenant_id, err)
+
+        session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
+                             run_locked, on_finish, bill_tts)
+        self._ivr[call_id] = session
+        await session.start(state.caller, state.did or "")
+
+    def _fallback(self: CallService, call_id: str) -> tuple[str | None, str | None, str | None]:
+        plan = self._ivr_plan.get(call_id)
+        state = self.calls.get(call_id)
+        binding = plan[2] if plan else None
+        if binding is None and state is not None:
+            return state.dial, state.agent_endpoint, None
+        return (binding.dial, binding.agent_endpoint, None) if binding else (None, None, None)
+
+    async def _ivr_finished(self: CallService, call_id: str, cmd: Terminal) -> None:
+        """The flow ended (lock held): connect the caller where it said, or hang up."""
+        self._ivr.pop(call_id, None)
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        match cmd:
+            case ic.EnqueueCall(queue=queue, priority=priority, skills=skills):
+                if self.acd is not None:
+                    event = machine.IvrFinished(f"queued:{queue}", queue=queue,
+                                                priority=priority, skills=tuple(skills))
+                else:  # no queue service in this process: ring the DID's phone
+                    dial, agent, _ = self._fallback(call_id)
+                    event = machine.IvrFinished(f"queued:{queue}", dial, agent)
+            case ic.Transfer(to=to, target=target):
+                dial, agent = await asyncio.to_thread(routing.transfer_target, self.db,
+                                                      state.tenant_id, to, target)
+                if dial is None:
+                    log.warning("IVR %s: transfer to %s %s not possible", call_id, to, target)
+                event = machine.IvrFinished(f"transfer:{to}", dial, agent, target)
+            case _:
+                event = machine.IvrFinished(getattr(cmd, "outcome", "hangup"))
+        await self._feed(call_id, event)
+
+    async def _to_ivr(self: CallService, call_id: str, event: object) -> None:
+        async with self._locks[call_id]:
+            session = self._ivr.get(call_id)
+            if session is not None:
+                await session.feed(event)
+
+    async def _stop_ivr(self: CallService, call_id: str) -> None:
+        session = self._ivr.pop(call_id, None)
+        if session is not None:
+            session.close()
+

@@ -1,0 +1,91 @@
+"""The call service's queue part: enqueue, report outcomes, announcements, feature codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from controlplane.acd.service import UnknownQueue, UnknownTenant
+from controlplane.calls import machine
+from controlplane.calls.common import now
+from controlplane.calls.machine import CallEvent, Enqueue, Phase, QueueNotify, StartMoh
+from controlplane.engine.ari_ import AriError
+
+if TYPE_CHECKING:
+    from controlplane.calls.service import CallService
+
+log = logging.getLogger(__name__)
+ANNOUNCE_SUFFIX = "-announce"
+FEATURE_SUFFIX = "-featurecode"
+
+
+class QueueGlue:
+    """Mixed into :class:`CallService`: the call side of the ACD."""
+
+    def post(self: CallService, call_id: str, event: CallEvent) -> None:
+        """Feed ``event`` to a call from outside its lock (the queue service's decisions)."""
+        task = asyncio.ensure_future(self._with_call(call_id, event, now()))
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    async def _to_queue(self: CallService, cmd: Enqueue | QueueNotify) -> None:
+        """Tell the queue service (call lock held; it answers through ``post``)."""
+        acd = self.acd
+        state = self.calls.get(cmd.call_id)
+        if acd is None or state is None:
+            return
+        try:
+            if isinstance(cmd, Enqueue):
+                await acd.enqueue(cmd.call_id, state.tenant_id or 0, cmd.queue, cmd.priority,
+                                  cmd.skills, state.caller)
+            elif cmd.what == "answered":
+                await acd.offer_answered(cmd.call_id, cmd.agent_endpoint or "")
+            elif cmd.what == "failed":
+                await acd.offer_failed(cmd.call_id, cmd.agent_endpoint or "", str(cmd.cause))
+            elif cmd.what == "caller_left":
+                await acd.caller_left(cmd.call_id)
+            elif cmd.what == "ended":
+                await acd.call_ended(cmd.call_id)
+        except (UnknownQueue, UnknownTenant) as err:
+            log.warning("call %s: %s", cmd.call_id, err)
+            await self._feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
+
+    def announce(self: CallService, call_id: str, position: int, ewt_s: float) -> None:
+        """Tell a waiting caller their place; hold music resumes after it."""
+        media = ("sound:queue-youarenext" if position <= 1 else
+                 f"sound:queue-thereare,number:{position - 1},sound:queue-callswaiting")
+
+        async def play() -> None:
+            async with self._locks[call_id]:
+                state = self.calls.get(call_id)
+                if state is None or state.phase != Phase.QUEUED:
+                    return
+                try:
+                    await self.ari.post(f"/channels/{call_id}/play/{call_id}{ANNOUNCE_SUFFIX}",
+                                        media=media)
+                except AriError as err:
+                    log.info("announcement on %s: %s", call_id, err)
+
+        task = asyncio.ensure_future(play())
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    async def _after_announcement(self: CallService, call_id: str) -> None:
+        async with self._locks[call_id]:
+            state = self.calls.get(call_id)
+            if state is not None and state.phase == Phase.QUEUED:
+                await self._execute(StartMoh(call_id))
+
+    async def _feature_code(self: CallService, channel_id: str, endpoint: str, code: str) -> None:
+        """A desk phone dialled ``*50``…: change the agent's state and say so (no call record)."""
+        assert self.acd is not None
+        sound = await self.acd.feature_code(endpoint, code)
+        try:
+            await self.ari.post(f"/channels/{channel_id}/answer")
+            await self.ari.post(f"/channels/{channel_id}/play/{channel_id}{FEATURE_SUFFIX}",
+                                media=sound)
+        except AriError as err:
+            log.info("feature code %s on %s: %s", code, channel_id, err)
+            await self._hangup_quietly(channel_id)
+

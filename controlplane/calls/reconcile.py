@@ -1,0 +1,88 @@
+"""After a (re)connect of the events websocket: make the call service agree with Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from controlplane.calls import machine, records, routing
+from controlplane.calls.common import CAUSES, now
+from controlplane.calls.hangup_log import read_hangups
+from controlplane.calls.machine import Enqueue, Phase, StartMoh
+from controlplane.engine.ari_ import AriError
+from controlplane.live import LIVE_CALLS_KEY
+from dialplan.render import cel_log_path
+
+if TYPE_CHECKING:
+    from controlplane.calls.service import CallService
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    """Mixed into :class:`CallService`."""
+
+    async def reconcile(self) -> None:
+        """Adopt calls from the database, finish those whose legs vanished, hang up orphans."""
+        channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
+        stored = await asyncio.to_thread(records.active, self.db)
+        for row in stored:
+            if row.call_id not in self.calls:
+                self.calls[row.call_id] = records.state_from_record(row)
+        await self.redis.delete(LIVE_CALLS_KEY)
+        for call_id in list(self.calls):
+            async with self._locks[call_id]:
+                await self._reconcile_call(call_id, channels)
+        known = set(self.calls)
+        for ch_id in channels:
+            owner = machine.call_of_agent_channel(ch_id)
+            if owner is not None and owner not in known:
+                log.warning("orphan agent leg %s: hanging up", ch_id)
+                await self._hangup_quietly(ch_id)
+        log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
+
+    async def _reconcile_call(self: CallService, call_id: str, channels: dict[str, Any]) -> None:
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        gone = {call_id} if state.caller_alive and call_id not in channels else set()
+        if (state.agent_alive or state.agent_dialed) and state.agent_channel not in channels:
+            gone.add(state.agent_channel)
+        # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
+        logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
+        for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
+            agent = channel_id != call_id
+            leg, channel = ("agent", channel_id) if agent else ("caller", None)
+            if channel_id in logged:
+                h = logged[channel_id]
+                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause)),
+                                                          channel=channel), h.at)
+            else:
+                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True, channel))
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        if state.phase == Phase.IVR and call_id not in self._ivr:
+            # The flow's place was lost with the old process: ring the DID's phone rather
+            # than leave the caller in silence.
+            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")
+            await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
+                                                          binding.agent_endpoint))
+        elif state.phase == Phase.QUEUED:
+            # Waiting calls are not restored by the queue service: withdraw a ring in flight
+            # and queue the caller again, with hold music.
+            await self._feed(call_id, machine.CancelOffer("restart"))
+            await self._execute(StartMoh(call_id))
+            if state.queue is not None:
+                await self._to_queue(Enqueue(call_id, state.queue, 0, ()))
+        elif state.phase == Phase.PROMPT:
+            try:
+                await self.ari.get(f"/playbacks/{state.prompt_playback}")
+            except AriError:  # the prompt ended while we were away
+                await self._feed(call_id, machine.PromptDone(state.prompt_playback))
+        elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
+            await self._feed(call_id, machine.AgentAnswered())
+        if call_id in self.calls:
+            await self._save(self.calls[call_id])
+
