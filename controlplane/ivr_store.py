@@ -386,3 +386,17 @@ def bind_did(session: Session, tenant_id: int, did_number: str, flow_name: str |
 def dids_of(session: Session, tenant_id: int) -> list[Did]:
     """The tenant's DIDs by number."""
     return list(session.scalars(select(Did).where(Did.tenant_id == tenant_id).order_by(Did.number)))
+
+
+def published_flow(session: Session, tenant_id: int, name: str) -> tuple[IvrFlowVersion, Flow] | None:
+    """The tenant's flow ``name`` as new calls get it now (for sub-flows); None if unpublished."""
+    try:
+        flow = get_flow(session, tenant_id, name)
+    except FlowNotFound:
+        return None
+    if flow.current_version_id is None:
+        return None
+    version = session.get(IvrFlowVersion, flow.current_version_id)
+    if version is None or version.status != PUBLISHED:
+        return None
+    return version, parsed(version)

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from controlplane import ivr_store
 from controlplane.calls import machine, routing
 from controlplane.calls.common import now
 from controlplane.calls.ivr_session import IvrSession, Terminal
 from controlplane.db import transaction
 from controlplane.tts import TtsMeter
 from ivr_flows import commands as ic
+from ivr_flows.model import Flow
 
 if TYPE_CHECKING:
     from controlplane.calls.service import CallService
@@ -56,8 +58,15 @@ class IvrGlue:
             except Exception as err:  # noqa: BLE001 - billing must never drop a call
                 log.warning("TTS usage of tenant %s not recorded: %s", tenant_id, err)
 
+        def subflows(name: str) -> tuple[str, Flow] | None:
+            if tenant_id is None:
+                return None
+            with self.db() as s:
+                found = ivr_store.published_flow(s, tenant_id, name)
+            return None if found is None else (str(found[0].id), found[1])
+
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish, bill_tts)
+                             run_locked, on_finish, bill_tts, subflows)
         self._ivr[call_id] = session
         await session.start(state.caller, state.did or "")
 

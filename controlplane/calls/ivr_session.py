@@ -26,6 +26,7 @@ from ivr_flows import commands as ic
 from ivr_flows import events as ie
 from ivr_flows.machine import new_call, step
 from ivr_flows.model import Flow
+from ivr_flows.runtime import IvrState
 from ivr_flows.tts import TtsEngine
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class IvrSession:
                  http: aiohttp.ClientSession, tts: TtsEngine,
                  run_locked: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
                  on_finish: Callable[[Terminal, dict[str, Any]], Awaitable[None]],
-                 on_tts_chars: Callable[[int], Awaitable[None]] | None = None) -> None:
+                 on_tts_chars: Callable[[int], Awaitable[None]] | None = None,
+                 subflows: Callable[[str], tuple[str, Flow] | None] | None = None) -> None:
         self.call_id = call_id
         self.ari = ari
         self.http = http
@@ -56,12 +58,17 @@ class IvrSession:
         self.on_finish = on_finish
         self.on_tts_chars = on_tts_chars
         self.state = new_call(flow, version_id=version_id)
+        self.parents: list[IvrState] = []  # callers of the running sub-flow, innermost last
+        self.subflows = subflows
+        self.caller = ""
+        self.did = ""
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = False
 
     # ---- events in (called with the call lock held) ----
     async def start(self, caller: str, did: str) -> None:
+        self.caller, self.did = caller, did
         await self.feed(ie.CallEntered(self.call_id, caller, did))
 
     async def feed(self, event: Any) -> None:
@@ -112,10 +119,12 @@ class IvrSession:
                                         value=lang.split("-")[0])
                 case ic.RequestCallback(number=number, queue=queue, note=note):
                     log.info("callback requested on %s: %s for queue %s (%s)", ch, number, queue, note)
-                case ic.StartSubflow(flow_id=flow_id):
-                    # Sub-flows need the flow store; until then the call leaves the IVR.
-                    log.warning("sub-flow %s not available in live calls yet", flow_id)
-                    await self._finish(ic.FlowFinished("error", self.state.node_id, ()))
+                case ic.StartSubflow():
+                    await self._start_subflow(cmd)
+                case ic.FlowFinished(outcome=outcome, variables=variables) if self.parents:
+                    # A sub-flow ended: its caller carries on (or learns the call is over).
+                    self.state = self.parents.pop()
+                    await self.feed(ie.SubflowReturned(outcome, variables))
                 case ic.EnqueueCall() | ic.Transfer() | ic.Hangup() | ic.FlowFinished():
                     await self._finish(cmd)
                 case _:
@@ -124,6 +133,26 @@ class IvrSession:
             if err.status == 404:  # the channel left; its StasisEnd follows
                 return
             log.warning("IVR %s: %s failed: %s", ch, type(cmd).__name__, err)
+
+    async def _start_subflow(self, cmd: ic.StartSubflow) -> None:
+        """Run the tenant's published flow ``cmd.flow_id`` as a child until it returns."""
+        found = None
+        if self.subflows is not None:
+            found = await asyncio.to_thread(self.subflows, cmd.flow_id)
+        if found is None:
+            log.warning("IVR %s: sub-flow %s is not published; leaving the IVR", self.call_id,
+                        cmd.flow_id)
+            await self._finish(ic.FlowFinished("error", self.state.node_id, ()))
+            return
+        version_id, flow = found
+        parent = self.state
+        self.parents.append(parent)
+        self.state = new_call(
+            flow, version_id=version_id, calendars=parent.calendars,
+            scope=f"{parent.scope}.{len(self.parents)}", depth=parent.depth + 1,
+            deadline=cmd.deadline, language=cmd.language, voice=cmd.voice,
+        )
+        await self.feed(ie.CallEntered(self.call_id, self.caller, self.did, cmd.variables))
 
     async def _finish(self, cmd: Terminal) -> None:
         if self.finished:

@@ -192,3 +192,40 @@ def test_a_call_keeps_its_version_when_a_new_one_is_published(platform, unbind) 
     assert ended_record(platform, old).agent_endpoint == "demo-1002"
     assert ended_record(platform, new).agent_endpoint == "demo-1003"
     assert len(records_for(platform, old)) == 1
+
+
+def test_subflow_returns_a_choice_the_main_flow_routes_on(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    sub = {
+        "format_version": 1, "id": "pick", "kind": "subflow", "name": "Pick", "start": "menu",
+        "settings": {"language": "en-US", "voice": "en"},
+        "variables": {"choice": "none"},
+        "nodes": {
+            "menu": {"type": "menu", "prompt": {"tts": "Press one for sales."},
+                     "options": {"1": {"next": "sales"}}, "timeout_s": 8, "max_retries": 0,
+                     "fallback": "done"},
+            "sales": {"type": "set", "variables": {"choice": "sales"}, "next": "done"},
+            "done": {"type": "return"},
+        },
+    }
+    main = {
+        "format_version": 1, "id": "main", "name": "Main", "start": "ask",
+        "settings": {"language": "en-US", "voice": "en", "max_duration_s": 60},
+        "variables": {"choice": "none"},
+        "nodes": {
+            "ask": {"type": "subflow", "flow": "pick", "outputs": ["choice"], "next": "route"},
+            "route": {"type": "condition",
+                      "branches": [{"when": {"compare": {"var": "choice", "op": "eq",
+                                                         "value": "sales"}}, "next": "sales"}],
+                      "else": "other"},
+            "sales": {"type": "transfer", "to": "agent", "target": "1002"},
+            "other": {"type": "transfer", "to": "agent", "target": "1001"},
+        },
+    }
+    engine = make_engine(platform.settings.database_url)
+    with transaction(make_sessionmaker(engine)) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        v = ivr_store.save_draft(s, tenant.id, "pick", sub)
+        ivr_store.publish(s, v.flow_id, v.version, tenant_id=tenant.id)
+    engine.dispose()
+    deploy(platform, main)
+    assert ended_record(platform, call(platform, "1")).agent_endpoint == "demo-1002"
