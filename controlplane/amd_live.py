@@ -79,8 +79,9 @@ class LiveAmdResult:
     setup_ms: int | None  # answer → first audio frame received
     frames: int = 0
     timed_out: bool = False
+    hung_up: bool = False  # the audio ended (party hung up) before a verdict
     detector_cpu_ms: float = 0.0  # CPU time of the detector (worker thread)
-    app_amd_status: str | None = None  # MACHINE / HUMAN / NOTSURE / HANGUP, None if not run/no answer
+    app_amd_status: str | None = None  # MACHINE/HUMAN/NOTSURE/HANGUP; None: not run/no answer
     app_amd_cause: str | None = None
     app_amd_ms: int | None = None
     objects: tuple[str, ...] = field(default=(), repr=False)  # what was created (and torn down)
@@ -266,7 +267,7 @@ async def detect(
                                             spy="in", app=app, snoopId=ids["ref"]))
         snoop, media, *rest = await asyncio.gather(*creations, return_exceptions=True)
         if isinstance(snoop, AriError) and snoop.status == 404:  # the called party is gone
-            return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None,
+            return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None, hung_up=True,
                                  objects=tuple(session.attempted))
         for outcome in (snoop, media, *rest):
             if isinstance(outcome, BaseException):
@@ -289,7 +290,7 @@ async def detect(
             except AriError:
                 if await _channel_exists(ari, channel_id):
                     raise
-                return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None,
+                return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None, hung_up=True,
                                      objects=tuple(session.attempted))
             run = _MediaRun(ari, channel_id, ws, _Detector(config), batch_frames)
             verdict, at, timed_out = await run.until_verdict(deadline)
@@ -302,6 +303,7 @@ async def detect(
             centrala=verdict.label, cause=verdict.cause,
             decision_ms=_ms(at, t_answer), audio_ms=verdict.decision_ms if run.frames else None,
             setup_ms=_ms(run.first_frame_at, t_answer), frames=run.frames, timed_out=timed_out,
+            hung_up=run.hung_up,
             detector_cpu_ms=round(run.det.cpu_s * 1000, 1),
             app_amd_status=amd[0] if amd else None, app_amd_cause=amd[1] if amd else None,
             app_amd_ms=_ms(amd[2], t_answer) if amd else None,
@@ -324,6 +326,7 @@ class _MediaRun:
         self.frames = 0
         self.first_frame_at: float | None = None
         self.ended = False  # no more audio (hang-up, websocket closed)
+        self.hung_up = False
         self.wake = asyncio.Event()
 
     def _take(self) -> list[bytes]:
@@ -337,10 +340,14 @@ class _MediaRun:
         try:
             while True:
                 try:
-                    msg = await asyncio.wait_for(self.ws.recv(), 0.5)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that lands as a frame arrives (met here: detect hung on cancel).
+                    async with asyncio.timeout(0.5):
+                        msg = await self.ws.recv()
                 except TimeoutError:
                     # Audio stalls when the snooped party hangs up (the snoop leaves the bridge).
                     if not await _channel_exists(self.ari, self.channel_id):
+                        self.hung_up = True
                         return
                     continue
                 if isinstance(msg, str):
@@ -352,7 +359,7 @@ class _MediaRun:
                 if len(self.buf) >= self.batch * FRAME_BYTES:
                     self.wake.set()
         except websockets.ConnectionClosed:
-            return
+            self.hung_up = not await _channel_exists(self.ari, self.channel_id)
         finally:
             self.ended = True
             self.wake.set()

@@ -76,12 +76,19 @@ async def _commands(redis: aioredis.Redis, acd: QueueService) -> None:
     """Commands from the panel and the CLI on the ``centrala:commands`` stream.
 
     ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
-    Only entries added after the daemon started are read.
+    Entries added before the daemon started are not replayed (the daemon loads
+    everything at start).
     """
-    last = "$"
+    # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
+    try:
+        newest = await redis.xrevrange(COMMANDS_STREAM, count=1)
+    except aioredis.RedisError:
+        newest = []  # Redis is down: replay what is there later (a reload twice is harmless)
+    last: bytes | str = newest[0][0] if newest else "0-0"
     while True:
         try:
-            batches = await redis.xread({COMMANDS_STREAM: last}, block=5000, count=50)
+            # Block for less than the client's socket timeout (5 s by default).
+            batches = await redis.xread({COMMANDS_STREAM: last}, block=2000, count=50)
         except aioredis.RedisError as err:
             log.warning("commands stream: %s", err)
             await asyncio.sleep(2)

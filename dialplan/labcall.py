@@ -31,7 +31,7 @@ class CallSpec:
     dtmf: str = ""
     dtmf_at: float = 1.0
     hangup_after: float = 0
-    ring_timeout_s: int = 30
+    ring_timeout_s: float = 30
 
 
 def carrier_account(settings: Settings, did: str) -> str:
@@ -50,13 +50,13 @@ def carrier_account(settings: Settings, did: str) -> str:
 
 
 def _originate(settings: Settings, channel: str, caller_id: str, lab_id: str,
-               variables: dict[str, str], ring_timeout_s: int) -> None:
+               variables: dict[str, str], ring_timeout_s: float) -> None:
     """Originate from the lab over its AMI; once answered the call runs ``[lab-caller]``."""
     action = {
         "Action": "Originate", "Channel": channel,
         "Context": "lab-caller", "Exten": "s", "Priority": "1",
         "CallerID": f'"{caller_id}" <{caller_id}>',
-        "Timeout": str(ring_timeout_s * 1000), "Async": "true", "ChannelId": f"lab-{lab_id}",
+        "Timeout": str(max(1, round(ring_timeout_s * 1000))), "Async": "true", "ChannelId": f"lab-{lab_id}",
         "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
     }
     _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",

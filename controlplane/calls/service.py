@@ -133,24 +133,28 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         if kind == "outbound" and target.startswith("*") and self.acd is not None:
             await self._feature_code(call_id, event.channel.endpoint, target)
             return
-        if kind == "inbound":
-            binding = await asyncio.to_thread(routing.inbound_binding, self.db, target)
-        else:
-            binding = await asyncio.to_thread(routing.outbound_binding, self.db,
-                                              event.channel.endpoint, target)
-        caller = event.channel.caller_number or "anonymous"
-        if kind == "inbound" and self.flows is not None and binding.tenant_id is not None:
+        # The lock is taken before the look-ups: a caller who hangs up meanwhile has their
+        # StasisEnd wait for it, and so finds the call instead of being dropped.
+        async with self._locks[call_id]:
+            if call_id in self.calls:
+                return
+            binding = await self._binding(call_id, kind, target, event.channel.endpoint)
+            caller = event.channel.caller_number or "anonymous"
+            state, cmds = machine.start(machine.Entered(call_id, caller, binding), event.at)
+            self.calls[call_id] = state
+            await self._run(call_id, cmds)
+
+    async def _binding(self, call_id: str, kind: str, target: str, endpoint: str) -> Binding:
+        if kind != "inbound":
+            return await asyncio.to_thread(routing.outbound_binding, self.db, endpoint, target)
+        binding = await asyncio.to_thread(routing.inbound_binding, self.db, target)
+        if self.flows is not None and binding.tenant_id is not None:
             found = await asyncio.to_thread(self.flows, target)
             if found is not None:
                 self._ivr_plan[call_id] = (found[0], found[1], binding)
                 # Who answers is decided by the flow; the DID's phone is only the fallback.
                 binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
-        async with self._locks[call_id]:
-            if call_id in self.calls:
-                return
-            state, cmds = machine.start(machine.Entered(call_id, caller, binding), event.at)
-            self.calls[call_id] = state
-            await self._run(call_id, cmds)
+        return binding
 
     async def _with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
         async with self._locks[call_id]:

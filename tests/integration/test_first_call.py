@@ -119,3 +119,25 @@ def test_no_channel_left_behind(platform) -> None:  # type: ignore[no-untyped-de
         active = s.scalar(select(func.count()).select_from(CallRecord).where(CallRecord.status == "active"))
     engine.dispose()
     assert active == 0
+
+
+def test_callers_who_give_up_at_once_leave_no_open_record(platform) -> None:  # type: ignore[no-untyped-def]
+    """A caller gone while the platform is still looking up the DID must still end the call."""
+    callers = []
+    for ring_ms in (5, 5, 10, 20, 50, 100, 200, 5, 10, 20):
+        caller = unique_caller()
+        callers.append(caller)
+        labcall.call(platform.settings, labcall.CallSpec(did="48221000001", caller_id=caller,
+                                                         ring_timeout_s=ring_ms / 1000,
+                                                         hangup_after=3))
+
+    def all_closed() -> bool:
+        rows = [r for c in callers for r in records_for(platform, c)]
+        return all(r.status == "ended" for r in rows)
+
+    until(all_closed, timeout=30, what="every short-lived call to be closed")
+    from controlplane import stack
+
+    instance = stack.platform_instance(platform.settings)
+    until(lambda: "0 active channels" in instance.cli("core show channels"), timeout=20,
+          what="no channel left")
