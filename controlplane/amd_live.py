@@ -48,21 +48,8 @@ SAMPLE_RATE = 16000
 FRAME_BYTES = 640  # 20 ms of slin16
 AMD_CONTEXT = "centrala-amd"
 AMD_RESULT_VAR = "CENTRALA_AMD"
-# The dialplan the platform needs for the app_amd comparison (the lead puts it in
-# dialplan/templates/extensions.conf.j2; install_amd_context adds it at run time meanwhile).
-AMD_DIALPLAN = (
-    f"[{AMD_CONTEXT}]",
-    "exten => s,1,AMD()",
-    f" same => n,Set({AMD_RESULT_VAR}=${{AMDSTATUS}}/${{AMDCAUSE}}/${{STRFTIME(,,%s.%3q)}})",
-    " same => n,Wait(30)",
-    " same => n,Hangup()",
-)
-_AMD_PRIORITIES = (
-    "AMD()",
-    f"Set({AMD_RESULT_VAR}=${{AMDSTATUS}}/${{AMDCAUSE}}/${{STRFTIME(,,%s.%3q)}})",
-    "Wait(30)",
-    "Hangup()",
-)
+# Asterisk's AMD() for comparison runs in the [centrala-amd] context of the rendered
+# dialplan (dialplan/templates/extensions.conf.j2) and leaves its result in CENTRALA_AMD.
 
 # Teardowns that outlive a cancelled detect() (kept referenced until done).
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -95,21 +82,6 @@ def object_ids(channel_id: str) -> dict[str, str]:
         "bridge": f"{channel_id}-amd-bridge",
         "ref": f"{channel_id}-amd-ref",
     }
-
-
-def install_amd_context(instance: Any) -> bool:
-    """Add ``[centrala-amd]`` to a running platform Asterisk (CLI), unless present.
-
-    ``instance`` is :func:`controlplane.stack.platform_instance`. Blocking (subprocess).
-    A dialplan reload drops it again; the template should carry :data:`AMD_DIALPLAN`.
-    Returns True when it was added.
-    """
-    shown = instance.cli(f"dialplan show s@{AMD_CONTEXT}")
-    if AMD_RESULT_VAR in shown and "AMD()" in shown:
-        return False
-    for prio, app in enumerate(_AMD_PRIORITIES, start=1):
-        instance.cli(f"dialplan add extension s,{prio},{app} into {AMD_CONTEXT} replace")
-    return True
 
 
 def _epoch(at: datetime | float | None) -> float:
@@ -178,7 +150,9 @@ class _Session:
 
     async def drop(self, *keys: str) -> None:
         """Hang up / destroy the named objects (all when none named); 404 is fine."""
-        wanted = {f"{k}:{self.ids[n]}" for n in keys for k in ("channel", "bridge")} if keys else None
+        wanted = (
+            {f"{k}:{self.ids[n]}" for n in keys for k in ("channel", "bridge")} if keys else None
+        )
         refs = [r for r in self.attempted if r not in self.done and (wanted is None or r in wanted)]
         channels = [r for r in refs if r.startswith("channel:")]
         bridges = [r for r in refs if r.startswith("bridge:")]
@@ -251,47 +225,103 @@ async def detect(
     ids = session.ids
     amd_task: asyncio.Task[tuple[str, str, float] | None] | None = None
     try:
-        # All at once (a few ms sooner to the first frame); errors are raised only after every
-        # request has returned, so the teardown knows what exists.
-        creations = [
-            session.create("channel", "snoop", f"/channels/{channel_id}/snoop",
-                           spy="in", app=app, snoopId=ids["snoop"]),
-            session.create("channel", "media", "/channels/externalMedia", app=app,
-                           channelId=ids["media"], transport="websocket", encapsulation="none",
-                           connection_type="server", format="slin16", direction="both"),
-            session.create("bridge", "bridge", "/bridges", type="mixing",
-                           bridgeId=ids["bridge"], name="centrala-amd"),
-        ]
+        # One request at a time: in parallel it was no faster (~22 ms answer → first frame either
+        # way), and Asterisk's HTTP server listens with a backlog of 10, so bursts of new
+        # connections from many calls overflow it (SYN dropped, retried after 1 s: audio lost).
+        t_call = time.time()
+        try:
+            await session.create(
+                "channel",
+                "snoop",
+                f"/channels/{channel_id}/snoop",
+                spy="in",
+                app=app,
+                snoopId=ids["snoop"],
+            )
+        except AriError as err:
+            if err.status == 404:  # the called party is already gone
+                return LiveAmdResult(
+                    Label.NOTSURE,
+                    "HANGUP",
+                    None,
+                    None,
+                    None,
+                    hung_up=True,
+                    objects=tuple(session.attempted),
+                )
+            raise
         if run_app_amd:
-            creations.append(session.create("channel", "ref", f"/channels/{channel_id}/snoop",
-                                            spy="in", app=app, snoopId=ids["ref"]))
-        snoop, media, *rest = await asyncio.gather(*creations, return_exceptions=True)
-        if isinstance(snoop, AriError) and snoop.status == 404:  # the called party is gone
-            return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None, hung_up=True,
-                                 objects=tuple(session.attempted))
-        for outcome in (snoop, media, *rest):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        if run_app_amd:
+            await session.create(
+                "channel",
+                "ref",
+                f"/channels/{channel_id}/snoop",
+                spy="in",
+                app=app,
+                snoopId=ids["ref"],
+            )
             amd_task = asyncio.create_task(_app_amd(ari, ids["ref"], deadline))
+        media = await session.create(
+            "channel",
+            "media",
+            "/channels/externalMedia",
+            app=app,
+            channelId=ids["media"],
+            transport="websocket",
+            encapsulation="none",
+            connection_type="server",
+            format="slin16",
+            direction="both",
+        )
+        await session.create(
+            "bridge",
+            "bridge",
+            "/bridges",
+            type="mixing",
+            bridgeId=ids["bridge"],
+            name="centrala-amd",
+        )
+        t_created = time.time()
         conn = (media.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID")
         if not conn:
             raise AriError("POST", "/channels/externalMedia", 0, "no MEDIA_WEBSOCKET_CONNECTION_ID")
         url = f"ws://{media_host}:{media_port}/media/{conn}"
-        async with websockets.connect(url, subprotocols=["media"],  # type: ignore[list-item]
-                                      compression=None, ping_interval=None,
-                                      max_size=2**20) as ws:
+        async with websockets.connect(
+            url,
+            subprotocols=["media"],  # type: ignore[list-item]
+            compression=None,
+            ping_interval=None,
+            max_size=2**20,
+        ) as ws:
             # The media channel enters Stasis once the websocket is up; the snoop soon after
             # creation. Until then addChannel answers 422.
             try:
-                await _retry(lambda: ari.post(f"/bridges/{ids['bridge']}/addChannel",
-                                              channel=f"{ids['snoop']},{ids['media']}"),
-                             until=min(deadline, time.monotonic() + 3), statuses=(409, 422))
+                await _retry(
+                    lambda: ari.post(
+                        f"/bridges/{ids['bridge']}/addChannel",
+                        channel=f"{ids['snoop']},{ids['media']}",
+                    ),
+                    until=min(deadline, time.monotonic() + 3),
+                    statuses=(409, 422),
+                )
             except AriError:
                 if await _channel_exists(ari, channel_id):
                     raise
-                return LiveAmdResult(Label.NOTSURE, "HANGUP", None, None, None, hung_up=True,
-                                     objects=tuple(session.attempted))
+                return LiveAmdResult(
+                    Label.NOTSURE,
+                    "HANGUP",
+                    None,
+                    None,
+                    None,
+                    hung_up=True,
+                    objects=tuple(session.attempted),
+                )
+            log.debug(
+                "AMD %s: answer→detect %d ms, created +%d ms, bridged +%d ms",
+                channel_id,
+                (t_call - t_answer) * 1000,
+                (t_created - t_call) * 1000,
+                (time.time() - t_created) * 1000,
+            )
             run = _MediaRun(ari, channel_id, ws, _Detector(config), batch_frames)
             verdict, at, timed_out = await run.until_verdict(deadline)
         await session.drop("snoop", "media", "bridge")  # free the media path early
@@ -300,12 +330,17 @@ async def detect(
             amd = await amd_task
             await session.drop("ref")
         return LiveAmdResult(
-            centrala=verdict.label, cause=verdict.cause,
-            decision_ms=_ms(at, t_answer), audio_ms=verdict.decision_ms if run.frames else None,
-            setup_ms=_ms(run.first_frame_at, t_answer), frames=run.frames, timed_out=timed_out,
+            centrala=verdict.label,
+            cause=verdict.cause,
+            decision_ms=_ms(at, t_answer),
+            audio_ms=verdict.decision_ms if run.frames else None,
+            setup_ms=_ms(run.first_frame_at, t_answer),
+            frames=run.frames,
+            timed_out=timed_out,
             hung_up=run.hung_up,
             detector_cpu_ms=round(run.det.cpu_s * 1000, 1),
-            app_amd_status=amd[0] if amd else None, app_amd_cause=amd[1] if amd else None,
+            app_amd_status=amd[0] if amd else None,
+            app_amd_cause=amd[1] if amd else None,
             app_amd_ms=_ms(amd[2], t_answer) if amd else None,
             objects=tuple(session.attempted),
         )
@@ -318,8 +353,9 @@ async def detect(
 class _MediaRun:
     """Read the media websocket, batch frames into the detector, stop at a verdict."""
 
-    def __init__(self, ari: AriClient, channel_id: str, ws: Any, det: _Detector,
-                 batch_frames: int) -> None:
+    def __init__(
+        self, ari: AriClient, channel_id: str, ws: Any, det: _Detector, batch_frames: int
+    ) -> None:
         self.ari, self.channel_id, self.ws, self.det = ari, channel_id, ws, det
         self.batch = max(1, batch_frames)
         self.buf = bytearray()
@@ -331,7 +367,7 @@ class _MediaRun:
 
     def _take(self) -> list[bytes]:
         n = len(self.buf) // FRAME_BYTES
-        frames = [bytes(self.buf[i * FRAME_BYTES:(i + 1) * FRAME_BYTES]) for i in range(n)]
+        frames = [bytes(self.buf[i * FRAME_BYTES : (i + 1) * FRAME_BYTES]) for i in range(n)]
         del self.buf[: n * FRAME_BYTES]
         self.frames += n
         return frames
@@ -369,8 +405,8 @@ class _MediaRun:
             await self.wake.wait()
             self.wake.clear()
             if self.ended:
-                verdict = await asyncio.to_thread(self.det.finish, self._take())
-                return verdict, time.time()
+                final = await asyncio.to_thread(self.det.finish, self._take())
+                return final, time.time()
             frames = self._take()
             if frames:
                 verdict = await asyncio.to_thread(self.det.feed, frames)
@@ -406,9 +442,13 @@ async def _channel_exists(ari: AriClient, channel_id: str) -> bool:
 async def _app_amd(ari: AriClient, ref_id: str, deadline: float) -> tuple[str, str, float] | None:
     """Send the reference snoop to ``AMD()`` and poll for its answer (status, cause, epoch s)."""
     try:
-        await _retry(lambda: ari.post(f"/channels/{ref_id}/continue", context=AMD_CONTEXT,
-                                      extension="s", priority=1),
-                     until=min(deadline, time.monotonic() + 3), statuses=(404, 409, 422))
+        await _retry(
+            lambda: ari.post(
+                f"/channels/{ref_id}/continue", context=AMD_CONTEXT, extension="s", priority=1
+            ),
+            until=min(deadline, time.monotonic() + 3),
+            statuses=(404, 409, 422),
+        )
         # AMD()'s total_analysis_time is 5 s from its start; allow for it past our deadline.
         poll_until = max(deadline, time.monotonic() + 5.5)
         while time.monotonic() < poll_until:
@@ -431,9 +471,7 @@ async def _app_amd(ari: AriClient, ref_id: str, deadline: float) -> tuple[str, s
 
 __all__ = [
     "AMD_CONTEXT",
-    "AMD_DIALPLAN",
     "LiveAmdResult",
     "detect",
-    "install_amd_context",
     "object_ids",
 ]

@@ -10,6 +10,7 @@ own, so the reader never blocks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,7 +37,9 @@ class AriClient:
                  request_timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._auth = aiohttp.BasicAuth(user, password)
+        # A plain header: aiohttp deprecates ``auth=``/BasicAuth objects for sessions.
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._auth_header = {"Authorization": f"Basic {token}"}
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -44,7 +47,7 @@ class AriClient:
 
     async def __aenter__(self) -> AriClient:
         connector = aiohttp.TCPConnector(limit=64)
-        self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._timeout,
+        self._session = aiohttp.ClientSession(headers=self._auth_header, timeout=self._timeout,
                                               connector=connector)
         return self
 
@@ -91,7 +94,7 @@ class AriClient:
                          max_backoff: float = 5.0) -> None:
         """Read events forever; reconnect with backoff. Ends only when cancelled."""
         backoff = 0.2
-        headers = {"Authorization": self._auth.encode()}
+        headers = self._auth_header
         while True:
             try:
                 async with websockets.connect(self._ws_url(), additional_headers=headers,

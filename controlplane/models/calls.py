@@ -47,3 +47,10 @@ class CallRecord(Base):
     recording_path: Mapped[str | None] = mapped_column(String(500))
     recording_duration_s: Mapped[float | None] = mapped_column(Float)
     end_estimated: Mapped[bool] = mapped_column(default=False)
+    # answering-machine detection on outbound calls: ours, and Asterisk's AMD() alongside
+    amd_verdict: Mapped[str | None] = mapped_column(String(10))  # HUMAN | MACHINE | NOTSURE
+    amd_cause: Mapped[str | None] = mapped_column(String(64))
+    amd_decision_ms: Mapped[int | None] = mapped_column(Integer)
+    app_amd_status: Mapped[str | None] = mapped_column(String(10))
+    app_amd_cause: Mapped[str | None] = mapped_column(String(64))
+    app_amd_ms: Mapped[int | None] = mapped_column(Integer)

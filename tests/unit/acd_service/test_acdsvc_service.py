@@ -1,0 +1,707 @@
+"""The live ACD service against a real Redis and a real SQLite migrated with Alembic.
+
+The connector (the ARI side) is a recording fake: it is the seam the call
+service implements and tests live. Time is a fake clock driven by the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controlplane.acd.service import CommandResult, QueueService, UnknownQueue
+from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.migrate import upgrade
+from controlplane.models import PhoneEndpoint, Role, Tenant, User
+from controlplane.models.acd import (
+    AgentBreakReason,
+    AgentSessionAudit,
+    AgentStatusLog,
+    Queue,
+    QueueLog,
+    QueueMember,
+)
+
+REDIS_SERVER = "/usr/bin/redis-server"
+T0 = 1_800_000_000.0
+
+
+def until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(step)
+
+
+def _free_port() -> int:
+    """A free loopback port below 32768 (outside Linux's ephemeral range)."""
+    for _ in range(100):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    workdir = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+
+    def up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            assert proc.poll() is None, "redis-server exited"
+            return False
+
+    try:
+        until(up)
+        yield port
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database at the Alembic head, built once and copied per test."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db(migrated_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    path = tmp_path / "acd.db"
+    shutil.copy(migrated_db, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+async def rds(redis_port: int) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis(port=redis_port)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class FakeConnector:
+    """Records every command; ``fail_offers_to`` makes ``offer`` raise for those phones."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    fail_offers_to: set[str] = field(default_factory=set)
+
+    async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None:
+        self.calls.append(("offer", call_id, agent_endpoint, timeout_s))
+        if agent_endpoint in self.fail_offers_to:
+            raise ConnectionError("originate refused")
+
+    async def cancel_offer(self, call_id: str, agent_endpoint: str, reason: str) -> None:
+        self.calls.append(("cancel_offer", call_id, agent_endpoint, reason))
+
+    async def connect(self, call_id: str, agent_endpoint: str, record: bool) -> None:
+        self.calls.append(("connect", call_id, agent_endpoint, record))
+
+    async def start_moh(self, call_id: str) -> None:
+        self.calls.append(("start_moh", call_id))
+
+    async def stop_moh(self, call_id: str) -> None:
+        self.calls.append(("stop_moh", call_id))
+
+    async def announce(self, call_id: str, position: int, ewt_s: float) -> None:
+        self.calls.append(("announce", call_id, position, ewt_s))
+
+    async def leave(self, call_id: str, outcome: str, destination: str | None) -> None:
+        self.calls.append(("leave", call_id, outcome, destination))
+
+    def named(self, name: str) -> list[tuple[Any, ...]]:
+        return [c for c in self.calls if c[0] == name]
+
+
+@dataclass
+class World:
+    tenant: int
+    users: dict[str, int]  # login → user id
+    queues: dict[str, int]  # name → queue id
+
+    def phone(self, login: str) -> str:
+        return f"ph-{login}"
+
+
+def seed(
+    db: sessionmaker[Session],
+    queues: dict[str, dict[str, Any]],
+    members: dict[str, tuple[str, ...]],
+    agents: tuple[str, ...] = ("a1", "a2", "a3"),
+    licences: int = 10,
+) -> World:
+    """A tenant with agents (each with a phone ``ph-<login>``) and queues."""
+    with transaction(db) as s:
+        t = Tenant(domain="acme.example", name="Acme", licences=licences)
+        s.add(t)
+        s.flush()
+        users = {}
+        for login in agents:
+            u = User(tenant_id=t.id, login=login, role=Role.AGENT, password_hash="x")
+            s.add(u)
+            s.flush()
+            users[login] = u.id
+            s.add(
+                PhoneEndpoint(
+                    tenant_id=t.id,
+                    name=f"ph-{login}",
+                    extension=login[-1] * 4,
+                    secret="s" * 16,
+                    user_id=u.id,
+                )
+            )
+        s.add(PhoneEndpoint(tenant_id=t.id, name="ph-spare", extension="9999", secret="s" * 16))
+        qids = {}
+        for name, kw in queues.items():
+            kw = dict(kw)
+            overflow = kw.pop("overflow_to", None)
+            q = Queue(tenant_id=t.id, name=name, announce_every_s=None, **kw)
+            if overflow is not None:
+                q.overflow_queue_id = qids[overflow]
+            s.add(q)
+            s.flush()
+            qids[name] = q.id
+            for n, login in enumerate(members.get(name, ())):
+                s.add(QueueMember(queue_id=q.id, user_id=users[login], penalty=n))
+    return World(t.id, users, qids)
+
+
+async def login(svc: QueueService, w: World, *logins: str) -> None:
+    for name in logins:
+        r = await svc.agent_command(w.tenant, w.users[name], "login")
+        assert r.ok, r
+
+
+def status(svc: QueueService, w: World, name: str) -> str:
+    a = svc._tenants[w.tenant].agents[str(w.users[name])]
+    return f"{a.status}:{a.reason}" if a.reason else str(a.status)
+
+
+def status_log(db: sessionmaker[Session], uid: int) -> list[tuple[str, str, str | None]]:
+    with db() as s:
+        rows = s.scalars(
+            select(AgentStatusLog).where(AgentStatusLog.user_id == uid).order_by(AgentStatusLog.id)
+        )
+        return [(r.from_status, r.to_status, r.reason) for r in rows]
+
+
+def queue_log(db: sessionmaker[Session], call_id: str) -> list[tuple[str, int | None]]:
+    with db() as s:
+        rows = s.scalars(
+            select(QueueLog).where(QueueLog.interaction_id == call_id).order_by(QueueLog.id)
+        )
+        return [(r.kind, r.user_id) for r in rows]
+
+
+def make(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> tuple[QueueService, FakeConnector]:
+    conn = FakeConnector()
+    return QueueService(db, rds, conn, clock, stats_interval_s=0), conn
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+# ---- routing per strategy ----
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [("linear", "a2"), ("longest_idle", "a1"), ("fewest_calls", "a1")],
+)
+async def test_enqueue_with_two_ready_agents_offers_per_strategy(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock, strategy: str, expected: str
+) -> None:
+    # a2 is first in the member order; a1 logged in (became ready) earlier
+    w = seed(db, {"sales": {"strategy": strategy}}, {"sales": ("a2", "a1")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    clock.now += 5
+    await login(svc, w, "a2")
+    await svc.enqueue("c1", w.tenant, "sales", caller="+48600100200")
+    assert conn.named("start_moh") == [("start_moh", "c1")]
+    assert conn.named("offer") == [("offer", "c1", w.phone(expected), 20.0)]
+    assert status(svc, w, expected) == "reserved"
+
+
+async def test_offer_failed_reoffers_to_the_next_agent(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "sales")
+    await svc.offer_ringing("c1", "ph-a1")
+    assert status(svc, w, "a1") == "ringing"
+    clock.now += 3
+    await svc.offer_failed("c1", "ph-a1", "busy")
+    assert [c[2] for c in conn.named("offer")] == ["ph-a1", "ph-a2"]
+    assert status(svc, w, "a1") == "ready" and status(svc, w, "a2") == "reserved"
+    assert svc._tenants[w.tenant].agents[str(w.users["a1"])].missed == 1
+
+
+async def test_ring_timeout_on_tick_cancels_and_reoffers(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear", "ring_timeout_s": 10}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "sales")
+    clock.now += 10
+    await svc.tick()
+    assert ("cancel_offer", "c1", "ph-a1", "timeout") in conn.calls
+    assert conn.named("offer")[-1] == ("offer", "c1", "ph-a2", 10.0)
+    # the hang-up of the cancelled leg comes back as offer_failed: ignored, no second miss
+    await svc.offer_failed("c1", "ph-a1", "cancelled")
+    assert svc._tenants[w.tenant].agents[str(w.users["a1"])].missed == 1
+    assert status(svc, w, "a2") == "reserved"
+
+
+async def test_a_failing_originate_is_fed_back_and_the_next_agent_is_offered(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    conn.fail_offers_to.add("ph-a1")
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "sales")
+    assert [c[2] for c in conn.named("offer")] == ["ph-a1", "ph-a2"]
+    assert status(svc, w, "a1") == "ready" and status(svc, w, "a2") == "reserved"
+
+
+@pytest.mark.parametrize(
+    ("policy", "record"), [("always", True), ("never", False), ("on_demand", False)]
+)
+async def test_answer_connects_with_the_recording_policy(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock, policy: str, record: bool
+) -> None:
+    w = seed(db, {"sales": {"recording": policy}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    clock.now += 4
+    await svc.offer_answered("c1", "ph-a1")
+    assert conn.calls[-2:] == [("stop_moh", "c1"), ("connect", "c1", "ph-a1", record)]
+    assert status(svc, w, "a1") == "on_call"
+    events = [json.loads(e[1][b"data"]) for e in await rds.xrange("centrala:events")]
+    on_demand = [e for e in events if e["type"] == "queue.record_on_demand"]
+    assert len(on_demand) == (policy == "on_demand")
+    uid = w.users["a1"]
+    assert queue_log(db, "c1") == [("enter", None), ("offer", uid), ("answer", uid)]
+
+
+async def test_ring_all_answer_cancels_the_other_phones(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "ring_all"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "sales")
+    assert sorted(c[2] for c in conn.named("offer")) == ["ph-a1", "ph-a2"]
+    await svc.offer_answered("c1", "ph-a2")
+    assert ("cancel_offer", "c1", "ph-a1", "answered_elsewhere") in conn.calls
+    assert status(svc, w, "a1") == "ready" and status(svc, w, "a2") == "on_call"
+    assert svc._tenants[w.tenant].agents[str(w.users["a1"])].missed == 0
+
+
+async def test_caller_left_while_ringing_cancels_the_offer_without_a_miss(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    await svc.offer_ringing("c1", "ph-a1")
+    clock.now += 2
+    await svc.caller_left("c1")
+    assert ("cancel_offer", "c1", "ph-a1", "caller_left") in conn.calls
+    a1 = svc._tenants[w.tenant].agents[str(w.users["a1"])]
+    assert (a1.status, a1.missed) == ("ready", 0)
+    assert [k for k, _ in queue_log(db, "c1")] == ["enter", "offer", "abandon"]
+    assert await rds.hlen(f"centrala:acd:{w.tenant}:waiting") == 0
+
+
+async def test_call_ended_starts_wrap_up_then_ready_after_wrap_up_s(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"wrap_up_s": 15}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    await svc.offer_ringing("c1", "ph-a1")
+    await svc.offer_answered("c1", "ph-a1")
+    clock.now += 60
+    await svc.call_ended("c1")
+    assert status(svc, w, "a1") == "wrap_up"
+    clock.now += 14
+    await svc.tick()
+    assert status(svc, w, "a1") == "wrap_up"
+    await svc.enqueue("c2", w.tenant, "sales")  # waits: the agent is wrapping up
+    assert [c[1] for c in conn.named("offer")] == ["c1"]
+    clock.now += 1
+    await svc.tick()
+    assert status(svc, w, "a1") == "reserved"  # ready, and at once offered the waiting call
+    assert conn.named("offer")[-1][1] == "c2"
+    assert status_log(db, w.users["a1"]) == [
+        ("logged_out", "ready", None),
+        ("ready", "reserved", None),
+        ("reserved", "ringing", None),
+        ("ringing", "on_call", None),
+        ("on_call", "wrap_up", None),
+        ("wrap_up", "ready", None),
+        ("ready", "reserved", None),
+    ]
+    assert [k for k, _ in queue_log(db, "c1")] == ["enter", "offer", "answer", "end"]
+
+
+async def test_max_wait_overflows_to_the_overflow_queue(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(
+        db,
+        {"backup": {}, "sales": {"max_wait_s": 30, "overflow_to": "backup"}},
+        {"sales": ("a1",), "backup": ("a2",)},
+    )
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.agent_command(w.tenant, w.users["a1"], "break", "1")
+    await login(svc, w, "a2")
+    await svc.agent_command(w.tenant, w.users["a2"], "break", "1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    clock.now += 29
+    await svc.tick()
+    assert not conn.named("offer")
+    await svc.agent_command(w.tenant, w.users["a2"], "ready")  # a backup agent, not in sales
+    assert not conn.named("offer")
+    clock.now += 1
+    await svc.tick()
+    assert conn.named("offer") == [("offer", "c1", "ph-a2", 20.0)]
+    assert not conn.named("leave")
+    with db() as s:
+        rows = s.execute(
+            select(QueueLog.kind, QueueLog.queue_id)
+            .where(QueueLog.interaction_id == "c1")
+            .order_by(QueueLog.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("enter", w.queues["sales"]),
+        ("overflow", w.queues["sales"]),
+        ("enter", w.queues["backup"]),
+        ("offer", w.queues["backup"]),
+    ]
+
+
+async def test_max_wait_without_overflow_queue_leaves(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"max_wait_s": 30}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.agent_command(w.tenant, w.users["a1"], "break", "1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    clock.now += 30
+    await svc.tick()
+    assert conn.calls[-2:] == [("stop_moh", "c1"), ("leave", "c1", "max_wait", None)]
+    await svc.agent_command(w.tenant, w.users["a1"], "ready")
+    assert not conn.named("offer")
+
+
+async def test_no_agents_logged_in_leave_or_wait(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(
+        db,
+        {"closed": {"no_agents": "leave"}, "patient": {"no_agents": "wait"}},
+        {"closed": ("a1",), "patient": ("a1",)},
+    )
+    svc, conn = make(db, rds, clock)
+    await svc.enqueue("c1", w.tenant, "closed")
+    assert conn.calls == [("leave", "c1", "no_agents", None)]
+    await svc.enqueue("c2", w.tenant, "patient")
+    clock.now += 5
+    await svc.tick()
+    assert conn.calls[1:] == [("start_moh", "c2")]
+    await login(svc, w, "a1")
+    assert conn.named("offer") == [("offer", "c2", "ph-a1", 20.0)]
+    with pytest.raises(UnknownQueue):
+        await svc.enqueue("c3", w.tenant, "nope")
+
+
+async def test_an_unreachable_phone_is_never_offered(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    await svc.contact_status("ph-a1", "Unreachable", "sip:a1@10.0.0.1")  # before login
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    clock.now += 60
+    await svc.tick()
+    assert not conn.named("offer")
+    await login(svc, w, "a2")
+    assert [c[2] for c in conn.named("offer")] == ["ph-a2"]
+    await svc.caller_left("c1")
+    await svc.contact_status("ph-a2", "Unreachable")
+    await svc.enqueue("c2", w.tenant, "sales")
+    assert [c[2] for c in conn.named("offer")] == ["ph-a2"]
+    await svc.contact_status("ph-a1", "Reachable", "sip:a1@10.0.0.1")
+    assert conn.named("offer")[-1] == ("offer", "c2", "ph-a1", 20.0)
+
+
+async def test_feature_codes_change_agent_state_and_write_the_status_log(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    svc, _ = make(db, rds, clock)
+    assert await svc.feature_code("ph-a1", "*51") == "sound:beeperr"  # not logged in
+    assert await svc.feature_code("ph-a1", "*50") == "sound:agent-loginok"
+    assert await svc.feature_code("ph-a1", "*50") == "sound:agent-alreadyon"
+    clock.now += 10
+    assert await svc.feature_code("ph-a1", "*527") == "sound:beep"
+    assert status(svc, w, "a1") == "break:7"
+    clock.now += 10
+    assert await svc.feature_code("ph-a1", "*51") == "sound:beep"
+    assert await svc.feature_code("ph-a1", "*53") == "sound:agent-loggedoff"
+    assert await svc.feature_code("ph-a1", "*99") == "sound:pbx-invalid"
+    assert await svc.feature_code("ph-spare", "*50") == "sound:agent-incorrect"  # no agent
+    assert await svc.feature_code("ph-unknown", "*50") == "sound:agent-incorrect"
+    assert status_log(db, w.users["a1"]) == [
+        ("logged_out", "ready", None),
+        ("ready", "break", "7"),
+        ("break", "ready", None),
+        ("ready", "logged_out", None),
+    ]
+
+
+async def test_login_beyond_the_licences_is_refused(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1", "a2")}, licences=1)
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1")
+    r = await svc.agent_command(w.tenant, w.users["a2"], "login")
+    assert r == CommandResult(False, "logged_out", None, "licence_limit", r.message)
+    assert "licences" in r.message
+    await svc.agent_command(w.tenant, w.users["a1"], "logout")
+    await login(svc, w, "a2")  # the licence was released
+
+
+async def test_a_new_service_on_the_same_redis_sees_the_same_agents(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"wrap_up_s": 30}}, {"sales": ("a1", "a2", "a3")})
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1", "a2", "a3")
+    await svc.agent_command(w.tenant, w.users["a2"], "break", "4")
+    await svc.enqueue("c1", w.tenant, "sales")  # a1 (longest idle) is reserved
+    await svc.offer_answered("c1", "ph-a1")
+    await svc.call_ended("c1")
+    before = {n: status(svc, w, n) for n in ("a1", "a2", "a3")}
+    assert before == {"a1": "wrap_up", "a2": "break:4", "a3": "ready"}
+
+    svc2, _ = make(db, rds, clock)
+    await svc2.start()
+    assert {n: status(svc2, w, n) for n in before} == before
+    clock.now += 30
+    await svc2.tick()  # the restored wrap-up still ends on time
+    assert status(svc2, w, "a1") == "ready"
+
+    await rds.flushall()  # Redis lost everything: rebuilt from the status log
+    svc3, _ = make(db, rds, clock)
+    await svc3.start()
+    assert {n: status(svc3, w, n) for n in before} == {
+        "a1": "ready",
+        "a2": "break:4",
+        "a3": "ready",
+    }
+    r = await svc3.agent_command(w.tenant, w.users["a2"], "login")
+    assert r.code == "already"  # the session came back with the agent
+
+
+async def test_live_state_and_stats_are_mirrored_to_redis(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales", priority=1)
+    await svc.enqueue("c2", w.tenant, "sales")
+    clock.now += 7
+    await svc.tick()
+    waiting = {
+        k.decode(): json.loads(v)
+        for k, v in (await rds.hgetall(f"centrala:acd:{w.tenant}:waiting")).items()
+    }
+    assert waiting["c1"]["phase"] == "offered" and waiting["c2"]["position"] == 2
+    agent = json.loads(await rds.hget(f"centrala:acd:{w.tenant}:agents", str(w.users["a1"])))
+    assert (agent["status"], agent["endpoint"]) == ("reserved", "ph-a1")
+    stats = [json.loads(e[1][b"data"]) for e in await rds.xrange("centrala:events")]
+    stats = [e for e in stats if e["type"] == "queue.stats"]
+    assert stats and stats[-1]["tenant_id"] == w.tenant
+    (q,) = stats[-1]["queues"]
+    assert (q["name"], q["waiting"], q["longest_wait_s"], q["entered"]) == ("sales", 2, 7.0, 2)
+    assert stats[-1]["agents"] == {"reserved": 1}
+    snap = await svc.snapshot(w.tenant)
+    assert snap["queues"][0]["waiting"] == 2
+
+
+async def test_a_connector_calling_back_inline_does_not_deadlock(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+
+    class Busy(FakeConnector):
+        async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None:
+            await super().offer(call_id, agent_endpoint, timeout_s)
+            if agent_endpoint == "ph-a1":  # the phone answered busy at once
+                await svc.offer_failed(call_id, agent_endpoint, "busy")
+
+    svc.connector = busy = Busy()
+    await login(svc, w, "a1", "a2")
+    await asyncio.wait_for(svc.enqueue("c1", w.tenant, "sales"), timeout=5)
+    assert [c[2] for c in busy.named("offer")] == ["ph-a1", "ph-a2"]
+    assert status(svc, w, "a2") == "reserved"
+
+
+async def test_concurrent_operations_keep_each_calls_commands_in_order(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "ring_all"}}, {"sales": ("a1", "a2", "a3")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2", "a3")
+    calls = [f"c{n}" for n in range(12)]
+    await asyncio.gather(*(svc.enqueue(c, w.tenant, "sales") for c in calls))
+    await asyncio.gather(*(svc.caller_left(c) for c in calls))
+    for c in calls:
+        mine = [x[0] for x in conn.calls if x[1] == c]
+        assert mine[0] == "start_moh"
+        offers = [i for i, x in enumerate(mine) if x == "offer"]
+        cancels = [i for i, x in enumerate(mine) if x == "cancel_offer"]
+        assert len(offers) == len(cancels) and all(
+            o < k for o, k in zip(offers, cancels, strict=True)
+        )
+    assert {status(svc, w, n) for n in ("a1", "a2", "a3")} == {"ready"}
+
+
+async def test_approval_break_and_supervisor_force(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    with transaction(db) as s:
+        s.add(AgentBreakReason(tenant_id=w.tenant, code="2", kind="approval"))
+        s.add(AgentBreakReason(tenant_id=w.tenant, code="9", kind="supervisor"))
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1")
+    uid = w.users["a1"]
+    r = await svc.agent_command(w.tenant, uid, "break", "9")
+    assert (r.ok, r.code) == (False, "refused") and "supervisor" in r.message
+    r = await svc.agent_command(w.tenant, uid, "break", "5")
+    assert not r.ok and "unknown break reason" in r.message
+    assert await svc.feature_code("ph-a1", "*522") == "sound:beep"  # requested, still ready
+    assert status(svc, w, "a1") == "ready"
+    r = await svc.agent_command(w.tenant, uid, "approve", by="boss@acme.example")
+    assert (r.ok, r.status, r.reason) == (True, "break", "2")
+    await svc.agent_command(w.tenant, uid, "ready")
+    r = await svc.agent_command(w.tenant, uid, "force", "9", by="boss@acme.example")
+    assert (r.ok, r.status, r.reason) == (True, "break", "9")
+    with db() as s:
+        actions = list(
+            s.scalars(
+                select(AgentSessionAudit.action)
+                .where(AgentSessionAudit.user_id == uid)
+                .order_by(AgentSessionAudit.id)
+            )
+        )
+    assert actions == ["login", "break_requested", "break_approved", "break_forced"]
+
+
+async def test_callback_request_leaves_the_queue(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await svc.enqueue("c1", w.tenant, "sales")
+    await svc.callback_requested("c1")
+    assert conn.calls[-3:] == [
+        ("cancel_offer", "c1", "ph-a1", "callback"),
+        ("stop_moh", "c1"),
+        ("leave", "c1", "callback_requested", "callback:sales"),
+    ]
+    assert status(svc, w, "a1") == "ready"
+
+
+async def test_run_ticks_until_cancelled(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    svc, _ = make(db, rds, clock)
+    task = asyncio.create_task(svc.run(interval_s=0.01))
+    for _ in range(200):
+        if await rds.exists(f"centrala:acd:{w.tenant}:stats"):
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stats = json.loads(await rds.get(f"centrala:acd:{w.tenant}:stats"))
+    assert stats["type"] == "queue.stats" and stats["queues"][0]["name"] == "sales"
