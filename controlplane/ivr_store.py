@@ -27,14 +27,14 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.models import Did
-from controlplane.models.ivr import DRAFT, PUBLISHED, IvrFlow, IvrFlowVersion
+from controlplane.models.ivr import DRAFT, PUBLISHED, HolidayCalendarDay, IvrFlow, IvrFlowVersion
 from controlplane.tts import TtsMeter
 from dialplan.checks import normalise_number
 from ivr_flows.model import Flow, parse_flow
@@ -400,3 +400,22 @@ def published_flow(session: Session, tenant_id: int, name: str) -> tuple[IvrFlow
     if version is None or version.status != PUBLISHED:
         return None
     return version, parsed(version)
+
+
+def calendars(session: Session, tenant_id: int) -> dict[str, frozenset[date]]:
+    """The tenant's holiday calendars (name → days), as IVR conditions take them."""
+    days: dict[str, set[date]] = {}
+    for row in session.scalars(select(HolidayCalendarDay).where(
+            HolidayCalendarDay.tenant_id == tenant_id)):
+        days.setdefault(row.calendar, set()).add(row.day)
+    return {name: frozenset(found) for name, found in days.items()}
+
+
+def add_holiday(session: Session, tenant_id: int, calendar: str, day: date, label: str = "") -> None:
+    """Add ``day`` to the tenant's ``calendar`` (idempotent)."""
+    exists = session.scalar(select(HolidayCalendarDay).where(
+        HolidayCalendarDay.tenant_id == tenant_id, HolidayCalendarDay.calendar == calendar,
+        HolidayCalendarDay.day == day))
+    if exists is None:
+        session.add(HolidayCalendarDay(tenant_id=tenant_id, calendar=calendar, day=day, label=label))
+        session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from controlplane import ivr_store
@@ -65,8 +66,15 @@ class IvrGlue:
                 found = ivr_store.published_flow(s, tenant_id, name)
             return None if found is None else (str(found[0].id), found[1])
 
+        def tenant_calendars() -> dict[str, frozenset[date]]:
+            if tenant_id is None:
+                return {}
+            with self.db() as s:
+                return ivr_store.calendars(s, tenant_id)
+
+        calendars = await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish, bill_tts, subflows)
+                             run_locked, on_finish, bill_tts, subflows, calendars)
         self._ivr[call_id] = session
         await session.start(state.caller, state.did or "")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiohttp
@@ -49,7 +49,8 @@ class IvrSession:
                  run_locked: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
                  on_finish: Callable[[Terminal, dict[str, Any]], Awaitable[None]],
                  on_tts_chars: Callable[[int], Awaitable[None]] | None = None,
-                 subflows: Callable[[str], tuple[str, Flow] | None] | None = None) -> None:
+                 subflows: Callable[[str], tuple[str, Flow] | None] | None = None,
+                 calendars: dict[str, frozenset[date]] | None = None) -> None:
         self.call_id = call_id
         self.ari = ari
         self.http = http
@@ -57,7 +58,7 @@ class IvrSession:
         self.run_locked = run_locked
         self.on_finish = on_finish
         self.on_tts_chars = on_tts_chars
-        self.state = new_call(flow, version_id=version_id)
+        self.state = new_call(flow, version_id=version_id, calendars=calendars)
         self.parents: list[IvrState] = []  # callers of the running sub-flow, innermost last
         self.subflows = subflows
         self.caller = ""

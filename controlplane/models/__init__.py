@@ -3,7 +3,12 @@
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
 from controlplane.models.base import Base
 from controlplane.models.calls import CallRecord
-from controlplane.models.ivr import IvrFlow, IvrFlowVersion, TtsUsage  # noqa: F401
+from controlplane.models.ivr import (  # noqa: F401
+    HolidayCalendarDay,
+    IvrFlow,
+    IvrFlowVersion,
+    TtsUsage,
+)
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 

@@ -9,9 +9,9 @@ new calls get; a call keeps the version it started with.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlplane.models.base import Base, UtcDateTime, utcnow
@@ -83,3 +83,16 @@ class TtsUsage(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     month: Mapped[str] = mapped_column(String(7))
     characters: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HolidayCalendarDay(Base):
+    """A day in one of a tenant's holiday calendars (office closures), used by IVR conditions."""
+
+    __tablename__ = "holiday_calendar_day"
+    __table_args__ = (UniqueConstraint("tenant_id", "calendar", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    calendar: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200), default="")

@@ -229,3 +229,33 @@ def test_subflow_returns_a_choice_the_main_flow_routes_on(platform, unbind) -> N
     engine.dispose()
     deploy(platform, main)
     assert ended_record(platform, call(platform, "1")).agent_endpoint == "demo-1002"
+
+
+def test_office_closure_in_the_tenant_calendar_takes_the_closed_branch(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    """The after-hours/holiday branch on a live call: today is in the tenant's calendar."""
+    from zoneinfo import ZoneInfo
+
+    doc = {
+        "format_version": 1, "id": "hours", "name": "Hours", "start": "closed_today",
+        "settings": {"language": "en-US", "voice": "en", "timezone": "Europe/Warsaw",
+                     "max_duration_s": 60},
+        "nodes": {
+            "closed_today": {
+                "type": "condition",
+                "branches": [{"when": {"holiday": {"public": False, "calendars": ["closures"]}},
+                              "next": "closed"}],
+                "else": "open",
+            },
+            "closed": {"type": "transfer", "to": "agent", "target": "1003"},
+            "open": {"type": "transfer", "to": "agent", "target": "1001"},
+        },
+    }
+    deploy(platform, doc)
+    assert ended_record(platform, call(platform, "", hangup_after=6)).agent_endpoint == "demo-1001"
+    engine = make_engine(platform.settings.database_url)
+    with transaction(make_sessionmaker(engine)) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
+        ivr_store.add_holiday(s, tenant.id, "closures", today, "stocktaking")
+    engine.dispose()
+    assert ended_record(platform, call(platform, "", hangup_after=6)).agent_endpoint == "demo-1003"
