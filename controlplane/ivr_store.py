@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane import audio_store
 from controlplane.models import Did
 from controlplane.models.ivr import DRAFT, PUBLISHED, HolidayCalendarDay, IvrFlow, IvrFlowVersion
 from controlplane.tts import TtsMeter
@@ -238,7 +239,12 @@ def did_lookup(factory: sessionmaker[Session]) -> Callable[[str], tuple[str, Flo
 def check_document(session: Session, tenant_id: int, name: str, document: Any) -> list[FlowError]:
     """Every error in ``document`` as a flow ``name`` of this tenant (its flows are known)."""
     known = flow_names(session, tenant_id) | {name}
-    return validate(document, known_flows=known, known_queues=None)
+
+    def audio_exists(kind: str, ref: str) -> bool:
+        # Uploaded prompts must exist in this tenant; core sounds are not checked here.
+        return kind != "audio" or audio_store.exists(session, tenant_id, ref)
+
+    return validate(document, known_flows=known, known_queues=None, audio_exists=audio_exists)
 
 
 def save_draft(

@@ -81,6 +81,12 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     rollback.add_argument("--tenant", required=True, metavar="DOMAIN")
     rollback.set_defaults(func=run_rollback)
 
+    audio = commands.add_parser("audio", help="upload a recorded prompt flows can play")
+    audio.add_argument("file", metavar="FILE", type=Path)
+    audio.add_argument("--name", required=True, help='the name flows use: {"audio": NAME}')
+    audio.add_argument("--tenant", required=True, metavar="DOMAIN")
+    audio.set_defaults(func=run_audio)
+
 
 def _audio_lookup(dirs: Sequence[Path]) -> Callable[[str, str], bool]:
     def exists(kind: str, name: str) -> bool:
@@ -248,6 +254,24 @@ def run_rollback(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"ivr rollback: {err}", file=out)
         return 1
     print(f"{args.name}: version {args.version} is current (new calls get it)", file=out)
+    return 0
+
+
+def run_audio(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Convert FILE (any format sox reads) and store it as the tenant's prompt NAME."""
+    from controlplane import audio_store, ivr_store
+    from controlplane.config import load_settings
+    from controlplane.db import transaction
+
+    out = out or sys.stdout
+    try:
+        data = args.file.read_bytes()
+        with _database() as factory, transaction(factory) as s:
+            row = audio_store.upload(s, load_settings(), _tenant_id(s, args.tenant), args.name, data)
+    except (OSError, audio_store.AudioRejected, ivr_store.IvrStoreError) as err:
+        print(f"{args.file}: {err}", file=out)
+        return 1
+    print(f"{args.name}: {row.duration_s:.1f} s, stored as {row.path}", file=out)
     return 0
 
 

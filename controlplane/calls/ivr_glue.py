@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from controlplane import ivr_store
+from controlplane import audio_store, ivr_store
 from controlplane.calls import machine, routing
 from controlplane.calls.common import now
 from controlplane.calls.ivr_session import IvrSession, Terminal
@@ -72,9 +72,15 @@ class IvrGlue:
             with self.db() as s:
                 return ivr_store.calendars(s, tenant_id)
 
+        def audio(name: str) -> str | None:
+            if tenant_id is None:
+                return None
+            with self.db() as s:
+                return audio_store.media_for(s, tenant_id, name)
+
         calendars = await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish, bill_tts, subflows, calendars)
+                             run_locked, on_finish, bill_tts, subflows, calendars, audio)
         self._ivr[call_id] = session
         await session.start(state.caller, state.did or "")
 

@@ -50,7 +50,8 @@ class IvrSession:
                  on_finish: Callable[[Terminal, dict[str, Any]], Awaitable[None]],
                  on_tts_chars: Callable[[int], Awaitable[None]] | None = None,
                  subflows: Callable[[str], tuple[str, Flow] | None] | None = None,
-                 calendars: dict[str, frozenset[date]] | None = None) -> None:
+                 calendars: dict[str, frozenset[date]] | None = None,
+                 audio: Callable[[str], str | None] | None = None) -> None:
         self.call_id = call_id
         self.ari = ari
         self.http = http
@@ -61,6 +62,7 @@ class IvrSession:
         self.state = new_call(flow, version_id=version_id, calendars=calendars)
         self.parents: list[IvrState] = []  # callers of the running sub-flow, innermost last
         self.subflows = subflows
+        self.audio = audio  # upload name → ARI media URI (blocking look-up)
         self.caller = ""
         self.did = ""
         self.timers: dict[str, asyncio.TimerHandle] = {}
@@ -171,9 +173,13 @@ class IvrSession:
         else:
             media = cmd.media or ""
             if media.startswith("audio:"):
-                log.warning("uploaded audio %s not available yet; skipped", media)
-                await self.feed(ie.PlaybackFinished(cmd.playback_id))
-                return
+                name = media.removeprefix("audio:")
+                found = await asyncio.to_thread(self.audio, name) if self.audio else None
+                if found is None:  # deleted since the flow was published: skip, no dead air
+                    log.warning("IVR %s: uploaded audio %s is missing; skipped", self.call_id, name)
+                    await self.feed(ie.PlaybackFinished(cmd.playback_id))
+                    return
+                media = found
         await self.ari.post(f"/channels/{self.call_id}/play/{ari_id(self.call_id, cmd.playback_id)}",
                             media=media)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlplane.models.base import Base, UtcDateTime, utcnow
@@ -96,3 +96,17 @@ class HolidayCalendarDay(Base):
     calendar: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date)
     label: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AudioUpload(Base):
+    """A tenant's own recorded prompt, referenced from flows as ``{"audio": name}``."""
+
+    __tablename__ = "audio_upload"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(500))
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
