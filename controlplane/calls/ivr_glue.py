@@ -13,6 +13,7 @@ from controlplane.calls import machine, routing
 from controlplane.calls.common import now
 from controlplane.calls.ivr_session import IvrSession, Terminal
 from controlplane.db import transaction
+from controlplane.models import CallbackRequest
 from controlplane.tts import TtsMeter
 from ivr_flows import commands as ic
 from ivr_flows.model import Flow
@@ -78,9 +79,17 @@ class IvrGlue:
             with self.db() as s:
                 return audio_store.media_for(s, tenant_id, name)
 
+        def store_callback(cmd: ic.RequestCallback) -> None:
+            if tenant_id is None:
+                return
+            with transaction(self.db) as s:
+                s.add(CallbackRequest(tenant_id=tenant_id, call_id=call_id, number=cmd.number,
+                                      queue=cmd.queue, note=cmd.note[:500]))
+
         calendars = await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
-                             run_locked, on_finish, bill_tts, subflows, calendars, audio)
+                             run_locked, on_finish, bill_tts, subflows, calendars, audio,
+                             store_callback)
         self._ivr[call_id] = session
         await session.start(state.caller, state.did or "")
 

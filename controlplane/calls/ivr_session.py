@@ -51,7 +51,8 @@ class IvrSession:
                  on_tts_chars: Callable[[int], Awaitable[None]] | None = None,
                  subflows: Callable[[str], tuple[str, Flow] | None] | None = None,
                  calendars: dict[str, frozenset[date]] | None = None,
-                 audio: Callable[[str], str | None] | None = None) -> None:
+                 audio: Callable[[str], str | None] | None = None,
+                 callbacks: Callable[[ic.RequestCallback], None] | None = None) -> None:
         self.call_id = call_id
         self.ari = ari
         self.http = http
@@ -63,6 +64,7 @@ class IvrSession:
         self.parents: list[IvrState] = []  # callers of the running sub-flow, innermost last
         self.subflows = subflows
         self.audio = audio  # upload name → ARI media URI (blocking look-up)
+        self.callbacks = callbacks  # stores a callback request (blocking)
         self.caller = ""
         self.did = ""
         self.timers: dict[str, asyncio.TimerHandle] = {}
@@ -120,8 +122,11 @@ class IvrSession:
                 case ic.SetLanguage(language=lang):
                     await self.ari.post(f"/channels/{ch}/variable", variable="CHANNEL(language)",
                                         value=lang.split("-")[0])
-                case ic.RequestCallback(number=number, queue=queue, note=note):
-                    log.info("callback requested on %s: %s for queue %s (%s)", ch, number, queue, note)
+                case ic.RequestCallback():
+                    if self.callbacks is None:
+                        log.warning("IVR %s: callback request not stored (no store)", ch)
+                    else:
+                        await asyncio.to_thread(self.callbacks, cmd)
                 case ic.StartSubflow():
                     await self._start_subflow(cmd)
                 case ic.FlowFinished(outcome=outcome, variables=variables) if self.parents:

@@ -2,6 +2,7 @@
 
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
 from controlplane.models.base import Base
+from controlplane.models.callbacks import CallbackRequest  # noqa: F401
 from controlplane.models.calls import CallRecord
 from controlplane.models.ivr import (  # noqa: F401
     AudioUpload,

@@ -311,3 +311,28 @@ def test_flow_using_a_missing_upload_is_refused(platform) -> None:  # type: igno
         ivr_store.save_draft(s, tenant.id, doc["id"], doc)
     engine.dispose()
     assert any("nope" in e.message and e.pointer.startswith("/nodes/hello") for e in info.value.errors)
+
+
+def test_callback_node_stores_the_request(platform, unbind) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.models import CallbackRequest
+
+    doc = {
+        "format_version": 1, "id": "cb", "name": "Callback", "start": "menu",
+        "settings": {"language": "en-US", "voice": "en", "max_duration_s": 60},
+        "nodes": {
+            "menu": {"type": "menu", "prompt": {"tts": "Press one to be called back."},
+                     "options": {"1": {"next": "callback"}}, "timeout_s": 8, "max_retries": 0,
+                     "fallback": "bye"},
+            "callback": {"type": "callback", "queue": "support", "number": "{caller_id}",
+                         "note": "asked from the IVR", "next": "bye"},
+            "bye": {"type": "hangup"},
+        },
+    }
+    deploy(platform, doc)
+    caller = call(platform, "1")
+    row = ended_record(platform, caller)
+    engine = make_engine(platform.settings.database_url)
+    with make_sessionmaker(engine)() as s:
+        requests = list(s.scalars(select(CallbackRequest).where(CallbackRequest.call_id == row.call_id)))
+    engine.dispose()
+    assert [(r.number, r.queue, r.status) for r in requests] == [(caller, "support", "open")]

@@ -1,8 +1,8 @@
-"""call record queue and amd, holiday calendars, audio uploads
+"""call record queue and amd, calendars, audio uploads, callbacks
 
-Revision ID: 4924ab60a802
+Revision ID: 9d69c2273d8f
 Revises: 7aba4bce375e
-Create Date: 2026-11-25 06:26:05.531654
+Create Date: 2026-11-25 06:28:28.876572
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import controlplane.models.base
 
 
-revision = '4924ab60a802'
+revision = '9d69c2273d8f'
 down_revision = '7aba4bce375e'
 branch_labels = None
 depends_on = None
@@ -31,6 +31,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audio_upload', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audio_upload_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('callback_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.String(length=128), nullable=True),
+    sa.Column('number', sa.String(length=32), nullable=False),
+    sa.Column('queue', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_at', controlplane.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_callback_request_tenant_id_tenant'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_request'))
+    )
+    with op.batch_alter_table('callback_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_request_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_request_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_request_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('holiday_calendar_day',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -72,6 +89,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_holiday_calendar_day_tenant_id'))
 
     op.drop_table('holiday_calendar_day')
+    with op.batch_alter_table('callback_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_request_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_callback_request_status'))
+        batch_op.drop_index(batch_op.f('ix_callback_request_call_id'))
+
+    op.drop_table('callback_request')
     with op.batch_alter_table('audio_upload', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audio_upload_tenant_id'))
 
