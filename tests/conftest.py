@@ -18,6 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import redis  # noqa: E402
+from helpers import free_port, until  # noqa: E402
+
 from controlplane.config import Settings, load_settings  # noqa: E402
 
 TEST_ENV = {
@@ -54,7 +57,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """The whole platform + lab, real: Asterisk x2, Redis, SQLite, control plane, baresip."""
     if os.geteuid() != 0:
         pytest.fail("integration tests need root (chroot and bind mounts for Asterisk)")
-    from helpers import until
 
     from controlplane import asterisk, stack, supervisor
 
@@ -147,3 +149,43 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A throwaway real redis-server for unit tests (no persistence), on a free port."""
+    workdir = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "/usr/bin/redis-server",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+
+    def up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            assert proc.poll() is None, "redis-server exited"
+            return False
+
+    try:
+        until(up, timeout=10, interval=0.05, what="redis-server to answer")
+        yield port
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)

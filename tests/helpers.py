@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,3 +63,16 @@ def tone_share(path: Path | str, hz: float, band: float = 15.0) -> float:
     if total <= 0:
         return 0.0
     return float(spectrum[(freqs > hz - band) & (freqs < hz + band)].sum() / total)
+
+
+def free_port() -> int:
+    """A free loopback port below 32768 (outside Linux's ephemeral range)."""
+    for _ in range(100):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
 from controlplane.config import Settings
 
@@ -26,14 +27,12 @@ _unit = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _unit  # dataclasses look their module up here
 _spec.loader.exec_module(_unit)
 
-redis_port = _unit.redis_port
 settings = _unit.settings
 world = _unit.world
 redis_client = _unit.redis_client
 wait_until = _unit.wait_until
 PASSWORD = _unit.PASSWORD
 until = _unit.until
-free_port = _unit._free_port
 
 
 @pytest.fixture(scope="module")

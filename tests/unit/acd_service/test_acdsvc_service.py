@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +33,6 @@ from controlplane.models.acd import (
     QueueMember,
 )
 
-REDIS_SERVER = "/usr/bin/redis-server"
 T0 = 1_800_000_000.0
 
 
@@ -49,56 +44,6 @@ def until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.
         time.sleep(step)
 
 
-def _free_port() -> int:
-    """A free loopback port below 32768 (outside Linux's ephemeral range)."""
-    for _ in range(100):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found")
-
-
-@pytest.fixture(scope="session")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    workdir = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            assert proc.poll() is None, "redis-server exited"
-            return False
-
-    try:
-        until(up)
-        yield port
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

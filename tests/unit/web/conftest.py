@@ -6,9 +6,6 @@ tests only read it; Redis is flushed before every test.
 
 from __future__ import annotations
 
-import random
-import socket
-import subprocess
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -33,7 +30,6 @@ from web import create_app
 
 PASSWORD = "correct horse battery staple"
 ACME_DOMAIN = "acme.example"
-REDIS_SERVER = "/usr/bin/redis-server"
 BASE_TIME = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 DEMO_RECORDS = 30  # started every 6 hours from BASE_TIME, newest = index 29
 
@@ -47,56 +43,6 @@ def until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.
         time.sleep(step)
 
 
-def _free_port() -> int:
-    """A free loopback port below 32768 (outside Linux's ephemeral range)."""
-    for _ in range(100):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found")
-
-
-@pytest.fixture(scope="session")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    workdir = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            assert proc.poll() is None, "redis-server exited"
-            return False
-
-    try:
-        until(up)
-        yield port
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @dataclass(frozen=True)
