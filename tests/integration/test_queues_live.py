@@ -1,7 +1,7 @@
 """Queues on live calls: desk-phone feature codes, IVR into a queue, offers to ready agents.
 
 Agents log in and declare readiness from their (lab) desk phones with feature
-codes; a caller walks an IVR into the queue and is answered by the agent the
+codes; a caller presses 1 in an IVR menu into the queue and is answered by the agent the
 strategy picks; a call in a queue nobody can serve is given up after its
 maximum wait.
 """
@@ -31,9 +31,16 @@ AGENTS = {"qa1": "demo-1001", "qa2": "demo-1002", "qa3": "demo-1003"}
 
 def flow(queue: str) -> dict:  # type: ignore[type-arg]
     return {
-        "format_version": 1, "id": f"to_{queue}", "name": "Queue", "start": "q",
+        "format_version": 1, "id": f"to_{queue}", "name": "Queue",
         "settings": {"language": "en-US", "voice": "en", "max_duration_s": 60},
-        "nodes": {"q": {"type": "queue", "queue": queue, "priority": 1}},
+        "start": "menu",
+        "nodes": {
+            "menu": {"type": "menu", "prompt": {"tts": "For sales press one."},
+                     "options": {"1": {"next": "q"}}, "timeout_s": 8, "max_retries": 0,
+                     "fallback": "bye"},
+            "q": {"type": "queue", "queue": queue, "priority": 1},
+            "bye": {"type": "hangup"},
+        },
     }
 
 
@@ -119,7 +126,8 @@ def test_feature_codes_then_queued_call_reaches_the_first_ready_agent(platform, 
 
     deploy(platform, "sales")
     caller = unique_caller()
-    labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, hangup_after=8))
+    labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, dtmf="1",
+                                                     dtmf_at=2.5, hangup_after=10))
     row = ended_record(platform, caller)
     # linear: qa1 first, but logged out → never rung; qa2 is next.
     assert row.agent_endpoint == "demo-1002" and row.answered_at is not None
@@ -136,7 +144,8 @@ def test_feature_codes_then_queued_call_reaches_the_first_ready_agent(platform, 
 def test_queue_nobody_serves_gives_up_after_max_wait(platform, acd) -> None:  # type: ignore[no-untyped-def]
     deploy(platform, "nobody")
     caller = unique_caller()
-    labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, hangup_after=30))
+    labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, dtmf="1",
+                                                     dtmf_at=2.5, hangup_after=30))
     row = ended_record(platform, caller, timeout=40)
     assert row.answered_at is None and row.hangup_by == "system"
-    assert 5 < row.duration_s < 15
+    assert 7 < row.duration_s < 18  # menu, then 6 s of maximum wait
