@@ -18,8 +18,9 @@ from controlplane.models import Did, PhoneEndpoint, Role, Tenant, Trunk, User
 from controlplane.passwords import generate_password, generate_sip_secret, hash_password
 
 DEMO_DOMAIN = "demo.centrala.local"
-# Desk phones the lab registers, plus one for baresip.
-DEMO_PHONES = ("1001", "1002", "1003", "1009")
+# Desk phones the lab registers (eight, so queue tests and benchmarks have agents to spare),
+# plus one for baresip.
+DEMO_PHONES = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009")
 DEMO_DIDS = {"48221000001": "1001", "48221000002": "1002", "48221000003": "1003",
              "48221000009": "1009"}
 LAB_TRUNK = "lab-carrier"

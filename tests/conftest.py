@@ -23,12 +23,25 @@ from helpers import free_port, until  # noqa: E402
 
 from controlplane.config import Settings, load_settings  # noqa: E402
 
-TEST_ENV = {
-    "CENTRALA_SIP_PORT": "25060", "CENTRALA_ARI_PORT": "28088", "CENTRALA_AMI_PORT": "25038",
-    "CENTRALA_LAB_SIP_PORT": "25080", "CENTRALA_LAB_HTTP_PORT": "28098",
-    "CENTRALA_LAB_AMI_PORT": "25048", "CENTRALA_REDIS_PORT": "26390", "CENTRALA_WEB_PORT": "28080",
-    "CENTRALA_RTP_RANGE": "20000-21999", "CENTRALA_LAB_RTP_RANGE": "22000-23999",
+# Two slots, so two checkouts (or a developer and a helper) can run the integration tier at
+# once: CENTRALA_IT_SLOT=1 moves every port and the runtime folder.
+_SLOTS = {
+    "0": ({
+        "CENTRALA_SIP_PORT": "25060", "CENTRALA_ARI_PORT": "28088", "CENTRALA_AMI_PORT": "25038",
+        "CENTRALA_LAB_SIP_PORT": "25080", "CENTRALA_LAB_HTTP_PORT": "28098",
+        "CENTRALA_LAB_AMI_PORT": "25048", "CENTRALA_REDIS_PORT": "26390",
+        "CENTRALA_WEB_PORT": "28080",
+        "CENTRALA_RTP_RANGE": "20000-21999", "CENTRALA_LAB_RTP_RANGE": "22000-23999",
+    }, "/tmp/centrala-it"),
+    "1": ({
+        "CENTRALA_SIP_PORT": "27060", "CENTRALA_ARI_PORT": "27088", "CENTRALA_AMI_PORT": "27038",
+        "CENTRALA_LAB_SIP_PORT": "27080", "CENTRALA_LAB_HTTP_PORT": "27098",
+        "CENTRALA_LAB_AMI_PORT": "27048", "CENTRALA_REDIS_PORT": "27391",
+        "CENTRALA_WEB_PORT": "27081",
+        "CENTRALA_RTP_RANGE": "10000-11999", "CENTRALA_LAB_RTP_RANGE": "12000-13999",
+    }, "/tmp/centrala-it1"),
 }
+TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT", "0")]
 
 
 @dataclass
@@ -60,7 +73,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
     from controlplane import asterisk, stack, supervisor
 
-    runtime = Path("/tmp/centrala-it")  # fixed: one bind mount into the Asterisk root, reused
+    runtime = Path(IT_RUNTIME)  # fixed: one bind mount into the Asterisk root, reused
     env = {**TEST_ENV, "CENTRALA_RUNTIME_DIR": str(runtime)}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
