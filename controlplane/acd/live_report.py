@@ -1,0 +1,113 @@
+"""The live ACD's figures: queue statistics and the waiting list mirrored to Redis."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from controlplane.acd import agent_events as ev
+from controlplane.acd import agent_machine as am
+from controlplane.acd import queue_machine as qm
+from controlplane.acd.interactions import Channel
+from controlplane.acd.live_state import TenantLive, iso
+from controlplane.acd.router import AgentView, Snapshot, Waiting, queue_positions
+from controlplane.acd.stats import queue_report
+
+S = ev.Status
+
+
+class ReportMixin:
+    """Statistics of :class:`~controlplane.acd.service.QueueService` (``queue.stats``)."""
+
+    clock: Callable[[], float]
+    stats_window_s: float
+
+    def _snapshot(self, t: TenantLive) -> Snapshot:
+        views = {}
+        for aid, a in t.agents.items():
+            if a.status == S.LOGGED_OUT:
+                continue
+            free = am.available_channels(a, t.settings.capacity)
+            if aid not in t.endpoint:  # no phone: nothing to ring
+                free = free - {Channel.VOICE}
+            views[aid] = AgentView(aid, free, t.cfg.skills.get(aid, {}), a.idle_since, a.answered)
+        waiting = tuple(
+            Waiting(s.interaction, s.queue_id, s.entered_at, s.tried, s.phase == qm.Phase.OFFERED)
+            for s in t.queued.values()
+            if s.phase in qm.QUEUED
+        )
+        return Snapshot(t.cfg.queues, views, waiting)
+
+    def _stats(self, t: TenantLive, now: float) -> dict[str, Any]:
+        per_status: dict[str, int] = {}
+        for a in t.agents.values():
+            if a.status != S.LOGGED_OUT:
+                per_status[str(a.status)] = per_status.get(str(a.status), 0) + 1
+        queues = []
+        for qid, q in t.cfg.queues.items():
+            records = t.log.setdefault(qid, deque(maxlen=20_000))
+            while records and records[0].at < now - self.stats_window_s:
+                records.popleft()
+            r = queue_report(records, qid, now, t.cfg.sl_threshold_s.get(qid, 20.0))
+            if r.avg_handle_s:
+                t.aht[qid] = r.avg_handle_s
+            live = [
+                now - s.entered_at
+                for s in t.queued.values()
+                if s.queue_id == qid and s.phase in qm.QUEUED
+            ]
+            queues.append(
+                {
+                    "queue_id": qid,
+                    "name": t.cfg.names.get(qid, qid),
+                    "waiting": len(live),
+                    "longest_wait_s": round(max(live, default=0.0), 1),
+                    "entered": r.entered,
+                    "answered": r.answered,
+                    "abandoned": r.abandoned,
+                    "overflowed": r.overflowed,
+                    "diverted": r.diverted,
+                    "service_level_pct": r.service_level_pct,
+                    "abandon_rate_pct": r.abandon_rate_pct,
+                    "avg_speed_of_answer_s": r.avg_speed_of_answer_s,
+                    "avg_handle_s": r.avg_handle_s,
+                    "agents_logged_in": sum(1 for m in q.members if t.logged_in(m)),
+                    "agents_free": sum(
+                        1
+                        for m in q.members
+                        if t.logged_in(m) and am.available_channels(t.agents[m])
+                    ),
+                }
+            )
+        return {
+            "tenant_id": t.tid,
+            "at": iso(now),
+            "window_s": self.stats_window_s,
+            "queues": queues,
+            "agents": per_status,
+        }
+
+    def _waiting_json(self, t: TenantLive) -> dict[str, str]:
+        positions = queue_positions(self._snapshot(t), self.clock(), t.aht)
+        out = {}
+        for iid, s in t.queued.items():
+            if s.phase not in qm.QUEUED:
+                continue
+            pos, ewt = positions.get(iid, (None, None))
+            out[iid] = json.dumps(
+                {
+                    "queue_id": s.queue_id,
+                    "queue": t.cfg.names.get(s.queue_id),
+                    "position": pos,
+                    "ewt_s": ewt,
+                    "phase": str(s.phase),
+                    "offered": list(s.offered),
+                    "entered_at": iso(s.entered_at),
+                    "arrived_at": iso(s.interaction.arrived_at),
+                    "priority": s.interaction.priority,
+                    "caller": t.callers.get(iid, ""),
+                }
+            )
+        return out
