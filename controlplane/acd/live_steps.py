@@ -128,11 +128,19 @@ class StepsMixin(ReportMixin):
         t.queued[call_id] = new
         self._apply(t, b, new, outs, now)
 
-    def _enter(self, t: TenantLive, b: Batch, i: Interaction, qid: str, now: float) -> None:
+    def _enter(
+        self,
+        t: TenantLive,
+        b: Batch,
+        i: Interaction,
+        qid: str,
+        now: float,
+        resumed_at: float | None = None,
+    ) -> None:
         q = t.cfg.queues[qid]
         waiting = sum(1 for s in t.queued.values() if s.queue_id == qid and s.phase in qm.QUEUED)
         staffed = sum(1 for m in q.members if t.logged_in(m))
-        st, outs = qm.start(qm.Enter(i, waiting, staffed), q, now)
+        st, outs = qm.start(qm.Enter(i, waiting, staffed, resumed_at), q, now)
         t.queued[i.interaction_id] = st
         t.visited.setdefault(i.interaction_id, set()).add(qid)
         self._apply(t, b, st, outs, now)

@@ -81,6 +81,7 @@ class Enter:
     interaction: Interaction
     waiting: int
     staffed: int
+    resumed_at: float | None = None  # set: re-entering after a restart (see ``start``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,14 +218,48 @@ def _log(
     return QueueLogRecord(s.iid, s.queue_id, kind, now, agent, detail)
 
 
+def enter_detail(i: Interaction) -> str:
+    """``p=<priority>;s=<skill>:<level>,…`` — what a restart needs to rebuild ``i``."""
+    skills = ",".join(f"{k}:{v}" for k, v in sorted(i.skills.items()))
+    return f"p={i.priority:g};s={skills}"[:200]
+
+
+def parse_enter_detail(detail: str) -> tuple[float, dict[str, int]]:
+    """The priority and skills written by :func:`enter_detail` (0 and none if absent)."""
+    fields = dict(part.split("=", 1) for part in detail.split(";") if "=" in part)
+    try:
+        priority = float(fields.get("p", "0"))
+    except ValueError:
+        priority = 0.0
+    skills: dict[str, int] = {}
+    for item in fields.get("s", "").split(","):
+        name, _, level = item.rpartition(":")
+        if name and level.isdigit():
+            skills[name] = int(level)
+    return priority, skills
+
+
 def _voice(s: QueuedState) -> bool:
     return s.interaction.channel == Channel.VOICE
 
 
 def start(event: Enter, q: QueueConfig, now: float) -> Result:
-    """An interaction enters queue ``q``."""
+    """An interaction enters queue ``q``.
+
+    With ``resumed_at`` the interaction had entered this queue at that time before a
+    restart of the control plane: it keeps that entry time (so maximum wait and the
+    service level count the whole wait), is not logged or admitted again, and only gets
+    its hold music and announcements back. The ``enter`` record's detail carries the
+    priority and skills (``enter_detail``) so a restart can rebuild the interaction.
+    """
+    if event.resumed_at is not None:
+        s = QueuedState(event.interaction, q.queue_id, Phase.WAITING, entered_at=event.resumed_at)
+        resumed: list[QueueOutput] = [StartMoh(s.iid, q.moh_class)] if _voice(s) else []
+        if q.announce_interval_s:
+            s = replace(s, next_announce_at=now + q.announce_interval_s)
+        return s, resumed
     s = QueuedState(event.interaction, q.queue_id, Phase.WAITING, entered_at=now)
-    out: list[QueueOutput] = [_log(s, "enter", now)]
+    out: list[QueueOutput] = [_log(s, "enter", now, detail=enter_detail(event.interaction))]
     if q.max_waiting is not None and event.waiting >= q.max_waiting and q.overflow is not None:
         s, more = _send_away(s, q.overflow, "max_waiting", now, moh=False)
         return s, out + more

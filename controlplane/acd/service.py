@@ -148,9 +148,13 @@ class QueueService(TenantsMixin):
         priority: float = 0,
         skills: Iterable[str | tuple[str, int]] | Mapping[str, int] = (),
         caller: str = "",
+        *,
+        resume: bool = False,
     ) -> None:
         """A call enters queue ``queue_name``; raises UnknownQueue. A call already queued
-        is left alone."""
+        is left alone. ``resume``: the call waited before a restart of the control plane —
+        it gets back its place (first arrival, entry time, priority and skills, from the
+        queue log) instead of joining at the end."""
         async with self._op() as b:
             t = await self._tenant(tenant_id, b)
             qid = t.cfg.by_name.get(queue_name)
@@ -159,13 +163,20 @@ class QueueService(TenantsMixin):
             if call_id in self._calls:
                 return
             now = self.clock()
+            before = None
+            if resume:
+                before = await asyncio.to_thread(store.queued_before, self.db, tenant_id, call_id)
+                if before is not None and not before.finished and before.queue_id in t.cfg.queues:
+                    qid, priority, skills = before.queue_id, before.priority, before.skills
+                else:
+                    before = None
             last: tuple[str, float] | None = None
             if caller and t.cfg.queues[qid].sticky_wait_s > 0:
                 last = await asyncio.to_thread(store.last_agent, self.db, tenant_id, caller)
             i = Interaction(
                 call_id,
                 Channel.VOICE,
-                now,
+                before.arrived_at if before else now,
                 float(priority),
                 skills_of(skills),
                 caller or None,
@@ -174,7 +185,7 @@ class QueueService(TenantsMixin):
             )
             self._calls[call_id] = tenant_id
             t.callers[call_id] = caller
-            self._enter(t, b, i, qid, now)
+            self._enter(t, b, i, qid, now, resumed_at=before.entered_at if before else None)
             self._route(t, b, now)
 
     async def caller_left(self, call_id: str) -> None:

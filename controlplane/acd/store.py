@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
 from controlplane.acd.interactions import Channel
+from controlplane.acd.queue_machine import parse_enter_detail
 from controlplane.acd.queues import (
     AgingRule,
     Destination,
@@ -172,6 +173,42 @@ def last_agent(db: Factory, tenant_id: int, caller: str) -> tuple[str, float] | 
             .limit(1)
         ).first()
     return None if row is None else (str(row.user_id), row.at.timestamp())
+
+
+@dataclass(frozen=True)
+class QueuedBefore:
+    """What the queue log knows of a call that waited before a restart."""
+
+    arrived_at: float  # first entry into any queue (priority aging counts from here)
+    queue_id: str  # the queue it entered last
+    entered_at: float  # when it entered that queue
+    priority: float
+    skills: dict[str, int]
+    finished: bool  # a terminal record (answer, abandon, overflow…) came after that entry
+
+
+def queued_before(db: Factory, tenant_id: int, call_id: str) -> QueuedBefore | None:
+    """The call's queue history from ``acd_queue_log`` (None: it never entered a queue)."""
+    with db() as s:
+        rows = s.execute(
+            select(QueueLog.kind, QueueLog.queue_id, QueueLog.at, QueueLog.detail)
+            .where(QueueLog.tenant_id == tenant_id, QueueLog.interaction_id == call_id)
+            .order_by(QueueLog.id)
+        ).all()
+    enters = [r for r in rows if r.kind == "enter"]
+    if not enters:
+        return None
+    last = enters[-1]
+    after = rows[[i for i, r in enumerate(rows) if r.kind == "enter"][-1] + 1 :]
+    priority, skills = parse_enter_detail(enters[0].detail)
+    return QueuedBefore(
+        arrived_at=enters[0].at.timestamp(),
+        queue_id=str(last.queue_id),
+        entered_at=last.at.timestamp(),
+        priority=priority,
+        skills=skills,
+        finished=any(r.kind in ("answer", "abandon", "callback") for r in after),
+    )
 
 
 def latest_statuses(db: Factory, tenant_id: int) -> dict[str, tuple[str, str | None, float]]:

@@ -224,6 +224,7 @@ class Enqueue:
     queue: str
     priority: int
     skills: tuple[str, ...]
+    resume: bool = False  # the call waited before a restart: it keeps its place
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class QueueGlue:
         try:
             if isinstance(cmd, Enqueue):
                 await acd.enqueue(cmd.call_id, state.tenant_id or 0, cmd.queue, cmd.priority,
-                                  cmd.skills, state.caller)
+                                  cmd.skills, state.caller, resume=cmd.resume)
             elif cmd.what == "answered":
                 await acd.offer_answered(cmd.call_id, cmd.agent_endpoint or "")
             elif cmd.what == "failed":

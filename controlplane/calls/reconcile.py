@@ -71,11 +71,12 @@ class Reconciler:
                                                           binding.agent_endpoint))
         elif state.phase == Phase.QUEUED:
             # Waiting calls are not restored by the queue service: withdraw a ring in flight
-            # and queue the caller again, with hold music.
+            # and queue the caller again, with hold music, at the place they had (the queue
+            # service rebuilds arrival, priority and skills from its queue log).
             await self._feed(call_id, machine.CancelOffer("restart"))
             await self._execute(StartMoh(call_id))
             if state.queue is not None:
-                await self._to_queue(Enqueue(call_id, state.queue, 0, ()))
+                await self._to_queue(Enqueue(call_id, state.queue, 0, (), resume=True))
         elif state.phase == Phase.PROMPT:
             try:
                 await self.ari.get(f"/playbacks/{state.prompt_playback}")

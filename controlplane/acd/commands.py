@@ -1,0 +1,190 @@
+"""Agent commands from the panel to the daemon's ACD, over Redis, with a reply.
+
+Theory of operation: the panel (synchronous redis-py) appends one entry to the
+``centrala:commands`` stream, field ``data`` holding the JSON command::
+
+    {"cmd": "acd.agent", "tenant_id": 1, "user_id": 7, "command": "break",
+     "reason": "2", "by": null, "reply": "centrala:reply:<uuid4>", "deadline": 1.8e9}
+
+and waits on the reply key with ``BLPOP``. The daemon's command reader calls
+:func:`handle`, which runs ``QueueService.agent_command`` and ``LPUSH``-es the
+JSON result to the reply key (kept 30 s, so an unread reply does not stay).
+``deadline`` (epoch seconds, the panel's give-up time) stops a command that
+reaches a slow or restarting daemon after the panel already told the user
+"control plane not answering" from being carried out anyway.
+
+``{"cmd": "acd.reload", "tenant_id": N}`` (:func:`send_reload`) asks the daemon
+to re-read a tenant's queues, members and break reasons; it has no reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any, Protocol
+
+import redis
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+COMMANDS_STREAM = "centrala:commands"
+COMMANDS_MAXLEN = 10_000
+REPLY_PREFIX = "centrala:reply:"
+REPLY_TTL_S = 30
+AGENT_COMMANDS = ("login", "logout", "ready", "break", "cancel_break", "approve", "deny", "force")
+
+
+class CommandError(Exception):
+    """Base error of the panel → daemon command path."""
+
+
+class ControlPlaneNotAnswering(CommandError):
+    """Nobody answered the command in time: the control plane daemon is down or stuck."""
+
+
+class BadCommand(CommandError):
+    """A command entry that cannot be carried out (what is wrong is in the message)."""
+
+
+class _Acd(Protocol):
+    async def agent_command(
+        self,
+        tenant_id: int,
+        user_id: int,
+        command: str,
+        reason: str | None = None,
+        *,
+        by: str | None = None,
+        workstation: str | None = None,
+    ) -> Any: ...
+
+
+def _xadd(client: redis.Redis, command: dict[str, Any]) -> None:
+    client.xadd(
+        COMMANDS_STREAM,
+        {"data": json.dumps(command)},
+        maxlen=COMMANDS_MAXLEN,
+        approximate=True,
+    )
+
+
+def send_agent_command(
+    client: redis.Redis,
+    tenant_id: int,
+    user_id: int,
+    command: str,
+    reason: str | None = None,
+    by: str | None = None,
+    timeout_s: float = 3,
+) -> dict[str, Any]:
+    """Ask the daemon to run ``command`` for agent ``user_id`` and wait for its answer.
+
+    Returns the daemon's result: ``{"ok", "status", "reason", "code", "message"}``
+    (see ``controlplane.acd.service.CommandResult``). Raises
+    :class:`ControlPlaneNotAnswering` after ``timeout_s`` without a reply and lets
+    ``redis.RedisError`` through when Redis itself is unreachable.
+    """
+    if command not in AGENT_COMMANDS:
+        raise BadCommand(f"unknown agent command {command!r}; one of {', '.join(AGENT_COMMANDS)}")
+    reply = f"{REPLY_PREFIX}{uuid.uuid4()}"
+    _xadd(
+        client,
+        {
+            "cmd": "acd.agent",
+            "tenant_id": tenant_id,
+            "user_id": user_id,
+            "command": command,
+            "reason": reason,
+            "by": by,
+            "reply": reply,
+            "deadline": time.time() + timeout_s,
+        },
+    )
+    got = client.blpop([reply], timeout=timeout_s)
+    if got is None:
+        raise ControlPlaneNotAnswering(
+            f"control plane not answering: no reply to agent command {command!r} within "
+            f"{timeout_s:g} s (is the control plane daemon running?)"
+        )
+    raw = got[1]  # type: ignore[index]
+    result: dict[str, Any] = json.loads(raw)
+    return result
+
+
+def send_reload(client: redis.Redis, tenant_id: int) -> None:
+    """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply)."""
+    _xadd(client, {"cmd": "acd.reload", "tenant_id": tenant_id})
+
+
+def _field(command: dict[str, Any], name: str, kind: type) -> Any:
+    value = command.get(name)
+    if kind is int and isinstance(value, bool):  # bool is an int to Python, not to us
+        value = None
+    if not isinstance(value, kind):
+        raise BadCommand(f"field {name!r}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _optional_str(command: dict[str, Any], name: str) -> str | None:
+    value = command.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadCommand(f"field {name!r}: expected a string or null, got {value!r}")
+    return value
+
+
+def _failure(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "status": None, "reason": None, "code": code, "message": message}
+
+
+async def _run(command: dict[str, Any], acd: _Acd) -> dict[str, Any]:
+    deadline = command.get("deadline")
+    if isinstance(deadline, int | float) and time.time() > deadline:
+        return _failure("expired", "the command arrived after the panel stopped waiting")
+    tenant_id = _field(command, "tenant_id", int)
+    user_id = _field(command, "user_id", int)
+    name = _field(command, "command", str)
+    if name not in AGENT_COMMANDS:
+        raise BadCommand(f"field 'command': unknown agent command {name!r}")
+    result = await acd.agent_command(
+        tenant_id,
+        user_id,
+        name,
+        _optional_str(command, "reason"),
+        by=_optional_str(command, "by"),
+    )
+    return {
+        "ok": bool(result.ok),
+        "status": result.status,
+        "reason": result.reason,
+        "code": result.code,
+        "message": result.message,
+    }
+
+
+async def handle(command: dict[str, Any], acd: _Acd, redis: aioredis.Redis) -> dict[str, Any]:
+    """Run one ``acd.agent`` command on the live ACD and push its result to the reply key.
+
+    Never raises for a bad or failing command: the failure is the reply
+    (``code`` ``bad_command`` | ``expired`` | ``error``), so the panel shows it
+    instead of waiting for its timeout. A reply key outside ``centrala:reply:``
+    is ignored (the stream must not be a way to write arbitrary keys).
+    """
+    try:
+        body = await _run(command, acd)
+    except BadCommand as err:
+        body = _failure("bad_command", str(err))
+    except Exception as err:  # noqa: BLE001 - the panel gets the error instead of a timeout
+        log.exception("agent command %s failed", command)
+        body = _failure("error", f"{type(err).__name__}: {err}")
+    reply = command.get("reply")
+    if isinstance(reply, str) and reply.startswith(REPLY_PREFIX):
+        pipe = redis.pipeline(transaction=True)
+        pipe.lpush(reply, json.dumps(body))
+        pipe.expire(reply, REPLY_TTL_S)
+        await pipe.execute()
+    else:
+        log.warning("agent command without a valid reply key: %r", reply)
+    return body
