@@ -123,3 +123,4 @@ class QueueConfig:
     announce_interval_s: float | None = 30.0
     moh_class: str = "default"
     recording: Recording = Recording.ALWAYS
+    callback_key: str | None = None  # DTMF key a waiting caller presses for a callback

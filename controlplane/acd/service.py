@@ -209,6 +209,20 @@ class QueueService(TenantsMixin):
                 self._queue(t, b, call_id, qm.CallbackRequested(), self.clock())
                 self._route(t, b, self.clock())
 
+    async def dtmf(self, call_id: str, digit: str) -> bool:
+        """A waiting caller pressed ``digit``; the queue's callback key (if it has one)
+        requests a callback (see :meth:`callback_requested`). True when it did."""
+        async with self._op() as b:
+            t, st = self._call(call_id)
+            if t is None or st is None or st.phase not in qm.QUEUED:
+                return False
+            q = t.cfg.queues.get(st.queue_id)
+            if q is None or q.callback_key is None or digit != q.callback_key:
+                return False
+            self._queue(t, b, call_id, qm.CallbackRequested(), self.clock())
+            self._route(t, b, self.clock())
+            return True
+
     async def offer_ringing(self, call_id: str, agent_endpoint: str) -> None:
         """Optional: the agent's phone rings (the agent shows ``ringing``, not ``reserved``)."""
         async with self._op() as b:

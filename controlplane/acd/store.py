@@ -98,6 +98,7 @@ def _queue_config(row: Queue, members: tuple[str, ...], ids: set[int]) -> QueueC
         announce_interval_s=row.announce_every_s or None,
         moh_class=row.moh_class,
         recording=Recording(row.recording),
+        callback_key=row.callback_key,
     )
 
 

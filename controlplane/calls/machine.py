@@ -25,8 +25,17 @@ plane finds them again with ARI GETs alone: the agent leg is
     QUEUED      agent entered Stasis (answer) → TALKING     StopMoh, bridge, QueueNotify(answered)
     TALKING     Connected(record)             → TALKING     RecordBridge when the queue says so
     QUEUED      LeaveQueue(outcome)           → ENDING      Hangup(caller)
+    QUEUED      LeaveQueue(with a farewell)   → REJECTING   Play(farewell), then as REJECTING
     QUEUED      caller gone                   → ENDING      QueueNotify(caller_left), cancel offer
     (queued call) TALKING ends                → ...         QueueNotify(ended): agent wrap-up
+
+Campaign calls (``controlplane/calls/campaign_machine.py`` dials the customer and runs AMD;
+the customer's channel is the call's own): a person answered →
+    RINGING/AMD EnterQueue(queue, connect_by) → QUEUED      SaveCall, Enqueue (no hold music)
+    QUEUED      ConnectDeadline / LeaveQueue  → ABANDONING  QueueNotify(caller_left),
+                                                            Hangup(agent ringing), PlayAbandon
+    QUEUED      agent answers after connect_by → ABANDONING (the same: too late is abandoned)
+    ABANDONING  message finished              → ENDING      Hangup(caller)
 
 Re-offers use a new agent leg per attempt (``<call_id>-agent``, ``-agent1``, …);
 a LegGone naming an older attempt's channel is ignored.
@@ -71,6 +80,9 @@ NO_SERVICE_PROMPT = "sound:ss-noservice"
 
 class Phase(enum.StrEnum):
     IVR = "ivr"
+    RINGING = "ringing"  # campaign: the customer's leg is being dialled
+    AMD = "amd"  # campaign: answered, answering-machine detection running
+    ABANDONING = "abandoning"  # campaign: no agent in time, the abandon message plays
     PROMPT = "prompt"
     QUEUED = "queued"
     REJECTING = "rejecting"
@@ -121,6 +133,8 @@ class CallState:
     end_estimated: bool = False
     queue: str | None = None  # set once the call entered a queue
     attempt: int = 0  # agent legs originated so far, minus one
+    connect_by: datetime | None = None  # campaign: an agent must answer by then, or abandon
+    abandon_media: str | None = None  # campaign: played when abandoned
 
     @property
     def agent_channel(self) -> str:
@@ -200,9 +214,11 @@ class Connected:
 
 @dataclass(frozen=True)
 class LeaveQueue:
-    """The queue gives the call up (overflow to nowhere, no agents, maximum wait)."""
+    """The queue gives the call up (overflow to nowhere, no agents, maximum wait, callback
+    requested); ``farewell`` is played to the caller before the hang-up."""
 
     outcome: str
+    farewell: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +232,32 @@ class IvrFinished:
     queue: str | None = None
     priority: int = 0
     skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnterQueue:
+    """An answered campaign call goes straight into ``queue``: an agent must answer by
+    ``connect_by``, else the caller hears ``abandon_media`` and is released."""
+
+    queue: str
+    connect_by: datetime
+    abandon_media: str
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectDeadline:
+    """``connect_by`` has come (a timer of the adapter): abandon a call still waiting."""
+
+
+@dataclass(frozen=True)
+class PlayAbandon:
+    """Play the abandon message (executed by the campaign glue, which notes when)."""
+
+    channel_id: str
+    media: str
+    playback_id: str
 
 
 @dataclass(frozen=True)
@@ -262,8 +304,8 @@ class SaveCall:
 
 
 CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
-             | Connected | LeaveQueue | CancelOffer)
-Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh
+             | Connected | LeaveQueue | CancelOffer | EnterQueue | ConnectDeadline)
+Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh | PlayAbandon
 
 
 def start(event: Entered, now: datetime) -> tuple[CallState, list[Out]]:
@@ -317,8 +359,33 @@ def _teardown(state: CallState) -> list[Out]:
     return cmds
 
 
+def _abandon(state: CallState) -> tuple[CallState, list[Out]]:
+    """Campaign call, no agent in time: withdraw from the queue, play the message."""
+    media = state.abandon_media
+    assert media is not None
+    cmds: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint)]
+    if state.agent_dialed:
+        cmds.append(Hangup(state.agent_channel, "normal"))
+    state = replace(state, phase=Phase.ABANDONING, agent_dialed=False)
+    return state, [*cmds, PlayAbandon(state.call_id, media, state.prompt_playback),
+                   SaveCall(state)]
+
+
 def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, list[Out]]:
     """Advance one call by one event."""
+    if isinstance(event, EnterQueue):
+        if state.phase not in (Phase.RINGING, Phase.AMD) or not state.caller_alive:
+            return state, []
+        state = replace(state, phase=Phase.QUEUED, queue=event.queue, connect_by=event.connect_by,
+                        abandon_media=event.abandon_media)
+        return state, [SaveCall(state),
+                       Enqueue(state.call_id, event.queue, event.priority, event.skills)]
+
+    if isinstance(event, ConnectDeadline):
+        if state.phase != Phase.QUEUED or state.abandon_media is None:
+            return state, []
+        return _abandon(state)
+
     if isinstance(event, IvrFinished):
         if state.phase != Phase.IVR:
             return state, []
@@ -356,10 +423,15 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
     if isinstance(event, LeaveQueue):
         if state.phase != Phase.QUEUED:
             return state, []
+        if state.abandon_media is not None:  # a campaign call: a person must hear the message
+            return _abandon(state)
         leave: list[Out] = [StopMoh(state.call_id)]
         if state.agent_dialed:
             leave.append(Hangup(state.agent_channel))
         state = _end(state, LegGone("system", 16, f"Left the queue: {event.outcome}"), now)
+        if event.farewell is not None:  # say goodbye first: PromptDone hangs up (REJECTING)
+            state = replace(state, phase=Phase.REJECTING, agent_dialed=False)
+            return state, [*leave, Play(state.call_id, event.farewell, state.prompt_playback)]
         return replace(state, phase=Phase.ENDING), [*leave, Hangup(state.call_id, "normal")]
 
     if isinstance(event, PromptDone):
@@ -368,6 +440,10 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         if state.phase == Phase.PROMPT and state.dial:
             return _dial(state)
         if state.phase == Phase.REJECTING:
+            state = replace(state, phase=Phase.ENDING)
+            return state, [Hangup(state.call_id, "normal")]
+        if state.phase == Phase.ABANDONING:
+            state = _end(state, LegGone("system", 16, "Abandoned: no agent in time"), now)
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
         return state, []
@@ -385,6 +461,10 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
 
     if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and not state.agent_dialed:
         return state, [Hangup(event.channel or state.agent_channel, "normal")]
+
+    if (isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed
+            and state.connect_by is not None and now > state.connect_by):
+        return _abandon(state)  # connected this late, the call counts as abandoned anyway
 
     if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed:
         state = replace(state, phase=Phase.TALKING, agent_alive=True, agent_dialed=False,

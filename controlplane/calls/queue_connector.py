@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from controlplane.calls.service import CallService
 
 
+# "Thank you. Goodbye." from Asterisk's core sounds: the request is taken, the call ends.
+CALLBACK_FAREWELL = "sound:auth-thankyou,sound:vm-goodbye"
+
+
 class QueueConnector:
     def __init__(self, calls: CallService) -> None:
         self.calls = calls
@@ -41,4 +45,9 @@ class QueueConnector:
         self.calls.announce(call_id, position, ewt_s)
 
     async def leave(self, call_id: str, outcome: str, destination: str | None) -> None:
+        if destination is not None and destination.startswith("callback:"):
+            # The request is stored before the caller hears it confirmed.
+            await self.calls.store_queue_callback(call_id, destination.removeprefix("callback:"))
+            self.calls.post(call_id, machine.LeaveQueue(outcome, CALLBACK_FAREWELL))
+            return
         self.calls.post(call_id, machine.LeaveQueue(outcome))

@@ -10,7 +10,10 @@ from controlplane.acd.service import UnknownQueue, UnknownTenant
 from controlplane.calls import machine
 from controlplane.calls.common import now
 from controlplane.calls.machine import CallEvent, Enqueue, Phase, QueueNotify, StartMoh
+from controlplane.db import transaction
 from controlplane.engine.ari_ import AriError
+from controlplane.models import CallbackRequest
+from ivr_flows import events as ie
 
 if TYPE_CHECKING:
     from controlplane.calls.service import CallService
@@ -50,6 +53,30 @@ class QueueGlue:
         except (UnknownQueue, UnknownTenant) as err:
             log.warning("call %s: %s", cmd.call_id, err)
             await self._feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
+
+    async def _dtmf(self: CallService, channel_id: str, digit: str) -> None:
+        """A key from a caller: to the IVR when one runs, else to the queue (callback key)."""
+        if channel_id in self._ivr:
+            await self._to_ivr(channel_id, ie.DtmfReceived(digit))
+            return
+        state = self.calls.get(channel_id)
+        queued = self.acd is not None and state is not None and state.phase == Phase.QUEUED
+        if queued and self.acd is not None and await self.acd.dtmf(channel_id, digit):
+            log.info("call %s: callback requested from the queue", channel_id)
+
+    async def store_queue_callback(self: CallService, call_id: str, queue: str) -> None:
+        """Write the callback request of a caller who pressed the queue's callback key."""
+        state = self.calls.get(call_id)
+        if state is None or state.tenant_id is None:
+            return
+        tenant_id, number = state.tenant_id, state.caller
+
+        def store() -> None:
+            with transaction(self.db) as s:
+                s.add(CallbackRequest(tenant_id=tenant_id, call_id=call_id, number=number,
+                                      queue=queue, note="pressed the callback key in the queue"))
+
+        await asyncio.to_thread(store)
 
     def announce(self: CallService, call_id: str, position: int, ewt_s: float) -> None:
         """Tell a waiting caller their place; hold music resumes after it."""

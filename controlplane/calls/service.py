@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,8 @@ from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
-from controlplane.calls import machine, records, routing
+from controlplane.calls import campaign_machine, machine, records, routing
+from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.ivr_glue import IvrGlue
 from controlplane.calls.ivr_session import IvrSession, split_id
@@ -77,6 +78,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self._ivr: dict[str, IvrSession] = {}
         self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
         self.acd: QueueService | None = None  # set by the composition root (needs us first)
+        self.campaigns: CampaignCalls | None = None  # dialer attempts; set by the root too
         self._posted: set[asyncio.Task[None]] = set()
 
     # ---- ARI events in ----
@@ -89,6 +91,8 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                                       event.at)
             elif kind in ("inbound", "outbound"):
                 await self._enter(event, kind)
+            elif kind == "campaign" and len(event.args) > 1 and self.campaigns is not None:
+                await self.campaigns.answered(event)
             elif kind == "selftest":
                 await self._selftest(event.channel.id)
             else:
@@ -105,7 +109,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
             self._causes.pop(event.channel.id, None)
             await self._leg_gone(event.channel.id, event.cause, event.cause_txt, event.at)
         elif isinstance(event, ev.ChannelDtmfReceived):
-            await self._to_ivr(event.channel.id, ie.DtmfReceived(event.digit))
+            await self._dtmf(event.channel.id, event.digit)
         elif isinstance(event, ev.PlaybackFinished) and (ids := split_id(event.playback_id)):
             await self._to_ivr(ids[0], ie.PlaybackFinished(ids[1]))
         elif isinstance(event, ev.RecordingFinished) and (ids := split_id(event.name)):
@@ -171,18 +175,24 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self.calls[call_id] = state
         await self._run(call_id, cmds)
         if state.phase == Phase.ENDED:
+            if state.direction == "campaign" and self.campaigns is not None:
+                self.campaigns.ended(state)
             self.calls.pop(call_id, None)
             self._locks.pop(call_id, None)
             self._ivr_plan.pop(call_id, None)
 
     # ---- commands out ----
-    async def _run(self, call_id: str, cmds: list[machine.Out]) -> None:
+    async def _run(self, call_id: str, cmds: Sequence[campaign_machine.Out]) -> None:
         for cmd in cmds:
             if isinstance(cmd, StartIvr):
                 await self._start_ivr(call_id)
                 continue
             if isinstance(cmd, Enqueue | QueueNotify):
                 await self._to_queue(cmd)
+                continue
+            if isinstance(cmd, campaign_machine.COMMANDS):
+                if self.campaigns is not None:
+                    await self.campaigns.execute(call_id, cmd)
                 continue
             gone = await self._execute(cmd)
             if gone is not None:

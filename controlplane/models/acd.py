@@ -54,6 +54,10 @@ class Queue(Base):
         CheckConstraint(_in("no_agents", NO_AGENTS), name="no_agents"),
         CheckConstraint("skill_preference IN ('closest', 'highest')", name="skill_preference"),
         CheckConstraint("ring_timeout_s > 0 AND wrap_up_s >= 0", name="times"),
+        CheckConstraint(
+            "callback_key IS NULL OR callback_key IN ('0','1','2','3','4','5','6','7','8','9','*','#')",
+            name="callback_key",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +82,9 @@ class Queue(Base):
     aging_max_bonus: Mapped[float | None] = mapped_column(Float)
     serve_order: Mapped[int] = mapped_column(Integer, default=0)  # ties between queues
     moh_class: Mapped[str] = mapped_column(String(80), default="default")
+    # A waiting caller who presses this key (0-9, * or #) leaves a callback request and is
+    # released; NULL: no callback from this queue.
+    callback_key: Mapped[str | None] = mapped_column(String(1))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -68,3 +68,19 @@ async def test_resume_of_a_call_the_log_does_not_know_joins_at_the_end(
     t = svc._tenants[w.tenant]
     assert t.queued["c1"].entered_at == clock.now
     assert [k for k, _ in queue_log(db, "c1")] == ["enter"]
+
+
+async def test_the_queues_callback_key_requests_a_callback_other_keys_do_not(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"callback_key": "5"}, "plain": {}}, {"sales": ("a1",)})
+    svc, conn = make(db, rds, clock)
+    await svc.enqueue("c1", w.tenant, "sales", caller="+48600000001")
+    await svc.enqueue("c2", w.tenant, "plain", caller="+48600000002")
+    assert not await svc.dtmf("c1", "4")
+    assert not await svc.dtmf("c2", "5")  # "plain" has no callback key
+    assert not await svc.dtmf("nobody", "5")
+    assert await svc.dtmf("c1", "5")
+    assert conn.named("leave") == [("leave", "c1", "callback_requested", "callback:sales")]
+    assert [k for k, _ in queue_log(db, "c1")] == ["enter", "callback"]
+    assert not await svc.dtmf("c1", "5")  # it left the queue

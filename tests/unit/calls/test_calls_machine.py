@@ -183,3 +183,17 @@ def test_cancelled_offer_hangs_up_and_ignores_its_late_events() -> None:
     assert state.phase == m.Phase.QUEUED and state.agent_dialed
     state, out = m.step(state, m.AgentAnswered("call1-agent1"), T0)
     assert state.phase == m.Phase.TALKING and state.agent_endpoint == "demo-1002"
+
+
+def test_callback_leave_says_goodbye_then_hangs_up() -> None:
+    offer = m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15)
+    leave = m.LeaveQueue("callback_requested", "sound:auth-thankyou")
+    state, out = run(IVR_DID, [QUEUE, offer, leave])
+    assert kinds(out[3]) == ["StopMoh", "Hangup", "Play"]  # the ringing agent leg, then goodbye
+    assert out[3][1] == c.Hangup("call1-agent")
+    assert out[3][2] == c.Play("call1", "sound:auth-thankyou", "call1-prompt")
+    assert state.phase == m.Phase.REJECTING and state.hangup_by == "system"
+    state, cmds = m.step(state, m.PromptDone("call1-prompt"), T0)
+    assert cmds == [c.Hangup("call1", "normal")] and state.phase == m.Phase.ENDING
+    state, cmds = m.step(state, CALLER_GONE, T0)
+    assert state.phase == m.Phase.ENDED and state.hangup_by == "system"
