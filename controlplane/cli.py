@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop everything").set_defaults(func=_down)
     sub.add_parser("status", help="health of every part").set_defaults(func=_status)
 
+    from controlplane.campaigns.cli import register as register_campaign
+
+    register_campaign(sub)  # `campaign create|import|list`: handlers take (args, settings)
     for optional in ("amd.cli", "ivr_flows.cli"):
         _register_optional(sub, optional)
     return parser

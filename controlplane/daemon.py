@@ -13,11 +13,14 @@ import time
 import aiohttp
 import redis.asyncio as aioredis
 
+from controlplane.acd import commands as acd_commands
 from controlplane.acd.service import QueueService
+from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.service import CallService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
 from controlplane.ivr_store import did_lookup
@@ -43,6 +46,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                             flows=did_lookup(factory), tts=tts, http=http)
         acd = QueueService(factory, redis, QueueConnector(calls))
         calls.acd = acd
+        # Dialer attempts; the campaign runner / compliance log hook in via campaigns.on_result.
+        campaigns = calls.campaigns = CampaignCalls(calls)
+        dialer = CampaignRunner(factory, campaigns, acd)
+        campaigns.on_result = dialer.on_result  # compliance rows, retries, pacing
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
                         settings.ami_password, redis, on_contact=acd.contact_status)
         tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
@@ -50,7 +57,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(ami.run(), name="ami"),
                  asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),
                  asyncio.create_task(acd.run(), name="acd"),
-                 asyncio.create_task(_commands(redis, acd), name="commands")]
+                 asyncio.create_task(campaigns.run(), name="dialer-amd"),
+                 asyncio.create_task(dialer.run(), name="dialer"),
+                 asyncio.create_task(_commands(redis, acd, campaigns), name="commands")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -72,10 +81,15 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 
-async def _commands(redis: aioredis.Redis, acd: QueueService) -> None:
+async def _commands(redis: aioredis.Redis, acd: QueueService,
+                    dialer: CampaignCalls | None = None) -> None:
     """Commands from the panel and the CLI on the ``centrala:commands`` stream.
 
     ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
+    ``{"cmd": "acd.agent", …, "reply": KEY}`` runs an agent command and pushes the result
+    to ``KEY`` (:mod:`controlplane.acd.commands`).
+    ``{"cmd": "dialer.place", …PlaceCall fields}`` dials a campaign attempt; its result is
+    the ``dialer.attempt`` event (``dialer.refused`` when it cannot be placed).
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
@@ -100,6 +114,10 @@ async def _commands(redis: aioredis.Redis, acd: QueueService) -> None:
                     command = json.loads(fields[b"data"])
                     if command.get("cmd") == "acd.reload":
                         await acd.reload(int(command["tenant_id"]))
+                    elif command.get("cmd") == "acd.agent":  # the panel waits for the reply
+                        await acd_commands.handle(command, acd, redis)
+                    elif command.get("cmd") == "dialer.place" and dialer is not None:
+                        dialer.submit(command)  # placed in a task: the reader never waits
                     else:
                         log.warning("unknown command %s", command)
                 except Exception:  # noqa: BLE001 - one bad command must not stop the reader

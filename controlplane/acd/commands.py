@@ -109,7 +109,7 @@ def send_agent_command(
             f"control plane not answering: no reply to agent command {command!r} within "
             f"{timeout_s:g} s (is the control plane daemon running?)"
         )
-    raw = got[1]  # type: ignore[index]
+    raw = got[1]
     result: dict[str, Any] = json.loads(raw)
     return result
 

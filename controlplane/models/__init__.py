@@ -4,6 +4,19 @@ from controlplane.models.acd import Queue, QueueLog  # noqa: F401
 from controlplane.models.base import Base
 from controlplane.models.callbacks import CallbackRequest  # noqa: F401
 from controlplane.models.calls import CallRecord
+from controlplane.models.campaigns import (  # noqa: F401
+    BlacklistEntry,
+    CallerIdNumber,
+    CallerIdUsage,
+    Campaign,
+    CampaignRecord,
+    Contact,
+    ContactPhone,
+    DialAttempt,
+    Disposition,
+    HlrResult,
+    Recontact,
+)
 from controlplane.models.ivr import (  # noqa: F401
     AudioUpload,
     HolidayCalendarDay,

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+from acd_world import FakeConnector
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,49 +32,11 @@ from controlplane.acd.commands import (
     send_reload,
 )
 from controlplane.acd.service import QueueService
-from controlplane.db import make_engine, make_sessionmaker, transaction
-from controlplane.migrate import upgrade
+from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, AgentSessionAudit, Queue, QueueMember
 
 BOSS = "boss@acme.example"
-
-
-class NullConnector:
-    """The ARI side is not under test here: every command is recorded and dropped."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        async def record(*args: Any) -> None:
-            self.calls.append((name, *args))
-
-        return record
-
-
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cmd-db") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db(migrated_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    path = tmp_path / "acd.db"
-    shutil.copy(migrated_db, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-async def rds(redis_port: int) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_port)
-    await client.flushall()
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -96,8 +57,11 @@ def seed(db: sessionmaker[Session]) -> dict[str, int]:
         a1 = User(tenant_id=t.id, login="a1", role=Role.AGENT, password_hash="x")
         s.add(a1)
         s.flush()
-        s.add(PhoneEndpoint(tenant_id=t.id, name="ph-a1", extension="1111", secret="s" * 16,
-                            user_id=a1.id))
+        s.add(
+            PhoneEndpoint(
+                tenant_id=t.id, name="ph-a1", extension="1111", secret="s" * 16, user_id=a1.id
+            )
+        )
         q = Queue(tenant_id=t.id, name="sales", announce_every_s=None)
         s.add(q)
         s.flush()
@@ -114,7 +78,7 @@ async def live(
 ) -> AsyncIterator[tuple[QueueService, dict[str, int]]]:
     """A started QueueService and the daemon's command reader, blocked in XREAD."""
     ids = seed(db)
-    svc = QueueService(db, rds, NullConnector(), stats_interval_s=0)
+    svc = QueueService(db, rds, FakeConnector(), stats_interval_s=0)
     await svc.start()
     reader = asyncio.create_task(daemon._commands(rds, svc))
     deadline = time.monotonic() + 10
@@ -210,8 +174,13 @@ async def test_a_malformed_command_gets_a_bad_command_reply(
 ) -> None:
     _, ids = live
     reply = f"{REPLY_PREFIX}malformed"
-    bad = {"cmd": "acd.agent", "tenant_id": ids["tenant"], "user_id": "7", "command": "login",
-           "reply": reply}
+    bad = {
+        "cmd": "acd.agent",
+        "tenant_id": ids["tenant"],
+        "user_id": "7",
+        "command": "login",
+        "reply": reply,
+    }
     panel_redis.xadd(COMMANDS_STREAM, {"data": json.dumps(bad)})
     got = await asyncio.to_thread(panel_redis.blpop, [reply], 5)
     assert got is not None
@@ -233,11 +202,15 @@ def test_timeout_when_nobody_handles(panel_redis: redis.Redis) -> None:
         send_agent_command(panel_redis, 1, 2, "login", timeout_s=0.3)
     elapsed = time.monotonic() - started
     assert 0.25 <= elapsed < 2.0
-    (_, fields), = panel_redis.xrange(COMMANDS_STREAM)
+    ((_, fields),) = panel_redis.xrange(COMMANDS_STREAM)
     sent = json.loads(fields["data"])
     assert sent["cmd"] == "acd.agent" and sent["reply"].startswith(REPLY_PREFIX)
     assert {k: sent[k] for k in ("tenant_id", "user_id", "command", "reason", "by")} == {
-        "tenant_id": 1, "user_id": 2, "command": "login", "reason": None, "by": None
+        "tenant_id": 1,
+        "user_id": 2,
+        "command": "login",
+        "reason": None,
+        "by": None,
     }
 
 
@@ -245,10 +218,16 @@ async def test_a_command_past_its_deadline_is_not_carried_out(
     db: sessionmaker[Session], rds: aioredis.Redis
 ) -> None:
     ids = seed(db)
-    svc = QueueService(db, rds, NullConnector(), stats_interval_s=0)
+    svc = QueueService(db, rds, FakeConnector(), stats_interval_s=0)
     reply = f"{REPLY_PREFIX}late"
-    command = {"cmd": "acd.agent", "tenant_id": ids["tenant"], "user_id": ids["a1"],
-               "command": "login", "reply": reply, "deadline": time.time() - 1}
+    command = {
+        "cmd": "acd.agent",
+        "tenant_id": ids["tenant"],
+        "user_id": ids["a1"],
+        "command": "login",
+        "reply": reply,
+        "deadline": time.time() - 1,
+    }
     body = await handle(command, svc, rds)
     assert (body["ok"], body["code"]) == (False, "expired")
     assert await rds.hget(f"centrala:acd:{ids['tenant']}:agents", str(ids["a1"])) is None
@@ -259,9 +238,14 @@ async def test_reply_expires_and_foreign_reply_keys_are_ignored(
     db: sessionmaker[Session], rds: aioredis.Redis
 ) -> None:
     ids = seed(db)
-    svc = QueueService(db, rds, NullConnector(), stats_interval_s=0)
-    command = {"cmd": "acd.agent", "tenant_id": ids["tenant"], "user_id": ids["a1"],
-               "command": "login", "reply": f"{REPLY_PREFIX}ttl"}
+    svc = QueueService(db, rds, FakeConnector(), stats_interval_s=0)
+    command = {
+        "cmd": "acd.agent",
+        "tenant_id": ids["tenant"],
+        "user_id": ids["a1"],
+        "command": "login",
+        "reply": f"{REPLY_PREFIX}ttl",
+    }
     assert (await handle(command, svc, rds))["ok"] is True
     assert 0 < await rds.ttl(f"{REPLY_PREFIX}ttl") <= 30
     body = await handle({**command, "command": "logout", "reply": "centrala:heartbeat"}, svc, rds)

@@ -1,0 +1,387 @@
+"""The call service's campaign part: place a dialer attempt, run AMD, report what happened.
+
+The dialer's seam ("place this call, tell me what happened"): :meth:`CampaignCalls.place`
+takes a :class:`~controlplane.dialer.live.PlaceCall`; when the call is over one
+:class:`~controlplane.dialer.live.AttemptResult` is published as ``dialer.attempt`` on
+``centrala:events`` and handed to ``on_result`` (set by the composition root).
+
+Flow (pure parts: :mod:`controlplane.calls.campaign_machine`, then the QUEUED/ABANDONING
+phases of :mod:`controlplane.calls.machine`):
+
+* the customer's leg is originated over the tenant's trunk as channel
+  ``campaign-<attempt id>`` into the Stasis app with ``campaign,<attempt id>``; a leg
+  destroyed before answer ends the call with its cause (busy, no answer, unallocated…);
+* on answer, :func:`controlplane.amd_live.detect` runs on the leg (in a task, never under the
+  call's lock) with Asterisk's ``AMD()`` alongside on a second snoop; MACHINE → hang up, no
+  agent leg is ever created; anything else (NOTSURE included) is a person → the ACD queue,
+  with a connect deadline of the greeting end + 2 s minus a withdraw margin: no agent by
+  then → the abandon message, then hang-up.
+
+AMD's snoop and media channels live in a Stasis app of their own (``<app>-amd``, whose events
+websocket :meth:`CampaignCalls.run` holds and ignores), so the call service never sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+from sqlalchemy import select, update
+
+from controlplane.amd_live import _app_amd, detect, object_ids
+from controlplane.calls import campaign_machine as cm
+from controlplane.calls import machine
+from controlplane.calls.common import now
+from controlplane.db import transaction
+from controlplane.dialer.live import (
+    AttemptResult,
+    InvalidPlaceCall,
+    PlaceCall,
+    attempt_of,
+    call_id_for,
+    classify,
+)
+from controlplane.engine import events as ev
+from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
+from controlplane.models import CallRecord, Trunk
+from controlplane.tts import media_uri
+
+if TYPE_CHECKING:
+    from amd.detector import DetectorConfig
+    from controlplane.calls.service import CallService
+
+log = logging.getLogger(__name__)
+ResultHook = Callable[[AttemptResult], "Awaitable[None] | None"]
+MACHINE_GRACE_S = 3.0  # a machine stays on the line this long for AMD()'s comparison verdict
+
+
+class AttemptRefused(Exception):
+    """The attempt cannot be placed (placed before, unknown trunk, no TTS for the message)."""
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """What the adapter learns about one attempt beside the call machine's state."""
+
+    place: PlaceCall
+    plan: cm.CampaignPlan
+    dial_at: datetime | None = None
+    answer_at: datetime | None = None
+    greeting_end_at: datetime | None = None
+    amd_decision_at: datetime | None = None
+    amd_verdict: str | None = None
+    amd_cause: str | None = None
+    amd_source: str = "none"
+    amd_decision_ms: int | None = None
+    app_amd: tuple[str, str, int | None] | None = None  # status, cause, ms from answer
+    abandoned: bool = False
+    message_start_at: datetime | None = None
+
+
+class CampaignCalls:
+    """Owned by :class:`CallService` (``calls.campaigns``); see the module docstring."""
+
+    def __init__(self, calls: CallService, *, on_result: ResultHook | None = None,
+                 amd_config: DetectorConfig | None = None, amd_timeout_s: float = 6.0,
+                 app_amd: bool = True) -> None:
+        self.calls = calls
+        self.on_result = on_result
+        self.amd_config = amd_config
+        self.amd_timeout_s = amd_timeout_s
+        self.app_amd = app_amd
+        self.amd_app = f"{calls.settings.ari_app}-amd"
+        self._amd_ari: AriClient | None = None
+        self._progress: dict[str, _Progress] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- the composition root's side ----
+    async def run(self) -> None:
+        """Hold the AMD app's events websocket (AMD channels need a registered app)."""
+        s = self.calls.settings
+        async with AriClient(s.ari_url, s.ari_user, s.ari_password, self.amd_app) as ari:
+            self._amd_ari = ari
+            try:
+                await ari.run_events(self._ignore)
+            finally:
+                self._amd_ari = None
+
+    @staticmethod
+    async def _ignore(event: ev.Event) -> None:
+        """AMD's own channels: detect() waits for them by polling, not by events."""
+
+    def submit(self, data: dict[str, Any]) -> None:
+        """A ``{"cmd": "dialer.place", ...}`` command: placed in a task of its own; a refusal
+        is published as ``dialer.refused`` (attempt id and reason)."""
+        self._spawn(self._submit(data))
+
+    async def _submit(self, data: dict[str, Any]) -> None:
+        try:
+            await self.place(PlaceCall.from_command(data))
+        except (InvalidPlaceCall, AttemptRefused) as err:
+            log.warning("dialer.place refused: %s", err)
+            await self._publish("dialer.refused", attempt_id=data.get("attempt_id"),
+                                reason=str(err))
+
+    async def place(self, place: PlaceCall) -> str:
+        """Dial ``place`` now; returns the call id. Raises :class:`AttemptRefused`."""
+        svc, call_id = self.calls, place.call_id
+        if call_id in svc.calls or call_id in self._progress:
+            raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
+        await asyncio.to_thread(self._check, place)
+        plan = cm.CampaignPlan(place.attempt_id, place.dial, place.ring_timeout_s, place.queue,
+                               await self._abandon_media(place), place.amd, place.priority,
+                               place.skills)
+        binding = machine.Binding(place.tenant_id, "campaign", place.number, None, place.trunk,
+                                  None, None, None)
+        async with svc._locks[call_id]:
+            if call_id in svc.calls or call_id in self._progress:
+                raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
+            self._progress[call_id] = _Progress(place, plan)
+            state, cmds = cm.start(cm.CampaignEntered(call_id, place.caller_id, binding, plan),
+                                   now())
+            svc.calls[call_id] = state
+            await svc._run(call_id, cmds)
+        return call_id
+
+    def _check(self, place: PlaceCall) -> None:
+        with self.calls.db() as s:
+            trunk = s.scalar(select(Trunk.id).where(Trunk.tenant_id == place.tenant_id,
+                                                    Trunk.name == place.trunk))
+            if trunk is None:
+                raise AttemptRefused(f"attempt {place.attempt_id!r}: tenant {place.tenant_id} "
+                                     f"has no trunk {place.trunk!r}")
+            if s.scalar(select(CallRecord.id).where(CallRecord.call_id == place.call_id)):
+                raise AttemptRefused(f"attempt {place.attempt_id!r} was placed before "
+                                     f"(call {place.call_id})")
+
+    async def _abandon_media(self, place: PlaceCall) -> str:
+        """``sound:…`` as given; text synthesised now, so nothing waits for it at the deadline."""
+        prompt = place.abandon_prompt.strip()
+        if prompt.startswith("sound:"):
+            return prompt
+        tts = self.calls.tts
+        if tts is None:
+            raise AttemptRefused(f"attempt {place.attempt_id!r}: abandon_prompt is text but "
+                                 "this control plane has no TTS engine")
+        try:
+            path = await asyncio.to_thread(tts.synthesize, prompt, place.voice)
+        except Exception as err:
+            raise AttemptRefused(f"attempt {place.attempt_id!r}: abandon_prompt could not be "
+                                 f"synthesised: {err}") from err
+        return media_uri(path)
+
+    # ---- hooks called by the call service ----
+    async def answered(self, event: ev.StasisStart) -> None:
+        """StasisStart ``campaign,<attempt>``: the customer answered."""
+        call_id = event.channel.id
+        if call_id != call_id_for(event.args[1]) or call_id not in self._progress:
+            # Not placed by this process (it restarted meanwhile): the plan is lost.
+            log.warning("campaign leg %s is not known here; hanging up", call_id)
+            await self.calls._hangup_quietly(call_id)
+            return
+        self._update(call_id, answer_at=event.at)
+        await self._step(call_id, cm.CustomerAnswered(), event.at)
+
+    async def execute(self, call_id: str, cmd: cm.CampaignOut) -> None:
+        """Run a campaign command (the call's lock is held)."""
+        svc = self.calls
+        match cmd:
+            case cm.DialCustomer():
+                self._update(call_id, dial_at=now())
+                try:
+                    await svc.ari.post("/channels", endpoint=cmd.endpoint, app=svc.ari.app,
+                                       appArgs=cmd.app_args, callerId=cmd.caller_id or None,
+                                       timeout=cmd.timeout_s, channelId=cmd.channel_id)
+                except AriError as err:
+                    log.warning("campaign %s: originate refused: %s", call_id, err)
+                    await svc._feed(call_id, machine.LegGone(
+                        "caller", 0, f"Originate refused (ARI {err.status})"))
+            case cm.RunAmd():
+                task = self._spawn(self._detect(call_id))
+                self._amd_tasks.setdefault(call_id, []).append(task)
+            case cm.ArmDeadline(at=at):
+                delay = max(0.0, (at - now()).total_seconds())
+                self._timers[call_id] = asyncio.get_running_loop().call_later(
+                    delay, svc.post, call_id, machine.ConnectDeadline())
+            case machine.PlayAbandon(channel_id=ch, media=media, playback_id=pb):
+                self._update(call_id, abandoned=True)
+                try:
+                    await svc.ari.post(f"/channels/{ch}/play/{pb}", media=media)
+                    self._update(call_id, message_start_at=now())
+                except AriError as err:
+                    if err.status == 404:
+                        return  # the customer is gone; their hang-up event follows
+                    log.warning("campaign %s: abandon message failed: %s", call_id, err)
+                    await svc._feed(call_id, machine.PromptDone(pb))  # release them anyway
+
+    def ended(self, state: machine.CallState) -> None:
+        """The call reached ENDED (lock held): report it once its AMD tasks are done."""
+        self._spawn(self._report(state))
+
+    # ---- AMD ----
+    async def _detect(self, call_id: str) -> None:
+        prog = self._progress.get(call_id)
+        if prog is None:
+            return
+        label, cause, source, decision_ms = "NOTSURE", "", "error", None
+        ari = await self._amd_client()
+        try:
+            if ari is None:
+                raise AriError("POST", "/channels/snoop", 0, f"ARI app {self.amd_app} not up")
+            if self.app_amd:
+                ref = self._spawn(self._asterisk_amd(ari, call_id, prog.answer_at or now()))
+                self._amd_tasks.setdefault(call_id, []).append(ref)
+            s = self.calls.settings
+            result = await detect(ari, call_id, app=self.amd_app, media_host=s.bind_address,
+                                  media_port=s.platform.http, config=self.amd_config,
+                                  timeout_s=self.amd_timeout_s, run_app_amd=False,
+                                  answered_at=prog.answer_at)
+            label, cause, decision_ms = result.centrala.value, result.cause, result.decision_ms
+            source = "timeout" if result.timed_out else "hangup" if result.hung_up else "detector"
+        except Exception as err:  # noqa: BLE001 - a detector failure must not strand a person
+            log.warning("campaign %s: AMD failed (treated as NOTSURE): %s", call_id, err)
+        decided = now()
+        human = label != "MACHINE"
+        self._update(call_id, amd_verdict=label, amd_cause=cause, amd_source=source,
+                     amd_decision_at=decided, amd_decision_ms=decision_ms,
+                     greeting_end_at=decided if human else None)
+        if not human:  # no hurry: let AMD() answer for the comparison before hanging up
+            refs = [t for t in self._amd_tasks.get(call_id, ()) if t is not asyncio.current_task()]
+            if refs:
+                await asyncio.wait(refs, timeout=MACHINE_GRACE_S)
+        await self._step(call_id, cm.AmdDecided(human, decided, cause), now())
+
+    async def _asterisk_amd(self, ari: AriClient, call_id: str, answered_at: datetime) -> None:
+        """Asterisk's ``AMD()`` on a second snoop of the customer, for comparison only."""
+        ref_id = object_ids(call_id)["ref"]
+        try:
+            await ari.post(f"/channels/{call_id}/snoop", spy="in", app=self.amd_app,
+                           snoopId=ref_id)
+            got = await _app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
+            if got is not None:
+                ms = round((got[2] - answered_at.timestamp()) * 1000)
+                self._update(call_id, app_amd=(got[0], got[1], ms))
+        except AriError as err:
+            log.info("campaign %s: AMD() comparison: %s", call_id, err)
+        finally:
+            with contextlib.suppress(AriError):
+                await ari.delete(f"/channels/{ref_id}")
+
+    async def _amd_client(self) -> AriClient | None:
+        ari = self._amd_ari
+        if ari is None:
+            return None
+        try:
+            async with asyncio.timeout(3):
+                await ari.connected.wait()
+        except TimeoutError:
+            return None
+        return ari
+
+    # ---- report ----
+    async def _report(self, state: machine.CallState) -> None:
+        call_id = state.call_id
+        timer = self._timers.pop(call_id, None)
+        if timer is not None:
+            timer.cancel()
+        tasks = self._amd_tasks.pop(call_id, [])
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.amd_timeout_s + 8)
+        prog = self._progress.pop(call_id, None)
+        result = _result(state, prog)
+        try:
+            if prog is not None and prog.amd_verdict is not None:
+                await asyncio.to_thread(self._save_amd, call_id, prog)
+        except Exception as err:  # noqa: BLE001 - the result must still be reported
+            log.warning("campaign %s: AMD verdicts not stored: %s", call_id, err)
+        await self._publish("dialer.attempt", **result.to_event())
+        if self.on_result is not None:
+            try:
+                done = self.on_result(result)
+                if inspect.isawaitable(done):
+                    await done
+            except Exception:  # noqa: BLE001 - a failing consumer must not lose later results
+                log.exception("on_result failed for %s", call_id)
+
+    def _save_amd(self, call_id: str, prog: _Progress) -> None:
+        app = prog.app_amd or (None, None, None)
+        with transaction(self.calls.db) as s:
+            s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(
+                amd_verdict=prog.amd_verdict, amd_cause=(prog.amd_cause or "")[:64] or None,
+                amd_decision_ms=prog.amd_decision_ms, app_amd_status=app[0],
+                app_amd_cause=(app[1] or "")[:64] or None, app_amd_ms=app[2]))
+
+    async def _publish(self, kind: str, **payload: Any) -> None:
+        fields: dict[Any, Any] = event_fields(kind, **payload)
+        try:
+            await self.calls.redis.xadd(EVENTS_STREAM, fields, maxlen=EVENTS_MAXLEN,
+                                        approximate=True)
+        except aioredis.RedisError as err:
+            log.warning("%s not published: %s", kind, err)
+
+    # ---- small things ----
+    async def _step(self, call_id: str, event: cm.CampaignEvent, at: datetime) -> None:
+        svc = self.calls
+        if call_id not in svc.calls:
+            return
+        async with svc._locks[call_id]:
+            state, prog = svc.calls.get(call_id), self._progress.get(call_id)
+            if state is None or prog is None:
+                return
+            state, cmds = cm.step(state, prog.plan, event, at)
+            svc.calls[call_id] = state
+            await svc._run(call_id, cmds)
+
+    def _update(self, call_id: str, **changes: Any) -> None:
+        prog = self._progress.get(call_id)
+        if prog is not None:
+            self._progress[call_id] = replace(prog, **changes)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _result(state: machine.CallState, prog: _Progress | None) -> AttemptResult:
+    """The attempt's outcome from the final call state and what the adapter saw."""
+    attempt = attempt_of(state.call_id) or state.call_id
+    connected = state.answered_at  # the agent leg answered and was bridged
+    common: dict[str, Any] = dict(attempt_id=attempt, call_id=state.call_id, tenant_id=state.tenant_id,
+                  number=state.callee, hangup_cause=state.hangup_cause,
+                  hangup_cause_txt=state.hangup_cause_txt, hangup_by=state.hangup_by,
+                  agent_endpoint=state.agent_endpoint if connected else None,
+                  agent_connect_at=connected, ended_at=state.ended_at)
+    if prog is None:
+        return AttemptResult(**common, outcome="failed", amd_verdict=None, amd_source="none",
+                             app_amd_verdict=None, dial_at=None, answer_at=None,
+                             greeting_end_at=None, amd_decision_at=None, message_start_at=None,
+                             note="the control plane restarted during the attempt")
+    answered = prog.answer_at is not None
+    rang = None
+    if not answered and prog.dial_at is not None:
+        rang = ((state.ended_at or now()) - prog.dial_at).total_seconds()
+    outcome = classify(answered=answered, cause=state.hangup_cause, rang_s=rang,
+                       ring_timeout_s=prog.place.ring_timeout_s, amd_verdict=prog.amd_verdict,
+                       abandoned=prog.abandoned)
+    source = prog.amd_source if answered and prog.place.amd else ("off" if answered else "none")
+    return AttemptResult(**common, outcome=outcome, amd_verdict=prog.amd_verdict,
+                         amd_source=source,
+                         app_amd_verdict=prog.app_amd[0] if prog.app_amd else None,
+                         dial_at=prog.dial_at, answer_at=prog.answer_at,
+                         greeting_end_at=prog.greeting_end_at if answered and prog.place.amd
+                         else prog.answer_at,
+                         amd_decision_at=prog.amd_decision_at,
+                         message_start_at=prog.message_start_at)

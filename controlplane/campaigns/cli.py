@@ -1,0 +1,162 @@
+"""``centrala campaign``: create, list and import contacts into outbound campaigns.
+
+::
+
+    centrala campaign create "Spring offer" --tenant demo.centrala.local --mode predictive \\
+        --queue sales --region PL
+    centrala campaign import "Spring offer" contacts.csv --tenant demo.centrala.local
+    centrala campaign list --tenant demo.centrala.local
+
+``import`` prints every rejected row (line, column, reason) and a summary; it imports
+the good rows in one transaction and exits 1 when any row was rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from controlplane.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+# Imports of the database layer wait for a handler, so building the ``centrala`` parser
+# stays cheap; tests check this copy against ``controlplane.models.campaigns.MODES``.
+MODES = ("preview", "progressive", "predictive")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``campaign`` and its sub-commands; handlers take ``(args, settings)``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "campaign", help="outbound campaigns: create, import contacts, list"
+    )
+    commands = parser.add_subparsers(dest="campaign_command", required=True)
+
+    create = commands.add_parser("create", help="create a draft campaign")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--tenant", required=True, metavar="DOMAIN", help="the tenant's domain")
+    create.add_argument("--mode", choices=MODES, default="progressive")
+    create.add_argument("--queue", metavar="Q", help="the queue whose agents work it")
+    create.add_argument(
+        "--region", default="PL", help="region national numbers are read in (ISO code, default PL)"
+    )
+    create.set_defaults(func=run_create)
+
+    imp = commands.add_parser("import", help="import contacts from a CSV file")
+    imp.add_argument("campaign", metavar="CAMPAIGN")
+    imp.add_argument("file", metavar="FILE.csv", type=Path)
+    imp.add_argument("--tenant", required=True, metavar="DOMAIN")
+    imp.set_defaults(func=run_import)
+
+    lst = commands.add_parser("list", help="list the tenant's campaigns")
+    lst.add_argument("--tenant", required=True, metavar="DOMAIN")
+    lst.set_defaults(func=run_list)
+    return parser
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    from controlplane.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def run_create(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Create the campaign; exit 1 with the reason when it cannot be."""
+    from controlplane.campaigns import store
+    from controlplane.campaigns.exceptions import CampaignError
+    from controlplane.db import transaction
+
+    out = out or sys.stdout
+    try:
+        with _database(settings) as factory, transaction(factory) as s:
+            row = store.create_campaign(
+                s,
+                store.tenant_id(s, args.tenant),
+                args.name,
+                mode=args.mode,
+                queue=args.queue,
+                region=args.region,
+            )
+            line = (
+                f"campaign {row.name!r} created (#{row.id}, {row.mode}, {row.status}, "
+                f"region {row.default_region})"
+            )
+    except CampaignError as err:
+        print(f"campaign create: {err} (nothing was changed)", file=sys.stderr)
+        return 1
+    print(line, file=out)
+    return 0
+
+
+def run_import(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Import FILE into CAMPAIGN; print the report; exit 1 if any row was rejected."""
+    from controlplane.campaigns import csv_import, store
+    from controlplane.campaigns.exceptions import CampaignError
+    from controlplane.db import transaction
+
+    out = out or sys.stdout
+    path: Path = args.file
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"{path}: cannot read the file: {err} (a UTF-8 CSV is expected)", file=sys.stderr)
+        return 1
+    try:
+        with _database(settings) as factory, transaction(factory) as s:
+            campaign = store.get_campaign(s, store.tenant_id(s, args.tenant), args.campaign)
+            report = csv_import.import_csv(s, campaign, text)
+    except CampaignError as err:
+        print(f"campaign import: {err} (nothing was imported)", file=sys.stderr)
+        return 1
+    for error in report.rejected:
+        print(f"{path}: {error}", file=out)
+    print(
+        f"{args.campaign}: {report.imported} imported, {report.updated} updated, "
+        f"{len(report.rejected)} rejected",
+        file=out,
+    )
+    return 1 if report.rejected else 0
+
+
+def run_list(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Print the tenant's campaigns with their record counts."""
+    from sqlalchemy import func, select
+
+    from controlplane.campaigns import store
+    from controlplane.campaigns.exceptions import CampaignError
+    from controlplane.models.campaigns import Campaign, CampaignRecord
+
+    out = out or sys.stdout
+    try:
+        with _database(settings) as factory, factory() as s:
+            tenant = store.tenant_id(s, args.tenant)
+            counts: dict[int, int] = {
+                campaign_id: count
+                for campaign_id, count in s.execute(
+                    select(CampaignRecord.campaign_id, func.count())
+                    .join(Campaign, Campaign.id == CampaignRecord.campaign_id)
+                    .where(Campaign.tenant_id == tenant)
+                    .group_by(CampaignRecord.campaign_id)
+                )
+            }
+            rows = [
+                (c.name, c.kind, c.mode, c.status, counts.get(c.id, 0))
+                for c in store.list_campaigns(s, tenant)
+            ]
+    except CampaignError as err:
+        print(f"campaign list: {err}", file=sys.stderr)
+        return 1
+    print(f"{'name':30}  {'kind':8}  {'mode':11}  {'status':8}  records", file=out)
+    for name, kind, mode, status, count in rows:
+        print(f"{name:30}  {kind:8}  {mode:11}  {status:8}  {count}", file=out)
+    return 0
