@@ -34,3 +34,65 @@ def ended_record(platform, caller: str, timeout: float = 40) -> CallRecord:  # t
         return rows[0] if rows and rows[0].status == "ended" else None
 
     return until(done, timeout=timeout, what=f"call record of {caller} to end")
+
+
+# ---- agents on lab desk phones (queue and campaign tests) ----
+
+def session_factory(platform):  # type: ignore[no-untyped-def]
+    from controlplane.db import make_sessionmaker
+
+    return make_sessionmaker(make_engine(platform.settings.database_url))
+
+
+def reload_acd(platform, tenant_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Ask the control plane to re-read a tenant's queues and agents."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(platform.settings.redis_url)
+    client.xadd("centrala:commands",
+                {"data": json.dumps({"cmd": "acd.reload", "tenant_id": tenant_id})})
+    client.close()
+
+
+def latest_status(platform, user_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """The agent's latest status from the status log (None: never logged in)."""
+    from controlplane.models.acd import AgentStatusLog
+
+    with session_factory(platform)() as s:
+        row = s.scalars(select(AgentStatusLog).where(AgentStatusLog.user_id == user_id)
+                        .order_by(AgentStatusLog.id.desc())).first()
+        return row.to_status if row else None
+
+
+def lab_cli(platform, command: str) -> str:  # type: ignore[no-untyped-def]
+    from controlplane import stack
+
+    return stack.lab_instance(platform.settings).cli(command)
+
+
+def agents_on_phones(session, tenant_id: int, phones: dict[str, str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Agent users ``login → phone`` bound to the lab desk phones; returns login → user id."""
+    from controlplane.models import PhoneEndpoint, Role, User
+
+    users = {}
+    for login, phone_name in phones.items():
+        user = session.scalar(select(User).where(User.tenant_id == tenant_id, User.login == login))
+        if user is None:
+            user = User(tenant_id=tenant_id, login=login, role=Role.AGENT, password_hash="x")
+            session.add(user)
+            session.flush()
+        session.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == phone_name)).user_id = user.id
+        users[login] = user.id
+    return users
+
+
+def log_agents(platform, phones, users: dict[str, int], code: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    """Every phone dials feature ``code``; wait until every agent shows ``status``."""
+    from dialplan import labcall
+
+    for phone in phones:
+        labcall.phone_dials(platform.settings, phone, code, hangup_after=3)
+    until(lambda: all(latest_status(platform, u) == status for u in users.values()), timeout=30,
+          what=f"agents {status} after {code}")

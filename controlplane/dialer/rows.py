@@ -137,9 +137,11 @@ def running_campaigns(db: Factory) -> list[CampaignPlan]:
 
 
 def _strategy(order: dict[str, Any]) -> Strategy:
+    grace = order.get("private_grace_s")
     return Strategy(fresh=int(order.get("fresh", 100)), private=int(order.get("private", 0)),
                     system=int(order.get("system", 0)),
-                    recontact_order=RecontactOrder(order.get("recontact_order", "most_overdue")))
+                    recontact_order=RecontactOrder(order.get("recontact_order", "most_overdue")),
+                    private_grace_s=None if grace is None else float(grace))
 
 
 def _rules(max_attempts: int, rules: dict[str, Any]) -> RetryRules:

@@ -9,7 +9,6 @@ call records, the queue log, and the lab's channels.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,22 +16,27 @@ from datetime import datetime
 import pytest
 import redis
 from helpers import until
-from labtools import records_for, unique_caller
+from labtools import (
+    agents_on_phones,
+    lab_cli,
+    log_agents,
+    records_for,
+    reload_acd,
+    session_factory,
+    unique_caller,
+)
 from sqlalchemy import delete, select
 
 from controlplane import ivr_store, stack
-from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.db import transaction
 from controlplane.models import (
     CallbackRequest,
     CallRecord,
     Did,
-    PhoneEndpoint,
-    Role,
     Tenant,
     Trunk,
-    User,
 )
-from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
+from controlplane.models.acd import Queue, QueueLog, QueueMember
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 from dialplan import labcall
 
@@ -40,10 +44,7 @@ pytestmark = pytest.mark.integration
 DID = "48221000050"
 PHONES = {"la4": "demo-1004", "la5": "demo-1005", "la6": "demo-1006", "la7": "demo-1007",
           "la8": "demo-1008"}
-
-
-def db(platform):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(platform.settings.database_url))
+db = session_factory
 
 
 def flow(queue: str) -> dict:  # type: ignore[type-arg]
@@ -55,39 +56,13 @@ def flow(queue: str) -> dict:  # type: ignore[type-arg]
     }
 
 
-def reload_acd(platform, tenant_id: int) -> None:  # type: ignore[no-untyped-def]
-    client = redis.Redis.from_url(platform.settings.redis_url)
-    client.xadd("centrala:commands",
-                {"data": json.dumps({"cmd": "acd.reload", "tenant_id": tenant_id})})
-    client.close()
-
-
-def latest_status(platform, user_id: int) -> str | None:  # type: ignore[no-untyped-def]
-    with db(platform)() as s:
-        row = s.scalars(select(AgentStatusLog).where(AgentStatusLog.user_id == user_id)
-                        .order_by(AgentStatusLog.id.desc())).first()
-        return row.to_status if row else None
-
-
-def lab_cli(platform, command: str) -> str:  # type: ignore[no-untyped-def]
-    return stack.lab_instance(platform.settings).cli(command)
-
-
 @pytest.fixture
 def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
     """Five agents bound to desk phones, a queue ``load`` behind DID 48221000050."""
     factory = db(platform)
-    users: dict[str, int] = {}
     with transaction(factory) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-        for login, phone_name in PHONES.items():
-            user = s.scalar(select(User).where(User.tenant_id == tenant.id, User.login == login))
-            if user is None:
-                user = User(tenant_id=tenant.id, login=login, role=Role.AGENT, password_hash="x")
-                s.add(user)
-                s.flush()
-            s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == phone_name)).user_id = user.id
-            users[login] = user.id
+        users = agents_on_phones(s, tenant.id, PHONES)
         old = s.scalar(select(Queue).where(Queue.tenant_id == tenant.id, Queue.name == "load"))
         if old is not None:
             s.delete(old)
@@ -108,16 +83,10 @@ def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
         ivr_store.bind_did(s, tenant.id, DID, doc["id"])
         tenant_id = tenant.id
     reload_acd(platform, tenant_id)
-    for phone in PHONES.values():
-        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
-    until(lambda: all(latest_status(platform, u) == "ready" for u in users.values()), timeout=30,
-          what="five agents logged in and ready")
+    log_agents(platform, PHONES.values(), users, "*50", "ready")
     yield users
     lab_cli(platform, "dialplan set global PHONE_HANGUP_AFTER 0")
-    for phone in PHONES.values():
-        labcall.phone_dials(platform.settings, phone, "*53", hangup_after=3)
-    until(lambda: all(latest_status(platform, u) == "logged_out" for u in users.values()),
-          timeout=30, what="agents logged out again")
+    log_agents(platform, PHONES.values(), users, "*53", "logged_out")
     with transaction(factory) as s:
         ivr_store.bind_did(s, tenant_id, DID, None)
         s.execute(delete(QueueMember))
@@ -246,10 +215,7 @@ def test_unregistered_phone_is_never_rung(platform, acd) -> None:  # type: ignor
 
 
 def test_caller_presses_the_callback_key_and_a_request_is_stored(platform, acd) -> None:  # type: ignore[no-untyped-def]
-    for phone in PHONES.values():  # everyone on break: the caller waits
-        labcall.phone_dials(platform.settings, phone, "*5201", hangup_after=3)
-    until(lambda: all(latest_status(platform, u) == "break" for u in acd.values()), timeout=30,
-          what="agents on break")
+    log_agents(platform, PHONES.values(), acd, "*5201", "break")  # nobody to answer: it waits
     caller = unique_caller()
     labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, dtmf="9",
                                                      dtmf_at=4, hangup_after=40))
