@@ -64,6 +64,9 @@ from controlplane.acd.live_state import (  # re-exported: the service's public v
 from controlplane.acd.live_tenants import TenantsMixin
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM
 
+# Written once the live state is in Redis; missing later means Redis lost its data.
+MIRROR_SENTINEL = "centrala:acd:mirrored"
+
 __all__ = [
     "KEY",
     "AcdError",
@@ -335,11 +338,28 @@ class QueueService(TenantsMixin):
         return SOUNDS["ok"] if r.ok else SOUNDS["refused"]
 
     async def tick(self) -> None:
-        """Time passes: wrap-ups end, offers time out, overflow, announcements, routing."""
+        """Time passes: wrap-ups end, offers time out, overflow, announcements, routing.
+        If Redis lost its data (restarted empty), the whole live state is written again."""
         async with self._op() as b:
             now = self.clock()
+            if await self._redis_lost():
+                log.warning("ACD: Redis lost its data; mirroring the live state again")
+                for t in self._tenants.values():
+                    b.dirty.update((t.tid, aid) for aid in t.agents)
+                    b.touched.add(t.tid)
             for t in self._tenants.values():
                 self._tick(t, b, now)
+
+    async def _redis_lost(self) -> bool:
+        """True when the sentinel is missing: Redis is new or lost its data (also true once
+        at the first tick, which then writes everything a second time: harmless)."""
+        try:
+            if await self.redis.exists(MIRROR_SENTINEL):
+                return False
+            await self.redis.set(MIRROR_SENTINEL, str(self.clock()))
+        except aioredis.RedisError:
+            return False  # down: nothing to mirror to; the next tick asks again
+        return True
 
     async def snapshot(self, tenant_id: int) -> dict[str, Any]:
         """Live statistics of a tenant: per queue and per agent status."""

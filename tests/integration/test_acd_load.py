@@ -9,6 +9,10 @@ call records, the queue log, and the lab's channels.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -228,3 +232,31 @@ def test_caller_presses_the_callback_key_and_a_request_is_stored(platform, acd) 
             QueueLog.interaction_id == row.call_id).order_by(QueueLog.id))]
     assert req.number == caller and req.queue == "load" and req.status == "open"
     assert kinds == ["enter", "callback"]
+
+
+def test_redis_restarting_empty_rebuilds_the_live_state(platform, acd) -> None:  # type: ignore[no-untyped-def]
+    settings = platform.settings
+    pid = stack.pid_alive(settings, "redis")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # Redis dies and comes back with nothing
+    stack.forget_child(pid)
+    stack.pidfile(settings, "redis").unlink(missing_ok=True)
+    shutil.rmtree(settings.runtime_dir / "redis")
+    stack.start_redis(settings)
+    client = redis.Redis.from_url(settings.redis_url)  # its append-only file is gone: empty
+
+    def rebuilt() -> dict[str, dict] | None:  # type: ignore[type-arg]
+        keys = list(client.scan_iter("centrala:acd:*:agents"))
+        if not keys:
+            return None
+        agents = {k.decode(): json.loads(v) for k, v in client.hgetall(keys[0]).items()}
+        mine = {a: agents.get(str(u)) for a, u in acd.items()}
+        return mine if all(v and v["status"] == "ready" for v in mine.values()) else None
+
+    until(rebuilt, timeout=15, what="agents back in Redis")
+    until(lambda: client.get("centrala:controlplane:heartbeat"), timeout=10,
+          what="the control plane's heartbeat back")
+    client.close()
+    lab_cli(platform, "dialplan set global PHONE_HANGUP_AFTER 3")
+    records = all_ended(platform, call_many(platform, 1, hangup_after=30), timeout=30)
+    assert records[0].answered_at is not None  # routing goes on

@@ -7,6 +7,8 @@ the queue log, so the serving order and the maximum wait are those before the re
 
 from __future__ import annotations
 
+import json
+
 import redis.asyncio as aioredis
 from acd_world import Clock, login, make, queue_log, seed
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,3 +86,21 @@ async def test_the_queues_callback_key_requests_a_callback_other_keys_do_not(
     assert conn.named("leave") == [("leave", "c1", "callback_requested", "callback:sales")]
     assert [k for k, _ in queue_log(db, "c1")] == ["enter", "callback"]
     assert not await svc.dtmf("c1", "5")  # it left the queue
+
+
+async def test_redis_losing_its_data_while_running_is_mirrored_again(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {}}, {"sales": ("a1", "a2")})
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "sales")
+    await svc.tick()
+    key = f"centrala:acd:{w.tenant}"
+    assert await rds.hlen(f"{key}:agents") == 2
+    await rds.flushall()  # Redis restarted empty; nothing changed in the ACD meanwhile
+    await svc.tick()
+    assert await rds.hlen(f"{key}:agents") == 2
+    assert await rds.hexists(f"{key}:waiting", "c1")  # the waiting list is back too
+    agents = {k.decode(): json.loads(v) for k, v in (await rds.hgetall(f"{key}:agents")).items()}
+    assert sorted(a["status"] for a in agents.values()) == ["ready", "reserved"]
