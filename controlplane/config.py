@@ -47,6 +47,10 @@ class Settings:
     ari_app: str = "centrala"
     ari_user: str = "centrala"
     ami_user: str = "centrala"
+    # HLR look-ups of campaign numbers (controlplane.campaigns.hlr); the key is a secret
+    hlr_url: str = ""
+    hlr_key: str = field(default="", repr=False)
+    hlr_timeout_s: float = 10.0
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -124,4 +128,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         web_port=int(_env(env, "WEB_PORT", "8080")),
         log_level=_env(env, "LOG_LEVEL", "INFO").upper(),
+        hlr_url=_env(env, "HLR_URL", ""),
+        hlr_key=_env(env, "HLR_KEY", ""),
+        hlr_timeout_s=float(_env(env, "HLR_TIMEOUT_S", "10")),
     )

@@ -59,7 +59,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(acd.run(), name="acd"),
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
-                 asyncio.create_task(_commands(redis, acd, campaigns), name="commands")]
+                 asyncio.create_task(_commands(redis, acd, campaigns, calls), name="commands")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -82,12 +82,13 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
 
 
 async def _commands(redis: aioredis.Redis, acd: QueueService,
-                    dialer: CampaignCalls | None = None) -> None:
+                    dialer: CampaignCalls | None = None, calls: CallService | None = None) -> None:
     """Commands from the panel and the CLI on the ``centrala:commands`` stream.
 
     ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
     ``{"cmd": "acd.agent", …, "reply": KEY}`` runs an agent command and pushes the result
     to ``KEY`` (:mod:`controlplane.acd.commands`).
+    ``{"cmd": "calls.record", "call_id": C, "by": WHO}`` starts an on-demand recording.
     ``{"cmd": "dialer.place", …PlaceCall fields}`` dials a campaign attempt; its result is
     the ``dialer.attempt`` event (``dialer.refused`` when it cannot be placed).
     Entries added before the daemon started are not replayed (the daemon loads
@@ -116,6 +117,9 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
                         await acd.reload(int(command["tenant_id"]))
                     elif command.get("cmd") == "acd.agent":  # the panel waits for the reply
                         await acd_commands.handle(command, acd, redis)
+                    elif command.get("cmd") == "calls.record" and calls is not None:
+                        await calls.record_on_demand(str(command["call_id"]),
+                                                     str(command.get("by") or "panel"))
                     elif command.get("cmd") == "dialer.place" and dialer is not None:
                         dialer.submit(command)  # placed in a task: the reader never waits
                     else:

@@ -112,3 +112,4 @@ def phone_dials(settings: Settings, phone: str, number: str, hangup_after: float
                  "LAB_HANGUP_AFTER": str(int(hangup_after)) if hangup_after else ""}
     _originate(settings, f"PJSIP/{number}@deskphone-{phone}", phone, lab_id, variables, 30)
     return lab_id
+

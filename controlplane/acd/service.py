@@ -62,6 +62,7 @@ from controlplane.acd.live_state import (  # re-exported: the service's public v
     skills_of,
 )
 from controlplane.acd.live_tenants import TenantsMixin
+from controlplane.acd.queues import Recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM
 
 # Written once the live state is in Redis; missing later means Redis lost its data.
@@ -110,6 +111,7 @@ class QueueService(TenantsMixin):
         self._lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[Any] | None = None
+        self._sentinel_written = False
 
     # ---- public API ----
 
@@ -224,6 +226,20 @@ class QueueService(TenantsMixin):
                 return False
             self._queue(t, b, call_id, qm.CallbackRequested(), self.clock())
             self._route(t, b, self.clock())
+            return True
+
+    async def record_on_demand(self, call_id: str) -> bool:
+        """May the agent of this connected call start its recording now? True when the
+        call's queue records ``on_demand`` (the queue log notes who asked, and when)."""
+        async with self._op() as b:
+            t, st = self._call(call_id)
+            if t is None or st is None or st.phase != qm.Phase.CONNECTED:
+                return False
+            q = t.cfg.queues.get(st.queue_id)
+            if q is None or q.recording != Recording.ON_DEMAND:
+                return False
+            self._event(b, "queue.recording_started", t, self.clock(), call_id=call_id,
+                        agent=st.agent)
             return True
 
     async def offer_ringing(self, call_id: str, agent_endpoint: str) -> None:
@@ -351,15 +367,17 @@ class QueueService(TenantsMixin):
                 self._tick(t, b, now)
 
     async def _redis_lost(self) -> bool:
-        """True when the sentinel is missing: Redis is new or lost its data (also true once
-        at the first tick, which then writes everything a second time: harmless)."""
+        """True when the sentinel this service wrote is gone: Redis lost its data. The first
+        check only writes it (``start`` has just mirrored everything)."""
         try:
             if await self.redis.exists(MIRROR_SENTINEL):
+                self._sentinel_written = True
                 return False
             await self.redis.set(MIRROR_SENTINEL, str(self.clock()))
         except aioredis.RedisError:
             return False  # down: nothing to mirror to; the next tick asks again
-        return True
+        lost, self._sentinel_written = self._sentinel_written, True
+        return lost
 
     async def snapshot(self, tenant_id: int) -> dict[str, Any]:
         """Live statistics of a tenant: per queue and per agent status."""

@@ -20,25 +20,31 @@ plane finds them again with ARI GETs alone: the agent leg is
     IVR         IvrFinished(dial)             → DIALING     StartRinging, Originate
     IVR         IvrFinished(no dial)          → ENDING      Hangup(caller)
     IVR         IvrFinished(queue)            → QUEUED      Enqueue, StartMoh
-    QUEUED      OfferAgent(agent)             → QUEUED      Originate(agent attempt n)
-    QUEUED      agent leg gone (no answer)    → QUEUED      QueueNotify(failed)
-    QUEUED      agent entered Stasis (answer) → TALKING     StopMoh, bridge, QueueNotify(answered)
+    QUEUED      OfferAgent(agent)             → QUEUED      SaveCall, Originate(leg n), even
+                                                            while other legs ring (ring-all)
+    QUEUED      a ringing leg gone (no answer) → QUEUED     QueueNotify(failed, that agent)
+    QUEUED      a ringing leg answers         → TALKING     StopMoh, bridge it, Hangup(the other
+                                                            ringing legs), SaveCall,
+                                                            QueueNotify(answered): the ACD then
+                                                            withdraws the others, not as a miss
+    QUEUED      CancelOffer(agent)            → QUEUED      Hangup(that agent's leg); no agent:
+                                                            every ringing leg
     TALKING     Connected(record)             → TALKING     RecordBridge when the queue says so
-    QUEUED      LeaveQueue(outcome)           → ENDING      Hangup(caller)
+    QUEUED      LeaveQueue(outcome)           → ENDING      Hangup(caller, every ringing leg)
     QUEUED      LeaveQueue(with a farewell)   → REJECTING   Play(farewell), then as REJECTING
-    QUEUED      caller gone                   → ENDING      QueueNotify(caller_left), cancel offer
+    QUEUED      caller gone                   → ENDING      QueueNotify(caller_left),
+                                                            Hangup(every ringing leg)
+    ENDING      a ringing leg gone, none left → ENDED       SaveCall (once the caller is gone)
     (queued call) TALKING ends                → ...         QueueNotify(ended): agent wrap-up
 
 Campaign calls (``controlplane/calls/campaign_machine.py`` dials the customer and runs AMD;
 the customer's channel is the call's own): a person answered →
     RINGING/AMD EnterQueue(queue, connect_by) → QUEUED      SaveCall, Enqueue (no hold music)
     QUEUED      ConnectDeadline / LeaveQueue  → ABANDONING  QueueNotify(caller_left),
-                                                            Hangup(agent ringing), PlayAbandon
+                                                            Hangup(ringing legs), PlayAbandon
     QUEUED      agent answers after connect_by → ABANDONING (the same: too late is abandoned)
     ABANDONING  message finished              → ENDING      Hangup(caller)
 
-Re-offers use a new agent leg per attempt (``<call_id>-agent``, ``-agent1``, …);
-a LegGone naming an older attempt's channel is ignored.
     (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
     PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
     REJECTING   playback finished             → ENDING      Hangup(caller)
@@ -48,6 +54,13 @@ a LegGone naming an older attempt's channel is ignored.
     any         caller gone                   → ENDING      Hangup(agent), DestroyBridge
     TALKING     agent gone                    → ENDING      Hangup(caller), DestroyBridge
     ENDING      last leg gone                 → ENDED       SaveCall (final)
+
+Every offer gets a new agent leg (``<call_id>-agent``, ``-agent1``, …), so several can
+ring at once (``ringing``: channel and agent of each) and a re-offer never reuses an id;
+an event about a leg that no longer rings (withdrawn, hung up, an older attempt) is
+ignored, and such a leg answering late is hung up. ``attempt`` is the newest leg's
+number (the answered one's once bridged); it is saved before each Originate, so a
+restarted daemon names its next leg afresh.
 
 The first hang-up fixes ``ended_at``, the cause and who hung up; the record is
 saved (``SaveCall``) on entry, on answer and at the end. ``step`` is pure: it
@@ -108,6 +121,15 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class RingingLeg:
+    """An agent leg of a queued call that was originated and has not answered yet."""
+
+    channel: str
+    agent_endpoint: str
+    dial: str
+
+
+@dataclass(frozen=True)
 class CallState:
     call_id: str
     phase: Phase
@@ -132,9 +154,10 @@ class CallState:
     recording: str | None = None
     end_estimated: bool = False
     queue: str | None = None  # set once the call entered a queue
-    attempt: int = 0  # agent legs originated so far, minus one
+    attempt: int = 0  # the newest agent leg's number (the bridged one's once answered)
     connect_by: datetime | None = None  # campaign: an agent must answer by then, or abandon
     abandon_media: str | None = None  # campaign: played when abandoned
+    ringing: tuple[RingingLeg, ...] = ()  # queued: legs ringing now; agent_dialed == bool(ringing)
 
     @property
     def agent_channel(self) -> str:
@@ -159,6 +182,12 @@ def call_of_agent_channel(channel_id: str) -> str | None:
     return call_id if sep and (tail == "" or tail.isdigit()) else None
 
 
+def attempt_of_agent_channel(channel_id: str) -> int:
+    """``<call>-agent`` → 0, ``<call>-agent3`` → 3."""
+    tail = channel_id.rpartition("-agent")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 # ---- events the machine understands (adapters translate ARI events into these) ----
 
 @dataclass(frozen=True)
@@ -180,9 +209,11 @@ class AgentAnswered:
 
 @dataclass(frozen=True)
 class CancelOffer:
-    """The queue withdraws the ringing offer (ring timeout, answered elsewhere, …)."""
+    """The queue withdraws the offer to ``agent_endpoint`` (ring timeout, answered elsewhere,
+    …); ``None`` withdraws every ringing offer (a restart)."""
 
     reason: str
+    agent_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -352,7 +383,9 @@ def _teardown(state: CallState) -> list[Out]:
     cmds: list[Out] = []
     if state.caller_alive:
         cmds.append(Hangup(state.call_id))
-    if state.agent_alive or (state.agent_dialed and state.phase != Phase.ENDED):
+    if state.ringing:
+        cmds += [Hangup(leg.channel) for leg in state.ringing]
+    elif state.agent_alive or (state.agent_dialed and state.phase != Phase.ENDED):
         cmds.append(Hangup(state.agent_channel))
     if state.answered_at is not None:
         cmds.append(DestroyBridge(state.bridge_id))
@@ -363,12 +396,26 @@ def _abandon(state: CallState) -> tuple[CallState, list[Out]]:
     """Campaign call, no agent in time: withdraw from the queue, play the message."""
     media = state.abandon_media
     assert media is not None
-    cmds: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint)]
-    if state.agent_dialed:
-        cmds.append(Hangup(state.agent_channel, "normal"))
-    state = replace(state, phase=Phase.ABANDONING, agent_dialed=False)
+    cmds: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint),
+                       *_hangups(state.ringing)]
+    state = replace(state, phase=Phase.ABANDONING, agent_dialed=False, ringing=())
     return state, [*cmds, PlayAbandon(state.call_id, media, state.prompt_playback),
                    SaveCall(state)]
+
+
+def _hangups(legs: tuple[RingingLeg, ...]) -> list[Out]:
+    return [Hangup(leg.channel, "normal") for leg in legs]
+
+
+def _ringing_leg(state: CallState, channel: str | None) -> RingingLeg | None:
+    """The ringing leg ``channel`` names (None: the newest leg's channel), if it rings."""
+    wanted = channel or state.agent_channel
+    return next((leg for leg in state.ringing if leg.channel == wanted), None)
+
+
+def _drop_legs(state: CallState, legs: tuple[RingingLeg, ...]) -> CallState:
+    rest = tuple(leg for leg in state.ringing if leg not in legs)
+    return replace(state, ringing=rest, agent_dialed=bool(rest))
 
 
 def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, list[Out]]:
@@ -402,15 +449,19 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         return state, [SaveCall(state), *cmds]
 
     if isinstance(event, OfferAgent):
-        if state.phase != Phase.QUEUED or state.agent_dialed or not state.caller_alive:
+        if state.phase != Phase.QUEUED or not state.caller_alive:
             return state, []
-        # a new channel per attempt, so a late event of an earlier ring is recognised
+        if any(leg.agent_endpoint == event.agent_endpoint for leg in state.ringing):
+            return state, []  # that phone rings for this call already
+        # a new channel per offer, so a late event of an earlier ring is recognised
         attempt = state.attempt + 1 if state.agent_endpoint is not None else state.attempt
+        leg = RingingLeg(agent_channel_id(state.call_id, attempt), event.agent_endpoint,
+                         event.dial)
         state = replace(state, agent_endpoint=event.agent_endpoint, dial=event.dial,
-                        agent_dialed=True, attempt=attempt)
+                        agent_dialed=True, attempt=attempt, ringing=(*state.ringing, leg))
         return state, [
-            SaveCall(state),
-            Originate(state.agent_channel, event.dial, f"agent,{state.call_id}", state.caller,
+            SaveCall(state),  # before the Originate: a restart then knows the newest leg's id
+            Originate(leg.channel, event.dial, f"agent,{state.call_id}", state.caller,
                       event.timeout_s, (("X-Centrala-Call-Id", state.call_id),)),
         ]
 
@@ -425,12 +476,10 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
             return state, []
         if state.abandon_media is not None:  # a campaign call: a person must hear the message
             return _abandon(state)
-        leave: list[Out] = [StopMoh(state.call_id)]
-        if state.agent_dialed:
-            leave.append(Hangup(state.agent_channel))
+        leave: list[Out] = [StopMoh(state.call_id), *_hangups(state.ringing)]
         state = _end(state, LegGone("system", 16, f"Left the queue: {event.outcome}"), now)
         if event.farewell is not None:  # say goodbye first: PromptDone hangs up (REJECTING)
-            state = replace(state, phase=Phase.REJECTING, agent_dialed=False)
+            state = replace(state, phase=Phase.REJECTING, agent_dialed=False, ringing=())
             return state, [*leave, Play(state.call_id, event.farewell, state.prompt_playback)]
         return replace(state, phase=Phase.ENDING), [*leave, Hangup(state.call_id, "normal")]
 
@@ -449,36 +498,23 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         return state, []
 
     if isinstance(event, CancelOffer):
-        if state.phase != Phase.QUEUED or not state.agent_dialed:
+        if state.phase != Phase.QUEUED:
             return state, []
-        # The leg's own hang-up event is then ignored: nothing is dialled any more.
-        state = replace(state, agent_dialed=False)
-        return state, [Hangup(state.agent_channel, "normal")]
+        legs = tuple(leg for leg in state.ringing
+                     if event.agent_endpoint in (None, leg.agent_endpoint))
+        # Those legs' own hang-up events are then ignored: they no longer ring for the call.
+        return _drop_legs(state, legs), _hangups(legs)
 
-    if (isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED
-            and event.channel not in (None, state.agent_channel)):
-        return state, [Hangup(event.channel or "", "normal")]  # a withdrawn offer answered late
-
-    if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and not state.agent_dialed:
-        return state, [Hangup(event.channel or state.agent_channel, "normal")]
-
-    if (isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed
-            and state.connect_by is not None and now > state.connect_by):
-        return _abandon(state)  # connected this late, the call counts as abandoned anyway
-
-    if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED and state.agent_dialed:
-        state = replace(state, phase=Phase.TALKING, agent_alive=True, agent_dialed=False,
-                        answered_at=now)
-        return state, [
-            StopMoh(state.call_id), CreateBridge(state.bridge_id),
-            AddToBridge(state.bridge_id, (state.call_id, state.agent_channel)), SaveCall(state),
-            QueueNotify(state.call_id, "answered", state.agent_endpoint),
-        ]
+    if isinstance(event, AgentAnswered) and state.phase == Phase.QUEUED:
+        return _queued_answer(state, event, now)
 
     if isinstance(event, AgentAnswered):
+        if state.phase == Phase.TALKING and event.channel in (None, state.agent_channel):
+            return state, []  # the bridged leg itself: nothing new
         if state.phase != Phase.DIALING:
-            # The caller left while the phone was ringing: drop the late answer.
-            return state, [Hangup(state.agent_channel)]
+            # The caller left while the phone was ringing, or another ring-all leg answered
+            # after the first: drop the late answer.
+            return state, [Hangup(event.channel or state.agent_channel)]
         state = replace(state, phase=Phase.TALKING, agent_alive=True, answered_at=now,
                         recording=state.call_id)
         # Answer is a no-op for an inbound caller (already up); it answers an outbound phone.
@@ -499,16 +535,13 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
                 note: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint)]
                 state, cmds = _close(state)
                 return state, [*note, *cmds]
+        elif state.ringing:
+            return _ringing_leg_gone(state, event)
         else:
             if not (state.agent_alive or state.agent_dialed):
                 return state, []
             if event.channel is not None and event.channel != state.agent_channel:
                 return state, []  # an earlier attempt's leg
-            if state.phase == Phase.QUEUED:
-                # The offer failed (no answer, busy, unreachable): the queue tries again.
-                state = replace(state, agent_dialed=False)
-                return state, [QueueNotify(state.call_id, "failed", state.agent_endpoint,
-                                           event.cause)]
             if state.phase in (Phase.DIALING, Phase.TALKING):
                 # In DIALING: no answer, busy or unreachable; the caller is released.
                 state = _end(state, event, now)
@@ -516,6 +549,43 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         return _close(state)
 
     raise TypeError(f"unknown call event {event!r}")
+
+
+def _queued_answer(state: CallState, event: AgentAnswered,
+                   now: datetime) -> tuple[CallState, list[Out]]:
+    """A leg of a queued call answered: the first ringing one is bridged, the rest hung up."""
+    leg = _ringing_leg(state, event.channel)
+    if leg is None:  # withdrawn, or an older attempt's leg: it answered too late
+        return state, [Hangup(event.channel or state.agent_channel, "normal")]
+    if state.connect_by is not None and now > state.connect_by:
+        return _abandon(state)  # connected this late, the call counts as abandoned anyway
+    others = tuple(other for other in state.ringing if other != leg)
+    state = replace(state, phase=Phase.TALKING, agent_alive=True, agent_dialed=False, ringing=(),
+                    answered_at=now, agent_endpoint=leg.agent_endpoint, dial=leg.dial,
+                    attempt=attempt_of_agent_channel(leg.channel))
+    # The others are not reported one by one: "answered" makes the ACD withdraw them as
+    # answered elsewhere (no missed offer); their CancelOffers then find nothing ringing.
+    return state, [
+        StopMoh(state.call_id), CreateBridge(state.bridge_id),
+        AddToBridge(state.bridge_id, (state.call_id, leg.channel)), *_hangups(others),
+        SaveCall(state), QueueNotify(state.call_id, "answered", leg.agent_endpoint),
+    ]
+
+
+def _ringing_leg_gone(state: CallState, event: LegGone) -> tuple[CallState, list[Out]]:
+    """An agent leg of a queued call (QUEUED, or ENDING while its legs go) left."""
+    leg = _ringing_leg(state, event.channel)
+    if leg is None:
+        return state, []  # a leg that no longer rings for the call (withdrawn, older attempt)
+    state = _drop_legs(state, (leg,))
+    if state.phase == Phase.QUEUED:
+        # This offer failed (no answer, busy, unreachable): only its agent is reported;
+        # the other legs ring on, and the queue offers again when none is left.
+        return state, [QueueNotify(state.call_id, "failed", leg.agent_endpoint, event.cause)]
+    if not state.caller_alive and not state.agent_alive and not state.ringing:
+        state = replace(state, phase=Phase.ENDED)
+        return state, [SaveCall(state)]
+    return state, []  # the caller's or the other legs' hang-ups are still on their way
 
 
 def _close(state: CallState) -> tuple[CallState, list[Out]]:

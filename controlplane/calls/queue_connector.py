@@ -30,7 +30,8 @@ class QueueConnector:
                                                     max(1, round(timeout_s))))
 
     async def cancel_offer(self, call_id: str, agent_endpoint: str, reason: str) -> None:
-        self.calls.post(call_id, machine.CancelOffer(reason))
+        # Only that agent's leg: the other legs of a ring-all offer ring on.
+        self.calls.post(call_id, machine.CancelOffer(reason, agent_endpoint))
 
     async def connect(self, call_id: str, agent_endpoint: str, record: bool) -> None:
         self.calls.post(call_id, machine.Connected(record))

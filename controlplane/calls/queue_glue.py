@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from controlplane.acd.service import UnknownQueue, UnknownTenant
-from controlplane.calls import machine
+from controlplane.calls import machine, records
 from controlplane.calls.common import now
 from controlplane.calls.machine import CallEvent, Enqueue, Phase, QueueNotify, StartMoh
 from controlplane.db import transaction
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from controlplane.calls.service import CallService
 
 log = logging.getLogger(__name__)
+RECORD_KEY = "*"  # an agent's key for "record this call" (queues recording on demand)
 ANNOUNCE_SUFFIX = "-announce"
 FEATURE_SUFFIX = "-featurecode"
 
@@ -55,14 +56,38 @@ class QueueGlue:
             await self._feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
 
     async def _dtmf(self: CallService, channel_id: str, digit: str) -> None:
-        """A key from a caller: to the IVR when one runs, else to the queue (callback key)."""
+        """A key from a caller: to the IVR when one runs, else to the queue (callback key).
+        From an agent's phone, ``*`` starts the recording of a call recorded on demand."""
         if channel_id in self._ivr:
             await self._to_ivr(channel_id, ie.DtmfReceived(digit))
+            return
+        owner = machine.call_of_agent_channel(channel_id)
+        if owner is not None:
+            if digit == RECORD_KEY:
+                state = self.calls.get(owner)
+                agent = state.agent_endpoint if state is not None else None
+                await self.record_on_demand(owner, f"agent:{agent}")
             return
         state = self.calls.get(channel_id)
         queued = self.acd is not None and state is not None and state.phase == Phase.QUEUED
         if queued and self.acd is not None and await self.acd.dtmf(channel_id, digit):
             log.info("call %s: callback requested from the queue", channel_id)
+
+    async def record_on_demand(self: CallService, call_id: str, started_by: str) -> bool:
+        """Start recording a queued call now, if its queue records on demand (the agent's
+        ``*`` or the panel). True when the recording was started (or already runs)."""
+        state = self.calls.get(call_id)
+        if self.acd is None or state is None or state.phase != Phase.TALKING:
+            return False
+        if state.recording:
+            return True
+        if not await self.acd.record_on_demand(call_id):
+            return False
+        await asyncio.to_thread(records.start_on_demand, self.db, state,
+                                self.settings.recordings_dir, started_by, now())
+        await self._with_call(call_id, machine.Connected(record=True), now())
+        log.info("call %s: recording started on demand by %s", call_id, started_by)
+        return True
 
     async def store_queue_callback(self: CallService, call_id: str, queue: str) -> None:
         """Write the callback request of a caller who pressed the queue's callback key."""

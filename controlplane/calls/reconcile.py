@@ -49,6 +49,7 @@ class Reconciler:
         gone = {call_id} if state.caller_alive and call_id not in channels else set()
         if (state.agent_alive or state.agent_dialed) and state.agent_channel not in channels:
             gone.add(state.agent_channel)
+        gone |= {leg.channel for leg in state.ringing if leg.channel not in channels}  # ring-all
         # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
         logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
         for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
@@ -74,6 +75,7 @@ class Reconciler:
             # and queue the caller again, with hold music, at the place they had (the queue
             # service rebuilds arrival, priority and skills from its queue log).
             await self._feed(call_id, machine.CancelOffer("restart"))
+            await self._hang_up_stray_legs(call_id, channels)
             await self._execute(StartMoh(call_id))
             if state.queue is not None:
                 await self._to_queue(Enqueue(call_id, state.queue, 0, (), resume=True))
@@ -85,5 +87,23 @@ class Reconciler:
         elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
             await self._feed(call_id, machine.AgentAnswered())
         if call_id in self.calls:
+            if state.phase != Phase.QUEUED:  # a queued call's were hung up before Enqueue
+                await self._hang_up_stray_legs(call_id, channels)
             await self._save(self.calls[call_id])
+
+    async def _hang_up_stray_legs(self: CallService, call_id: str,
+                                  channels: dict[str, Any]) -> None:
+        """Hang up agent legs of a live call that it no longer holds: after a restart the
+        several legs of a ring-all offer (a queued call rings them no more), or the others
+        of one that was answered just before the crash."""
+        state = self.calls.get(call_id)
+        if state is None:
+            return
+        held = {leg.channel for leg in state.ringing}
+        if state.agent_alive or state.agent_dialed:
+            held.add(state.agent_channel)
+        for ch_id in channels:
+            if ch_id not in held and machine.call_of_agent_channel(ch_id) == call_id:
+                log.warning("call %s: stray agent leg %s: hanging up", call_id, ch_id)
+                await self._hangup_quietly(ch_id)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.calls.machine import CallState, Phase
 from controlplane.db import transaction
 from controlplane.models import CallRecord
+from controlplane.models.recordings import CallRecording
 
 if TYPE_CHECKING:
     from controlplane.amd_live import LiveAmdResult
@@ -46,6 +47,42 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
                              if state.answered_at else 0.0)
         row.phase, row.dial_target, row.queue = state.phase.value, state.dial, state.queue
         row.status = "ended" if state.phase == Phase.ENDED else "active"
+        s.flush()  # the call record exists before its recording rows point at it
+        _recording_rows(s, state, recordings_dir)
+
+
+def _recording_rows(s: Session, state: CallState, recordings_dir: Path) -> None:
+    """Recording metadata: a row when the recording starts (unless the on-demand path wrote
+    it already), closed when the call ends."""
+    if not state.recording:
+        return
+    rec = s.scalar(select(CallRecording).where(CallRecording.call_id == state.call_id,
+                                               CallRecording.name == state.recording))
+    if rec is None:
+        rec = CallRecording(tenant_id=state.tenant_id, call_id=state.call_id,
+                            name=state.recording,
+                            path=str(recordings_dir / f"{state.recording}.wav"),
+                            policy="always" if state.queue else "direct", queue=state.queue,
+                            started_at=state.answered_at or state.started_at)
+        s.add(rec)
+    if state.phase == Phase.ENDED and rec.status == "recording":
+        rec.status, rec.ended_at = "done", state.ended_at
+        if state.ended_at is not None:
+            rec.duration_s = round((state.ended_at - rec.started_at).total_seconds(), 3)
+
+
+def start_on_demand(factory: sessionmaker[Session], state: CallState, recordings_dir: Path,
+                    started_by: str, at: datetime) -> None:
+    """The agent asked for the recording of a call whose queue records on demand."""
+    with transaction(factory) as s:
+        exists = s.scalar(select(CallRecording.id).where(CallRecording.call_id == state.call_id,
+                                                         CallRecording.name == state.call_id))
+        if exists is None:
+            s.add(CallRecording(tenant_id=state.tenant_id, call_id=state.call_id,
+                                name=state.call_id,
+                                path=str(recordings_dir / f"{state.call_id}.wav"),
+                                policy="on_demand", started_by=started_by[:80],
+                                queue=state.queue, started_at=at))
 
 
 def active(factory: sessionmaker[Session]) -> list[CallRecord]:

@@ -1,4 +1,4 @@
-"""``centrala campaign``: create, list and import contacts into outbound campaigns.
+"""``centrala campaign``: create, list, import contacts into and HLR-check outbound campaigns.
 
 ::
 
@@ -6,6 +6,7 @@
         --queue sales --region PL
     centrala campaign import "Spring offer" contacts.csv --tenant demo.centrala.local
     centrala campaign list --tenant demo.centrala.local
+    centrala campaign hlr "Spring offer" --tenant demo.centrala.local [--sync]
 
 ``import`` prints every rejected row (line, column, reason) and a summary; it imports
 the good rows in one transaction and exits 1 when any row was rejected.
@@ -33,7 +34,7 @@ MODES = ("preview", "progressive", "predictive")
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``campaign`` and its sub-commands; handlers take ``(args, settings)``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "campaign", help="outbound campaigns: create, import contacts, list"
+        "campaign", help="outbound campaigns: create, import contacts, list, HLR check"
     )
     commands = parser.add_subparsers(dest="campaign_command", required=True)
 
@@ -56,6 +57,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     lst = commands.add_parser("list", help="list the tenant's campaigns")
     lst.add_argument("--tenant", required=True, metavar="DOMAIN")
     lst.set_defaults(func=run_list)
+
+    hlr = commands.add_parser("hlr", help="HLR-check the campaign's mobile numbers")
+    hlr.add_argument("campaign", metavar="CAMPAIGN")
+    hlr.add_argument("--tenant", required=True, metavar="DOMAIN")
+    hlr.add_argument("--sync", action="store_true", help="run now instead of queueing a job")
+    hlr.add_argument(
+        "--skip-uncertain",
+        action="store_true",
+        help="close records whose answer is unknown or an error too (default: dial them)",
+    )
+    hlr.set_defaults(func=run_hlr)
     return parser
 
 
@@ -159,4 +171,40 @@ def run_list(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     print(f"{'name':30}  {'kind':8}  {'mode':11}  {'status':8}  records", file=out)
     for name, kind, mode, status, count in rows:
         print(f"{name:30}  {kind:8}  {mode:11}  {status:8}  {count}", file=out)
+    return 0
+
+
+def run_hlr(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Queue the HLR check of CAMPAIGN on the worker (or run it now with ``--sync``)."""
+    from controlplane.campaigns import hlr, store
+    from controlplane.campaigns.exceptions import CampaignError
+
+    out = out or sys.stdout
+    try:
+        hlr.provider_from_settings(settings)  # fail here, not later in the worker
+        with _database(settings) as factory, factory() as s:
+            campaign_id = store.get_campaign(s, store.tenant_id(s, args.tenant), args.campaign).id
+        if args.sync:
+            from controlplane.jobs.hlr import run_campaign
+
+            counts = run_campaign(settings, campaign_id, skip_uncertain=args.skip_uncertain)
+    except CampaignError as err:
+        print(f"campaign hlr: {err}", file=sys.stderr)
+        return 1
+    if args.sync:
+        print(f"{args.campaign}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
+        return 0
+    from redis.exceptions import RedisError
+
+    from controlplane.jobs.hlr import check_campaign
+    from controlplane.jobs.worker import queue
+
+    try:
+        job = queue(settings).enqueue(
+            check_campaign, campaign_id, skip_uncertain=args.skip_uncertain, job_timeout=3600
+        )
+    except RedisError as err:
+        print(f"campaign hlr: cannot queue the job on {settings.redis_url}: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.campaign}: HLR check queued as job {job.id} (the worker runs it)", file=out)
     return 0

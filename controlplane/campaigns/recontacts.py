@@ -1,11 +1,11 @@
 """Scheduled recontacts (call-backs) of campaign records: schedule, move, cancel.
 
 A recontact is private to an agent (``user_id``) or for anyone (None). Its record is
-``scheduled`` and due at the recontact's time, of kind ``private_recontact`` (with the
-agent as ``assigned_user_id``) or ``system_recontact``, so the dialer's selection sees it
-from the record alone (``docs/dialer-records.md`` §3.2, §6): scheduling starts a new
-cycle (attempts and outcome counts reset), moving keeps the cycle's counters and the old
-row (``moved``, linked from the new one), cancelling closes the record. Like the store,
+``scheduled`` and due at the recontact's time, with the agent as ``assigned_user_id``
+(a private recontact) or none (a system recontact), so the dialer sees it from the
+record alone (``docs/dialer-records.md`` §3.2, §6): scheduling starts a new cycle
+(attempts and outcome counts reset), moving keeps the cycle's counters and the old row
+(``moved``, linked from the new one), cancelling closes the record. Like the store,
 nothing here commits.
 """
 
@@ -73,7 +73,6 @@ def _pending(session: Session, record: CampaignRecord) -> None:
 
 def _due(record: CampaignRecord, due_at: datetime, user_id: int | None) -> None:
     record.state, record.next_due_at, record.assigned_user_id = "scheduled", due_at, user_id
-    record.kind = "system_recontact" if user_id is None else "private_recontact"
 
 
 def schedule_recontact(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from controlplane.config import load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import CallRecord
+from controlplane.models.recordings import CallRecording
 
 
 def verify_recording(call_id: str, database_url: str | None = None) -> float | None:
@@ -23,12 +24,17 @@ def verify_recording(call_id: str, database_url: str | None = None) -> float | N
             row = s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
             if row is None or not row.recording_path:
                 return None
+            metadata = s.scalars(select(CallRecording).where(CallRecording.call_id == call_id))
             try:
                 info = soundfile.info(row.recording_path)
             except (RuntimeError, OSError):  # missing or not a WAV
                 row.recording_duration_s = None
+                for rec in metadata:
+                    rec.status = "missing"
                 return None
             row.recording_duration_s = round(info.frames / info.samplerate, 3)
+            for rec in metadata:  # what Asterisk wrote, not what the clock said
+                rec.duration_s, rec.status = row.recording_duration_s, "done"
             return row.recording_duration_s
     finally:
         engine.dispose()

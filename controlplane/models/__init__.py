@@ -24,7 +24,8 @@ from controlplane.models.ivr import (  # noqa: F401
     IvrFlowVersion,
     TtsUsage,
 )
+from controlplane.models.recordings import CallRecording
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 
-__all__ = ["Base", "CallRecord", "Did", "PhoneEndpoint", "Role", "Tenant", "Trunk", "User"]
+__all__ = ["Base", "CallRecord", "CallRecording", "Did", "PhoneEndpoint", "Role", "Tenant", "Trunk", "User"]

@@ -12,11 +12,12 @@ recontacts, blacklist, caller-ID pool, dispositions, the compliance log and HLR 
 
 Conventions the dialer relies on: a higher ``priority`` dials sooner; times are UTC
 (``UtcDateTime``) except the calling window, which is local time in the record's time
-zone (the contact's, else the campaign's ``default_timezone``); ``window_days`` lists
-weekdays as Python counts them (0 = Monday … 6 = Sunday). Names and JSON shapes follow
-the pure dialer (``controlplane.dialer``, ``docs/dialer-records.md``): a record is
-``scheduled`` from its import on, and ``kind`` says whether it is fresh or a private or
-system recontact; ``in_progress`` marks a record being dialled.
+zone (the contact's, else the campaign's ``default_timezone``); ``window_days`` lists ISO
+weekdays (1 = Monday … 7 = Sunday). A record is ``fresh`` until its first retry or
+recontact makes it ``scheduled`` (private to ``assigned_user_id`` when set, else for
+anyone), ``in_progress`` while an attempt is out; ``controlplane.dialer.rows`` maps the
+states onto the pure dialer's kinds. The JSON settings have the shapes of the pure
+dialer's ``Strategy`` and ``RetryRules`` (``docs/dialer-records.md`` §3.2, §4).
 """
 
 from __future__ import annotations
@@ -43,13 +44,13 @@ from controlplane.models.base import Base, UtcDateTime, utcnow
 KINDS = ("outbound", "inbound", "blended")
 MODES = ("preview", "progressive", "predictive")
 STATUSES = ("draft", "running", "paused", "finished")
-CALLER_ID_MODES = ("fixed", "local_presence", "random")  # controlplane.dialer.callerid
+# fixed | local presence | random draw from the pool (controlplane.dialer.rows maps them)
+CALLER_ID_MODES = ("fixed", "local", "pool")
 REGULATORS = ("us", "uk")
 RECONTACT_ORDERS = ("most_overdue", "least_overdue")
 RETRY_OUTCOMES = ("no_answer", "busy", "machine", "failed", "abandoned")
 PHONE_KINDS = ("mobile", "fixed", "fixed_or_mobile", "voip", "toll_free", "other")
-RECORD_STATES = ("scheduled", "in_progress", "done", "closed", "failed")
-RECORD_KINDS = ("fresh", "private_recontact", "system_recontact")
+RECORD_STATES = ("fresh", "scheduled", "in_progress", "done", "closed", "failed")
 LOCK_REASONS = ("abandoned", "machine")
 RECONTACT_STATUSES = ("scheduled", "moved", "cancelled", "done")
 DISPOSITION_ACTIONS = ("none", "recontact", "close", "move")
@@ -129,11 +130,11 @@ class Campaign(Base):
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("acd_queue.id", ondelete="SET NULL"))
     default_region: Mapped[str] = mapped_column(String(2), default="PL")
     default_timezone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw")
-    caller_id_mode: Mapped[str] = mapped_column(String(16), default="random")
+    caller_id_mode: Mapped[str] = mapped_column(String(8), default="pool")
     fixed_caller_id: Mapped[str | None] = mapped_column(String(32))
     window_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
     window_end: Mapped[time] = mapped_column(Time, default=time(20, 0))
-    window_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [0, 1, 2, 3, 4])
+    window_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [1, 2, 3, 4, 5])
     max_attempts: Mapped[int] = mapped_column(Integer, default=6)
     ring_timeout_s: Mapped[float] = mapped_column(Float, default=20.0)
     target_abandon_rate: Mapped[float] = mapped_column(Float, default=0.03)
@@ -200,7 +201,6 @@ class CampaignRecord(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
         CheckConstraint(_in("state", RECORD_STATES), name="state"),
-        CheckConstraint(_in("kind", RECORD_KINDS), name="kind"),
         CheckConstraint("lock_reason IS NULL OR " + _in("lock_reason", LOCK_REASONS), name="lock"),
         CheckConstraint("priority BETWEEN 0 AND 100 AND attempts >= 0", name="numbers"),
         Index("ix_campaign_record_due", "campaign_id", "state", "next_due_at"),
@@ -214,8 +214,7 @@ class CampaignRecord(Base):
     )
     phone_id: Mapped[int] = mapped_column(ForeignKey("contact_phone.id", ondelete="CASCADE"))
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(12), default="scheduled")
-    kind: Mapped[str] = mapped_column(String(20), default="fresh")
+    state: Mapped[str] = mapped_column(String(12), default="fresh")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outcome_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     last_outcome: Mapped[str | None] = mapped_column(String(12))

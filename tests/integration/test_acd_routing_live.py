@@ -59,8 +59,9 @@ class World:
                 fields = dict(fields)
                 members = fields.pop("members")
                 overflow = fields.pop("overflow_to", None)
-                q = Queue(tenant_id=self.tenant_id, name=name, ring_timeout_s=10, wrap_up_s=0,
-                          recording="never", announce_every_s=None, **fields)
+                fields = {"ring_timeout_s": 10, "wrap_up_s": 0, "recording": "never",
+                          "announce_every_s": None, **fields}
+                q = Queue(tenant_id=self.tenant_id, name=name, **fields)
                 if overflow is not None:
                     q.overflow_queue_id = made[overflow].id
                 s.add(q)
@@ -269,3 +270,34 @@ def test_a_returning_caller_gets_the_agent_who_last_talked_to_them(ready: World)
     assert second.agent_endpoint == first.agent_endpoint
     other = ready.ended(ready.call(DIDS[0]))  # a new customer is not sticky
     assert other.agent_endpoint != first.agent_endpoint
+
+
+def test_agent_starts_the_recording_on_demand_with_star(ready: World) -> None:
+    from controlplane.models import CallRecording
+
+    ready.queues({"rt-main": {"strategy": "linear", "members": ["ra4"], "recording": "on_demand"}})
+    ready.route(DIDS[0], "rt-main")
+    lab_cli(ready.platform, "dialplan set global PHONE_HANGUP_AFTER 12")
+    lab_cli(ready.platform, "dialplan set global PHONE_DTMF *")  # the agent presses * at 4 s
+    lab_cli(ready.platform, "dialplan set global PHONE_DTMF_AT 4")
+    try:
+        caller = ready.call(DIDS[0], hangup_after=60)
+
+        def talking() -> CallRecord | None:
+            rows = [r for r in records_for(ready.platform, caller) if r.phase == "talking"]
+            return rows[0] if rows else None
+
+        row = until(talking, timeout=20, what="the call answered")
+        time.sleep(2)
+        assert row.recording_path is None  # on demand: nothing recorded from the answer
+        row = ready.ended(caller)
+    finally:
+        lab_cli(ready.platform, "dialplan set global PHONE_DTMF none")
+        lab_cli(ready.platform, "dialplan set global PHONE_HANGUP_AFTER 2")
+    assert row.recording_path, "the agent's * started no recording"
+    with ready.factory() as s:
+        rec = s.scalars(select(CallRecording).where(CallRecording.call_id == row.call_id)).one()
+    assert (rec.policy, rec.started_by, rec.queue) == ("on_demand", "agent:demo-1004", "rt-main")
+    started_after = (rec.started_at - row.answered_at).total_seconds()
+    assert 3.5 < started_after < 8, started_after
+    assert rec.ended_at == row.ended_at and rec.duration_s < row.billsec_s - 2

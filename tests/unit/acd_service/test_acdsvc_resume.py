@@ -104,3 +104,22 @@ async def test_redis_losing_its_data_while_running_is_mirrored_again(
     assert await rds.hexists(f"{key}:waiting", "c1")  # the waiting list is back too
     agents = {k.decode(): json.loads(v) for k, v in (await rds.hgetall(f"{key}:agents")).items()}
     assert sorted(a["status"] for a in agents.values()) == ["ready", "reserved"]
+
+
+async def test_recording_on_demand_only_where_the_queue_says_so(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"od": {"recording": "on_demand"}, "rec": {"recording": "always"}},
+             {"od": ("a1",), "rec": ("a2",)})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.enqueue("c1", w.tenant, "od")
+    await svc.enqueue("c2", w.tenant, "rec")
+    assert not await svc.record_on_demand("c1")  # ringing, not connected yet
+    await svc.offer_answered("c1", "ph-a1")
+    await svc.offer_answered("c2", "ph-a2")
+    assert ("connect", "c1", "ph-a1", False) in conn.calls  # on demand: not from the answer
+    assert ("connect", "c2", "ph-a2", True) in conn.calls
+    assert await svc.record_on_demand("c1")
+    assert not await svc.record_on_demand("c2")  # records always: nothing to ask for
+    assert not await svc.record_on_demand("unknown")

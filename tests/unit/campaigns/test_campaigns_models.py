@@ -74,8 +74,8 @@ def test_defaults_round_trip(factory: sessionmaker[Session], world) -> None:  # 
         c = s.get(Campaign, world.campaign)
         assert c is not None and c.queue_id is not None
         assert (c.mode, c.kind, c.status, c.regulator) == ("progressive", "outbound", "draft", "uk")
-        assert (c.window_start, c.window_end, c.window_days) == (time(9), time(20), [0, 1, 2, 3, 4])
-        assert (c.caller_id_mode, c.max_attempts) == ("random", 6)
+        assert (c.window_start, c.window_end, c.window_days) == (time(9), time(20), [1, 2, 3, 4, 5])
+        assert (c.caller_id_mode, c.max_attempts) == ("pool", 6)
         assert c.retry_rules["abandoned"] == {"max_attempts": 2, "interval_s": 259200}
         order = c.dialing_order
         assert (order["fresh"], order["private"], order["system"]) == (60, 30, 10)
@@ -108,11 +108,7 @@ def test_record_state_and_outcome_are_checked(factory, world) -> None:  # type: 
     with pytest.raises(IntegrityError), transaction(factory) as s:
         row = s.get(CampaignRecord, record_id)
         assert row is not None
-        row.state = "fresh"  # freshness is the record's kind, not a state
-    with pytest.raises(IntegrityError), transaction(factory) as s:
-        row = s.get(CampaignRecord, record_id)
-        assert row is not None
-        row.kind = "recontact"
+        row.state = "ringing"
     with pytest.raises(IntegrityError), transaction(factory) as s:
         s.add(
             DialAttempt(

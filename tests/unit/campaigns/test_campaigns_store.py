@@ -81,7 +81,7 @@ def test_attach_keeps_one_record_per_contact_and_campaign(factory, world) -> Non
         assert campaign is not None
         contact, phones, _ = store.add_contact(s, world.a, ["600100200", "221234567"], "PL")
         record, created = store.attach(s, campaign, contact, phones[0], priority=5)
-        assert created and record.state == "fresh" and record.priority == 5
+        assert created and (record.state, record.priority) == ("fresh", 5)
         record.attempts = 2
         same, created = store.attach(s, campaign, contact, phones[1])
         assert not created and same.id == record.id
@@ -196,7 +196,7 @@ def test_recontact_schedule_move_cancel(factory: sessionmaker[Session], world) -
         with pytest.raises(Conflict, match="is moved, not scheduled"):
             store.move_recontact(s, world.a, first.id, later)
         store.cancel_recontact(s, world.a, moved.id)
-        assert (moved.status, record.state, record.next_due_at) == ("cancelled", "fresh", None)
+        assert (moved.status, record.state, record.next_due_at) == ("cancelled", "closed", None)
         with pytest.raises(Conflict, match="is cancelled"):
             store.cancel_recontact(s, world.a, moved.id)
         with pytest.raises(NotFound):
@@ -213,12 +213,16 @@ def test_recontact_times_are_checked(factory, world) -> None:  # type: ignore[no
             store.schedule_recontact(s, world.a, record_id, datetime(2026, 12, 2, 10))
         with pytest.raises(InvalidValue, match="reminder"):
             store.schedule_recontact(s, world.a, record_id, T0, reminder_at=T0 + timedelta(1))
-        row = store.schedule_recontact(s, world.a, record_id, T0)
-        with pytest.raises(InvalidValue, match="time zone"):
-            store.move_recontact(s, world.a, row.id, datetime(2026, 12, 3))
-        assert row.status == "scheduled"  # a refused move leaves it as it was
         record = s.get(CampaignRecord, record_id)
         assert record is not None
-        record.attempts = 1
-        store.cancel_recontact(s, world.a, row.id)
-        assert record.state == "done"  # dialled before: not fresh again
+        record.attempts, record.outcome_counts = 3, {"no_answer": 3}
+        row = store.schedule_recontact(s, world.a, record_id, T0)
+        assert (record.attempts, record.outcome_counts) == (0, {})  # a recontact: a new cycle
+        record.attempts, record.outcome_counts = 1, {"busy": 1}
+        with pytest.raises(InvalidValue, match="time zone"):
+            store.move_recontact(s, world.a, row.id, datetime(2026, 12, 3))
+        with pytest.raises(NotFound, match="no user"):
+            store.move_recontact(s, world.a, row.id, T0, user_id=world.agent + 99)
+        assert row.status == "scheduled"  # refused moves leave it as it was
+        store.move_recontact(s, world.a, row.id, T0 + timedelta(hours=1))
+        assert (record.attempts, record.outcome_counts) == (1, {"busy": 1})  # same cycle

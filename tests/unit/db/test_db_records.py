@@ -88,3 +88,44 @@ def test_verify_recording_job_stores_duration(factory, db_url: str, tmp_path: Pa
     assert verify_recording("c-1", db_url) == 2.0
     with factory() as s:
         assert s.scalar(select(CallRecord.recording_duration_s)) == 2.0
+
+
+def test_recording_metadata_row_follows_the_call(factory, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.models import CallRecording
+
+    queued = state(queue="sales")
+    records.save(factory, queued, tmp_path)
+    records.save(factory, queued, tmp_path)  # saved again: still one row
+    with factory() as s:
+        [rec] = s.scalars(select(CallRecording)).all()
+        assert (rec.policy, rec.status, rec.queue) == ("always", "recording", "sales")
+        assert rec.started_at == T0 + timedelta(seconds=3) and rec.path == str(tmp_path / "c-1.wav")
+    records.save(factory, replace(queued, phase=m.Phase.ENDED, ended_at=T0 + timedelta(seconds=13)),
+                 tmp_path)
+    with factory() as s:
+        rec = s.scalars(select(CallRecording)).one()
+        assert rec.status == "done" and rec.duration_s == 10.0
+    verify_recording("c-1", db_url)  # no file: Asterisk left nothing
+    with factory() as s:
+        assert s.scalars(select(CallRecording)).one().status == "missing"
+    soundfile.write(str(tmp_path / "c-1.wav"), np.zeros(8000 * 4, dtype=np.int16), 8000)
+    verify_recording("c-1", db_url)
+    with factory() as s:
+        rec = s.scalars(select(CallRecording)).one()
+        assert (rec.status, rec.duration_s) == ("done", 4.0)
+
+
+def test_on_demand_and_direct_recordings_say_so(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.models import CallRecording
+
+    talking = state(queue="sales", recording=None)
+    records.save(factory, talking, tmp_path)  # not recorded yet: no row
+    at = T0 + timedelta(seconds=20)
+    records.start_on_demand(factory, talking, tmp_path, "agent:demo-1001", at)
+    records.save(factory, replace(talking, recording="c-1"), tmp_path)
+    records.save(factory, replace(state(), call_id="c-2", recording="c-2"), tmp_path)
+    with factory() as s:
+        rows = {r.call_id: r for r in s.scalars(select(CallRecording))}
+    assert (rows["c-1"].policy, rows["c-1"].started_by, rows["c-1"].started_at) == (
+        "on_demand", "agent:demo-1001", at)
+    assert rows["c-2"].policy == "direct"

@@ -1,0 +1,256 @@
+"""Agents in the panel: each user's own agent status, and the supervisors' agent board.
+
+Theory of operation: the panel never changes agent state itself. A button or an
+API call becomes ``send_agent_command`` (:mod:`controlplane.acd.commands`): one
+entry on the ``centrala:commands`` stream and a wait of a few seconds for the
+daemon's ``QueueService`` to answer; the answer (new status, or why it was
+refused) is shown at once. What the pages display comes from the ACD's Redis
+mirror (:mod:`web.acd_live`), refreshed by ``static/acd.js`` polling the JSON
+API every 2 s (the SSE stream of :mod:`web.live` only carries live-call
+snapshots; a poll of one small hash is simpler and just as fresh).
+
+Who may do what (checked here, on every request, before anything is sent):
+
+* every user: their own ``login | ready | break | cancel_break | logout``;
+* supervisors and admins: ``approve | deny | force | logout`` for any agent
+  of their own tenant; an agent of another tenant is "not found" (404);
+* agents: nothing for other users, and no supervisor action (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from controlplane.acd.commands import AGENT_COMMANDS, ControlPlaneNotAnswering, send_agent_command
+from controlplane.models import Role, User
+from controlplane.models.acd import AgentBreakReason
+from web.acd_live import AgentRow, agent_board, agent_row
+from web.auth import CurrentUser, Forbidden, current_user, login_required
+from web.errors import BadParameter, NotFound, PanelError
+from web.services import services
+
+bp = Blueprint("agents", __name__)
+
+SUPERVISORS = (Role.ADMIN, Role.SUPERVISOR)
+SELF_COMMANDS = ("login", "ready", "break", "cancel_break", "logout")
+SUPERVISOR_COMMANDS = ("approve", "deny", "force", "logout")
+NEEDS_REASON = ("break", "force")
+DEFAULT_TIMEOUT_S = 3.0
+
+
+class ControlPlaneDown(PanelError):
+    status = 503
+    error_id = "controlplane_not_answering"
+
+
+class Unavailable(PanelError):
+    status = 503
+    error_id = "unavailable"
+
+
+class CommandRefused(PanelError):
+    status = 409
+    error_id = "command_refused"
+
+
+def _target(s: Session, user: CurrentUser, target_id: int, command: str) -> User:
+    """The user ``command`` is for, after the role and tenant checks (see the module doc)."""
+    if command not in AGENT_COMMANDS:
+        raise BadParameter("command", f"must be one of {', '.join(AGENT_COMMANDS)}")
+    if target_id == user.id:
+        if command not in SELF_COMMANDS:
+            raise Forbidden(f"'{command}' is a supervisor action on another agent")
+    elif user.role not in SUPERVISORS:
+        raise Forbidden("agents may only change their own status")
+    elif command not in SUPERVISOR_COMMANDS:
+        raise Forbidden(
+            f"'{command}' is done by the agent; supervisors may {', '.join(SUPERVISOR_COMMANDS)}"
+        )
+    target = s.scalar(select(User).where(User.id == target_id, User.tenant_id == user.tenant_id))
+    if target is None:
+        raise NotFound(f"no agent {target_id} in your tenant")
+    return target
+
+
+def run_command(target_id: int, command: str, reason: str | None) -> dict[str, Any]:
+    """Check, send and wait; returns the daemon's result or raises a :class:`PanelError`."""
+    user, svc = current_user(), services()
+    reason = (reason or "").strip() or None
+    with svc.sessions() as s:
+        _target(s, user, target_id, command)
+    if command in NEEDS_REASON and reason is None:
+        raise BadParameter("reason", f"'{command}' needs a break reason")
+    by = user.address if target_id != user.id else None
+    timeout = float(current_app.config.get("ACD_COMMAND_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+    try:
+        result = send_agent_command(
+            svc.redis, user.tenant_id, target_id, command, reason, by, timeout_s=timeout
+        )
+    except ControlPlaneNotAnswering as err:
+        raise ControlPlaneDown(str(err)) from err
+    except redis.RedisError as err:
+        raise Unavailable("agent commands unavailable (Redis is not reachable)") from err
+    if not result.get("ok"):
+        raise CommandRefused(
+            result.get("message") or "refused",
+            details={k: result.get(k) for k in ("code", "status", "reason")},
+        )
+    return result
+
+
+def _board(user: CurrentUser) -> list[AgentRow]:
+    svc = services()
+    try:
+        with svc.sessions() as s:
+            return agent_board(svc.redis, s, user.tenant_id)
+    except redis.RedisError as err:
+        raise Unavailable("live agent data unavailable (Redis is not reachable)") from err
+
+
+def _own_row(user: CurrentUser) -> AgentRow:
+    svc = services()
+    with svc.sessions() as s:
+        me = s.get(User, user.id)
+        assert me is not None  # login_required just loaded it
+        try:
+            return agent_row(svc.redis, s, user.tenant_id, me)
+        except redis.RedisError as err:
+            raise Unavailable("live agent data unavailable (Redis is not reachable)") from err
+
+
+def _reasons(tenant_id: int, *, for_agent: bool) -> list[dict[str, Any]]:
+    with services().sessions() as s:
+        rows = s.scalars(
+            select(AgentBreakReason)
+            .where(AgentBreakReason.tenant_id == tenant_id)
+            .order_by(AgentBreakReason.code)
+        ).all()
+    return [
+        {"code": r.code, "label": r.label or r.code, "kind": r.kind}
+        for r in rows
+        if not (for_agent and r.kind == "supervisor")
+    ]
+
+
+def _flash_result(command: str, target: str) -> None:
+    try:
+        result = run_command(int(target), command, request.form.get("reason"))
+    except (CommandRefused, ControlPlaneDown, Unavailable, BadParameter) as err:
+        flash(err.message, "error")
+        return
+    status = result.get("status")
+    reason = result.get("reason")
+    flash(f"{command}: done, status now {status}{f' ({reason})' if reason else ''}", "ok")
+
+
+# ---- pages ----
+
+
+@bp.get("/agent")
+@login_required()
+def me() -> Any:
+    user = current_user()
+    try:
+        row: AgentRow | None = _own_row(user)
+        error = None
+    except Unavailable as err:
+        row, error = None, err.message
+    return render_template(
+        "agent.html", row=row, error=error, reasons=_reasons(user.tenant_id, for_agent=True)
+    )
+
+
+@bp.post("/agent")
+@login_required()
+def me_command() -> BaseResponse:
+    _flash_result(request.form.get("command", ""), str(current_user().id))
+    return redirect(url_for("agents.me"))
+
+
+@bp.get("/agents")
+@login_required(*SUPERVISORS)
+def board() -> Any:
+    user = current_user()
+    try:
+        rows, error = _board(user), None
+    except Unavailable as err:
+        rows, error = [], err.message
+    return render_template(
+        "agents.html", rows=rows, error=error, reasons=_reasons(user.tenant_id, for_agent=False)
+    )
+
+
+@bp.post("/agents/<int:user_id>")
+@login_required(*SUPERVISORS)
+def board_command(user_id: int) -> BaseResponse:
+    with services().sessions() as s:  # a 404 page for another tenant's agent, not a flash
+        _target(s, current_user(), user_id, request.form.get("command", ""))
+    _flash_result(request.form.get("command", ""), str(user_id))
+    return redirect(url_for("agents.board"))
+
+
+# ---- JSON API ----
+
+
+@bp.get("/api/v1/agents")
+@login_required(*SUPERVISORS)
+def api_agents() -> Any:
+    return jsonify({"agents": [r.to_json() for r in _board(current_user())]})
+
+
+@bp.get("/api/v1/agents/me")
+@login_required()
+def api_me() -> Any:
+    user = current_user()
+    return jsonify(
+        {
+            "agent": _own_row(user).to_json(),
+            "break_reasons": _reasons(user.tenant_id, for_agent=True),
+        }
+    )
+
+
+@bp.get("/api/v1/agents/<int:user_id>")
+@login_required(*SUPERVISORS)
+def api_agent(user_id: int) -> Any:
+    user, svc = current_user(), services()
+    with svc.sessions() as s:
+        target = s.scalar(select(User).where(User.id == user_id, User.tenant_id == user.tenant_id))
+        if target is None:
+            raise NotFound(f"no agent {user_id} in your tenant")
+        try:
+            row = agent_row(svc.redis, s, user.tenant_id, target)
+        except redis.RedisError as err:
+            raise Unavailable("live agent data unavailable (Redis is not reachable)") from err
+    return jsonify({"agent": row.to_json()})
+
+
+@bp.post("/api/v1/agents/<int:user_id>/command")
+@login_required()
+def api_command(user_id: int) -> Any:
+    """``{"command": "break", "reason": "2"}`` → ``{"result": {ok, status, reason, code,
+    message}}``; a refusal is 409 ``command_refused`` with the code in ``details``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise PanelError('send a JSON object {"command": …, "reason": …}')
+    command, reason = body.get("command"), body.get("reason")
+    if not isinstance(command, str):
+        raise BadParameter("command", f"must be one of {', '.join(AGENT_COMMANDS)}")
+    if reason is not None and not isinstance(reason, str):
+        raise BadParameter("reason", "must be a string (a break reason code)")
+    return jsonify({"result": run_command(user_id, command, reason)})

@@ -1,0 +1,95 @@
+// ACD pages (my status, agent board, queue wallboard): poll the JSON API every 2 s and
+// update the cells marked data-field in place; forms marked data-show are shown only when
+// the agent's status (or "pending" / "pending_break") matches. The server renders every
+// row and every form (with its CSRF token), so nothing here builds HTML: textContent only.
+// Without JavaScript the pages refresh themselves (<noscript> meta refresh).
+"use strict";
+(function () {
+  const POLL_MS = 2000;
+  const root = document.querySelector("[data-poll]");
+  if (!root || !window.fetch) return;
+  const status = document.getElementById("poll-status");
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return isNaN(d) ? iso : d.toISOString().slice(0, 19).replace("T", " ");
+  }
+
+  function secs(value) {
+    if (value == null) return "";
+    let s = Math.round(value);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    s = s % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function text(agent, field) {
+    const v = agent[field];
+    if (field === "since") return when(v);
+    if (field === "reachable") return v == null ? "" : v ? "reachable" : "unreachable";
+    return v == null ? "" : String(v);
+  }
+
+  function shown(tokens, agent) {
+    return tokens.split(" ").some(function (t) {
+      if (t === "pending_break") return !!agent.pending_break;
+      if (t === "pending") return !!(agent.pending_break || agent.deferred);
+      return t === agent.status;
+    });
+  }
+
+  function paintAgent(container, agent) {
+    container.querySelectorAll("[data-field]").forEach(function (el) {
+      el.textContent = text(agent, el.dataset.field);
+      if (el.dataset.field === "status") el.className = "badge status-" + agent.status;
+    });
+    container.querySelectorAll("[data-show]").forEach(function (el) {
+      el.hidden = !shown(el.dataset.show, agent);
+    });
+  }
+
+  function paintQueue(row, q) {
+    row.querySelectorAll("[data-field]").forEach(function (el) {
+      const path = el.dataset.field.split(".");
+      let v = q;
+      path.forEach(function (k) { v = v == null ? null : v[k]; });
+      if (el.dataset.format === "secs") el.textContent = secs(v);
+      else if (el.dataset.format === "pct") el.textContent = v == null ? "–" : v + "%";
+      else el.textContent = v == null ? "" : String(v);
+    });
+  }
+
+  function render(data) {
+    if (root.id === "agent-me") {
+      paintAgent(root, data.agent);
+    } else if (root.id === "agent-board") {
+      data.agents.forEach(function (a) {
+        const row = root.querySelector('tr[data-user-id="' + a.user_id + '"]');
+        if (row) paintAgent(row, a);
+      });
+      if (status) status.textContent = data.agents.length + " agents";
+    } else if (root.id === "wallboard") {
+      data.queues.forEach(function (q) {
+        const row = root.querySelector('tr[data-queue-id="' + q.queue_id + '"]');
+        if (row) paintQueue(row, q);
+      });
+      if (status) status.textContent = data.at ? "as of " + when(data.at) + " UTC" : "no statistics published yet";
+    }
+  }
+
+  function poll() {
+    fetch(root.dataset.poll, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (resp) {
+        if (resp.status === 401) { window.location.reload(); return null; }
+        return resp.ok ? resp.json() : null;
+      })
+      .then(function (data) { if (data) render(data); })
+      .catch(function () { if (status) status.textContent = "live data unavailable, retrying"; })
+      .then(function () { window.setTimeout(poll, POLL_MS); });
+  }
+
+  window.setTimeout(poll, POLL_MS);
+})();
