@@ -23,21 +23,17 @@ Everything here runs against the bench's own isolated platform + lab under
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import math
-import os
 import re
 import shutil
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import websockets
+import benchkit  # noqa: E402
+from benchkit import BenchError, ast_ts, until
 from sqlalchemy import func, select
 
 from controlplane import asterisk, ivr_store, stack, supervisor
@@ -69,48 +65,6 @@ APPQ_INCLUDE = "extensions-acdbench.conf"
 # app_queue polls for a free member every `retry` s while all are busy (default 5); 1 is its
 # smallest value (atoi, <= 0 means the default). Said in the report: it shapes the latency.
 APPQ_RETRY_S = 1
-CLK = os.sysconf("SC_CLK_TCK")
-T = TypeVar("T")
-
-
-class BenchError(RuntimeError):
-    """A part of the bench did not come up or the run produced nothing to measure."""
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far (raises if the process is gone)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
-
-def ast_ts(raw: str) -> float:
-    """Asterisk's ``2025-01-02T10:11:12.345+0000`` as epoch seconds."""
-    return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-
-
-def basic_auth(settings: Settings) -> str:
-    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
-    return f"Basic {token}"
-
-
-def until(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Poll ``fn`` until it returns something truthy; :class:`BenchError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while True:
-        try:
-            if (value := fn()):
-                return value
-        except Exception as err:  # noqa: BLE001 - not ready yet
-            last = err
-        if time.monotonic() > deadline:
-            extra = f" (last error: {last})" if last else ""
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}{extra}")
-        time.sleep(interval)
 
 
 def agent_phones(n: int) -> list[str]:
@@ -369,16 +323,4 @@ class Observed:
 
 async def observe(settings: Settings, seen: Observed, connected: asyncio.Event) -> None:
     """Feed every platform ARI event to ``seen`` until cancelled (reconnects)."""
-    url = settings.ari_url.replace("http://", "ws://") + (
-        f"/events?app={OBSERVER_APP}&subscribeAll=true")
-    auth = basic_auth(settings)
-    while True:
-        try:
-            async with websockets.connect(url, additional_headers={"Authorization": auth},
-                                          max_size=2**22, ping_interval=None) as ws:
-                connected.set()
-                async for message in ws:
-                    seen.take(json.loads(message))
-        except (OSError, websockets.WebSocketException) as err:
-            log(f"observer disconnected: {err}; reconnecting")
-            await asyncio.sleep(0.5)
+    await benchkit.observe(settings, OBSERVER_APP, seen.take, connected)

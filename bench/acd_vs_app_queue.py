@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import sys
@@ -58,24 +57,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp  # noqa: E402
+import benchkit  # noqa: E402
 from acd_bench_lab import (  # noqa: E402
     APPQ_RETRY_S,
     DID,
     ENV,
-    BenchError,
     Leg,
     Observed,
     Platform,
     answers_in_own_log,
-    basic_auth,
-    cpu_s,
-    log,
     login_agents,
     observe,
     start_platform,
     stop_platform,
     switch_to_app_queue,
 )
+from benchkit import BenchError, LabAmi, basic_auth, cpu_s, log  # noqa: E402
 
 from controlplane import stack  # noqa: E402
 from controlplane.config import Settings, load_settings  # noqa: E402
@@ -83,80 +80,6 @@ from dialplan.labcall import carrier_account  # noqa: E402
 
 WAITING_MIN_AGE_S = 0.5  # a caller younger than this may not be in the queue yet
 DRAIN_S = 20.0
-
-
-# ---- the lab's callers (AMI, call events on) ------------------------------------------
-
-class LabAmi:
-    """One AMI connection to the lab: Originates, and the hang-ups of our own channels."""
-
-    def __init__(self, settings: Settings, prefix: str) -> None:
-        self.settings = settings
-        self.prefix = prefix
-        self.pending: dict[str, asyncio.Future[dict[str, str]]] = {}
-        self.ended: dict[str, asyncio.Future[None]] = {}  # lab channel id → hung up
-        self.by_action: dict[str, str] = {}  # originate ActionID → lab channel id
-        self.seq = 0
-
-    async def __aenter__(self) -> LabAmi:
-        s = self.settings
-        self.reader, self.writer = await asyncio.open_connection(s.bind_address, s.lab.ami)
-        await self.reader.readline()
-        self.task = asyncio.create_task(self._read())
-        reply = await self.action({"Action": "Login", "Username": "lab",
-                                   "Secret": s.secret("lab_ami_password"), "Events": "call"})
-        if reply.get("Response") != "Success":
-            raise BenchError(f"lab AMI login failed: {reply}")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.writer.close()
-
-    def _end(self, uid: str) -> None:
-        fut = self.ended.pop(uid, None)
-        if fut is not None and not fut.done():
-            fut.set_result(None)
-
-    async def _read(self) -> None:
-        msg: dict[str, str] = {}
-        while line := await self.reader.readline():
-            text = line.decode(errors="replace").rstrip("\r\n")
-            if text:
-                key, _, value = text.partition(":")
-                msg.setdefault(key.strip(), value.strip())
-                continue
-            event = msg.get("Event")
-            if event == "Hangup" and msg.get("Uniqueid", "").startswith(self.prefix):
-                self._end(msg["Uniqueid"])
-            elif event == "OriginateResponse" and msg.get("Response") != "Success":
-                self._end(self.by_action.pop(msg.get("ActionID", ""), msg.get("Uniqueid", "")))
-            elif "Response" in msg:
-                fut = self.pending.pop(msg.get("ActionID", ""), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(msg)
-            msg = {}
-
-    async def action(self, fields: dict[str, str], timeout: float = 10) -> dict[str, str]:
-        self.seq += 1
-        aid = f"b{self.seq}"
-        fut: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-        self.pending[aid] = fut
-        if fields.get("Action") == "Originate":
-            self.by_action[aid] = fields["ChannelId"]
-        self.writer.write("".join(f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": aid}.items())
-                          .encode() + b"\r\n")
-        await self.writer.drain()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.pending.pop(aid, None)
-
-    def watch(self, uid: str) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.ended[uid] = fut
-        return fut
 
 
 @dataclass(frozen=True)
@@ -235,10 +158,9 @@ async def drain(ari: aiohttp.ClientSession, settings: Settings, label: str) -> N
 # ---- one run ---------------------------------------------------------------------------
 
 def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return round(s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))], 1)  # nearest rank
+    """The nearest-rank quantile, to 0.1."""
+    value = benchkit.pct(values, q)
+    return None if value is None else round(value, 1)
 
 
 def analyse(seen: Observed, t0: float, t1: float, talk_min: float) -> dict[str, Any]:
@@ -333,7 +255,7 @@ async def measure(p: Platform, tr: Traffic) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         await asyncio.wait_for(connected.wait(), 10)
-        async with LabAmi(settings, "acdb") as ami, aiohttp.ClientSession(
+        async with LabAmi(settings, "acdb", events="call") as ami, aiohttp.ClientSession(
                 headers={"Authorization": basic_auth(settings)}) as ari:
             pids = {k: p.pids[k] for k in ("asterisk", "controlplane", "redis", "lab")}
             results["centrala"] = await one_run("centrala", 1, p, ami, ari, seen, trunk, tr, pids)

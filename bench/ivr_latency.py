@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import os
@@ -43,14 +42,14 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-import websockets  # noqa: E402
+import benchkit  # noqa: E402
+from benchkit import LabAmi, ast_ts, basic_auth, cpu_s, log, pct, until  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from controlplane import asterisk, ivr_store, stack, supervisor  # noqa: E402
@@ -86,41 +85,8 @@ FLOW: dict[str, Any] = {
         "bye": {"type": "hangup"},
     },
 }
-CLK = os.sysconf("SC_CLK_TCK")
 SETTLE_S = 2.0  # after the last originate, before the measured window opens
 DRAIN_S = 25.0  # at most this long for a level's calls to end after its window
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
-
-def ast_ts(raw: str) -> float:
-    """Asterisk's ``2025-01-02T10:11:12.345+0000`` as epoch seconds."""
-    return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-
-
-def basic_auth(settings: Settings) -> str:
-    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
-    return f"Basic {token}"
-
-
-def until(fn, timeout: float, what: str, interval: float = 0.3):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if (value := fn()):
-                return value
-        except Exception:  # noqa: BLE001 - not ready yet
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 # ---- platform ---------------------------------------------------------------------
@@ -167,57 +133,6 @@ def stop_platform(settings: Settings) -> None:
 
 # ---- the lab's callers (AMI) --------------------------------------------------------
 
-class LabAmi:
-    """One AMI connection to the lab for many Originates (events off)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.pending: dict[str, asyncio.Future[dict[str, str]]] = {}
-        self.seq = 0
-
-    async def __aenter__(self) -> LabAmi:
-        s = self.settings
-        self.reader, self.writer = await asyncio.open_connection(s.bind_address, s.lab.ami)
-        await self.reader.readline()
-        self.task = asyncio.create_task(self._read())
-        reply = await self.action({"Action": "Login", "Username": "lab",
-                                   "Secret": s.secret("lab_ami_password"), "Events": "off"})
-        if reply.get("Response") != "Success":
-            raise RuntimeError(f"lab AMI login failed: {reply}")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.writer.close()
-
-    async def _read(self) -> None:
-        msg: dict[str, str] = {}
-        while line := await self.reader.readline():
-            text = line.decode(errors="replace").rstrip("\r\n")
-            if text:
-                key, _, value = text.partition(":")
-                msg.setdefault(key.strip(), value.strip())
-                continue
-            fut = self.pending.pop(msg.get("ActionID", ""), None)
-            if fut is not None and not fut.done() and "Response" in msg:
-                fut.set_result(msg)
-            msg = {}
-
-    async def action(self, fields: dict[str, str], timeout: float = 10) -> dict[str, str]:
-        self.seq += 1
-        aid = f"b{self.seq}"
-        fut: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-        self.pending[aid] = fut
-        self.writer.write("".join(f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": aid}.items())
-                          .encode() + b"\r\n")
-        await self.writer.drain()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.pending.pop(aid, None)
-
-
 def dtmf_script(lead_s: float, period_s: int, presses: int) -> str:
     """``SendDTMF`` digits: wait ``lead_s`` (0.5 s steps), then "1" every ~``period_s`` s."""
     return "w" * max(1, round(lead_s * 2)) + ("1" + "W" * period_s) * presses
@@ -251,19 +166,8 @@ class Observed:
 
 
 async def observe(settings: Settings, seen: Observed, connected: asyncio.Event) -> None:
-    url = settings.ari_url.replace("http://", "ws://") + (
-        f"/events?app={OBSERVER_APP}&subscribeAll=true")
-    auth = basic_auth(settings)
-    while True:
-        try:
-            async with websockets.connect(url, additional_headers={"Authorization": auth},
-                                          max_size=2**22, ping_interval=None) as ws:
-                connected.set()
-                async for message in ws:
-                    seen.take(json.loads(message))
-        except (OSError, websockets.WebSocketException) as err:
-            log(f"observer disconnected: {err}; reconnecting")
-            await asyncio.sleep(0.5)
+    """Feed every platform ARI event to ``seen`` until cancelled (reconnects)."""
+    await benchkit.observe(settings, OBSERVER_APP, seen.take, connected)
 
 
 # ---- one level ---------------------------------------------------------------------
@@ -302,13 +206,6 @@ def pair(dtmf: list[float], plays: list[tuple[float, str]], lo: float, hi: float
                 ignored += 1
         pending = None
     return samples, ignored, overlapped
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]  # nearest rank
 
 
 async def run_level(settings: Settings, ami: LabAmi, ari: aiohttp.ClientSession, seen: Observed,

@@ -19,7 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import redis  # noqa: E402
-from helpers import free_port, until  # noqa: E402
+from helpers import first_free_port, free_port, until  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from controlplane.config import Settings, load_settings  # noqa: E402
 
@@ -122,12 +123,14 @@ def _ok(fn, settings: Settings) -> bool:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1:25432 (Debian's postgresql binaries)."""
+    """A throwaway PostgreSQL cluster of this pytest process (Debian's postgresql binaries), on
+    its own port and folder, so parallel sessions on one machine never stop each other's."""
     bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
     if not bindir:
         pytest.fail("PostgreSQL is not installed (scripts/bootstrap.sh installs it)")
     bindir = bindir[-1]
-    data = Path("/tmp/centrala-pg")
+    port = _pg_port()
+    data = Path(f"/tmp/centrala-pg-{port}")
     if data.exists():
         subprocess.run(["runuser", "-u", "postgres", "--", str(bindir / "pg_ctl"), "-D", str(data),
                         "-m", "immediate", "stop"], capture_output=True)
@@ -138,13 +141,19 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*run, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                     "--no-sync"], check=True, capture_output=True)
     subprocess.run([*run, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"),
-                    "-o", f"-p 25432 -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
                     "start"], check=True, capture_output=True)
-    subprocess.run([*run, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", "25432", "centrala"],
+    subprocess.run([*run, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "centrala"],
                    check=True)
-    yield "postgresql://postgres@127.0.0.1:25432/centrala"
+    yield f"postgresql://postgres@127.0.0.1:{port}/centrala"
     subprocess.run([*run, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                    capture_output=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def _pg_port() -> int:
+    """25400-25459, from the process id: outside every service port of the tiers."""
+    return first_free_port(25400 + (os.getpid() + i) % 60 for i in range(60))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -164,6 +173,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on ``db_url`` migrated to the Alembic head (both engines)."""
+    from controlplane.db import make_engine, make_sessionmaker
+    from controlplane.migrate import upgrade
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -67,8 +67,12 @@ def tone_share(path: Path | str, hz: float, band: float = 15.0) -> float:
 
 def free_port() -> int:
     """A free loopback port below 32768 (outside Linux's ephemeral range)."""
-    for _ in range(100):
-        port = random.randrange(20000, 32000)
+    return first_free_port(random.randrange(20000, 32000) for _ in range(100))
+
+
+def first_free_port(candidates: Iterable[int]) -> int:
+    """The first of ``candidates`` that nothing listens on (loopback)."""
+    for port in candidates:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))

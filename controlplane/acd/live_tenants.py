@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
-
-import redis.asyncio as aioredis
-from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
@@ -21,18 +17,8 @@ S = ev.Status
 
 
 class TenantsMixin(StepsMixin):
-    """Tenant loading and look-ups of :class:`~controlplane.acd.service.QueueService`."""
-
-    # Provided by QueueService.__init__ (explicit, so the mixins type-check on their own).
-    clock: Callable[[], float]
-    db: sessionmaker[Session]
-    redis: aioredis.Redis
-    max_missed: int
-    stats_window_s: float
-    _tenants: dict[int, TenantLive]
-    _calls: dict[str, int]
-    _owners: dict[str, tuple[int, str]]
-    _contacts: dict[str, dict[str, str]]
+    """Tenant loading and look-ups of :class:`~controlplane.acd.service.QueueService`
+    (its attributes are declared on :class:`StepsMixin`)."""
 
     def _settings(self, cfg: store.TenantConfig) -> am.AgentSettings:
         return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks())

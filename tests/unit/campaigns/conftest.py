@@ -3,15 +3,13 @@ an agent and a queue in tenant A, and a campaign of tenant A."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.campaigns import store
-from controlplane.db import make_engine, make_sessionmaker, transaction
-from controlplane.migrate import upgrade
+from controlplane.db import transaction
 from controlplane.models import Queue, Role, Tenant, User
 
 
@@ -21,14 +19,6 @@ class World:
     b: int
     agent: int
     campaign: int
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture

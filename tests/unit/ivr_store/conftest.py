@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.db import make_engine, make_sessionmaker, transaction
-from controlplane.migrate import upgrade
+from controlplane.db import transaction
 from controlplane.models import Did, Role, Tenant, User
 
 
@@ -20,14 +18,6 @@ class Tenants:
     a_user: int
     a_did: str
     b_did: str
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture
