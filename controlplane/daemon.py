@@ -20,6 +20,7 @@ from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.service import CallService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
@@ -50,6 +51,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         campaigns = calls.campaigns = CampaignCalls(calls)
         dialer = CampaignRunner(factory, campaigns, acd)
         campaigns.on_result = dialer.on_result  # compliance rows, retries, pacing
+        preview = PreviewDialer(factory, calls)  # agents' preview calls (calls.end_hooks)
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
                         settings.ami_password, redis, on_contact=acd.contact_status)
         tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
@@ -59,7 +61,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(acd.run(), name="acd"),
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
-                 asyncio.create_task(_commands(redis, acd, campaigns, calls), name="commands")]
+                 asyncio.create_task(_commands(redis, acd, campaigns, calls, preview),
+                                     name="commands")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -82,7 +85,8 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
 
 
 async def _commands(redis: aioredis.Redis, acd: QueueService,
-                    dialer: CampaignCalls | None = None, calls: CallService | None = None) -> None:
+                    dialer: CampaignCalls | None = None, calls: CallService | None = None,
+                    preview: PreviewDialer | None = None) -> None:
     """Commands from the panel and the CLI on the ``centrala:commands`` stream.
 
     ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
@@ -91,6 +95,8 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
     ``{"cmd": "calls.record", "call_id": C, "by": WHO}`` starts an on-demand recording.
     ``{"cmd": "dialer.place", …PlaceCall fields}`` dials a campaign attempt; its result is
     the ``dialer.attempt`` event (``dialer.refused`` when it cannot be placed).
+    ``{"cmd": "dialer.preview_batch|preview_dial|preview_skip", …, "reply": KEY}``: an agent's
+    preview batch, call or skip (:mod:`controlplane.dialer.preview`), answered on ``KEY``.
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
@@ -120,6 +126,9 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
                     elif command.get("cmd") == "calls.record" and calls is not None:
                         await calls.record_on_demand(str(command["call_id"]),
                                                      str(command.get("by") or "panel"))
+                    elif (str(command.get("cmd")).startswith("dialer.preview_")
+                          and preview is not None):
+                        await preview.handle(command, redis)  # the panel waits for the reply
                     elif command.get("cmd") == "dialer.place" and dialer is not None:
                         dialer.submit(command)  # placed in a task: the reader never waits
                     else:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.config import Settings, load_settings
-from web import agents, api, auth, calls, errors, health, ivr, queues
+from web import agents, api, auth, calls, campaigns, campaigns_api, errors, health, ivr, queues
 from web.server import serve
 from web.services import EXTENSION_KEY, Services
 
@@ -49,7 +49,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.update(config or {})
     app.extensions[EXTENSION_KEY] = Services.build(settings)
 
-    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp):
+    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
+               campaigns.bp, campaigns_api.bp):
         app.register_blueprint(bp)
     errors.register(app)
     app.after_request(_security_headers)

@@ -113,9 +113,14 @@ class QueueGlue:
                 state = self.calls.get(call_id)
                 if state is None or state.phase != Phase.QUEUED:
                     return
+                if call_id in self._announcing:
+                    # The last one still plays (a long prompt, a short interval): a second
+                    # would queue behind it and keep hold music from coming back between.
+                    return
                 try:
                     await self.ari.post(f"/channels/{call_id}/play/{call_id}{ANNOUNCE_SUFFIX}",
                                         media=media)
+                    self._announcing.add(call_id)
                 except AriError as err:
                     log.info("announcement on %s: %s", call_id, err)
 
@@ -125,6 +130,7 @@ class QueueGlue:
 
     async def _after_announcement(self: CallService, call_id: str) -> None:
         async with self._locks[call_id]:
+            self._announcing.discard(call_id)
             state = self.calls.get(call_id)
             if state is not None and state.phase == Phase.QUEUED:
                 await self._execute(StartMoh(call_id))

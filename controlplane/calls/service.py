@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 PROMPT_SUFFIX = "-prompt"
+EndHook = Callable[[str, "CallState | None", int], None]  # see CallService.end_hooks
 
 
 class CallService(IvrGlue, QueueGlue, Reconciler):
@@ -72,6 +73,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self.calls: dict[str, CallState] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
+        self._announcing: set[str] = set()  # queued calls hearing their position now
         self.flows = flows
         self.tts = tts
         self.http = http
@@ -79,6 +81,9 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
         self.acd: QueueService | None = None  # set by the composition root (needs us first)
         self.campaigns: CampaignCalls | None = None  # dialer attempts; set by the root too
+        # (call-id prefix, hook): told when such a call reaches ENDED (its final state), or
+        # when a channel with that id is gone before it ever became a call (None, the cause).
+        self.end_hooks: list[tuple[str, EndHook]] = []
         self._posted: set[asyncio.Task[None]] = set()
 
     # ---- ARI events in ----
@@ -168,6 +173,8 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         """Step the machine (lock held) at ``at`` (Asterisk's event time) and run its commands."""
         state = self.calls.get(call_id)
         if state is None:
+            if isinstance(event, machine.LegGone) and event.leg == "caller":
+                self._call_ended(call_id, None, event.cause)
             return
         if isinstance(event, machine.LegGone) and event.leg == "caller":
             await self._stop_ivr(call_id)
@@ -177,9 +184,16 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         if state.phase == Phase.ENDED:
             if state.direction == "campaign" and self.campaigns is not None:
                 self.campaigns.ended(state)
+            self._call_ended(call_id, state, state.hangup_cause or 0)
             self.calls.pop(call_id, None)
+            self._announcing.discard(call_id)
             self._locks.pop(call_id, None)
             self._ivr_plan.pop(call_id, None)
+
+    def _call_ended(self, call_id: str, state: CallState | None, cause: int) -> None:
+        for prefix, hook in self.end_hooks:
+            if call_id.startswith(prefix):
+                hook(call_id, state, cause)
 
     # ---- commands out ----
     async def _run(self, call_id: str, cmds: Sequence[campaign_machine.Out]) -> None:

@@ -342,3 +342,48 @@ def counts(db: Factory, campaign_id: int) -> dict[str, int]:
         rows = s.execute(select(CampaignRecord.state, func.count()).where(
             CampaignRecord.campaign_id == campaign_id).group_by(CampaignRecord.state)).all()
     return {state: n for state, n in rows}
+
+
+# ---- preview campaigns (controlplane.dialer.preview_rows) ----
+
+def plan_for(s: Session, c: Campaign) -> CampaignPlan | None:
+    """The plan of campaign ``c`` whatever its status and mode (a preview campaign needs no
+    queue: ``queue`` is then ""); None when the tenant has no trunk to dial over."""
+    queue = s.get(Queue, c.queue_id) if c.queue_id is not None else None
+    trunk = s.scalars(select(Trunk).where(Trunk.tenant_id == c.tenant_id)
+                      .order_by(Trunk.id)).first()
+    if trunk is None:
+        return None
+    return CampaignPlan(
+        id=c.id, tenant_id=c.tenant_id, name=c.name, mode=c.mode,
+        queue=queue.name if queue is not None else "", trunk=trunk.name,
+        regulator=compliance.UK_OFCOM if c.regulator == "uk" else compliance.US_TSR,
+        ring_timeout_s=max(15, round(c.ring_timeout_s)),
+        window=CallingWindow(c.window_start, c.window_end,
+                             frozenset(d - 1 for d in c.window_days)),
+        strategy=_strategy(c.dialing_order), rules=_rules(c.max_attempts, c.retry_rules),
+        caller_ids=_caller_ids(s, c), default_timezone=c.default_timezone,
+        target_abandon_rate=c.target_abandon_rate,
+    )
+
+
+def record_of(row: CampaignRecord, phone: ContactPhone, contact: Contact, tz: str) -> DialRecord:
+    """``row`` as the pure dialer sees it (the mapping ``reserve`` uses); ``tz``: the
+    campaign's default time zone."""
+    return _record(row, phone, contact, tz)
+
+
+def blacklists(s: Session, plan: CampaignPlan) -> list[Blacklist]:
+    """The platform's, the tenant's and the campaign's blacklists for ``plan``."""
+    return _blacklists(s, plan)
+
+
+def present_caller_id(s: Session, plan: CampaignPlan, rec: DialRecord, now: float,
+                      rng: random.Random) -> str:
+    """Choose the caller ID of one attempt on ``rec`` and count its use today ("": the
+    trunk's own number). Raises ``NoCallerIdAvailable`` when every number is capped."""
+    if plan.caller_ids is None:
+        return ""
+    choice = choose_caller_id(plan.caller_ids, rec, _usage(s, plan, now), rng)
+    _count_usage(s, plan, choice.number, now)
+    return choice.number

@@ -301,3 +301,24 @@ def test_agent_starts_the_recording_on_demand_with_star(ready: World) -> None:
     started_after = (rec.started_at - row.answered_at).total_seconds()
     assert 3.5 < started_after < 8, started_after
     assert rec.ended_at == row.ended_at and rec.duration_s < row.billsec_s - 2
+
+
+def test_a_waiting_caller_hears_its_position_then_hold_music_again(ready: World) -> None:
+    import re
+
+    ready.queues({"rt-main": {"strategy": "linear", "members": ["ra4"], "announce_every_s": 4}})
+    ready.route(DIDS[0], "rt-main")
+    ready.feature("ra4", "*5201", "break")  # nobody free: the caller waits
+    log = ready.platform.settings.runtime_dir / "platform" / "log" / "full.log"
+    start = log.stat().st_size
+    row = ready.ended(ready.call(DIDS[0], hangup_after=18), timeout=40)
+    with log.open(errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    channel = re.search(r"Started music on hold, class 'default', on channel '([^']+)'", text)
+    assert channel, "no hold music at all"
+    name = re.escape(channel.group(1))
+    said = re.findall(rf"<{name}> Playing 'queue-youarenext", text)
+    moh = re.findall(rf"Started music on hold, class 'default', on channel '{name}'", text)
+    assert row.answered_at is None and len(said) >= 2, len(said)  # every 4 s of an 18 s wait
+    assert len(moh) >= len(said)  # hold music back after each announcement
