@@ -15,7 +15,7 @@ status:
 
 test: bootstrap
 	.venv/bin/ruff check .
-	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine/events.py controlplane/engine/commands.py controlplane/dialer/records.py controlplane/dialer/selection.py controlplane/dialer/retry.py controlplane/dialer/callerid.py controlplane/dialer/dispositions.py
+	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine/events.py controlplane/engine/commands.py controlplane/dialer/records.py controlplane/dialer/selection.py controlplane/dialer/retry.py controlplane/dialer/callerid.py controlplane/dialer/dispositions.py controlplane/calls/campaign_machine.py controlplane/dialer/live.py controlplane/acd/queue_machine.py
 	.venv/bin/pytest -q tests
 
 unit: bootstrap
@@ -27,4 +27,4 @@ integration: bootstrap
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine controlplane/dialer/records.py controlplane/dialer/selection.py controlplane/dialer/retry.py controlplane/dialer/callerid.py controlplane/dialer/dispositions.py
+	.venv/bin/mypy controlplane/calls/machine.py controlplane/engine controlplane/dialer/records.py controlplane/dialer/selection.py controlplane/dialer/retry.py controlplane/dialer/callerid.py controlplane/dialer/dispositions.py controlplane/calls/campaign_machine.py controlplane/dialer/live.py controlplane/acd/queue_machine.py
