@@ -21,9 +21,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.db import transaction
@@ -226,11 +226,21 @@ def reserve(db: Factory, plan: CampaignPlan, n: int, now: float, *, guaranteed: 
                     choice = choose_caller_id(plan.caller_ids, rec, usage, rng)
                 except NoCallerIdAvailable:
                     break  # every number at its cap: dial nothing more today
-                usage = choice.add_to(usage)
                 caller_id = choice.number
-                _count_usage(s, plan, choice.number, now)
+            # Claimed only if still dialable: an HLR job or a preview batch may have taken the
+            # record since it was read (the conditional UPDATE decides, on both engines).
+            claimed = s.execute(
+                update(CampaignRecord)
+                .where(CampaignRecord.id == rec.record_id,
+                       CampaignRecord.state.in_(("fresh", "scheduled")))
+                .values(state="in_progress", last_attempt_at=_utc(now))
+                .execution_options(synchronize_session=False))
+            if cast(CursorResult[Any], claimed).rowcount != 1:
+                continue
+            if plan.caller_ids is not None:
+                usage = choice.add_to(usage)
+                _count_usage(s, plan, caller_id, now)
             row = by_id[rec.record_id]
-            row.state, row.last_attempt_at = "in_progress", _utc(now)
             attempt = DialAttempt(tenant_id=plan.tenant_id, campaign_id=plan.id,
                                   record_id=row.id, number=rec.number, caller_id=caller_id,
                                   trunk=plan.trunk, mode=plan.mode, dial_at=_utc(now))
