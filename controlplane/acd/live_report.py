@@ -23,6 +23,7 @@ class ReportMixin:
 
     clock: Callable[[], float]
     stats_window_s: float
+    _phones_busy: dict[str, int]  # phone → calls the ACD did not route (direct, own, preview)
 
     def _snapshot(self, t: TenantLive) -> Snapshot:
         views = {}
@@ -30,7 +31,8 @@ class ReportMixin:
             if a.status == S.LOGGED_OUT:
                 continue
             free = am.available_channels(a, t.settings.capacity)
-            if aid not in t.endpoint:  # no phone: nothing to ring
+            phone = t.endpoint.get(aid)
+            if phone is None or self._phones_busy.get(phone):  # nothing to ring / in a call
                 free = free - {Channel.VOICE}
             views[aid] = AgentView(aid, free, t.cfg.skills.get(aid, {}), a.idle_since, a.answered)
         waiting = tuple(

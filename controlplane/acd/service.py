@@ -112,6 +112,7 @@ class QueueService(TenantsMixin):
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[Any] | None = None
         self._sentinel_written = False
+        self._phones_busy: dict[str, int] = {}
 
     # ---- public API ----
 
@@ -241,6 +242,19 @@ class QueueService(TenantsMixin):
             self._event(b, "queue.recording_started", t, self.clock(), call_id=call_id,
                         agent=st.agent)
             return True
+
+    async def phone_in_use(self, endpoint: str, calls: int) -> None:
+        """The call service counts ``calls`` it has on this phone that the ACD did not route
+        (a DID ringing it directly, the agent's own outbound call, a preview call): while
+        any, the agent is not offered voice (chats still come)."""
+        async with self._op() as b:
+            if calls > 0:
+                self._phones_busy[endpoint] = calls
+                return
+            self._phones_busy.pop(endpoint, None)
+            owner = self._owners.get(endpoint)
+            if owner is not None and owner[0] in self._tenants:
+                self._route(self._tenants[owner[0]], b, self.clock())
 
     async def offer_ringing(self, call_id: str, agent_endpoint: str) -> None:
         """Optional: the agent's phone rings (the agent shows ``ringing``, not ``reserved``)."""

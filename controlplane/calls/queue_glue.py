@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from controlplane.acd.service import UnknownQueue, UnknownTenant
 from controlplane.calls import machine, records
 from controlplane.calls.common import now
-from controlplane.calls.machine import CallEvent, Enqueue, Phase, QueueNotify, StartMoh
+from controlplane.calls.machine import CallEvent, CallState, Enqueue, Phase, QueueNotify, StartMoh
 from controlplane.db import transaction
 from controlplane.engine.ari_ import AriError
 from controlplane.models import CallbackRequest
@@ -88,6 +88,29 @@ class QueueGlue:
         await self._with_call(call_id, machine.Connected(record=True), now())
         log.info("call %s: recording started on demand by %s", call_id, started_by)
         return True
+
+    async def _phone_use(self: CallService, state: CallState) -> None:
+        """Tell the ACD how many calls it did not route hold each phone (see
+        ``QueueService.phone_in_use``): a phone ringing or talking on a direct, own or
+        preview call is not offered a queue call on top."""
+        if self.acd is None:
+            return
+        phone = (state.agent_endpoint if state.queue is None and state.phase != Phase.ENDED
+                 else None)
+        before = self._phone_of.get(state.call_id)
+        if phone == before:
+            return
+        changed = []
+        if before is not None:
+            self._phone_calls[before].discard(state.call_id)
+            changed.append(before)
+            del self._phone_of[state.call_id]
+        if phone is not None:
+            self._phone_calls[phone].add(state.call_id)
+            self._phone_of[state.call_id] = phone
+            changed.append(phone)
+        for endpoint in changed:
+            await self.acd.phone_in_use(endpoint, len(self._phone_calls[endpoint]))
 
     async def store_queue_callback(self: CallService, call_id: str, queue: str) -> None:
         """Write the callback request of a caller who pressed the queue's callback key."""

@@ -74,6 +74,8 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
         self._announcing: set[str] = set()  # queued calls hearing their position now
+        self._phone_of: dict[str, str] = {}  # call → phone it holds outside the ACD
+        self._phone_calls: defaultdict[str, set[str]] = defaultdict(set)
         self.flows = flows
         self.tts = tts
         self.http = http
@@ -275,6 +277,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
 
     async def _save(self, state: CallState) -> None:
         await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
+        await self._phone_use(state)
         if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
             job_id = "verify-rec-" + state.call_id.replace(".", "-")
             try:

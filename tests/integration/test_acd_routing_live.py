@@ -322,3 +322,36 @@ def test_a_waiting_caller_hears_its_position_then_hold_music_again(ready: World)
     moh = re.findall(rf"Started music on hold, class 'default', on channel '{name}'", text)
     assert row.answered_at is None and len(said) >= 2, len(said)  # every 4 s of an 18 s wait
     assert len(moh) >= len(said)  # hold music back after each announcement
+
+
+def test_an_agent_on_a_direct_call_is_not_offered_a_queue_call(ready: World) -> None:
+    from controlplane.models import PhoneEndpoint
+
+    direct = "48221000073"
+    with transaction(ready.factory) as s:
+        if s.scalar(select(Did).where(Did.number == direct)) is None:
+            phone = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == "demo-1005"))
+            lab = s.scalar(select(Trunk).where(Trunk.tenant_id == ready.tenant_id,
+                                               Trunk.name == LAB_TRUNK))
+            s.add(Did(tenant_id=ready.tenant_id, number=direct, trunk_id=lab.id,
+                      phone_endpoint_id=phone.id))
+    ready.queues({"rt-main": {"strategy": "linear", "members": ["ra5", "ra4"]}})
+    ready.route(DIDS[0], "rt-main")
+    lab_cli(ready.platform, "dialplan set global PHONE_HANGUP_AFTER 12")
+    try:
+        own = ready.call(direct, hangup_after=30)  # ra5's desk phone rings and answers
+
+        def talking() -> CallRecord | None:
+            rows = [r for r in records_for(ready.platform, own) if r.phase == "talking"]
+            return rows[0] if rows else None
+
+        until(talking, timeout=20, what="ra5 on the direct call")
+        queued = ready.ended(ready.call(DIDS[0]), timeout=40)
+    finally:
+        lab_cli(ready.platform, "dialplan set global PHONE_HANGUP_AFTER 2")
+    assert ready.ended(own).agent_endpoint == "demo-1005"
+    assert queued.agent_endpoint == "demo-1004"  # linear would pick ra5, who was busy
+    with ready.factory() as s:
+        offers = s.scalars(select(QueueLog).where(QueueLog.interaction_id == queued.call_id,
+                                                  QueueLog.kind == "offer")).all()
+    assert [o.user_id for o in offers] == [ready.users["ra4"]]

@@ -123,3 +123,17 @@ async def test_recording_on_demand_only_where_the_queue_says_so(
     assert await svc.record_on_demand("c1")
     assert not await svc.record_on_demand("c2")  # records always: nothing to ask for
     assert not await svc.record_on_demand("unknown")
+
+
+async def test_a_phone_busy_outside_the_queues_is_not_offered_until_free(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"sales": {"strategy": "linear"}}, {"sales": ("a1", "a2")})
+    svc, conn = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.phone_in_use("ph-a1", 1)  # a1 took a direct call on the desk phone
+    await svc.phone_in_use("ph-a2", 1)  # a2 is on a preview call
+    await svc.enqueue("c1", w.tenant, "sales")
+    assert conn.named("offer") == []
+    await svc.phone_in_use("ph-a2", 0)  # a2 hung up: the waiting call goes to a2 at once
+    assert conn.named("offer") == [("offer", "c1", "ph-a2", 20.0)]
