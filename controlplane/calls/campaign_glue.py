@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
     from controlplane.calls.service import CallService
 
 log = logging.getLogger(__name__)
+# call id → the attempt's progress as JSON (:func:`dump_progress`), so a restarted daemon can
+# carry the attempt on (:meth:`CampaignCalls.adopt`); removed when the attempt is reported.
+PROGRESS_KEY = "centrala:dialer:progress"
 ResultHook = Callable[[AttemptResult], "Awaitable[None] | None"]
 MACHINE_GRACE_S = 3.0  # a machine stays on the line this long for AMD()'s comparison verdict
 
@@ -148,6 +152,7 @@ class CampaignCalls:
             if call_id in svc.calls or call_id in self._progress:
                 raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
             self._progress[call_id] = _Progress(place, plan)
+            self._persist(call_id)
             state, cmds = cm.start(cm.CampaignEntered(call_id, place.caller_id, binding, plan),
                                    now())
             svc.calls[call_id] = state
@@ -299,6 +304,7 @@ class CampaignCalls:
         if tasks:
             await asyncio.wait(tasks, timeout=self.amd_timeout_s + 8)
         prog = self._progress.pop(call_id, None)
+        self._spawn(self._write(call_id, None))
         result = _result(state, prog)
         try:
             if prog is not None and prog.amd_verdict is not None:
@@ -347,6 +353,52 @@ class CampaignCalls:
         prog = self._progress.get(call_id)
         if prog is not None:
             self._progress[call_id] = replace(prog, **changes)
+            self._persist(call_id)
+
+    def _persist(self, call_id: str) -> None:
+        prog = self._progress.get(call_id)
+        if prog is not None:
+            self._spawn(self._write(call_id, dump_progress(prog)))
+
+    async def _write(self, call_id: str, data: str | None) -> None:
+        try:
+            if data is None:
+                await self.calls.redis.hdel(PROGRESS_KEY, call_id)
+            else:
+                await self.calls.redis.hset(PROGRESS_KEY, call_id, data)
+        except aioredis.RedisError as err:  # the attempt goes on; only a restart would miss it
+            log.warning("campaign %s: progress not kept in Redis: %s", call_id, err)
+
+    # ---- after a restart ----
+    async def adopt(self, call_id: str) -> None:
+        """A campaign call found alive after a restart (the call's lock is held): take back
+        its progress from Redis, then carry it on by phase. Ringing: nothing (the answer is
+        handled as usual). In AMD or waiting for an agent: the detection and the 2 s window
+        were lost with the old process, so the person hears the abandon message now (the
+        call counts as abandoned). Hearing the message: released. Talking: nothing."""
+        svc = self.calls
+        state = svc.calls.get(call_id)
+        try:
+            raw = await svc.redis.hget(PROGRESS_KEY, call_id)
+        except aioredis.RedisError as err:
+            log.warning("campaign %s: progress not read after the restart: %s", call_id, err)
+            raw = None
+        if state is None or raw is None:
+            return
+        prog = load_progress(raw)
+        self._progress[call_id] = prog
+        t = now()
+        log.info("campaign %s adopted after a restart in phase %s", call_id, state.phase)
+        if state.phase in (machine.Phase.AMD, machine.Phase.QUEUED):
+            if state.phase == machine.Phase.AMD:
+                self._update(call_id, amd_verdict="NOTSURE", amd_source="error",
+                             greeting_end_at=t, amd_decision_at=t)
+            svc.calls[call_id] = replace(state, phase=machine.Phase.QUEUED, connect_by=t,
+                                         abandon_media=prog.plan.abandon_media)
+            await svc._feed(call_id, machine.ConnectDeadline())
+        elif state.phase == machine.Phase.ABANDONING:
+            self._update(call_id, abandoned=True)
+            await svc._feed(call_id, machine.PromptDone(state.prompt_playback))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -385,3 +437,38 @@ def _result(state: machine.CallState, prog: _Progress | None) -> AttemptResult:
                          else prog.answer_at,
                          amd_decision_at=prog.amd_decision_at,
                          message_start_at=prog.message_start_at)
+
+
+def dump_progress(prog: _Progress) -> str:
+    """An attempt's progress as JSON (times in ISO 8601)."""
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat() if v else None
+
+    return json.dumps({
+        "place": asdict(prog.place), "plan": asdict(prog.plan),
+        "dial_at": iso(prog.dial_at), "answer_at": iso(prog.answer_at),
+        "greeting_end_at": iso(prog.greeting_end_at), "amd_decision_at": iso(prog.amd_decision_at),
+        "amd_verdict": prog.amd_verdict, "amd_cause": prog.amd_cause,
+        "amd_source": prog.amd_source, "amd_decision_ms": prog.amd_decision_ms,
+        "app_amd": list(prog.app_amd) if prog.app_amd else None, "abandoned": prog.abandoned,
+        "message_start_at": iso(prog.message_start_at),
+    })
+
+
+def load_progress(raw: str | bytes) -> _Progress:
+    """The inverse of :func:`dump_progress`."""
+    d = json.loads(raw)
+
+    def at(key: str) -> datetime | None:
+        return datetime.fromisoformat(d[key]) if d.get(key) else None
+
+    place = PlaceCall(**{**d["place"], "skills": tuple(d["place"].get("skills", ()))})
+    plan = cm.CampaignPlan(**{**d["plan"], "skills": tuple(d["plan"].get("skills", ()))})
+    app = d.get("app_amd")
+    return _Progress(place, plan, dial_at=at("dial_at"), answer_at=at("answer_at"),
+                     greeting_end_at=at("greeting_end_at"), amd_decision_at=at("amd_decision_at"),
+                     amd_verdict=d.get("amd_verdict"), amd_cause=d.get("amd_cause"),
+                     amd_source=d.get("amd_source", "none"),
+                     amd_decision_ms=d.get("amd_decision_ms"),
+                     app_amd=(app[0], app[1], app[2]) if app else None,
+                     abandoned=bool(d.get("abandoned")), message_start_at=at("message_start_at"))

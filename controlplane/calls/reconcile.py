@@ -64,7 +64,9 @@ class Reconciler:
         state = self.calls.get(call_id)
         if state is None:
             return
-        if state.phase == Phase.IVR and call_id not in self._ivr:
+        if state.direction == "campaign" and self.campaigns is not None:
+            await self.campaigns.adopt(call_id)  # its own restart story (campaign_glue)
+        elif state.phase == Phase.IVR and call_id not in self._ivr:
             # The flow's place was lost with the old process: ring the DID's phone rather
             # than leave the caller in silence.
             binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")

@@ -240,3 +240,27 @@ def test_a_person_without_an_agent_hears_the_abandon_message_in_time(ctx: Ctx) -
     row = one_record(ctx, num, r)
     assert row.answered_at is None and row.queue == "campaign-empty"
     assert "abandon" in queue_log(ctx, r.call_id)
+
+
+def test_a_restart_mid_attempt_carries_the_attempts_on(ctx: Ctx, platform) -> None:  # type: ignore[no-untyped-def]
+    ringing_num, amd_num = number("300"), number("200")
+    ringing = place(ctx, ringing_num)  # never answers: still ringing at the crash
+    in_amd = place(ctx, amd_num)  # answered; its detection runs ~4.6 s
+    until(lambda: any(r.phase == "amd" for r in records(ctx, amd_num)), timeout=20,
+          what="the second attempt in AMD")
+    time.sleep(1)
+    platform.kill_controlplane()  # SIGKILL in the middle of both
+    time.sleep(2)
+    platform.start_controlplane()
+    rang = result(ctx, ringing, timeout=60)
+    lost = result(ctx, in_amd, timeout=60)
+    # Ringing: carried on and ended by its own ring timeout, the dial time kept.
+    assert rang.outcome == "no_answer" and rang.dial_at is not None, rang
+    assert (rang.ended_at - rang.dial_at).total_seconds() >= 15.5
+    # In AMD: the verdict was lost with the process; the person that might be there hears
+    # the abandon message at once (counted as abandoned), nobody is left in silence.
+    assert lost.outcome == "abandoned" and lost.message_start_at is not None, lost
+    assert lost.answer_at is not None and lost.amd_source == "error"
+    for num, r in ((ringing_num, rang), (amd_num, lost)):
+        one_record(ctx, num, r)  # exactly one call record each
+    assert ctx.r.hlen("centrala:dialer:progress") == 0  # nothing left behind

@@ -237,3 +237,19 @@ def test_attempt_result_round_trips_through_its_event_fields() -> None:
     data = r.to_event()
     assert data["greeting_end_at"] == at(3).isoformat() and data["message_start_at"] is None
     assert AttemptResult.from_event(data) == r
+
+
+def test_progress_survives_a_round_trip_through_json() -> None:
+    from datetime import UTC, datetime
+
+    from controlplane.calls import campaign_machine as cm
+    from controlplane.calls.campaign_glue import _Progress, dump_progress, load_progress
+    from controlplane.dialer.live import PlaceCall
+
+    place = PlaceCall("a1", 1, "+1000001", "lab", "+48221000099", "q", "sound:x",
+                      skills=("pl",))
+    plan = cm.CampaignPlan("a1", "PJSIP/1000001@lab", 16, "q", "sound:x", skills=("pl",))
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    prog = _Progress(place, plan, dial_at=at, answer_at=at, amd_verdict="HUMAN",
+                     amd_source="detector", app_amd=("HUMAN", "HUMAN-1", 1800), abandoned=True)
+    assert load_progress(dump_progress(prog)) == prog
