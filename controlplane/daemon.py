@@ -26,6 +26,7 @@ from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
 from controlplane.ivr_store import did_lookup
 from controlplane.jobs.worker import queue
+from controlplane.live import raise_if_cancelled
 from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
@@ -80,6 +81,7 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
         try:
             await redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_S)
         except aioredis.RedisError as err:
+            raise_if_cancelled()
             log.warning("heartbeat not written: %s", err)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
@@ -111,6 +113,7 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
             # Block for less than the client's socket timeout (5 s by default).
             batches = await redis.xread({COMMANDS_STREAM: last}, block=2000, count=50)
         except aioredis.RedisError as err:
+            raise_if_cancelled()  # a stop must stop the reader, not look like a Redis error
             log.warning("commands stream: %s", err)
             await asyncio.sleep(2)
             continue

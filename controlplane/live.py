@@ -10,6 +10,7 @@ control plane rebuilds from Asterisk after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -42,3 +43,12 @@ class LiveCall:
 
 def event_fields(event_type: str, **payload: Any) -> dict[str, str]:
     return {"data": json.dumps({"type": event_type, **payload}, default=str)}
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise a cancellation a library swallowed. redis-py turns a ``CancelledError`` that
+    lands inside a command into a ``ConnectionError``; a loop that survives errors would then
+    never stop. ``Task.cancelling()`` still counts the request."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

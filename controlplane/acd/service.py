@@ -63,7 +63,7 @@ from controlplane.acd.live_state import (  # re-exported: the service's public v
 )
 from controlplane.acd.live_tenants import TenantsMixin
 from controlplane.acd.queues import Recording
-from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, raise_if_cancelled
 
 # Written once the live state is in Redis; missing later means Redis lost its data.
 MIRROR_SENTINEL = "centrala:acd:mirrored"
@@ -131,6 +131,7 @@ class QueueService(TenantsMixin):
                 await self.tick()
             except Exception:  # a bad tick must not stop the clock of every tenant
                 log.exception("ACD tick failed")
+            raise_if_cancelled()
             await asyncio.sleep(interval_s)
 
     async def reload(self, tenant_id: int) -> None:

@@ -40,6 +40,7 @@ from controlplane.dialer import pacing, rows
 from controlplane.dialer import regulator as reg
 from controlplane.dialer.events import AttemptEnded, FloorView, LiveAnswered, Tick
 from controlplane.dialer.live import AttemptResult, PlaceCall
+from controlplane.live import raise_if_cancelled
 from controlplane.models import PhoneEndpoint
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class CampaignRunner:
                 await self.tick()
             except Exception:  # noqa: BLE001 - one bad tick must not stop the dialer
                 log.exception("dialer tick failed")
+            raise_if_cancelled()
             await asyncio.sleep(interval_s)
 
     async def tick(self) -> None:

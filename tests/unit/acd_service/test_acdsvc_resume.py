@@ -137,3 +137,29 @@ async def test_a_phone_busy_outside_the_queues_is_not_offered_until_free(
     assert conn.named("offer") == []
     await svc.phone_in_use("ph-a2", 0)  # a2 hung up: the waiting call goes to a2 at once
     assert conn.named("offer") == [("offer", "c1", "ph-a2", 20.0)]
+
+
+async def test_a_cancel_a_library_swallowed_still_stops_the_loop() -> None:
+    import asyncio
+
+    import pytest
+
+    from controlplane.live import raise_if_cancelled
+
+    rounds = 0
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:  # redis-py, in effect: it becomes ConnectionError
+                rounds += 1
+            raise_if_cancelled()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    assert rounds == 1
