@@ -109,11 +109,14 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
         newest = []  # Redis is down: replay what is there later (a reload twice is harmless)
     last: bytes | str = newest[0][0] if newest else "0-0"
     while True:
+        # A stop must stop the reader: redis-py may turn the cancellation into an error that
+        # the handlers below survive, so it is checked on every round (at most 2 s apart).
+        raise_if_cancelled()
         try:
             # Block for less than the client's socket timeout (5 s by default).
             batches = await redis.xread({COMMANDS_STREAM: last}, block=2000, count=50)
-        except aioredis.RedisError as err:
-            raise_if_cancelled()  # a stop must stop the reader, not look like a Redis error
+        except (aioredis.RedisError, OSError) as err:
+            raise_if_cancelled()
             log.warning("commands stream: %s", err)
             await asyncio.sleep(2)
             continue
@@ -137,6 +140,7 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
                     else:
                         log.warning("unknown command %s", command)
                 except Exception:  # noqa: BLE001 - one bad command must not stop the reader
+                    raise_if_cancelled()
                     log.exception("command %s failed", fields)
 
 
