@@ -233,10 +233,12 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 case c.StopRinging(channel_id=ch):
                     await self.ari.delete(f"/channels/{ch}/ring")
                 case c.CreateBridge(bridge_id=b):
-                    # dtmf_events: keys pressed in the conversation still reach us as
-                    # ChannelDtmfReceived (an agent's "record this call"); a plain mixing
-                    # bridge swallows them.
-                    await self.ari.post(f"/bridges/{b}", type="mixing,dtmf_events", name=b)
+                    # A queued call's bridge has dtmf_events: keys pressed in the conversation
+                    # still reach us as ChannelDtmfReceived (an agent's "record this call");
+                    # a plain mixing bridge swallows them. Other calls need no keys.
+                    owner = self.calls.get(b.removesuffix("-bridge"))
+                    kind = "mixing,dtmf_events" if owner is not None and owner.queue else "mixing"
+                    await self.ari.post(f"/bridges/{b}", type=kind, name=b)
                 case c.AddToBridge(bridge_id=b, channel_ids=chs):
                     await self.ari.post(f"/bridges/{b}/addChannel", channel=",".join(chs))
                 case c.RecordBridge(bridge_id=b, name=name):
