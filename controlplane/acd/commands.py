@@ -179,6 +179,13 @@ async def handle(command: dict[str, Any], acd: _Acd, redis: aioredis.Redis) -> d
     except Exception as err:  # noqa: BLE001 - the panel gets the error instead of a timeout
         log.exception("agent command %s failed", command)
         body = _failure("error", f"{type(err).__name__}: {err}")
+    await push_reply(redis, command, body)
+    return body
+
+
+async def push_reply(redis: aioredis.Redis, command: dict[str, Any], body: dict[str, Any]) -> None:
+    """Push ``body`` to the command's reply key (kept ``REPLY_TTL_S``); a key outside
+    ``centrala:reply:`` is ignored, so the stream is no way to write arbitrary keys."""
     reply = command.get("reply")
     if isinstance(reply, str) and reply.startswith(REPLY_PREFIX):
         pipe = redis.pipeline(transaction=True)
@@ -186,5 +193,4 @@ async def handle(command: dict[str, Any], acd: _Acd, redis: aioredis.Redis) -> d
         pipe.expire(reply, REPLY_TTL_S)
         await pipe.execute()
     else:
-        log.warning("agent command without a valid reply key: %r", reply)
-    return body
+        log.warning("command %s without a valid reply key: %r", command.get("cmd"), reply)

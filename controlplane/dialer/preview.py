@@ -55,8 +55,8 @@ from controlplane.acd.commands import (
     COMMANDS_MAXLEN,
     COMMANDS_STREAM,
     REPLY_PREFIX,
-    REPLY_TTL_S,
     ControlPlaneNotAnswering,
+    push_reply,
 )
 from controlplane.calls.common import CAUSES
 from controlplane.calls.machine import AGENT_RING_TIMEOUT_S, CallState
@@ -97,14 +97,7 @@ class PreviewDialer:
         except Exception as err:  # noqa: BLE001 - the panel gets the error, not a timeout
             log.exception("preview command %s failed", command)
             body = {"ok": False, "code": "error", "message": f"{type(err).__name__}: {err}"}
-        reply = command.get("reply")
-        if isinstance(reply, str) and reply.startswith(REPLY_PREFIX):
-            pipe = rds.pipeline(transaction=True)
-            pipe.lpush(reply, json.dumps(body))
-            pipe.expire(reply, REPLY_TTL_S)
-            await pipe.execute()
-        else:
-            log.warning("preview command without a valid reply key: %r", reply)
+        await push_reply(rds, command, body)
         return body
 
     async def _run(self, command: dict[str, Any]) -> dict[str, Any]:
