@@ -30,7 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -164,8 +164,3 @@ class CampaignRunner:
         with self.db() as s:
             return s.scalar(select(PhoneEndpoint.user_id).where(PhoneEndpoint.name == endpoint))
 
-
-def describe(plan: rows.CampaignPlan) -> dict[str, Any]:
-    """A campaign plan as JSON-ready fields (logs, status)."""
-    return {"id": plan.id, "name": plan.name, "mode": plan.mode, "queue": plan.queue,
-            "trunk": plan.trunk, "regulator": plan.regulator.name}
