@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from controlplane.config import Settings, load_settings  # noqa: E402
 
-# Two slots, so two checkouts (or a developer and a helper) can run the integration tier at
+# Several slots, so two checkouts (or a developer and a helper) can run the integration tier at
 # once: CENTRALA_IT_SLOT=1 moves every port and the runtime folder.
 _SLOTS = {
     "0": ({
@@ -42,6 +42,16 @@ _SLOTS = {
         "CENTRALA_RTP_RANGE": "10000-11999", "CENTRALA_LAB_RTP_RANGE": "12000-13999",
     }, "/tmp/centrala-it1"),
 }
+# Slots 2-5 (helpers and parallel work): each owns 2,000 ports below the ephemeral range.
+for _slot, _base in {"2": 14000, "3": 16000, "4": 18000, "5": 30000}.items():
+    _SLOTS[_slot] = ({
+        "CENTRALA_SIP_PORT": str(_base + 60), "CENTRALA_ARI_PORT": str(_base + 88),
+        "CENTRALA_AMI_PORT": str(_base + 38), "CENTRALA_LAB_SIP_PORT": str(_base + 80),
+        "CENTRALA_LAB_HTTP_PORT": str(_base + 98), "CENTRALA_LAB_AMI_PORT": str(_base + 48),
+        "CENTRALA_REDIS_PORT": str(_base + 91), "CENTRALA_WEB_PORT": str(_base + 81),
+        "CENTRALA_RTP_RANGE": f"{_base + 200}-{_base + 1099}",
+        "CENTRALA_LAB_RTP_RANGE": f"{_base + 1100}-{_base + 1999}",
+    }, f"/tmp/centrala-it{_slot}")
 TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT", "0")]
 
 

@@ -25,6 +25,7 @@ from controlplane.models.ivr import (  # noqa: F401
     TtsUsage,
 )
 from controlplane.models.recordings import CallRecording
+from controlplane.models.security import SecurityEvent  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 

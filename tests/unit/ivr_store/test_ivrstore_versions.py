@@ -206,5 +206,5 @@ def test_migration_downgrades_and_upgrades_again(
     cfg = alembic_config(db_url)
     factory.kw["bind"].dispose()
     command.downgrade(cfg, "45e0f44f121e")
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
     command.check(cfg)  # models and migrations agree

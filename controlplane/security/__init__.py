@@ -1,0 +1,1 @@
+"""Security: the audit trail (``audit``), and the guards built on it."""
