@@ -51,6 +51,10 @@ class Settings:
     hlr_url: str = ""
     hlr_key: str = field(default="", repr=False)
     hlr_timeout_s: float = 10.0
+    # The lab carrier's own loopback address (all of 127.0.0.0/8 is local on Linux): the
+    # platform identifies trunk calls by source address, so the carrier must not share
+    # 127.0.0.1 with the lab's desk phones.
+    lab_carrier_address: str = "127.0.0.2"
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,4 +135,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hlr_url=_env(env, "HLR_URL", ""),
         hlr_key=_env(env, "HLR_KEY", ""),
         hlr_timeout_s=float(_env(env, "HLR_TIMEOUT_S", "10")),
+        lab_carrier_address=_env(env, "LAB_CARRIER_ADDRESS", "127.0.0.2"),
     )

@@ -1,6 +1,8 @@
 """The demo tenant seeded on first start: users, agent phones, a lab trunk and DIDs.
 
-Idempotent: an existing demo tenant is left as it is. The demo admin's password
+Idempotent: an existing demo tenant is left as it is, except that a lab trunk still
+pointing at 127.0.0.1 (before the lab carrier had its own address) is moved to
+``lab_carrier_address``. The demo admin's password
 is generated on first seed and written to ``<runtime>/demo-login.txt`` (0600)
 so ``make up`` can print it; it is never logged.
 """
@@ -32,10 +34,13 @@ class DemoLogin:
     password: str
 
 
-def seed_demo(factory: sessionmaker[Session], runtime_dir: Path, lab_sip_port: int) -> DemoLogin:
+def seed_demo(factory: sessionmaker[Session], runtime_dir: Path, lab_sip_port: int,
+              lab_carrier_address: str = "127.0.0.2") -> DemoLogin:
     login_file = runtime_dir / "demo-login.txt"
     with transaction(factory) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+        if tenant is not None:
+            _move_lab_trunk(s, tenant.id, lab_sip_port, lab_carrier_address)
         if tenant is not None and login_file.exists():
             address, password = login_file.read_text().split()
             return DemoLogin(address, password)
@@ -43,7 +48,7 @@ def seed_demo(factory: sessionmaker[Session], runtime_dir: Path, lab_sip_port: i
             tenant = Tenant(domain=DEMO_DOMAIN, name="Demo contact center", licences=20)
             s.add(tenant)
             s.flush()
-            trunk = Trunk(tenant_id=tenant.id, name=LAB_TRUNK, host="127.0.0.1",
+            trunk = Trunk(tenant_id=tenant.id, name=LAB_TRUNK, host=lab_carrier_address,
                           port=lab_sip_port, username="centrala-demo",
                           secret=generate_sip_secret(), register=True)
             s.add(trunk)
@@ -72,3 +77,15 @@ def seed_demo(factory: sessionmaker[Session], runtime_dir: Path, lab_sip_port: i
     login_file.write_text(f"{login.address} {login.password}\n")
     login_file.chmod(0o600)
     return login
+
+
+def _move_lab_trunk(s: Session, tenant_id: int, lab_sip_port: int, address: str) -> None:
+    """Point an older demo database's lab trunk at the carrier's own address.
+
+    Trunk calls are identified by source address; a trunk left on 127.0.0.1 would share it
+    with the lab's desk phones, and the lab would no longer render a carrier for it.
+    """
+    trunk = s.scalar(select(Trunk).where(Trunk.tenant_id == tenant_id, Trunk.name == LAB_TRUNK))
+    if (trunk is not None and trunk.port == lab_sip_port and trunk.host != address
+            and trunk.host in ("127.0.0.1", "localhost")):
+        trunk.host = address

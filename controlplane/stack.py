@@ -35,7 +35,8 @@ def database(settings: Settings) -> DemoLogin:
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        return seed_demo(make_sessionmaker(engine), settings.runtime_dir, settings.lab.sip)
+        return seed_demo(make_sessionmaker(engine), settings.runtime_dir, settings.lab.sip,
+                         settings.lab_carrier_address)
     finally:
         engine.dispose()
 

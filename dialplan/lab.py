@@ -8,6 +8,7 @@ is left to baresip (a SIP client nobody configured by hand).
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from controlplane.config import Settings
 from controlplane.models import PhoneEndpoint, Trunk
 from dialplan.modules import LAB, QUIET_FILES, modules_conf
+from dialplan.problems import ConfigError, ConfigProblem
 from dialplan.render import jinja_env
 
 BARESIP_PHONE = "demo-1009"
@@ -40,14 +42,37 @@ def lab_dirs(settings: Settings) -> tuple[Path, Path]:
     return base / "spool" / "labrec", base / "sounds"
 
 
+def check_carrier_address(settings: Settings) -> list[ConfigProblem]:
+    """The carrier's own address must be an IP that is not where the desk phones live."""
+    obj, address = "lab setting 'CENTRALA_LAB_CARRIER_ADDRESS'", settings.lab_carrier_address
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return [ConfigProblem(obj, "address", f"'{address}' is not an IP address")]
+    if ip.is_unspecified or address == settings.bind_address:
+        return [ConfigProblem(obj, "address", f"'{address}' is not an address of its own: the "
+                              f"desk phones use {settings.bind_address}, and trunk calls are "
+                              "identified by source address (use e.g. 127.0.0.2)")]
+    if settings.bind_address in ("0.0.0.0", "::", ""):
+        return [ConfigProblem("setting 'CENTRALA_BIND_ADDRESS'", "address",
+                              "the lab needs a specific bind address, not a wildcard: its "
+                              "carrier listens on the same port at its own address")]
+    return []
+
+
 def render_lab(session: Session, settings: Settings) -> dict[str, str]:
+    problems = check_carrier_address(settings)
+    if problems:
+        raise ConfigError(problems)
     phones = [p for p in session.scalars(select(PhoneEndpoint).order_by(PhoneEndpoint.id))
               if p.name != BARESIP_PHONE]
+    # the platform's trunks that point at the lab carrier
     trunks = [t for t in session.scalars(select(Trunk).order_by(Trunk.id))
-              if t.host in ("127.0.0.1", "localhost") and t.port == settings.lab.sip]
+              if t.host == settings.lab_carrier_address and t.port == settings.lab.sip]
     recdir, sounds = lab_dirs(settings)
     ctx = {
         "bind": settings.bind_address, "sip_port": settings.lab.sip, "ami_port": settings.lab.ami,
+        "carrier_address": settings.lab_carrier_address,
         "rtp_start": settings.lab.rtp_start, "rtp_end": settings.lab.rtp_end,
         "platform_bind": settings.bind_address, "platform_sip_port": settings.platform.sip,
         "ami_password": settings.secret("lab_ami_password"),

@@ -9,7 +9,7 @@ applies them with an AMI reload (:func:`controlplane.engine.ami_sync.reload`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -82,6 +82,13 @@ def _validate(phones: list[PhoneEndpoint], trunks: list[Trunk], dids: list[Did])
         labels.append((obj, f"{t.name}-auth"))
         labels.append((obj, f"{t.name}-reg"))
     problems += checks.find_duplicates("SIP object name", "name", labels)
+    # Trunk calls are identified by source address alone: two trunks at one address could not
+    # be told apart, and the second one's calls would land on the first one's tenant.
+    problems += [replace(p, message=p.message + ": trunk calls are identified by source "
+                         "address, so each trunk needs an address of its own")
+                 for p in checks.find_duplicates(
+                     "trunk address", "host",
+                     [(f"trunk '{t.name}' (id {t.id})", t.host.lower()) for t in trunks])]
     problems += checks.find_duplicates(
         "DID", "number", [(f"DID '{d.number}' (id {d.id})", d.number) for d in dids],
         key=checks.normalise_number,

@@ -46,6 +46,8 @@ the customer's channel is the call's own): a person answered →
     ABANDONING  message finished              → ENDING      Hangup(caller)
 
     (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
+                (a phone the platform does not know; a trunk call to a number that is not its
+                tenant's never gets here: security/trunk_calls.py refuses it unanswered)
     PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
     REJECTING   playback finished             → ENDING      Hangup(caller)
     DIALING     agent entered Stasis (answer) → TALKING     StopRinging, CreateBridge,

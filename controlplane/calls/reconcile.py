@@ -69,7 +69,8 @@ class Reconciler:
         elif state.phase == Phase.IVR and call_id not in self._ivr:
             # The flow's place was lost with the old process: ring the DID's phone rather
             # than leave the caller in silence.
-            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "")
+            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "",
+                                              state.tenant_id)
             await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
                                                           binding.agent_endpoint))
         elif state.phase == Phase.QUEUED:

@@ -10,10 +10,18 @@ from controlplane.models import Did, PhoneEndpoint, Trunk
 from dialplan.checks import normalise_number
 
 
-def inbound_binding(factory: sessionmaker[Session], did: str) -> Binding:
+def inbound_binding(factory: sessionmaker[Session], did: str, tenant_id: int | None) -> Binding:
+    """Where a trunk call to ``did`` goes, among the DIDs of ``tenant_id`` only.
+
+    ``tenant_id`` is the tenant of the trunk the call arrived on (the endpoint's
+    ``CENTRALA_TENANT``): a carrier of one tenant never reaches another tenant's numbers.
+    No tenant, or a number that is not one of its DIDs: a binding without tenant.
+    """
     digits = normalise_number(did)
+    if tenant_id is None:
+        return Binding(None, "inbound", did, did, None, None, None, None)
     with factory() as s:
-        for row in s.scalars(select(Did)):
+        for row in s.scalars(select(Did).where(Did.tenant_id == tenant_id)):
             if normalise_number(row.number) == digits:
                 return Binding(
                     tenant_id=row.tenant_id, direction="inbound", callee=row.number,

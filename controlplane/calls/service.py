@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 from rq import Queue
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
@@ -49,6 +50,8 @@ from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.security import trunk_calls
+from controlplane.security.trunk_calls import TrunkOrigin
 from ivr_flows import events as ie
 from ivr_flows.model import Flow
 from ivr_flows.tts import TtsEngine
@@ -149,16 +152,22 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         async with self._locks[call_id]:
             if call_id in self.calls:
                 return
-            binding = await self._binding(call_id, kind, target, event.channel.endpoint)
+            origin = TrunkOrigin.from_args(event.args) if kind == "inbound" else None
+            binding = await self._binding(call_id, kind, target, event.channel.endpoint,
+                                          origin.tenant_id if origin is not None else None)
             caller = event.channel.caller_number or "anonymous"
+            if origin is not None and binding.tenant_id is None:
+                await self._refuse_unknown_number(call_id, target, caller, origin)
+                return
             state, cmds = machine.start(machine.Entered(call_id, caller, binding), event.at)
             self.calls[call_id] = state
             await self._run(call_id, cmds)
 
-    async def _binding(self, call_id: str, kind: str, target: str, endpoint: str) -> Binding:
+    async def _binding(self, call_id: str, kind: str, target: str, endpoint: str,
+                       tenant_id: int | None) -> Binding:
         if kind != "inbound":
             return await asyncio.to_thread(routing.outbound_binding, self.db, endpoint, target)
-        binding = await asyncio.to_thread(routing.inbound_binding, self.db, target)
+        binding = await asyncio.to_thread(routing.inbound_binding, self.db, target, tenant_id)
         if self.flows is not None and binding.tenant_id is not None:
             found = await asyncio.to_thread(self.flows, target)
             if found is not None:
@@ -166,6 +175,18 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 # Who answers is decided by the flow; the DID's phone is only the fallback.
                 binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
         return binding
+
+    async def _refuse_unknown_number(self, call_id: str, number: str, caller: str,
+                                     origin: TrunkOrigin) -> None:
+        """A trunk call to a number that is not one of its tenant's DIDs: refused unanswered
+        (no prompt to a stranger, no call record) and written to the security audit."""
+        with contextlib.suppress(AriError):  # already gone: nothing left to refuse
+            await self.ari.delete(f"/channels/{call_id}", reason=trunk_calls.REFUSE_REASON)
+        try:
+            await asyncio.to_thread(trunk_calls.record_unknown_number, self.db, origin, number,
+                                    caller, call_id)
+        except SQLAlchemyError as err:  # the call is refused either way
+            log.warning("could not audit refused call %s: %s", call_id, err)
 
     async def _with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
         async with self._locks[call_id]:
@@ -177,6 +198,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         if state is None:
             if isinstance(event, machine.LegGone) and event.leg == "caller":
                 self._call_ended(call_id, None, event.cause)
+                self._locks.pop(call_id, None)  # never a call (refused, probe): keep no lock
             return
         if isinstance(event, machine.LegGone) and event.leg == "caller":
             await self._stop_ivr(call_id)

@@ -72,16 +72,6 @@ def test_baresip_answers_as_an_agent_phone(platform) -> None:  # type: ignore[no
     assert tone_ratio(row.recording_path, CALLER_TONE) > 50
 
 
-def test_unknown_did_gets_no_service_message_and_a_record(platform) -> None:  # type: ignore[no-untyped-def]
-    caller = unique_caller()
-    labcall.call(platform.settings, labcall.CallSpec(did="48229999999", caller_id=caller))
-    row = ended_record(platform, caller)
-    assert row.tenant_id is None and row.answered_at is None and row.agent_endpoint is None
-    assert row.hangup_by == "caller" or row.hangup_cause == 16
-    # ss-noservice lasts a few seconds and is played in full before the platform hangs up.
-    assert row.duration_s > 2
-
-
 def test_agent_phone_dials_out_through_the_trunk(platform) -> None:  # type: ignore[no-untyped-def]
     labcall.phone_dials(platform.settings, "demo-1003", "1001234", hangup_after=5)
 

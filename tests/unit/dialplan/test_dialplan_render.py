@@ -42,7 +42,7 @@ def test_demo_renders_every_file(env) -> None:  # type: ignore[no-untyped-def]
         secret = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == "demo-1001")).secret
         trunk = s.scalar(select(Trunk))
     assert len(secret) >= 32 and f"password = {secret}" in pjsip
-    assert "Stasis(centrala,inbound,${EXTEN})" in files["extensions.conf"]
+    assert "Stasis(centrala,inbound,${EXTEN},${CENTRALA_TENANT}," in files["extensions.conf"]
     assert "bindaddr = 127.0.0.1" in files["http.conf"]
     assert "autoload = no" in files["modules.conf"]
     # the lab's carrier knows the account the platform registers with
