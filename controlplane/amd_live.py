@@ -34,13 +34,27 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import websockets
 
-from amd.detector import DetectorConfig, StreamingDetector
 from amd.verdict import Label, Verdict
 from controlplane.engine.ari_ import AriClient, AriError
+
+if TYPE_CHECKING:
+    from amd.detector import DetectorConfig
+
+# ``amd.detector`` pulls in SciPy (over a second to import). The daemon imports it in a
+# thread after it has connected (:func:`preload_detector`), so a restarted control plane
+# takes its calls back sooner, and the first AMD call never imports on the event loop.
+
+
+def preload_detector() -> None:
+    """Import the detector and its numeric libraries (call in a thread)."""
+    import scipy.special  # noqa: F401  (the dialer's estimators)
+
+    import amd.detector  # noqa: F401
+
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +114,8 @@ class _Detector:
     """StreamingDetector behind a lock, fed in a worker thread."""
 
     def __init__(self, config: DetectorConfig | None) -> None:
+        from amd.detector import StreamingDetector
+
         self.det = StreamingDetector(SAMPLE_RATE, config)
         self.lock = threading.Lock()
         self.cpu_s = 0.0

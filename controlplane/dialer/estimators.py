@@ -22,9 +22,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from .events import OUTCOMES
+
+# scipy.special is imported where it is used: it costs the daemon a second at start-up
+# (the daemon preloads it in a thread once connected; see controlplane.amd_live).
 
 _HUMAN = OUTCOMES.index("human")
 _MACHINE = OUTCOMES.index("machine")
@@ -123,12 +125,16 @@ class LogNormalEstimator:
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """P(duration <= x), vectorised."""
         mu, s = self.params
+        from scipy.special import ndtr
+
         xs = np.maximum(np.asarray(x, dtype=float), 1e-9)
         return np.asarray(ndtr((np.log(xs) - mu) / s), dtype=float)
 
     def quantiles(self, k: int) -> np.ndarray:
         """``k`` equiprobable representative points of the distribution."""
         mu, s = self.params
+        from scipy.special import ndtri
+
         z = np.asarray(ndtri((np.arange(k) + 0.5) / k), dtype=float)
         return np.exp(mu + s * z)
 
