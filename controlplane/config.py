@@ -55,6 +55,9 @@ class Settings:
     # platform identifies trunk calls by source address, so the carrier must not share
     # 127.0.0.1 with the lab's desk phones.
     lab_carrier_address: str = "127.0.0.2"
+    # CENTRALA_WEB_TLS=1: the panel serves HTTPS with a self-signed certificate generated
+    # under <runtime>/tls (web.tls) and its cookies are marked Secure.
+    web_tls: bool = False
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +95,18 @@ class Settings:
 
     def with_runtime(self, runtime_dir: Path) -> Settings:
         return replace(self, runtime_dir=runtime_dir)
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off (empty: off); anything else is
+    refused with the variable's name."""
+    value = _env(env, name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"CENTRALA_{name}: expected 1/0, true/false, yes/no or on/off, "
+                     f"not {value!r}")
 
 
 def _range(value: str) -> tuple[int, int]:
@@ -136,4 +151,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hlr_key=_env(env, "HLR_KEY", ""),
         hlr_timeout_s=float(_env(env, "HLR_TIMEOUT_S", "10")),
         lab_carrier_address=_env(env, "LAB_CARRIER_ADDRESS", "127.0.0.2"),
+        web_tls=_flag(env, "WEB_TLS"),
     )

@@ -27,6 +27,7 @@ from controlplane.engine.ari_ import AriClient
 from controlplane.ivr_store import did_lookup
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
+from controlplane.logs import setup_logging
 from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
@@ -157,8 +158,7 @@ def _single_instance(settings: Settings) -> int:
 
 
 def run(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings, "controlplane")
     _single_instance(settings)
 
     async def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 import time
 import urllib.request
@@ -29,11 +30,14 @@ def up(settings: Settings, with_lab: bool = True) -> int:
         print(f"lab: carrier/public/desk phones on {settings.bind_address}:{settings.lab.sip}")
     for name in DAEMONS:
         stack.spawn(settings, name, _centrala(name))
-    url = f"http://{settings.bind_address}:{settings.web_port}/"
+    scheme = "https" if settings.web_tls else "http"
+    url = f"{scheme}://{settings.bind_address}:{settings.web_port}/"
+    # The panel's own self-signed certificate (web.tls): reachability only, not trust.
+    tls = ssl._create_unverified_context() if settings.web_tls else None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "healthz", timeout=1).close()
+            urllib.request.urlopen(url + "healthz", timeout=1, context=tls).close()
             break
         except OSError:
             time.sleep(0.3)

@@ -13,9 +13,25 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.config import Settings, load_settings
-from web import agents, api, auth, calls, campaigns, campaigns_api, errors, health, ivr, queues
+from controlplane.models.base import utcnow
+from controlplane.security.login_throttle import Policy
+from web import (
+    account,
+    agents,
+    api,
+    auth,
+    calls,
+    campaigns,
+    campaigns_api,
+    errors,
+    health,
+    ivr,
+    queues,
+    users,
+)
 from web.server import serve
 from web.services import EXTENSION_KEY, Services
+from web.session_cookie import ServerSessionInterface
 
 __all__ = ["create_app", "serve"]
 
@@ -23,12 +39,17 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "centrala_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    # Plain HTTP on loopback for now; set True once the panel sits behind TLS.
+    # True when the panel serves HTTPS (CENTRALA_WEB_TLS), see create_app.
     "SESSION_COOKIE_SECURE": False,
+    # Server-side sessions (web.session_cookie): the absolute lifetime (a shift) and the
+    # idle time after which an unused session ends.
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
     "MAX_CONTENT_LENGTH": 64 * 1024,
-    "LOGIN_MAX_FAILURES": 10,
-    "LOGIN_FAILURE_WINDOW_S": 300,
+    # Growing delays after failed logins (controlplane.security.login_throttle).
+    "LOGIN_THROTTLE": Policy(),
+    # Now, as an aware UTC datetime; tests inject a clock they can move.
+    "CLOCK": utcnow,
     "SSE_BLOCK_MS": 10_000,
     "SSE_MAX_AGE_S": 300.0,
 }
@@ -46,11 +67,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config["SECRET_KEY"] = settings.secret("flask_secret_key")
+    app.config["SESSION_COOKIE_SECURE"] = settings.web_tls
     app.config.update(config or {})
+    app.session_interface = ServerSessionInterface()
     app.extensions[EXTENSION_KEY] = Services.build(settings)
 
     for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
-               campaigns.bp, campaigns_api.bp):
+               campaigns.bp, campaigns_api.bp, users.bp, account.bp):
         app.register_blueprint(bp)
     errors.register(app)
     app.after_request(_security_headers)

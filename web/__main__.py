@@ -1,12 +1,8 @@
-"""``python -m web``: serve the panel with settings from the environment."""
-
-import logging
+"""``python -m web``: serve the panel with settings from the environment (logging is set
+up by :func:`web.server.serve`, as for ``centrala web``)."""
 
 from controlplane.config import load_settings
 from web.server import serve
 
 if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     serve(load_settings())

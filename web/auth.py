@@ -1,29 +1,36 @@
-"""Login, logout, the ``login_required`` decorator, CSRF tokens and the login rate limit.
+"""Login, logout, the ``login_required`` decorator, CSRF tokens and login throttling.
 
 Theory of operation: a user types ``login@tenant-domain`` and a password; the
 password is checked with argon2 (an unknown user is checked against a dummy
 hash so both failures take the same time and give the same message). On
-success the signed session cookie holds the user id and a fingerprint of the
-password hash, so changing a password ends every session of that user. Every
-view is wrapped by :func:`login_required`, which reloads the user from the
-database on each request (a deactivated user is out at once) and checks the
-role. Each session carries a random CSRF token; every non-GET request must echo
-it in the ``csrf_token`` form field or the ``X-CSRF-Token`` header. Failed logins
-are counted per client address in Redis in a fixed window.
+success a server-side session starts (:mod:`controlplane.security.panel_sessions`;
+the cookie carries only its random id, :mod:`web.session_cookie`), remembering a
+fingerprint of the password hash, so a password changed by any means ends every
+session of that user. Logout, a password change and an administrator's force
+logout (:mod:`web.users`) revoke sessions in the database: a copied cookie stops
+working at once. Every view is wrapped by :func:`login_required`, which reloads the
+session and the user on each request (a deactivated user is out at once) and checks
+the role. Each session has a CSRF token (an HMAC of its id); every non-GET request
+must echo it in the ``csrf_token`` form field or the ``X-CSRF-Token`` header.
+
+Every login, failed or not, and every logout is an audit row (``security_event``:
+``login.ok``, ``login.failed``, ``logout``, ``session.revoked``) and a log line. Failed
+logins slow further attempts with growing delays per address, per account and per
+known browser (the rule: :mod:`controlplane.security.login_throttle`), from Redis or,
+when Redis is down, from the ``login.failed`` rows.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import redis
 from flask import (
     Blueprint,
     current_app,
@@ -37,10 +44,15 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.db import transaction
 from controlplane.models import Role, Tenant, User
 from controlplane.passwords import hash_password, verify_password
+from controlplane.security import audit, panel_sessions
+from controlplane.security.login_throttle import Attempt, LoginThrottle, device_hash
+from web import known_devices
 from web.errors import CsrfFailed, PanelError, wants_json
 from web.services import services
+from web.session_cookie import LOGGED_IN, PanelSession, clock, lifetimes
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +62,12 @@ GENERIC_LOGIN_ERROR = "invalid login or password"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-FAILURES_KEY = "centrala:web:login-failures:{address}"
 MAX_ADDRESS_LEN = 400
+# A local path: one "/", then printable ASCII without a second "/" or "\" right after it
+# (``//host`` and ``/\host`` are other sites to a browser); no spaces or control
+# characters, which browsers strip (``/%09/evil.example`` becomes ``//evil.example``).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
+MAX_NEXT_LEN = 2000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,30 +105,53 @@ def current_user() -> CurrentUser:
     return user
 
 
-def _fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def panel_session() -> PanelSession:
+    """This request's session object (:class:`web.session_cookie.PanelSession`)."""
+    sess = session._get_current_object()  # type: ignore[attr-defined]
+    assert isinstance(sess, PanelSession)
+    return sess
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:100]
+
+
+def user_agent() -> str:
+    return (request.user_agent.string or "")[:200]
 
 
 def _load_user() -> CurrentUser | None:
-    uid = session.get("uid")
-    if not isinstance(uid, int):
+    """The session's user if the session is live, the user active and the password the
+    one the session was opened with; otherwise the session ends here (and says why)."""
+    sess = panel_session()
+    if sess.info is None:
         return None
     with services().sessions() as s:
-        row = s.execute(select(User, Tenant).join(Tenant).where(User.id == uid)).first()
+        row = s.execute(
+            select(User, Tenant).join(Tenant).where(User.id == sess.info.user_id)).first()
         if row is None:
-            return None
-        user, tenant = row
-        if not user.active or session.get("fp") != _fingerprint(user.password_hash):
-            return None
-        return CurrentUser(
-            id=user.id,
-            tenant_id=tenant.id,
-            tenant_domain=tenant.domain,
-            tenant_name=tenant.name,
-            login=user.login,
-            display_name=user.display_name or user.login,
-            role=user.role,
-        )
+            reason, tenant_id, actor = "user_deleted", None, ""
+        else:
+            user, tenant = row
+            fp = panel_sessions.password_fingerprint(user.password_hash)
+            if user.active and sess.info.password_fp == fp:
+                return CurrentUser(
+                    id=user.id,
+                    tenant_id=tenant.id,
+                    tenant_domain=tenant.domain,
+                    tenant_name=tenant.name,
+                    login=user.login,
+                    display_name=user.display_name or user.login,
+                    role=user.role,
+                )
+            reason = "password_changed" if user.active else "user_inactive"
+            tenant_id, actor = tenant.id, f"{user.login}@{tenant.domain}"
+    with transaction(services().sessions) as s:
+        if panel_sessions.revoke(s, sess.info.id, reason, clock(current_app)):
+            audit.record(s, "session.revoked", tenant_id=tenant_id, actor=actor,
+                         source=client_address(), detail={"reason": reason, "sessions": 1})
+    sess.end()
+    return None
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:
@@ -130,8 +169,6 @@ def login_required(*roles: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = _load_user()
             if user is None:
-                if session.get("uid") is not None:
-                    session.clear()
                 if wants_json() or request.path.endswith("/stream"):
                     raise Unauthorized("login required")
                 return redirect(url_for("auth.login", next=_request_target()))
@@ -156,22 +193,21 @@ def _request_target() -> str:
     return request.full_path if request.query_string else request.path
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: no scheme, no ``//host``, no backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (go to the default page)."""
+    if not target or len(target) > MAX_NEXT_LEN or "\\" in target:
         return None
-    return target
+    return target if _LOCAL_PATH.fullmatch(target) else None
 
 
 # --- CSRF ---------------------------------------------------------------------------
 
 
 def csrf_token() -> str:
-    """The session's CSRF token, created on first use."""
-    token = session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
+    """The session's CSRF token (the browser is given the session cookie it belongs to)."""
+    sess = panel_session()
+    sess.keep()
+    token: str = sess["csrf"]
     return token
 
 
@@ -190,37 +226,24 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "user": g.get("centrala_user")}
 
 
-# --- login rate limit -----------------------------------------------------------------
+# --- credentials --------------------------------------------------------------------
 
 
-def _failures_key() -> str:
-    return FAILURES_KEY.format(address=request.remote_addr or "unknown")
+@dataclass(frozen=True)
+class LoginCheck:
+    """The outcome of checking a login: the user if it matched, and why not otherwise."""
+
+    user_id: int | None
+    tenant_id: int | None
+    password_hash: str
+    reason: str  # ok, malformed, unknown_account, inactive, bad_password
 
 
-def _too_many_failures() -> bool:
-    # Fail open when Redis is down: an admin must still be able to log in and see
-    # the health page; argon2 keeps each guess expensive meanwhile.
-    try:
-        count = services().redis.get(_failures_key())
-    except redis.RedisError as err:
-        log.warning("login rate limit unavailable: %s", err)
-        return False
-    limit: int = current_app.config["LOGIN_MAX_FAILURES"]
-    return int(count or 0) >= limit
-
-
-def _record_failure() -> None:
-    key = _failures_key()
-    try:
-        with services().redis.pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, current_app.config["LOGIN_FAILURE_WINDOW_S"], nx=True)
-            pipe.execute()
-    except redis.RedisError as err:
-        log.warning("could not count a failed login: %s", err)
-
-
-# --- login / logout -------------------------------------------------------------------
+def account_key(address: str) -> str:
+    """The account as throttling and the audit trail name it: ``login@domain`` with the
+    domain lower-cased (logins are case-sensitive, domains are not)."""
+    login, at, domain = address.strip().rpartition("@")
+    return (f"{login}@{domain.lower()}" if at else address.strip())[:200]
 
 
 @functools.cache
@@ -228,55 +251,98 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def authenticate(address: str, password: str) -> User | None:
-    """The active user named by ``login@domain`` whose password matches, else None."""
+def check_credentials(address: str, password: str) -> LoginCheck:
+    """Check ``login@domain`` and ``password`` (always one argon2 verification)."""
     login, at, domain = address.strip().rpartition("@")
-    user = None
-    if at and login and domain and len(address) <= MAX_ADDRESS_LEN:
+    user, tenant_id = None, None
+    if at and login and domain:
         with services().sessions() as s:
-            user = s.scalar(
-                select(User)
-                .join(Tenant)
-                .where(Tenant.domain == domain.lower(), User.login == login)
-            )
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == domain.lower()))
+            if tenant is not None:
+                tenant_id = tenant.id
+                user = s.scalar(
+                    select(User).where(User.tenant_id == tenant.id, User.login == login))
     usable = user is not None and user.active and bool(user.password_hash)
     # Always run argon2 so an unknown user costs the same time as a wrong password.
     ok = verify_password(user.password_hash if usable else _dummy_hash(), password)  # type: ignore[union-attr]
-    return user if usable and ok else None
+    if user is None:
+        reason = "malformed" if not (at and login and domain) else "unknown_account"
+        return LoginCheck(None, tenant_id, "", reason)
+    if not usable:
+        return LoginCheck(None, tenant_id, "", "inactive")
+    if not ok:
+        return LoginCheck(None, tenant_id, "", "bad_password")
+    return LoginCheck(user.id, tenant_id, user.password_hash, "ok")
+
+
+# --- login / logout -------------------------------------------------------------------
+
+
+def _form(next_url: str | None, address: str = "", error: str | None = None,
+          status: int = 200) -> BaseResponse:
+    resp = current_app.make_response(
+        (render_template("login.html", next_url=next_url, address=address, error=error), status))
+    return resp
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Any:
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", next_url=next_url, error=None, address="")
+        return _form(next_url)
     address = request.form.get("address", "")
-    if _too_many_failures():
-        return render_template(
-            "login.html",
-            next_url=next_url,
-            address=address,
-            error="too many failed logins from your address; try again in a few minutes",
-        ), 429
-    user = authenticate(address, request.form.get("password", ""))
-    if user is None:
-        _record_failure()
-        log.info("failed login from %s", request.remote_addr)
-        return render_template(
-            "login.html", next_url=next_url, address=address, error=GENERIC_LOGIN_ERROR
-        )
-    session.clear()  # a fresh session: no fixation, a fresh CSRF token
-    session.permanent = True
-    session["uid"] = user.id
-    session["fp"] = _fingerprint(user.password_hash)
-    csrf_token()
-    log.info("user %s logged in from %s", user.id, request.remote_addr)
-    return redirect(next_url or url_for("calls.records"))
+    if len(address) > MAX_ADDRESS_LEN:
+        return _form(next_url, "", f"login: at most {MAX_ADDRESS_LEN} characters", 400)
+    account = account_key(address)
+    device = known_devices.device_for(current_app, request, account)
+    attempt = Attempt(client_address(), account, device_hash(device) if device else None)
+    svc, now = services(), clock(current_app)
+    throttle = LoginThrottle(svc.redis, current_app.config["LOGIN_THROTTLE"])
+    with svc.sessions() as s:
+        wait = throttle.wait_s(s, attempt, now)
+    if wait:
+        log.info("login throttled: %s from %s must wait %d s", account, attempt.address, wait)
+        resp = _form(next_url, address,
+                     f"too many failed logins; try again in {wait} s", 429)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    check = check_credentials(address, request.form.get("password", ""))
+    if check.user_id is None:
+        throttle.record_failure(attempt, now)
+        detail: dict[str, object] = {"reason": check.reason, "user_agent": user_agent()}
+        if attempt.device:
+            detail["device"] = attempt.device
+        with transaction(svc.sessions) as s:
+            event = audit.record(s, "login.failed", tenant_id=check.tenant_id, actor=account,
+                                 source=attempt.address, detail=detail)
+            event.at = now  # the throttle's fallback counts these rows by time
+        return _form(next_url, address, GENERIC_LOGIN_ERROR)
+    with transaction(svc.sessions) as s:
+        token, info = panel_sessions.start(
+            s, user_id=check.user_id, password_hash=check.password_hash,
+            source=attempt.address, user_agent=user_agent(), now=now,
+            lifetimes=lifetimes(current_app))
+        event = audit.record(s, "login.ok", tenant_id=check.tenant_id, actor=account,
+                             source=attempt.address,
+                             detail={"session": info.id, "user_agent": user_agent()})
+        event.at = now
+    # A fresh session id (no fixation) and with it a fresh CSRF token.
+    panel_session().begin(LOGGED_IN + token, info)
+    resp = redirect(next_url or url_for("calls.records"))
+    known_devices.remember(current_app, request, resp, account)
+    return resp
 
 
 @bp.post("/logout")
 @public  # a logged-out browser posting its stale form just lands on the login page
 def logout() -> BaseResponse:
-    session.clear()
+    sess = panel_session()
+    user = _load_user()
+    if sess.info is not None and user is not None:
+        with transaction(services().sessions) as s:
+            if panel_sessions.revoke(s, sess.info.id, "logout", clock(current_app)):
+                audit.record(s, "logout", tenant_id=user.tenant_id, actor=user.address,
+                             source=client_address(), detail={"session": sess.info.id})
+    sess.end()
     return redirect(url_for("auth.login"))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from redis import Redis
 from rq import Queue, Worker
 
 from controlplane.config import Settings
+from controlplane.logs import setup_logging
 
 QUEUES = ("default",)
 
@@ -17,7 +16,7 @@ def queue(settings: Settings, connection: Redis | None = None) -> Queue:
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
-    logging.basicConfig(level=settings.log_level)
+    setup_logging(settings, "worker")
     connection = Redis.from_url(settings.redis_url)
     worker = Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection)
     worker.work(burst=burst, with_scheduler=True)

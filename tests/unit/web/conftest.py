@@ -258,3 +258,28 @@ def csrf() -> Callable[[FlaskClient], str]:
 @pytest.fixture
 def wait_until() -> Callable[..., None]:
     return until
+
+
+class Clock:
+    """An injectable ``CLOCK`` for the panel (``app.config["CLOCK"] = clock``) that tests move."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+_clock_starts = iter(range(1, 100_000))
+
+
+@pytest.fixture
+def clock(app: Flask) -> Clock:
+    """A clock installed in ``app``, starting far in the future at a time no other test
+    uses: rows written at real times (or by other tests) never fall in its windows."""
+    c = Clock(datetime(2100, 1, 1, tzinfo=UTC) + timedelta(days=next(_clock_starts)))
+    app.config["CLOCK"] = c
+    return c
