@@ -38,6 +38,7 @@ from controlplane.models import Did
 from controlplane.models.ivr import DRAFT, PUBLISHED, HolidayCalendarDay, IvrFlow, IvrFlowVersion
 from controlplane.tts import TtsMeter
 from dialplan.checks import normalise_number
+from ivr_flows import json_text
 from ivr_flows.model import Flow, parse_flow
 from ivr_flows.tts import static_billable_chars
 from ivr_flows.validator import FlowError, validate
@@ -91,8 +92,8 @@ def load_document(raw: str | bytes | Mapping[str, Any]) -> Any:
     if isinstance(raw, Mapping):
         return raw
     try:
-        return json.loads(raw)
-    except ValueError as err:  # JSONDecodeError (says line and column) or bad UTF-8
+        return json_text.loads(raw)
+    except ValueError as err:  # JSONDecodeError (line and column), bad UTF-8, too deep
         raise FlowInvalid(
             [FlowError("", "json", f"not valid JSON: {err}", "fix the JSON syntax")]
         ) from err

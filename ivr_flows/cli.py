@@ -21,13 +21,13 @@ list what the tenant has (flow ids of all FILEs given count as known flows once
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from . import json_text
 from .validator import FlowError, validate
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def run_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     failed = False
     for path in args.files:
         try:
-            docs[path] = json.loads(path.read_text(encoding="utf-8"))
+            docs[path] = json_text.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             print(f"{path}#: cannot read JSON: {exc} (fix the file)", file=out)
             failed = True

@@ -13,6 +13,9 @@ Theory of operation
    spin without caller input, audio files, queues, flows, calendars, templates,
    regular expressions and "variable set before use on every path".
 
+A document nesting deeper than :data:`~ivr_flows.json_text.MAX_DEPTH` levels gets
+one ``too_deep`` error and no other check (every step above recurses per level).
+
 Errors are sorted by (pointer, code, message), so the output is deterministic.
 """
 
@@ -30,9 +33,10 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .checks import semantic_errors
 from .errors import AudioExists, FlowError
+from .json_text import MAX_DEPTH, value_depth
 from .model import Node, parse_node, parse_settings, pointer
 
-__all__ = ["AudioExists", "FlowError", "load_schema", "schema_errors", "validate"]
+__all__ = ["AudioExists", "FlowError", "load_schema", "schema_errors", "too_deep", "validate"]
 
 
 @functools.cache
@@ -63,6 +67,8 @@ def validate(
     list the tenant's flows, queues and holiday calendars. A check whose
     argument is None is skipped.
     """
+    if value_depth(doc) > MAX_DEPTH:
+        return [too_deep()]
     errors = schema_errors(doc)
     if isinstance(doc, dict) and isinstance(doc.get("nodes"), dict):
         bad = _bad_nodes(errors, doc["nodes"])
@@ -84,6 +90,16 @@ def validate(
     return sorted(set(errors), key=lambda e: (e.pointer, e.code, e.message))
 
 
+def too_deep() -> FlowError:
+    """The one error of a document nested deeper than :data:`MAX_DEPTH` levels."""
+    return FlowError(
+        "",
+        "too_deep",
+        f"the document nests lists and objects deeper than {MAX_DEPTH} levels",
+        "flatten it: real flows nest a few levels (use separate nodes and named conditions)",
+    )
+
+
 def _bad_nodes(errors: list[FlowError], nodes: Mapping[str, Any]) -> set[str]:
     bad = {node_id for node_id, raw in nodes.items() if not isinstance(raw, dict)}
     for error in errors:
@@ -95,6 +111,8 @@ def _bad_nodes(errors: list[FlowError], nodes: Mapping[str, Any]) -> set[str]:
 
 def schema_errors(doc: Any) -> list[FlowError]:
     """Schema errors of ``doc`` as :class:`FlowError`, one per failing field."""
+    if value_depth(doc) > MAX_DEPTH:
+        return [too_deep()]
     out = []
     for error in _validator().iter_errors(doc):
         out.append(_from_schema_error(error))
