@@ -26,6 +26,7 @@ from web import (
     errors,
     health,
     ivr,
+    outbound_policy,
     queues,
     users,
 )
@@ -73,7 +74,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
 
     for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
-               campaigns.bp, campaigns_api.bp, users.bp, account.bp):
+               campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp):
         app.register_blueprint(bp)
     errors.register(app)
     app.after_request(_security_headers)

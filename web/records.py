@@ -65,6 +65,7 @@ class RecordRow:
             "hangup_cause": r.hangup_cause,
             "hangup_cause_txt": r.hangup_cause_txt,
             "has_recording": bool(r.recording_path),
+            "refused_reason": r.refused_reason,
         }
 
 

@@ -72,6 +72,16 @@ class AttemptRefused(Exception):
     """The attempt cannot be placed (placed before, unknown trunk, no TTS for the message)."""
 
 
+class OutboundRefused(AttemptRefused):
+    """The toll-fraud guard refused the attempt (nothing was dialled; the call record and
+    the audit say why). ``final``: the number itself may not be called, so the record is
+    closed; otherwise a cap was reached and the record may be dialled later."""
+
+    def __init__(self, message: str, reason: str, final: bool) -> None:
+        super().__init__(message)
+        self.reason, self.final = reason, final
+
+
 @dataclass(frozen=True)
 class _Progress:
     """What the adapter learns about one attempt beside the call machine's state."""
@@ -151,6 +161,16 @@ class CampaignCalls:
         async with svc._locks[call_id]:
             if call_id in svc.calls or call_id in self._progress:
                 raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
+            # what the carrier receives is judged: the number without its '+' (PlaceCall.dial)
+            verdict = await svc.guard.check(call_id=call_id, tenant_id=place.tenant_id,
+                                            trunk=place.trunk, number=place.number.lstrip("+"),
+                                            via="campaign", actor=f"attempt {place.attempt_id}")
+            if not verdict.allowed:
+                await svc.guard.refuse_attempt(call_id, place.tenant_id, place.number,
+                                               place.caller_id, place.trunk, verdict)
+                raise OutboundRefused(f"attempt {place.attempt_id!r} refused: {verdict.reason}",
+                                      verdict.reason, verdict.final)
+            # allowed: no await until the call is in svc.calls (the guard counted it free)
             self._progress[call_id] = _Progress(place, plan)
             self._persist(call_id)
             state, cmds = cm.start(cm.CampaignEntered(call_id, place.caller_id, binding, plan),

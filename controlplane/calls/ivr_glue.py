@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from controlplane import audio_store, ivr_store
-from controlplane.calls import machine, routing
+from controlplane.calls import machine, routing, toll_guard
 from controlplane.calls.common import now
 from controlplane.calls.ivr_session import IvrSession, Terminal
 from controlplane.db import transaction
@@ -121,6 +122,16 @@ class IvrGlue:
                 if dial is None:
                     log.warning("IVR %s: transfer to %s %s not possible", call_id, to, target)
                 event = machine.IvrFinished(f"transfer:{to}", dial, agent, target)
+                trunk = toll_guard.trunk_of(dial)
+                if trunk is not None and state.tenant_id is not None:
+                    # no await between an allowed decision and _feed below taking the line
+                    verdict = await self.guard.check(
+                        call_id=call_id, tenant_id=state.tenant_id, trunk=trunk,
+                        number=target.lstrip("+"),  # as dialled (routing.transfer_target)
+                        via="ivr", actor=state.did or "")
+                    if not verdict.allowed:
+                        event = replace(event, dial=None, refused=verdict.reason[:200],
+                                        refusal_media=await self.guard.media(verdict))
             case _:
                 event = machine.IvrFinished(getattr(cmd, "outcome", "hangup"))
         await self._feed(call_id, event)

@@ -48,6 +48,9 @@ the customer's channel is the call's own): a person answered →
     (new)       Entered(no binding)           → REJECTING   SaveCall, Answer, Play(no-service)
                 (a phone the platform does not know; a trunk call to a number that is not its
                 tenant's never gets here: security/trunk_calls.py refuses it unanswered)
+    (new)       Entered(binding refused)      → REJECTING   SaveCall, Answer, Play(why)
+    IVR         IvrFinished(refused)          → REJECTING   SaveCall, Answer, Play(why)
+    REJECTING   (refused) playback finished   → ENDING      Hangup(caller); cause 21, by system
     PROMPT      prompt finished               → DIALING     StartRinging, Originate(agent)
     REJECTING   playback finished             → ENDING      Hangup(caller)
     DIALING     agent entered Stasis (answer) → TALKING     StopRinging, CreateBridge,
@@ -56,6 +59,10 @@ the customer's channel is the call's own): a person answered →
     any         caller gone                   → ENDING      Hangup(agent), DestroyBridge
     TALKING     agent gone                    → ENDING      Hangup(caller), DestroyBridge
     ENDING      last leg gone                 → ENDED       SaveCall (final)
+
+A refused call (``refused``: the toll-fraud guard said no before anything was dialled,
+:mod:`controlplane.calls.toll_guard`) is a REJECTING call with ``refused_reason`` set: the
+caller hears why, then the platform hangs up ("Call Rejected"); the record keeps the reason.
 
 Every offer gets a new agent leg (``<call_id>-agent``, ``-agent1``, …), so several can
 ring at once (``ringing``: channel and agent of each) and a re-offer never reuses an id;
@@ -120,6 +127,7 @@ class Binding:
     dial: str | None  # ARI endpoint of the other leg, e.g. PJSIP/demo-1001; None: no service
     prompt: str | None  # played before dialing (inbound); None dials at once
     ivr: bool = False  # the DID leads into an IVR flow (run by the service, see StartIvr)
+    refused: str | None = None  # the outbound guard refused the call: why (prompt: the message)
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,7 @@ class CallState:
     connect_by: datetime | None = None  # campaign: an agent must answer by then, or abandon
     abandon_media: str | None = None  # campaign: played when abandoned
     ringing: tuple[RingingLeg, ...] = ()  # queued: legs ringing now; agent_dialed == bool(ringing)
+    refused_reason: str | None = None  # the outbound guard refused the call (REJECTING)
 
     @property
     def agent_channel(self) -> str:
@@ -265,6 +274,8 @@ class IvrFinished:
     queue: str | None = None
     priority: int = 0
     skills: tuple[str, ...] = ()
+    refused: str | None = None  # the transfer was refused by the outbound guard: why
+    refusal_media: str | None = None  # what the caller hears then
 
 
 @dataclass(frozen=True)
@@ -351,6 +362,8 @@ def start(event: Entered, now: datetime) -> tuple[CallState, list[Out]]:
     if b.ivr:
         state = replace(state, phase=Phase.IVR)
         return state, [SaveCall(state), Answer(state.call_id), StartIvr(state.call_id)]
+    if b.refused is not None:
+        return _refuse(state, b.refused, b.prompt)
     if b.dial is None:
         state = replace(state, phase=Phase.REJECTING)
         return state, [SaveCall(state), Answer(state.call_id),
@@ -360,6 +373,13 @@ def start(event: Entered, now: datetime) -> tuple[CallState, list[Out]]:
         return state, [SaveCall(state), *cmds]
     return state, [SaveCall(state), Answer(state.call_id),
                    Play(state.call_id, b.prompt, state.prompt_playback)]
+
+
+def _refuse(state: CallState, why: str, media: str | None) -> tuple[CallState, list[Out]]:
+    """Nothing is dialled: the caller hears ``media`` (why), then is hung up."""
+    state = replace(state, phase=Phase.REJECTING, refused_reason=why, dial=None)
+    return state, [SaveCall(state), Answer(state.call_id),
+                   Play(state.call_id, media or NO_SERVICE_PROMPT, state.prompt_playback)]
 
 
 def _dial(state: CallState) -> tuple[CallState, list[Out]]:
@@ -442,6 +462,9 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
             state = replace(state, phase=Phase.QUEUED, queue=event.queue)
             return state, [SaveCall(state), StartMoh(state.call_id),
                            Enqueue(state.call_id, event.queue, event.priority, event.skills)]
+        if event.refused is not None:
+            state = replace(state, callee=event.callee or state.callee)
+            return _refuse(state, event.refused, event.refusal_media)
         if event.dial is None:
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
@@ -491,6 +514,8 @@ def step(state: CallState, event: CallEvent, now: datetime) -> tuple[CallState, 
         if state.phase == Phase.PROMPT and state.dial:
             return _dial(state)
         if state.phase == Phase.REJECTING:
+            if state.refused_reason is not None:
+                state = _end(state, LegGone("system", 21, "Call Rejected"), now)
             state = replace(state, phase=Phase.ENDING)
             return state, [Hangup(state.call_id, "normal")]
         if state.phase == Phase.ABANDONING:

@@ -46,6 +46,7 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
             row.billsec_s = (round((state.ended_at - state.answered_at).total_seconds(), 3)
                              if state.answered_at else 0.0)
         row.phase, row.dial_target, row.queue = state.phase.value, state.dial, state.queue
+        row.refused_reason = state.refused_reason
         row.status = "ended" if state.phase == Phase.ENDED else "active"
         s.flush()  # the call record exists before its recording rows point at it
         _recording_rows(s, state, recordings_dir)
@@ -102,7 +103,7 @@ def state_from_record(row: CallRecord) -> CallState:
         answered_at=row.answered_at, ended_at=row.ended_at, hangup_cause=row.hangup_cause,
         hangup_cause_txt=row.hangup_cause_txt, hangup_by=row.hangup_by,
         recording=row.call_id if row.recording_path else None,
-        queue=row.queue, attempt=_attempt(row.agent_channel),
+        queue=row.queue, attempt=_attempt(row.agent_channel), refused_reason=row.refused_reason,
     )
 
 

@@ -44,6 +44,7 @@ from controlplane.calls.machine import (
 )
 from controlplane.calls.queue_glue import ANNOUNCE_SUFFIX, FEATURE_SUFFIX, QueueGlue
 from controlplane.calls.reconcile import Reconciler
+from controlplane.calls.toll_guard import TollGuard
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
@@ -86,6 +87,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
         self.acd: QueueService | None = None  # set by the composition root (needs us first)
         self.campaigns: CampaignCalls | None = None  # dialer attempts; set by the root too
+        self.guard = TollGuard(self)  # every call out over a trunk passes it (toll fraud)
         # (call-id prefix, hook): told when such a call reaches ENDED (its final state), or
         # when a channel with that id is gone before it ever became a call (None, the cause).
         self.end_hooks: list[tuple[str, EndHook]] = []
@@ -166,7 +168,9 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
     async def _binding(self, call_id: str, kind: str, target: str, endpoint: str,
                        tenant_id: int | None) -> Binding:
         if kind != "inbound":
-            return await asyncio.to_thread(routing.outbound_binding, self.db, endpoint, target)
+            binding = await asyncio.to_thread(routing.outbound_binding, self.db, endpoint, target)
+            # no await between the guard's decision and the call entering self.calls
+            return await self.guard.guard_binding(call_id, binding)
         binding = await asyncio.to_thread(routing.inbound_binding, self.db, target, tenant_id)
         if self.flows is not None and binding.tenant_id is not None:
             found = await asyncio.to_thread(self.flows, target)

@@ -16,7 +16,8 @@ A campaign runner builds a :class:`PlaceCall`; the call service places it
 
 Outcomes: ``human`` (a person answered; ``agent_connect_at`` says whether an agent got
 them), ``machine``, ``no_answer``, ``busy``, ``failed``, ``unallocated``, ``abandoned`` (a
-person answered, no agent within the connect window: the abandon message was played).
+person answered, no agent within the connect window: the abandon message was played),
+``refused`` (the toll-fraud guard refused the number: nothing was dialled).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-OUTCOMES = ("human", "machine", "no_answer", "busy", "failed", "unallocated", "abandoned")
+OUTCOMES = ("human", "machine", "no_answer", "busy", "failed", "unallocated", "abandoned",
+            "refused")
 MIN_RING_TIMEOUT_S = 15  # US TSR: ring at least 15 s (or four rings) before giving up
 MAX_RING_TIMEOUT_S = 120
 CALL_ID_PREFIX = "campaign-"

@@ -30,6 +30,8 @@ the agent hung up while it rang        ``no_answer``
 the customer's leg failed              by the cause: ``busy`` / ``no_answer`` /
                                        ``unallocated`` / ``failed`` (``live.classify``)
 no trunk (nothing dialled)             ``failed``
+refused by the toll-fraud guard        ``refused`` (the number is forbidden: the
+                                       record is closed) or ``failed`` (a cap)
 the agent's phone never took the call  ``failed`` "agent phone: …", no attempt counted,
                                        the record stays in the batch
 =====================================  ===========================================
@@ -64,6 +66,7 @@ from controlplane.dialer import preview_rows
 from controlplane.dialer.live import AttemptResult, classify
 from controlplane.dialer.preview_rows import CALL_PREFIX, PreviewError
 from controlplane.engine.ari_ import AriError
+from controlplane.security.outbound_policy import is_cap
 
 if TYPE_CHECKING:
     from controlplane.calls.service import CallService
@@ -169,6 +172,8 @@ def outcome_of(state: CallState) -> str:
     """The attempt's outcome from the ended outbound call (module docstring table)."""
     if state.answered_at is not None:
         return "human"
+    if state.refused_reason is not None:  # the toll-fraud guard: a cap passes, a number not
+        return "failed" if is_cap(state.refused_reason) else "refused"
     if state.dial is None:
         return "failed"
     if state.hangup_by == "caller":  # the agent gave up while the customer's phone rang

@@ -49,6 +49,7 @@ class Outcome(StrEnum):
     UNALLOCATED = "unallocated"  # the number does not exist: never retried
     ABANDONED = "abandoned"  # a person answered, no agent within 2 s
     SKIPPED = "skipped"  # not dialled (HLR, agent skipped in preview): no attempt
+    REFUSED = "refused"  # the outbound policy forbids the number: not dialled, never again
 
 
 class RecordKind(StrEnum):

@@ -132,6 +132,10 @@ def after_attempt(
         return update(RecordState.DONE, "human answered: the disposition decides")
     if outcome is Outcome.UNALLOCATED:
         return update(RecordState.FAILED, "number unallocated: never retried")
+    if outcome is Outcome.REFUSED:  # nothing was dialled: no attempt counted
+        return dataclasses.replace(base, state=RecordState.FAILED, attempts=record.attempts,
+                                   locked_until=record.locked_until,
+                                   reason="refused by the outbound policy: never retried")
     rule = rules.per_outcome.get(outcome)
     if outcome is Outcome.SKIPPED:
         return _after_skip(record, rule, counts, now)

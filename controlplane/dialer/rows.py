@@ -289,6 +289,36 @@ def release(db: Factory, attempt_id: str, reason: str) -> None:
             record.state = "fresh" if record.attempts == 0 else "scheduled"
 
 
+def refuse(db: Factory, plan: CampaignPlan, attempt_id: str, reason: str, *, final: bool,
+           now: float) -> str:
+    """An attempt the toll-fraud guard refused before dialling: the attempt row's outcome is
+    ``refused`` with the reason. ``final`` (the number may not be called): the record is
+    failed, never retried; otherwise (a cap) it is due again, no attempt counted. Returns
+    the record's new state."""
+    with transaction(db) as s:
+        attempt = s.get(DialAttempt, int(attempt_id.split("-")[1]))
+        if attempt is None:
+            return "unknown"
+        record = s.get(CampaignRecord, attempt.record_id)
+        attempt.outcome, attempt.hangup_cause_txt = "refused", reason[:64]
+        attempt.ended_at = attempt.dial_at
+        if record is None or record.state != "in_progress":
+            return record.state if record else "unknown"
+        record.state = "fresh" if record.attempts == 0 else "scheduled"  # as it was
+        if not final:
+            return record.state
+        phone = s.get(ContactPhone, record.phone_id)
+        contact = s.get(Contact, record.contact_id)
+        assert phone is not None and contact is not None
+        pure = _record(record, phone, contact, plan.default_timezone)
+        update = after_attempt(pure, Outcome.REFUSED, plan.rules, now, plan.regulator)
+        record.state = _STATE_OF[update.state]
+        record.outcome_counts = {str(k): v for k, v in update.outcome_counts}
+        record.last_outcome = str(update.last_outcome) if update.last_outcome else None
+        record.next_due_at = None
+        return record.state
+
+
 def finish(db: Factory, plan: CampaignPlan, result: AttemptResult, now: float,
            agent_user_id: int | None) -> str:
     """Write an attempt's result to its compliance row and move its record on (retry rules,

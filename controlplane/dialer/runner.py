@@ -15,7 +15,10 @@ For every campaign with status ``running`` (``rows.running_campaigns``) and ever
 3. the *records*: ``rows.reserve`` picks them with the pure selection (dialling order,
    calling hours in each record's time zone, blacklists, lockouts), chooses the caller
    ID, marks them ``in_progress`` and writes their compliance row before any call leaves;
-4. the *calls*: ``CampaignCalls.place`` dials each; a refusal releases the record.
+4. the *calls*: ``CampaignCalls.place`` dials each; a refusal releases the record, except a
+   refusal by the toll-fraud guard: a number the outbound policy forbids closes the record
+   (outcome ``refused``), a cap reached meanwhile releases it. The caps also bound step 2
+   (``TollGuard.headroom``), so a campaign slows down at a cap instead of being refused.
 
 When an attempt ends (``on_result``, hooked to ``CampaignCalls.on_result``) its compliance
 row gets the timestamps and outcome, the record moves on by the retry rules, and the
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.calls.campaign_glue import OutboundRefused
 from controlplane.calls.machine import Phase
 from controlplane.dialer import pacing, rows
 from controlplane.dialer import regulator as reg
@@ -110,6 +114,11 @@ class CampaignRunner:
             n, guaranteed, amd = pacing.progressive_count(view), True, True
         if n <= 0:
             return
+        # the toll-fraud caps (tenant, trunk, hour) bound the count: nothing is reserved
+        # only to be refused
+        n = min(n, await self.campaigns.calls.guard.headroom(plan.tenant_id, plan.trunk))
+        if n <= 0:
+            return
         taken = await asyncio.to_thread(rows.reserve, self.db, plan, n, now,
                                         guaranteed=guaranteed, rng=self.rng)
         for r in taken:
@@ -119,6 +128,10 @@ class CampaignRunner:
                               ring_timeout_s=plan.ring_timeout_s, amd=amd)
             try:
                 await self.campaigns.place(place)
+            except OutboundRefused as err:  # the call record and the audit say why
+                log.warning("dialer: attempt %s refused: %s", r.attempt_id, err.reason)
+                await asyncio.to_thread(rows.refuse, self.db, plan, r.attempt_id, err.reason,
+                                        final=err.final, now=now)
             except Exception as err:  # noqa: BLE001 - InvalidPlaceCall, refused: release, go on
                 log.warning("dialer: attempt %s not placed: %s", r.attempt_id, err)
                 await asyncio.to_thread(rows.release, self.db, r.attempt_id, str(err))

@@ -54,3 +54,5 @@ class CallRecord(Base):
     app_amd_status: Mapped[str | None] = mapped_column(String(10))
     app_amd_cause: Mapped[str | None] = mapped_column(String(64))
     app_amd_ms: Mapped[int | None] = mapped_column(Integer)
+    # the toll-fraud guard refused the call (why: destination class or cap); None: not refused
+    refused_reason: Mapped[str | None] = mapped_column(String(200))

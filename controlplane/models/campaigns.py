@@ -63,6 +63,7 @@ OUTCOMES = (
     "unallocated",
     "abandoned",
     "skipped",
+    "refused",  # the outbound policy refused the number: never dialled, never retried
 )
 HLR_STATUSES = ("active", "inactive", "unknown", "error")
 

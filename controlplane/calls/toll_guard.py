@@ -1,0 +1,206 @@
+"""The toll-fraud guard on live calls: one check before anything leaves over a trunk.
+
+Theory of operation
+-------------------
+Every outbound path asks :class:`TollGuard` right before the call enters the call
+service's live state: a desk phone dialling out and a preview call
+(:meth:`TollGuard.guard_binding`, from ``CallService._binding``), an IVR transfer to a
+number (``IvrGlue._ivr_finished``), a campaign attempt (``CampaignCalls.place``). The
+decision itself is pure (:func:`controlplane.security.outbound_policy.decide`); this module
+counts what is in use and acts on a refusal.
+
+Counting is right across restarts because it is read, not kept: live calls are the call
+service's own states (rebuilt from the call records by ``reconcile`` after a restart), and
+the last hour is the call records' ids over a trunk united with the live calls' ids (a call
+admitted a moment ago may not be written yet). The database is read in a thread first;
+then the live count and the decision are taken with no ``await`` before the caller puts the
+call into ``CallService.calls``, so two calls checked at once can never both take the last
+free line.
+
+A refused call is never dialled: the caller hears why (TTS, or an Asterisk sound without a
+TTS engine), the call record keeps ``refused_reason``, and ``tollfraud.refused`` goes to the
+security audit; hitting the hourly cap also raises ``tollfraud.hourly_cap`` (severity alert,
+once per tenant and hour, published as ``security.alert`` on ``centrala:events``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+
+from controlplane.calls import records
+from controlplane.calls.common import now
+from controlplane.calls.machine import Binding, CallState, Phase
+from controlplane.db import transaction
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
+from controlplane.security import outbound_store as store
+from controlplane.security.destinations import classify
+from controlplane.security.outbound_policy import Policy, Usage, Verdict, decide, headroom
+from controlplane.tts import media_uri
+
+if TYPE_CHECKING:
+    from controlplane.calls.service import CallService
+
+log = logging.getLogger(__name__)
+ALERT_KEY = "centrala:tollfraud:hourly-alert:"  # + tenant id; set for an hour after an alert
+VOICE = "en"
+
+
+def trunk_of(dial: str | None) -> str | None:
+    """``PJSIP/<number>@<trunk>`` → the trunk; an agent's phone (``PJSIP/demo-1001``) → None."""
+    if not dial or not dial.startswith("PJSIP/") or "@" not in dial:
+        return None
+    return dial.rpartition("@")[2]
+
+
+def trunk_legs(state: CallState) -> list[tuple[str, bool]]:
+    """The legs of a live call on trunks: (trunk, outgoing). An inbound caller's leg uses a
+    channel of the trunk it came on; a dialled number or a campaign customer goes out."""
+    if state.phase == Phase.ENDED or state.refused_reason is not None:
+        return []
+    legs: list[tuple[str, bool]] = []
+    if state.direction == "inbound" and state.trunk and state.caller_alive:
+        legs.append((state.trunk, False))
+    if state.direction == "campaign" and state.trunk:
+        legs.append((state.trunk, True))
+    elif (out := trunk_of(state.dial)) is not None:
+        legs.append((out, True))
+    return legs
+
+
+def count_usage(calls: dict[str, CallState], tenant_id: int, trunk: str, channels: int,
+                last_hour_ids: set[str], at: datetime) -> Usage:
+    """What is in use now, from the live states and the records' ids of the last hour."""
+    tenant_live = trunk_live = 0
+    recent = set(last_hour_ids)
+    for state in calls.values():
+        legs = trunk_legs(state)
+        trunk_live += sum(1 for t, _ in legs if t == trunk)
+        if state.tenant_id == tenant_id and any(out for _, out in legs):
+            tenant_live += 1
+            if state.started_at > at - store.HOUR:
+                recent.add(state.call_id)
+    return Usage(tenant_live, trunk_live, channels, len(recent))
+
+
+class TollGuard:
+    """Owned by :class:`CallService` (``calls.guard``); see the module docstring."""
+
+    def __init__(self, calls: CallService) -> None:
+        self.calls = calls
+
+    async def check(self, *, call_id: str, tenant_id: int, trunk: str, number: str, via: str,
+                    actor: str) -> Verdict:
+        """Decide one call. An allowed call must enter ``calls.calls`` before the caller
+        awaits anything else; a refused one is already audited when this returns."""
+        at = now()
+        policy, channels, hour_ids = await asyncio.to_thread(self._load, tenant_id, trunk, at)
+        usage = count_usage(self.calls.calls, tenant_id, trunk, channels, hour_ids, at)
+        verdict = decide(policy, classify(number, policy.region), usage)
+        if not verdict.allowed:
+            log.warning("outbound %s (%s) of tenant %s to %r refused: %s", call_id, via,
+                        tenant_id, number, verdict.reason)
+            await self._audit(tenant_id, verdict, call_id=call_id, via=via, actor=actor,
+                              trunk=trunk)
+        return verdict
+
+    async def guard_binding(self, call_id: str, binding: Binding) -> Binding:
+        """A desk phone's (or a preview agent's) call: refused → a binding that plays why."""
+        trunk = trunk_of(binding.dial)
+        if binding.direction != "outbound" or trunk is None or binding.tenant_id is None:
+            return binding
+        verdict = await self.check(call_id=call_id, tenant_id=binding.tenant_id, trunk=trunk,
+                                   number=binding.callee, via="phone",
+                                   actor=binding.agent_endpoint or "")
+        if verdict.allowed:
+            return binding
+        return replace(binding, dial=None, refused=verdict.reason[:200],
+                       prompt=await self.media(verdict))
+
+    async def headroom(self, tenant_id: int, trunk: str) -> int:
+        """How many calls a dialer may start now without hitting a cap (0 at the hourly cap
+        raises its alert, as a refused call would)."""
+        at = now()
+        policy, channels, hour_ids = await asyncio.to_thread(self._load, tenant_id, trunk, at)
+        usage = count_usage(self.calls.calls, tenant_id, trunk, channels, hour_ids, at)
+        n, code = headroom(policy, usage)
+        if code == "hourly":
+            await self._alert(tenant_id, f"hourly cap: {usage.last_hour} of "
+                              f"{policy.max_per_hour} outbound calls in the last hour",
+                              actor="dialer")
+        return n
+
+    async def media(self, verdict: Verdict) -> str:
+        """What a refused caller hears: the reason spoken, or Asterisk's nearest sound."""
+        tts = self.calls.tts
+        if tts is None:
+            return verdict.fallback_sound
+        try:
+            return media_uri(await asyncio.to_thread(tts.synthesize, verdict.announcement, VOICE))
+        except Exception as err:  # noqa: BLE001 - the caller must hear something anyway
+            log.warning("refusal announcement not synthesised: %s", err)
+            return verdict.fallback_sound
+
+    async def refuse_attempt(self, call_id: str, tenant_id: int, number: str, caller_id: str,
+                             trunk: str, verdict: Verdict) -> None:
+        """A campaign attempt refused before dialling: its call record says why."""
+        at = now()
+        state = CallState(call_id=call_id, phase=Phase.ENDED, tenant_id=tenant_id,
+                          direction="campaign", caller=caller_id, callee=number, did=None,
+                          trunk=trunk, agent_endpoint=None, started_at=at, prompt=None,
+                          dial=None, caller_alive=False, ended_at=at, hangup_cause=21,
+                          hangup_cause_txt="Call Rejected", hangup_by="system",
+                          refused_reason=verdict.reason[:200])
+        await asyncio.to_thread(records.save, self.calls.db, state,
+                                self.calls.settings.recordings_dir)
+
+    # ---- I/O ----
+    def _load(self, tenant_id: int, trunk: str, at: datetime) -> tuple[Policy, int, set[str]]:
+        with self.calls.db() as s:
+            return (store.load_policy(s, tenant_id), store.trunk_channels(s, trunk),
+                    store.calls_last_hour(s, tenant_id, at))
+
+    async def _audit(self, tenant_id: int, verdict: Verdict, *, call_id: str, via: str,
+                     actor: str, trunk: str) -> None:
+        def write() -> None:
+            with transaction(self.calls.db) as s:
+                store.record_refusal(s, tenant_id, verdict, call_id=call_id, kind=via,
+                                     actor=actor, trunk=trunk)
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception as err:  # noqa: BLE001 - the call is refused either way
+            log.warning("refusal of %s not audited: %s", call_id, err)
+        if verdict.code == "hourly":
+            await self._alert(tenant_id, verdict.reason, actor=actor)
+
+    async def _alert(self, tenant_id: int, reason: str, *, actor: str) -> None:
+        """``tollfraud.hourly_cap`` once per tenant and hour (Redis remembers; without Redis
+        every hit alerts, which is the safe side)."""
+        rds = self.calls.redis
+        try:
+            if not await rds.set(f"{ALERT_KEY}{tenant_id}", "1", nx=True, ex=3600):
+                return
+        except aioredis.RedisError as err:
+            log.warning("hourly-cap alert not de-duplicated: %s", err)
+
+        def write() -> None:
+            with transaction(self.calls.db) as s:
+                store.record_cap_alert(s, tenant_id, reason, actor=actor)
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception as err:  # noqa: BLE001
+            log.warning("hourly-cap alert of tenant %s not stored: %s", tenant_id, err)
+        try:
+            fields: dict[Any, Any] = event_fields(
+                "security.alert", kind="tollfraud.hourly_cap", tenant_id=tenant_id,
+                reason=reason, at=now().isoformat())
+            await rds.xadd(EVENTS_STREAM, fields, maxlen=EVENTS_MAXLEN, approximate=True)
+        except aioredis.RedisError as err:
+            log.warning("hourly-cap alert not published: %s", err)
