@@ -6,7 +6,9 @@ Theory of operation (the rule). Every failed login is counted, over a sliding wi
 ==========  =================================================  ====  ======
 key         counts the failures of                             free  cap
 ==========  =================================================  ====  ======
-address     one client address (everyone behind a NAT shares)    10    30 s
+address     one client address (everyone behind a NAT shares;    10    30 s
+            for IPv6 the /64, which one household or attacker
+            holds whole)
 account     one ``login@domain``, from browsers *not* known       5   300 s
             to that account
 device      one ``login@domain`` from one known browser (one      5   300 s
@@ -38,6 +40,7 @@ window (each carries the source address, the account as actor, and the device's 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import secrets
@@ -46,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from controlplane.models.security import SecurityEvent
@@ -102,6 +105,19 @@ class Tally:
     last: float | None  # epoch seconds of the latest failure
 
 
+def address_key(address: str) -> str:
+    """The throttled unit of a client address: the address itself, or its /64 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def device_hash(device_id: str) -> str:
     """What the audit trail and Redis keep of a device id (never the id itself)."""
     return hashlib.sha256(device_id.encode()).hexdigest()[:16]
@@ -114,7 +130,7 @@ def _digest(text: str) -> str:
 def redis_keys(attempt: Attempt) -> dict[str, str]:
     """The Redis key of each key kind that applies to ``attempt``."""
     account = _digest(attempt.account)
-    keys = {"address": f"{REDIS_PREFIX}addr:{attempt.address}"}
+    keys = {"address": f"{REDIS_PREFIX}addr:{address_key(attempt.address)}"}
     if attempt.device is None:
         keys["account"] = f"{REDIS_PREFIX}acct:{account}"
     else:
@@ -136,13 +152,14 @@ def tallies_from_rows(attempt: Attempt, rows: Iterable[tuple[float, str, str, st
                       since: float, now: float) -> dict[str, Tally]:
     """Count ``(at, source, actor, device)`` failure rows under the attempt's keys (pure)."""
     kinds = ("address", "account" if attempt.device is None else "device")
+    unit = address_key(attempt.address)
     counts = dict.fromkeys(kinds, 0)
     last: dict[str, float | None] = dict.fromkeys(kinds)
     for at, source, actor, device in rows:
         if not since < at <= now:
             continue
         hits = []
-        if source == attempt.address:
+        if source and address_key(source) == unit:
             hits.append("address")
         if actor == attempt.account:
             if attempt.device is None and device is None:
@@ -210,7 +227,7 @@ class LoginThrottle:
                    SecurityEvent.detail)
             .where(SecurityEvent.kind == FAILED_KIND, SecurityEvent.at > since,
                    SecurityEvent.at <= now,
-                   or_(SecurityEvent.source == attempt.address,
+                   or_(self._same_address(attempt.address),
                        SecurityEvent.actor == attempt.account))
             .order_by(SecurityEvent.at.desc())
             .limit(DB_ROW_LIMIT)
@@ -218,6 +235,15 @@ class LoginThrottle:
         facts = [(at.timestamp(), source, actor, _device_of(detail))
                  for at, source, actor, detail in rows]
         return tallies_from_rows(attempt, facts, since.timestamp(), now.timestamp())
+
+
+    @staticmethod
+    def _same_address(address: str) -> ColumnElement[bool]:
+        # An IPv6 /64 has many spellings: fetch the window's IPv6 rows and let
+        # tallies_from_rows compare networks (only while Redis is down).
+        if address_key(address) != address:
+            return SecurityEvent.source.contains(":")
+        return SecurityEvent.source == address
 
 
 def _device_of(detail: object) -> str | None:

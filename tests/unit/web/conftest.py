@@ -7,6 +7,7 @@ tests only read it; Redis is flushed before every test.
 from __future__ import annotations
 
 import time
+import uuid
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -283,3 +284,16 @@ def clock(app: Flask) -> Clock:
     c = Clock(datetime(2100, 1, 1, tzinfo=UTC) + timedelta(days=next(_clock_starts)))
     app.config["CLOCK"] = c
     return c
+
+
+@pytest.fixture
+def person(app: Flask, world: World) -> tuple[int, str]:
+    """A fresh agent of the demo tenant (id, address) whose password and sessions tests
+    may change without touching anyone else's."""
+    login = f"p-{uuid.uuid4().hex[:8]}"
+    with transaction(app.extensions["centrala"].sessions) as s:
+        user = User(tenant_id=world.demo_tenant, login=login, role=Role.AGENT,
+                    password_hash=hash_password(PASSWORD))
+        s.add(user)
+        s.flush()
+        return user.id, f"{login}@{DEMO_DOMAIN}"

@@ -284,3 +284,10 @@ def test_logins_logouts_and_failures_are_audited(app, client, login_form, csrf, 
     assert any("login.ok" in m and ADMIN in m and "10.20.30.40" in m for m in logged)
     assert sum("login.failed" in m for m in logged) == 4
     assert not any("wrong password" in m or "correct horse" in m for m in logged)
+
+
+def test_overlong_login_is_a_clear_400(client, login_form):
+    resp = login_form(client, "a" * 390 + f"@{DEMO_DOMAIN}", "x")
+    assert resp.status_code == 400
+    assert "login: at most 400 characters" in resp.get_data(as_text=True)
+    assert not logged_in(client)

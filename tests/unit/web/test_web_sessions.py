@@ -13,7 +13,6 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from controlplane.db import transaction
-from controlplane.models import PanelSession, Role, SecurityEvent, User
+from controlplane.models import PanelSession, SecurityEvent, User
 from controlplane.passwords import hash_password
 from controlplane.seed import DEMO_DOMAIN
 from web.server import make_panel_server
@@ -35,19 +34,6 @@ ADMIN = f"admin@{DEMO_DOMAIN}"
 
 def logged_in(client: FlaskClient) -> bool:
     return client.get("/api/v1/calls/live").status_code == 200
-
-
-@pytest.fixture
-def person(app: Flask, world) -> Iterator[tuple[int, str]]:
-    """A fresh agent of the demo tenant (id, address) whose password tests may change."""
-    login = f"p-{uuid.uuid4().hex[:8]}"
-    with transaction(app.extensions["centrala"].sessions) as s:
-        user = User(tenant_id=world.demo_tenant, login=login, role=Role.AGENT,
-                    password_hash=hash_password(PASSWORD))
-        s.add(user)
-        s.flush()
-        uid = user.id
-    yield uid, f"{login}@{DEMO_DOMAIN}"
 
 
 def _rows(app: Flask, user_id: int) -> list[PanelSession]:
