@@ -6,7 +6,8 @@ and its key live in ``<runtime>/tls/`` (``panel.crt``, ``panel.key``, the key mo
 stay valid for more than :data:`RENEW_BEFORE`; otherwise a new pair is made (ECDSA
 P-256, valid :data:`VALID_FOR`, names ``localhost``, 127.0.0.1 and the bind address).
 Browsers warn about a self-signed certificate until it is trusted; to use a
-certificate from a CA, put its chain and key at the same two paths.
+certificate from a CA, put its chain and key at the same two paths: a certificate we
+did not make is used as it is and never replaced.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 VALID_FOR = timedelta(days=397)  # the longest lifetime browsers accept
 RENEW_BEFORE = timedelta(days=30)
 CERT_NAME, KEY_NAME = "panel.crt", "panel.key"
+ORGANIZATION = "Centrala (self-signed)"
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,50 @@ def _fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
+class CertificateError(Exception):
+    """The operator's own certificate and key cannot be used (we never overwrite them)."""
+
+
+def _ours(cert: x509.Certificate) -> bool:
+    """Made by :func:`_generate` (self-signed, our organisation name), not put there by
+    an operator."""
+    orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return cert.issuer == cert.subject and any(a.value == ORGANIZATION for a in orgs)
+
+
+def _public(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def _usable(cert_path: Path, key_path: Path, bind_address: str, now: datetime) -> str | None:
-    """The fingerprint of the stored pair if it can be reused, else None."""
+    """The fingerprint of the stored pair if it can be reused, else None (make a new one).
+
+    Our own certificate is renewed when it expires soon or no longer names the bind
+    address. An operator's certificate is used as it is (with a warning when it expires
+    soon); one whose key does not match is an error, not something to overwrite.
+    """
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as err:
         log.info("panel certificate not reusable (%s); making a new one", err)
         return None
-    same_key = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) == key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    same_key = _public(cert.public_key()) == _public(key.public_key())
+    fresh = cert.not_valid_after_utc - now > RENEW_BEFORE
+    if not _ours(cert):
+        if not same_key:
+            raise CertificateError(f"{cert_path} and {key_path} do not belong together "
+                                   "(the key is not the certificate's)")
+        if not fresh:
+            log.warning("panel certificate %s expires %s: renew it", cert_path,
+                        cert.not_valid_after_utc.isoformat())
+        return _fingerprint(cert)
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names_ok = all(n in sans for n in _names(bind_address))
     except x509.ExtensionNotFound:
         names_ok = False
-    fresh = cert.not_valid_after_utc - now > RENEW_BEFORE
     return _fingerprint(cert) if same_key and names_ok and fresh else None
 
 
@@ -88,7 +116,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def _generate(bind_address: str, now: datetime) -> tuple[bytes, bytes, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Centrala panel"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Centrala (self-signed)")])
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION)])
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

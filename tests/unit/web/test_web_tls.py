@@ -149,3 +149,45 @@ def test_web_tls_setting(value, expected):
 def test_web_tls_setting_refuses_nonsense_by_name():
     with pytest.raises(ValueError, match="CENTRALA_WEB_TLS.*'maybe'"):
         load_settings({"CENTRALA_WEB_TLS": "maybe"})
+
+
+def _operator_pair(folder: Path, days: int = 90) -> bytes:
+    """A certificate an operator got elsewhere (another issuer, another name)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "panel.example")]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some CA")]))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("panel.example")]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / "panel.crt").write_bytes(pem)
+    (folder / "panel.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return pem
+
+
+def test_an_operators_certificate_is_used_never_replaced(tls_settings: Settings):
+    from web.tls import CertificateError
+
+    folder = tls_settings.runtime_dir / "tls"
+    pem = _operator_pair(folder, days=10)  # expiring soon: a warning, still used
+    pair = ensure_certificate(tls_settings.runtime_dir, "127.0.0.1")
+    assert pair.cert.read_bytes() == pem
+    assert stat.S_IMODE(pair.key.stat().st_mode) == 0o600
+    other_key = (folder / "panel.key").read_bytes()
+    _operator_pair(folder)
+    (folder / "panel.key").write_bytes(other_key)  # a key of another certificate
+    mine = (folder / "panel.crt").read_bytes()
+    with pytest.raises(CertificateError, match="do not belong together"):
+        ensure_certificate(tls_settings.runtime_dir, "127.0.0.1")
+    assert (folder / "panel.crt").read_bytes() == mine
