@@ -154,6 +154,21 @@ def _load_user() -> CurrentUser | None:
     return None
 
 
+def session_still_live() -> bool:
+    """Whether this request's session is still live *now*, for responses that outlast the
+    check made at their start (event streams): re-read from the database, so a logout,
+    password change or force logout elsewhere ends them too."""
+    sess = panel_session()
+    if sess.info is None:
+        return False
+    with services().sessions() as s:
+        info = panel_sessions.by_id(s, sess.info.id)
+        user = s.get(User, sess.info.user_id)
+        return (info is not None and info.live(clock(current_app)) and user is not None
+                and user.active
+                and info.password_fp == panel_sessions.password_fingerprint(user.password_hash))
+
+
 def login_required(*roles: Role) -> Callable[[F], F]:
     """Require a logged-in user with one of ``roles`` (any role when none are given).
 

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.config import Settings
 from controlplane.models import CallRecord
-from web.auth import current_user, login_required
+from web.auth import current_user, login_required, session_still_live
 from web.errors import BadParameter, NotFound
 from web.live import event_stream, live_calls
 from web.records import RecordFilter, find_records, get_record, own_endpoints, parse_filter
@@ -99,6 +99,7 @@ def live_stream() -> Response:
         block_ms=current_app.config["SSE_BLOCK_MS"],
         max_age_s=current_app.config["SSE_MAX_AGE_S"],
         last_event_id=last_id if _STREAM_ID.match(last_id) else None,
+        still_live=session_still_live,
     )
     resp = Response(stream_with_context(events), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"

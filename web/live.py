@@ -8,7 +8,9 @@ differs from the last one sent. A tenant therefore learns nothing, not even
 timing, from another tenant's calls. The first message is the current
 snapshot; the last-seen stream id is taken *before* that snapshot so no event
 between the two is lost. Streams end after ``SSE_MAX_AGE_S`` and the browser
-reconnects (``retry:``), which re-checks the login.
+reconnects (``retry:``), which re-checks the login. In between, ``still_live`` is
+asked after every read (at most ``block_ms`` apart): a stream whose session was
+ended (logout elsewhere, password change, force logout) stops there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -75,6 +77,7 @@ def event_stream(
     block_ms: int,
     max_age_s: float,
     last_event_id: str | None = None,
+    still_live: Callable[[], bool] = lambda: True,
 ) -> Iterator[str]:
     """Server-sent events: ``calls`` snapshots of the user's live calls, keep-alives between."""
     deadline = time.monotonic() + max_age_s
@@ -84,6 +87,9 @@ def event_stream(
         yield f"retry: {RECONNECT_MS}\n" + _sse("calls", snapshot, last_id)
         while time.monotonic() < deadline:
             reply = client.xread({EVENTS_STREAM: last_id}, block=block_ms, count=100)
+            if not still_live():
+                log.info("live stream for user %s ended: the session was ended", user.id)
+                return
             if not reply:
                 yield ": keep-alive\n\n"  # lets the server notice a closed connection
                 continue

@@ -101,6 +101,11 @@ def find_live(s: Session, token: str, now: datetime) -> SessionInfo | None:
     return info if info.live(now) else None
 
 
+def by_id(s: Session, session_id: int) -> SessionInfo | None:
+    row = s.get(PanelSession, session_id, populate_existing=True)
+    return _info(row) if row is not None else None
+
+
 def touch_due(info: SessionInfo, now: datetime) -> bool:
     return now - info.last_seen_at >= TOUCH_EVERY
 

@@ -334,3 +334,31 @@ def test_admin_force_logout_api_page_and_refusals(app, client, login, csrf, pers
     resp = sup.post(f"/api/v1/users/{uid}/sessions/revoke", headers={"X-CSRF-Token": token})
     assert resp.status_code == 403
     assert sup.get("/users").status_code == 403
+
+
+def test_an_open_live_stream_ends_when_its_session_is_ended(app, client, login, csrf, person):
+    import time
+
+    uid, address = person
+    app.config["SSE_MAX_AGE_S"] = 30.0  # the stream would otherwise run on for 30 s
+    login(address)
+    resp = client.get("/calls/live/stream", buffered=False)
+    assert resp.status_code == 200
+    chunks = iter(resp.response)
+    try:
+        assert next(chunks).startswith(b"retry: ")
+        assert next(chunks).startswith(b": keep-alive")  # open and waiting
+        admin = app.test_client()
+        from .conftest import do_login
+
+        assert do_login(admin, ADMIN, PASSWORD).status_code == 302
+        with admin.session_transaction() as sess:
+            token = sess["csrf"]
+        assert admin.post(f"/api/v1/users/{uid}/sessions/revoke",
+                          headers={"X-CSRF-Token": token}).get_json() == {"revoked": 1}
+        started = time.monotonic()
+        rest = list(chunks)  # ends: the generator stops after its next read
+        assert time.monotonic() - started < 10
+        assert all(c.startswith(b": keep-alive") for c in rest)
+    finally:
+        resp.close()
