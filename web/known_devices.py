@@ -15,8 +15,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Request, Response
+from flask import Flask, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 COOKIE = "centrala_device"
 MAX_AGE = timedelta(days=180)

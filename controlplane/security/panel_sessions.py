@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from controlplane.models.panel_sessions import PanelSession
@@ -86,8 +86,7 @@ def start(s: Session, *, user_id: int, password_hash: str, source: str, user_age
         password_fp=password_fingerprint(password_hash), data={}, revoked_reason="")
     s.add(row)
     # Opportunistic clean-up: logins are rare enough, and the index makes it cheap.
-    s.execute(PanelSession.__table__.delete().where(
-        PanelSession.absolute_expires_at < now - KEEP_ENDED))
+    s.execute(delete(PanelSession).where(PanelSession.absolute_expires_at < now - KEEP_ENDED))
     s.flush()
     return token, _info(row)
 
