@@ -28,6 +28,7 @@ from web import (
     ivr,
     outbound_policy,
     queues,
+    request_limits,
     users,
 )
 from web.server import serve
@@ -72,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.update(config or {})
     app.session_interface = ServerSessionInterface()
     app.extensions[EXTENSION_KEY] = Services.build(settings)
+    request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
     for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
                campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp):

@@ -42,7 +42,9 @@ from controlplane.models.acd import AgentBreakReason
 from web.acd_live import AgentRow, agent_board, agent_row
 from web.auth import CurrentUser, Forbidden, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
+from web.schemas.agents import MAX_REASON_LEN, AgentCommand
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("agents", __name__)
 
@@ -95,6 +97,8 @@ def run_command(target_id: int, command: str, reason: str | None) -> dict[str, A
         _target(s, user, target_id, command)
     if command in NEEDS_REASON and reason is None:
         raise BadParameter("reason", f"'{command}' needs a break reason")
+    if reason is not None and len(reason) > MAX_REASON_LEN:  # the form's field is free text
+        raise BadParameter("reason", f"a break reason code of at most {MAX_REASON_LEN} characters")
     by = user.address if target_id != user.id else None
     timeout = float(current_app.config.get("ACD_COMMAND_TIMEOUT_S", DEFAULT_TIMEOUT_S))
     try:
@@ -209,12 +213,14 @@ def board_command(user_id: int) -> BaseResponse:
 
 @bp.get("/api/v1/agents")
 @login_required(*SUPERVISORS)
+@validated()
 def api_agents() -> Any:
     return jsonify({"agents": [r.to_json() for r in _board(current_user())]})
 
 
 @bp.get("/api/v1/agents/me")
 @login_required()
+@validated()
 def api_me() -> Any:
     user = current_user()
     return jsonify(
@@ -227,6 +233,7 @@ def api_me() -> Any:
 
 @bp.get("/api/v1/agents/<int:user_id>")
 @login_required(*SUPERVISORS)
+@validated()
 def api_agent(user_id: int) -> Any:
     user, svc = current_user(), services()
     with svc.sessions() as s:
@@ -242,15 +249,8 @@ def api_agent(user_id: int) -> Any:
 
 @bp.post("/api/v1/agents/<int:user_id>/command")
 @login_required()
-def api_command(user_id: int) -> Any:
+@validated(body=AgentCommand)
+def api_command(user_id: int, body: AgentCommand) -> Any:
     """``{"command": "break", "reason": "2"}`` → ``{"result": {ok, status, reason, code,
     message}}``; a refusal is 409 ``command_refused`` with the code in ``details``."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise PanelError('send a JSON object {"command": …, "reason": …}')
-    command, reason = body.get("command"), body.get("reason")
-    if not isinstance(command, str):
-        raise BadParameter("command", f"must be one of {', '.join(AGENT_COMMANDS)}")
-    if reason is not None and not isinstance(reason, str):
-        raise BadParameter("reason", "must be a string (a break reason code)")
-    return jsonify({"result": run_command(user_id, command, reason)})
+    return jsonify({"result": run_command(user_id, body.command, body.reason)})

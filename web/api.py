@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, url_for
 
 from web.auth import current_user, login_required
 from web.errors import PanelError
 from web.live import calls_json, live_calls
 from web.records import find_records, own_endpoints, parse_filter
+from web.schemas.records import RecordsQuery
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -23,6 +25,7 @@ class Unavailable(PanelError):
 
 @bp.get("/calls/live")
 @login_required()
+@validated()
 def calls_live() -> Any:
     svc, user = services(), current_user()
     with svc.sessions() as s:
@@ -36,8 +39,9 @@ def calls_live() -> Any:
 
 @bp.get("/calls/records")
 @login_required()
-def calls_records() -> Any:
-    flt = parse_filter(request.args)
+@validated(query=RecordsQuery)
+def calls_records(query: RecordsQuery) -> Any:
+    flt = parse_filter(query)
     with services().sessions() as s:
         page = find_records(s, current_user(), flt)
     records = []

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.config import Settings
 from controlplane.models import CallRecord
 from web.auth import current_user, login_required, session_still_live
-from web.errors import BadParameter, NotFound
+from web.errors import Invalid, NotFound
 from web.live import event_stream, live_calls
 from web.records import RecordFilter, find_records, get_record, own_endpoints, parse_filter
 from web.services import services
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("calls", __name__)
 
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+FILTER_ARGS = ("from", "to", "number", "per_page")
 
 
 @bp.app_template_filter("when")
@@ -112,13 +113,14 @@ def live_stream() -> Response:
 def records() -> Any:
     user = current_user()
     try:
-        flt = parse_filter(request.args)
+        flt = parse_filter()
         error = None
-    except BadParameter as err:
+    except Invalid as err:
         flt, error = RecordFilter(), err.message
     with services().sessions() as s:
         page = find_records(s, user, flt) if error is None else None
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Only known parameters go back into the paging links (they become url_for arguments).
+    args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
     return render_template("records.html", page=page, args=args, error=error), (
         400 if error else 200
     )

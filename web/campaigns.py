@@ -36,13 +36,14 @@ from controlplane.models.campaigns import RECORD_STATES, Campaign, CampaignRecor
 from web.auth import Forbidden, current_user, login_required
 from web.errors import BadParameter, PanelError
 from web.errors import NotFound as PanelNotFound
+from web.schemas.campaigns import PER_PAGE, AttemptsQuery
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("campaigns", __name__)
 
 SUPERVISORS = (Role.ADMIN, Role.SUPERVISOR)
 STARTABLE = {"running": ("draft", "paused", "running"), "paused": ("running", "paused")}
-PER_PAGE = 50
 DEFAULT_TIMEOUT_S = 3.0
 # PreviewError codes → HTTP status
 _STATUS = {"not_found": 404, "forbidden": 403, "bad_command": 400, "expired": 503,
@@ -187,15 +188,6 @@ def attempts_page(campaign_id: int, page: int, per_page: int = PER_PAGE) -> dict
                 "per_page": per_page, "total": total, "pages": max(1, math.ceil(total / per_page))}
 
 
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit():
-        raise BadParameter(name, "a whole number")
-    return int(raw)
-
-
 def _flash(action: Any) -> None:
     try:
         message = action()
@@ -267,6 +259,7 @@ def page_status(campaign_id: int) -> BaseResponse:
 
 @bp.get("/campaigns/<int:campaign_id>/attempts")
 @login_required(*SUPERVISORS)
-def attempts(campaign_id: int) -> Any:
+@validated(query=AttemptsQuery)
+def attempts(campaign_id: int, query: AttemptsQuery) -> Any:
     return render_template("campaign_attempts.html",
-                           log=attempts_page(campaign_id, _int_arg("page", 1)))
+                           log=attempts_page(campaign_id, query.page, query.per_page))

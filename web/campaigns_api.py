@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError
@@ -15,7 +15,6 @@ from controlplane.dialer.preview_rows import preview_campaigns
 from controlplane.models import Role
 from web.auth import current_user, login_required
 from web.campaigns import (
-    PER_PAGE,
     SUPERVISORS,
     as_panel_error,
     attempts_page,
@@ -24,33 +23,19 @@ from web.campaigns import (
     preview,
     set_status,
 )
-from web.errors import BadParameter, PanelError
+from web.schemas.campaigns import AttemptsQuery, DisposeBody, DispositionBody, StatusBody
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("campaigns_api", __name__, url_prefix="/api/v1")
 ADMIN = (Role.ADMIN,)
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise PanelError("send a JSON object")
-    return body
-
-
-def _page_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit():
-        raise BadParameter(name, "a whole number")
-    return int(raw)
 
 
 # ---- agents: preview and dispositions ----
 
 @bp.get("/campaigns/preview")
 @login_required()
+@validated()
 def my_preview() -> Any:
     """The running preview campaigns the user works, each with the user's batch."""
     user = current_user()
@@ -59,6 +44,7 @@ def my_preview() -> Any:
 
 @bp.post("/campaigns/<int:campaign_id>/preview/batch")
 @login_required()
+@validated()
 def batch(campaign_id: int) -> Any:
     """The user's batch (a new one once every record of the last was tried or skipped)."""
     return jsonify({"records": preview("batch", campaign_id)["records"]})
@@ -66,6 +52,7 @@ def batch(campaign_id: int) -> Any:
 
 @bp.post("/campaigns/<int:campaign_id>/preview/<int:record_id>/dial")
 @login_required()
+@validated()
 def dial(campaign_id: int, record_id: int) -> Any:
     """Ring the user's phone, then the record's number: ``{attempt_id, call_id, …}``."""
     return jsonify(preview("dial", campaign_id, record_id))
@@ -73,6 +60,7 @@ def dial(campaign_id: int, record_id: int) -> Any:
 
 @bp.post("/campaigns/<int:campaign_id>/preview/<int:record_id>/skip")
 @login_required()
+@validated()
 def skip(campaign_id: int, record_id: int) -> Any:
     """The record tried without dialling: ``{record_id, state}``."""
     return jsonify(preview("skip", campaign_id, record_id))
@@ -80,6 +68,7 @@ def skip(campaign_id: int, record_id: int) -> Any:
 
 @bp.get("/attempts/pending")
 @login_required()
+@validated()
 def pending() -> Any:
     """The user's calls that reached a person and wait for a disposition."""
     user = current_user()
@@ -89,40 +78,42 @@ def pending() -> Any:
 
 @bp.post("/attempts/<int:attempt_id>/disposition")
 @login_required()
-def disposition(attempt_id: int) -> Any:
+@validated(body=DisposeBody)
+def disposition(attempt_id: int, body: DisposeBody) -> Any:
     """``{"code", "recontact_at"?, "note"?}`` → what the disposition did."""
-    body = _body()
-    return jsonify(dispose(attempt_id, body.get("code"), body.get("recontact_at"),
-                           body.get("note")))
+    return jsonify(dispose(attempt_id, body.code, body.recontact_at, body.note))
 
 
 # ---- supervisors: campaigns, status, log ----
 
 @bp.get("/campaigns")
 @login_required(*SUPERVISORS)
+@validated()
 def campaigns() -> Any:
     return jsonify({"campaigns": campaign_list(current_user().tenant_id)})
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")
 @login_required(*SUPERVISORS)
-def status(campaign_id: int) -> Any:
+@validated(body=StatusBody)
+def status(campaign_id: int, body: StatusBody) -> Any:
     """``{"status": "running" | "paused"}``."""
-    return jsonify({"id": campaign_id, "status": set_status(campaign_id, _body().get("status"))})
+    return jsonify({"id": campaign_id, "status": set_status(campaign_id, body.status)})
 
 
 @bp.get("/campaigns/<int:campaign_id>/attempts")
 @login_required(*SUPERVISORS)
-def attempts(campaign_id: int) -> Any:
+@validated(query=AttemptsQuery)
+def attempts(campaign_id: int, query: AttemptsQuery) -> Any:
     """The compliance rows, newest first: ``?page=N&per_page=M``."""
-    return jsonify(attempts_page(campaign_id, _page_arg("page", 1),
-                                 _page_arg("per_page", PER_PAGE)))
+    return jsonify(attempts_page(campaign_id, query.page, query.per_page))
 
 
 # ---- dispositions of a campaign (admins change them) ----
 
 @bp.get("/campaigns/<int:campaign_id>/dispositions")
 @login_required()
+@validated()
 def dispositions(campaign_id: int) -> Any:
     """The codes of the campaign (its own and the tenant-wide ones)."""
     try:
@@ -133,10 +124,10 @@ def dispositions(campaign_id: int) -> Any:
         raise as_panel_error(err) from err
 
 
-def _save(campaign_id: int, disposition_id: int | None) -> dict[str, Any]:
+def _save(campaign_id: int, disposition_id: int | None, body: DispositionBody) -> dict[str, Any]:
     try:
         with transaction(services().sessions) as s:
-            row = disp.save_disposition(s, current_user().tenant_id, campaign_id, _body(),
+            row = disp.save_disposition(s, current_user().tenant_id, campaign_id, body.given(),
                                         disposition_id)
             return disp.to_json(row)
     except CampaignError as err:
@@ -145,18 +136,21 @@ def _save(campaign_id: int, disposition_id: int | None) -> dict[str, Any]:
 
 @bp.post("/campaigns/<int:campaign_id>/dispositions")
 @login_required(*ADMIN)
-def create_disposition(campaign_id: int) -> Any:
-    return jsonify(_save(campaign_id, None)), 201
+@validated(body=DispositionBody)
+def create_disposition(campaign_id: int, body: DispositionBody) -> Any:
+    return jsonify(_save(campaign_id, None, body)), 201
 
 
 @bp.put("/campaigns/<int:campaign_id>/dispositions/<int:disposition_id>")
 @login_required(*ADMIN)
-def update_disposition(campaign_id: int, disposition_id: int) -> Any:
-    return jsonify(_save(campaign_id, disposition_id))
+@validated(body=DispositionBody)
+def update_disposition(campaign_id: int, disposition_id: int, body: DispositionBody) -> Any:
+    return jsonify(_save(campaign_id, disposition_id, body))
 
 
 @bp.delete("/campaigns/<int:campaign_id>/dispositions/<int:disposition_id>")
 @login_required(*ADMIN)
+@validated()
 def delete_disposition(campaign_id: int, disposition_id: int) -> Any:
     try:
         with transaction(services().sessions) as s:

@@ -5,7 +5,7 @@ remembering on which line every JSON pointer starts, then hangs each
 :class:`~ivr_flows.validator.FlowError` on the line of its pointer (or of the
 nearest enclosing value that exists: "missing property" errors point at a key
 that is not there). Text that is not JSON is shown as uploaded, with the parse
-error on its line.
+error on its line; a document nested too deep to print is shown as that error.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr_flows.json_text import MAX_DEPTH, value_depth
 from ivr_flows.model import pointer as make_pointer
-from ivr_flows.validator import FlowError
+from ivr_flows.validator import FlowError, too_deep
 
 INDENT = 2
 
@@ -87,7 +88,13 @@ def line_of(where: dict[str, int], pointer: str) -> int | None:
 
 
 def annotate(doc: Any, errors: list[FlowError]) -> Annotated:
-    """Pretty lines of ``doc`` with every error attached to the line it concerns."""
+    """Pretty lines of ``doc`` with every error attached to the line it concerns.
+
+    A document too deep to print (:func:`pretty_lines` recurses per level) is shown
+    as its errors alone.
+    """
+    if value_depth(doc) > MAX_DEPTH:
+        return Annotated([], [e for e in errors if e.code == "too_deep"] or [too_deep()])
     texts, where = pretty_lines(doc)
     lines = [SourceLine(i + 1, text) for i, text in enumerate(texts)]
     unplaced = []

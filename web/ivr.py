@@ -22,11 +22,13 @@ from controlplane import ivr_store
 from controlplane.db import transaction
 from controlplane.models import Role
 from controlplane.models.ivr import IvrFlow, IvrFlowVersion
-from ivr_flows.validator import FlowError
+from ivr_flows import json_text
+from ivr_flows.validator import FlowError, too_deep
 from web.auth import current_user, login_required
-from web.errors import NotFound, PanelError
+from web.errors import BadParameter, NotFound, PanelError
 from web.flow_graph import render_svg
 from web.flow_source import Annotated, annotate, annotate_text
+from web.request_limits import MAX_ID
 from web.services import services
 
 bp = Blueprint("ivr", __name__)
@@ -58,6 +60,10 @@ def _store_errors() -> Iterator[None]:
 
 
 def _flow(s: Session, name: str) -> IvrFlow:
+    try:
+        ivr_store.check_name(name)
+    except ivr_store.FlowInvalid:  # no flow can have that name
+        raise NotFound(f"no IVR flow named {name[:80]!r}") from None
     with _store_errors():
         return ivr_store.get_flow(s, current_user().tenant_id, name)
 
@@ -83,7 +89,10 @@ def upload() -> Any:
     name = request.form.get("name", "").strip() or None
     save = request.form.get("action") == "save"
     try:
-        doc = json.loads(text)
+        doc = json_text.loads(text)
+    except json_text.TooDeep as err:
+        error = too_deep()
+        return _check_page(annotate_text(text, error, err.line), name or "", text, 1), 422
     except ValueError as err:
         error = FlowError("", "json", f"not valid JSON: {err}", "fix the JSON syntax")
         lineno = getattr(err, "lineno", None)
@@ -213,10 +222,9 @@ def bind_did() -> BaseResponse:
 
 def _int_field(name: str) -> int:
     raw = request.form.get(name, "").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        raise PanelError(f"field '{name}': expected a version number, got {raw[:20]!r}") from None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= MAX_ID):
+        raise BadParameter(name, f"expected a version number, got {raw[:20]!r}")
+    return int(raw)
 
 
 @bp.app_template_filter("short_sha")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -29,29 +28,31 @@ from controlplane.models.acd import (
     Queue,
     QueueMember,
 )
-from web.errors import PanelError
+from web.errors import FieldProblem, Invalid
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MOH = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 BREAK_CODE = re.compile(r"^\d{1,8}$")  # a desk phone dials *52<code>
 SKILL_PREFERENCES = ("closest", "highest")
+MAX_INT = 2**31 - 1  # PostgreSQL integer (ids, counts)
+MAX_NUMBER = 1e9
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
+class OutOfRange(ValueError):
+    """A number the database cannot hold (or no queue setting could mean)."""
 
 
-class InvalidForm(PanelError):
-    """One or more fields are wrong; ``details.errors`` lists each with its field."""
+FieldError = FieldProblem  # field, message (the form names fields, not JSON pointers)
+
+
+class InvalidForm(Invalid):
+    """One or more values are wrong; ``details.errors`` lists each with its field."""
 
     status = 422
     error_id = "invalid_form"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        message = "; ".join(f"field '{e.field}': {e.message}" for e in errors)
-        super().__init__(message, details={"errors": [asdict(e) for e in errors]})
+        super().__init__(errors)
         self.errors = errors
 
     def by_field(self) -> dict[str, str]:
@@ -110,6 +111,7 @@ def _blank(value: Any) -> bool:
 
 
 def _number(value: Any, integer: bool) -> float | int:
+    """A form string or JSON number as a finite number within the storage's range."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int | float):
@@ -118,6 +120,8 @@ def _number(value: Any, integer: bool) -> float | int:
         number = float(str(value).strip())
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError
+    if abs(number) > (MAX_INT if integer else MAX_NUMBER):
+        raise OutOfRange
     if integer:
         if float(number) != int(number):
             raise ValueError
@@ -138,6 +142,10 @@ def _parse_field(name: str, kind: str, value: Any, errors: list[FieldError]) -> 
         return None
     try:
         number = _number(value, kind == "int")
+    except OutOfRange:
+        limit = MAX_INT if kind == "int" else f"{MAX_NUMBER:.0e}"
+        errors.append(FieldError(name, f"must be between -{limit} and {limit}"))
+        return None
     except (ValueError, TypeError, OverflowError):
         errors.append(
             FieldError(name, "must be a whole number" if kind == "int" else "must be a number")
@@ -175,7 +183,9 @@ def parse_members(raw: Any, errors: list[FieldError]) -> list[tuple[int, int]]:
             if penalty < 0:
                 raise ValueError
         except (ValueError, TypeError):
-            errors.append(FieldError(f"members.{uid}.penalty", "must be a whole number ≥ 0"))
+            errors.append(
+                FieldError(f"members.{uid}.penalty", f"must be a whole number from 0 to {MAX_INT}")
+            )
             continue
         out.append((int(uid), int(penalty)))
     return out

@@ -29,7 +29,9 @@ from web import queue_config as qc
 from web.acd_live import wallboard
 from web.auth import current_user, login_required
 from web.errors import NotFound, PanelError
+from web.schemas.queues import BreakReasonBody, QueueBody
 from web.services import services
+from web.validation import validated
 
 log = logging.getLogger(__name__)
 
@@ -267,19 +269,14 @@ def wall() -> Any:
 
 @bp.get("/api/v1/queues/stats")
 @login_required(*VIEWERS)
+@validated()
 def api_stats() -> Any:
     return jsonify(_wallboard())
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise PanelError("send a JSON object with the queue's fields")
-    return body
-
-
 @bp.get("/api/v1/queues")
 @login_required(*ADMIN)
+@validated()
 def api_list() -> Any:
     tid = current_user().tenant_id
     with services().sessions() as s:
@@ -289,30 +286,33 @@ def api_list() -> Any:
 
 @bp.post("/api/v1/queues")
 @login_required(*ADMIN)
-def api_create() -> Any:
-    saved, told = _save(None, _json_body())
+@validated(body=QueueBody)
+def api_create(body: QueueBody) -> Any:
+    saved, told = _save(None, body.given())
     return _api_queue(saved, told), 201
 
 
 @bp.get("/api/v1/queues/<int:queue_id>")
 @login_required(*ADMIN)
+@validated()
 def api_get(queue_id: int) -> Any:
     return _api_queue(queue_id, None)
 
 
 @bp.put("/api/v1/queues/<int:queue_id>")
 @login_required(*ADMIN)
-def api_update(queue_id: int) -> Any:
+@validated(body=QueueBody)
+def api_update(queue_id: int, body: QueueBody) -> Any:
     """Fields not sent keep their value (members too, unless ``members`` is sent)."""
-    body = _json_body()
     with services().sessions() as s:
         current = qc.queue_json(s, _queue(s, queue_id))
-    saved, told = _save(queue_id, {**current, **body})
+    saved, told = _save(queue_id, {**current, **body.given()})
     return _api_queue(saved, told)
 
 
 @bp.delete("/api/v1/queues/<int:queue_id>")
 @login_required(*ADMIN)
+@validated()
 def api_delete(queue_id: int) -> Any:
     with transaction(services().sessions) as s:
         qc.delete_queue(s, _queue(s, queue_id))
@@ -327,6 +327,7 @@ def _api_queue(queue_id: int, told: bool | None) -> Any:
 
 @bp.get("/api/v1/break-reasons")
 @login_required(*ADMIN)
+@validated()
 def api_breaks() -> Any:
     tid = current_user().tenant_id
     with services().sessions() as s:
@@ -340,11 +341,13 @@ def api_breaks() -> Any:
 
 @bp.post("/api/v1/break-reasons")
 @login_required(*ADMIN)
-def api_add_break() -> Any:
-    return jsonify({"break_reason": _add_break(_json_body())}), 201
+@validated(body=BreakReasonBody)
+def api_add_break(body: BreakReasonBody) -> Any:
+    return jsonify({"break_reason": _add_break(body.given())}), 201
 
 
 @bp.delete("/api/v1/break-reasons/<int:break_id>")
 @login_required(*ADMIN)
+@validated()
 def api_delete_break(break_id: int) -> Any:
     return jsonify({"deleted": break_id, "reloaded": _delete_break(break_id)})

@@ -1,15 +1,15 @@
 """Call-record queries shared by the records page and the JSON API.
 
 :func:`parse_filter` turns query parameters into a :class:`RecordFilter` (or
-raises :class:`BadParameter` naming the parameter); :func:`find_records` applies
-it together with the tenant and role scope. Scope is never a parameter the
+raises :class:`~web.errors.Invalid` naming the parameter): their shape is
+:class:`~web.schemas.records.RecordsQuery`'s, the dates are read here.
+:func:`find_records` applies it together with the tenant and role scope. Scope is never a parameter the
 client controls: it always comes from the logged-in user.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session, aliased
 from controlplane.models import CallRecord, PhoneEndpoint, Role, User
 from web.auth import CurrentUser
 from web.errors import BadParameter
-
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
-MAX_NUMBER_LEN = 64
+from web.schemas.records import DEFAULT_PER_PAGE, RecordsQuery
+from web.validation import parse_query
 
 
 @dataclass(frozen=True)
@@ -89,42 +87,27 @@ def _parse_instant(name: str, raw: str, *, end: bool) -> datetime:
             start = datetime.combine(day, time(), tzinfo=UTC)
             return start + timedelta(days=1) if end else start
         moment = datetime.fromisoformat(raw)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise BadParameter(
             name, f"expected a date YYYY-MM-DD or an ISO 8601 datetime, got {raw[:40]!r}"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # the day after 9999-12-31, or 0001-01-01 east of UTC
+        raise BadParameter(name, f"{raw[:40]!r} is outside the years 1-9999") from None
 
 
-def _parse_int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(name, f"expected a whole number, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadParameter(name, f"must be between {low} and {high}, got {value}")
-    return value
-
-
-def parse_filter(args: Mapping[str, str]) -> RecordFilter:
-    """Read ``from``, ``to``, ``number``, ``page`` and ``per_page``; empty means unset."""
+def parse_filter(query: RecordsQuery | None = None) -> RecordFilter:
+    """The filter of ``query`` (by default this request's query string); empty means unset."""
+    query = query or parse_query(RecordsQuery)
+    assert query is not None
     since = until = None
-    if raw := args.get("from", "").strip():
+    if raw := (query.from_ or "").strip():
         since = _parse_instant("from", raw, end=False)
-    if raw := args.get("to", "").strip():
+    if raw := (query.to or "").strip():
         until = _parse_instant("to", raw, end=True)
     if since and until and since >= until:
         raise BadParameter("to", "must be after 'from'")
-    number = args.get("number", "").strip()
-    if len(number) > MAX_NUMBER_LEN:
-        raise BadParameter("number", f"at most {MAX_NUMBER_LEN} characters")
-    page = _parse_int("page", raw, 1, 1_000_000) if (raw := args.get("page", "").strip()) else 1
-    per_page = (
-        _parse_int("per_page", raw, 1, MAX_PER_PAGE)
-        if (raw := args.get("per_page", "").strip())
-        else DEFAULT_PER_PAGE
-    )
-    return RecordFilter(since, until, number, page, per_page)
+    return RecordFilter(since, until, query.number.strip(), query.page, query.per_page)
 
 
 def own_endpoints(s: Session, user: CurrentUser) -> list[str]:

@@ -305,7 +305,7 @@ def test_supervisor_lists_starts_pauses_and_reads_the_log(  # type: ignore[no-un
                        data={"csrf_token": csrf(client), "status": "paused"}, follow_redirects=True)
     assert "paused" in resp.get_data(as_text=True)
     resp = post(client, csrf, f"/api/v1/campaigns/{camp.id}/status", {"status": "finished"})
-    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["parameter"] == "status"
+    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["field"] == "status"
     assert post(client, csrf, f"/api/v1/campaigns/{camp.id}/status",
                 {"status": "running"}).get_json()["status"] == "running"
     log = client.get(f"/api/v1/campaigns/{camp.id}/attempts?per_page=2").get_json()

@@ -15,6 +15,7 @@ from controlplane.db import make_engine, make_sessionmaker
 from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, Queue, QueueMember
 from controlplane.seed import DEMO_DOMAIN
+from web.schemas.queues import QueueBody
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
 SUPERVISOR = f"supervisor@{DEMO_DOMAIN}"
@@ -259,10 +260,9 @@ def test_api_validation_lists_every_field(client, login, csrf, users, redis_clie
             "strategy": "fastest",
             "ring_timeout_s": -1,
             "recording": "sometimes",
-            "max_wait_s": "abc",
-            "serve_order": 1.5,
+            "max_waiting": 0,
             "moh_class": "a b",
-            "members": [{"user_id": users[ACME_ADMIN], "penalty": 0}, {"user_id": "x"}],
+            "members": [{"user_id": users[ACME_ADMIN], "penalty": 0}],
         },
     )
     assert resp.status_code == 422
@@ -274,12 +274,48 @@ def test_api_validation_lists_every_field(client, login, csrf, users, redis_clie
         "fewest_calls",
         "ring_timeout_s": "must be greater than 0",
         "recording": "must be one of always, never, on_demand",
-        "max_wait_s": "must be a number",
-        "serve_order": "must be a whole number",
+        "max_waiting": "must be at least 1 (or empty for no limit)",
         "moh_class": "1–80 letters, digits, '_' or '-'",
-        "members[1].user_id": "must be a user id",
         f"members.{users[ACME_ADMIN]}": "no such user in this tenant",
     }
+    assert reloads(redis_client) == []
+
+
+def test_api_wrong_json_types_are_400_naming_each_field(  # type: ignore[no-untyped-def]
+    client, login, csrf, users, redis_client
+) -> None:
+    """Shape before values: a string for a number, a fraction for a whole number, an id out
+    of range or an unknown field is refused by the schema, every one named."""
+    login(ADMIN)
+    resp = api(
+        client,
+        csrf,
+        "POST",
+        "/api/v1/queues",
+        {
+            "name": ["sales"],
+            "max_wait_s": "abc",
+            "serve_order": 1.5,
+            "overflow_queue_id": 2**63,
+            "members": [{"user_id": users[AGENT1]}, {"user_id": "x"}],
+            "colour": "red",
+        },
+    )
+    assert resp.status_code == 400
+    err = resp.get_json()["error"]
+    assert err["id"] == "invalid"
+    problems = {e["field"]: e["message"] for e in err["details"]["errors"]}
+    assert problems == {
+        "name": "must be a string, got a list",
+        "max_wait_s": "must be a number, got a string",
+        "serve_order": "must be a whole number, got a number",
+        "overflow_queue_id": "must be less than or equal to 2147483647",
+        "members[1].user_id": "must be a whole number, got a string",
+        "colour": "unknown field (allowed: " + ", ".join(QueueBody.model_fields) + ")",
+    }
+    pointers = {e["field"]: e["pointer"] for e in err["details"]["errors"]}
+    assert pointers["members[1].user_id"] == "/members/1/user_id"
+    assert reloads(redis_client) == []
     assert reloads(redis_client) == []
 
 
@@ -334,7 +370,7 @@ def test_only_admins_configure(client, login, csrf, who, status) -> None:  # typ
 
 
 def test_break_reasons_create_validate_delete(  # type: ignore[no-untyped-def]
-    app, client, login, login_form, csrf, store, world, redis_client
+    app, client, login, login_form, csrf, store, world, redis_client, users
 ) -> None:
     login(ADMIN)
     code = str(uuid.uuid4().int % 10**6 + 10**6)  # 7 digits, unique per run

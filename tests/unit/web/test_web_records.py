@@ -89,7 +89,8 @@ def test_bad_params_are_400_naming_the_parameter(client, login, params, name):
     error = resp.get_json()["error"]
     assert error["id"] == "bad_parameter"
     assert error["message"].startswith(f"parameter '{name}'")
-    assert error["details"] == {"parameter": name}
+    assert error["details"]["parameter"] == error["details"]["field"] == name
+    assert [e["field"] for e in error["details"]["errors"]] == [name]
 
 
 def test_bad_date_on_page_is_400_with_message(client, login):

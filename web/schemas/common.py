@@ -1,0 +1,70 @@
+"""Building blocks shared by every area's schemas: base models, ids, bounded numbers, text.
+
+Bounds come from the storage: ids and counts are PostgreSQL ``integer``
+(2^31-1), numbers are finite doubles kept to a sane range, strings have a
+length limit and no control characters (a single-line :data:`Line`) or only
+tab and newlines (:data:`Text`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+MAX_INT = 2**31 - 1
+MAX_NUMBER = 1e9
+MAX_ITEMS = 1000
+
+_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_TEXT_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _line(value: str) -> str:
+    if _LINE_BAD.search(value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+def _text(value: str) -> str:
+    if _TEXT_BAD.search(value):
+        raise ValueError("must be text without control characters")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+"""A database id."""
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+SignedInt = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+
+
+ONE_LINE = AfterValidator(_line)
+"""Use as ``Annotated[str, Field(max_length=64), ONE_LINE]``: one line, no control
+characters."""
+MULTI_LINE = AfterValidator(_text)
+"""Text where tab and newlines are allowed, other control characters not."""
+
+
+class Body(BaseModel):
+    """A JSON body: unknown fields refused, JSON types taken strictly."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    def given(self) -> dict[str, Any]:
+        """Only the fields the client sent (a partial update changes only those)."""
+        return self.model_dump(exclude_unset=True, by_alias=False)
+
+
+class Query(BaseModel):
+    """Query parameters: text converted leniently; an empty value means "not given"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data

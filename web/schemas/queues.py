@@ -1,0 +1,57 @@
+"""Queues and break reasons (``/api/v1/queues``, ``/api/v1/break-reasons``).
+
+These models check shape, types and bounds; the rules a value must follow
+(choices, "greater than 0", names unique in the tenant, members of the tenant)
+are :mod:`web.queue_config`'s, shared with the HTML form, and come back as 422
+``invalid_form``. ``null`` means "blank", as an empty form field does: the
+default for an optional field, "required" for the others.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from web.schemas.common import MAX_ITEMS, ONE_LINE, Body, Count, Id, Number, SignedInt
+
+Word = Annotated[str, Field(max_length=32), ONE_LINE]
+
+
+class QueueMember(Body):
+    user_id: Id
+    penalty: Count = 0
+
+
+class QueueBody(Body):
+    """A queue to create (fields not sent take their default) or the fields to change."""
+
+    name: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
+    strategy: Word | None = None
+    ring_timeout_s: Number | None = None
+    wrap_up_s: Number | None = None
+    max_wait_s: Number | None = None
+    max_waiting: SignedInt | None = None
+    overflow_queue_id: Id | None = None
+    no_agents: Word | None = None
+    announce_every_s: Number | None = None
+    recording: Word | None = None
+    sl_threshold_s: Number | None = None
+    sticky_wait_s: Number | None = None
+    sticky_max_age_s: Number | None = None
+    skill_preference: Word | None = None
+    aging_rate_per_s: Number | None = None
+    aging_max_bonus: Number | None = None
+    serve_order: SignedInt | None = None
+    moh_class: Annotated[str, Field(max_length=80), ONE_LINE] | None = None
+    members: Annotated[list[QueueMember], Field(max_length=MAX_ITEMS)] | None = None
+
+
+class BreakReasonBody(Body):
+    """A new break reason: ``code`` (digits an agent dials after ``*52``), ``label``,
+    ``kind`` and, for a conditional break, ``max_on_break``."""
+
+    code: Annotated[str, Field(max_length=32), ONE_LINE] | None = None
+    label: Annotated[str, Field(max_length=100), ONE_LINE] | None = None
+    kind: Word | None = None
+    max_on_break: Count | None = None
