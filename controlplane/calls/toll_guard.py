@@ -10,9 +10,10 @@ decision itself is pure (:func:`controlplane.security.outbound_policy.decide`); 
 counts what is in use and acts on a refusal.
 
 Counting is right across restarts because it is read, not kept: live calls are the call
-service's own states (rebuilt from the call records by ``reconcile`` after a restart), and
-the last hour is the call records' ids over a trunk united with the live calls' ids (a call
-admitted a moment ago may not be written yet). The database is read in a thread first;
+service's own states (rebuilt from the call records by ``reconcile`` after a restart) plus
+the unfinished call records of calls not among them (a restarted daemon counts them before
+``reconcile`` has adopted or closed them), and the last hour is the call records' ids over a
+trunk united with the live calls' ids (a call admitted a moment ago may not be written yet). The database is read in a thread first;
 then the live count and the decision are taken with no ``await`` before the caller puts the
 call into ``CallService.calls``, so two calls checked at once can never both take the last
 free line.
@@ -40,7 +41,7 @@ from controlplane.db import transaction
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 from controlplane.security import outbound_store as store
 from controlplane.security.destinations import classify
-from controlplane.security.outbound_policy import Policy, Usage, Verdict, decide, headroom
+from controlplane.security.outbound_policy import Usage, Verdict, decide, headroom
 from controlplane.tts import media_uri
 
 if TYPE_CHECKING:
@@ -58,26 +59,34 @@ def trunk_of(dial: str | None) -> str | None:
     return dial.rpartition("@")[2]
 
 
-def trunk_legs(state: CallState) -> list[tuple[str, bool]]:
-    """The legs of a live call on trunks: (trunk, outgoing). An inbound caller's leg uses a
+def legs_of(direction: str, trunk: str | None, dial: str | None,
+            caller_alive: bool = True) -> list[tuple[str, bool]]:
+    """The legs of a call on trunks: (trunk, outgoing). An inbound caller's leg uses a
     channel of the trunk it came on; a dialled number or a campaign customer goes out."""
-    if state.phase == Phase.ENDED or state.refused_reason is not None:
-        return []
     legs: list[tuple[str, bool]] = []
-    if state.direction == "inbound" and state.trunk and state.caller_alive:
-        legs.append((state.trunk, False))
-    if state.direction == "campaign" and state.trunk:
-        legs.append((state.trunk, True))
-    elif (out := trunk_of(state.dial)) is not None:
+    if direction == "inbound" and trunk and caller_alive:
+        legs.append((trunk, False))
+    if direction == "campaign" and trunk:
+        legs.append((trunk, True))
+    elif (out := trunk_of(dial)) is not None:
         legs.append((out, True))
     return legs
 
 
-def count_usage(calls: dict[str, CallState], tenant_id: int, trunk: str, channels: int,
-                last_hour_ids: set[str], at: datetime) -> Usage:
-    """What is in use now, from the live states and the records' ids of the last hour."""
+def trunk_legs(state: CallState) -> list[tuple[str, bool]]:
+    """:func:`legs_of` a live call (none once ended or refused)."""
+    if state.phase == Phase.ENDED or state.refused_reason is not None:
+        return []
+    return legs_of(state.direction, state.trunk, state.dial, state.caller_alive)
+
+
+def count_usage(calls: dict[str, CallState], tenant_id: int, trunk: str, snap: store.Snapshot,
+                at: datetime) -> Usage:
+    """What is in use now: the live states, plus the unfinished records of calls not among
+    them (after a restart, before ``reconcile`` adopted them: counted rather than missed);
+    the last hour is the records' ids united with the live calls'."""
     tenant_live = trunk_live = 0
-    recent = set(last_hour_ids)
+    recent = set(snap.last_hour)
     for state in calls.values():
         legs = trunk_legs(state)
         trunk_live += sum(1 for t, _ in legs if t == trunk)
@@ -85,7 +94,13 @@ def count_usage(calls: dict[str, CallState], tenant_id: int, trunk: str, channel
             tenant_live += 1
             if state.started_at > at - store.HOUR:
                 recent.add(state.call_id)
-    return Usage(tenant_live, trunk_live, channels, len(recent))
+    for row in snap.active:
+        if row.call_id in calls:
+            continue
+        legs = legs_of(row.direction, row.trunk, row.dial)
+        trunk_live += sum(1 for t, _ in legs if t == trunk)
+        tenant_live += row.tenant_id == tenant_id and any(out for _, out in legs)
+    return Usage(tenant_live, trunk_live, snap.channels, len(recent))
 
 
 class TollGuard:
@@ -99,9 +114,9 @@ class TollGuard:
         """Decide one call. An allowed call must enter ``calls.calls`` before the caller
         awaits anything else; a refused one is already audited when this returns."""
         at = now()
-        policy, channels, hour_ids = await asyncio.to_thread(self._load, tenant_id, trunk, at)
-        usage = count_usage(self.calls.calls, tenant_id, trunk, channels, hour_ids, at)
-        verdict = decide(policy, classify(number, policy.region), usage)
+        snap = await asyncio.to_thread(self._load, tenant_id, trunk, at)
+        usage = count_usage(self.calls.calls, tenant_id, trunk, snap, at)
+        verdict = decide(snap.policy, classify(number, snap.policy.region), usage)
         if not verdict.allowed:
             log.warning("outbound %s (%s) of tenant %s to %r refused: %s", call_id, via,
                         tenant_id, number, verdict.reason)
@@ -126,12 +141,12 @@ class TollGuard:
         """How many calls a dialer may start now without hitting a cap (0 at the hourly cap
         raises its alert, as a refused call would)."""
         at = now()
-        policy, channels, hour_ids = await asyncio.to_thread(self._load, tenant_id, trunk, at)
-        usage = count_usage(self.calls.calls, tenant_id, trunk, channels, hour_ids, at)
-        n, code = headroom(policy, usage)
+        snap = await asyncio.to_thread(self._load, tenant_id, trunk, at)
+        usage = count_usage(self.calls.calls, tenant_id, trunk, snap, at)
+        n, code = headroom(snap.policy, usage)
         if code == "hourly":
             await self._alert(tenant_id, f"hourly cap: {usage.last_hour} of "
-                              f"{policy.max_per_hour} outbound calls in the last hour",
+                              f"{snap.policy.max_per_hour} outbound calls in the last hour",
                               actor="dialer")
         return n
 
@@ -160,10 +175,9 @@ class TollGuard:
                                 self.calls.settings.recordings_dir)
 
     # ---- I/O ----
-    def _load(self, tenant_id: int, trunk: str, at: datetime) -> tuple[Policy, int, set[str]]:
+    def _load(self, tenant_id: int, trunk: str, at: datetime) -> store.Snapshot:
         with self.calls.db() as s:
-            return (store.load_policy(s, tenant_id), store.trunk_channels(s, trunk),
-                    store.calls_last_hour(s, tenant_id, at))
+            return store.snapshot(s, tenant_id, trunk, at)
 
     async def _audit(self, tenant_id: int, verdict: Verdict, *, call_id: str, via: str,
                      actor: str, trunk: str) -> None:

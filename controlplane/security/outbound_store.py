@@ -8,6 +8,7 @@ out, a preview call, an IVR transfer to a number); refused calls never count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -48,6 +49,37 @@ def save_policy(s: Session, tenant_id: int, policy: Policy, actor: str) -> None:
     changed = {k: {"from": before[k], "to": v} for k, v in after.items() if before[k] != v}
     audit.record(s, "outbound.policy", tenant_id=tenant_id, actor=actor,
                  detail={"changed": changed})
+
+
+@dataclass(frozen=True)
+class ActiveCall:
+    """An unfinished call record, as the guard counts it."""
+
+    call_id: str
+    tenant_id: int | None
+    direction: str
+    trunk: str | None
+    dial: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the guard reads from the database before a decision."""
+
+    policy: Policy
+    channels: int  # the trunk's
+    last_hour: frozenset[str]  # call ids over a trunk of the tenant, last hour
+    active: tuple[ActiveCall, ...]  # unfinished, unrefused records of the tenant or the trunk
+
+
+def snapshot(s: Session, tenant_id: int, trunk: str, now: datetime) -> Snapshot:
+    rows = s.execute(select(CallRecord.call_id, CallRecord.tenant_id, CallRecord.direction,
+                            CallRecord.trunk, CallRecord.dial_target).where(
+        CallRecord.status == "active", CallRecord.refused_reason.is_(None),
+        or_(CallRecord.tenant_id == tenant_id, CallRecord.trunk == trunk)))
+    return Snapshot(load_policy(s, tenant_id), trunk_channels(s, trunk),
+                    frozenset(calls_last_hour(s, tenant_id, now)),
+                    tuple(ActiveCall(*row) for row in rows))
 
 
 def trunk_channels(s: Session, trunk: str) -> int:

@@ -20,6 +20,8 @@ from controlplane.db import transaction
 from controlplane.engine import commands as c
 from controlplane.models import CallRecord, SecurityEvent, Tenant, Trunk
 from controlplane.models.outbound import OutboundPolicy
+from controlplane.security.outbound_policy import Policy
+from controlplane.security.outbound_store import ActiveCall, Snapshot
 
 T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 OUT = m.Binding(1, "outbound", "1001234", None, "lab", "demo-1003", "PJSIP/1001234@lab", None)
@@ -54,7 +56,8 @@ def test_a_refused_ivr_transfer_plays_why() -> None:
 
 def _state(call_id: str, direction: str, dial: str | None, trunk: str | None = None,
            tenant: int = 1, started: datetime = T0, **kw: Any) -> m.CallState:
-    return m.CallState(call_id=call_id, phase=m.Phase.TALKING, tenant_id=tenant,
+    phase = kw.pop("phase", m.Phase.TALKING)
+    return m.CallState(call_id=call_id, phase=phase, tenant_id=tenant,
                        direction=direction, caller="x", callee="y", did=None, trunk=trunk,
                        agent_endpoint=None, started_at=started, prompt=None, dial=dial, **kw)
 
@@ -72,10 +75,26 @@ def test_trunk_legs_and_usage() -> None:
     }
     assert trunk_legs(calls["xfer"]) == [("lab", False), ("lab", True)]
     assert trunk_legs(calls["refused"]) == []
-    usage = count_usage(calls, 1, "lab", 30, {"ended-a", "out"}, T0)
+    snap = Snapshot(Policy(), 30, frozenset({"ended-a", "out"}), ())
+    usage = count_usage(calls, 1, "lab", snap, T0)
     assert usage.tenant_live == 3  # xfer, out, camp (not the inbound-only call)
     assert usage.trunk_live == 6  # in, xfer x2, out, camp, other
     assert usage.last_hour == 3  # ended-a, out, xfer (camp started two hours ago)
+
+
+def test_a_restarted_daemon_counts_unfinished_records_not_yet_adopted() -> None:
+    """Right after a restart the live states are empty until reconcile: the unfinished call
+    records count instead, and a call both live and recorded counts once."""
+    active = (ActiveCall("out", 1, "outbound", "lab", "PJSIP/1004567@lab"),
+              ActiveCall("camp", 1, "campaign", "lab", None),
+              ActiveCall("in", 1, "inbound", "lab", "PJSIP/demo-1001"),
+              ActiveCall("int", 1, "internal", None, "PJSIP/demo-1002"))
+    snap = Snapshot(Policy(), 30, frozenset(), active)
+    usage = count_usage({}, 1, "lab", snap, T0)
+    assert (usage.tenant_live, usage.trunk_live) == (2, 3)
+    live = {"out": _state("out", "outbound", "PJSIP/1004567@lab", trunk="lab")}
+    usage = count_usage(live, 1, "lab", snap, T0)
+    assert (usage.tenant_live, usage.trunk_live) == (2, 3)
 
 
 @dataclass
@@ -130,11 +149,14 @@ async def test_guard_refuses_audits_and_alerts_once(world, redis_port, tmp_path)
         # the last hour: two calls from the records (one ended, one over) and one live → 3
         svc.calls.clear()
         records.save(factory, _state("old", "campaign", None, trunk="lab", tenant=tid,
-                                     started=datetime.now(UTC) - timedelta(minutes=5)), tmp_path)
+                                     started=datetime.now(UTC) - timedelta(minutes=5),
+                                     phase=m.Phase.ENDED), tmp_path)
         records.save(factory, _state("old2", "outbound", "PJSIP/1@lab", tenant=tid,
-                                     started=datetime.now(UTC) - timedelta(minutes=1)), tmp_path)
+                                     started=datetime.now(UTC) - timedelta(minutes=1),
+                                     phase=m.Phase.ENDED), tmp_path)
         records.save(factory, _state("older", "outbound", "PJSIP/1@lab", tenant=tid,
-                                     started=datetime.now(UTC) - timedelta(minutes=61)), tmp_path)
+                                     started=datetime.now(UTC) - timedelta(minutes=61),
+                                     phase=m.Phase.ENDED), tmp_path)
         svc.calls["l2"] = _state("l2", "outbound", "PJSIP/demo-1001", tenant=tid)  # internal
         v = await guard.check(call_id="c", tenant_id=tid, trunk="lab", number="1004567",
                               via="campaign", actor="attempt 1-1")
