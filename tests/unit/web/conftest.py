@@ -18,7 +18,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.test import TestResponse
 
 from controlplane.config import Settings, load_settings
@@ -287,13 +287,18 @@ def clock(app: Flask) -> Clock:
 
 
 @pytest.fixture
-def person(app: Flask, world: World) -> tuple[int, str]:
+def person(app: Flask, world: World) -> Iterator[tuple[int, str]]:
     """A fresh agent of the demo tenant (id, address) whose password and sessions tests
-    may change without touching anyone else's."""
+    may change without touching anyone else's; gone again afterwards (with its sessions),
+    so no other test meets an extra agent."""
     login = f"p-{uuid.uuid4().hex[:8]}"
-    with transaction(app.extensions["centrala"].sessions) as s:
+    factory = app.extensions["centrala"].sessions
+    with transaction(factory) as s:
         user = User(tenant_id=world.demo_tenant, login=login, role=Role.AGENT,
                     password_hash=hash_password(PASSWORD))
         s.add(user)
         s.flush()
-        return user.id, f"{login}@{DEMO_DOMAIN}"
+        uid = user.id
+    yield uid, f"{login}@{DEMO_DOMAIN}"
+    with transaction(factory) as s:
+        s.execute(delete(User).where(User.id == uid))  # sessions go by ON DELETE CASCADE
