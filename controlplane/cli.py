@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     from controlplane.campaigns.cli import register as register_campaign
 
     register_campaign(sub)  # `campaign create|import|list`: handlers take (args, settings)
+    from controlplane.security.cli import register as register_security
+
+    register_security(sub)  # `security bans|unban`: SIP brute-force bans
     for optional in ("amd.cli", "ivr_flows.cli"):
         _register_optional(sub, optional)
     return parser

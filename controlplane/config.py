@@ -8,6 +8,7 @@ own processes (ARI and AMI passwords) are generated on first use and kept in
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -58,6 +59,15 @@ class Settings:
     # CENTRALA_WEB_TLS=1: the panel serves HTTPS with a self-signed certificate generated
     # under <runtime>/tls (web.tls) and its cookies are marked Secure.
     web_tls: bool = False
+    # SIP brute-force bans (controlplane.security.bans): this many failed authentications
+    # from one address within the window ban it for sip_ban_time_s (repeat offenders longer,
+    # up to sip_ban_max_time_s); addresses in sip_ban_allow (CIDRs) are never banned. The
+    # host itself is allowed by default: the lab's desk phones and baresip live on it.
+    sip_ban_failures: int = 10
+    sip_ban_window_s: float = 60.0
+    sip_ban_time_s: float = 3600.0
+    sip_ban_max_time_s: float = 7 * 86400.0
+    sip_ban_allow: tuple[str, ...] = ("127.0.0.1/32",)
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +124,30 @@ def _range(value: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
+def _sip_ban_number(env: dict[str, str], name: str, default: str, minimum: float) -> float:
+    value = _env(env, name, default)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"CENTRALA_{name}: {value!r} is not a number") from None
+    if number < minimum:
+        raise ValueError(f"CENTRALA_{name}: must be at least {minimum:g}, not {value!r}")
+    return number
+
+
+def _sip_ban_allow(env: dict[str, str]) -> tuple[str, ...]:
+    """``CENTRALA_SIP_BAN_ALLOW``: comma-separated addresses or CIDRs ("" allows nobody)."""
+    out = []
+    for item in filter(None, (i.strip() for i in _env(env, "SIP_BAN_ALLOW", "127.0.0.1/32")
+                              .split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"CENTRALA_SIP_BAN_ALLOW: {item!r} is not an IP address or "
+                             "network (e.g. 192.0.2.0/24)") from None
+    return tuple(out)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -152,4 +186,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hlr_timeout_s=float(_env(env, "HLR_TIMEOUT_S", "10")),
         lab_carrier_address=_env(env, "LAB_CARRIER_ADDRESS", "127.0.0.2"),
         web_tls=_flag(env, "WEB_TLS"),
+        sip_ban_failures=int(_sip_ban_number(env, "SIP_BAN_FAILURES", "10", 1)),
+        sip_ban_window_s=_sip_ban_number(env, "SIP_BAN_WINDOW_S", "60", 1),
+        sip_ban_time_s=_sip_ban_number(env, "SIP_BAN_TIME_S", "3600", 1),
+        sip_ban_max_time_s=max(_sip_ban_number(env, "SIP_BAN_MAX_TIME_S", "604800", 1),
+                               _sip_ban_number(env, "SIP_BAN_TIME_S", "3600", 1)),
+        sip_ban_allow=_sip_ban_allow(env),
     )

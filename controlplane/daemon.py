@@ -28,6 +28,7 @@ from controlplane.ivr_store import did_lookup
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
+from controlplane.security.ban_service import BanWatcher
 from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
@@ -56,7 +57,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         preview = PreviewDialer(factory, calls)  # agents' preview calls (calls.end_hooks)
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
                         settings.ami_password, redis, on_contact=acd.contact_status)
-        tasks = [asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
+        sip_bans = BanWatcher(settings, factory, redis, ami)  # brute force → PJSIP ACL
+        sip_bans.attach()
+        tasks = [asyncio.create_task(sip_bans.run(), name="sip-bans"),
+                 asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
                                      name="ari-events"),
                  asyncio.create_task(ami.run(), name="ami"),
                  asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),

@@ -204,6 +204,11 @@ def start_redis(settings: Settings) -> None:
     client.close()
 
 
+def baresip_ctrl_port(settings: Settings) -> int:
+    """baresip's ctrl_tcp port (netstring JSON: dial, hangup, reginfo, …)."""
+    return settings.lab.sip + 22
+
+
 def start_baresip(settings: Settings, phone: PhoneEndpoint) -> None:
     base = settings.runtime_dir / "baresip"
     base.mkdir(parents=True, exist_ok=True)
@@ -212,7 +217,9 @@ def start_baresip(settings: Settings, phone: PhoneEndpoint) -> None:
     if not audio.exists():
         subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(audio),
                         "synth", "30", "sine", "900", "vol", "0.15"], check=True)
-    files = labmod.baresip_config(settings, phone, audio, settings.lab.sip + 21)
+    # ctrl_tcp two ports above SIP: baresip's SIP over TLS takes SIP + 1 (sip_listen), and
+    # ctrl_tcp then failed to listen ("Address already in use") and baresip had no control
+    files = labmod.baresip_config(settings, phone, audio, baresip_ctrl_port(settings))
     for name, text in files.items():
         (base / name).write_text(text)
         (base / name).chmod(0o600)

@@ -119,6 +119,7 @@ module g711.so
 module aufile.so
 module sndfile.so
 module account.so
+module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen {settings.bind_address}:{ctrl_port}
 snd_path {base}/snd

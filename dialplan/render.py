@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.config import Settings
 from controlplane.models import Did, PhoneEndpoint, Trunk
+from controlplane.security import ban_store, sip_acl
 from dialplan import checks
 from dialplan.modules import PLATFORM, QUIET_FILES, modules_conf
 from dialplan.problems import ConfigError, ConfigProblem
@@ -137,7 +139,15 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
     files["modules.conf"] = modules_conf(PLATFORM)
     files.update(QUIET_FILES)
     files.update(cel_files(cel_log_path(settings)))
+    files.update(ban_files(session))
     return files
+
+
+def ban_files(session: Session) -> dict[str, str]:
+    """The SIP bans in force (``sip_ban``) as the PJSIP global ACL, in its own file: a start
+    or a render applies them; the control plane keeps the file current afterwards."""
+    return {"sorcery.conf": sip_acl.SORCERY_CONF,
+            sip_acl.BANS_FILE: ban_store.render(session, datetime.now(UTC))}
 
 
 def cel_log_path(settings: Settings) -> Path:

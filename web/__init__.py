@@ -29,6 +29,7 @@ from web import (
     outbound_policy,
     queues,
     request_limits,
+    security,
     users,
 )
 from web.server import serve
@@ -76,7 +77,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
     for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
-               campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp):
+               campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp,
+               security.bp):
         app.register_blueprint(bp)
     errors.register(app)
     app.after_request(_security_headers)

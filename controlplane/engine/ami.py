@@ -6,14 +6,16 @@ watchdog pings on a schedule: a ping that times out means a half-open
 connection, which is closed and re-opened.
 
 PJSIP contact status events feed ``centrala:contacts`` in Redis
-(endpoint → status), the live view of which phones can be rung.
+(endpoint → status), the live view of which phones can be rung. Other parts
+:meth:`AmiClient.subscribe` to more events (the SIP ban watcher: the
+``security`` class) before :meth:`AmiClient.run`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,6 +31,15 @@ class AmiError(RuntimeError):
     pass
 
 
+def _guarded(handler: Callable[[Any], None]) -> Callable[[Manager, Any], None]:
+    def call(_manager: Manager, message: Any) -> None:
+        try:
+            handler(message)
+        except Exception:  # noqa: BLE001 - a bad consumer must not kill the AMI reader
+            log.exception("AMI event consumer failed")
+    return call
+
+
 class AmiClient:
     def __init__(self, host: str, port: int, user: str, password: str,
                  redis: aioredis.Redis | None = None,
@@ -38,13 +49,25 @@ class AmiClient:
         self.on_contact = on_contact
         self.manager: Manager | None = None
         self.healthy = asyncio.Event()
+        self._classes = ["system"]
+        self._subscribers: list[tuple[str, Callable[[Any], None]]] = []
+
+    def subscribe(self, names: Iterable[str], handler: Callable[[Any], None],
+                  event_class: str) -> None:
+        """Deliver the AMI events ``names`` (of ``event_class``) to ``handler`` (call before
+        :meth:`run`). The handler is called on the reader, in order: it must not block."""
+        if event_class not in self._classes:
+            self._classes.append(event_class)
+        self._subscribers += [(name, handler) for name in names]
 
     def _new_manager(self) -> Manager:
-        # Only the "system" class (contact status, reloads): call events come over ARI, and
-        # parsing every AMI call event would cost CPU per call for nothing.
+        # Only the "system" class (contact status, reloads) and what subscribers asked for:
+        # call events come over ARI, and parsing every AMI call event would cost CPU per call.
         manager = Manager(**self._params, ping_delay=PING_EVERY_S, reconnect_timeout=2,
-                          forgetable_actions=("ping", "login"), events="system")
+                          forgetable_actions=("ping", "login"), events=",".join(self._classes))
         manager.register_event("ContactStatus", self._on_contact)
+        for name, handler in self._subscribers:
+            manager.register_event(name, _guarded(handler))
         return manager
 
     async def _on_contact(self, _manager: Manager, message: Any) -> None:

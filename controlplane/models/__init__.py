@@ -28,6 +28,7 @@ from controlplane.models.outbound import OutboundPolicy  # noqa: F401
 from controlplane.models.panel_sessions import PanelSession  # noqa: F401
 from controlplane.models.recordings import CallRecording
 from controlplane.models.security import SecurityEvent  # noqa: F401
+from controlplane.models.sip_bans import SipBan  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 
