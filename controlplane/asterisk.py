@@ -11,6 +11,10 @@ Two instances share the root filesystem: ``platform`` (the product) and ``lab``
 (the world that calls it). Each has its own ``asterisk.conf`` whose
 ``[directories]`` point at ``<runtime>/<instance>/{etc,spool,log,lib,run}``;
 modules and sounds come from the root filesystem.
+
+Asterisk runs as the chroot's ``asterisk`` user, whose ids provisioning makes unique on
+the host (:mod:`controlplane.security.chroot_ids`), with umask 027: what it writes
+(recordings, logs) is readable by the service and the Asterisk group, by nobody else.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane.config import PROJECT_ROOT, Ports, Settings
+from controlplane.procs.pids import ids_of, read_pid
+from controlplane.security import chroot_ids
 
 MIN_VERSION = 20
 ROOTFS_SCRIPT = PROJECT_ROOT / "docker" / "asterisk-rootfs.sh"
 INSTANCE_DIRS = ("etc", "spool", "spool/recording", "log", "lib", "run", "sounds")
+ASTERISK_UMASK = 0o027  # recordings 0640: the service and the Asterisk group read them
 
 
 class AsteriskError(RuntimeError):
@@ -99,6 +106,7 @@ def provision(settings: Settings, *, allow_system: bool = True) -> Installation:
     if allow_system and (found := find_system_asterisk()):
         return found
     if (found := rootfs_installation(settings.asterisk_root)) is not None:
+        _unique_ids(found)
         return found
     if os.geteuid() != 0:
         raise AsteriskError(
@@ -113,7 +121,22 @@ def provision(settings: Settings, *, allow_system: bool = True) -> Installation:
     found = rootfs_installation(settings.asterisk_root)
     if found is None:
         raise AsteriskError(f"{settings.asterisk_root} is incomplete after provisioning")
+    _unique_ids(found)
     return found
+
+
+def _unique_ids(inst: Installation) -> None:
+    """Give the chroot's asterisk user ids no host account has (idempotent; needs root)."""
+    if not inst.chrooted or os.geteuid() != 0:
+        return
+    try:
+        done = chroot_ids.ensure_unique_ids(inst.root)
+    except (OSError, chroot_ids.ChrootIdsError) as err:
+        raise AsteriskError(f"cannot give the chroot's asterisk user ids of its own: {err}") from err
+    if done is not None:
+        print(f"asterisk chroot: user asterisk renumbered {done.old_uid}:{done.old_gid} -> "
+              f"{done.uid}:{done.gid} (the old ids belong to host accounts); "
+              f"{done.files} files re-owned")
 
 
 def installation(settings: Settings) -> Installation:
@@ -189,10 +212,34 @@ class Instance:
         )
 
     def fix_ownership(self) -> None:
-        """Files must belong to the chroot's asterisk user (it runs unprivileged)."""
-        uid, gid = self._asterisk_ids()
+        """Files must belong to the user Asterisk runs as (unprivileged), and to nobody
+        else: every permission of "others" is taken away. The runtime folder above lets the
+        Asterisk group walk through (``0750``); see :mod:`controlplane.security.file_modes`."""
+        uid, gid = self.owner_ids()
         for path in [self.base, *self.base.rglob("*")]:
             os.chown(path, uid, gid, follow_symlinks=False)
+            if not path.is_symlink():
+                mode = path.stat().st_mode & 0o7777
+                if mode & 0o007:
+                    os.chmod(path, mode & ~0o007)
+        runtime = self.settings.runtime_dir
+        st = runtime.stat()
+        if st.st_gid != gid or st.st_mode & 0o777 != 0o750:
+            os.chown(runtime, -1, gid)
+            os.chmod(runtime, 0o750)
+
+    def owner_ids(self) -> tuple[int, int]:
+        """The ids Asterisk's files must have: those of the running process if it runs (it
+        keeps the ids it started with even if the chroot's user was renumbered since),
+        else the chroot's asterisk user's."""
+        pid = self.pid()
+        if pid is not None and (ids := ids_of(pid)) is not None and ids != (0, 0):
+            return ids
+        return self._asterisk_ids()
+
+    def pid(self) -> int | None:
+        """The pid in Asterisk's own pid file, if that process is alive (not a zombie)."""
+        return read_pid(self.dir("run") / "asterisk.pid")
 
     def _asterisk_ids(self) -> tuple[int, int]:
         passwd = (self.inst.root / "etc" / "passwd").read_text()
@@ -213,13 +260,7 @@ class Instance:
         return proc.stdout
 
     def running(self) -> bool:
-        pidfile = self.dir("run") / "asterisk.pid"
-        if not pidfile.exists():
-            return False
-        try:
-            pid = int(pidfile.read_text().strip())
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
+        if self.pid() is None:
             return False
         try:
             self.cli("core show version", timeout=5)
@@ -231,32 +272,53 @@ class Instance:
         """Start (if not running) and wait until fully booted."""
         if self.running():
             return
+        subprocess.run(self._start_command(), check=True, timeout=30, umask=ASTERISK_UMASK,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_booted(timeout)
+
+    def _start_command(self, *extra: str) -> list[str]:
         ensure_mounts(self.inst, self.settings.runtime_dir)
         self.fix_ownership()
-        args = ["-C", str(self.conf), "-n"]
+        args = ["-C", str(self.conf), "-n", *extra]
         if self.inst.chrooted or os.geteuid() == 0:
             args += ["-U", "asterisk", "-G", "asterisk"]
-        subprocess.run(self.inst.command(*args), check=True, timeout=30,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self.inst.command(*args)
+
+    def spawn_foreground(self, log: Path) -> subprocess.Popen[bytes]:
+        """Start Asterisk as our child, in the foreground (``-f``: no fork), output to
+        ``log``: how the supervisor runs it, so it learns at once when and how it died."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            os.chmod(log, 0o600)
+            return subprocess.Popen(self._start_command("-f"), stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, umask=ASTERISK_UMASK,
+                                    start_new_session=True)
+
+    def booted(self, timeout: float = 5) -> bool:
+        """This instance answers its CLI and has fully booted ("Asterisk has fully booted.")."""
+        try:
+            return "fully booted" in self.cli("core waitfullybooted", timeout=timeout).lower()
+        except (AsteriskError, subprocess.TimeoutExpired):
+            return False
+
+    def wait_booted(self, timeout: float = 30) -> None:
+        """Wait until this instance answers and is fully booted."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                if "Fully Booted" in self.cli("core waitfullybooted", timeout=10) or self.running():
-                    return
-            except (AsteriskError, subprocess.TimeoutExpired):
-                pass
+            if self.booted(timeout=10):
+                return
             time.sleep(0.2)
         raise AsteriskError(f"{self.name} Asterisk did not boot in {timeout:.0f} s; see {self.dir('log')}/messages.log")
 
     def stop(self, timeout: float = 20) -> None:
-        if not self.running():
+        """Stop cleanly (``core stop now``), or kill after ``timeout`` (also a hung one)."""
+        if self.pid() is None:
             return
         with contextlib.suppress(AsteriskError, subprocess.TimeoutExpired):
             self.cli("core stop now", timeout=10)
-        pidfile = self.dir("run") / "asterisk.pid"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.running():
+        while time.monotonic() < deadline and self.pid() is not None:
             time.sleep(0.2)
-        if pidfile.exists():
-            with contextlib.suppress(ValueError, ProcessLookupError):
-                os.kill(int(pidfile.read_text().strip()), 9)
+        if (pid := self.pid()) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)

@@ -97,6 +97,10 @@ def upload(session: Session, settings: Settings, tenant_id: int, name: str, data
         raise AudioRejected(f"file must be between 1 byte and {MAX_BYTES // 1024 // 1024} MiB")
     target_dir = uploads_dir(settings, tenant_id)
     target_dir.mkdir(parents=True, exist_ok=True)
+    # Asterisk (another user) reads the prompts, and our processes run with umask 077: like
+    # the TTS cache, these folders are walkable (the runtime folder keeps strangers out).
+    for folder in (target_dir.parent, target_dir):
+        folder.chmod(0o755)
     target = target_dir / f"{name}.wav"
     # Hidden, unique names: two uploads of one name never share a temporary file.
     fd, out_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp.wav", dir=target_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -64,7 +65,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 def _controlplane(args: argparse.Namespace, settings: Settings) -> int:
     from controlplane.daemon import run
 
-    run(settings)
+    run(settings, standby=args.standby)
     return 0
 
 
@@ -95,13 +96,20 @@ def _down(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _supervise(args: argparse.Namespace, settings: Settings) -> int:
+    from controlplane import supervisor
+
+    return supervisor.supervise(settings, with_lab=not args.no_lab)
+
+
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from controlplane.health import check_all
+    from controlplane.health import check_all, supervision
 
     bad = 0
     for check in check_all(settings):
         bad += not check.ok
         print(f"{'ok ' if check.ok else 'BAD'} {check.name:9} {check.detail}")
+    print("\n".join(supervision(settings)))  # each process: uptime, restarts, last exit
     return 1 if bad else 0
 
 
@@ -131,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(func=_db)
 
-    sub.add_parser("controlplane", help="run the control plane daemon").set_defaults(func=_controlplane)
+    p = sub.add_parser("controlplane", help="run the control plane daemon")
+    p.add_argument("--standby", action="store_true",
+                   help="if another runs, wait (imports done) and take over when it is gone")
+    p.set_defaults(func=_controlplane)
     sub.add_parser("web", help="run the panel").set_defaults(func=_web)
     p = sub.add_parser("worker", help="run an RQ worker")
     p.add_argument("--burst", action="store_true")
@@ -140,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-lab", action="store_true")
     p.set_defaults(func=_up)
     sub.add_parser("down", help="stop everything").set_defaults(func=_down)
+    p = sub.add_parser("supervise", help="run the supervisor in the foreground (systemd; "
+                       "`up` starts it detached)")
+    p.add_argument("--no-lab", action="store_true")
+    p.set_defaults(func=_supervise)
     sub.add_parser("status", help="health of every part").set_defaults(func=_status)
 
     from controlplane.campaigns.cli import register as register_campaign
@@ -169,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     from controlplane.asterisk import AsteriskError
     from dialplan.problems import ConfigError
 
+    if argv is None:  # a process of its own (tests call main in theirs, with arguments)
+        os.umask(0o077)  # what our processes create is the service's alone
     args = build_parser().parse_args(argv)
     settings = load_settings()
     try:

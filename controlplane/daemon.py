@@ -12,6 +12,7 @@ import time
 
 import aiohttp
 import redis.asyncio as aioredis
+from rq import Queue
 
 from controlplane.acd import commands as acd_commands
 from controlplane.acd.service import QueueService
@@ -25,6 +26,7 @@ from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
 from controlplane.ivr_store import did_lookup
+from controlplane.jobs import outbox
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
@@ -46,7 +48,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     tts = EspeakEngine(settings.runtime_dir / "platform" / "sounds" / "tts")
     async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                          settings.ari_app) as ari, aiohttp.ClientSession() as http:
-        calls = CallService(settings, ari, factory, redis, queue(settings),
+        jobs = queue(settings)
+        calls = CallService(settings, ari, factory, redis, jobs,
                             flows=did_lookup(factory), tts=tts, http=http)
         acd = QueueService(factory, redis, QueueConnector(calls))
         calls.acd = acd
@@ -67,6 +70,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(acd.run(), name="acd"),
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
+                 # jobs kept while Redis was down are queued when it is back
+                 asyncio.create_task(outbox.run_drain(
+                     factory, lambda name: Queue(name, connection=jobs.connection)),
+                     name="job-outbox"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview),
                                      name="commands")]
         await stop.wait()
@@ -149,21 +156,29 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
                     log.exception("command %s failed", fields)
 
 
-def _single_instance(settings: Settings) -> int:
-    """Hold an exclusive lock for the process lifetime: two daemons would both steer calls."""
+def _single_instance(settings: Settings, wait: bool = False) -> int:
+    """Hold an exclusive lock for the process lifetime: two daemons would both steer calls.
+
+    ``wait``: a standby (the supervisor keeps one) waits for the lock instead of leaving, with
+    every module already imported: when the active daemon dies, the kernel frees its lock
+    and the standby takes over at once, where a cold start would spend seconds importing."""
     path = settings.runtime_dir / "run" / "controlplane.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise SystemExit(f"another control plane is running (lock {path})") from None
+        if not wait:
+            raise SystemExit(f"another control plane is running (lock {path})") from None
+        log.info("standby: another control plane is active; taking over when it is gone")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        log.info("standby: the active control plane is gone; taking over")
     return fd
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, standby: bool = False) -> None:
     setup_logging(settings, "controlplane")
-    _single_instance(settings)
+    _single_instance(settings, wait=standby)
 
     async def main() -> None:
         stop = asyncio.Event()

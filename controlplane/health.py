@@ -95,6 +95,22 @@ CHECKS: tuple[Callable[[Settings], Check], ...] = (
 )
 
 
+def supervision(settings: Settings) -> list[str]:
+    """The supervisor's view, for ``centrala status``: each process's uptime, restarts and
+    how it last ended (:mod:`controlplane.procs.status`). Never raises."""
+    import time
+
+    from controlplane.procs.pids import alive
+    from controlplane.procs.status import format_processes, read_state, state_path
+
+    data = read_state(state_path(settings.runtime_dir))
+    try:
+        running = data is not None and alive(int(data.get("pid", 0)))
+        return format_processes(data, time.time(), running)
+    except (KeyError, TypeError, ValueError) as err:  # a state file of another version
+        return [f"supervisor: unreadable state file ({type(err).__name__}: {err})"]
+
+
 def check_all(settings: Settings) -> list[Check]:
     results = []
     for fn in CHECKS:

@@ -7,6 +7,7 @@ idempotent (a running part is left running) and report problems as
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,13 +15,16 @@ import time
 from pathlib import Path
 
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import asterisk
 from controlplane.config import Settings
-from controlplane.db import make_engine, make_sessionmaker
+from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.engine import ami_sync
 from controlplane.migrate import upgrade
 from controlplane.models import PhoneEndpoint
+from controlplane.procs.pids import alive
+from controlplane.security import audit, file_modes
 from controlplane.seed import DemoLogin, seed_demo
 from dialplan import lab as labmod
 from dialplan.render import render_platform, write_config
@@ -30,15 +34,41 @@ LAB_ENTITY = "02:00:00:00:00:02"
 
 
 def database(settings: Settings) -> DemoLogin:
-    """Migrate to head and seed the demo tenant."""
-    settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    """Migrate to head and seed the demo tenant; then only the service may read the runtime
+    folder's secrets (:func:`secure_files`)."""
+    settings.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        return seed_demo(make_sessionmaker(engine), settings.runtime_dir, settings.lab.sip,
-                         settings.lab_carrier_address)
+        factory = make_sessionmaker(engine)
+        login = seed_demo(factory, settings.runtime_dir, settings.lab.sip,
+                          settings.lab_carrier_address)
+        secure_files(settings, factory)
+        return login
     finally:
         engine.dispose()
+
+
+def secure_files(settings: Settings, factory: sessionmaker[Session] | None = None) -> list[str]:
+    """Tighten the modes of the runtime folder's files (:mod:`controlplane.security.file_modes`);
+    what had to change goes into the audit trail (``files.permissions``) when ``factory`` is
+    given. Returns the changes, described."""
+    changes = file_modes.secure_runtime(settings.runtime_dir, settings.database_url,
+                                        _asterisk_gid(settings))
+    tightened = [c.describe() for c in changes if c.tightened]
+    if tightened and factory is not None:
+        with transaction(factory) as s:
+            audit.record(s, "files.permissions", severity="warning", actor="centrala",
+                         detail={"tightened": tightened[:50], "count": len(tightened)})
+    return [c.describe() for c in changes]
+
+
+def _asterisk_gid(settings: Settings) -> int | None:
+    """The group Asterisk runs with (it walks through the runtime folder), if provisioned."""
+    try:
+        return platform_instance(settings).owner_ids()[1]
+    except (asterisk.AsteriskError, OSError):
+        return None
 
 
 def platform_instance(settings: Settings, inst: asterisk.Installation | None = None) -> asterisk.Instance:
@@ -75,16 +105,32 @@ def apply_platform_config(settings: Settings) -> list[str]:
 
 
 def start_platform_asterisk(settings: Settings) -> asterisk.Instance:
+    instance = prepare_platform_asterisk(settings)
+    instance.start()
+    return instance
+
+
+def prepare_platform_asterisk(settings: Settings) -> asterisk.Instance:
+    """Provision, create the folders and (when not running) render the configuration."""
     inst = asterisk.provision(settings)
     instance = platform_instance(settings, inst)
     instance.prepare_dirs()
     if not instance.running():
         render_platform_files(settings, instance)
-    instance.start()
     return instance
 
 
 def start_lab(settings: Settings) -> asterisk.Instance:
+    instance, baresip_phone = prepare_lab(settings)
+    instance.start()
+    if baresip_phone is not None and labmod.baresip_available():
+        start_baresip(settings, baresip_phone)
+    return instance
+
+
+def prepare_lab(settings: Settings) -> tuple[asterisk.Instance, PhoneEndpoint | None]:
+    """Provision, render the lab (reloaded if running and changed) and make its prompts;
+    returns the instance and baresip's phone (None: not seeded)."""
     inst = asterisk.provision(settings)
     instance = lab_instance(settings, inst)
     instance.prepare_dirs()
@@ -103,10 +149,7 @@ def start_lab(settings: Settings) -> asterisk.Instance:
     if instance.running() and changed:
         instance.fix_ownership()
         instance.cli("core reload")
-    instance.start()
-    if baresip_phone is not None and labmod.baresip_available():
-        start_baresip(settings, baresip_phone)
-    return instance
+    return instance, baresip_phone
 
 
 # ---- background processes with pid files (redis, baresip, control plane, worker, web) ----
@@ -123,26 +166,33 @@ def pid_alive(settings: Settings, name: str) -> int | None:
     path = pidfile(settings, name)
     try:
         pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError):
         return None
     child = _children.get(pid)
     if child is not None and child.poll() is not None:  # our child, exited (a zombie until now)
         _children.pop(pid, None)
         return None
-    return pid
+    return pid if alive(pid) else None  # another's zombie is dead too
+
+
+def child(pid: int) -> subprocess.Popen[bytes] | None:
+    """The handle of a process this process spawned and has not reaped (else None)."""
+    return _children.get(pid)
 
 
 def spawn(settings: Settings, name: str, argv: list[str], cwd: Path | None = None) -> int:
-    """Start ``argv`` detached with output to ``<runtime>/log/<name>.log``; reuse if alive."""
+    """Start ``argv`` detached with output to ``<runtime>/log/<name>.log``; reuse if alive.
+
+    The child runs with umask 077 and its log is 0600: what it writes is the service's alone."""
     if (pid := pid_alive(settings, name)) is not None:
         return pid
     logdir = settings.runtime_dir / "log"
-    logdir.mkdir(parents=True, exist_ok=True)
-    pidfile(settings, name).parent.mkdir(parents=True, exist_ok=True)
+    logdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pidfile(settings, name).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     log = open(logdir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    os.chmod(logdir / f"{name}.log", 0o600)
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            cwd=cwd, start_new_session=True)
+                            cwd=cwd, start_new_session=True, umask=0o077)
     log.close()
     _children[proc.pid] = proc
     pidfile(settings, name).write_text(str(proc.pid))
@@ -165,13 +215,12 @@ def stop_process(settings: Settings, name: str, timeout: float = 10) -> None:
     else:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not alive(pid):
                 break
             time.sleep(0.1)
         else:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     pidfile(settings, name).unlink(missing_ok=True)
 
 

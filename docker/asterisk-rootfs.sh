@@ -2,6 +2,10 @@
 # Build (once) a Debian sid root filesystem holding Asterisk 22, cached outside
 # the checkout. Debian bookworm has no Asterisk package; sid has 22.
 # Usage: asterisk-rootfs.sh ROOT        (idempotent: a ready ROOT is reused)
+# The package gives the chroot's `asterisk` user the next free system id, which may be a
+# host account's (uid 101 was postgres here): `centrala asterisk provision` (which runs this
+# script) then renumbers it to ids no host account has, on a new root and on a cached one
+# (controlplane/security/chroot_ids.py).
 set -euo pipefail
 ROOT=${1:?usage: asterisk-rootfs.sh ROOT}
 MIRROR=${CENTRALA_DEBIAN_MIRROR:-http://deb.debian.org/debian}

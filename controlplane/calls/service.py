@@ -49,6 +49,7 @@ from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.jobs import outbox
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.security import trunk_calls
@@ -308,9 +309,11 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         await self._phone_use(state)
         if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
             job_id = "verify-rec-" + state.call_id.replace(".", "-")
-            try:
-                await asyncio.to_thread(self.jobs.enqueue, verify_recording, state.call_id,
-                                        self.settings.database_url, job_id=job_id)
+            try:  # Redis down: kept in the outbox, queued when it is back (never lost)
+                # No database URL in the arguments: they are stored and logged, and a
+                # PostgreSQL URL holds a password; the worker has the same settings.
+                await asyncio.to_thread(outbox.enqueue, self.jobs, self.db, verify_recording,
+                                        state.call_id, job_id=job_id)
             except Exception as err:  # noqa: BLE001 - the record is saved; the check can wait
                 log.warning("could not queue %s: %s", job_id, err)
         pipe = self.redis.pipeline()

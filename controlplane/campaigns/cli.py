@@ -194,17 +194,19 @@ def run_hlr(args: argparse.Namespace, settings: Settings, out: TextIO | None = N
     if args.sync:
         print(f"{args.campaign}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
         return 0
-    from redis.exceptions import RedisError
-
+    from controlplane.jobs import outbox
     from controlplane.jobs.hlr import check_campaign
     from controlplane.jobs.worker import queue
 
-    try:
-        job = queue(settings).enqueue(
-            check_campaign, campaign_id, skip_uncertain=args.skip_uncertain, job_timeout=3600
-        )
-    except RedisError as err:
-        print(f"campaign hlr: cannot queue the job on {settings.redis_url}: {err}", file=sys.stderr)
-        return 1
-    print(f"{args.campaign}: HLR check queued as job {job.id} (the worker runs it)", file=out)
+    # Redis unreachable: the job waits in the outbox and the control plane queues it later.
+    with _database(settings) as factory:
+        job = outbox.enqueue(queue(settings), factory, check_campaign, campaign_id,
+                             skip_uncertain=args.skip_uncertain, options={"job_timeout": 3600})
+    if job.queued:
+        print(f"{args.campaign}: HLR check queued as job {job.job_id} (the worker runs it)",
+              file=out)
+    else:
+        print(f"{args.campaign}: Redis is unreachable ({settings.redis_url}); HLR check "
+              f"kept as job {job.job_id}: the control plane queues it when Redis is back",
+              file=out)
     return 0
