@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -218,10 +219,15 @@ class BanWatcher:
     # ---- Asterisk ----
 
     async def _apply_acl(self) -> None:
+        etc = ban_store.etc_dir(self.settings)
         text = sip_acl.render_bans(self.banned)
+        if text != await asyncio.to_thread(_read, etc / sip_acl.BANS_FILE):
+            # The file differs: a ban or lift of ours, or an operator's `security unban` that
+            # rewrote it already. Read the table first so a lift is never written back.
+            await self._sync(self.clock())
+            text = sip_acl.render_bans(self.banned)
         try:
-            written = await asyncio.to_thread(
-                ban_store.write_file, ban_store.etc_dir(self.settings), text)
+            written = await asyncio.to_thread(ban_store.write_file, etc, text)
         except OSError as err:
             log.error("SIP bans: %s not written: %s", sip_acl.BANS_FILE, err)
             return
@@ -241,3 +247,10 @@ class BanWatcher:
         self._reload_needed = self._reload_failing = False
         log.info("SIP ACL applied: %d banned (reload %.0f ms)", len(self.banned),
                  (time.monotonic() - started) * 1000)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
