@@ -14,6 +14,9 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from controlplane.security import redis_acl
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +55,9 @@ class Settings:
     hlr_url: str = ""
     hlr_key: str = field(default="", repr=False)
     hlr_timeout_s: float = 10.0
+    # CENTRALA_REDIS_URL given: someone else's Redis, used by every process as given (no
+    # per-process users); otherwise our own Redis with one ACL user per process kind.
+    redis_external: bool = False
     # The lab carrier's own loopback address (all of 127.0.0.0/8 is local on Linux): the
     # platform identifies trunk calls by source address, so the carrier must not share
     # 127.0.0.1 with the lab's desk phones.
@@ -102,6 +108,22 @@ class Settings:
     @property
     def ami_password(self) -> str:
         return self.secret("ami_password")
+
+    def redis_url_for(self, role: str) -> str:
+        """The Redis URL of one process kind: ``controlplane``, ``web``, ``worker`` or
+        ``admin`` (CLI, tests), logging in as that kind's user with its password
+        (:mod:`controlplane.security.redis_acl`). Every Redis client is built from this.
+        The URL holds a password: never log it (log :attr:`redis_location`)."""
+        name = redis_acl.secret_name(role)  # validates the role
+        if self.redis_external:
+            return self.redis_url
+        return redis_acl.url(role, self.secret(name), "127.0.0.1", self.redis_port)
+
+    @property
+    def redis_location(self) -> str:
+        """Where Redis is, for messages: the URL without user name or password."""
+        parts = urlsplit(self.redis_url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     def with_runtime(self, runtime_dir: Path) -> Settings:
         return replace(self, runtime_dir=runtime_dir)
@@ -161,6 +183,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=_env(env, "DATABASE_URL", f"sqlite:///{runtime / 'centrala.db'}"),
         redis_url=_env(env, "REDIS_URL", f"redis://127.0.0.1:{redis_port}/0"),
         redis_port=redis_port,
+        redis_external="CENTRALA_REDIS_URL" in env,
         asterisk_root=Path(
             _env(env, "ASTERISK_ROOT", "/var/cache/centrala/asterisk-root-sid")
         ),

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import time
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -31,24 +32,29 @@ from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
 from controlplane.security.ban_service import BanWatcher
+from controlplane.security.command_guard import (
+    ADMIN_STREAM,
+    PANEL_STREAM,
+    CommandGuard,
+    refusal_body,
+)
 from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_KEY = "centrala:controlplane:heartbeat"
 HEARTBEAT_EVERY_S = 2.0
 HEARTBEAT_TTL_S = 6
-COMMANDS_STREAM = "centrala:commands"
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     engine = make_engine(settings.database_url)
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = aioredis.Redis.from_url(settings.redis_url_for("controlplane"))
     factory = make_sessionmaker(engine)
     tts = EspeakEngine(settings.runtime_dir / "platform" / "sounds" / "tts")
     async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                          settings.ari_app) as ari, aiohttp.ClientSession() as http:
-        jobs = queue(settings)
+        jobs = queue(settings, "controlplane")
         calls = CallService(settings, ari, factory, redis, jobs,
                             flows=did_lookup(factory), tts=tts, http=http)
         acd = QueueService(factory, redis, QueueConnector(calls))
@@ -74,7 +80,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(outbox.run_drain(
                      factory, lambda name: Queue(name, connection=jobs.connection)),
                      name="job-outbox"),
-                 asyncio.create_task(_commands(redis, acd, campaigns, calls, preview),
+                 asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
+                                               guard=CommandGuard(factory)),
                                      name="commands")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
@@ -100,60 +107,90 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
 
 async def _commands(redis: aioredis.Redis, acd: QueueService,
                     dialer: CampaignCalls | None = None, calls: CallService | None = None,
-                    preview: PreviewDialer | None = None) -> None:
-    """Commands from the panel and the CLI on the ``centrala:commands`` stream.
+                    preview: PreviewDialer | None = None, *, guard: CommandGuard) -> None:
+    """Commands from the panel (``centrala:commands``) and from operators and tests
+    (``centrala:admin:commands``, writable by the Redis admin user only).
 
-    ``{"cmd": "acd.reload", "tenant_id": N}`` re-reads a tenant's queues and agents.
-    ``{"cmd": "acd.agent", …, "reply": KEY}`` runs an agent command and pushes the result
-    to ``KEY`` (:mod:`controlplane.acd.commands`).
-    ``{"cmd": "calls.record", "call_id": C, "by": WHO}`` starts an on-demand recording.
-    ``{"cmd": "dialer.place", …PlaceCall fields}`` dials a campaign attempt; its result is
-    the ``dialer.attempt`` event (``dialer.refused`` when it cannot be placed).
+    Every entry passes ``guard`` first (:mod:`controlplane.security.command_guard`): a panel
+    command is carried out only if its ``actor_id`` user of ``tenant_id`` may do it; a
+    refused one is audited and answered on its reply key, never carried out.
+
+    ``{"cmd": "acd.reload", "tenant_id": N, "actor_id": A}`` re-reads a tenant's queues and
+    agents. ``{"cmd": "acd.agent", …, "reply": KEY}`` runs an agent command and pushes the
+    result to ``KEY`` (:mod:`controlplane.acd.commands`).
+    ``{"cmd": "calls.record", "call_id": C, …}`` starts an on-demand recording.
     ``{"cmd": "dialer.preview_batch|preview_dial|preview_skip", …, "reply": KEY}``: an agent's
     preview batch, call or skip (:mod:`controlplane.dialer.preview`), answered on ``KEY``.
+    ``{"cmd": "dialer.place", …PlaceCall fields}`` (admin stream only: the campaign runner
+    places its calls in-process) dials an attempt; its result is the ``dialer.attempt``
+    event (``dialer.refused`` when it cannot be placed).
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
     # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
-    try:
-        newest = await redis.xrevrange(COMMANDS_STREAM, count=1)
-    except aioredis.RedisError:
-        newest = []  # Redis is down: replay what is there later (a reload twice is harmless)
-    last: bytes | str = newest[0][0] if newest else "0-0"
+    last: dict[Any, Any] = {}  # stream name → last id read (redis-py types are loose)
+    for stream in (PANEL_STREAM, ADMIN_STREAM):
+        try:
+            newest = await redis.xrevrange(stream, count=1)
+        except aioredis.RedisError:
+            newest = []  # Redis is down: replay what is there later (a reload twice is harmless)
+        last[stream] = newest[0][0] if newest else "0-0"
     while True:
         # A stop must stop the reader: redis-py may turn the cancellation into an error that
         # the handlers below survive, so it is checked on every round (at most 2 s apart).
         raise_if_cancelled()
         try:
             # Block for less than the client's socket timeout (5 s by default).
-            batches = await redis.xread({COMMANDS_STREAM: last}, block=2000, count=50)
+            batches = await redis.xread(dict(last), block=2000, count=50)
         except (aioredis.RedisError, OSError) as err:
             raise_if_cancelled()
             log.warning("commands stream: %s", err)
             await asyncio.sleep(2)
             continue
-        for _stream, entries in batches or []:
+        for raw_stream, entries in batches or []:
+            stream = raw_stream.decode() if isinstance(raw_stream, bytes) else str(raw_stream)
             for entry_id, fields in entries:
-                last = entry_id
+                last[stream] = entry_id
                 try:
-                    command = json.loads(fields[b"data"])
-                    if command.get("cmd") == "acd.reload":
-                        await acd.reload(int(command["tenant_id"]))
-                    elif command.get("cmd") == "acd.agent":  # the panel waits for the reply
-                        await acd_commands.handle(command, acd, redis)
-                    elif command.get("cmd") == "calls.record" and calls is not None:
-                        await calls.record_on_demand(str(command["call_id"]),
-                                                     str(command.get("by") or "panel"))
-                    elif (str(command.get("cmd")).startswith("dialer.preview_")
-                          and preview is not None):
-                        await preview.handle(command, redis)  # the panel waits for the reply
-                    elif command.get("cmd") == "dialer.place" and dialer is not None:
-                        dialer.submit(command)  # placed in a task: the reader never waits
-                    else:
-                        log.warning("unknown command %s", command)
+                    try:
+                        command = json.loads(fields[b"data"])
+                    except (KeyError, ValueError):
+                        command = None  # refused (and audited) by the guard as malformed
+                    checked = await guard.check(stream, command)
+                    if not checked.verdict.ok:
+                        if isinstance(command, dict) and "reply" in command:
+                            await acd_commands.push_reply(redis, command,
+                                                          refusal_body(checked.verdict))
+                        continue
+                    await _dispatch(command, stream == ADMIN_STREAM, checked.actor, redis, acd,
+                                    dialer, calls, preview)
                 except Exception:  # noqa: BLE001 - one bad command must not stop the reader
                     raise_if_cancelled()
                     log.exception("command %s failed", fields)
+
+
+async def _dispatch(command: dict[str, Any], admin: bool, actor: str, redis: aioredis.Redis,
+                    acd: QueueService, dialer: CampaignCalls | None, calls: CallService | None,
+                    preview: PreviewDialer | None) -> None:
+    """Carry out one checked command (``_commands``). On the panel stream ``by`` is the
+    verified actor, whatever the entry says."""
+    cmd = str(command.get("cmd"))
+    if cmd == "acd.reload":
+        await acd.reload(int(command["tenant_id"]))
+    elif cmd == "acd.agent":  # the panel waits for the reply
+        if not admin:
+            own = command.get("user_id") == command.get("actor_id")
+            command = {**command, "by": None if own else actor}
+        await acd_commands.handle(command, acd, redis)
+    elif cmd == "calls.record" and calls is not None:
+        by = str(command.get("by") or "admin") if admin else actor
+        await calls.record_on_demand(str(command["call_id"]), by)
+    elif cmd.startswith("dialer.preview_") and preview is not None:
+        await preview.handle(command, redis)  # the panel waits for the reply
+    elif cmd == "dialer.place" and admin and dialer is not None:
+        dialer.submit(command)  # placed in a task: the reader never waits
+    else:
+        log.warning("unknown command %s", command)
 
 
 def _single_instance(settings: Settings, wait: bool = False) -> int:

@@ -14,7 +14,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import asterisk
@@ -24,7 +23,7 @@ from controlplane.engine import ami_sync
 from controlplane.migrate import upgrade
 from controlplane.models import PhoneEndpoint
 from controlplane.procs.pids import alive
-from controlplane.security import audit, file_modes
+from controlplane.security import audit, file_modes, redis_setup
 from controlplane.seed import DemoLogin, seed_demo
 from dialplan import lab as labmod
 from dialplan.render import render_platform, write_config
@@ -232,25 +231,27 @@ def forget_child(pid: int) -> None:
 
 
 def start_redis(settings: Settings) -> None:
-    """Our own redis-server on loopback, append-only so queued jobs survive a restart."""
+    """Our own redis-server on loopback, append-only so queued jobs survive a restart, with
+    one password-protected user per process kind (``controlplane.security.redis_acl``).
+
+    An external Redis (``CENTRALA_REDIS_URL``) is only checked, never started."""
+    if settings.redis_external:
+        redis_setup.wait_ready(settings)
+        return
     data = settings.runtime_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
+    acl = redis_setup.write_acl(settings, data)
+    if pid_alive(settings, "redis") is not None and redis_setup.answers_without_password(settings):
+        stop_process(settings, "redis")  # started without passwords: again, with them
+    running = pid_alive(settings, "redis") is not None
     spawn(settings, "redis", [
         "redis-server", "--port", str(settings.redis_port), "--bind", "127.0.0.1",
         "--dir", str(data), "--appendonly", "yes", "--appendfsync", "everysec",
-        "--save", "", "--protected-mode", "yes",
+        "--save", "", "--protected-mode", "yes", "--aclfile", str(acl),
     ])
-    client = redis.Redis.from_url(settings.redis_url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    client.close()
+    redis_setup.wait_ready(settings)
+    if running:
+        redis_setup.reload_acl(settings)  # the users and rules of this version
 
 
 def baresip_ctrl_port(settings: Settings) -> int:

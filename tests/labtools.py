@@ -45,14 +45,14 @@ def session_factory(platform):  # type: ignore[no-untyped-def]
 
 
 def reload_acd(platform, tenant_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Ask the control plane to re-read a tenant's queues and agents."""
-    import json
-
+    """Ask the control plane to re-read a tenant's queues and agents (on the admin stream:
+    no panel user is acting)."""
     import redis
 
-    client = redis.Redis.from_url(platform.settings.redis_url)
-    client.xadd("centrala:commands",
-                {"data": json.dumps({"cmd": "acd.reload", "tenant_id": tenant_id})})
+    from controlplane.security.command_guard import send_admin_command
+
+    client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
+    send_admin_command(client, {"cmd": "acd.reload", "tenant_id": tenant_id})
     client.close()
 
 

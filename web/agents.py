@@ -103,7 +103,8 @@ def run_command(target_id: int, command: str, reason: str | None) -> dict[str, A
     timeout = float(current_app.config.get("ACD_COMMAND_TIMEOUT_S", DEFAULT_TIMEOUT_S))
     try:
         result = send_agent_command(
-            svc.redis, user.tenant_id, target_id, command, reason, by, timeout_s=timeout
+            svc.redis, user.tenant_id, target_id, command, reason, by, timeout_s=timeout,
+            actor_id=user.id,
         )
     except ControlPlaneNotAnswering as err:
         raise ControlPlaneDown(str(err)) from err

@@ -24,6 +24,6 @@ def healthz() -> Any:
 @bp.get("/health")
 @login_required(Role.ADMIN, Role.SUPERVISOR)
 def health() -> Any:
-    checks = check_all(services().settings)
+    checks = check_all(services().settings, redis_role="web")
     ok = all(c.ok for c in checks)
     return render_template("health.html", checks=checks, ok=ok)

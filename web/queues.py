@@ -52,7 +52,7 @@ class Unavailable(PanelError):
 
 def _reload(tenant_id: int) -> bool:
     try:
-        send_reload(services().redis, tenant_id)
+        send_reload(services().redis, tenant_id, actor_id=current_user().id)
         return True
     except redis.RedisError as err:
         log.warning("acd.reload for tenant %s not sent: %s", tenant_id, err)

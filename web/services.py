@@ -34,7 +34,7 @@ class Services:
         """Build the engine, session factory and Redis client from ``settings``."""
         engine = make_engine(settings.database_url)
         client = redis.Redis.from_url(
-            settings.redis_url,
+            settings.redis_url_for("web"),
             socket_timeout=REDIS_SOCKET_TIMEOUT_S,
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
             decode_responses=True,

@@ -3,7 +3,7 @@
 Theory of operation: the panel (synchronous redis-py) appends one entry to the
 ``centrala:commands`` stream, field ``data`` holding the JSON command::
 
-    {"cmd": "acd.agent", "tenant_id": 1, "user_id": 7, "command": "break",
+    {"cmd": "acd.agent", "tenant_id": 1, "actor_id": 7, "user_id": 7, "command": "break",
      "reason": "2", "by": null, "reply": "centrala:reply:<uuid4>", "deadline": 1.8e9}
 
 and waits on the reply key with ``BLPOP``. The daemon's command reader calls
@@ -13,8 +13,12 @@ JSON result to the reply key (kept 30 s, so an unread reply does not stay).
 reaches a slow or restarting daemon after the panel already told the user
 "control plane not answering" from being carried out anyway.
 
-``{"cmd": "acd.reload", "tenant_id": N}`` (:func:`send_reload`) asks the daemon
-to re-read a tenant's queues, members and break reasons; it has no reply.
+``{"cmd": "acd.reload", "tenant_id": N, "actor_id": A}`` (:func:`send_reload`) asks the
+daemon to re-read a tenant's queues, members and break reasons; it has no reply.
+
+``actor_id`` is the panel user acting: the daemon carries a command out only if that user
+may (:mod:`controlplane.security.command_rules`), and writes the agent log's ``by`` from
+that user, not from the entry.
 """
 
 from __future__ import annotations
@@ -79,8 +83,11 @@ def send_agent_command(
     reason: str | None = None,
     by: str | None = None,
     timeout_s: float = 3,
+    *,
+    actor_id: int,
 ) -> dict[str, Any]:
-    """Ask the daemon to run ``command`` for agent ``user_id`` and wait for its answer.
+    """Ask the daemon to run ``command`` for agent ``user_id`` on behalf of panel user
+    ``actor_id`` (the agent themselves, or a supervisor) and wait for its answer.
 
     Returns the daemon's result: ``{"ok", "status", "reason", "code", "message"}``
     (see ``controlplane.acd.service.CommandResult``). Raises
@@ -95,6 +102,7 @@ def send_agent_command(
         {
             "cmd": "acd.agent",
             "tenant_id": tenant_id,
+            "actor_id": actor_id,
             "user_id": user_id,
             "command": command,
             "reason": reason,
@@ -114,9 +122,10 @@ def send_agent_command(
     return result
 
 
-def send_reload(client: redis.Redis, tenant_id: int) -> None:
-    """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply)."""
-    _xadd(client, {"cmd": "acd.reload", "tenant_id": tenant_id})
+def send_reload(client: redis.Redis, tenant_id: int, *, actor_id: int) -> None:
+    """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply) on
+    behalf of panel user ``actor_id`` (an admin of the tenant)."""
+    _xadd(client, {"cmd": "acd.reload", "tenant_id": tenant_id, "actor_id": actor_id})
 
 
 def _field(command: dict[str, Any], name: str, kind: type) -> Any:

@@ -206,7 +206,7 @@ def run_hlr(args: argparse.Namespace, settings: Settings, out: TextIO | None = N
         print(f"{args.campaign}: HLR check queued as job {job.job_id} (the worker runs it)",
               file=out)
     else:
-        print(f"{args.campaign}: Redis is unreachable ({settings.redis_url}); HLR check "
+        print(f"{args.campaign}: Redis is unreachable ({settings.redis_location}); HLR check "
               f"kept as job {job.job_id}: the control plane queues it when Redis is back",
               file=out)
     return 0

@@ -3,7 +3,8 @@
 Theory of operation: the panel sends one of these on the ``centrala:commands`` stream and
 waits for the reply, exactly as agent commands do (:mod:`controlplane.acd.commands`)::
 
-    {"cmd": "dialer.preview_batch", "tenant_id", "user_id", "campaign_id", "reply", "deadline"}
+    {"cmd": "dialer.preview_batch", "tenant_id", "actor_id", "user_id", "campaign_id", "reply",
+     "deadline"}
     {"cmd": "dialer.preview_dial",  …, "record_id"}
     {"cmd": "dialer.preview_skip",  …, "record_id"}
 
@@ -221,7 +222,9 @@ def send_preview_command(client: redis.Redis, command: str, *, tenant_id: int, u
     if name not in COMMANDS:
         raise ValueError(f"unknown preview command {command!r} (batch, dial or skip)")
     reply = f"{REPLY_PREFIX}{uuid.uuid4()}"
-    body: dict[str, Any] = {"cmd": name, "tenant_id": tenant_id, "user_id": user_id,
+    # The agent works their own batch: the acting user is the agent (the daemon re-checks).
+    body: dict[str, Any] = {"cmd": name, "tenant_id": tenant_id, "actor_id": user_id,
+                            "user_id": user_id,
                             "campaign_id": campaign_id, "reply": reply,
                             "deadline": time.time() + timeout_s}
     if record_id is not None:

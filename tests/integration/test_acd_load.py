@@ -158,7 +158,7 @@ def test_twenty_callers_five_agents_everyone_served_once(platform, acd) -> None:
 def test_restart_under_load_keeps_places_and_talks(platform, acd) -> None:  # type: ignore[no-untyped-def]
     lab_cli(platform, "dialplan set global PHONE_HANGUP_AFTER 14")
     callers = call_many(platform, 25, hangup_after=240, gap_s=0.25)
-    client = redis.Redis.from_url(platform.settings.redis_url)
+    client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
 
     def loaded() -> bool:
         found = rows(platform, callers)
@@ -243,7 +243,7 @@ def test_redis_restarting_empty_rebuilds_the_live_state(platform, acd) -> None: 
     stack.pidfile(settings, "redis").unlink(missing_ok=True)
     shutil.rmtree(settings.runtime_dir / "redis")
     stack.start_redis(settings)
-    client = redis.Redis.from_url(settings.redis_url)  # its append-only file is gone: empty
+    client = redis.Redis.from_url(settings.redis_url_for("admin"))  # its append-only file is gone: empty
 
     def rebuilt() -> dict[str, dict] | None:  # type: ignore[type-arg]
         keys = list(client.scan_iter("centrala:acd:*:agents"))

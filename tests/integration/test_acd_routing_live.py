@@ -104,7 +104,7 @@ class World:
         log_agents(self.platform, [PHONES[login]], {login: self.users[login]}, code, status)
 
     def live_agents(self) -> dict[str, dict[str, Any]]:
-        client = redis.Redis.from_url(self.platform.settings.redis_url)
+        client = redis.Redis.from_url(self.platform.settings.redis_url_for("admin"))
         try:
             raw = client.hgetall(f"centrala:acd:{self.tenant_id}:agents")
         finally:

@@ -1,6 +1,7 @@
 """Campaign calls on live Asterisk: the dialer's "place this call, tell me what happened".
 
-The test sends ``{"cmd": "dialer.place", ...}`` on ``centrala:commands`` to the running
+The test sends ``{"cmd": "dialer.place", ...}`` on ``centrala:admin:commands`` (the stream
+only the Redis admin user may write; the panel's stream refuses it) to the running
 control plane, which dials the lab carrier's number plan (``100XXXX`` a person saying
 "hello?", ``200XXXX`` an answering machine, ``300XXXX`` never answers, ``400XXXX`` busy,
 ``500XXXX`` unallocated) and publishes one ``dialer.attempt`` event per attempt. A person
@@ -28,6 +29,7 @@ from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.dialer.live import AttemptResult
 from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
+from controlplane.security.command_guard import send_admin_command
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 from dialplan import labcall
 
@@ -80,9 +82,8 @@ def ctx(platform) -> Iterator[Ctx]:  # type: ignore[no-untyped-def]
         s.flush()
         s.add(QueueMember(queue_id=test_q.id, user_id=user.id, penalty=0))
         c = Ctx(platform.settings, tenant.id, user.id, db,
-                redis.Redis.from_url(platform.settings.redis_url))
-    c.r.xadd("centrala:commands", {"data": json.dumps({"cmd": "acd.reload",
-                                                       "tenant_id": c.tenant_id})})
+                redis.Redis.from_url(platform.settings.redis_url_for("admin")))
+    send_admin_command(c.r, {"cmd": "acd.reload", "tenant_id": c.tenant_id})
     labcall.phone_dials(platform.settings, PHONE, "*50", hangup_after=4)
     until(lambda: _status(c) not in (None, "logged_out"), timeout=20, what=f"{PHONE} logged in")
     labcall.phone_dials(platform.settings, PHONE, "*51", hangup_after=4)
@@ -104,7 +105,7 @@ def place(ctx: Ctx, num: str, queue: str = "campaign-test", **kw: object) -> str
     cmd = {"cmd": "dialer.place", "attempt_id": attempt, "tenant_id": ctx.tenant_id,
            "number": num, "trunk": LAB_TRUNK, "caller_id": CALLER_ID, "queue": queue,
            "abandon_prompt": ABANDON_TEXT, "ring_timeout_s": 15, **kw}
-    ctx.r.xadd("centrala:commands", {"data": json.dumps(cmd)})
+    send_admin_command(ctx.r, cmd)
     return attempt
 
 

@@ -100,7 +100,7 @@ def preview(platform) -> Iterator[Preview]:  # type: ignore[no-untyped-def]
 
 def test_an_agent_works_a_preview_batch_and_disposes_the_call(platform, preview) -> None:  # type: ignore[no-untyped-def]
     factory = session_factory(platform)
-    client = redis.Redis.from_url(platform.settings.redis_url, decode_responses=True)
+    client = redis.Redis.from_url(platform.settings.redis_url_for("admin"), decode_responses=True)
 
     def command(name: str, record: int | None = None) -> dict:  # type: ignore[type-arg]
         reply = send_preview_command(client, name, tenant_id=preview.tenant,

@@ -8,7 +8,6 @@ maximum wait.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +20,7 @@ from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
+from controlplane.security.command_guard import send_admin_command
 from controlplane.seed import DEMO_DOMAIN
 from dialplan import labcall
 
@@ -74,8 +74,8 @@ def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
         for penalty, login in enumerate(("qa1", "qa2", "qa3")):
             s.add(QueueMember(queue_id=sales.id, user_id=users[login], penalty=penalty))
         tenant_id = tenant.id
-    client = redis.Redis.from_url(platform.settings.redis_url)
-    client.xadd("centrala:commands", {"data": json.dumps({"cmd": "acd.reload", "tenant_id": tenant_id})})
+    client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
+    send_admin_command(client, {"cmd": "acd.reload", "tenant_id": tenant_id})
     client.close()
     yield users
     for phone in AGENTS.values():  # log everyone out again

@@ -76,7 +76,7 @@ class World:
 
     def live_agents(self) -> dict[int, dict[str, Any]]:
         """The ACD's live state of our agents, as mirrored to Redis."""
-        client = redis.Redis.from_url(self.platform.settings.redis_url)
+        client = redis.Redis.from_url(self.platform.settings.redis_url_for("admin"))
         try:
             raw = client.hgetall(f"centrala:acd:{self.tenant_id}:agents")
         finally:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from controlplane.acd.service import QueueService
 from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, AgentSessionAudit, Queue, QueueMember
+from controlplane.security.command_guard import CommandGuard
 
 BOSS = "boss@acme.example"
 
@@ -48,14 +50,16 @@ def panel_redis(redis_port: int) -> Iterator[redis.Redis]:
 
 
 def seed(db: sessionmaker[Session]) -> dict[str, int]:
-    """Tenant acme: agent a1 with phone ph-a1 in queue sales; break 1 is free, 2 needs
-    approval, 9 is supervisor-only."""
+    """Tenant acme: agent a1 with phone ph-a1 in queue sales, supervisor boss (BOSS), an
+    admin; break 1 is free, 2 needs approval, 9 is supervisor-only."""
     with transaction(db) as s:
         t = Tenant(domain="acme.example", name="Acme", licences=5)
         s.add(t)
         s.flush()
         a1 = User(tenant_id=t.id, login="a1", role=Role.AGENT, password_hash="x")
-        s.add(a1)
+        boss = User(tenant_id=t.id, login="boss", role=Role.SUPERVISOR, password_hash="x")
+        admin = User(tenant_id=t.id, login="admin", role=Role.ADMIN, password_hash="x")
+        s.add_all([a1, boss, admin])
         s.flush()
         s.add(
             PhoneEndpoint(
@@ -69,7 +73,7 @@ def seed(db: sessionmaker[Session]) -> dict[str, int]:
         s.add(AgentBreakReason(tenant_id=t.id, code="1", kind="free", label="Coffee"))
         s.add(AgentBreakReason(tenant_id=t.id, code="2", kind="approval", label="Lunch"))
         s.add(AgentBreakReason(tenant_id=t.id, code="9", kind="supervisor", label="Coaching"))
-        return {"tenant": t.id, "a1": a1.id}
+        return {"tenant": t.id, "a1": a1.id, "boss": boss.id, "admin": admin.id}
 
 
 @pytest.fixture
@@ -80,7 +84,7 @@ async def live(
     ids = seed(db)
     svc = QueueService(db, rds, FakeConnector(), stats_interval_s=0)
     await svc.start()
-    reader = asyncio.create_task(daemon._commands(rds, svc))
+    reader = asyncio.create_task(daemon._commands(rds, svc, guard=CommandGuard(db)))
     deadline = time.monotonic() + 10
     while not any(c.get("cmd") == "xread" for c in await rds.client_list()):
         assert not reader.done(), reader
@@ -92,8 +96,10 @@ async def live(
 
 
 async def send(panel: redis.Redis, ids: dict[str, int], command: str, **kw: Any) -> dict[str, Any]:
+    """a1's own command, or (``by`` given) the supervisor's on a1, as the panel sends them."""
+    actor = ids["boss"] if kw.get("by") else ids["a1"]
     return await asyncio.to_thread(
-        send_agent_command, panel, ids["tenant"], ids["a1"], command, **kw
+        partial(send_agent_command, actor_id=actor), panel, ids["tenant"], ids["a1"], command, **kw
     )
 
 
@@ -160,12 +166,14 @@ async def test_refusals_come_back_as_results_not_timeouts(
     assert (r["ok"], r["status"]) == (True, "logged_out")
 
 
-async def test_unknown_tenant_is_an_error_reply(
+async def test_a_command_naming_another_tenant_is_refused(
     live: tuple[QueueService, dict[str, int]], panel_redis: redis.Redis
 ) -> None:
     _, ids = live
-    r = await asyncio.to_thread(send_agent_command, panel_redis, 999_999, ids["a1"], "login")
-    assert (r["ok"], r["code"]) == (False, "error")
+    r = await asyncio.to_thread(
+        partial(send_agent_command, actor_id=ids["a1"]), panel_redis, 999_999, ids["a1"], "login"
+    )
+    assert (r["ok"], r["code"]) == (False, "wrong_tenant")
     assert "999999" in r["message"]
 
 
@@ -177,6 +185,7 @@ async def test_a_malformed_command_gets_a_bad_command_reply(
     bad = {
         "cmd": "acd.agent",
         "tenant_id": ids["tenant"],
+        "actor_id": ids["a1"],
         "user_id": "7",
         "command": "login",
         "reply": reply,
@@ -191,7 +200,7 @@ async def test_a_malformed_command_gets_a_bad_command_reply(
 def test_panel_refuses_an_unknown_command_before_sending(panel_redis: redis.Redis) -> None:
     panel_redis.delete(COMMANDS_STREAM)
     with pytest.raises(BadCommand, match="unknown agent command 'dance'"):
-        send_agent_command(panel_redis, 1, 1, "dance")
+        send_agent_command(panel_redis, 1, 1, "dance", actor_id=1)
     assert panel_redis.xlen(COMMANDS_STREAM) == 0
 
 
@@ -199,14 +208,15 @@ def test_timeout_when_nobody_handles(panel_redis: redis.Redis) -> None:
     panel_redis.delete(COMMANDS_STREAM)
     started = time.monotonic()
     with pytest.raises(ControlPlaneNotAnswering, match="control plane not answering"):
-        send_agent_command(panel_redis, 1, 2, "login", timeout_s=0.3)
+        send_agent_command(panel_redis, 1, 2, "login", timeout_s=0.3, actor_id=2)
     elapsed = time.monotonic() - started
     assert 0.25 <= elapsed < 2.0
     ((_, fields),) = panel_redis.xrange(COMMANDS_STREAM)
     sent = json.loads(fields["data"])
     assert sent["cmd"] == "acd.agent" and sent["reply"].startswith(REPLY_PREFIX)
-    assert {k: sent[k] for k in ("tenant_id", "user_id", "command", "reason", "by")} == {
+    assert {k: sent[k] for k in ("tenant_id", "actor_id", "user_id", "command", "reason", "by")} == {
         "tenant_id": 1,
+        "actor_id": 2,
         "user_id": 2,
         "command": "login",
         "reason": None,
@@ -266,7 +276,7 @@ async def test_reload_command_makes_the_daemon_read_new_queues(
     assert await names() == {"sales"}
     with transaction(db) as s:
         s.add(Queue(tenant_id=ids["tenant"], name="support", announce_every_s=None))
-    send_reload(panel_redis, ids["tenant"])
+    send_reload(panel_redis, ids["tenant"], actor_id=ids["admin"])
     deadline = time.monotonic() + 10
     while await names() != {"sales", "support"}:
         assert time.monotonic() < deadline, "the reload command was not carried out"

@@ -44,6 +44,7 @@ from controlplane.models.campaigns import (
     Disposition,
     Recontact,
 )
+from controlplane.security.command_guard import CommandGuard
 
 NUMBERS = ("+1000001", "+4000001", "+1000002", "+1000003", "+1000004", "+1000005", "+1000006")
 CALLER_ID = "+48221000099"
@@ -426,7 +427,8 @@ async def live(factory, w, redis_port, tmp_path) -> AsyncIterator[tuple[CallServ
     ari = RecordingAri()
     calls = CallService(settings, ari, factory, rds)  # type: ignore[arg-type]
     preview = PreviewDialer(factory, calls)
-    reader = asyncio.create_task(daemon._commands(rds, None, None, calls, preview))  # type: ignore[arg-type]
+    reader = asyncio.create_task(daemon._commands(  # type: ignore[arg-type]
+        rds, None, None, calls, preview, guard=CommandGuard(factory)))
     deadline = time.monotonic() + 10
     while not any(c.get("cmd") == "xread" for c in await rds.client_list()):
         assert not reader.done(), reader

@@ -32,6 +32,7 @@ from controlplane.acd.store import agent_to_json
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason
+from controlplane.security.command_guard import CommandGuard
 from controlplane.seed import DEMO_DOMAIN
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
@@ -109,7 +110,8 @@ class Daemon:
                 users = s.execute(select(User.tenant_id, User.id)).all()
             for tid, uid in users:
                 await svc.agent_command(tid, uid, "logout", by="test")
-            reader = asyncio.create_task(daemon._commands(rds, svc))
+            reader = asyncio.create_task(
+                daemon._commands(rds, svc, guard=CommandGuard(make_sessionmaker(engine))))
             deadline = time.monotonic() + 10
             while not any(c.get("cmd") == "xread" for c in await rds.client_list()):
                 assert not reader.done() and time.monotonic() < deadline, "reader not started"

@@ -36,6 +36,7 @@ from controlplane.models.campaigns import (
     DialAttempt,
     Disposition,
 )
+from controlplane.security.command_guard import CommandGuard
 from controlplane.seed import DEMO_DOMAIN
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
@@ -149,7 +150,8 @@ class Daemon:
         try:
             calls = CallService(self.settings, self.ari, make_sessionmaker(engine), rds)  # type: ignore[arg-type]
             preview = PreviewDialer(make_sessionmaker(engine), calls)
-            reader = asyncio.create_task(daemon._commands(rds, None, None, calls, preview))  # type: ignore[arg-type]
+            reader = asyncio.create_task(daemon._commands(  # type: ignore[arg-type]
+                rds, None, None, calls, preview, guard=CommandGuard(make_sessionmaker(engine))))
             deadline = time.monotonic() + 10
             while not any(c.get("cmd") == "xread" for c in await rds.client_list()):
                 assert not reader.done() and time.monotonic() < deadline, "reader not started"

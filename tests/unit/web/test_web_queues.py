@@ -144,7 +144,8 @@ def test_create_queue_from_the_form_with_members_and_reload(  # type: ignore[no-
             for m in s.scalars(select(QueueMember).where(QueueMember.queue_id == q.id))
         }
     assert members == {a1: 2, a2: 0}
-    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant}]
+    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant,
+                                      "actor_id": users[ADMIN]}]
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert (
         "queue saved" in page
@@ -245,7 +246,8 @@ def test_api_crud_keeps_unsent_fields_and_reloads_each_time(  # type: ignore[no-
     assert q["id"] in listed
     assert api(client, csrf, "DELETE", f"/api/v1/queues/{q['id']}").status_code == 200
     assert api(client, csrf, "GET", f"/api/v1/queues/{q['id']}").status_code == 404
-    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant}] * 4
+    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant,
+                                      "actor_id": users[ADMIN]}] * 4
 
 
 def test_api_validation_lists_every_field(client, login, csrf, users, redis_client) -> None:  # type: ignore[no-untyped-def]
@@ -381,7 +383,8 @@ def test_break_reasons_create_validate_delete(  # type: ignore[no-untyped-def]
     assert resp.status_code == 302
     page = client.get("/queues/breaks").get_data(as_text=True)
     assert f"break reason {code} added" in page and "<td>Training</td>" in page
-    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant}]
+    assert reloads(redis_client) == [{"cmd": "acd.reload", "tenant_id": world.demo_tenant,
+                                      "actor_id": users[ADMIN]}]
 
     for data, field in (
         ({"code": "12ab"}, "code"),

@@ -1,0 +1,265 @@
+"""Who may ask the control plane daemon for what: the rule table of panel commands (pure).
+
+Theory of operation
+-------------------
+The panel asks the daemon for things over the ``centrala:commands`` stream. Whatever can
+write to that stream could claim to be anybody, so the daemon believes nothing the panel
+checked. Every entry names its acting user (``actor_id``) and tenant (``tenant_id``);
+:func:`parse` reads what the command names, the daemon looks the :class:`Facts` up in the
+database, and :func:`decide` answers from the table below. A forged entry can therefore do
+no more than the user it names could do in the panel.
+
+First, for every command: the actor exists, belongs to ``tenant_id`` and is active; every
+object the command names exists and belongs to ``tenant_id``. Then one line of the table
+must allow it:
+
+=========================  ==============================  ==================================
+command                    who                             objects (ids in the command)
+=========================  ==============================  ==================================
+acd.reload                 admin                           -
+acd.agent, own status      anyone, ``user_id`` == actor:   the agent ``user_id``
+                           login ready break cancel_break
+                           logout
+acd.agent, another agent   admin, supervisor: approve      the agent ``user_id``
+                           deny force logout
+calls.record               admin, supervisor; an agent     the call ``call_id``
+                           on their own call
+dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
+dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
+dialer.place               nobody: the campaign runner places calls in-process
+anything else              nobody
+=========================  ==============================  ==================================
+
+The table mirrors the panel's own checks (``web/agents.py``, ``web/queues.py``,
+``web/campaigns.py``): a refusal here means a panel bug or a forged entry, so every one is
+audited (``command.refused``) with the severity of :data:`SEVERITY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ADMIN, SUPERVISOR, AGENT = "admin", "supervisor", "agent"  # controlplane.models.Role values
+ANYONE = frozenset({ADMIN, SUPERVISOR, AGENT})
+STAFF = frozenset({ADMIN, SUPERVISOR})
+SELF_AGENT_COMMANDS = frozenset({"login", "ready", "break", "cancel_break", "logout"})
+SUPERVISOR_AGENT_COMMANDS = frozenset({"approve", "deny", "force", "logout"})
+AGENT_COMMANDS = SELF_AGENT_COMMANDS | SUPERVISOR_AGENT_COMMANDS
+
+# Whose object the target must be: None (no condition), "self" (the command's user_id is
+# the actor), "other" (it is not), "own_call" (the actor is the call's agent).
+Target = str | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the table: these roles may, for these actions, on this target."""
+
+    roles: frozenset[str]
+    actions: frozenset[str] | None = None  # acd.agent's "command"; None: not asked
+    target: Target = None
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "acd.reload": (Rule(frozenset({ADMIN})),),
+    "acd.agent": (Rule(ANYONE, SELF_AGENT_COMMANDS, "self"),
+                  Rule(STAFF, SUPERVISOR_AGENT_COMMANDS, "other")),
+    "calls.record": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    "dialer.preview_batch": (Rule(ANYONE, target="self"),),
+    "dialer.preview_dial": (Rule(ANYONE, target="self"),),
+    "dialer.preview_skip": (Rule(ANYONE, target="self"),),
+}
+# The fields each command must carry besides cmd, actor_id and tenant_id; an id field
+# names an object that must belong to the tenant.
+FIELDS: dict[str, dict[str, type]] = {
+    "acd.reload": {},
+    "acd.agent": {"user_id": int, "command": str},
+    "calls.record": {"call_id": str},
+    "dialer.preview_batch": {"user_id": int, "campaign_id": int},
+    "dialer.preview_dial": {"user_id": int, "campaign_id": int, "record_id": int},
+    "dialer.preview_skip": {"user_id": int, "campaign_id": int, "record_id": int},
+}
+OBJECT_FIELDS = {"user_id": "user", "call_id": "call", "campaign_id": "campaign",
+                 "record_id": "record"}
+# Why the daemon refused, and how loud the audit line is: "alert" for what only a forged
+# entry can carry (an actor outside the tenant, a dialer command), "warning" for what the
+# panel does not send or a user reaching for another tenant's object by its id.
+SEVERITY = {
+    "bad_command": "warning",
+    "not_accepted": "warning",
+    "not_on_stream": "alert",
+    "unknown_user": "warning",
+    "wrong_tenant": "alert",
+    "inactive_user": "info",
+    "not_found": "info",
+    "foreign_object": "warning",
+    "forbidden": "warning",
+}
+NOT_ON_STREAM = {"dialer.place": "calls are placed only by the daemon's own campaign runner"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An object a command names: ``kind`` (user, call, campaign, record) and its id."""
+
+    kind: str
+    key: int | str
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one command asks for, as far as the rules care."""
+
+    cmd: str
+    actor_id: int
+    tenant_id: int
+    action: str | None = None  # acd.agent's "command"
+    user_id: int | None = None  # the agent the command is for (acd.agent, preview)
+    objects: tuple[Ref, ...] = ()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as the database knows them."""
+
+    user_id: int
+    tenant_id: int
+    role: str
+    active: bool
+    address: str  # login@domain, for audit lines and the agent log's "by"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose an object is: its tenant, and for a call the agent user on it (if any)."""
+
+    tenant_id: int | None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the database says about a request: the actor (None: no such user) and the
+    owner of every object it names (None: not found)."""
+
+    actor: Actor | None
+    objects: Mapping[Ref, Owner | None]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    code: str = ""
+    reason: str = ""  # for the audit trail
+    shown: str = ""  # for the user, when ``reason`` would say too much
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY.get(self.code, "warning")
+
+    @property
+    def reply_code(self) -> str:
+        """The code the panel gets: another tenant's object is "not found" there, exactly
+        like one that does not exist, so ids cannot be probed across tenants."""
+        return "not_found" if self.code == "foreign_object" else self.code
+
+    @property
+    def reply_reason(self) -> str:
+        return self.shown or self.reason
+
+
+ALLOWED = Verdict(True)
+
+
+class Refused(Exception):
+    """A command refused before any look-up (malformed, or never accepted here)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.verdict = Verdict(False, code, reason)
+
+
+def _int(command: Mapping[str, Any], name: str) -> int:
+    value = command.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refused("bad_command", f"field {name!r}: expected an integer, got {value!r}")
+    return value
+
+
+def _str(command: Mapping[str, Any], name: str) -> str:
+    value = command.get(name)
+    if not isinstance(value, str) or not value:
+        raise Refused("bad_command", f"field {name!r}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def parse(command: object) -> Request:
+    """The :class:`Request` of one stream entry; raises :class:`Refused` for an entry that
+    is malformed, lacks its actor or tenant, or is never accepted from the stream."""
+    if not isinstance(command, Mapping):
+        raise Refused("bad_command", f"a command is a JSON object, not {type(command).__name__}")
+    cmd = command.get("cmd")
+    if not isinstance(cmd, str):
+        raise Refused("bad_command", f"field 'cmd': expected a string, got {cmd!r}")
+    if cmd in NOT_ON_STREAM:
+        raise Refused("not_on_stream", f"{cmd} is not accepted from the command stream: "
+                                       f"{NOT_ON_STREAM[cmd]}")
+    if cmd not in FIELDS:
+        raise Refused("not_accepted", f"unknown command {cmd!r}")
+    actor_id, tenant_id = _int(command, "actor_id"), _int(command, "tenant_id")
+    values: dict[str, int | str] = {}
+    for name, kind in FIELDS[cmd].items():
+        values[name] = _int(command, name) if kind is int else _str(command, name)
+    action = values.get("command")
+    if action is not None and action not in AGENT_COMMANDS:
+        raise Refused("bad_command", f"field 'command': unknown agent command {action!r}")
+    user_id = values.get("user_id")
+    return Request(cmd, actor_id, tenant_id, str(action) if action is not None else None,
+                   int(user_id) if user_id is not None else None,
+                   tuple(Ref(OBJECT_FIELDS[n], v) for n, v in values.items()
+                         if n in OBJECT_FIELDS))
+
+
+def _target_ok(rule: Rule, req: Request, actor: Actor, facts: Facts) -> bool:
+    if rule.target == "self":
+        return req.user_id == actor.user_id
+    if rule.target == "other":
+        return req.user_id is not None and req.user_id != actor.user_id
+    if rule.target == "own_call":
+        calls = [facts.objects.get(r) for r in req.objects if r.kind == "call"]
+        return bool(calls) and all(o is not None and o.user_id == actor.user_id for o in calls)
+    return True
+
+
+def _what(req: Request) -> str:
+    what = req.cmd + (f" {req.action}" if req.action else "")
+    if req.user_id is not None:
+        what += " for themselves" if req.user_id == req.actor_id else f" for user {req.user_id}"
+    return what
+
+
+def decide(req: Request, facts: Facts) -> Verdict:
+    """Allow ``req`` or say why not (the module docstring's order and table)."""
+    actor = facts.actor
+    if actor is None:
+        return Verdict(False, "unknown_user", f"no user {req.actor_id}")
+    if actor.tenant_id != req.tenant_id:
+        return Verdict(False, "wrong_tenant", f"user {actor.address} is not of tenant "
+                                              f"{req.tenant_id}")
+    if not actor.active:
+        return Verdict(False, "inactive_user", f"user {actor.address} is deactivated")
+    for ref in req.objects:
+        owner = facts.objects.get(ref)
+        if owner is None or owner.tenant_id is None:
+            return Verdict(False, "not_found", f"no {ref.kind} {ref.key!r}")
+        if owner.tenant_id != req.tenant_id:
+            return Verdict(False, "foreign_object", f"{ref.kind} {ref.key!r} belongs to another "
+                                                    "tenant", f"no {ref.kind} {ref.key!r}")
+    for rule in RULES[req.cmd]:
+        if (actor.role in rule.roles
+                and (rule.actions is None or req.action in rule.actions)
+                and _target_ok(rule, req, actor, facts)):
+            return ALLOWED
+    return Verdict(False, "forbidden", f"{actor.role} {actor.address} may not {_what(req)}")
