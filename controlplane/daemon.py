@@ -17,6 +17,7 @@ from rq import Queue
 
 from controlplane.acd import commands as acd_commands
 from controlplane.acd.service import QueueService
+from controlplane.amd_live import preload_detector
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.service import CallService
@@ -82,7 +83,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                      name="job-outbox"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory)),
-                                     name="commands")]
+                                     name="commands"),
+                 asyncio.create_task(_preload(), name="preload")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -90,6 +92,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
     await redis.aclose()
     engine.dispose()
+
+
+async def _preload(delay_s: float = 5.0) -> None:
+    """Import the AMD detector's numeric libraries in a thread once the daemon has taken its
+    calls back (they are left out of start-up so that a restart is quick)."""
+    await asyncio.sleep(delay_s)
+    await asyncio.to_thread(preload_detector)
 
 
 async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> None:

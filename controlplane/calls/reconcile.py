@@ -24,12 +24,20 @@ class Reconciler:
     """Mixed into :class:`CallService`."""
 
     async def reconcile(self) -> None:
-        """Adopt calls from the database, finish those whose legs vanished, hang up orphans."""
-        channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
-        stored = await asyncio.to_thread(records.active, self.db)
-        for row in stored:
-            if row.call_id not in self.calls:
-                self.calls[row.call_id] = records.state_from_record(row)
+        """Adopt calls from the database, finish those whose legs vanished, hang up orphans.
+
+        Events wait while the stored calls are loaded (``_adopted``): a hang-up that arrives
+        just after the app is registered again must end its call, not be dropped as one of an
+        unknown call while the call is adopted from a snapshot that still shows it alive."""
+        self._adopted.clear()
+        try:
+            channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
+            stored = await asyncio.to_thread(records.active, self.db)
+            for row in stored:
+                if row.call_id not in self.calls:
+                    self.calls[row.call_id] = records.state_from_record(row)
+        finally:
+            self._adopted.set()
         await self.redis.delete(LIVE_CALLS_KEY)
         for call_id in list(self.calls):
             async with self._locks[call_id]:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
-from controlplane.calls import campaign_machine, machine, records, routing
+from controlplane.calls import campaign_machine, machine, recording_tail, records, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.ivr_glue import IvrGlue
@@ -93,10 +93,17 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         # when a channel with that id is gone before it ever became a call (None, the cause).
         self.end_hooks: list[tuple[str, EndHook]] = []
         self._posted: set[asyncio.Task[None]] = set()
+        # Cleared while a (re)connect's reconcile loads the calls stored in the database:
+        # an event for one of them (its hang-up, say) must find its state, not be dropped as
+        # unknown. Reconcile's task is spawned before any event's, so it clears this first.
+        self._adopted = asyncio.Event()
+        self._adopted.set()
 
     # ---- ARI events in ----
     async def on_event(self, event: ev.Event) -> None:
         log.debug("event %s", event)
+        if not self._adopted.is_set():
+            await self._adopted.wait()
         if isinstance(event, ev.StasisStart):
             kind = event.args[0] if event.args else ""
             if kind == "agent" and len(event.args) > 1:
@@ -277,6 +284,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                     await self.ari.delete(f"/channels/{ch}", reason=reason)
                 case c.DestroyBridge(bridge_id=b):
                     await self.ari.delete(f"/bridges/{b}")
+                    await self._end_recording_at_call_end(b.removesuffix("-bridge"))
                 case _:
                     raise TypeError(f"unknown command {cmd!r}")
         except AriError as err:
@@ -290,6 +298,18 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 return None  # the channel or bridge is already gone; its own event follows
             log.warning("command %s failed: %s", type(cmd).__name__, err)
         return None
+
+    async def _end_recording_at_call_end(self, call_id: str) -> None:
+        """A bridge destroyed long after its call ended (the end was read from Asterisk's
+        hang-up log after a restart) recorded a tail that is not the conversation: cut it."""
+        state = self.calls.get(call_id)
+        if state is None or not state.recording:
+            return
+        late = recording_tail.overrun(state.ended_at, now())
+        if late:
+            await recording_tail.cut_tail(self.ari, state.recording,
+                                          self.settings.recordings_dir / f"{state.recording}.wav",
+                                          late)
 
     async def _originate(self, cmd: c.Originate) -> machine.LegGone | None:
         variables: dict[str, Any] = {f"PJSIP_HEADER(add,{k})": v for k, v in cmd.headers}
