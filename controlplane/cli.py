@@ -108,7 +108,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     bad = 0
     for check in check_all(settings):
         bad += not check.ok
-        print(f"{'ok ' if check.ok else 'BAD'} {check.name:9} {check.detail}")
+        label = "BAD" if not check.ok else "WARN" if check.warn else "ok "
+        print(f"{label} {check.name:9} {check.detail}")
     print("\n".join(supervision(settings)))  # each process: uptime, restarts, last exit
     return 1 if bad else 0
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
-from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from controlplane.config import Settings
-from controlplane.db import make_engine
+from controlplane.db import PROBE_TIMEOUT_MS, SLOW_WRITE_MS, is_locked, probe_write
 from controlplane.engine.ami_sync import ping as ami_ping
 
 TIMEOUT_S = 2.0
@@ -27,6 +27,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False  # ok, but degraded (e.g. a slow database): shown as WARN
 
 
 def _ari_get(settings: Settings, path: str) -> object:
@@ -81,13 +82,24 @@ def check_redis(settings: Settings, role: str = "admin") -> Check:
 
 
 def check_db(settings: Settings) -> Check:
-    engine = make_engine(settings.database_url)
+    """A writer can get in, quickly: the write lock is taken and given back, timed
+    (:func:`controlplane.db.probe_write`). A long import or a stuck writer shows here as
+    "locked" (BAD) or "slow" (WARN), not as OK while every panel write fails."""
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return Check("database", True, engine.dialect.name)
-    finally:
-        engine.dispose()
+        probe = probe_write(settings.database_url)
+    except OperationalError as err:
+        if not is_locked(err):
+            raise
+        return Check("database", False, f"locked: another writer has held the database for "
+                     f"over {PROBE_TIMEOUT_MS} ms, so writes wait or fail")
+    name = f"{probe.dialect} ({probe.mode.upper()})" if probe.mode else probe.dialect
+    if probe.mode and probe.mode != "wal":
+        return Check("database", True, f"{name}: not in WAL mode, writers block readers",
+                     warn=True)
+    if probe.ms > SLOW_WRITE_MS:
+        return Check("database", True, f"slow ({probe.ms:.0f} ms to get the write lock): {name}",
+                     warn=True)
+    return Check("database", True, f"{name}, write lock in {probe.ms:.0f} ms")
 
 
 def check_lab(settings: Settings) -> Check:
