@@ -12,7 +12,8 @@ one *operation*:
    live state is mirrored to Redis;
 2. under ``_send_lock`` (FIFO, so commands leave in the order they were
    decided): the connector calls, then the database rows (``store.append`` in
-   a thread), then the stream events.
+   a thread; kept and retried while the database is locked, ``log_writer.py``),
+   then the stream events.
 
 A connector method may call back into the service (``offer_failed`` from
 inside ``offer``): the nested operation sends its own commands inline instead
@@ -62,6 +63,7 @@ from controlplane.acd.live_state import (  # re-exported: the service's public v
     skills_of,
 )
 from controlplane.acd.live_tenants import TenantsMixin
+from controlplane.acd.log_writer import LogWriter
 from controlplane.acd.queues import Recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, raise_if_cancelled
 
@@ -113,6 +115,7 @@ class QueueService(TenantsMixin):
         self._sender: asyncio.Task[Any] | None = None
         self._sentinel_written = False
         self._phones_busy: dict[str, int] = {}
+        self._log_writer = LogWriter(db)  # never drops a row for a locked database
 
     # ---- public API ----
 
@@ -126,13 +129,16 @@ class QueueService(TenantsMixin):
     async def run(self, interval_s: float = 1.0) -> None:
         """Tick every ``interval_s`` until cancelled."""
         await self.start()
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # a bad tick must not stop the clock of every tenant
-                log.exception("ACD tick failed")
-            raise_if_cancelled()
-            await asyncio.sleep(interval_s)
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except Exception:  # a bad tick must not stop the clock of every tenant
+                    log.exception("ACD tick failed")
+                raise_if_cancelled()
+                await asyncio.sleep(interval_s)
+        finally:
+            self._log_writer.close()
 
     async def reload(self, tenant_id: int) -> None:
         """Re-read a tenant's configuration (queues, members, skills, breaks)."""
@@ -433,10 +439,7 @@ class QueueService(TenantsMixin):
                     failed.append((args[0], args[1]))
         logs = [lg for lg in b.logs if lg]
         if logs:
-            try:
-                await asyncio.to_thread(store.append, self.db, logs)
-            except Exception as err:  # noqa: BLE001 - live state goes on; the log row is lost
-                log.error("ACD log rows not written: %s", err)
+            await self._log_writer.write(logs)
         if b.events:
             try:
                 pipe = self.redis.pipeline(transaction=False)
