@@ -72,3 +72,20 @@ def flock_of(pid: int, path: Path) -> str | None:
                 and fields[4].rsplit(":", 1)[-1] == str(inode):
             return "waiting" if waiting else "held"
     return None
+
+
+def cmdline(pid: int) -> list[str]:
+    """The process's command line ([] if it is gone or has none)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def runs(pid: int, token: str) -> bool:
+    """``pid`` is alive and ``token`` is one of its command-line words (or their base name):
+    a pid file that outlived a reboot may name an unrelated process that got the same pid."""
+    # split on spaces too: some programs rewrite their title (redis-server "path host:port")
+    words = [w for part in cmdline(pid) for w in part.split()]
+    return alive(pid) and any(w == token or w.rsplit("/", 1)[-1] == token for w in words)

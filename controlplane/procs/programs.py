@@ -20,7 +20,7 @@ from typing import Protocol
 
 from controlplane import asterisk, stack
 from controlplane.config import Settings
-from controlplane.procs.pids import alive, flock_of
+from controlplane.procs.pids import alive, flock_of, runs
 
 
 @dataclass
@@ -53,14 +53,20 @@ def _handle(pid: int) -> Handle:
 
 class Daemon:
     """A process ``stack.spawn`` starts with a pid file under ``run/`` (control plane, worker,
-    panel)."""
+    panel). ``token``: a word of its command line, checked before adopting it."""
 
-    def __init__(self, settings: Settings, name: str, argv: list[str]) -> None:
+    def __init__(self, settings: Settings, name: str, argv: list[str], token: str = "") -> None:
         self.settings, self.name, self.argv = settings, name, argv
+        self.token = token or (argv[-1] if argv else name)
 
     def adopt(self) -> Handle | None:
         pid = stack.pid_alive(self.settings, self.name)
-        return _handle(pid) if pid is not None else None
+        if pid is None:
+            return None
+        if not runs(pid, self.token):  # a stale pid file (after a reboot): someone else's pid
+            stack.pidfile(self.settings, self.name).unlink(missing_ok=True)
+            return None
+        return _handle(pid)
 
     def spawn(self) -> Handle:
         return _handle(stack.spawn(self.settings, self.name, self.argv))
@@ -80,7 +86,7 @@ class ControlPlane(Daemon):
     lock (active) or waits for it (a warm standby: every module imported)."""
 
     def __init__(self, settings: Settings, name: str) -> None:
-        super().__init__(settings, name, centrala("controlplane", "--standby"))
+        super().__init__(settings, name, centrala("controlplane", "--standby"), "controlplane")
 
     def ready(self) -> bool:
         pid = stack.pid_alive(self.settings, self.name)
@@ -92,7 +98,7 @@ class Redis(Daemon):
     """Our redis-server (``stack.start_redis``: its ACL file, append-only data, the wait)."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, "redis", [])
+        super().__init__(settings, "redis", [], "redis-server")
 
     def spawn(self) -> Handle:
         stack.start_redis(self.settings)
@@ -106,7 +112,7 @@ class Baresip(Daemon):
     """baresip as the lab's extra agent phone (its configuration holds the phone's password)."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, "baresip", [])
+        super().__init__(settings, "baresip", [], "baresip")
 
     def spawn(self) -> Handle:
         from controlplane.db import make_engine, make_sessionmaker
@@ -137,7 +143,7 @@ class Asterisk:
 
     def adopt(self) -> Handle | None:
         pid = self.instance.pid()
-        return Handle(pid) if pid is not None else None
+        return Handle(pid) if pid is not None and runs(pid, "asterisk") else None
 
     def spawn(self) -> Handle:
         popen = self.instance.spawn_foreground(self.settings.runtime_dir / "log" / f"{self.name}.log")

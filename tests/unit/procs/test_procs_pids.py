@@ -11,7 +11,7 @@ from pathlib import Path
 
 from helpers import until
 
-from controlplane.procs.pids import alive, flock_of, ids_of, read_pid
+from controlplane.procs.pids import alive, cmdline, flock_of, ids_of, read_pid, runs
 
 
 def test_a_zombie_is_not_alive(tmp_path: Path) -> None:
@@ -51,3 +51,16 @@ def test_flock_holder_and_waiter(tmp_path: Path) -> None:
     finally:
         waiter.kill()
         waiter.wait()
+
+
+def test_runs_knows_a_pid_from_a_stale_pid_file() -> None:
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        until(lambda: cmdline(proc.pid) == ["sleep", "60"], timeout=5, interval=0.02,
+              what="sleep to exec")
+        assert runs(proc.pid, "sleep") and not runs(proc.pid, "redis-server")
+        assert runs(os.getpid(), sys.executable.rsplit("/", 1)[-1])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert cmdline(proc.pid) == [] and not runs(proc.pid, "sleep")
