@@ -25,6 +25,7 @@ from web import (
     campaigns_api,
     errors,
     health,
+    imports,
     ivr,
     outbound_policy,
     queues,
@@ -80,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
                campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp,
                security.bp):
         app.register_blueprint(bp)
+    imports.install(app)  # contact imports API, with its own upload size limit
     errors.register(app)
     app.after_request(_security_headers)
     return app

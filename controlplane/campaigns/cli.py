@@ -4,12 +4,15 @@
 
     centrala campaign create "Spring offer" --tenant demo.centrala.local --mode predictive \\
         --queue sales --region PL
-    centrala campaign import "Spring offer" contacts.csv --tenant demo.centrala.local
+    centrala campaign import "Spring offer" contacts.csv --tenant demo.centrala.local \\
+        [--sync | --detach]
+    centrala campaign import-status 12 --tenant demo.centrala.local
     centrala campaign list --tenant demo.centrala.local
     centrala campaign hlr "Spring offer" --tenant demo.centrala.local [--sync]
 
-``import`` prints every rejected row (line, column, reason) and a summary; it imports
-the good rows in one transaction and exits 1 when any row was rejected.
+``import`` (:mod:`controlplane.campaigns.import_cli`) runs as a job on the worker, one
+transaction per batch of rows, and prints every rejected row (line, column, reason) and a
+summary; it exits 1 when any row was rejected.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from controlplane.campaigns import import_cli
 from controlplane.config import Settings
 
 if TYPE_CHECKING:
@@ -48,11 +51,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     create.set_defaults(func=run_create)
 
-    imp = commands.add_parser("import", help="import contacts from a CSV file")
-    imp.add_argument("campaign", metavar="CAMPAIGN")
-    imp.add_argument("file", metavar="FILE.csv", type=Path)
-    imp.add_argument("--tenant", required=True, metavar="DOMAIN")
-    imp.set_defaults(func=run_import)
+    import_cli.register(commands)
 
     lst = commands.add_parser("list", help="list the tenant's campaigns")
     lst.add_argument("--tenant", required=True, metavar="DOMAIN")
@@ -108,36 +107,6 @@ def run_create(args: argparse.Namespace, settings: Settings, out: TextIO | None 
         return 1
     print(line, file=out)
     return 0
-
-
-def run_import(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
-    """Import FILE into CAMPAIGN; print the report; exit 1 if any row was rejected."""
-    from controlplane.campaigns import csv_import, store
-    from controlplane.campaigns.exceptions import CampaignError
-    from controlplane.db import transaction
-
-    out = out or sys.stdout
-    path: Path = args.file
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        print(f"{path}: cannot read the file: {err} (a UTF-8 CSV is expected)", file=sys.stderr)
-        return 1
-    try:
-        with _database(settings) as factory, transaction(factory) as s:
-            campaign = store.get_campaign(s, store.tenant_id(s, args.tenant), args.campaign)
-            report = csv_import.import_csv(s, campaign, text)
-    except CampaignError as err:
-        print(f"campaign import: {err} (nothing was imported)", file=sys.stderr)
-        return 1
-    for error in report.rejected:
-        print(f"{path}: {error}", file=out)
-    print(
-        f"{args.campaign}: {report.imported} imported, {report.updated} updated, "
-        f"{len(report.rejected)} rejected",
-        file=out,
-    )
-    return 1 if report.rejected else 0
 
 
 def run_list(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:

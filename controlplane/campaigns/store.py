@@ -2,9 +2,10 @@
 recontact functions (:mod:`controlplane.campaigns.recontacts`) are re-exported here.
 
 Every function takes the caller's ``Session`` and never commits: the caller decides the
-transaction (``controlplane.db.transaction``), so a CSV import is one transaction and a
-failure changes nothing. Objects are always looked up *within a tenant*; another
-tenant's object is reported as not found.
+transaction (``controlplane.db.transaction``). A CSV import writes in bulk through
+:mod:`controlplane.campaigns.bulk_contacts` with the same rules, one transaction per
+batch. Objects are always looked up *within a tenant*; another tenant's object is
+reported as not found.
 
 De-duplication: a contact is identified by its numbers. Numbers are stored in E.164,
 unique per tenant, so adding a contact whose number is already stored updates that
@@ -174,11 +175,15 @@ def find_owner(session: Session, tenant: int, e164s: Sequence[str]) -> Contact |
     )
     owners = sorted({p.contact_id for p in phones})
     if len(owners) > 1:
-        held = ", ".join(
-            f"{p.number} (contact #{p.contact_id})" for p in sorted(phones, key=lambda p: p.number)
-        )
-        raise Conflict(f"numbers of different contacts: {held}")
+        raise held_by_two(sorted((p.number, p.contact_id) for p in phones))
     return session.get(Contact, owners[0]) if owners else None
+
+
+def held_by_two(held: Sequence[tuple[str, int]]) -> Conflict:
+    """The error for numbers stored on different contacts: ``held`` is (number, contact
+    id) pairs, sorted by number."""
+    text = ", ".join(f"{number} (contact #{contact})" for number, contact in held)
+    return Conflict(f"numbers of different contacts: {text}")
 
 
 def upsert_contact(

@@ -17,6 +17,11 @@ from controlplane.models.campaigns import (  # noqa: F401
     HlrResult,
     Recontact,
 )
+from controlplane.models.imports import (  # noqa: F401
+    ContactImport,
+    ContactImportFile,
+    ContactImportRejection,
+)
 from controlplane.models.ivr import (  # noqa: F401
     AudioUpload,
     HolidayCalendarDay,

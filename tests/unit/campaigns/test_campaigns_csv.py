@@ -1,14 +1,22 @@
 """CSV import on both engines: every bad row reported with its line, column and reason,
-the good ones imported, re-importing updates instead of duplicating, and nothing is
-committed by the importer itself."""
+the good ones imported, re-importing updates instead of duplicating, nothing is
+committed by the importer itself, the batch size changes nothing, and oversized fields
+and files are refused with a reason."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controlplane.campaigns import store
-from controlplane.campaigns.csv_import import ImportReport, RowError, import_csv
+from controlplane.campaigns import csv_import, csv_rows, store
+from controlplane.campaigns.csv_import import (
+    MAX_FIELD_BYTES,
+    FileRejected,
+    ImportReport,
+    RowError,
+    import_csv,
+)
 from controlplane.db import transaction
 from controlplane.models import Campaign, CampaignRecord, Contact, ContactPhone
 
@@ -151,4 +159,52 @@ def test_the_importer_leaves_the_commit_to_its_caller(factory, world) -> None:  
         report = import_csv(s, _campaign(s, world), MIXED)
         assert report.imported == 4
         s.rollback()
+    assert _counts(factory) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 5, 1000])
+def test_the_batch_size_does_not_change_the_outcome(factory, world, batch_rows: int) -> None:  # type: ignore[no-untyped-def]
+    """Rows are decided against the rows before them whichever batch those were in."""
+    with transaction(factory) as s:
+        report = import_csv(s, _campaign(s, world), MIXED, batch_rows=batch_rows)
+    assert report == ImportReport(imported=4, updated=0, rejected=EXPECTED_ERRORS)
+    assert _counts(factory) == (4, 5, 4)
+
+
+def test_a_field_over_the_limit_is_a_rejected_row_not_a_traceback(factory, world) -> None:  # type: ignore[no-untyped-def]
+    huge = "x" * 200_000  # over the csv module's own 128 KiB field limit too
+    text = (
+        f"phone,first_name,notes\n"
+        f"600100200,Ewa,{huge}\n"
+        f'600100201,"{huge}",short\n'
+        f"600100202,Jan,{'y' * 2000}\n"  # under the field limit, over the custom field's
+        f"600100203,Ola,{'ą' * 9000}\n"  # 18,000 bytes in UTF-8: counted in bytes
+        f"600100204,Ok,fine\n"
+    )
+    with transaction(factory) as s:
+        report = import_csv(s, _campaign(s, world), text)
+    assert report.imported == 1
+    assert report.rejected == [
+        RowError(2, "notes", f"field too long (200000 bytes, max {MAX_FIELD_BYTES})"),
+        RowError(3, "first_name", f"field too long (200000 bytes, max {MAX_FIELD_BYTES})"),
+        RowError(4, "notes", "longer than 1000 characters"),
+        RowError(5, "notes", f"field too long (18000 bytes, max {MAX_FIELD_BYTES})"),
+    ]
+    assert _counts(factory) == (1, 1, 1)
+
+
+def test_a_long_header_or_too_many_lines_or_bytes_are_refused(factory, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        campaign = _campaign(s, world)
+        assert import_csv(s, campaign, f"phone,{'h' * 20_000}\n600100200,x\n").rejected == [
+            RowError(1, "#2", f"field too long (20000 bytes, max {MAX_FIELD_BYTES})")
+        ]
+        monkeypatch.setattr(csv_rows, "MAX_LINES", 3)
+        with pytest.raises(FileRejected, match="the file has 4 lines, more than the 3 allowed"):
+            import_csv(s, campaign, "phone\n600100200\n600100201\n600100202\n")
+    monkeypatch.setattr(csv_rows, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(FileRejected, match=r"the file is 1001 bytes, more than the 1000 allowed"):
+        csv_import.decode(b"x" * 1001)
+    with pytest.raises(FileRejected, match=r"line 2: not UTF-8 text \(byte 7\)"):
+        csv_import.decode(b"phone\n6\xff00\n")
     assert _counts(factory) == (0, 0, 0)

@@ -1,0 +1,132 @@
+"""Contact imports over the JSON API (``/api/v1``), for admins and supervisors of the
+campaign's tenant:
+
+* ``POST /campaigns/<id>/imports``: a multipart upload (field ``file``, a UTF-8 CSV, at
+  most ``IMPORT_MAX_BYTES``) → 202 with the import's progress; the job runs on the worker.
+* ``GET /imports/<id>``: its progress (state, rows read, imported, updated, rejected, error).
+* ``GET /imports/<id>/rejected.csv``: every rejected row (line, column, reason).
+
+The panel never queues RQ jobs itself (its Redis user may not); it leaves the job in the
+outbox (:func:`controlplane.jobs.imports.keep`) and the control plane queues it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+
+from controlplane.campaigns import csv_rows, import_runs
+from controlplane.campaigns.exceptions import CampaignError
+from controlplane.db import transaction
+from controlplane.jobs import imports as import_jobs
+from web.auth import current_user, login_required
+from web.campaigns import SUPERVISORS, as_panel_error
+from web.errors import BadParameter, PanelError
+from web.services import services
+
+bp = Blueprint("imports", __name__, url_prefix="/api/v1")
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+
+
+class TooLarge(PanelError):
+    status = 413
+    error_id = "too_large"
+
+
+def _limit() -> int:
+    configured = int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return min(configured, csv_rows.MAX_FILE_BYTES)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"the file is larger than the {limit // 1024} KiB an upload may be; split it, or "
+        f"import it with `centrala campaign import`",
+        details={"max_bytes": limit},
+    )
+
+
+def _allow_upload() -> None:
+    """Before any hook reads the form: an upload may be larger than the panel's usual
+    request limit (``MAX_CONTENT_LENGTH``), up to the import limit, and no further."""
+    if request.endpoint != "imports.upload":
+        return
+    limit = _limit()
+    if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
+        raise _too_large(limit)
+    request.max_content_length = limit + MULTIPART_SLACK
+
+
+def install(app: Flask) -> None:
+    """Register the blueprint and the upload limit (first of the request hooks, since the
+    CSRF and request checks read the form)."""
+    app.register_blueprint(bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, _allow_upload)
+
+
+@bp.post("/campaigns/<int:campaign_id>/imports")
+@login_required(*SUPERVISORS)
+def upload(campaign_id: int) -> Any:
+    """Store the uploaded CSV as an import of the campaign and queue its job."""
+    limit = _limit()
+    sent = request.files.get("file")
+    if sent is None:
+        raise BadParameter("file", "attach the CSV as the multipart field 'file'")
+    data = sent.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    try:
+        csv_rows.decode(data)
+    except csv_rows.FileRejected as err:
+        raise BadParameter("file", str(err)) from err
+    user = current_user()
+    svc = services()
+    try:
+        with transaction(svc.sessions) as s:
+            started = import_runs.create(
+                s, user.tenant_id, campaign_id, sent.filename or "upload.csv", data,
+                created_by=user.id,
+            )
+    except CampaignError as err:
+        raise as_panel_error(err) from err
+    import_jobs.keep(svc.sessions, started.id)
+    return jsonify(_body(started)), 202
+
+
+def _body(p: import_runs.Progress) -> dict[str, Any]:
+    return {
+        **p.to_json(),
+        "progress_url": url_for("imports.status", import_id=p.id),
+        "rejected_url": url_for("imports.rejected", import_id=p.id),
+    }
+
+
+@bp.get("/imports/<int:import_id>")
+@login_required(*SUPERVISORS)
+def status(import_id: int) -> Any:
+    """The import's progress."""
+    try:
+        with services().sessions() as s:
+            return jsonify(_body(import_runs.progress(s, current_user().tenant_id, import_id)))
+    except CampaignError as err:
+        raise as_panel_error(err) from err
+
+
+@bp.get("/imports/<int:import_id>/rejected.csv")
+@login_required(*SUPERVISORS)
+def rejected(import_id: int) -> Response:
+    """The rejected rows as CSV (``line,column,reason``), in file order."""
+    try:
+        with services().sessions() as s:
+            rows = import_runs.rejected_rows(s, current_user().tenant_id, import_id)
+    except CampaignError as err:
+        raise as_panel_error(err) from err
+    return Response(
+        import_runs.rejected_csv(rows),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{import_id}-rejected.csv"'
+        },
+    )
