@@ -93,6 +93,9 @@ def _columns(header: list[str]) -> tuple[Columns | None, list[RowError]]:
         if _too_long(name):
             errors.append(RowError(1, f"#{i + 1}", _too_long_reason(name)))
             continue
+        if "\x00" in name:
+            errors.append(RowError(1, f"#{i + 1}", "contains a NUL character"))
+            continue
         key = _key(name)
         if not key:
             errors.append(RowError(1, f"#{i + 1}", "a column has no name"))
@@ -136,9 +139,11 @@ def parse(
     while len(cells) > len(cols.header) and not cells[-1].strip():
         cells = cells[:-1]  # trailing delimiters, as spreadsheets write them
     for i, cell in enumerate(cells):
+        name = cols.header[i] if i < len(cols.header) else f"#{i + 1}"
         if _too_long(cell):
-            name = cols.header[i] if i < len(cols.header) else f"#{i + 1}"
             errors.append(RowError(line, name, _too_long_reason(cell)))
+        elif "\x00" in cell:  # PostgreSQL refuses it in text; nobody means it
+            errors.append(RowError(line, name, "contains a NUL character"))
     if len(errors) > before:
         return None
     if len(cells) > len(cols.header):

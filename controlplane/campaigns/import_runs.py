@@ -131,7 +131,7 @@ def create(
         tenant_id=tenant_id,
         campaign_id=campaign_id,
         created_by=created_by,
-        filename=filename[-200:],
+        filename="".join(ch for ch in filename if ch.isprintable())[-200:],  # no NUL, no CR
         size_bytes=len(data),
     )
     session.add(row)

@@ -180,6 +180,7 @@ def test_a_field_over_the_limit_is_a_rejected_row_not_a_traceback(factory, world
         f"600100202,Jan,{'y' * 2000}\n"  # under the field limit, over the custom field's
         f"600100203,Ola,{'ą' * 9000}\n"  # 18,000 bytes in UTF-8: counted in bytes
         f"600100204,Ok,fine\n"
+        f"600100205,Nul\x00,x\n"  # PostgreSQL would refuse the whole batch
     )
     with transaction(factory) as s:
         report = import_csv(s, _campaign(s, world), text)
@@ -189,6 +190,7 @@ def test_a_field_over_the_limit_is_a_rejected_row_not_a_traceback(factory, world
         RowError(3, "first_name", f"field too long (200000 bytes, max {MAX_FIELD_BYTES})"),
         RowError(4, "notes", "longer than 1000 characters"),
         RowError(5, "notes", f"field too long (18000 bytes, max {MAX_FIELD_BYTES})"),
+        RowError(7, "first_name", "contains a NUL character"),
     ]
     assert _counts(factory) == (1, 1, 1)
 

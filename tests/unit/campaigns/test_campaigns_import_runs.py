@@ -197,3 +197,9 @@ def test_the_job_on_a_real_worker(  # type: ignore[no-untyped-def]
     assert (done.state, done.imported, done.rejected) == ("done", 7, 2)
     assert jobs.fetch_job(outcome.job_id).return_value()["state"] == "done"  # type: ignore[union-attr]
     connection.close()
+
+
+def test_the_upload_name_is_kept_printable(factory, world) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:  # PostgreSQL refuses NUL in text: never let one through
+        made = import_runs.create(s, world.a, world.campaign, "a\x00b\r\n.csv", b"phone\n")
+    assert made.filename == "ab.csv"
