@@ -14,6 +14,7 @@ import redis
 from helpers import free_port, until
 from rq import Queue, SimpleWorker
 
+from controlplane import stack
 from controlplane.acd.commands import send_reload
 from controlplane.config import Settings, load_settings
 from controlplane.security import redis_acl, redis_setup
@@ -191,3 +192,29 @@ def test_rq_jobs_go_from_the_daemon_user_to_the_worker_user(acl_redis: Settings)
         burst=True, with_scheduler=True)
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == 3
+
+
+def test_start_redis_puts_passwords_on_a_redis_that_had_none(tmp_path: Path) -> None:
+    """An upgrade: a Redis started by an older version (no ACL) is restarted with the file,
+    its append-only data kept; a running one with the ACL is told to read the file again."""
+    settings = managed(tmp_path, free_port())
+    data = settings.runtime_dir / "redis"
+    data.mkdir(parents=True)
+    stack.spawn(settings, "redis", ["redis-server", "--port", str(settings.redis_port),
+                                    "--bind", "127.0.0.1", "--dir", str(data),
+                                    "--appendonly", "yes", "--save", ""])
+    try:
+        until(lambda: redis_setup.answers_without_password(settings), timeout=10,
+              what="the password-less redis-server")
+        redis.Redis(port=settings.redis_port).set("centrala:kept", "1")
+        stack.start_redis(settings)
+        assert not redis_setup.answers_without_password(settings)
+        admin = client(settings, "admin")
+        assert admin.get("centrala:kept") == b"1"  # restarted, not emptied
+        pid = stack.pid_alive(settings, "redis")
+        admin.acl_deluser("centrala-web")  # rules drifted from the file...
+        stack.start_redis(settings)  # ...a start finds it running and reloads the file
+        assert stack.pid_alive(settings, "redis") == pid
+        assert client(settings, "web").get("centrala:kept") == b"1"
+    finally:
+        stack.stop_process(settings, "redis")
