@@ -10,9 +10,9 @@ Theory of operation
   Then it takes queued failures in batches, ticks every second (expiry), and every
   :data:`SYNC_EVERY_S` reads the table back, so bans lifted from the CLI or the panel
   are forgotten by the machines too.
-* Decisions are stored in a thread (a ban row + its ``sip.ban`` alert event; lifts with
-  ``sip.unban``); a store that fails (database locked or down) is retried on the next
-  round, and enforcement does not wait for it.
+* Decisions are enforced first, then stored in a thread (a ban row + its ``sip.ban``
+  alert event; lifts with ``sip.unban``); a store that fails (database locked or down) is
+  retried on the next round, and enforcement does not wait for it.
 * The ACL is rendered from the machines' banned set, written to ``pjsip_bans.conf`` only
   when its text changes, and applied with one AMI PJSIP reload per batch (see
   :mod:`.sip_acl` for why an ACL and not a firewall). A failed reload is retried every
@@ -66,6 +66,7 @@ class BanWatcher:
         self._dropped = 0
         self._reload_needed = True  # once at start: Asterisk may hold an older file
         self._reload_failing = False
+        self._module_checked = False
 
     def attach(self) -> None:
         """Subscribe to the AMI security events (before the AMI client runs)."""
@@ -106,8 +107,10 @@ class BanWatcher:
             if now >= next_sync:
                 await self._sync(now)
                 next_sync = now + SYNC_EVERY_S
-            await self._execute(out)
+            # enforce first (a guess every few ms gets through while we write), then store
+            self._unstored += out
             await self._apply_acl()
+            await self._store_decisions()
 
     async def _next_batch(self, timeout: float) -> list[bans.AuthFailure]:
         try:
@@ -147,7 +150,8 @@ class BanWatcher:
                 offences=tuple(t.timestamp() for t in history.get(address, ())))
             out += self._step(address, event, now)
         log.info("SIP bans restored: %d active, %d to lift", len(self.banned), len(out))
-        await self._execute(out)
+        self._unstored += out
+        await self._store_decisions()
 
     def _load(self, now: float) -> tuple[dict[str, Any], dict[str, list[datetime]]]:
         with self.factory() as s:
@@ -187,17 +191,17 @@ class BanWatcher:
             return {r.address: (r.created_at.timestamp(), r.expires_at.timestamp())
                     for r in ban_store.active(s, _dt(now))}
 
-    async def _execute(self, decisions: list[bans.Decision]) -> None:
-        todo = self._unstored + decisions
+    async def _store_decisions(self) -> None:
+        """Store what the machines decided (kept in ``_unstored`` until it is)."""
+        todo = list(self._unstored)
         if not todo:
             return
         try:
             await asyncio.to_thread(self._store, todo, self.clock())
         except SQLAlchemyError as err:
             log.warning("SIP bans: %d decisions not stored yet (%s); retrying", len(todo), err)
-            self._unstored = todo
             return
-        self._unstored = []
+        self._unstored = self._unstored[len(todo):]
         for d in todo:
             if isinstance(d, bans.Ban) and self.redis is not None:
                 await alerts.publish(self.redis, alerts.payload(
@@ -234,8 +238,12 @@ class BanWatcher:
         if not (written or self._reload_needed):
             return
         self._reload_needed = True
+        if not self.ami.healthy.is_set():
+            return  # not connected yet (start) or Asterisk restarting: it reads the file itself
         started = time.monotonic()
         try:
+            if not self._module_checked:
+                await self._ensure_module()
             reply = await self.ami.action(dict(ban_store.RELOAD))
             if not reply or reply.get("Response") != "Success":
                 raise AmiError(f"PJSIP reload refused: {reply!r}")
@@ -247,6 +255,20 @@ class BanWatcher:
         self._reload_needed = self._reload_failing = False
         log.info("SIP ACL applied: %d banned (reload %.0f ms)", len(self.banned),
                  (time.monotonic() - started) * 1000)
+
+    async def _ensure_module(self) -> None:
+        """An Asterisk started before bans existed lacks res_pjsip_acl (modules.conf lists it
+        now; sorcery.conf, written by the render, maps its type): load it, no restart."""
+        reply = await self.ami.action({"Action": "ModuleCheck", "Module": "res_pjsip_acl"})
+        if not reply or reply.get("Response") != "Success":
+            load = await self.ami.action({"Action": "ModuleLoad", "Module": "res_pjsip_acl.so",
+                                          "LoadType": "load"})
+            ok = bool(load) and load.get("Response") == "Success"
+            (log.info if ok else log.error)("res_pjsip_acl was not loaded; load: %s",
+                                            load.get("Message") if load else "no reply")
+            if not ok:
+                return  # checked again at the next reload
+        self._module_checked = True
 
 
 def _read(path: Path) -> str | None:
