@@ -7,6 +7,7 @@ import json
 import stat
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from rq import Queue, SimpleWorker
 from controlplane import stack
 from controlplane.acd.commands import send_reload
 from controlplane.config import Settings, load_settings
+from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY
 from controlplane.security import redis_acl, redis_setup
+from controlplane.security.login_throttle import Attempt, LoginThrottle, redis_keys
 
 
 def managed(tmp_path: Path, port: int = 6390) -> Settings:
@@ -218,3 +221,22 @@ def test_start_redis_puts_passwords_on_a_redis_that_had_none(tmp_path: Path) -> 
         assert client(settings, "web").get("centrala:kept") == b"1"
     finally:
         stack.stop_process(settings, "redis")
+
+
+def test_the_panels_own_redis_work_runs_under_its_user(acl_redis: Settings) -> None:
+    """What the panel does with Redis, as the panel's user: the login throttle (which falls
+    back to the database on any Redis error, so a NOPERM would hide there), the live stream,
+    the live calls hash."""
+    admin, web = client(acl_redis, "admin"), client(acl_redis, "web")
+    attempt = Attempt(address="192.0.2.7", account="agent@acme.example")
+    now = datetime.now(UTC)
+    LoginThrottle(web).record_failure(attempt, now)
+    assert [admin.zcard(k) for k in redis_keys(attempt).values()] == [1, 1]
+    tallies = LoginThrottle(web)._redis_tallies(attempt, now.timestamp())  # no fallback
+    assert {t.failures for t in tallies.values()} == {1}
+    admin.hset(LIVE_CALLS_KEY, "c1", "{}")
+    admin.xadd(EVENTS_STREAM, {"data": "{}"})
+    assert web.hgetall(LIVE_CALLS_KEY) == {b"c1": b"{}"}
+    assert web.xrevrange(EVENTS_STREAM, count=1)
+    assert web.xread({EVENTS_STREAM: "0-0"}, block=100, count=10)  # as the SSE view reads
+    assert web.xread({EVENTS_STREAM: "$"}, block=50) == []  # blocking reads are allowed
