@@ -62,9 +62,9 @@ def factory(platform):  # type: ignore[no-untyped-def]
     return make_sessionmaker(make_engine(platform.settings.database_url))
 
 
-def bans_of(platform) -> list[SipBan]:  # type: ignore[no-untyped-def]
+def bans_of(platform, address: str = ATTACKER) -> list[SipBan]:  # type: ignore[no-untyped-def]
     with factory(platform)() as s:
-        return list(s.scalars(select(SipBan).where(SipBan.address == ATTACKER)
+        return list(s.scalars(select(SipBan).where(SipBan.address == address)
                               .order_by(SipBan.id)))
 
 
@@ -98,7 +98,8 @@ def probe(platform, source: str = ATTACKER) -> str:  # type: ignore[no-untyped-d
             return ""
 
 
-def run_until_banned(platform, tmp_path: Path, n_before: int) -> tuple[SipBan, str]:  # type: ignore[no-untyped-def]
+def run_until_banned(platform, tmp_path: Path, n_before: int, address: str = ATTACKER,  # type: ignore[no-untyped-def]
+                     target: str = TARGET) -> tuple[SipBan, str]:
     """Run svcrack until Asterisk answers it 403; return the new ban and svcrack's output."""
     log_path = tmp_path / "svcrack-current.log"
     words = tmp_path / "guesses.txt"
@@ -106,11 +107,11 @@ def run_until_banned(platform, tmp_path: Path, n_before: int) -> tuple[SipBan, s
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", SVCRACK, platform.settings.bind_address,
-             str(platform.settings.platform.sip), ATTACKER, str(free_port()), TARGET,
+             str(platform.settings.platform.sip), address, str(free_port()), target,
              str(words)], stdout=out, stderr=subprocess.STDOUT, text=True)
         try:
-            row = until(lambda: (bans_of(platform)[n_before:] or [None])[0], timeout=30,
-                        what=f"a ban of {ATTACKER}")
+            row = until(lambda: (bans_of(platform, address)[n_before:] or [None])[0],
+                        timeout=30, what=f"a ban of {address}")
             # once banned, svcrack gets 403 to every request (it keeps trying until stopped)
             until(lambda: log_path.read_text().count("403 Forbidden") >= 3, timeout=20,
                   what="svcrack to be answered 403")
@@ -284,3 +285,18 @@ def test_brute_force_is_banned_and_the_rest_keeps_working(platform, tmp_path) ->
     while time.monotonic() < deadline:
         assert probe(platform).startswith("SIP/2.0 401")
         time.sleep(0.5)
+
+
+def test_guessing_unknown_accounts_is_banned_too(platform, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An unknown account: Asterisk reports InvalidAccountID (every request), counted once."""
+    scanner = "127.0.0.6"
+    ban, _ = run_until_banned(platform, tmp_path, 0, scanner, "nosuchuser")
+    assert ban.failures == platform.settings.sip_ban_failures
+    assert "InvalidAccountID" in ban.reason and ban.accounts == ["nosuchuser"]
+    assert probe(platform, scanner).startswith("SIP/2.0 403")
+    assert probe(platform).startswith("SIP/2.0 401")  # one address banned, not the others
+    from controlplane.cli import main
+
+    assert main(["security", "unban", scanner]) == 0
+    until(lambda: probe(platform, scanner).startswith("SIP/2.0 401"), timeout=10,
+          what="the scanner's ban to be lifted")
