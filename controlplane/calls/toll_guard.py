@@ -21,7 +21,7 @@ free line.
 A refused call is never dialled: the caller hears why (TTS, or an Asterisk sound without a
 TTS engine), the call record keeps ``refused_reason``, and ``tollfraud.refused`` goes to the
 security audit; hitting the hourly cap also raises ``tollfraud.hourly_cap`` (severity alert,
-once per tenant and hour, published as ``security.alert`` on ``centrala:events``).
+once per tenant and hour, published on the ``centrala:alerts`` stream like every security alert).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
@@ -38,7 +38,7 @@ from controlplane.calls import records
 from controlplane.calls.common import now
 from controlplane.calls.machine import Binding, CallState, Phase
 from controlplane.db import transaction
-from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
+from controlplane.security import alerts
 from controlplane.security import outbound_store as store
 from controlplane.security.destinations import classify
 from controlplane.security.outbound_policy import Usage, Verdict, decide, headroom
@@ -211,10 +211,5 @@ class TollGuard:
             await asyncio.to_thread(write)
         except Exception as err:  # noqa: BLE001
             log.warning("hourly-cap alert of tenant %s not stored: %s", tenant_id, err)
-        try:
-            fields: dict[Any, Any] = event_fields(
-                "security.alert", kind="tollfraud.hourly_cap", tenant_id=tenant_id,
-                reason=reason, at=now().isoformat())
-            await rds.xadd(EVENTS_STREAM, fields, maxlen=EVENTS_MAXLEN, approximate=True)
-        except aioredis.RedisError as err:
-            log.warning("hourly-cap alert not published: %s", err)
+        await alerts.publish(rds, alerts.payload("tollfraud.hourly_cap", "alert", source="",
+                                                 detail={"reason": reason}, tenant_id=tenant_id))

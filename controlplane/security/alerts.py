@@ -23,10 +23,12 @@ MAXLEN = 10_000
 
 
 def payload(kind: str, severity: str, source: str, detail: Mapping[str, object],
-            at: datetime | None = None) -> dict[str, str]:
-    """The stream entry: ``{"data": json}`` with kind, severity, source, detail and time."""
-    body: dict[str, Any] = {"kind": kind, "severity": severity, "source": source,
-                            "detail": dict(detail), "at": (at or datetime.now(UTC)).isoformat()}
+            at: datetime | None = None, tenant_id: int | None = None) -> dict[str, str]:
+    """The stream entry: ``{"data": json}`` with kind, severity, tenant (None: platform-wide),
+    source, detail and time. Every security alert (SIP bans, toll-fraud caps) uses it."""
+    body: dict[str, Any] = {"kind": kind, "severity": severity, "tenant_id": tenant_id,
+                            "source": source, "detail": dict(detail),
+                            "at": (at or datetime.now(UTC)).isoformat()}
     return {"data": json.dumps(body, default=str)}
 
 

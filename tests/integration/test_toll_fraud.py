@@ -26,6 +26,7 @@ from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import CallRecord, Role, SecurityEvent, Tenant, User
 from controlplane.models.outbound import OutboundPolicy
 from controlplane.passwords import hash_password
+from controlplane.security.alerts import ALERTS_STREAM
 from controlplane.security.destinations import classify
 from controlplane.security.outbound_policy import Policy, Usage, decide
 from controlplane.seed import DEMO_DOMAIN
@@ -204,8 +205,8 @@ def test_caps_refuse_with_their_own_announcement_and_the_hourly_cap_alerts(
     assert len(alerts) == 1 and alerts[0].severity == "alert"
     client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
     try:
-        kinds = [json.loads(f[b"data"]).get("kind") for _, f in client.xrange("centrala:events")
-                 if b"security.alert" in f[b"data"]]
+        kinds = [json.loads(f[b"data"]).get("kind") for _, f in client.xrange(ALERTS_STREAM)
+                 if json.loads(f[b"data"]).get("tenant_id") == tenant_id]
     finally:
         client.close()
     assert "tollfraud.hourly_cap" in kinds

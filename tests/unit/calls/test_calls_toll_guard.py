@@ -4,6 +4,7 @@ guard against a real database and Redis (refusal audit, the hourly alert once, h
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from controlplane.db import transaction
 from controlplane.engine import commands as c
 from controlplane.models import CallRecord, SecurityEvent, Tenant, Trunk
 from controlplane.models.outbound import OutboundPolicy
+from controlplane.security.alerts import ALERTS_STREAM
 from controlplane.security.outbound_policy import Policy
 from controlplane.security.outbound_store import ActiveCall, Snapshot
 
@@ -130,7 +132,7 @@ def world(factory, redis_port, tmp_path):  # type: ignore[no-untyped-def]
 async def test_guard_refuses_audits_and_alerts_once(world, redis_port, tmp_path) -> None:  # type: ignore[no-untyped-def]
     factory, tid = world
     rds = aioredis.Redis(port=redis_port)
-    await rds.delete(f"centrala:tollfraud:hourly-alert:{tid}")
+    await rds.delete(f"centrala:tollfraud:hourly-alert:{tid}", ALERTS_STREAM)
     svc = _Service(factory, rds, _Settings(tmp_path))
     guard = TollGuard(svc)  # type: ignore[arg-type]
     try:
@@ -180,8 +182,9 @@ async def test_guard_refuses_audits_and_alerts_once(world, redis_port, tmp_path)
         assert kinds.count("tollfraud.hourly_cap") == 1  # once an hour, however many hits
         assert severities["tollfraud.hourly_cap"] == "alert"
         assert severities["tollfraud.refused"] == "warning"
-        events = await rds.xrange("centrala:events")
-        assert any(b"tollfraud.hourly_cap" in f[b"data"] for _, f in events)
+        alerts = [json.loads(f[b"data"]) for _, f in await rds.xrange(ALERTS_STREAM)]
+        assert [(a["kind"], a["tenant_id"]) for a in alerts
+                if a["kind"] == "tollfraud.hourly_cap"] == [("tollfraud.hourly_cap", tid)]
     finally:
         await rds.aclose()
 
