@@ -125,10 +125,11 @@ def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from helpers import free_port
+
     from controlplane.config import load_settings
     from controlplane.db import make_engine, make_sessionmaker
     from controlplane.migrate import upgrade
-    from helpers import free_port
 
     env = {"CENTRALA_RUNTIME_DIR": str(tmp_path / "var"),
            "CENTRALA_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",

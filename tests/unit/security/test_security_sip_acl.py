@@ -29,4 +29,4 @@ def test_a_bad_address_never_reaches_asterisk() -> None:
 
 def test_sorcery_maps_the_acl_type_to_the_bans_file() -> None:
     # the category is the type name: res_pjsip_acl applies sorcery config under "acl"
-    assert SORCERY_CONF == f"[acl]\nacl = config,{BANS_FILE},criteria=type=acl\n"
+    assert f"[acl]\nacl = config,{BANS_FILE},criteria=type=acl\n" == SORCERY_CONF
