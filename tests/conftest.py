@@ -18,8 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import redis  # noqa: E402
-from helpers import first_free_port, free_port, until  # noqa: E402
+from helpers import ThrowawayRedis, first_free_port, until  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from controlplane.config import Settings, load_settings  # noqa: E402
@@ -200,38 +199,8 @@ def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture(scope="session")
 def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A throwaway real redis-server for unit tests (no persistence), on a free port."""
-    workdir = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "/usr/bin/redis-server",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            assert proc.poll() is None, "redis-server exited"
-            return False
-
+    server = ThrowawayRedis(tmp_path_factory.mktemp("redis")).start()
     try:
-        until(up, timeout=10, interval=0.05, what="redis-server to answer")
-        yield port
+        yield server.port
     finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()

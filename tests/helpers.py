@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -80,3 +81,48 @@ def first_free_port(candidates: Iterable[int]) -> int:
                 continue
             return port
     raise RuntimeError("no free port found")
+
+
+class ThrowawayRedis:
+    """A real redis-server of a test (no persistence) on a free loopback port, which the test
+    may kill and start again on the same port."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10) -> ThrowawayRedis:
+        import redis
+
+        self.proc = subprocess.Popen(
+            ["/usr/bin/redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        proc = self.proc
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                assert proc.poll() is None, "redis-server exited"
+                return False
+
+        try:
+            until(up, timeout=timeout, interval=0.05, what="redis-server to answer")
+        finally:
+            client.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM if still running (the fixtures' clean-up)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -4,7 +4,6 @@ and run by a real RQ worker."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 import soundfile
-from helpers import free_port, until
+from helpers import ThrowawayRedis
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
@@ -24,47 +23,15 @@ from controlplane.models import CallRecord
 from controlplane.models.outbox import JobOutbox
 
 
-class Server:
-    """A redis-server of this test that can be killed and started again (same port)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-
-        until(up, timeout=10, interval=0.05, what="redis-server to answer")
-        client.close()
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path)
-    srv.start()
+def server(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    srv = ThrowawayRedis(tmp_path).start()
     yield srv
-    if srv.proc is not None and srv.proc.poll() is None:
-        srv.kill()
+    srv.stop()
 
 
 @pytest.fixture
-def conn(server: Server) -> Iterator[redis.Redis]:
+def conn(server: ThrowawayRedis) -> Iterator[redis.Redis]:
     # short timeouts: a dead server must fail fast, not hang the test
     client = redis.Redis(port=server.port, socket_connect_timeout=1, socket_timeout=2)
     yield client

@@ -16,7 +16,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import free_port, until
+from helpers import ThrowawayRedis
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
@@ -230,28 +230,12 @@ def _csrf(client: FlaskClient) -> str:
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A redis-server of this test's own, which the test may stop."""
-    port = free_port()
-    proc = subprocess.Popen(
-        ["/usr/bin/redis-server", "--save", "", "--appendonly", "no", "--port", str(port),
-         "--bind", "127.0.0.1", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            assert proc.poll() is None, "redis-server exited"
-            return False
-
+    server = ThrowawayRedis(tmp_path).start(timeout=20)
+    assert server.proc is not None
     try:
-        until(up, timeout=20, interval=0.05, what="redis-server to answer")
-        yield port, proc
+        yield server.port, server.proc
     finally:
-        client.close()
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 def test_throttling_works_with_redis_stopped(settings, world, own_redis, person, caplog):
