@@ -216,6 +216,9 @@ class BanWatcher:
                     ban_store.add(s, d)
                 elif isinstance(d, bans.Unban):
                     ban_store.lift(s, d.address, d.reason, _dt(now), reason=d.reason)
+                elif isinstance(d, bans.FirstFailure):
+                    audit.record(s, "sip.auth_failed", source=d.address,
+                                 detail={"event": d.kind, "account": d.account[:80]})
                 elif isinstance(d, bans.Spared):
                     audit.record(s, "sip.ban_spared", severity="warning", source=d.address,
                                  detail={"failures": d.failures, "why": "allow-listed"})

@@ -9,7 +9,8 @@ events; the machine answers with decisions the service carries out (persist,
 audit, alert, render the Asterisk ACL):
 
     status     event        → status            decisions
-    clean      AuthFailure  → counting | banned  Ban when it is the N-th failure in the window
+    clean      AuthFailure  → counting | banned  FirstFailure (the audit line of a new source);
+                                                 Ban when it is the N-th failure in the window
     counting   AuthFailure  → counting | banned  Ban at the N-th failure within ``window_s``
     banned     AuthFailure  → banned             — (in flight before the ACL applied)
     clean      Tick         → clean              — (old offences forgotten)
@@ -24,6 +25,9 @@ audit, alert, render the Asterisk ACL):
   the operator) instead of :class:`Ban`; the count then starts again.
 * Repeat offenders: each ban that started within ``repeat_window_s`` before this one
   multiplies the ban time by ``repeat_factor`` (capped at ``max_ban_s``).
+* The first failure of an address in a window gives :class:`FirstFailure`: one audit line
+  per source and window (an INVITE from an unknown address, a wrong password), not one
+  per packet of a scan; the ban says the rest.
 * ``Lift`` outside ``banned`` and any event not in the table is refused with
   :class:`Refused` (state unchanged); ``step`` asserts every handler stays in the table.
 
@@ -104,6 +108,15 @@ class Ban:
 
 
 @dataclass(frozen=True, slots=True)
+class FirstFailure:
+    """``address`` failed to authenticate, the first time in the window: audit it."""
+
+    address: str
+    kind: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unban:
     address: str
     reason: str  # "expired" | "allow-listed"
@@ -124,7 +137,7 @@ class Refused:
     reason: str
 
 
-Decision = Ban | Unban | Spared | Refused
+Decision = Ban | Unban | Spared | Refused | FirstFailure
 
 
 # ---- policy and state ----
@@ -224,6 +237,8 @@ def _on_failure(state: SourceState, ev: AuthFailure, policy: BanPolicy, now: flo
     if state.status is S.BANNED:
         return state
     state = _prune(state, policy, now)
+    if not state.failures:
+        out.append(FirstFailure(state.address, ev.kind, ev.account))
     kinds = state.kinds if ev.kind in state.kinds else (*state.kinds, ev.kind)
     accounts = state.accounts
     if ev.account and ev.account not in accounts and len(accounts) < MAX_ACCOUNTS:

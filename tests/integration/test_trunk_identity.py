@@ -103,6 +103,16 @@ def unknown_number_events(platform, caller: str) -> list[SecurityEvent]:  # type
         engine.dispose()
 
 
+def auth_failures(platform, source: str) -> list[SecurityEvent]:  # type: ignore[no-untyped-def]
+    engine = make_engine(platform.settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return list(s.scalars(select(SecurityEvent).where(
+                SecurityEvent.kind == "sip.auth_failed", SecurityEvent.source == source)))
+    finally:
+        engine.dispose()
+
+
 def trunk(platform) -> Trunk:  # type: ignore[no-untyped-def]
     engine = make_engine(platform.settings.database_url)
     try:
@@ -124,6 +134,9 @@ def test_an_invite_naming_the_trunk_without_its_address_is_refused(platform) -> 
         codes = [r.code for r in replies]
         assert not {100, 180, 183} & set(codes) and codes[-1] in (401, 403, 404, 407), \
             f"INVITE from {from_user}@{source} got {replies}"
+    # The stranger's refused INVITE leaves an audit line (one per source and ban window).
+    until(lambda: auth_failures(platform, "127.0.0.3"), timeout=20,
+          what="a sip.auth_failed audit line for 127.0.0.3")
     # The real carrier, from its own address, still reaches the DID, is answered and bridged.
     caller = unique_caller()
     labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller,

@@ -10,6 +10,7 @@ from controlplane.security.bans import (
     AuthFailure,
     Ban,
     BanPolicy,
+    FirstFailure,
     Lift,
     Refused,
     Restore,
@@ -28,14 +29,32 @@ POLICY = BanPolicy(max_failures=3, window_s=10, ban_s=100, max_ban_s=1000, repea
 
 
 def run(events: list[tuple[float, bans.Event]], address: str = ADDR,
-        policy: BanPolicy = POLICY, state: SourceState | None = None,
+        policy: BanPolicy = POLICY, state: SourceState | None = None, audit: bool = False,
         ) -> tuple[SourceState, list[bans.Decision]]:
+    """Feed ``events``; the decisions, without the audit lines (FirstFailure) unless asked."""
     state = state or SourceState(address)
     out: list[bans.Decision] = []
     for now, event in events:
         state, decisions = step(state, event, policy, now)
-        out += decisions
+        out += [d for d in decisions if audit or not isinstance(d, FirstFailure)]
     return state, out
+
+
+@pytest.mark.parametrize(("times", "firsts"), [
+    ([0, 1], [0]),  # one audit line for a source's failures within a window
+    ([0, 11], [0, 11]),  # the window passed: a new line
+    ([0, 5, 12], [0]),  # 5 is still in the window at 12
+    ([0, 5, 16, 17], [0, 16]),  # (threshold 3 within 10 s never reached)
+])
+def test_first_failure_of_a_window_is_audited_once(times: list[float], firsts: list[float]) -> None:
+    state = SourceState(ADDR)
+    seen = []
+    for t in times:
+        state, out = step(state, fail(kind="InvalidAccountID", account="scanner"), POLICY, t)
+        seen += [t for d in out if isinstance(d, FirstFailure)]
+        assert all(d == FirstFailure(ADDR, "InvalidAccountID", "scanner")
+                   for d in out if isinstance(d, FirstFailure))
+    assert seen == firsts
 
 
 def fail(account: str = "demo-1001", kind: str = "ChallengeResponseFailed",
