@@ -5,6 +5,10 @@ Changing the password ends every *other* panel session of the user at once (a
 the change stays logged in. A wrong current password counts as a failed login (same
 audit kind, same throttle): the form must not become a way round login throttling for
 someone holding a stolen session.
+
+The form is read through :class:`~web.schemas.account.PasswordChange` (bounded fields, no
+unknown ones); the password rules are :func:`_problems`'. Either kind of problem is
+shown next to its field (400).
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from controlplane.security import audit, panel_sessions
 from controlplane.security.login_throttle import Attempt, LoginThrottle, device_hash
 from web import known_devices
 from web.auth import client_address, current_user, login_required, panel_session, user_agent
+from web.errors import Invalid
+from web.schemas.account import PasswordChange
 from web.services import services
 from web.session_cookie import clock
+from web.validation import parse_form
 
 bp = Blueprint("account", __name__)
 
@@ -60,8 +67,13 @@ def password() -> Any:
 @login_required()
 def change_password() -> Any:
     me, now = current_user(), clock(current_app)
-    current = request.form.get("current", "")
-    new, confirm = request.form.get("new", ""), request.form.get("confirm", "")
+    try:
+        form = parse_form(PasswordChange)
+    except Invalid as err:
+        if not all(p.field in PasswordChange.model_fields for p in err.problems):
+            raise  # a field the form has no place for: the error page names it
+        return _form({p.field: p.message for p in err.problems}, 400)
+    current, new, confirm = form.current, form.new, form.confirm
     problems = _problems(current, new, confirm)
     if problems:
         return _form(problems, 400)

@@ -2,8 +2,10 @@
 
 Admins read and change which destination classes the tenant's calls may reach and its
 caps (``/outbound-policy``, ``GET/PUT /api/v1/outbound-policy``); supervisors read them.
-:func:`parse_policy` validates the page's form and the API's JSON alike, collecting every
-problem with its field (``details.errors``, status 400). The control plane reads the policy
+The API's JSON first meets :class:`~web.schemas.outbound_policy.OutboundPolicyBody` (shape,
+types, unknown fields: 400 ``invalid``); then :func:`parse_policy` applies the policy's rules
+to it and to the page's form alike, collecting every problem with its field
+(``details.errors``, status 422, as the queues' rules). The control plane reads the policy
 from the database on every call, so a change applies to the next call without a reload.
 Every change is an ``outbound.policy`` line in the security audit.
 """
@@ -27,7 +29,9 @@ from controlplane.security.outbound_policy import MAX_LIMIT, POLICY_CLASSES, Pol
 from web.auth import current_user, login_required
 from web.errors import PanelError
 from web.queue_config import FieldError, InvalidForm
+from web.schemas.outbound_policy import OutboundPolicyBody
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("outbound_policy", __name__)
 
@@ -44,9 +48,9 @@ class Forbidden(PanelError):
 
 
 class InvalidPolicy(InvalidForm):
-    """Bad policy input: status 400, every problem in ``details.errors`` with its field."""
+    """A value breaking a policy rule: status 422 (as :class:`InvalidForm`), every problem
+    in ``details.errors`` with its field."""
 
-    status = 400
     error_id = "invalid_policy"
 
 
@@ -164,7 +168,7 @@ def page() -> Any:
             flash("outbound policy saved: it applies from the next call", "ok")
             return redirect(url_for("outbound_policy.page"))
         except InvalidPolicy as err:
-            errors, status = err.by_field(), 400
+            errors, status = err.by_field(), err.status
     policy = _current(user.tenant_id)
     with services().sessions() as s:
         events = s.scalars(select(SecurityEvent).where(
@@ -181,6 +185,7 @@ def page() -> Any:
 
 @bp.get("/api/v1/outbound-policy")
 @login_required(*VIEWERS)
+@validated()
 def api_get() -> Any:
     tid = current_user().tenant_id
     return jsonify(_body(_current(tid), tid))
@@ -188,10 +193,8 @@ def api_get() -> Any:
 
 @bp.put("/api/v1/outbound-policy")
 @login_required(*ADMIN)
-def api_put() -> BaseResponse:
+@validated(body=OutboundPolicyBody)
+def api_put(body: OutboundPolicyBody) -> BaseResponse:
     """Fields not sent keep their value; ``allowed``, when sent, is the whole list."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise PanelError("send a JSON object with any of: " + ", ".join(FIELDS))
-    policy = _save(data)
+    policy = _save(body.given())
     return jsonify(_body(policy, current_user().tenant_id))

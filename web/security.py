@@ -9,6 +9,8 @@ someone of another tenant shows as ``panel``, not as their login.
 A lift is stored at once (``sip_ban.lifted_at`` and a ``sip.unban`` security event); the
 control plane reads the table every couple of seconds and applies it to Asterisk's ACL
 (:mod:`controlplane.security.ban_service`): the panel never writes Asterisk's files.
+The address to lift, from the page's form or the API's path, is read through
+:class:`~web.schemas.sip_bans.LiftBan` (400 ``bad_parameter`` naming ``address``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.db import transaction
@@ -24,8 +26,10 @@ from controlplane.models import Role
 from controlplane.models.sip_bans import SipBan
 from controlplane.security import ban_store
 from web.auth import current_user, login_required
-from web.errors import BadParameter, NotFound
+from web.errors import NotFound
+from web.schemas.sip_bans import LiftBan
 from web.services import services
+from web.validation import parse, parse_form, validated
 
 bp = Blueprint("security", __name__)
 
@@ -61,11 +65,8 @@ def _listing() -> dict[str, list[dict[str, Any]]]:
     return {"active": active, "recent": [b for b in recent if not b["active"]]}
 
 
-def _lift(raw: str) -> str:
-    try:
-        address = ban_store.normalise(raw)
-    except ValueError as err:
-        raise BadParameter("address", str(err)) from None
+def _lift(form: LiftBan) -> str:
+    address = form.address
     user = current_user()
     with transaction(services().sessions) as s:
         lifted = ban_store.lift(s, address, f"panel:{user.address}", datetime.now(UTC))
@@ -83,18 +84,21 @@ def page() -> Any:
 @bp.post("/security/sip-bans/lift")
 @login_required(*ADMIN)
 def lift_form() -> BaseResponse:
-    address = _lift(request.form.get("address", ""))
+    address = _lift(parse_form(LiftBan))
     flash(f"ban of {address} lifted; {APPLY_NOTE}", "ok")
     return redirect(url_for("security.page"))
 
 
 @bp.get("/api/v1/sip-bans")
 @login_required(*ADMIN)
+@validated()
 def api_list() -> Any:
     return jsonify(_listing())
 
 
 @bp.delete("/api/v1/sip-bans/<address>")
 @login_required(*ADMIN)
+@validated()
 def api_lift(address: str) -> Any:
-    return jsonify({"lifted": _lift(address), "note": APPLY_NOTE})
+    lifted = _lift(parse(LiftBan, {"address": address}, parameters=True))
+    return jsonify({"lifted": lifted, "note": APPLY_NOTE})

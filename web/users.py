@@ -8,7 +8,8 @@ from where, which browser) and an *End sessions* button; the same is in the API:
 * ``POST /api/v1/users/<id>/sessions/revoke`` — end all of that user's sessions now
   (``{"revoked": n}``); the next request of any of their browsers is logged out.
 
-A user of another tenant is "not found" (404). Every force logout is a
+None of the API routes takes parameters or a body (``@validated()`` refuses any by
+name). A user of another tenant is "not found" (404). Every force logout is a
 ``session.revoked`` audit row naming the admin.
 """
 
@@ -30,6 +31,7 @@ from web.auth import client_address, current_user, login_required
 from web.errors import NotFound
 from web.services import services
 from web.session_cookie import clock
+from web.validation import validated
 
 bp = Blueprint("users", __name__)
 
@@ -108,6 +110,7 @@ def revoke(user_id: int) -> BaseResponse:
 
 @bp.get("/api/v1/users")
 @login_required(Role.ADMIN)
+@validated()
 def api_users() -> Any:
     now = clock(current_app)
     return jsonify({"users": [
@@ -119,6 +122,7 @@ def api_users() -> Any:
 
 @bp.get("/api/v1/users/<int:user_id>/sessions")
 @login_required(Role.ADMIN)
+@validated()
 def api_sessions(user_id: int) -> Any:
     now = clock(current_app)
     with services().sessions() as s:
@@ -129,5 +133,6 @@ def api_sessions(user_id: int) -> Any:
 
 @bp.post("/api/v1/users/<int:user_id>/sessions/revoke")
 @login_required(Role.ADMIN)
+@validated()
 def api_revoke(user_id: int) -> Any:
     return jsonify({"revoked": revoke_sessions(user_id)})

@@ -6,7 +6,8 @@ typed models as ``query=`` and ``body=`` keyword arguments. A view that declares
 nothing takes nothing: any query parameter or JSON body field is refused by name.
 A :class:`pydantic.ValidationError` becomes :class:`~web.errors.Invalid` (400),
 each problem naming its field (``members[1].user_id``) and JSON pointer, so the
-panel's error shape holds for every input error. The models live in
+panel's error shape holds for every input error. A page's posted form is read
+the same way with :func:`parse_form`. The models live in
 :mod:`web.schemas`, one module per area, and are kept on the view
 (``centrala_schemas``) so the API description can be generated from them.
 """
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from web.auth import CSRF_FIELD
 from web.errors import FieldProblem, Invalid
 
 M = TypeVar("M", bound=BaseModel)
@@ -135,6 +137,19 @@ def parse_query(model: type[M] | None) -> M | None:
                 parameters=True,
             )
         return None
+    return parse(model, {k: v[0] for k, v in raw.items()}, parameters=True)
+
+
+def parse_form(model: type[M]) -> M:
+    """A page's posted form as ``model``; the CSRF token (checked already) is set aside.
+
+    Form values are text, so problems are named like parameters (``parameter 'x'``).
+    """
+    raw = request.form.to_dict(flat=False)
+    raw.pop(CSRF_FIELD, None)
+    repeated = [FieldProblem(k, "given more than once") for k, v in raw.items() if len(v) > 1]
+    if repeated:
+        raise Invalid(repeated, parameters=True)
     return parse(model, {k: v[0] for k, v in raw.items()}, parameters=True)
 
 

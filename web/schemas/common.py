@@ -57,6 +57,13 @@ class Body(BaseModel):
         return self.model_dump(exclude_unset=True, by_alias=False)
 
 
+class Form(BaseModel):
+    """A page's posted form: text fields, unknown ones refused (the CSRF token is set
+    aside before, it was checked already); an empty field is the empty string."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Query(BaseModel):
     """Query parameters: text converted leniently; an empty value means "not given"."""
 

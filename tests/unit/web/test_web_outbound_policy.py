@@ -1,5 +1,6 @@
-"""The outbound policy page and API: per-field validation (400, never 500), roles, tenants,
-the audit line of every change, and the refused reason on the call records page."""
+"""The outbound policy page and API: per-field validation (shape 400, rules 422, never 500),
+roles, tenants, the audit line of every change, and the refused reason on the call records
+page."""
 
 from __future__ import annotations
 
@@ -36,10 +37,10 @@ def put(client, csrf, body: Any):  # type: ignore[no-untyped-def]
     return client.put(PATH, json=body, headers={"X-CSRF-Token": csrf(client)})
 
 
-def errors_of(resp) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert resp.status_code == 400, resp.get_data(as_text=True)
+def errors_of(resp, status: int = 422, error_id: str = "invalid_policy") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    assert resp.status_code == status, resp.get_data(as_text=True)
     err = resp.get_json()["error"]
-    assert err["id"] == "invalid_policy"
+    assert err["id"] == error_id
     return {e["field"]: e["message"] for e in err["details"]["errors"]}
 
 
@@ -90,15 +91,33 @@ def test_api_reads_defaults_and_admin_changes_them(client, login, csrf, store) -
     assert event.detail["changed"]["max_per_hour"] == {"from": 600, "to": 100}
 
 
-def test_api_bad_input_is_400_with_fields(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
+def test_api_rules_are_422_with_fields(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
     login(ADMIN)
     assert set(errors_of(put(client, csrf, {"allowed": ["satelite"], "max_concurrent": -3}))) \
         == {"allowed[0]", "max_concurrent"}
+    assert errors_of(put(client, csrf, {"region": "XX"})) == {
+        "region": "must be a two-letter region code such as PL, GB or DE"}
+
+
+@pytest.mark.parametrize(("body", "errors"), [
+    ({"max_calls": 5}, {"max_calls": "unknown field (allowed: region, allowed, max_concurrent, "
+                                     "max_per_hour)"}),
+    ({"region": 48, "max_per_hour": "20"}, {"region": "must be a string, got a number",
+                                            "max_per_hour": "must be a whole number, got a "
+                                                            "string"}),
+    ({"allowed": "national"}, {"allowed": "must be a list, got a string"}),
+    ({"max_concurrent": True}, {"max_concurrent": "must be a whole number, got true/false"}),
+    ({"max_concurrent": 2**31}, {"max_concurrent": "must be less than or equal to 2147483647"}),
+    (["national"], {"body": "must be an object, got a list"}),
+])
+def test_api_shape_is_400_naming_each_field(client, login, csrf, store, body: Any,  # type: ignore[no-untyped-def]
+                                            errors: dict[str, str]) -> None:
+    login(ADMIN)
+    assert errors_of(put(client, csrf, body), 400, "invalid") == errors
     resp = client.put(PATH, data="not json", headers={"X-CSRF-Token": csrf(client),
                                                      "Content-Type": "application/json"})
     assert resp.status_code == 400  # (the panel's JSON guard answers it)
-    resp = put(client, csrf, ["national"])
-    assert resp.status_code == 400 and resp.get_json()["error"]["id"] == "bad_request"
+    assert client.get(PATH + "?verbose=1").status_code == 400
     assert client.get(PATH).get_json()["policy"]["max_concurrent"] == 30  # nothing saved
 
 
@@ -121,7 +140,7 @@ def test_page_shows_and_saves_the_form(client, login, csrf, store) -> None:  # t
     resp = client.post("/outbound-policy", data={
         "csrf_token": csrf(client), "region": "PL", "allow_national": "1",
         "allow_satellite": "1", "max_concurrent": "5", "max_per_hour": "x"})
-    assert resp.status_code == 400
+    assert resp.status_code == 422  # a rule broken, as on the queue form
     assert 'data-error-for="max_per_hour"' in resp.get_data(as_text=True)
     resp = client.post("/outbound-policy", data={
         "csrf_token": csrf(client), "region": "PL", "allow_national": "1",

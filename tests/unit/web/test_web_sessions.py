@@ -277,6 +277,24 @@ def test_password_change_refusals_say_which_field(app, client, login, csrf, pers
     assert do_login_ok(app, address)
 
 
+def test_password_form_shape_is_checked_before_the_rules(app, client, login, csrf, person):
+    uid, address = person
+    login(address)
+    resp = client.post("/account/password", data={
+        "csrf_token": csrf(client), "current": "x" * 5000, "new": "long enough password",
+        "confirm": "long enough password"})
+    assert resp.status_code == 400  # next to the field, before argon2 sees 5000 characters
+    assert "current password: string should have at most 1024 characters" in resp.get_data(
+        as_text=True)
+    resp = client.post("/account/password", data={
+        "csrf_token": csrf(client), "current": PASSWORD, "new": "long enough password",
+        "confirm": "long enough password", "admin": "1"})
+    assert resp.status_code == 400  # a field the form has no place for: the error page
+    assert "parameter &#39;admin&#39;: unknown parameter (allowed: current, new, confirm)" \
+        in resp.get_data(as_text=True)
+    assert do_login_ok(app, address)  # nothing changed
+
+
 def do_login_ok(app: Flask, address: str) -> bool:
     from .conftest import do_login
 
@@ -327,6 +345,15 @@ def test_admin_force_logout_api_page_and_refusals(app, client, login, csrf, pers
     assert client.post(f"/api/v1/users/{boss}/sessions/revoke", headers=headers).status_code \
         == 404
     assert client.post(f"/api/v1/users/{uid}/sessions/revoke").status_code == 400
+    # The API takes no parameters and no body: anything sent is refused by name.
+    resp = client.post(f"/api/v1/users/{uid}/sessions/revoke", headers=headers,
+                       json={"all": True})
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["message"] == \
+        "field 'all': unknown field (this request takes no body)"
+    for path in ("/api/v1/users?role=admin", f"/api/v1/users/{uid}/sessions?live=1"):
+        resp = client.get(path)
+        assert resp.status_code == 400 and resp.get_json()["error"]["id"] == "bad_parameter"
     sup = app.test_client()
     assert do_login(sup, f"supervisor@{DEMO_DOMAIN}", PASSWORD).status_code == 302
     with sup.session_transaction() as sess:

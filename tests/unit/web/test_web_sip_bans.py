@@ -139,3 +139,28 @@ def test_api_lift_errors(client, login, csrf, address: str, status: int, error_i
     assert err["id"] == error_id
     if status == 400:
         assert err["details"]["parameter"] == "address" and address in err["message"]
+
+
+def test_unknown_input_is_refused_by_name(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
+    address = new_address()
+    add_ban(store, address)
+    login(ADMIN)
+    resp = client.get("/api/v1/sip-bans?active=1")
+    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["parameter"] == "active"
+    resp = client.delete(f"/api/v1/sip-bans/{address}", json={"forever": True},
+                         headers={"X-CSRF-Token": csrf(client)})
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["details"]["field"] == "forever"
+    for form, message in (({"address": address, "why": "x"}, "parameter &#39;why&#39;: unknown"),
+                          ({}, "parameter &#39;address&#39;: required")):
+        resp = client.post("/security/sip-bans/lift", data={**form, "csrf_token": csrf(client)})
+        assert resp.status_code == 400 and message in resp.get_data(as_text=True)
+    with store() as s:  # none of those lifted it
+        assert s.scalars(select(SipBan).where(SipBan.address == address)).one().lifted_at is None
+
+
+def test_the_address_is_lifted_as_stored(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
+    add_ban(store, "2001:db8::7")
+    login(ADMIN)
+    resp = api(client, csrf, "DELETE", "/api/v1/sip-bans/2001:DB8:0::7")
+    assert resp.status_code == 200 and resp.get_json()["lifted"] == "2001:db8::7"
