@@ -3,8 +3,12 @@ campaign's tenant:
 
 * ``POST /campaigns/<id>/imports``: a multipart upload (field ``file``, a UTF-8 CSV, at
   most ``IMPORT_MAX_BYTES``) → 202 with the import's progress; the job runs on the worker.
+  The form is :class:`~web.schemas.imports.ImportUpload`: a missing file, a text field in
+  its place or any other field or parameter is a 400 ``bad_parameter`` naming it.
 * ``GET /imports/<id>``: its progress (state, rows read, imported, updated, rejected, error).
 * ``GET /imports/<id>/rejected.csv``: every rejected row (line, column, reason).
+
+The two ``GET`` take no parameters (``@validated()`` refuses any by name).
 
 The panel never queues RQ jobs itself (its Redis user may not); it leaves the job in the
 outbox (:func:`controlplane.jobs.imports.keep`) and the control plane queues it.
@@ -23,7 +27,9 @@ from controlplane.jobs import imports as import_jobs
 from web.auth import current_user, login_required
 from web.campaigns import SUPERVISORS, as_panel_error
 from web.errors import BadParameter, PanelError
+from web.schemas.imports import ImportUpload
 from web.services import services
+from web.validation import validated
 
 bp = Blueprint("imports", __name__, url_prefix="/api/v1")
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -68,12 +74,11 @@ def install(app: Flask) -> None:
 
 @bp.post("/campaigns/<int:campaign_id>/imports")
 @login_required(*SUPERVISORS)
-def upload(campaign_id: int) -> Any:
+@validated(form=ImportUpload)
+def upload(campaign_id: int, form: ImportUpload) -> Any:
     """Store the uploaded CSV as an import of the campaign and queue its job."""
     limit = _limit()
-    sent = request.files.get("file")
-    if sent is None:
-        raise BadParameter("file", "attach the CSV as the multipart field 'file'")
+    sent = form.file
     data = sent.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
@@ -105,6 +110,7 @@ def _body(p: import_runs.Progress) -> dict[str, Any]:
 
 @bp.get("/imports/<int:import_id>")
 @login_required(*SUPERVISORS)
+@validated()
 def status(import_id: int) -> Any:
     """The import's progress."""
     try:
@@ -116,6 +122,7 @@ def status(import_id: int) -> Any:
 
 @bp.get("/imports/<int:import_id>/rejected.csv")
 @login_required(*SUPERVISORS)
+@validated()
 def rejected(import_id: int) -> Response:
     """The rejected rows as CSV (``line,column,reason``), in file order."""
     try:

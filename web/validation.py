@@ -6,8 +6,9 @@ typed models as ``query=`` and ``body=`` keyword arguments. A view that declares
 nothing takes nothing: any query parameter or JSON body field is refused by name.
 A :class:`pydantic.ValidationError` becomes :class:`~web.errors.Invalid` (400),
 each problem naming its field (``members[1].user_id``) and JSON pointer, so the
-panel's error shape holds for every input error. A page's posted form is read
-the same way with :func:`parse_form`. The models live in
+panel's error shape holds for every input error. A posted form is read the same
+way with :func:`parse_form`: a page's, or an upload's (``@validated(form=...)``;
+a multipart form's file parts are fields like the others). The models live in
 :mod:`web.schemas`, one module per area, and are kept on the view
 (``centrala_schemas``) so the API description can be generated from them.
 """
@@ -141,12 +142,16 @@ def parse_query(model: type[M] | None) -> M | None:
 
 
 def parse_form(model: type[M]) -> M:
-    """A page's posted form as ``model``; the CSRF token (checked already) is set aside.
+    """A posted form as ``model``; the CSRF token (checked already) is set aside.
 
     Form values are text, so problems are named like parameters (``parameter 'x'``).
+    A multipart form's file parts are fields like the others (their value a Werkzeug
+    ``FileStorage``): a model names the files it takes, and any other is refused.
     """
-    raw = request.form.to_dict(flat=False)
+    raw: dict[str, list[Any]] = request.form.to_dict(flat=False)
     raw.pop(CSRF_FIELD, None)
+    for name, parts in request.files.to_dict(flat=False).items():
+        raw.setdefault(name, []).extend(parts)
     repeated = [FieldProblem(k, "given more than once") for k, v in raw.items() if len(v) > 1]
     if repeated:
         raise Invalid(repeated, parameters=True)
@@ -175,25 +180,32 @@ def parse_body(model: type[M] | None) -> M | None:
 
 
 def validated(*, query: type[BaseModel] | None = None,
-              body: type[BaseModel] | None = None) -> Callable[[F], F]:
-    """Parse the query string and JSON body into the view's ``query``/``body`` arguments.
+              body: type[BaseModel] | None = None,
+              form: type[BaseModel] | None = None) -> Callable[[F], F]:
+    """Parse the query string, and the JSON body or the posted form (an upload), into
+    the view's ``query``/``body``/``form`` arguments.
 
     Put it under ``login_required`` so a logged-out client learns nothing about the
     schema. Only the arguments that have a model are passed.
     """
+    assert body is None or form is None, "a request has a JSON body or a form, not both"
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             parsed_query = parse_query(query)
-            parsed_body = parse_body(body)
             if query is not None:
                 kwargs["query"] = parsed_query
-            if body is not None:
-                kwargs["body"] = parsed_body
+            if form is not None:
+                kwargs["form"] = parse_form(form)
+            else:
+                parsed_body = parse_body(body)
+                if body is not None:
+                    kwargs["body"] = parsed_body
             return view(*args, **kwargs)
 
-        wrapper.centrala_schemas = {"query": query, "body": body}  # type: ignore[attr-defined]
+        wrapper.centrala_schemas = {  # type: ignore[attr-defined]
+            "query": query, "body": body, "form": form}
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -17,14 +17,7 @@ from web.validation import validated
 API_PREFIX = "/api/v1"
 
 # Endpoints allowed (for now) without ``centrala_schemas``.
-ALLOWED_WITHOUT_SCHEMAS = {
-    # Contact imports (web/imports.py) are being reworked by the imports helper; their
-    # routes are to be moved onto @validated next (the upload is a multipart CSV, the
-    # other two take nothing).
-    "imports.upload",
-    "imports.status",
-    "imports.rejected",
-}
+ALLOWED_WITHOUT_SCHEMAS: set[str] = set()
 
 
 def api_endpoints(app: Flask) -> dict[str, str]:

@@ -123,3 +123,47 @@ def test_only_supervisors_and_admins_of_the_tenant(client, login, csrf, campaign
     assert upload(client, csrf, campaign, CSV).status_code == 404
     assert client.get(f"/api/v1/imports/{import_id}").status_code == 404
     assert client.get(f"/api/v1/imports/{import_id}/rejected.csv").status_code == 404
+
+
+def post_form(client, csrf, campaign_id: int, data: dict[str, Any], query: str = "") -> Any:  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/campaigns/{campaign_id}/imports{query}", data=data,
+                       headers={"X-CSRF-Token": csrf(client)},
+                       content_type="multipart/form-data")
+
+
+def problems_of(resp) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    assert resp.status_code == 400, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["id"] == "bad_parameter"
+    return {p["field"]: p["message"] for p in error["details"]["errors"]}
+
+
+def test_the_upload_form_takes_one_file_and_nothing_else(client, login, csrf, campaign) -> None:  # type: ignore[no-untyped-def]
+    login(SUPERVISOR)
+    missing = problems_of(post_form(client, csrf, campaign, {}))
+    assert "attach the CSV as the multipart field 'file'" in missing["file"]
+    text = problems_of(post_form(client, csrf, campaign, {"file": "600100200"}))  # no filename
+    assert text["file"].startswith("must be a file part with a filename")
+    extra = problems_of(post_form(client, csrf, campaign, {
+        "file": (io.BytesIO(CSV), "c.csv"), "mode": "replace",
+        "photo": (io.BytesIO(b"\x89PNG"), "p.png")}))
+    assert set(extra) == {"mode", "photo"}
+    assert extra["mode"] == "unknown parameter (allowed: file)"
+    twice = problems_of(post_form(client, csrf, campaign, {
+        "file": [(io.BytesIO(CSV), "a.csv"), (io.BytesIO(CSV), "b.csv")]}))
+    assert twice == {"file": "given more than once"}
+    query = problems_of(post_form(client, csrf, campaign, {"file": (io.BytesIO(CSV), "c.csv")},
+                                  "?dry_run=1"))
+    assert query == {"dry_run": "unknown parameter (this request takes none)"}
+    resp = post_form(client, csrf, campaign, {"file": (io.BytesIO(CSV), "c.csv")})
+    assert resp.status_code == 202  # and the file is still read whole after all that
+    assert resp.get_json()["size_bytes"] == len(CSV)
+
+
+def test_progress_and_rejected_rows_take_no_parameters(client, login, csrf, campaign) -> None:  # type: ignore[no-untyped-def]
+    login(SUPERVISOR)
+    import_id = upload(client, csrf, campaign, CSV).get_json()["id"]
+    for path in (f"/api/v1/imports/{import_id}", f"/api/v1/imports/{import_id}/rejected.csv"):
+        assert client.get(path).status_code == 200
+        found = problems_of(client.get(path + "?page=2"))
+        assert found == {"page": "unknown parameter (this request takes none)"}
