@@ -51,7 +51,11 @@ for _slot, _base in {"2": 14000, "3": 16000, "4": 18000, "5": 30000}.items():
         "CENTRALA_RTP_RANGE": f"{_base + 200}-{_base + 1099}",
         "CENTRALA_LAB_RTP_RANGE": f"{_base + 1100}-{_base + 1999}",
     }, f"/tmp/centrala-it{_slot}")
-TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT", "0")]
+# Under pytest-xdist (`make test` runs the integration tier as `-n 2 --dist loadfile`) each
+# worker takes the slot of its number, so the two workers' platforms never meet.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT")
+                              or (_WORKER.removeprefix("gw") if _WORKER else "0")]
 
 
 @dataclass
