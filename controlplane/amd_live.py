@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
     from amd.detector import DetectorConfig
 
 # ``amd.detector`` pulls in SciPy (over a second to import). The daemon imports it in a
-# thread after it has connected (:func:`preload_detector`), so a restarted control plane
-# takes its calls back sooner, and the first AMD call never imports on the event loop.
+# thread once it has connected (:func:`preload_detector`), so a restarted control plane takes
+# its calls back sooner; :func:`detect` imports it in a thread too if it is still missing, so
+# no call ever waits for an import on the event loop.
 
 
 def preload_detector() -> None:
@@ -338,6 +340,8 @@ async def detect(
                 (t_created - t_call) * 1000,
                 (time.time() - t_created) * 1000,
             )
+            if "amd.detector" not in sys.modules:  # never import SciPy on the event loop
+                await asyncio.to_thread(preload_detector)
             run = _MediaRun(ari, channel_id, ws, _Detector(config), batch_frames)
             verdict, at, timed_out = await run.until_verdict(deadline)
         await session.drop("snoop", "media", "bridge")  # free the media path early

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.amd_live import LiveAmdResult, detect, object_ids
+from controlplane.amd_live import LiveAmdResult, detect, object_ids, preload_detector
 from controlplane.calls import records
 from controlplane.config import Settings
 from controlplane.engine import events as ev
@@ -51,6 +51,7 @@ class AmdProbe:
         self.tenant_id = tenant_id
 
     async def __aenter__(self) -> AmdProbe:
+        await asyncio.to_thread(preload_detector)  # before the first call's timings start
         await self.ari.__aenter__()
         self._reader = asyncio.create_task(self.ari.run_events(self._on_event))
         async with asyncio.timeout(10):

@@ -84,7 +84,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory)),
                                      name="commands"),
-                 asyncio.create_task(_preload(), name="preload")]
+                 asyncio.create_task(_preload(ari), name="preload")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
         for task in tasks:
@@ -94,9 +94,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine.dispose()
 
 
-async def _preload(delay_s: float = 5.0) -> None:
-    """Import the AMD detector's numeric libraries in a thread once the daemon has taken its
-    calls back (they are left out of start-up so that a restart is quick)."""
+async def _preload(ari: AriClient, delay_s: float = 1.0) -> None:
+    """Import the AMD detector's numeric libraries in a thread once the daemon is connected
+    and has had a moment to take its calls back (they are left out of start-up so that a
+    restart is quick)."""
+    await ari.connected.wait()
     await asyncio.sleep(delay_s)
     await asyncio.to_thread(preload_detector)
 
