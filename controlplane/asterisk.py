@@ -160,9 +160,22 @@ def ensure_mounts(inst: Installation, runtime_dir: Path) -> None:
     if not _mounted(proc):
         subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
     target = inst.root / str(runtime_dir).lstrip("/")
-    target.mkdir(parents=True, exist_ok=True)
+    _traversable_path(inst.root, target)
     if not _mounted(target):
         subprocess.run(["mount", "--bind", str(runtime_dir), str(target)], check=True)
+
+
+def _traversable_path(root: Path, target: Path) -> None:
+    """Create the mount point inside the chroot with parents the chroot's Asterisk user can
+    walk through (0755, whatever the umask: our processes run with umask 077, and a 0700
+    ``<root>/work`` would hide a runtime folder such as ``/work/main/var`` from Asterisk)."""
+    path = root
+    for part in target.relative_to(root).parts:
+        path = path / part
+        if not path.exists():
+            path.mkdir(mode=0o755)
+        if path != target and path.stat().st_mode & 0o005 != 0o005:
+            path.chmod(path.stat().st_mode | 0o005)
 
 
 def release_mounts(inst: Installation, runtime_dir: Path) -> None:
