@@ -39,6 +39,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.acd.commands import AGENT_COMMANDS, ControlPlaneNotAnswering, send_agent_command
 from controlplane.models import Role, User
 from controlplane.models.acd import AgentBreakReason
+from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
 from web.acd_live import AgentRow, agent_board, agent_row
 from web.auth import CurrentUser, Forbidden, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
@@ -49,8 +50,10 @@ from web.validation import validated
 bp = Blueprint("agents", __name__)
 
 SUPERVISORS = (Role.ADMIN, Role.SUPERVISOR)
-SELF_COMMANDS = ("login", "ready", "break", "cancel_break", "logout")
-SUPERVISOR_COMMANDS = ("approve", "deny", "force", "logout")
+# What an agent does to itself and what a supervisor does to an agent: the daemon's own rule
+# table, so the panel refuses exactly what the daemon would.
+SELF_COMMANDS = SELF_AGENT_COMMANDS
+SUPERVISOR_COMMANDS = tuple(sorted(SUPERVISOR_AGENT_COMMANDS))
 NEEDS_REASON = ("break", "force")
 DEFAULT_TIMEOUT_S = 3.0
 
