@@ -51,6 +51,19 @@ for _slot, _base in {"2": 14000, "3": 16000, "4": 18000, "5": 30000}.items():
         "CENTRALA_RTP_RANGE": f"{_base + 200}-{_base + 1099}",
         "CENTRALA_LAB_RTP_RANGE": f"{_base + 1100}-{_base + 1999}",
     }, f"/tmp/centrala-it{_slot}")
+# Slots 6 and 7: two more for parallel work, in port ranges no other slot (nor `make up`) uses.
+_SLOTS["6"] = ({
+    "CENTRALA_SIP_PORT": "2060", "CENTRALA_ARI_PORT": "2088", "CENTRALA_AMI_PORT": "2038",
+    "CENTRALA_LAB_SIP_PORT": "2080", "CENTRALA_LAB_HTTP_PORT": "2098",
+    "CENTRALA_LAB_AMI_PORT": "2048", "CENTRALA_REDIS_PORT": "2091", "CENTRALA_WEB_PORT": "2081",
+    "CENTRALA_RTP_RANGE": "2200-3099", "CENTRALA_LAB_RTP_RANGE": "3100-3999",
+}, "/tmp/centrala-it6")
+_SLOTS["7"] = ({
+    "CENTRALA_SIP_PORT": "24060", "CENTRALA_ARI_PORT": "24088", "CENTRALA_AMI_PORT": "24038",
+    "CENTRALA_LAB_SIP_PORT": "24080", "CENTRALA_LAB_HTTP_PORT": "24098",
+    "CENTRALA_LAB_AMI_PORT": "24048", "CENTRALA_REDIS_PORT": "24091", "CENTRALA_WEB_PORT": "24081",
+    "CENTRALA_RTP_RANGE": "24200-24599", "CENTRALA_LAB_RTP_RANGE": "24600-24999",
+}, "/tmp/centrala-it7")
 # Under pytest-xdist (`make test` runs the integration tier as `-n 2 --dist loadfile`) each
 # worker takes the slot of its number, so the two workers' platforms never meet.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
