@@ -22,6 +22,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from controlplane.errors import CentralaError
+
 log = logging.getLogger(__name__)
 
 # Werkzeug's HTTP errors mapped to our machine-readable ids.
@@ -37,16 +39,9 @@ _HTTP_IDS = {
 }
 
 
-class PanelError(Exception):
-    """An error shown to the user: HTTP ``status``, machine ``error_id``, human ``message``."""
-
-    status = 400
-    error_id = "bad_request"
-
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
+# Every user-facing error derives from the one root in controlplane/errors.py; the panel's
+# historical name stays an alias of it.
+PanelError = CentralaError
 
 
 @dataclass(frozen=True)
