@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.acd import outputs as out
 from controlplane.acd.service import QueueService
 from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
@@ -38,33 +39,30 @@ class Clock:
 
 @dataclass
 class FakeConnector:
-    """Records every command; ``fail_offers_to`` makes ``offer`` raise for those phones."""
+    """Records every order as a tuple (``("offer", call, phone, timeout)``, …);
+    ``fail_offers_to`` makes a ``RingAgent`` to those phones raise."""
 
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    orders: list[out.CallOrder] = field(default_factory=list)
     fail_offers_to: set[str] = field(default_factory=set)
 
-    async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None:
-        self.calls.append(("offer", call_id, agent_endpoint, timeout_s))
-        if agent_endpoint in self.fail_offers_to:
-            raise ConnectionError("originate refused")
-
-    async def cancel_offer(self, call_id: str, agent_endpoint: str, reason: str) -> None:
-        self.calls.append(("cancel_offer", call_id, agent_endpoint, reason))
-
-    async def connect(self, call_id: str, agent_endpoint: str, record: bool) -> None:
-        self.calls.append(("connect", call_id, agent_endpoint, record))
-
-    async def start_moh(self, call_id: str) -> None:
-        self.calls.append(("start_moh", call_id))
-
-    async def stop_moh(self, call_id: str) -> None:
-        self.calls.append(("stop_moh", call_id))
-
-    async def announce(self, call_id: str, position: int, ewt_s: float) -> None:
-        self.calls.append(("announce", call_id, position, ewt_s))
-
-    async def leave(self, call_id: str, outcome: str, destination: str | None) -> None:
-        self.calls.append(("leave", call_id, outcome, destination))
+    async def send(self, order: out.CallOrder) -> None:
+        self.orders.append(order)
+        match order:
+            case out.RingAgent(call_id, endpoint, timeout_s):
+                self.calls.append(("offer", call_id, endpoint, timeout_s))
+                if endpoint in self.fail_offers_to:
+                    raise ConnectionError("originate refused")
+            case out.WithdrawOffer(call_id, endpoint, reason):
+                self.calls.append(("cancel_offer", call_id, endpoint, reason))
+            case out.ConnectAgent(call_id, endpoint, record):
+                self.calls.append(("connect", call_id, endpoint, record))
+            case out.AnnouncePosition(call_id, position, ewt_s):
+                self.calls.append(("announce", call_id, position, ewt_s))
+            case out.LeaveQueue(call_id, outcome):
+                self.calls.append(("leave", call_id, outcome, order.where))
+            case out.LeaveForCallback(call_id, queue_name):
+                self.calls.append(("leave", call_id, "callback_requested", f"callback:{queue_name}"))
 
     def named(self, name: str) -> list[tuple[Any, ...]]:
         return [c for c in self.calls if c[0] == name]

@@ -1,8 +1,30 @@
 """Automatic call distribution: agents, queues and the routing decision.
 
-Every module in this package is pure (no asyncio, aiohttp, SQLAlchemy or
-Redis): machines of the form ``step(state, event, now) -> (state, outputs)``
-and functions over frozen snapshots. Times are float seconds on one clock
-chosen by the adapter (epoch seconds in production, small numbers in tests).
-The specification is ``docs/acd.md``.
+Pure modules (no asyncio, aiohttp, websockets, SQLAlchemy, redis, rq or subprocess, even
+indirectly; held to ``mypy --strict``; ``tests/unit/acd/test_acd_purity.py`` checks both):
+machines of the form ``step(state, event, now) -> (state, outputs)``, functions over frozen
+snapshots, and the live ACD's steps over its in-memory state:
+
+    interactions, queues, agent_events, agent_machine, queue_machine, router, stats,
+    sessions, feature_codes, outputs (the orders to calls), exceptions, tenant,
+    live_state, live_report, live_steps, live_calls, live_commands, testing
+
+I/O modules (the edges):
+
+    service        QueueService: the operations, composed of the collaborators below
+    live_tenants   tenants and restored agents from the database and Redis
+    publisher      Redis mirror, orders to the connector, rows, platform events
+    log_writer     the log rows, retried while the database is locked
+    store          the SQL
+    commands       the panel's client of the daemon's command stream
+
+Times are float seconds on one clock chosen by the adapter (epoch seconds in production,
+small numbers in tests). The specification is ``docs/acd.md``.
 """
+
+PURE = (
+    "interactions", "queues", "agent_events", "agent_machine", "queue_machine", "router",
+    "stats", "sessions", "feature_codes", "outputs", "exceptions", "tenant", "live_state",
+    "live_report", "live_steps", "live_calls", "live_commands", "testing",
+)
+IO = ("service", "live_tenants", "publisher", "log_writer", "store", "commands")

@@ -1,38 +1,42 @@
-"""The live ACD's figures: queue statistics and the waiting list mirrored to Redis."""
+"""The live ACD's figures: the router's snapshot, queue statistics, the waiting list.
+
+Pure (no I/O): the service mirrors :meth:`Reports.waiting_json` and publishes
+:meth:`Reports.stats` (``queue.stats``).
+"""
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
 from controlplane.acd import queue_machine as qm
 from controlplane.acd.interactions import Channel
-from controlplane.acd.live_state import TenantLive, iso
+from controlplane.acd.live_state import Registry, TenantLive, iso
 from controlplane.acd.router import AgentView, Snapshot, Waiting, queue_positions
 from controlplane.acd.stats import queue_report
 
 S = ev.Status
 
 
-class ReportMixin:
-    """Statistics of :class:`~controlplane.acd.service.QueueService` (``queue.stats``)."""
+class Reports:
+    """What the router sees of a tenant, and the figures shown of it."""
 
-    clock: Callable[[], float]
-    stats_window_s: float
-    _phones_busy: dict[str, int]  # phone → calls the ACD did not route (direct, own, preview)
+    def __init__(self, registry: Registry, stats_window_s: float) -> None:
+        self.registry = registry
+        self.stats_window_s = stats_window_s
 
-    def _snapshot(self, t: TenantLive) -> Snapshot:
+    def snapshot(self, t: TenantLive) -> Snapshot:
+        """Agents (with the channels they can take now) and waiting interactions."""
         views = {}
         for aid, a in t.agents.items():
             if a.status == S.LOGGED_OUT:
                 continue
             free = am.available_channels(a, t.settings.capacity)
             phone = t.endpoint.get(aid)
-            if phone is None or self._phones_busy.get(phone):  # nothing to ring / in a call
+            if phone is None or self.registry.phones_busy.get(phone):  # nothing to ring / in a call
                 free = free - {Channel.VOICE}
             views[aid] = AgentView(aid, free, t.cfg.skills.get(aid, {}), a.idle_since, a.answered)
         waiting = tuple(
@@ -42,7 +46,8 @@ class ReportMixin:
         )
         return Snapshot(t.cfg.queues, views, waiting)
 
-    def _stats(self, t: TenantLive, now: float) -> dict[str, Any]:
+    def stats(self, t: TenantLive, now: float) -> dict[str, Any]:
+        """The ``queue.stats`` payload: per queue over the window, agents per status."""
         per_status: dict[str, int] = {}
         for a in t.agents.values():
             if a.status != S.LOGGED_OUT:
@@ -91,8 +96,9 @@ class ReportMixin:
             "agents": per_status,
         }
 
-    def _waiting_json(self, t: TenantLive) -> dict[str, str]:
-        positions = queue_positions(self._snapshot(t), self.clock(), t.aht)
+    def waiting_json(self, t: TenantLive, now: float) -> dict[str, str]:
+        """Call id → JSON of each waiting interaction (the ``waiting`` hash in Redis)."""
+        positions = queue_positions(self.snapshot(t), now, t.aht)
         out = {}
         for iid, s in t.queued.items():
             if s.phase not in qm.QUEUED:

@@ -1,7 +1,10 @@
-"""The live ACD's in-memory state: per-tenant live state, the batch of one operation, errors.
+"""The live ACD's in-memory state: per-tenant live state, the registry of every tenant, and
+the batch of work one operation collects.
 
-Shared by :mod:`controlplane.acd.service` and its mixins (``live_tenants``, ``live_steps``,
-``live_report``); see the service's docstring for the theory of operation.
+Pure (no I/O): the steps (:mod:`controlplane.acd.live_steps`) change this state and fill a
+:class:`Batch`; the service's I/O collaborators (:mod:`controlplane.acd.live_tenants`,
+:mod:`controlplane.acd.publisher`) fill the state from the database and Redis and carry the
+batch out. See :mod:`controlplane.acd.service` for the theory of operation.
 """
 
 from __future__ import annotations
@@ -11,43 +14,19 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
 from controlplane.acd import queue_machine as qm
 from controlplane.acd import sessions as ss
-from controlplane.acd import store
+from controlplane.acd.outputs import CallOrder
 from controlplane.acd.router import RouterState
 from controlplane.acd.stats import QueueLogRecord
+from controlplane.acd.tenant import Logs, TenantConfig
 
 S = ev.Status
 KEY = "centrala:acd:{tenant}:{part}"  # Redis keys: see the service docstring
-
-
-class AcdError(Exception):
-    """Base error of the ACD service."""
-
-
-class UnknownTenant(AcdError):
-    pass
-
-
-class UnknownQueue(AcdError):
-    pass
-
-
-class Connector(Protocol):
-    """What the ACD asks of the call service (the ARI side). Outcomes come back
-    through ``offer_answered`` / ``offer_failed`` / ``caller_left`` / ``call_ended``."""
-
-    async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None: ...
-    async def cancel_offer(self, call_id: str, agent_endpoint: str, reason: str) -> None: ...
-    async def connect(self, call_id: str, agent_endpoint: str, record: bool) -> None: ...
-    async def start_moh(self, call_id: str) -> None: ...
-    async def stop_moh(self, call_id: str) -> None: ...
-    async def announce(self, call_id: str, position: int, ewt_s: float) -> None: ...
-    async def leave(self, call_id: str, outcome: str, destination: str | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +58,7 @@ class OpenBreaks(Mapping[str, ev.BreakReason]):
 
 @dataclass
 class TenantLive:
-    cfg: store.TenantConfig
+    cfg: TenantConfig
     settings: am.AgentSettings
     sessions: ss.SessionsState
     agents: dict[str, am.AgentState] = field(default_factory=dict)
@@ -103,17 +82,76 @@ class TenantLive:
 
 
 @dataclass
+class Registry:
+    """Every live tenant, and the look-ups across tenants the call side needs."""
+
+    tenants: dict[int, TenantLive] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)  # call id → tenant
+    owners: dict[str, tuple[int, str]] = field(default_factory=dict)  # endpoint → (tenant, agent)
+    contacts: dict[str, dict[str, str]] = field(default_factory=dict)  # endpoint → contact → status
+    phones_busy: dict[str, int] = field(default_factory=dict)  # phone → calls the ACD did not route
+
+    def own(self, t: TenantLive) -> None:
+        """Remember which agent each of the tenant's phones belongs to."""
+        for aid, eps in t.cfg.endpoints.items():
+            for ep in eps:
+                self.owners[ep] = (t.tid, aid)
+
+    def agent_of(self, t: TenantLive | None, endpoint: str) -> str | None:
+        owner = self.owners.get(endpoint)
+        return owner[1] if t is not None and owner is not None and owner[0] == t.tid else None
+
+    def call(self, call_id: str) -> tuple[TenantLive | None, qm.QueuedState | None]:
+        tid = self.calls.get(call_id)
+        if tid is None:
+            return None, None
+        t = self.tenants[tid]
+        return t, t.queued.get(call_id)
+
+    def reach(self, endpoint: str) -> str:
+        """Reachable when any contact of the phone is (AMI ``ContactStatus`` aggregated)."""
+        states = self.contacts.get(endpoint)
+        if states is None:
+            return "Unknown"
+        if any(s in am.REACHABLE for s in states.values()):
+            return "Reachable"
+        if not states or any(s in am.UNREACHABLE for s in states.values()):
+            return "Unreachable"
+        return "Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """An event for the platform stream (``centrala:events``): ``{"type": kind, **payload}``."""
+
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass
 class Batch:
-    sends: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    logs: list[store.Logs] = field(default_factory=list)
-    events: list[dict[str, str]] = field(default_factory=list)
+    """The work one operation decided, carried out in this order after it: orders to calls,
+    database rows, stream events (and, before them, the Redis mirror of the live state)."""
+
+    orders: list[CallOrder] = field(default_factory=list)
+    logs: list[Logs] = field(default_factory=list)
+    events: list[Published] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     dirty: set[tuple[int, str]] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
-    stats: dict[int, str] = field(default_factory=dict)  # tenant → latest queue.stats JSON
+    stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # tenant → latest queue.stats
 
-    def send(self, name: str, *args: Any) -> None:
-        self.sends.append((name, args))
+    def order(self, o: CallOrder) -> None:
+        self.orders.append(o)
+
+    def publish(self, kind: str, **payload: Any) -> None:
+        self.events.append(Published(kind, payload))
+
+    def logs_of(self, tid: int) -> Logs:
+        """The log rows of tenant ``tid`` in this batch (rows keep their order)."""
+        if not self.logs or self.logs[-1].tenant_id != tid:
+            self.logs.append(Logs(tid))
+        return self.logs[-1]
 
 
 def iso(t: float) -> str:

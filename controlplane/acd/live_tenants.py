@@ -1,67 +1,105 @@
-"""The live ACD's tenants: loading, restoring agents after a restart, phone owners."""
+"""The live ACD's tenants: loading their configuration, restoring agents after a restart,
+finding a phone's owner.
+
+I/O: reads the database (``store``, in a thread) and the agents hash in Redis; the state it
+builds is the pure :class:`~controlplane.acd.live_state.Registry`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
-from controlplane.acd import queue_machine as qm
 from controlplane.acd import sessions as ss
 from controlplane.acd import store
-from controlplane.acd.live_state import KEY, Batch, OpenBreaks, TenantLive, UnknownTenant
-from controlplane.acd.live_steps import StepsMixin
+from controlplane.acd.exceptions import UnknownTenant
+from controlplane.acd.live_state import KEY, Batch, OpenBreaks, Registry, TenantLive
+from controlplane.acd.live_steps import Steps
+from controlplane.acd.tenant import TenantConfig, agent_from_json
 
 S = ev.Status
 
 
-class TenantsMixin(StepsMixin):
-    """Tenant loading and look-ups of :class:`~controlplane.acd.service.QueueService`
-    (its attributes are declared on :class:`StepsMixin`)."""
+class Tenants:
+    """Loads tenants into the registry on first use and re-reads them on ``reload``."""
 
-    def _settings(self, cfg: store.TenantConfig) -> am.AgentSettings:
+    def __init__(
+        self,
+        db: sessionmaker[Session],
+        redis: aioredis.Redis,
+        registry: Registry,
+        steps: Steps,
+        clock: Callable[[], float],
+        max_missed: int,
+    ) -> None:
+        self.db = db
+        self.redis = redis
+        self.registry = registry
+        self.steps = steps
+        self.clock = clock
+        self.max_missed = max_missed
+
+    def settings(self, cfg: TenantConfig) -> am.AgentSettings:
         return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks())
 
-    def _own(self, t: TenantLive) -> None:
-        for aid, eps in t.cfg.endpoints.items():
-            for ep in eps:
-                self._owners[ep] = (t.tid, aid)
+    async def ids(self) -> list[int]:
+        return await asyncio.to_thread(store.tenant_ids, self.db)
 
-    async def _tenant(self, tenant_id: int, b: Batch) -> TenantLive:
-        t = self._tenants.get(tenant_id)
+    async def get(self, tenant_id: int, b: Batch) -> TenantLive:
+        """The live tenant, loaded (and its agents restored) on first use."""
+        t = self.registry.tenants.get(tenant_id)
         if t is not None:
             return t
-        cfg = await asyncio.to_thread(store.load_tenant, self.db, tenant_id)
-        if cfg is None:
-            raise UnknownTenant(f"tenant {tenant_id} does not exist")
+        cfg = await self._config(tenant_id)
         t = TenantLive(
             cfg,
-            self._settings(cfg),
+            self.settings(cfg),
             ss.SessionsState(tenant_id, cfg.licences),
             rng=random.Random(tenant_id),
         )
-        self._tenants[tenant_id] = t
-        self._own(t)
+        self.registry.tenants[tenant_id] = t
+        self.registry.own(t)
         await self._restore(t, b)
         return t
+
+    async def reload(self, tenant_id: int, b: Batch) -> None:
+        """Re-read a tenant's configuration (queues, members, skills, breaks)."""
+        t = self.registry.tenants.get(tenant_id)
+        if t is None:
+            await self.get(tenant_id, b)
+            return
+        cfg = await self._config(tenant_id)
+        t.cfg, t.settings = cfg, self.settings(cfg)
+        self.registry.own(t)
+
+    async def _config(self, tenant_id: int) -> TenantConfig:
+        cfg = await asyncio.to_thread(store.load_tenant, self.db, tenant_id)
+        if cfg is None:
+            raise UnknownTenant(f"tenant {tenant_id} does not exist")
+        return cfg
 
     async def _restore(self, t: TenantLive, b: Batch) -> None:
         now = self.clock()
         raw = await self.redis.hgetall(KEY.format(tenant=t.tid, part="agents"))
         for value in raw.values():
-            state, endpoint = store.agent_from_json(value)
+            state, endpoint = agent_from_json(value)
             t.agents[state.agent_id] = state
             if endpoint:
                 t.endpoint[state.agent_id] = endpoint
         if not raw:  # Redis lost its data: the status log says where everyone was
             rows = await asyncio.to_thread(store.latest_statuses, self.db, t.tid)
             for aid, (status, reason, at) in rows.items():
-                t.agents[aid] = self._from_log(t, b, aid, S(status), reason, at, now)
+                t.agents[aid] = self.steps.restored_agent(t, b, aid, S(status), reason, at, now)
         sessions = dict(t.sessions.sessions)
         for aid, a in list(t.agents.items()):
             if a.offer is not None:  # the agent leg is an orphan now; the call service hangs it up
-                self._agent(t, b, aid, ev.OfferCancelled(a.offer.interaction_id), now)
+                self.steps.agent(t, b, aid, ev.OfferCancelled(a.offer.interaction_id), now)
             phones = t.cfg.endpoints.get(aid, ())
             if a.status != S.LOGGED_OUT and aid not in t.endpoint and phones:
                 t.endpoint[aid] = phones[0]  # rebuilt from the log: the default phone
@@ -71,42 +109,13 @@ class TenantsMixin(StepsMixin):
             b.dirty.add((t.tid, aid))
         t.sessions = ss.SessionsState(t.tid, t.cfg.licences, sessions=sessions)
 
-    def _from_log(
-        self,
-        t: TenantLive,
-        b: Batch,
-        aid: str,
-        status: ev.Status,
-        reason: str | None,
-        at: float,
-        now: float,
-    ) -> am.AgentState:
-        a = am.AgentState(aid, status, reason, since=at, idle_since=at)
-        if status == S.WRAP_UP:
-            return am.AgentState(aid, status, None, since=at, wrap_until=at, idle_since=at)
-        if status in (S.RESERVED, S.RINGING, S.ON_CALL):  # the work is unknown now
-            self._logs(t, b).statuses.append(ev.StatusChanged(aid, status, S.READY, None, now))
-            return am.AgentState(aid, S.READY, since=now, idle_since=now)
-        return a
-
-    async def _owner(self, endpoint: str, b: Batch) -> tuple[int, str] | None:
-        owner = self._owners.get(endpoint)
+    async def owner(self, endpoint: str, b: Batch) -> tuple[TenantLive, str] | None:
+        """The tenant and agent a phone belongs to (loading the tenant), or None."""
+        owner = self.registry.owners.get(endpoint)
         if owner is None:
             found = await asyncio.to_thread(store.endpoint_owner, self.db, endpoint)
             if found is None:
                 return None
             owner = (found[0], str(found[1]))
-            self._owners[endpoint] = owner
-        await self._tenant(owner[0], b)
-        return owner
-
-    def _agent_of(self, t: TenantLive | None, endpoint: str) -> str | None:
-        owner = self._owners.get(endpoint)
-        return owner[1] if t is not None and owner is not None and owner[0] == t.tid else None
-
-    def _call(self, call_id: str) -> tuple[TenantLive | None, qm.QueuedState | None]:
-        tid = self._calls.get(call_id)
-        if tid is None:
-            return None, None
-        t = self._tenants[tid]
-        return t, t.queued.get(call_id)
+            self.registry.owners[endpoint] = owner
+        return await self.get(owner[0], b), owner[1]

@@ -3,26 +3,27 @@
 Theory of operation
 -------------------
     phase       event                           → phase       outputs
-    (new)       start(Enter)                    → WAITING     log enter, StartMoh
+    (new)       start(Enter)                    → WAITING     log enter
     (new)       start, ≥ max_waiting waiting    → OVERFLOWED  log enter+overflow, Overflow, Left
     (new)       start, no member logged in      → DIVERTED    log enter+divert, Overflow, Left
     WAITING     Offered(agents, timeout)        → OFFERED     Offer ×n, log offer ×n
-    OFFERED     AgentAnswered(agent)            → CONNECTED   CancelOffer(others), StopMoh,
-                                                              Connect, Record, log answer, Left
+    OFFERED     AgentAnswered(agent)            → CONNECTED   CancelOffer(others), Connect,
+                                                              Record, log answer, Left
     OFFERED     OfferTimeout(agent) (last one)  → WAITING     log offer_timeout
     OFFERED     Tick past the offer deadline    → WAITING     CancelOffer ×n, log offer_timeout ×n
-    WAITING|OFFERED Tick past max_wait          → OVERFLOWED  CancelOffer, StopMoh, Overflow, Left
-    WAITING     Tick, no member logged in       → DIVERTED    StopMoh, Overflow, Left
+    WAITING|OFFERED Tick past max_wait          → OVERFLOWED  CancelOffer, Overflow, Left
+    WAITING     Tick, no member logged in       → DIVERTED    Overflow, Left
     WAITING     Tick at the announce interval   → WAITING     AnnouncePosition(position, ewt)
     WAITING|OFFERED CallerAbandoned             → ABANDONED   CancelOffer, log abandon, Left
-    WAITING|OFFERED CallbackRequested           → CALLBACK    CancelOffer, StopMoh, log callback, Left
+    WAITING|OFFERED CallbackRequested           → CALLBACK    CancelOffer, log callback, Left
     CONNECTED   Ended | CallerAbandoned         → ENDED       log end
     other       Offered                         → (same)      CancelOffer ×n (stale assignment)
     other       AgentAnswered                   → (same)      CancelOffer (too late)
 
 ``Left(outcome)`` is emitted exactly once, when the interaction leaves the
 waiting list; the service drops it from the router's snapshot then. Music on
-hold is for voice only; it keeps playing while agents' phones ring. Overflow
+hold is not modelled here: the call machine (``calls/machine.py``) starts it when
+a call is queued and stops it when the call leaves the queue. Overflow
 (``max_wait_s`` in this queue, or ``max_waiting`` already waiting on entry)
 needs an ``overflow`` destination in the queue; without one the interaction
 keeps waiting. ``no_agents`` likewise (``None``: keep waiting). The recording
@@ -35,7 +36,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from controlplane.acd.interactions import Channel, Interaction
+from controlplane.acd.interactions import Interaction
 from controlplane.acd.queues import Destination, QueueConfig, Recording
 from controlplane.acd.stats import QueueLogRecord
 
@@ -139,17 +140,6 @@ QueueEvent = (
 
 
 @dataclass(frozen=True, slots=True)
-class StartMoh:
-    interaction_id: str
-    moh_class: str
-
-
-@dataclass(frozen=True, slots=True)
-class StopMoh:
-    interaction_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class AnnouncePosition:
     interaction_id: str
     position: int
@@ -206,7 +196,7 @@ class Left:
 
 
 QueueCommand = (
-    StartMoh | StopMoh | AnnouncePosition | Offer | CancelOffer | Connect | Record | Overflow | Left
+    AnnouncePosition | Offer | CancelOffer | Connect | Record | Overflow | Left
 )
 QueueOutput = QueueCommand | QueueLogRecord
 Result = tuple[QueuedState, list[QueueOutput]]
@@ -239,35 +229,28 @@ def parse_enter_detail(detail: str) -> tuple[float, dict[str, int]]:
     return priority, skills
 
 
-def _voice(s: QueuedState) -> bool:
-    return s.interaction.channel == Channel.VOICE
-
-
 def start(event: Enter, q: QueueConfig, now: float) -> Result:
     """An interaction enters queue ``q``.
 
     With ``resumed_at`` the interaction had entered this queue at that time before a
     restart of the control plane: it keeps that entry time (so maximum wait and the
     service level count the whole wait), is not logged or admitted again, and only gets
-    its hold music and announcements back. The ``enter`` record's detail carries the
+    its announcements back. The ``enter`` record's detail carries the
     priority and skills (``enter_detail``) so a restart can rebuild the interaction.
     """
     if event.resumed_at is not None:
         s = QueuedState(event.interaction, q.queue_id, Phase.WAITING, entered_at=event.resumed_at)
-        resumed: list[QueueOutput] = [StartMoh(s.iid, q.moh_class)] if _voice(s) else []
         if q.announce_interval_s:
             s = replace(s, next_announce_at=now + q.announce_interval_s)
-        return s, resumed
+        return s, []
     s = QueuedState(event.interaction, q.queue_id, Phase.WAITING, entered_at=now)
     out: list[QueueOutput] = [_log(s, "enter", now, detail=enter_detail(event.interaction))]
     if q.max_waiting is not None and event.waiting >= q.max_waiting and q.overflow is not None:
-        s, more = _send_away(s, q.overflow, "max_waiting", now, moh=False)
+        s, more = _send_away(s, q.overflow, "max_waiting", now)
         return s, out + more
     if event.staffed == 0 and q.no_agents is not None:
-        s, more = _send_away(s, q.no_agents, "no_agents", now, moh=False)
+        s, more = _send_away(s, q.no_agents, "no_agents", now)
         return s, out + more
-    if _voice(s):
-        out.append(StartMoh(s.iid, q.moh_class))
     if q.announce_interval_s:
         s = replace(s, next_announce_at=now + q.announce_interval_s)
     return s, out
@@ -277,13 +260,9 @@ def _cancel_all(s: QueuedState, reason: str) -> list[QueueOutput]:
     return [CancelOffer(a, s.iid, reason) for a in s.offered]
 
 
-def _send_away(
-    s: QueuedState, dest: Destination, reason: str, now: float, moh: bool = True
-) -> Result:
+def _send_away(s: QueuedState, dest: Destination, reason: str, now: float) -> Result:
     no_agents = reason == "no_agents"
     out: list[QueueOutput] = _cancel_all(s, "overflow")
-    if moh and _voice(s):
-        out.append(StopMoh(s.iid))
     out += [
         _log(
             s,
@@ -302,8 +281,6 @@ def _leave(
     s: QueuedState, phase: Phase, kind: str, outcome: str, reason: str, now: float
 ) -> Result:
     out: list[QueueOutput] = _cancel_all(s, reason)
-    if phase == Phase.CALLBACK and _voice(s):
-        out.append(StopMoh(s.iid))
     out += [_log(s, kind, now), Left(s.iid, s.queue_id, outcome)]
     return replace(s, phase=phase, offered=(), offer_deadline=None), out
 
@@ -359,8 +336,6 @@ def step(state: QueuedState, event: QueueEvent, now: float, q: QueueConfig) -> R
             return s, [CancelOffer(event.agent, s.iid, "late")]
         others = tuple(a for a in s.offered if a != event.agent)
         out = [CancelOffer(a, s.iid, "answered_elsewhere") for a in others]
-        if _voice(s):
-            out.append(StopMoh(s.iid))
         out.append(Connect(s.iid, event.agent))
         if q.recording != Recording.NEVER:
             out.append(Record(s.iid, event.agent, q.recording))

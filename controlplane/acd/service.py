@@ -2,36 +2,46 @@
 
 Theory of operation
 -------------------
-Pure machines inside, I/O at the edge (docs/acd.md §9). Every public method is
-one *operation*:
+Pure machines inside, I/O at the edge (docs/acd.md §9). :class:`QueueService` is one class
+composed of collaborators, each with its dependencies given explicitly:
 
-1. under ``_lock``: load the tenant if needed, feed events to the agent
-   machines (``agent_machine.step``), the queue machines (``queue_machine``)
-   and the router (``router.route``); their outputs are collected in a
-   :class:`~controlplane.acd.live_state.Batch` (connector calls, log rows, stream events); the changed
-   live state is mirrored to Redis;
-2. under ``_send_lock`` (FIFO, so commands leave in the order they were
-   decided): the connector calls, then the database rows (``store.append`` in
-   a thread; kept and retried while the database is locked, ``log_writer.py``),
-   then the stream events.
+    pure   Registry (live_state)   every live tenant, call → tenant, phone → agent
+           Reports (live_report)   the router's snapshot, queue statistics, waiting list
+           Steps (live_steps)      the machines' steps; their outputs → typed orders
+           CallSteps (live_calls)  what the call service reports about a queued call
+           AgentCommands (live_commands)  login, breaks, supervisor actions, feature codes
+    I/O    Tenants (live_tenants)  configuration and restored agents from the DB and Redis
+           Publisher (publisher)   Redis mirror, orders to the connector, log rows, events
 
-A connector method may call back into the service (``offer_failed`` from
-inside ``offer``): the nested operation sends its own commands inline instead
-of waiting for the send lock its caller holds. A connector ``offer`` that
-raises is fed back as ``offer_failed(cause="error")``.
+Every public method is one *operation*:
 
-Redis keys (the panel reads them; the service only writes them, and reads the
-agents back at start):
+1. under ``_lock``: load the tenant if needed, feed events to the agent machines
+   (``agent_machine.step``), the queue machines (``queue_machine``) and the router
+   (``router.route``); their outputs are collected in a
+   :class:`~controlplane.acd.live_state.Batch` (orders to calls — frozen dataclasses of
+   :mod:`controlplane.acd.outputs` —, log rows, stream events); the changed live state is
+   mirrored to Redis;
+2. under ``_send_lock`` (FIFO, so orders leave in the order they were decided): the orders
+   (``Connector.send``), then the database rows (``store.append`` in a thread; kept and
+   retried while the database is locked, ``log_writer.py``), then the stream events.
 
-    centrala:acd:{tenant}:agents   hash  agent (user id) → agent state JSON (store.agent_to_json)
+A connector may call back into the service (``offer_failed`` from inside a ``RingAgent``):
+the nested operation sends its own orders inline instead of waiting for the send lock its
+caller holds. A ``RingAgent`` the connector fails to carry out is fed back as
+``offer_failed(cause="error")``.
+
+Redis keys (the panel reads them; the service only writes them, and reads the agents back
+at start):
+
+    centrala:acd:{tenant}:agents   hash  agent (user id) → agent state JSON (tenant.agent_to_json)
     centrala:acd:{tenant}:waiting  hash  call id → {queue, position, ewt_s, phase, …} JSON
     centrala:acd:{tenant}:stats    string  the latest queue.stats payload
     centrala:events                stream  agent.status, agent.break, queue.stats, … (live.py)
 
-After a Redis restart (empty agents hash) the agents are rebuilt from each
-one's latest ``AgentStatusLog`` row. Offers outstanding at a restart are
-withdrawn (the call service hangs up orphan agent legs); waiting interactions
-are not restored (the call service re-enqueues calls it adopts).
+After a Redis restart (empty agents hash) the agents are rebuilt from each one's latest
+``AgentStatusLog`` row. Offers outstanding at a restart are withdrawn (the call service
+hangs up orphan agent legs); waiting interactions are not restored (the call service
+re-enqueues calls it adopts).
 """
 
 from __future__ import annotations
@@ -46,32 +56,24 @@ from typing import Any
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.acd import agent_events as ev
-from controlplane.acd import queue_machine as qm
 from controlplane.acd import store
-from controlplane.acd.feature_codes import BREAK, LOGIN, LOGOUT, READY, SOUNDS, parse
+from controlplane.acd.exceptions import AcdError, UnknownQueue, UnknownTenant
+from controlplane.acd.feature_codes import SOUNDS, parse
 from controlplane.acd.interactions import Channel, Interaction
-from controlplane.acd.live_state import (  # re-exported: the service's public vocabulary
-    KEY,
-    AcdError,
-    Batch,
-    CommandResult,
-    Connector,
-    TenantLive,
-    UnknownQueue,
-    UnknownTenant,
-    skills_of,
-)
-from controlplane.acd.live_tenants import TenantsMixin
+from controlplane.acd.live_calls import CallSteps
+from controlplane.acd.live_commands import COMMANDS, AgentCommands
+from controlplane.acd.live_report import Reports
+from controlplane.acd.live_state import KEY, Batch, CommandResult, Registry, TenantLive, skills_of
+from controlplane.acd.live_steps import Steps
+from controlplane.acd.live_tenants import Tenants
 from controlplane.acd.log_writer import LogWriter
-from controlplane.acd.queues import Recording
-from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, raise_if_cancelled
-
-# Written once the live state is in Redis; missing later means Redis lost its data.
-MIRROR_SENTINEL = "centrala:acd:mirrored"
+from controlplane.acd.publisher import MIRROR_SENTINEL, Connector, Publisher
+from controlplane.live import raise_if_cancelled
 
 __all__ = [
+    "COMMANDS",
     "KEY",
+    "MIRROR_SENTINEL",
     "AcdError",
     "CommandResult",
     "Connector",
@@ -81,11 +83,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-S = ev.Status
-COMMANDS = ("login", "logout", "ready", "break", "cancel_break", "approve", "deny", "force")
 
 
-class QueueService(TenantsMixin):
+class QueueService:
     """Live queues and agents of every tenant (see the module docstring)."""
 
     def __init__(
@@ -100,31 +100,29 @@ class QueueService(TenantsMixin):
         stats_window_s: float = 3600.0,
     ) -> None:
         self.db = db
-        self.redis = redis
-        self.connector = connector
         self.clock = clock
-        self.max_missed = max_missed
-        self.stats_interval_s = stats_interval_s
-        self.stats_window_s = stats_window_s
-        self._tenants: dict[int, TenantLive] = {}
-        self._calls: dict[str, int] = {}  # call id → tenant
-        self._owners: dict[str, tuple[int, str]] = {}  # endpoint → (tenant, agent)
-        self._contacts: dict[str, dict[str, str]] = {}  # endpoint → contact → status
+        self.registry = Registry()
+        self._tenants = self.registry.tenants  # the same dict (tests and tools read it)
+        reports = Reports(self.registry, stats_window_s)
+        self.steps = Steps(self.registry, reports, stats_interval_s)
+        self.calls = CallSteps(self.registry, self.steps)
+        self.commands = AgentCommands(self.registry, self.steps)
+        self.tenants = Tenants(db, redis, self.registry, self.steps, clock, max_missed)
+        self._log_writer = LogWriter(db)  # never drops a row for a locked database
+        self.publisher = Publisher(redis, connector, self._log_writer, self.registry, reports,
+                                   clock)
         self._lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[Any] | None = None
-        self._sentinel_written = False
-        self._phones_busy: dict[str, int] = {}
-        self._log_writer = LogWriter(db)  # never drops a row for a locked database
 
-    # ---- public API ----
+    # ---- lifecycle ----
 
     async def start(self) -> None:
         """Load every tenant (agent state from Redis, or the status log)."""
-        ids = await asyncio.to_thread(store.tenant_ids, self.db)
+        ids = await self.tenants.ids()
         async with self._op() as b:
             for tid in ids:
-                await self._tenant(tid, b)
+                await self.tenants.get(tid, b)
 
     async def run(self, interval_s: float = 1.0) -> None:
         """Tick every ``interval_s`` until cancelled."""
@@ -143,15 +141,22 @@ class QueueService(TenantsMixin):
     async def reload(self, tenant_id: int) -> None:
         """Re-read a tenant's configuration (queues, members, skills, breaks)."""
         async with self._op() as b:
-            t = self._tenants.get(tenant_id)
-            if t is None:
-                await self._tenant(tenant_id, b)
-                return
-            cfg = await asyncio.to_thread(store.load_tenant, self.db, tenant_id)
-            if cfg is None:
-                raise UnknownTenant(f"tenant {tenant_id} does not exist")
-            t.cfg, t.settings = cfg, self._settings(cfg)
-            self._own(t)
+            await self.tenants.reload(tenant_id, b)
+
+    async def tick(self) -> None:
+        """Time passes: wrap-ups end, offers time out, overflow, announcements, routing.
+        If Redis lost its data (restarted empty), the whole live state is written again."""
+        async with self._op() as b:
+            now = self.clock()
+            if await self.publisher.redis_lost():
+                log.warning("ACD: Redis lost its data; mirroring the live state again")
+                for t in self._tenants.values():
+                    b.dirty.update((t.tid, aid) for aid in t.agents)
+                    b.touched.add(t.tid)
+            for t in self._tenants.values():
+                self.steps.tick(t, b, now)
+
+    # ---- the call service's reports ----
 
     async def enqueue(
         self,
@@ -169,11 +174,11 @@ class QueueService(TenantsMixin):
         it gets back its place (first arrival, entry time, priority and skills, from the
         queue log) instead of joining at the end."""
         async with self._op() as b:
-            t = await self._tenant(tenant_id, b)
+            t = await self.tenants.get(tenant_id, b)
             qid = t.cfg.by_name.get(queue_name)
             if qid is None:
                 raise UnknownQueue(f"tenant {tenant_id} has no queue {queue_name!r}")
-            if call_id in self._calls:
+            if call_id in self.registry.calls:
                 return
             now = self.clock()
             before = None
@@ -183,9 +188,7 @@ class QueueService(TenantsMixin):
                     qid, priority, skills = before.queue_id, before.priority, before.skills
                 else:
                     before = None
-            last: tuple[str, float] | None = None
-            if caller and t.cfg.queues[qid].sticky_wait_s > 0:
-                last = await asyncio.to_thread(store.last_agent, self.db, tenant_id, caller)
+            last = await self._last_agent(t, qid, caller)
             i = Interaction(
                 call_id,
                 Channel.VOICE,
@@ -196,128 +199,71 @@ class QueueService(TenantsMixin):
                 last[0] if last else None,
                 last[1] if last else None,
             )
-            self._calls[call_id] = tenant_id
-            t.callers[call_id] = caller
-            self._enter(t, b, i, qid, now, resumed_at=before.entered_at if before else None)
-            self._route(t, b, now)
+            resumed_at = before.entered_at if before else None
+            self.calls.enqueue(t, b, i, qid, caller, now, resumed_at)
+
+    async def _last_agent(self, t: TenantLive, qid: str, caller: str) -> tuple[str, float] | None:
+        """The agent who last served this caller (sticky routing), if the queue wants it."""
+        if not caller or t.cfg.queues[qid].sticky_wait_s <= 0:
+            return None
+        return await asyncio.to_thread(store.last_agent, self.db, t.tid, caller)
 
     async def caller_left(self, call_id: str) -> None:
         """The caller hung up (while waiting, ringing, or talking)."""
         async with self._op() as b:
-            t, st = self._call(call_id)
-            if t is None or st is None:
-                return
-            if st.phase == qm.Phase.CONNECTED:
-                self._end(t, b, st, self.clock())
-            else:
-                self._queue(t, b, call_id, qm.CallerAbandoned(), self.clock())
-            self._route(t, b, self.clock())
-
-    async def callback_requested(self, call_id: str) -> None:
-        """The waiting caller pressed the callback key: the call leaves the queue
-        (``leave(call_id, "callback_requested", "callback:<queue name>")``)."""
-        async with self._op() as b:
-            t, st = self._call(call_id)
-            if t is not None and st is not None:
-                self._queue(t, b, call_id, qm.CallbackRequested(), self.clock())
-                self._route(t, b, self.clock())
+            self.calls.caller_left(call_id, b, self.clock())
 
     async def dtmf(self, call_id: str, digit: str) -> bool:
         """A waiting caller pressed ``digit``; the queue's callback key (if it has one)
-        requests a callback (see :meth:`callback_requested`). True when it did."""
+        requests a callback: the call leaves the queue with
+        :class:`~controlplane.acd.outputs.LeaveForCallback`. True when it did."""
         async with self._op() as b:
-            t, st = self._call(call_id)
-            if t is None or st is None or st.phase not in qm.QUEUED:
-                return False
-            q = t.cfg.queues.get(st.queue_id)
-            if q is None or q.callback_key is None or digit != q.callback_key:
-                return False
-            self._queue(t, b, call_id, qm.CallbackRequested(), self.clock())
-            self._route(t, b, self.clock())
-            return True
+            return self.calls.dtmf(call_id, digit, b, self.clock())
 
     async def record_on_demand(self, call_id: str) -> bool:
         """May the agent of this connected call start its recording now? True when the
         call's queue records ``on_demand`` (the queue log notes who asked, and when)."""
         async with self._op() as b:
-            t, st = self._call(call_id)
-            if t is None or st is None or st.phase != qm.Phase.CONNECTED:
-                return False
-            q = t.cfg.queues.get(st.queue_id)
-            if q is None or q.recording != Recording.ON_DEMAND:
-                return False
-            self._event(b, "queue.recording_started", t, self.clock(), call_id=call_id,
-                        agent=st.agent)
-            return True
+            return self.calls.record_on_demand(call_id, b, self.clock())
 
     async def phone_in_use(self, endpoint: str, calls: int) -> None:
         """The call service counts ``calls`` it has on this phone that the ACD did not route
         (a DID ringing it directly, the agent's own outbound call, a preview call): while
         any, the agent is not offered voice (chats still come)."""
         async with self._op() as b:
-            if calls > 0:
-                self._phones_busy[endpoint] = calls
-                return
-            self._phones_busy.pop(endpoint, None)
-            owner = self._owners.get(endpoint)
-            if owner is not None and owner[0] in self._tenants:
-                self._route(self._tenants[owner[0]], b, self.clock())
+            self.calls.phone_in_use(endpoint, calls, b, self.clock())
 
     async def offer_ringing(self, call_id: str, agent_endpoint: str) -> None:
-        """Optional: the agent's phone rings (the agent shows ``ringing``, not ``reserved``)."""
+        """The agent's phone rings (the agent shows ``ringing``, not ``reserved``): the call
+        service reports the agent leg's ``ChannelStateChange`` to ``Ringing``."""
         async with self._op() as b:
-            t, _ = self._call(call_id)
-            aid = self._agent_of(t, agent_endpoint)
-            if t is not None and aid is not None:
-                self._agent(t, b, aid, ev.Ringing(call_id), self.clock())
+            self.calls.offer_ringing(call_id, agent_endpoint, b, self.clock())
 
     async def offer_answered(self, call_id: str, agent_endpoint: str) -> None:
-        """The agent answered the offer; the service connects (or cancels a late answer)."""
+        """The agent answered the offer; the service connects (or withdraws a late answer)."""
         async with self._op() as b:
-            now = self.clock()
-            t, st = self._call(call_id)
-            aid = self._agent_of(t, agent_endpoint)
-            if t is None or st is None or aid is None:
-                b.send("cancel_offer", call_id, agent_endpoint, "late")
-                return
-            new, outs = qm.step(st, qm.AgentAnswered(aid), now, t.cfg.queues[st.queue_id])
-            t.queued[call_id] = new
-            if new.phase == qm.Phase.CONNECTED and new.agent == aid:
-                self._agent(t, b, aid, ev.Answered(call_id), now)
-            self._apply(t, b, new, outs, now)
-            self._route(t, b, now)
+            self.calls.offer_answered(call_id, agent_endpoint, b, self.clock())
 
     async def offer_failed(self, call_id: str, agent_endpoint: str, cause: str) -> None:
         """The agent leg ended before answer (timeout, busy, rejected, unreachable, error)."""
         async with self._op() as b:
-            now = self.clock()
-            t, st = self._call(call_id)
-            aid = self._agent_of(t, agent_endpoint)
-            if t is None or aid is None:
-                return
-            if st is not None:
-                self._queue(t, b, call_id, qm.OfferTimeout(aid, cause), now)
-            a = t.agents.get(aid)
-            if a is not None and a.offer is not None and a.offer.interaction_id == call_id:
-                self._agent(t, b, aid, ev.OfferFailed(call_id, cause), now)
-            self._route(t, b, now)
+            self.calls.offer_failed(call_id, agent_endpoint, cause, b, self.clock())
 
     async def call_ended(self, call_id: str) -> None:
         """The conversation is over: the agent goes to wrap-up."""
         async with self._op() as b:
-            now = self.clock()
-            t, st = self._call(call_id)
-            if t is None:  # not known (e.g. after a restart): end it in whoever holds it
-                for t in self._tenants.values():
-                    for aid, a in list(t.agents.items()):
-                        if any(w.interaction_id == call_id for w in a.held):
-                            self._agent(t, b, aid, ev.InteractionEnded(call_id), now)
-                return
-            if st is not None and st.phase == qm.Phase.CONNECTED:
-                self._end(t, b, st, now)
-            elif st is not None:
-                self._queue(t, b, call_id, qm.CallerAbandoned(), now)
-            self._route(t, b, now)
+            self.calls.call_ended(call_id, b, self.clock())
+
+    async def contact_status(self, endpoint: str, status: str, contact: str = "") -> None:
+        """AMI ``ContactStatus`` of a phone; several contacts of one AOR are aggregated
+        (reachable when any is)."""
+        async with self._op() as b:
+            self.calls.contact_status(endpoint, status, contact)
+            owner = await self.tenants.owner(endpoint, b)
+            if owner is not None:
+                self.calls.reachability(owner[0], owner[1], endpoint, b, self.clock())
+
+    # ---- agents ----
 
     async def agent_command(
         self,
@@ -333,26 +279,9 @@ class QueueService(TenantsMixin):
         deny | force (reason), and logout with ``by``. ``workstation`` is the phone (or
         panel) the agent logs in from; default: the user's first phone."""
         async with self._op() as b:
-            t = await self._tenant(tenant_id, b)
-            return self._command(t, b, str(user_id), command, reason, by, workstation)
-
-    async def contact_status(self, endpoint: str, status: str, contact: str = "") -> None:
-        """AMI ``ContactStatus`` of a phone; several contacts of one AOR are aggregated
-        (reachable when any is)."""
-        async with self._op() as b:
-            contacts = self._contacts.setdefault(endpoint, {})
-            if status == "Removed":
-                contacts.pop(contact, None)
-            else:
-                contacts[contact] = status
-            owner = await self._owner(endpoint, b)
-            if owner is None:
-                return
-            t = self._tenants[owner[0]]
-            aid = owner[1]
-            if t.endpoint.get(aid, endpoint) == endpoint and aid in t.agents:
-                self._agent(t, b, aid, ev.ContactStatus(self._reach(endpoint)), self.clock())
-                self._route(t, b, self.clock())
+            t = await self.tenants.get(tenant_id, b)
+            return self.commands.command(t, b, str(user_id), command, reason, by, workstation,
+                                         self.clock())
 
     async def feature_code(self, phone_endpoint: str, code: str) -> str:
         """Apply a desk-phone feature code; returns the sound to play as confirmation."""
@@ -360,51 +289,17 @@ class QueueService(TenantsMixin):
         if fc is None:
             return SOUNDS["invalid"]
         async with self._op() as b:
-            owner = await self._owner(phone_endpoint, b)
+            owner = await self.tenants.owner(phone_endpoint, b)
             if owner is None:
                 return SOUNDS["unknown_phone"]
-            t, aid = self._tenants[owner[0]], owner[1]
-            cmd = {LOGIN: "login", READY: "ready", BREAK: "break", LOGOUT: "logout"}[fc.action]
-            r = self._command(t, b, aid, cmd, fc.reason, None, phone_endpoint)
-        if fc.action == LOGIN:
-            if r.code in ("already", "logged_in_elsewhere"):
-                return SOUNDS["already_on"]
-            return SOUNDS["logged_in"] if r.ok else SOUNDS["unknown_phone"]
-        if fc.action == LOGOUT and r.ok:
-            return SOUNDS["logged_out"]
-        return SOUNDS["ok"] if r.ok else SOUNDS["refused"]
-
-    async def tick(self) -> None:
-        """Time passes: wrap-ups end, offers time out, overflow, announcements, routing.
-        If Redis lost its data (restarted empty), the whole live state is written again."""
-        async with self._op() as b:
-            now = self.clock()
-            if await self._redis_lost():
-                log.warning("ACD: Redis lost its data; mirroring the live state again")
-                for t in self._tenants.values():
-                    b.dirty.update((t.tid, aid) for aid in t.agents)
-                    b.touched.add(t.tid)
-            for t in self._tenants.values():
-                self._tick(t, b, now)
-
-    async def _redis_lost(self) -> bool:
-        """True when the sentinel this service wrote is gone: Redis lost its data. The first
-        check only writes it (``start`` has just mirrored everything)."""
-        try:
-            if await self.redis.exists(MIRROR_SENTINEL):
-                self._sentinel_written = True
-                return False
-            await self.redis.set(MIRROR_SENTINEL, str(self.clock()))
-        except aioredis.RedisError:
-            return False  # down: nothing to mirror to; the next tick asks again
-        lost, self._sentinel_written = self._sentinel_written, True
-        return lost
+            return self.commands.feature_code(owner[0], b, owner[1], fc, phone_endpoint,
+                                              self.clock())
 
     async def snapshot(self, tenant_id: int) -> dict[str, Any]:
         """Live statistics of a tenant: per queue and per agent status."""
         async with self._op() as b:
-            t = await self._tenant(tenant_id, b)
-            return self._stats(t, self.clock())
+            t = await self.tenants.get(tenant_id, b)
+            return self.steps.reports.stats(t, self.clock())
 
     # ---- operation plumbing ----
 
@@ -413,12 +308,12 @@ class QueueService(TenantsMixin):
         b = Batch()
         async with self._lock:
             yield b
-            await self._mirror(b)
+            await self.publisher.mirror(b)
         await self._flush(b)
 
     async def _flush(self, b: Batch) -> None:
         me = asyncio.current_task()
-        if self._sender is not None and self._sender is me:  # re-entered from a connector call
+        if self._sender is not None and self._sender is me:  # re-entered from the connector
             await self._send(b)
             return
         async with self._send_lock:
@@ -429,50 +324,5 @@ class QueueService(TenantsMixin):
                 self._sender = None
 
     async def _send(self, b: Batch) -> None:
-        failed: list[tuple[str, str]] = []
-        for name, args in b.sends:
-            try:
-                await getattr(self.connector, name)(*args)
-            except Exception as err:  # noqa: BLE001 - one failed command must not stop the rest
-                log.warning("connector %s%s failed: %s", name, args, err)
-                if name == "offer":
-                    failed.append((args[0], args[1]))
-        logs = [lg for lg in b.logs if lg]
-        if logs:
-            await self._log_writer.write(logs)
-        if b.events:
-            try:
-                pipe = self.redis.pipeline(transaction=False)
-                for fields in b.events:
-                    pipe.xadd(EVENTS_STREAM, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
-                await pipe.execute()
-            except aioredis.RedisError as err:
-                log.warning("ACD events not published: %s", err)
-        for call_id, endpoint in failed:
-            await self.offer_failed(call_id, endpoint, "error")
-
-    async def _mirror(self, b: Batch) -> None:
-        """Write the changed agents and the waiting lists of touched tenants to Redis."""
-        if not (b.dirty or b.touched or b.stats):
-            return
-        pipe = self.redis.pipeline(transaction=True)
-        for tid, aid in b.dirty:
-            t = self._tenants[tid]
-            pipe.hset(
-                KEY.format(tenant=tid, part="agents"),
-                aid,
-                store.agent_to_json(t.agents[aid], t.endpoint.get(aid)),
-            )
-        for tid in b.touched:
-            t = self._tenants[tid]
-            key = KEY.format(tenant=tid, part="waiting")
-            pipe.delete(key)
-            waiting = self._waiting_json(t)
-            if waiting:
-                pipe.hset(key, mapping=waiting)  # type: ignore[arg-type]
-        for tid, data in b.stats.items():
-            pipe.set(KEY.format(tenant=tid, part="stats"), data)
-        try:
-            await pipe.execute()
-        except aioredis.RedisError as err:
-            log.warning("ACD live state not mirrored: %s", err)
+        for order in await self.publisher.send(b):
+            await self.offer_failed(order.call_id, order.agent_endpoint, "error")

@@ -1,16 +1,26 @@
-"""The ACD's hands on calls: :class:`controlplane.acd.service.Connector` over the call service.
+"""The ACD's hands on calls: :class:`controlplane.acd.publisher.Connector` over the call service.
 
-The queue service decides (offer, withdraw, connect, give up); this adapter
-turns each decision into an event for the call's machine. Events are posted as
-tasks under the call's lock, never awaited inline: the queue service often
-decides while the call service is inside that same call's lock, telling it
-what just happened.
+The queue service decides (offer, withdraw, connect, give up) and sends each decision as a
+frozen order (:mod:`controlplane.acd.outputs`); this adapter dispatches on the order's type
+and turns it into an event for the call's machine:
+
+    RingAgent        → machine.OfferAgent
+    WithdrawOffer    → machine.CancelOffer (only that agent's leg)
+    ConnectAgent     → machine.Connected
+    AnnouncePosition → CallService.announce
+    LeaveQueue       → machine.LeaveQueue
+    LeaveForCallback → store the callback request, then machine.LeaveQueue with a farewell
+
+Events are posted as tasks under the call's lock, never awaited inline: the queue service
+often decides while the call service is inside that same call's lock, telling it what just
+happened. Hold music is the call machine's alone (it starts it when the call is queued).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
+from controlplane.acd import outputs as acd
 from controlplane.calls import machine
 
 if TYPE_CHECKING:
@@ -25,30 +35,25 @@ class QueueConnector:
     def __init__(self, calls: CallService) -> None:
         self.calls = calls
 
-    async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None:
-        self.calls.post(call_id, machine.OfferAgent(agent_endpoint, f"PJSIP/{agent_endpoint}",
-                                                    max(1, round(timeout_s))))
-
-    async def cancel_offer(self, call_id: str, agent_endpoint: str, reason: str) -> None:
-        # Only that agent's leg: the other legs of a ring-all offer ring on.
-        self.calls.post(call_id, machine.CancelOffer(reason, agent_endpoint))
-
-    async def connect(self, call_id: str, agent_endpoint: str, record: bool) -> None:
-        self.calls.post(call_id, machine.Connected(record))
-
-    async def start_moh(self, call_id: str) -> None:
-        """The call machine starts hold music when the call is queued."""
-
-    async def stop_moh(self, call_id: str) -> None:
-        """The call machine stops hold music when an agent answers or the call leaves."""
-
-    async def announce(self, call_id: str, position: int, ewt_s: float) -> None:
-        self.calls.announce(call_id, position, ewt_s)
-
-    async def leave(self, call_id: str, outcome: str, destination: str | None) -> None:
-        if destination is not None and destination.startswith("callback:"):
-            # The request is stored before the caller hears it confirmed.
-            await self.calls.store_queue_callback(call_id, destination.removeprefix("callback:"))
-            self.calls.post(call_id, machine.LeaveQueue(outcome, CALLBACK_FAREWELL))
-            return
-        self.calls.post(call_id, machine.LeaveQueue(outcome))
+    async def send(self, order: acd.CallOrder) -> None:
+        """Carry out one order of the ACD."""
+        match order:
+            case acd.RingAgent(call_id, endpoint, timeout_s):
+                self.calls.post(call_id, machine.OfferAgent(endpoint, f"PJSIP/{endpoint}",
+                                                            max(1, round(timeout_s))))
+            case acd.WithdrawOffer(call_id, endpoint, reason):
+                # Only that agent's leg: the other legs of a ring-all offer ring on.
+                self.calls.post(call_id, machine.CancelOffer(reason, endpoint))
+            case acd.ConnectAgent(call_id, _, record):
+                self.calls.post(call_id, machine.Connected(record))
+            case acd.AnnouncePosition(call_id, position, ewt_s):
+                self.calls.announce(call_id, position, ewt_s)
+            case acd.LeaveQueue(call_id, outcome):
+                self.calls.post(call_id, machine.LeaveQueue(outcome))
+            case acd.LeaveForCallback(call_id, queue_name):
+                # The request is stored before the caller hears it confirmed.
+                await self.calls.store_queue_callback(call_id, queue_name)
+                self.calls.post(call_id, machine.LeaveQueue("callback_requested",
+                                                            CALLBACK_FAREWELL))
+            case _:
+                assert_never(order)

@@ -38,9 +38,9 @@ Q = queue(announce_interval_s=None)
 
 def test_enter_offer_answer() -> None:
     s, outs = run(Q, [(1, qm.Offered(("a",), 20)), (5, qm.AgentAnswered("a"))])
-    assert kinds(outs[0]) == ["log:enter", "StartMoh"]
+    assert kinds(outs[0]) == ["log:enter"]  # hold music: the call machine's (StartMoh)
     assert kinds(outs[1]) == ["Offer", "log:offer"]
-    assert kinds(outs[2]) == ["StopMoh", "Connect", "Record", "log:answer", "Left"]
+    assert kinds(outs[2]) == ["Connect", "Record", "log:answer", "Left"]
     assert outs[2][-1] == qm.Left("i1", "q", "answered")
     assert s.phase == qm.Phase.CONNECTED and s.agent == "a"
 
@@ -102,7 +102,7 @@ def test_overflow_by_wait(at: float, overflowed: bool) -> None:
     q = queue(max_wait_s=60.0, overflow=OVERFLOW, announce_interval_s=None)
     s, outs = run(q, [(1, qm.Offered(("a",), 100)), (at, qm.Tick())])
     if overflowed:
-        assert kinds(outs[-1]) == ["CancelOffer", "StopMoh", "log:overflow", "Overflow", "Left"]
+        assert kinds(outs[-1]) == ["CancelOffer", "log:overflow", "Overflow", "Left"]
         assert qm.Overflow("i1", OVERFLOW, "max_wait") in outs[-1]
         assert s.phase == qm.Phase.OVERFLOWED
     else:
@@ -163,7 +163,7 @@ def test_periodic_position_announcements_not_while_ringing() -> None:
 
 def test_callback_request_removes_interaction() -> None:
     s, outs = run(Q, [(1, qm.Offered(("a",), 20)), (3, qm.CallbackRequested()), (4, qm.Tick())])
-    assert kinds(outs[2]) == ["CancelOffer", "StopMoh", "log:callback", "Left"]
+    assert kinds(outs[2]) == ["CancelOffer", "log:callback", "Left"]
     assert outs[2][-1] == qm.Left("i1", "q", "callback_requested") and outs[3] == []
     assert s.phase == qm.Phase.CALLBACK
 
@@ -190,8 +190,17 @@ def test_connected_then_ended() -> None:
     assert kinds(outs[3]) == ["log:end"] and outs[4] == [] and s.phase == qm.Phase.ENDED
 
 
-def test_chat_has_no_music_on_hold() -> None:
+@pytest.mark.parametrize("channel", [Channel.VOICE, Channel.CHAT])
+def test_hold_music_is_not_the_queue_machines(channel: Channel) -> None:
+    # One model of hold music: the call machine starts it when the call is queued and stops
+    # it on answer or leave (tests/unit/calls/test_calls_machine.py); the queue never does.
+    q = queue(max_wait_s=60.0, overflow=OVERFLOW, announce_interval_s=None)
     _, outs = run(
-        Q, [(1, qm.Offered(("a",), 20)), (2, qm.AgentAnswered("a"))], channel=Channel.CHAT
+        q,
+        [(1, qm.Offered(("a",), 20)), (2, qm.AgentAnswered("a")), (90, qm.Ended())],
+        channel=channel,
     )
-    assert not [o for out in outs for o in out if isinstance(o, qm.StartMoh | qm.StopMoh)]
+    _, more = run(q, [(1, qm.Offered(("a",), 100)), (61, qm.Tick())], channel=channel)
+    names = [k for out in outs + more for k in kinds(out)]
+    assert "Connect" in names and "Overflow" in names
+    assert not [k for k in names if "moh" in k.lower()]

@@ -24,6 +24,7 @@ from acd_world import (  # noqa: E402
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.acd.outputs import CallOrder, LeaveForCallback, RingAgent
 from controlplane.acd.service import CommandResult, UnknownQueue
 from controlplane.db import transaction
 from controlplane.models.acd import (
@@ -49,7 +50,8 @@ async def test_enqueue_with_two_ready_agents_offers_per_strategy(
     clock.now += 5
     await login(svc, w, "a2")
     await svc.enqueue("c1", w.tenant, "sales", caller="+48600100200")
-    assert conn.named("start_moh") == [("start_moh", "c1")]
+    # no hold-music order: the call machine starts it when it queues the call (StartMoh)
+    assert [c[0] for c in conn.calls] == ["offer"]
     assert conn.named("offer") == [("offer", "c1", w.phone(expected), 20.0)]
     assert status(svc, w, expected) == "reserved"
 
@@ -111,7 +113,7 @@ async def test_answer_connects_with_the_recording_policy(
     await svc.enqueue("c1", w.tenant, "sales")
     clock.now += 4
     await svc.offer_answered("c1", "ph-a1")
-    assert conn.calls[-2:] == [("stop_moh", "c1"), ("connect", "c1", "ph-a1", record)]
+    assert conn.calls[-1] == ("connect", "c1", "ph-a1", record)  # the call machine stops MOH
     assert status(svc, w, "a1") == "on_call"
     events = [json.loads(e[1][b"data"]) for e in await rds.xrange("centrala:events")]
     on_demand = [e for e in events if e["type"] == "queue.record_on_demand"]
@@ -231,7 +233,7 @@ async def test_max_wait_without_overflow_queue_leaves(
     await svc.enqueue("c1", w.tenant, "sales")
     clock.now += 30
     await svc.tick()
-    assert conn.calls[-2:] == [("stop_moh", "c1"), ("leave", "c1", "max_wait", None)]
+    assert conn.calls[-1] == ("leave", "c1", "max_wait", None)
     await svc.agent_command(w.tenant, w.users["a1"], "ready")
     assert not conn.named("offer")
 
@@ -250,7 +252,7 @@ async def test_no_agents_logged_in_leave_or_wait(
     await svc.enqueue("c2", w.tenant, "patient")
     clock.now += 5
     await svc.tick()
-    assert conn.calls[1:] == [("start_moh", "c2")]
+    assert conn.calls[1:] == []  # c2 waits (its hold music is the call machine's)
     await login(svc, w, "a1")
     assert conn.named("offer") == [("offer", "c2", "ph-a1", 20.0)]
     with pytest.raises(UnknownQueue):
@@ -382,12 +384,13 @@ async def test_a_connector_calling_back_inline_does_not_deadlock(
     svc, conn = make(db, rds, clock)
 
     class Busy(FakeConnector):
-        async def offer(self, call_id: str, agent_endpoint: str, timeout_s: float) -> None:
-            await super().offer(call_id, agent_endpoint, timeout_s)
-            if agent_endpoint == "ph-a1":  # the phone answered busy at once
-                await svc.offer_failed(call_id, agent_endpoint, "busy")
+        async def send(self, order: CallOrder) -> None:
+            await super().send(order)
+            if isinstance(order, RingAgent) and order.agent_endpoint == "ph-a1":
+                # the phone answered busy at once
+                await svc.offer_failed(order.call_id, order.agent_endpoint, "busy")
 
-    svc.connector = busy = Busy()
+    svc.publisher.connector = busy = Busy()
     await login(svc, w, "a1", "a2")
     await asyncio.wait_for(svc.enqueue("c1", w.tenant, "sales"), timeout=5)
     assert [c[2] for c in busy.named("offer")] == ["ph-a1", "ph-a2"]
@@ -405,7 +408,7 @@ async def test_concurrent_operations_keep_each_calls_commands_in_order(
     await asyncio.gather(*(svc.caller_left(c) for c in calls))
     for c in calls:
         mine = [x[0] for x in conn.calls if x[1] == c]
-        assert mine[0] == "start_moh"
+        assert not mine or mine[0] == "offer"
         offers = [i for i, x in enumerate(mine) if x == "offer"]
         cancels = [i for i, x in enumerate(mine) if x == "cancel_offer"]
         assert len(offers) == len(cancels) and all(
@@ -449,16 +452,17 @@ async def test_approval_break_and_supervisor_force(
 async def test_callback_request_leaves_the_queue(
     db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
 ) -> None:
-    w = seed(db, {"sales": {}}, {"sales": ("a1",)})
+    # the real path of a callback request: the caller presses the queue's callback key
+    w = seed(db, {"sales": {"callback_key": "5"}}, {"sales": ("a1",)})
     svc, conn = make(db, rds, clock)
     await login(svc, w, "a1")
     await svc.enqueue("c1", w.tenant, "sales")
-    await svc.callback_requested("c1")
-    assert conn.calls[-3:] == [
+    assert await svc.dtmf("c1", "5")
+    assert conn.calls[-2:] == [
         ("cancel_offer", "c1", "ph-a1", "callback"),
-        ("stop_moh", "c1"),
         ("leave", "c1", "callback_requested", "callback:sales"),
     ]
+    assert conn.orders[-1] == LeaveForCallback("c1", "sales")
     assert status(svc, w, "a1") == "ready"
 
 

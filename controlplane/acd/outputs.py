@@ -1,0 +1,95 @@
+"""What the ACD tells a call to do: frozen orders, one class per kind of decision.
+
+The live ACD (:mod:`controlplane.acd.live_steps`) turns the queue machine's commands into
+these orders, with the agent's phone resolved; the call side's connector
+(:mod:`controlplane.calls.queue_connector`) dispatches on their type and turns each into an
+event for the call's machine:
+
+    ACD decision (queue_machine)   order here          call machine event
+    Offer                          RingAgent       →   calls.machine.OfferAgent
+    CancelOffer                    WithdrawOffer   →   calls.machine.CancelOffer
+    Connect (+ Record)             ConnectAgent    →   calls.machine.Connected
+    AnnouncePosition               AnnouncePosition →  CallService.announce
+    Overflow / Left (not answered) LeaveQueue      →   calls.machine.LeaveQueue
+    Left(callback_requested)       LeaveForCallback →  store the callback, then LeaveQueue
+
+Hold music is not an order: the call machine starts it when the call is queued and stops it
+when the call leaves the queue or an agent answers (one model of it, in the call machine).
+Outcomes come back through the service's ``offer_answered`` / ``offer_failed`` /
+``caller_left`` / ``call_ended``.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.acd.queues import Destination, DestinationKind
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Offer the call to the agent on phone ``agent_endpoint``: ring it for ``timeout_s``."""
+
+    call_id: str
+    agent_endpoint: str
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawOffer:
+    """Stop ringing that one agent's phone (the other legs of a ring-all offer ring on).
+    ``reason`` as ``queue_machine.CancelOffer``."""
+
+    call_id: str
+    agent_endpoint: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectAgent:
+    """The agent answered: bridge the call to them; ``record`` when the queue always records."""
+
+    call_id: str
+    agent_endpoint: str
+    record: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncePosition:
+    """Tell the waiting caller their place in the queue and the estimated wait."""
+
+    call_id: str
+    position: int
+    ewt_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveQueue:
+    """The call leaves the queue unanswered. ``outcome``: max_wait | max_waiting | no_agents |
+    queue_removed; ``destination`` where the queue sends it (``None``: hang up)."""
+
+    call_id: str
+    outcome: str
+    destination: Destination | None = None
+
+    @property
+    def where(self) -> str | None:
+        """``kind:target`` of the destination (None: hang up)."""
+        d = self.destination
+        if d is None or d.kind == DestinationKind.HANGUP:
+            return None
+        return f"{d.kind}:{d.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveForCallback:
+    """The caller asked to be called back by queue ``queue_name``: store the request, confirm
+    it to the caller, end the call."""
+
+    call_id: str
+    queue_name: str
+
+
+CallOrder = RingAgent | WithdrawOffer | ConnectAgent | AnnouncePosition | LeaveQueue | LeaveForCallback

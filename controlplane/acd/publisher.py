@@ -1,0 +1,118 @@
+"""The live ACD's outputs leave here: the Redis mirror of the live state, the orders to calls
+(through the connector), the database rows, the platform events.
+
+I/O (Redis client, the connector, :class:`~controlplane.acd.log_writer.LogWriter`); what it
+carries out was decided by the pure steps into a :class:`~controlplane.acd.live_state.Batch`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from controlplane.acd import outputs as out
+from controlplane.acd.live_report import Reports
+from controlplane.acd.live_state import KEY, Batch, Registry
+from controlplane.acd.log_writer import LogWriter
+from controlplane.acd.tenant import agent_to_json
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
+
+# Written once the live state is in Redis; missing later means Redis lost its data.
+MIRROR_SENTINEL = "centrala:acd:mirrored"
+
+log = logging.getLogger(__name__)
+
+
+class Connector(Protocol):
+    """What the ACD asks of the call service (the ARI side): carry out one order
+    (:mod:`controlplane.acd.outputs`). Outcomes come back through the service's
+    ``offer_answered`` / ``offer_failed`` / ``caller_left`` / ``call_ended``."""
+
+    async def send(self, order: out.CallOrder) -> None: ...
+
+
+class Publisher:
+    """Carries out a batch: mirror (under the service's lock), then orders, rows, events."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        connector: Connector,
+        log_writer: LogWriter,
+        registry: Registry,
+        reports: Reports,
+        clock: Callable[[], float],
+    ) -> None:
+        self.redis = redis
+        self.connector = connector
+        self.log_writer = log_writer
+        self.registry = registry
+        self.reports = reports
+        self.clock = clock
+        self._sentinel_written = False
+
+    async def send(self, b: Batch) -> list[out.RingAgent]:
+        """Orders, then rows, then events; returns the offers the connector failed to make
+        (the service feeds them back as ``offer_failed(cause="error")``)."""
+        failed: list[out.RingAgent] = []
+        for order in b.orders:
+            try:
+                await self.connector.send(order)
+            except Exception as err:  # noqa: BLE001 - one failed order must not stop the rest
+                log.warning("connector %s failed: %s", order, err)
+                if isinstance(order, out.RingAgent):
+                    failed.append(order)
+        logs = [lg for lg in b.logs if lg]
+        if logs:
+            await self.log_writer.write(logs)
+        if b.events:
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                for e in b.events:
+                    fields = event_fields(e.kind, **e.payload)
+                    pipe.xadd(EVENTS_STREAM, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+                await pipe.execute()
+            except aioredis.RedisError as err:
+                log.warning("ACD events not published: %s", err)
+        return failed
+
+    async def mirror(self, b: Batch) -> None:
+        """Write the changed agents and the waiting lists of touched tenants to Redis."""
+        if not (b.dirty or b.touched or b.stats):
+            return
+        tenants = self.registry.tenants
+        pipe = self.redis.pipeline(transaction=True)
+        for tid, aid in b.dirty:
+            t = tenants[tid]
+            key = KEY.format(tenant=tid, part="agents")
+            pipe.hset(key, aid, agent_to_json(t.agents[aid], t.endpoint.get(aid)))
+        now = self.clock()
+        for tid in b.touched:
+            key = KEY.format(tenant=tid, part="waiting")
+            pipe.delete(key)
+            waiting = self.reports.waiting_json(tenants[tid], now)
+            if waiting:
+                pipe.hset(key, mapping=waiting)  # type: ignore[arg-type]
+        for tid, payload in b.stats.items():
+            data = event_fields("queue.stats", **payload)["data"]  # as the stream's entry
+            pipe.set(KEY.format(tenant=tid, part="stats"), data)
+        try:
+            await pipe.execute()
+        except aioredis.RedisError as err:
+            log.warning("ACD live state not mirrored: %s", err)
+
+    async def redis_lost(self) -> bool:
+        """True when the sentinel this service wrote is gone: Redis lost its data. The first
+        check only writes it (``start`` has just mirrored everything)."""
+        try:
+            if await self.redis.exists(MIRROR_SENTINEL):
+                self._sentinel_written = True
+                return False
+            await self.redis.set(MIRROR_SENTINEL, str(self.clock()))
+        except aioredis.RedisError:
+            return False  # down: nothing to mirror to; the next tick asks again
+        lost, self._sentinel_written = self._sentinel_written, True
+        return lost
