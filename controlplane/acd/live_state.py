@@ -20,9 +20,10 @@ from controlplane.acd import sessions as ss
 from controlplane.acd import store
 from controlplane.acd.router import RouterState
 from controlplane.acd.stats import QueueLogRecord
+from controlplane.bus import ACD_KEY
 
 S = ev.Status
-KEY = "centrala:acd:{tenant}:{part}"  # Redis keys: see the service docstring
+KEY = ACD_KEY  # Redis keys: see the service docstring
 
 
 class AcdError(Exception):

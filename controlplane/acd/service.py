@@ -65,10 +65,11 @@ from controlplane.acd.live_state import (  # re-exported: the service's public v
 from controlplane.acd.live_tenants import TenantsMixin
 from controlplane.acd.log_writer import LogWriter
 from controlplane.acd.queues import Recording
+from controlplane.bus import ACD_MIRRORED_KEY
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, raise_if_cancelled
 
 # Written once the live state is in Redis; missing later means Redis lost its data.
-MIRROR_SENTINEL = "centrala:acd:mirrored"
+MIRROR_SENTINEL = ACD_MIRRORED_KEY
 
 __all__ = [
     "KEY",
