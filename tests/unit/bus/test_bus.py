@@ -4,7 +4,6 @@ every Redis name."""
 from __future__ import annotations
 
 import ast
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -39,7 +38,8 @@ def test_the_daemon_has_a_handler_for_every_command() -> None:
         assert table.handler(bus.Received({"cmd": name}, admin=True, actor="admin"))
 
 
-def test_a_handler_is_found_by_name_and_admin_only_commands_only_from_the_admin_stream() -> None:
+async def test_a_handler_is_found_by_name_and_admin_only_commands_only_from_the_admin_stream(
+) -> None:
     seen: list[str] = []
 
     def recorder(name: str) -> bus.Handler:
@@ -56,7 +56,7 @@ def test_a_handler_is_found_by_name_and_admin_only_commands_only_from_the_admin_
     for name in ("acd.reload", "dialer.preview_dial"):
         handler = table.handler(bus.Received({"cmd": name}, admin=False, actor="a@b"))
         assert handler is not None
-        asyncio.run(handler(bus.Received({"cmd": name}, admin=False, actor="a@b")))
+        await handler(bus.Received({"cmd": name}, admin=False, actor="a@b"))
     assert seen == ["acd.reload", "dialer.preview_dial"]
 
 
@@ -90,7 +90,7 @@ class FakeRedis:
 
 def test_an_agent_command_waits_on_a_fresh_reply_key_until_its_deadline() -> None:
     r = FakeRedis({"ok": True, "status": "ready"})
-    got = bus.send_agent_command(r, 1, 7, "ready", timeout_s=2.5, actor_id=7)  # type: ignore[arg-type]
+    got = bus.send_agent_command(r, 1, 7, "ready", timeout_s=2.5, actor_id=7)
     assert got == {"ok": True, "status": "ready"}
     ((stream, sent, kw),) = r.added
     assert stream == bus.COMMANDS_STREAM and kw == {"maxlen": bus.COMMANDS_MAXLEN,
@@ -103,19 +103,19 @@ def test_nobody_answering_and_unknown_commands_are_errors() -> None:
     r = FakeRedis(None)
     with pytest.raises(bus.ControlPlaneNotAnswering,
                        match=r"no reply to dialer.preview_skip within 0.5 s"):
-        bus.send_preview_command(r, "skip", tenant_id=1, user_id=2, campaign_id=3,  # type: ignore[arg-type]
+        bus.send_preview_command(r, "skip", tenant_id=1, user_id=2, campaign_id=3,
                                  record_id=4, timeout_s=0.5)
     assert r.added[0][1]["record_id"] == 4 and r.added[0][1]["actor_id"] == 2
     with pytest.raises(bus.BadCommand, match="unknown agent command 'dance'"):
-        bus.send_agent_command(r, 1, 1, "dance", actor_id=1)  # type: ignore[arg-type]
+        bus.send_agent_command(r, 1, 1, "dance", actor_id=1)
     with pytest.raises(ValueError, match="unknown preview command"):
-        bus.send_preview_command(r, "redial", tenant_id=1, user_id=2, campaign_id=3)  # type: ignore[arg-type]
+        bus.send_preview_command(r, "redial", tenant_id=1, user_id=2, campaign_id=3)
     assert len(r.added) == 1  # nothing sent for either
 
 
 def test_admin_commands_go_to_the_admin_stream() -> None:
     r = FakeRedis(None)
-    assert bus.send_admin_command(r, {"cmd": "acd.reload", "tenant_id": 1}) == "1-0"  # type: ignore[arg-type]
+    assert bus.send_admin_command(r, {"cmd": "acd.reload", "tenant_id": 1}) == "1-0"
     assert r.added[0][0] == bus.ADMIN_STREAM
 
 
