@@ -15,6 +15,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from rq import Queue
 
+from controlplane import bus
 from controlplane.acd import commands as acd_commands
 from controlplane.acd.service import QueueService
 from controlplane.amd_live import preload_detector
@@ -33,18 +34,11 @@ from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
 from controlplane.security.ban_service import BanWatcher
-from controlplane.security.command_guard import (
-    ADMIN_STREAM,
-    PANEL_STREAM,
-    CommandGuard,
-    refusal_body,
-)
+from controlplane.security.command_guard import CommandGuard, refusal_body
 from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
-HEARTBEAT_KEY = "centrala:controlplane:heartbeat"
 HEARTBEAT_EVERY_S = 2.0
-HEARTBEAT_TTL_S = 6
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -109,38 +103,92 @@ async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> N
         beat = {"pid": os.getpid(), "ari": ari.connected.is_set(), "ami": ami.healthy.is_set(),
                 "at": time.time()}
         try:
-            await redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_S)
+            await redis.set(bus.HEARTBEAT_KEY, json.dumps(beat), ex=bus.HEARTBEAT_TTL_S)
         except aioredis.RedisError as err:
             raise_if_cancelled()
             log.warning("heartbeat not written: %s", err)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 
-async def _commands(redis: aioredis.Redis, acd: QueueService,
+class CommandHandlers:
+    """The daemon's side of the bus's command table: one handler per command name
+    (:data:`controlplane.bus.COMMANDS`), each handing the command to its service. A
+    service left out (None, in tests) makes its commands log a warning and do nothing."""
+
+    def __init__(self, redis: aioredis.Redis, acd: QueueService | None,
+                 dialer: CampaignCalls | None = None, calls: CallService | None = None,
+                 preview: PreviewDialer | None = None) -> None:
+        self.redis, self.acd, self.dialer = redis, acd, dialer
+        self.calls, self.preview = calls, preview
+
+    def table(self) -> bus.CommandTable:
+        return bus.bind({
+            "acd.reload": self.acd_reload,
+            "acd.agent": self.acd_agent,
+            "calls.record": self.calls_record,
+            **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
+            "dialer.place": self.dialer_place,
+        })
+
+    async def acd_reload(self, got: bus.Received) -> None:
+        if self.acd is None:
+            _unavailable(got, "acd")
+            return
+        await self.acd.reload(int(got.command["tenant_id"]))
+
+    async def acd_agent(self, got: bus.Received) -> None:
+        """The panel waits for the reply. On the panel stream ``by`` is the verified
+        actor (None when agents act on themselves), whatever the entry says."""
+        if self.acd is None:
+            _unavailable(got, "acd")
+            return
+        command = got.command
+        if not got.admin:
+            own = command.get("user_id") == command.get("actor_id")
+            command = {**command, "by": None if own else got.actor}
+        await acd_commands.handle(command, self.acd, self.redis)
+
+    async def calls_record(self, got: bus.Received) -> None:
+        if self.calls is None:
+            _unavailable(got, "calls")
+            return
+        by = str(got.command.get("by") or "admin") if got.admin else got.actor
+        await self.calls.record_on_demand(str(got.command["call_id"]), by)
+
+    async def dialer_preview(self, got: bus.Received) -> None:
+        if self.preview is None:
+            _unavailable(got, "preview")
+            return
+        await self.preview.handle(got.command, self.redis)  # the panel waits for the reply
+
+    async def dialer_place(self, got: bus.Received) -> None:
+        if self.dialer is None:
+            _unavailable(got, "dialer")
+            return
+        self.dialer.submit(got.command)  # placed in a task: the reader never waits
+
+
+def _unavailable(got: bus.Received, service: str) -> None:
+    log.warning("command %s: no %s service in this process", got.command, service)
+
+
+async def _commands(redis: aioredis.Redis, acd: QueueService | None,
                     dialer: CampaignCalls | None = None, calls: CallService | None = None,
                     preview: PreviewDialer | None = None, *, guard: CommandGuard) -> None:
-    """Commands from the panel (``centrala:commands``) and from operators and tests
-    (``centrala:admin:commands``, writable by the Redis admin user only).
+    """Read the command streams (:mod:`controlplane.bus`): the panel's and the admin one
+    (operators and tests, writable by the Redis admin user only).
 
     Every entry passes ``guard`` first (:mod:`controlplane.security.command_guard`): a panel
     command is carried out only if its ``actor_id`` user of ``tenant_id`` may do it; a
-    refused one is audited and answered on its reply key, never carried out.
-
-    ``{"cmd": "acd.reload", "tenant_id": N, "actor_id": A}`` re-reads a tenant's queues and
-    agents. ``{"cmd": "acd.agent", …, "reply": KEY}`` runs an agent command and pushes the
-    result to ``KEY`` (:mod:`controlplane.acd.commands`).
-    ``{"cmd": "calls.record", "call_id": C, …}`` starts an on-demand recording.
-    ``{"cmd": "dialer.preview_batch|preview_dial|preview_skip", …, "reply": KEY}``: an agent's
-    preview batch, call or skip (:mod:`controlplane.dialer.preview`), answered on ``KEY``.
-    ``{"cmd": "dialer.place", …PlaceCall fields}`` (admin stream only: the campaign runner
-    places its calls in-process) dials an attempt; its result is the ``dialer.attempt``
-    event (``dialer.refused`` when it cannot be placed).
+    refused one is audited and answered on its reply key, never carried out. What passes
+    goes to its handler through the command table (:class:`CommandHandlers`).
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
+    table = CommandHandlers(redis, acd, dialer, calls, preview).table()
     # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
     last: dict[Any, Any] = {}  # stream name → last id read (redis-py types are loose)
-    for stream in (PANEL_STREAM, ADMIN_STREAM):
+    for stream in (bus.PANEL_STREAM, bus.ADMIN_STREAM):
         try:
             newest = await redis.xrevrange(stream, count=1)
         except aioredis.RedisError:
@@ -152,7 +200,7 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
         raise_if_cancelled()
         try:
             # Block for less than the client's socket timeout (5 s by default).
-            batches = await redis.xread(dict(last), block=2000, count=50)
+            batches: Any = await redis.xread(dict(last), block=2000, count=50)
         except (aioredis.RedisError, OSError) as err:
             raise_if_cancelled()
             log.warning("commands stream: %s", err)
@@ -163,45 +211,30 @@ async def _commands(redis: aioredis.Redis, acd: QueueService,
             for entry_id, fields in entries:
                 last[stream] = entry_id
                 try:
-                    try:
-                        command = json.loads(fields[b"data"])
-                    except (KeyError, ValueError):
-                        command = None  # refused (and audited) by the guard as malformed
-                    checked = await guard.check(stream, command)
-                    if not checked.verdict.ok:
-                        if isinstance(command, dict) and "reply" in command:
-                            await acd_commands.push_reply(redis, command,
-                                                          refusal_body(checked.verdict))
-                        continue
-                    await _dispatch(command, stream == ADMIN_STREAM, checked.actor, redis, acd,
-                                    dialer, calls, preview)
+                    await _one(redis, table, guard, stream, fields)
                 except Exception:  # noqa: BLE001 - one bad command must not stop the reader
                     raise_if_cancelled()
                     log.exception("command %s failed", fields)
 
 
-async def _dispatch(command: dict[str, Any], admin: bool, actor: str, redis: aioredis.Redis,
-                    acd: QueueService, dialer: CampaignCalls | None, calls: CallService | None,
-                    preview: PreviewDialer | None) -> None:
-    """Carry out one checked command (``_commands``). On the panel stream ``by`` is the
-    verified actor, whatever the entry says."""
-    cmd = str(command.get("cmd"))
-    if cmd == "acd.reload":
-        await acd.reload(int(command["tenant_id"]))
-    elif cmd == "acd.agent":  # the panel waits for the reply
-        if not admin:
-            own = command.get("user_id") == command.get("actor_id")
-            command = {**command, "by": None if own else actor}
-        await acd_commands.handle(command, acd, redis)
-    elif cmd == "calls.record" and calls is not None:
-        by = str(command.get("by") or "admin") if admin else actor
-        await calls.record_on_demand(str(command["call_id"]), by)
-    elif cmd.startswith("dialer.preview_") and preview is not None:
-        await preview.handle(command, redis)  # the panel waits for the reply
-    elif cmd == "dialer.place" and admin and dialer is not None:
-        dialer.submit(command)  # placed in a task: the reader never waits
-    else:
+async def _one(redis: aioredis.Redis, table: bus.CommandTable, guard: CommandGuard,
+               stream: str, fields: Any) -> None:
+    """Check one entry and carry it out (or answer its refusal)."""
+    try:
+        command = json.loads(fields[b"data"])
+    except (KeyError, ValueError):
+        command = None  # refused (and audited) by the guard as malformed
+    checked = await guard.check(stream, command)
+    if not checked.verdict.ok:
+        if isinstance(command, dict) and "reply" in command:
+            await acd_commands.push_reply(redis, command, refusal_body(checked.verdict))
+        return
+    got = bus.Received(command, stream == bus.ADMIN_STREAM, checked.actor)
+    handler = table.handler(got)
+    if handler is None:
         log.warning("unknown command %s", command)
+        return
+    await handler(got)
 
 
 def _single_instance(settings: Settings, wait: bool = False) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy.exc import OperationalError
 
+from controlplane.bus import HEARTBEAT_KEY, HEARTBEAT_TTL_S
 from controlplane.config import Settings
 from controlplane.db import PROBE_TIMEOUT_MS, SLOW_WRITE_MS, is_locked, probe_write
 from controlplane.engine.ami_sync import ping as ami_ping
@@ -49,11 +50,12 @@ def check_ari(settings: Settings, role: str = "admin") -> Check:
     read as Redis user ``role``)."""
     client = redis.Redis.from_url(settings.redis_url_for(role), socket_timeout=TIMEOUT_S)
     try:
-        raw = client.get("centrala:controlplane:heartbeat")
+        raw = client.get(HEARTBEAT_KEY)
     finally:
         client.close()
     if raw is None:
-        raise RuntimeError("control plane not running (no heartbeat in the last 6 s)")
+        raise RuntimeError(f"control plane not running (no heartbeat in the last "
+                           f"{HEARTBEAT_TTL_S} s)")
     beat = json.loads(raw)
     if not beat.get("ari"):
         raise RuntimeError(f"control plane (pid {beat.get('pid')}) is not connected to ARI")

@@ -1,48 +1,20 @@
-"""Live state in Redis: the calls in progress and the platform event stream.
+"""Live state in Redis, the daemon's side: the names it writes and a helper of its loops.
 
-Contract shared by the control plane (writer) and the panel/workers (readers):
-- hash ``centrala:calls:live``: field = call id, value = JSON of :class:`LiveCall`;
-- stream ``centrala:events``: entries with one field ``data`` = JSON event
-  (``{"type": ..., "call_id": ..., "at": iso8601, ...}``), capped near 10 000.
-The database is the source of truth for call records; this is a cache that the
-control plane rebuilds from Asterisk after a restart.
+The keys, the stream and the value shapes are the bus's (:mod:`controlplane.bus`):
+hash ``LIVE_CALLS_KEY`` (call id → JSON of :class:`LiveCall`) and stream
+``EVENTS_STREAM`` (entries made by :func:`event_fields`), re-exported here for the
+daemon's modules. The database is the source of truth for call records; this is a cache
+that the control plane rebuilds from Asterisk after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import asdict, dataclass
-from typing import Any
 
-LIVE_CALLS_KEY = "centrala:calls:live"
-EVENTS_STREAM = "centrala:events"
-EVENTS_MAXLEN = 10_000
+from controlplane.bus import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 
-
-@dataclass(frozen=True)
-class LiveCall:
-    call_id: str
-    tenant_id: int | None
-    direction: str
-    state: str
-    caller: str
-    callee: str
-    did: str | None
-    agent_endpoint: str | None
-    started_at: str
-    answered_at: str | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @staticmethod
-    def from_json(raw: str | bytes) -> LiveCall:
-        return LiveCall(**json.loads(raw))
-
-
-def event_fields(event_type: str, **payload: Any) -> dict[str, str]:
-    return {"data": json.dumps({"type": event_type, **payload}, default=str)}
+__all__ = ["EVENTS_MAXLEN", "EVENTS_STREAM", "LIVE_CALLS_KEY", "LiveCall", "event_fields",
+           "raise_if_cancelled"]
 
 
 def raise_if_cancelled() -> None:

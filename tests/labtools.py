@@ -49,7 +49,7 @@ def reload_acd(platform, tenant_id: int) -> None:  # type: ignore[no-untyped-def
     no panel user is acting)."""
     import redis
 
-    from controlplane.security.command_guard import send_admin_command
+    from controlplane.bus import send_admin_command
 
     client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
     send_admin_command(client, {"cmd": "acd.reload", "tenant_id": tenant_id})

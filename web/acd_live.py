@@ -21,12 +21,12 @@ import redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from controlplane.bus import acd_key
 from controlplane.models import Role, User
 from controlplane.models.acd import AgentBreakReason, Queue, QueueMember
 
 log = logging.getLogger(__name__)
 
-KEY = "centrala:acd:{tenant}:{part}"
 STATUSES = ("ready", "reserved", "ringing", "on_call", "wrap_up", "break", "logged_out")
 
 
@@ -69,7 +69,7 @@ def break_labels(s: Session, tenant_id: int) -> dict[str, str]:
 def _raw_agents(
     client: redis.Redis, tenant_id: int, ids: list[str] | None = None
 ) -> dict[str, Any]:
-    key = KEY.format(tenant=tenant_id, part="agents")
+    key = acd_key(tenant_id, "agents")
     out: dict[str, Any] = {}
     if ids is None:
         raw: dict[str, str] = client.hgetall(key)  # type: ignore[assignment]
@@ -157,7 +157,7 @@ def agent_row(client: redis.Redis, s: Session, tenant_id: int, user: User) -> Ag
 
 def queue_stats(client: redis.Redis, tenant_id: int) -> dict[str, Any] | None:
     """The latest ``queue.stats`` payload of the tenant, or None when none was published."""
-    raw = client.get(KEY.format(tenant=tenant_id, part="stats"))
+    raw = client.get(acd_key(tenant_id, "stats"))
     if raw is None:
         return None
     try:

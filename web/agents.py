@@ -1,7 +1,7 @@
 """Agents in the panel: each user's own agent status, and the supervisors' agent board.
 
 Theory of operation: the panel never changes agent state itself. A button or an
-API call becomes ``send_agent_command`` (:mod:`controlplane.acd.commands`): one
+API call becomes ``send_agent_command`` (:mod:`controlplane.bus`): one
 entry on the ``centrala:commands`` stream and a wait of a few seconds for the
 daemon's ``QueueService`` to answer; the answer (new status, or why it was
 refused) is shown at once. What the pages display comes from the ACD's Redis
@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane.acd.commands import AGENT_COMMANDS, ControlPlaneNotAnswering, send_agent_command
+from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
 from controlplane.models import Role, User
 from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
@@ -75,8 +75,8 @@ class CommandRefused(PanelError):
 
 def _target(s: Session, user: CurrentUser, target_id: int, command: str) -> User:
     """The user ``command`` is for, after the role and tenant checks (see the module doc)."""
-    if command not in AGENT_COMMANDS:
-        raise BadParameter("command", f"must be one of {', '.join(AGENT_COMMANDS)}")
+    if command not in AGENT_ACTIONS:
+        raise BadParameter("command", f"must be one of {', '.join(AGENT_ACTIONS)}")
     if target_id == user.id:
         if command not in SELF_COMMANDS:
             raise Forbidden(f"'{command}' is a supervisor action on another agent")

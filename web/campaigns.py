@@ -3,7 +3,7 @@ supervisors and admins see the campaigns, start and pause them and read the atte
 
 Theory of operation: like agent commands (:mod:`web.agents`), the panel never dials. A
 preview batch, "call" and "skip" become ``dialer.preview_*`` commands on the
-``centrala:commands`` stream (:func:`controlplane.dialer.preview.send_preview_command`)
+``centrala:commands`` stream (:func:`controlplane.bus.send_preview_command`)
 and the daemon's answer is shown at once. Dispositions, the campaigns list and the
 attempts log are plain database work (:mod:`controlplane.campaigns.dispositions`).
 
@@ -25,11 +25,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane.acd.commands import ControlPlaneNotAnswering
+from controlplane.bus import ControlPlaneNotAnswering, send_preview_command
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError, Conflict, InvalidValue, NotFound
 from controlplane.db import transaction
-from controlplane.dialer.preview import send_preview_command
 from controlplane.dialer.preview_rows import preview_campaigns
 from controlplane.models import Role
 from controlplane.models.campaigns import RECORD_STATES, Campaign, CampaignRecord, DialAttempt

@@ -24,7 +24,7 @@ from typing import Any
 
 import redis
 
-from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall
 from controlplane.models import Role
 from web.auth import CurrentUser
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane.acd.commands import send_reload
+from controlplane.bus import send_reload
 from controlplane.db import transaction
 from controlplane.models import Role, User
 from controlplane.models.acd import BREAK_KINDS, AgentBreakReason, Queue

@@ -1,7 +1,8 @@
-"""Agent commands from the panel to the daemon's ACD, over Redis, with a reply.
+"""Agent commands from the panel, carried out by the daemon's ACD, with a reply.
 
-Theory of operation: the panel (synchronous redis-py) appends one entry to the
-``centrala:commands`` stream, field ``data`` holding the JSON command::
+Theory of operation: the panel appends one ``acd.agent`` entry to the command stream
+(:func:`controlplane.bus.send_agent_command`; the names and the entry's fields are in
+:mod:`controlplane.bus`)::
 
     {"cmd": "acd.agent", "tenant_id": 1, "actor_id": 7, "user_id": 7, "command": "break",
      "reason": "2", "by": null, "reply": "centrala:reply:<uuid4>", "deadline": 1.8e9}
@@ -13,9 +14,6 @@ JSON result to the reply key (kept 30 s, so an unread reply does not stay).
 reaches a slow or restarting daemon after the panel already told the user
 "control plane not answering" from being carried out anyway.
 
-``{"cmd": "acd.reload", "tenant_id": N, "actor_id": A}`` (:func:`send_reload`) asks the
-daemon to re-read a tenant's queues, members and break reasons; it has no reply.
-
 ``actor_id`` is the panel user acting: the daemon carries a command out only if that user
 may (:mod:`controlplane.security.command_rules`), and writes the agent log's ``by`` from
 that user, not from the entry.
@@ -26,31 +24,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import Any, Protocol
 
-import redis
 import redis.asyncio as aioredis
 
+from controlplane.bus import AGENT_ACTIONS, REPLY_PREFIX, REPLY_TTL_S, BadCommand
+
 log = logging.getLogger(__name__)
-
-COMMANDS_STREAM = "centrala:commands"
-COMMANDS_MAXLEN = 10_000
-REPLY_PREFIX = "centrala:reply:"
-REPLY_TTL_S = 30
-AGENT_COMMANDS = ("login", "logout", "ready", "break", "cancel_break", "approve", "deny", "force")
-
-
-class CommandError(Exception):
-    """Base error of the panel → daemon command path."""
-
-
-class ControlPlaneNotAnswering(CommandError):
-    """Nobody answered the command in time: the control plane daemon is down or stuck."""
-
-
-class BadCommand(CommandError):
-    """A command entry that cannot be carried out (what is wrong is in the message)."""
 
 
 class _Acd(Protocol):
@@ -64,68 +44,6 @@ class _Acd(Protocol):
         by: str | None = None,
         workstation: str | None = None,
     ) -> Any: ...
-
-
-def _xadd(client: redis.Redis, command: dict[str, Any]) -> None:
-    client.xadd(
-        COMMANDS_STREAM,
-        {"data": json.dumps(command)},
-        maxlen=COMMANDS_MAXLEN,
-        approximate=True,
-    )
-
-
-def send_agent_command(
-    client: redis.Redis,
-    tenant_id: int,
-    user_id: int,
-    command: str,
-    reason: str | None = None,
-    by: str | None = None,
-    timeout_s: float = 3,
-    *,
-    actor_id: int,
-) -> dict[str, Any]:
-    """Ask the daemon to run ``command`` for agent ``user_id`` on behalf of panel user
-    ``actor_id`` (the agent themselves, or a supervisor) and wait for its answer.
-
-    Returns the daemon's result: ``{"ok", "status", "reason", "code", "message"}``
-    (see ``controlplane.acd.service.CommandResult``). Raises
-    :class:`ControlPlaneNotAnswering` after ``timeout_s`` without a reply and lets
-    ``redis.RedisError`` through when Redis itself is unreachable.
-    """
-    if command not in AGENT_COMMANDS:
-        raise BadCommand(f"unknown agent command {command!r}; one of {', '.join(AGENT_COMMANDS)}")
-    reply = f"{REPLY_PREFIX}{uuid.uuid4()}"
-    _xadd(
-        client,
-        {
-            "cmd": "acd.agent",
-            "tenant_id": tenant_id,
-            "actor_id": actor_id,
-            "user_id": user_id,
-            "command": command,
-            "reason": reason,
-            "by": by,
-            "reply": reply,
-            "deadline": time.time() + timeout_s,
-        },
-    )
-    got = client.blpop([reply], timeout=timeout_s)
-    if got is None:
-        raise ControlPlaneNotAnswering(
-            f"control plane not answering: no reply to agent command {command!r} within "
-            f"{timeout_s:g} s (is the control plane daemon running?)"
-        )
-    raw = got[1]
-    result: dict[str, Any] = json.loads(raw)
-    return result
-
-
-def send_reload(client: redis.Redis, tenant_id: int, *, actor_id: int) -> None:
-    """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply) on
-    behalf of panel user ``actor_id`` (an admin of the tenant)."""
-    _xadd(client, {"cmd": "acd.reload", "tenant_id": tenant_id, "actor_id": actor_id})
 
 
 def _field(command: dict[str, Any], name: str, kind: type) -> Any:
@@ -155,7 +73,7 @@ async def _run(command: dict[str, Any], acd: _Acd) -> dict[str, Any]:
     tenant_id = _field(command, "tenant_id", int)
     user_id = _field(command, "user_id", int)
     name = _field(command, "command", str)
-    if name not in AGENT_COMMANDS:
+    if name not in AGENT_ACTIONS:
         raise BadCommand(f"field 'command': unknown agent command {name!r}")
     result = await acd.agent_command(
         tenant_id,

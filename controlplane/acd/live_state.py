@@ -24,9 +24,10 @@ from controlplane.acd.outputs import CallOrder
 from controlplane.acd.router import RouterState
 from controlplane.acd.stats import QueueLogRecord
 from controlplane.acd.tenant import Logs, TenantConfig
+from controlplane.bus import ACD_KEY
 
 S = ev.Status
-KEY = "centrala:acd:{tenant}:{part}"  # Redis keys: see the service docstring
+KEY = ACD_KEY  # Redis keys: see the service docstring
 
 
 @dataclass(frozen=True, slots=True)

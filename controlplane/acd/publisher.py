@@ -18,10 +18,12 @@ from controlplane.acd.live_report import Reports
 from controlplane.acd.live_state import KEY, Batch, Registry
 from controlplane.acd.log_writer import LogWriter
 from controlplane.acd.tenant import agent_to_json
+from controlplane.bus import ACD_MIRRORED_KEY
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 
 # Written once the live state is in Redis; missing later means Redis lost its data.
-MIRROR_SENTINEL = "centrala:acd:mirrored"
+# Written once the live state is in Redis; missing later means Redis lost its data.
+MIRROR_SENTINEL = ACD_MIRRORED_KEY
 
 log = logging.getLogger(__name__)
 

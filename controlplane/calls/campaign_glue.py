@@ -38,6 +38,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select, update
 
 from controlplane.amd_live import _app_amd, detect, object_ids
+from controlplane.bus import DIALER_PROGRESS_KEY
 from controlplane.calls import campaign_machine as cm
 from controlplane.calls import machine
 from controlplane.calls.common import now
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # call id → the attempt's progress as JSON (:func:`dump_progress`), so a restarted daemon can
 # carry the attempt on (:meth:`CampaignCalls.adopt`); removed when the attempt is reported.
-PROGRESS_KEY = "centrala:dialer:progress"
+PROGRESS_KEY = DIALER_PROGRESS_KEY
 ResultHook = Callable[[AttemptResult], "Awaitable[None] | None"]
 MACHINE_GRACE_S = 3.0  # a machine stays on the line this long for AMD()'s comparison verdict
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
+from controlplane.bus import SELFTEST_ANSWERED_KEY
 from controlplane.calls import campaign_machine, machine, recording_tail, records, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
@@ -360,7 +361,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         """
         try:
             await self.ari.post(f"/channels/{channel_id}/answer")
-            await self.redis.incr("centrala:selftest:answered")
+            await self.redis.incr(SELFTEST_ANSWERED_KEY)
         except (AriError, aioredis.RedisError) as err:
             log.warning("selftest %s: %s", channel_id, err)
         await self._hangup_quietly(channel_id)

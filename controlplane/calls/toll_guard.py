@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from controlplane.bus import TOLLFRAUD_ALERT_PREFIX
 from controlplane.calls import records
 from controlplane.calls.common import now
 from controlplane.calls.machine import Binding, CallState, Phase
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from controlplane.calls.service import CallService
 
 log = logging.getLogger(__name__)
-ALERT_KEY = "centrala:tollfraud:hourly-alert:"  # + tenant id; set for an hour after an alert
+ALERT_KEY = TOLLFRAUD_ALERT_PREFIX  # + tenant id; set for an hour after an alert
 VOICE = "en"
 
 

@@ -41,26 +41,18 @@ the agent's phone never took the call  ``failed`` "agent phone: …", no attempt
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import redis
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.acd.commands import (
-    COMMANDS_MAXLEN,
-    COMMANDS_STREAM,
-    REPLY_PREFIX,
-    ControlPlaneNotAnswering,
-    push_reply,
-)
+from controlplane.acd.commands import push_reply
+from controlplane.bus import PREVIEW_COMMANDS
 from controlplane.calls.common import CAUSES
 from controlplane.calls.machine import AGENT_RING_TIMEOUT_S, CallState
 from controlplane.dialer import preview_rows
@@ -73,7 +65,7 @@ if TYPE_CHECKING:
     from controlplane.calls.service import CallService
 
 log = logging.getLogger(__name__)
-COMMANDS = ("dialer.preview_batch", "dialer.preview_dial", "dialer.preview_skip")
+COMMANDS = PREVIEW_COMMANDS
 AGENT_PHONE_RING_S = 30  # how long the agent's own phone rings before the attempt is given up
 _REMEMBER = 1000  # ended calls remembered, to ignore the channel's late ChannelDestroyed
 
@@ -207,34 +199,3 @@ def _int(command: dict[str, Any], name: str) -> int:
         raise PreviewError("bad_command", f"field {name!r}: expected an integer, got {value!r}")
     return value
 
-
-# ---- the panel's side (synchronous redis-py, as in a Flask worker) ----
-
-def send_preview_command(client: redis.Redis, command: str, *, tenant_id: int, user_id: int,
-                         campaign_id: int, record_id: int | None = None,
-                         timeout_s: float = 3.0) -> dict[str, Any]:
-    """Send ``dialer.preview_<command>`` (batch | dial | skip) and wait for the daemon's reply.
-
-    Raises :class:`ControlPlaneNotAnswering` after ``timeout_s`` without one; lets
-    ``redis.RedisError`` through when Redis itself is unreachable.
-    """
-    name = f"dialer.preview_{command}"
-    if name not in COMMANDS:
-        raise ValueError(f"unknown preview command {command!r} (batch, dial or skip)")
-    reply = f"{REPLY_PREFIX}{uuid.uuid4()}"
-    # The agent works their own batch: the acting user is the agent (the daemon re-checks).
-    body: dict[str, Any] = {"cmd": name, "tenant_id": tenant_id, "actor_id": user_id,
-                            "user_id": user_id,
-                            "campaign_id": campaign_id, "reply": reply,
-                            "deadline": time.time() + timeout_s}
-    if record_id is not None:
-        body["record_id"] = record_id
-    client.xadd(COMMANDS_STREAM, {"data": json.dumps(body)}, maxlen=COMMANDS_MAXLEN,
-                approximate=True)
-    got = client.blpop([reply], timeout=timeout_s)
-    if got is None:
-        raise ControlPlaneNotAnswering(
-            f"control plane not answering: no reply to {name} within {timeout_s:g} s "
-            "(is the control plane daemon running?)")
-    result: dict[str, Any] = json.loads(got[1])
-    return result

@@ -21,10 +21,11 @@ from typing import Any
 import redis.asyncio as aioredis
 from panoramisk import Manager
 
+from controlplane.bus import CONTACTS_KEY
+
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 5.0
 PING_EVERY_S = 10.0
-CONTACTS_KEY = "centrala:contacts"
 
 
 class AmiError(RuntimeError):

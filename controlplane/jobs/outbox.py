@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.bus import OUTBOX_QUEUED_PREFIX
 from controlplane.db import transaction
 from controlplane.live import raise_if_cancelled
 from controlplane.models.base import utcnow
@@ -48,7 +49,7 @@ OPTIONS = {"job_timeout": "timeout", "result_ttl": "result_ttl", "ttl": "ttl",
 
 
 def marker_key(job_id: str) -> str:
-    return f"centrala:outbox:queued:{job_id}"
+    return f"{OUTBOX_QUEUED_PREFIX}{job_id}"
 
 
 @dataclass(frozen=True)

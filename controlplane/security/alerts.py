@@ -17,8 +17,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from controlplane.bus import ALERTS_STREAM
+
 log = logging.getLogger("centrala.security")
-ALERTS_STREAM = "centrala:alerts"
 MAXLEN = 10_000
 
 

@@ -1,13 +1,13 @@
 """The daemon's check of every command it reads, before it carries anything out.
 
-Two streams reach the daemon's command reader:
+Two streams reach the daemon's command reader (names in :mod:`controlplane.bus`):
 
-* ``centrala:commands`` (:data:`PANEL_STREAM`): the panel's. The Redis user ``web`` may
+* ``centrala:commands`` (``PANEL_STREAM``): the panel's. The Redis user ``web`` may
   write it, so nothing on it is believed: :class:`CommandGuard` looks the acting user and
   every object the command names up in the database and applies the pure rule table
   (:mod:`controlplane.security.command_rules`). A refusal is written to the audit trail
   (``command.refused``: who, what, why) and answered on the command's reply key.
-* ``centrala:admin:commands`` (:data:`ADMIN_STREAM`): operators' and tests' (``acd.reload``
+* ``centrala:admin:commands`` (``ADMIN_STREAM``): operators' and tests' (``acd.reload``
   without a panel user, ``dialer.place``). Only the Redis ``admin`` user may write it (the
   ACL of :mod:`controlplane.security.redis_acl`), whose password only root can read, next
   to the ARI password that could place any call anyway; so it is trusted as it is.
@@ -16,18 +16,16 @@ Two streams reach the daemon's command reader:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.acd.commands import COMMANDS_MAXLEN, COMMANDS_STREAM
+from controlplane.bus import ADMIN_STREAM
 from controlplane.db import transaction
 from controlplane.models import CallRecord, PhoneEndpoint, Tenant, User
 from controlplane.models.campaigns import Campaign, CampaignRecord
@@ -35,8 +33,6 @@ from controlplane.security import audit
 from controlplane.security import command_rules as rules
 
 log = logging.getLogger(__name__)
-PANEL_STREAM = COMMANDS_STREAM
-ADMIN_STREAM = "centrala:admin:commands"
 REFUSED = "command.refused"
 _DETAIL_FIELDS = ("cmd", "command", "user_id", "call_id", "campaign_id", "record_id",
                   "attempt_id", "number", "trunk", "caller_id", "queue")
@@ -146,9 +142,3 @@ def refusal_body(verdict: rules.Verdict) -> dict[str, Any]:
     return {"ok": False, "status": None, "reason": None, "code": verdict.reply_code,
             "message": f"refused by the control plane: {verdict.reply_reason}"}
 
-
-def send_admin_command(client: redis.Redis, command: Mapping[str, Any]) -> str:
-    """Append ``command`` to the admin stream (needs the Redis ``admin`` user); its id."""
-    entry = client.xadd(ADMIN_STREAM, {"data": json.dumps(dict(command))},
-                        maxlen=COMMANDS_MAXLEN, approximate=True)
-    return entry.decode() if isinstance(entry, bytes) else str(entry)

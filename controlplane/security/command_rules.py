@@ -41,12 +41,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from controlplane.bus import AGENT_ACTIONS, COMMANDS
+
 ADMIN, SUPERVISOR, AGENT = "admin", "supervisor", "agent"  # controlplane.models.Role values
 ANYONE = frozenset({ADMIN, SUPERVISOR, AGENT})
 STAFF = frozenset({ADMIN, SUPERVISOR})
 SELF_AGENT_COMMANDS = frozenset({"login", "ready", "break", "cancel_break", "logout"})
 SUPERVISOR_AGENT_COMMANDS = frozenset({"approve", "deny", "force", "logout"})
-AGENT_COMMANDS = SELF_AGENT_COMMANDS | SUPERVISOR_AGENT_COMMANDS
+AGENT_COMMANDS = frozenset(AGENT_ACTIONS)  # the bus's; each is in one of the two sets above
 
 # Whose object the target must be: None (no condition), "self" (the command's user_id is
 # the actor), "other" (it is not), "own_call" (the actor is the call's agent).
@@ -71,16 +73,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),
     "dialer.preview_skip": (Rule(ANYONE, target="self"),),
 }
-# The fields each command must carry besides cmd, actor_id and tenant_id; an id field
-# names an object that must belong to the tenant.
-FIELDS: dict[str, dict[str, type]] = {
-    "acd.reload": {},
-    "acd.agent": {"user_id": int, "command": str},
-    "calls.record": {"call_id": str},
-    "dialer.preview_batch": {"user_id": int, "campaign_id": int},
-    "dialer.preview_dial": {"user_id": int, "campaign_id": int, "record_id": int},
-    "dialer.preview_skip": {"user_id": int, "campaign_id": int, "record_id": int},
-}
+# The fields each command must carry besides cmd, actor_id and tenant_id come from the bus's
+# command table (one definition for the sender, this guard and the daemon's handlers); an id
+# field names an object that must belong to the tenant.
+FIELDS: dict[str, Mapping[str, type]] = {c.name: c.fields for c in COMMANDS.values()
+                                         if not c.admin_only}
 OBJECT_FIELDS = {"user_id": "user", "call_id": "call", "campaign_id": "campaign",
                  "record_id": "record"}
 # Why the daemon refused, and how loud the audit line is: "alert" for what only a forged
@@ -97,7 +94,7 @@ SEVERITY = {
     "foreign_object": "warning",
     "forbidden": "warning",
 }
-NOT_ON_STREAM = {"dialer.place": "calls are placed only by the daemon's own campaign runner"}
+NOT_ON_STREAM = {c.name: c.admin_only for c in COMMANDS.values() if c.admin_only}
 
 
 @dataclass(frozen=True)

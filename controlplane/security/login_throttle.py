@@ -52,13 +52,14 @@ import redis
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from controlplane.bus import LOGIN_FAILURES_PREFIX
 from controlplane.models.security import SecurityEvent
 
 log = logging.getLogger(__name__)
 
 WINDOW_S = 15 * 60
 FAILED_KIND = "login.failed"
-REDIS_PREFIX = "centrala:web:login-failures:"
+REDIS_PREFIX = LOGIN_FAILURES_PREFIX
 # Enough rows to decide every key: beyond this many failures in the window every wait is
 # at its cap anyway.
 DB_ROW_LIMIT = 2000

@@ -25,11 +25,11 @@ from helpers import until
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.bus import send_admin_command
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.dialer.live import AttemptResult
 from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
-from controlplane.security.command_guard import send_admin_command
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 from dialplan import labcall
 

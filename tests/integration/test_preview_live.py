@@ -25,9 +25,9 @@ from helpers import until
 from labtools import agents_on_phones, lab_cli, session_factory
 from sqlalchemy import select
 
+from controlplane.bus import send_preview_command
 from controlplane.campaigns import dispositions as disp
 from controlplane.db import transaction
-from controlplane.dialer.preview import send_preview_command
 from controlplane.models import CallRecord, PhoneEndpoint, Tenant
 from controlplane.models.campaigns import (
     Campaign,

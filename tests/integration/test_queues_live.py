@@ -17,10 +17,10 @@ from labtools import ended_record, records_for, unique_caller
 from sqlalchemy import delete, select
 
 from controlplane import ivr_store
+from controlplane.bus import send_admin_command
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
-from controlplane.security.command_guard import send_admin_command
 from controlplane.seed import DEMO_DOMAIN
 from dialplan import labcall
 

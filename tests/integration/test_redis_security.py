@@ -23,12 +23,11 @@ from labtools import session_factory
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.acd.commands import send_agent_command
+from controlplane.bus import ADMIN_STREAM, PANEL_STREAM, send_admin_command, send_agent_command
 from controlplane.db import transaction
 from controlplane.models import CallRecord, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog
 from controlplane.models.security import SecurityEvent
-from controlplane.security.command_guard import ADMIN_STREAM, PANEL_STREAM, send_admin_command
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 
 pytestmark = pytest.mark.integration

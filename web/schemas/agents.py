@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from controlplane.acd.commands import AGENT_COMMANDS
+from controlplane.bus import AGENT_ACTIONS
 from web.schemas.common import ONE_LINE, Body
 
-Command = Literal[AGENT_COMMANDS]  # type: ignore[valid-type]
+Command = Literal[AGENT_ACTIONS]  # type: ignore[valid-type]
 MAX_REASON_LEN = 32
 
 

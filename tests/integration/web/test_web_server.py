@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.seed import DEMO_DOMAIN
 
 pytestmark = pytest.mark.integration

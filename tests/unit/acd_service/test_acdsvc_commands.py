@@ -23,16 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import daemon
-from controlplane.acd.commands import (
+from controlplane.acd.commands import handle
+from controlplane.acd.service import QueueService
+from controlplane.bus import (
     COMMANDS_STREAM,
     REPLY_PREFIX,
     BadCommand,
     ControlPlaneNotAnswering,
-    handle,
     send_agent_command,
     send_reload,
 )
-from controlplane.acd.service import QueueService
 from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, AgentSessionAudit, Queue, QueueMember

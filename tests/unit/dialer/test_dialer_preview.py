@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import daemon
+from controlplane.bus import send_preview_command
 from controlplane.calls.service import CallService
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns import recontacts
@@ -30,7 +31,7 @@ from controlplane.config import load_settings
 from controlplane.db import transaction
 from controlplane.dialer import preview_rows as pr
 from controlplane.dialer.live import AttemptResult
-from controlplane.dialer.preview import PreviewDialer, send_preview_command
+from controlplane.dialer.preview import PreviewDialer
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
 from controlplane.models import PhoneEndpoint, Role, Tenant, Trunk, User

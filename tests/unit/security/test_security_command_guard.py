@@ -16,14 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import daemon
+from controlplane.bus import ADMIN_STREAM, PANEL_STREAM
 from controlplane.db import transaction
 from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, User
 from controlplane.models.security import SecurityEvent
-from controlplane.security.command_guard import (
-    ADMIN_STREAM,
-    PANEL_STREAM,
-    CommandGuard,
-)
+from controlplane.security.command_guard import CommandGuard
 
 
 @dataclass

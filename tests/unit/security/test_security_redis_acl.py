@@ -16,9 +16,8 @@ from helpers import free_port, until
 from rq import Queue, SimpleWorker
 
 from controlplane import stack
-from controlplane.acd.commands import send_reload
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, send_reload
 from controlplane.config import Settings, load_settings
-from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY
 from controlplane.security import redis_acl, redis_setup
 from controlplane.security.login_throttle import Attempt, LoginThrottle, redis_keys
 

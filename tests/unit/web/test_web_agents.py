@@ -26,9 +26,9 @@ from sqlalchemy import select
 from controlplane import daemon
 from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
-from controlplane.acd.commands import COMMANDS_STREAM
 from controlplane.acd.service import QueueService
 from controlplane.acd.store import agent_to_json
+from controlplane.bus import COMMANDS_STREAM
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason

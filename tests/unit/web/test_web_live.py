@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import redis
 
-from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.seed import DEMO_DOMAIN
 
 ADMIN = f"admin@{DEMO_DOMAIN}"

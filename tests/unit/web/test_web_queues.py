@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from controlplane.acd.commands import COMMANDS_STREAM
+from controlplane.bus import COMMANDS_STREAM
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, Queue, QueueMember
