@@ -34,6 +34,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane import audio_store
+from controlplane.ivr.exceptions import FlowInvalid as FlowInvalid
+from controlplane.ivr.exceptions import FlowNotFound as FlowNotFound
+from controlplane.ivr.exceptions import IvrStoreError as IvrStoreError
+from controlplane.ivr.exceptions import NotPublished as NotPublished
+from controlplane.ivr.exceptions import PublishedVersionImmutable as PublishedVersionImmutable
 from controlplane.models import Did
 from controlplane.models.ivr import DRAFT, PUBLISHED, HolidayCalendarDay, IvrFlow, IvrFlowVersion
 from controlplane.tts import TtsMeter
@@ -44,34 +49,6 @@ from ivr_flows.tts import static_billable_chars
 from ivr_flows.validator import FlowError, validate
 
 MAX_NAME_LEN = 64
-
-
-class IvrStoreError(Exception):
-    """Base of the flow store's errors; ``str()`` says what was wrong."""
-
-
-class FlowInvalid(IvrStoreError):
-    """The document failed validation; ``errors`` holds every :class:`FlowError`."""
-
-    def __init__(self, errors: list[FlowError]) -> None:
-        self.errors = list(errors)
-        super().__init__(
-            f"flow document has {len(self.errors)} error(s): "
-            + "; ".join(str(e) for e in self.errors[:5])
-            + (" ..." if len(self.errors) > 5 else "")
-        )
-
-
-class FlowNotFound(IvrStoreError):
-    """No such flow, version or DID in this tenant (also said for other tenants' objects)."""
-
-
-class PublishedVersionImmutable(IvrStoreError):
-    """A published version was about to be changed."""
-
-
-class NotPublished(IvrStoreError):
-    """Rollback to a version that was never published."""
 
 
 def now_utc() -> datetime:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from controlplane.campaigns import numbers, store
 from controlplane.campaigns.exceptions import CampaignError
+from controlplane.campaigns.exceptions import FileRejected as FileRejected
 
 FIELDS = ("first_name", "last_name", "email", "timezone", "priority")
 MAX_LEN = {"first_name": 100, "last_name": 100, "email": 254, "custom": 1000}
@@ -23,10 +24,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_LINES = 1_000_000
 BATCH_ROWS = 1000  # rows per transaction: its writes hold SQLite for ~0.1 s (bench/csv_import.py)
 _PHONE = re.compile(r"phone(\d+|_.*)?")
-
-
-class FileRejected(CampaignError):
-    """The whole file is refused (too big, too many lines, not UTF-8 text)."""
 
 
 @dataclass(frozen=True, slots=True)
