@@ -86,7 +86,7 @@ def normalise(raw: str, default_region: str, *, lang: str = "en") -> Normalised:
     if kind_of == PhoneNumberType.UNKNOWN:
         where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
         raise InvalidNumber(raw, f"not a valid number in {where} (+{parsed.country_code})")
-    if phonenumbers.is_number_type_geographical(kind_of, parsed.country_code):
+    if phonenumbers.is_number_type_geographical(kind_of, parsed.country_code or 0):
         described = geocoder.description_for_valid_number(parsed, lang)
     else:
         described = geocoder.country_name_for_number(parsed, lang)
