@@ -50,11 +50,14 @@ class InvalidPlaceCall(DialerError, ValueError):
 
 
 class PreviewError(DialerError):
-    """A preview request refused: ``code`` for machines (also the ``error_id``), the
-    message says what and where; the status follows :data:`PREVIEW_STATUS`."""
+    """A preview request refused: ``code`` for machines (``details.code``), the message
+    says what and where; the status follows :data:`PREVIEW_STATUS`. The shape is the
+    panel's answer to a refused preview command (``command_refused``), so the panel can
+    raise it as it comes back from the daemon."""
+
+    error_id = "command_refused"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, details={"code": code})
         self.code = code
-        self.error_id = code
         self.status = PREVIEW_STATUS.get(code, 409)

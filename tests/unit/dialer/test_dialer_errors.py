@@ -43,12 +43,12 @@ def test_invalid_place_call_names_its_field() -> None:
     ("not_found", 404), ("forbidden", 403), ("bad_command", 400), ("expired", 503),
     ("error", 500), ("agent_phone", 502), ("not_in_batch", 409), ("no_trunk", 409),
 ])
-def test_a_preview_refusal_answers_with_its_code_as_id_and_the_panels_status(
+def test_a_preview_refusal_has_the_panels_shape_and_status_for_its_code(
         code: str, status: int) -> None:
     err = PreviewError(code, "what and where")
     assert isinstance(err, CentralaError)
-    assert (err.status, err.error_id, err.code, err.details) == (status, code, code,
-                                                                   {"code": code})
+    assert (err.status, err.error_id, err.code, err.details) == (
+        status, "command_refused", code, {"code": code})
 
 
 def test_the_old_homes_still_name_the_same_classes() -> None:

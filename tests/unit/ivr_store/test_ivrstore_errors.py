@@ -62,3 +62,13 @@ def test_the_ivr_store_shim_still_names_the_stores_functions() -> None:
     assert ivr_store.did_lookup is did_store.did_lookup
     assert ivr_store.calendars is calendar_store.calendars
     assert ivr_store.IvrStoreError.__module__ == "controlplane.ivr.exceptions"
+
+
+def test_the_ivr_errors_are_pure_so_pure_modules_may_raise_them() -> None:
+    import grimp
+
+    graph = grimp.build_graph("controlplane", "ivr_flows", "dialplan",
+                              include_external_packages=True, cache_dir=None)
+    for bad in ("asyncio", "aiohttp", "websockets", "sqlalchemy", "redis", "rq", "subprocess"):
+        assert graph.find_shortest_chain(importer="controlplane.ivr.exceptions",
+                                         imported=bad) is None, bad
