@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlplane.config import Settings
+from controlplane.ivr.exceptions import AudioRejected as AudioRejected
 from controlplane.models import AudioUpload
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -33,10 +34,6 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_SECONDS = 600
 CONVERT_TIMEOUT_S = 60.0  # sox converts a 10-minute prompt in well under a second
 PROBE_TIMEOUT_S = 10.0
-
-
-class AudioRejected(ValueError):
-    """The upload is not usable; the message says why."""
 
 
 def uploads_dir(settings: Settings, tenant_id: int) -> Path:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from controlplane.config import Settings
+from controlplane.ivr.exceptions import TtsError as TtsError
 from controlplane.models.ivr import TtsUsage
 from ivr_flows.model import Flow
 from ivr_flows.tts import TtsEngine, static_prompts
@@ -73,10 +74,6 @@ SAMPLE_RATE = 8000
 TIMEOUT_S = 30.0
 
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
-
-
-class TtsError(Exception):
-    """Synthesis failed; the message names the step and what the tool said."""
 
 
 def cache_dir(settings: Settings) -> Path:

@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from controlplane.campaigns import numbers, store
+from controlplane.campaigns import numbers
 from controlplane.campaigns.exceptions import CampaignError
+from controlplane.campaigns.exceptions import FileRejected as FileRejected
+from controlplane.campaigns.fields import PRIORITY_RANGE, ContactFields, check_timezone
 
 FIELDS = ("first_name", "last_name", "email", "timezone", "priority")
 MAX_LEN = {"first_name": 100, "last_name": 100, "email": 254, "custom": 1000}
@@ -23,10 +25,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_LINES = 1_000_000
 BATCH_ROWS = 1000  # rows per transaction: its writes hold SQLite for ~0.1 s (bench/csv_import.py)
 _PHONE = re.compile(r"phone(\d+|_.*)?")
-
-
-class FileRejected(CampaignError):
-    """The whole file is refused (too big, too many lines, not UTF-8 text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +126,7 @@ def _too_long_reason(text: str) -> str:
 class Row:
     line: int
     phones: list[tuple[str, numbers.Normalised]]  # (column, number)
-    fields: store.ContactFields
+    fields: ContactFields
     priority: int | None
 
 
@@ -178,13 +176,13 @@ def parse(
     timezone = value("timezone")
     if timezone is not None:
         try:
-            store.check_timezone(timezone)
+            check_timezone(timezone)
         except CampaignError as err:
             errors.append(RowError(line, cols.header[cols.known["timezone"]], str(err)))
     priority: int | None = None
     text = value("priority")
     if text is not None:
-        if re.fullmatch(r"\d{1,3}", text) and int(text) in store.PRIORITY_RANGE:
+        if re.fullmatch(r"\d{1,3}", text) and int(text) in PRIORITY_RANGE:
             priority = int(text)
         else:
             errors.append(
@@ -200,7 +198,7 @@ def parse(
             errors.append(RowError(line, name, f"longer than {MAX_LEN['custom']} characters"))
     if len(errors) > before:
         return None
-    fields = store.ContactFields(
+    fields = ContactFields(
         first_name=value("first_name"),
         last_name=value("last_name"),
         email=value("email"),

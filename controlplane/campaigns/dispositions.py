@@ -31,9 +31,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from controlplane.campaigns import recontacts, store
-from controlplane.campaigns.exceptions import CampaignError, Conflict, InvalidValue, NotFound
+from controlplane.campaigns.exceptions import Conflict, NotFound
+from controlplane.campaigns.exceptions import InvalidField as InvalidField
+from controlplane.campaigns.exceptions import NotYours as NotYours
 from controlplane.dialer import dispositions as pure
-from controlplane.dialer import rows
+from controlplane.dialer import store as dialer_store
 from controlplane.dialer.records import DialerRecordsError, RecordState
 from controlplane.models.campaigns import (
     DISPOSITION_ACTIONS,
@@ -49,20 +51,6 @@ from controlplane.models.campaigns import (
 CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 FIELDS = ("code", "label", "success", "action", "action_delay_s", "recontact_private",
           "action_campaign_id")
-_STATE = {RecordState.DONE: "done", RecordState.CLOSED: "closed",
-          RecordState.FAILED: "failed", RecordState.SCHEDULED: "scheduled"}
-
-
-class InvalidField(InvalidValue):
-    """A field that cannot be accepted; ``field`` names it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-
-
-class NotYours(CampaignError):
-    """The attempt was handled by another agent."""
 
 
 # ---- the campaign's classifiers (admin CRUD) ----
@@ -220,7 +208,7 @@ def dispose(s: Session, tenant: int, attempt_id: int, user_id: int, *, superviso
     agent = a.agent_user_id or user_id  # a private recontact is the handling agent's
     try:
         result = pure.apply_disposition(
-            rows.record_of(record, phone, contact, campaign.default_timezone), as_pure(row),
+            dialer_store.record_of(record, phone, contact, campaign.default_timezone), as_pure(row),
             agent=str(agent), now=now.timestamp(),
             recontact_at=recontact_at.timestamp() if recontact_at else None)
     except DialerRecordsError as err:
@@ -241,7 +229,7 @@ def dispose(s: Session, tenant: int, attempt_id: int, user_id: int, *, superviso
             reminder_at=due - lead if lead is not None else None, note=note, created_by=user_id)
         out.update(recontact_id=rc.id, due_at=due.isoformat())
     else:
-        record.state, record.next_due_at = _STATE[up.state], None
+        record.state, record.next_due_at = up.state.value, None
     for cmd in result.commands:
         if isinstance(cmd, pure.MoveToCampaign):
             target = _campaign(s, tenant, cmd.campaign_id)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from controlplane.campaigns.exceptions import CampaignError
+from controlplane.campaigns.exceptions import HlrNotConfigured as HlrNotConfigured
 
 if TYPE_CHECKING:
     from controlplane.config import Settings
@@ -50,10 +50,6 @@ PROVIDER_MAX = 64  # hlr_result.provider
 RESPONSE_MAX = 4 * 1024 * 1024  # bytes: a larger answer is an error, not a memory spike
 
 Action = Literal["dial", "skip"]
-
-
-class HlrNotConfigured(CampaignError):
-    """No HLR provider is configured (or its URL is unusable)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,7 @@ contact instead; numbers that belong to two different contacts are a :class:`Con
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import time
 
 from sqlalchemy import ColumnElement, and_, literal, or_, select
@@ -24,6 +22,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from controlplane.campaigns import numbers
 from controlplane.campaigns.exceptions import Conflict, InvalidValue, NotFound
+from controlplane.campaigns.fields import NAME_MAX, check_priority, check_timezone
+from controlplane.campaigns.fields import PRIORITY_RANGE as PRIORITY_RANGE
+from controlplane.campaigns.fields import ContactFields as ContactFields
 from controlplane.campaigns.recontacts import (  # noqa: F401  (part of the store's API)
     cancel_recontact,
     get_recontact,
@@ -41,31 +42,6 @@ from controlplane.models.campaigns import (
     ContactPhone,
 )
 from controlplane.models.tenancy import Tenant
-
-NAME_MAX = 100
-PRIORITY_RANGE = range(0, 101)  # higher dials sooner
-
-
-# --- validation ------------------------------------------------------------------------
-
-
-def check_timezone(name: str) -> str:
-    """``name`` if it is an IANA time zone ("Europe/Warsaw"); :class:`InvalidValue` if not."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-        raise InvalidValue(
-            f"unknown time zone {name!r} (use an IANA name such as Europe/Warsaw)"
-        ) from err
-    return name
-
-
-def check_priority(value: int) -> int:
-    """``value`` if it is a valid record priority (0-100); :class:`InvalidValue` if not."""
-    if value not in PRIORITY_RANGE:
-        raise InvalidValue(f"priority {value} is outside 0-100")
-    return value
-
 
 # --- tenants and campaigns --------------------------------------------------------------
 
@@ -149,18 +125,6 @@ def list_campaigns(session: Session, tenant: int) -> list[Campaign]:
 
 
 # --- contacts ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ContactFields:
-    """Values to set on a contact; None leaves a stored value as it is, and ``custom``
-    is merged into the stored custom fields."""
-
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    timezone: str | None = None
-    custom: Mapping[str, str] = field(default_factory=dict)
 
 
 def find_owner(session: Session, tenant: int, e164s: Sequence[str]) -> Contact | None:

@@ -1,12 +1,13 @@
-"""Outbound dialer: pacing policy, baselines, estimators and compliance formulas.
+"""Outbound dialer: pacing, record selection, retries, compliance, and the campaign runner.
 
-Every module in this package is pure (STYLE.md §1): no asyncio, no database, no
-Redis. The campaign service feeds :mod:`controlplane.dialer.events` into
-``step(state, event, now)`` functions and executes the ``Dial`` commands they
-return. ``docs/dialer-pacing.md`` is the written specification;
+The pure core (STYLE.md §1) decides; the I/O modules read and write the campaign tables
+and drive calls. The campaign runner feeds :mod:`controlplane.dialer.events` into
+``step(state, event, now)`` functions and executes the ``Dial`` commands they return.
+``docs/dialer-pacing.md`` is the written specification of pacing;
 ``bench/dialer_sim.py`` measures the policy against the baselines.
+``tests/unit/dialer/test_dialer_purity.py`` holds the pure modules to it.
 
-Modules:
+Pure (no asyncio, network, database, Redis or processes; ``mypy --strict``):
 
 * :mod:`.events` -- the floor snapshot, events and commands (frozen dataclasses).
 * :mod:`.estimators` -- online answer/machine-rate and duration estimators.
@@ -14,4 +15,23 @@ Modules:
 * :mod:`.regulator` -- abandon budget per window, hard cap, allowed marginal risk.
 * :mod:`.pacing` -- the Centrala predictive policy.
 * :mod:`.baselines` -- progressive, fixed ratio and a port of VICIdial ADAPT_TAPERED.
+* :mod:`.records` -- the record vocabulary: outcomes, kinds, states, windows, blacklists.
+* :mod:`.selection` -- which due records are dialled next (dialling order, calling hours).
+* :mod:`.retry` -- what an attempt's outcome does to its record (retry rules, lockouts).
+* :mod:`.callerid` -- which caller ID an attempt presents (fixed, local presence, pool).
+* :mod:`.dispositions` -- what an agent's disposition does to a record.
+* :mod:`.live` -- the ``dialer.place`` request and the attempt's result, as the call side
+  sees them.
+* :mod:`.exceptions` -- the dialer's errors (under ``controlplane.errors.CentralaError``).
+
+I/O:
+
+* :mod:`.store` -- the campaign tables as the pure core sees them (plans, records,
+  blacklists, caller-ID use).
+* :mod:`.attempt_store` -- the writes of an attempt's life (reserve, release, refuse,
+  finish, recover).
+* :mod:`.preview_store` -- preview campaigns' tables (an agent's batch, dial, skip).
+* :mod:`.preview_rows` -- import shim of :mod:`.preview_store`, while its importers move.
+* :mod:`.preview` -- preview dialing in the daemon (commands from the panel, the calls).
+* :mod:`.runner` -- the campaign runner: once a second, how many calls each campaign starts.
 """

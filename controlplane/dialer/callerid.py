@@ -31,7 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controlplane.dialer.records import DialerRecordsError, DialRecord, check_e164
+from controlplane.dialer.exceptions import DialerRecordsError
+from controlplane.dialer.exceptions import NoCallerIdAvailable as NoCallerIdAvailable
+from controlplane.dialer.records import DialRecord, check_e164
 
 
 class CallerIdMode(StrEnum):
@@ -52,10 +54,6 @@ class MatchLevel(StrEnum):
     COUNTRY = "country"
     ANY = "any"
     RANDOM = "random"
-
-
-class NoCallerIdAvailable(DialerRecordsError):
-    """Every caller-ID number of the policy is tainted or at its daily cap."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from controlplane.dialer.exceptions import InvalidPlaceCall as InvalidPlaceCall
+
 OUTCOMES = ("human", "machine", "no_answer", "busy", "failed", "unallocated", "abandoned",
             "refused")
 MIN_RING_TIMEOUT_S = 15  # US TSR: ring at least 15 s (or four rings) before giving up
@@ -42,15 +44,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 BUSY_CAUSES = frozenset({17})
 NO_ANSWER_CAUSES = frozenset({18, 19, 21})
 UNALLOCATED_CAUSES = frozenset({1, 3, 28})
-
-
-class InvalidPlaceCall(ValueError):
-    """A ``dialer.place`` request that cannot be dialled; says which field and why."""
-
-    def __init__(self, field: str, reason: str, attempt_id: str | None = None) -> None:
-        self.field, self.reason, self.attempt_id = field, reason, attempt_id
-        where = f"attempt {attempt_id!r}: " if attempt_id else ""
-        super().__init__(f"{where}{field}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from datetime import date, time
 from enum import StrEnum
 
+from controlplane.dialer.exceptions import DialerRecordsError as DialerRecordsError
+
 E164_MAX_DIGITS = 15
-
-
-class DialerRecordsError(ValueError):
-    """Bad data handed to the record-handling functions (says what and where)."""
 
 
 class Outcome(StrEnum):

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-For every campaign with status ``running`` (``rows.running_campaigns``) and every tick:
+For every campaign with status ``running`` (``store.running_campaigns``) and every tick:
 
 1. the *floor*: agents of the campaign's queue logged in and free, from the ACD's live
    statistics (``QueueService.snapshot``), and the campaign's lines in flight, from the
@@ -12,8 +12,8 @@ For every campaign with status ``running`` (``rows.running_campaigns``) and ever
    guaranteed, nothing can be abandoned); ``predictive`` asks the pacing machine
    (:mod:`controlplane.dialer.pacing`), which dials ahead of free agents once it has
    history and regulator headroom, and is progressive until then;
-3. the *records*: ``rows.reserve`` picks them with the pure selection (dialling order,
-   calling hours in each record's time zone, blacklists, lockouts), chooses the caller
+3. the *records*: ``attempt_store.reserve`` picks them with the pure selection (dialling
+   order, calling hours in each record's time zone, blacklists, lockouts), chooses the caller
    ID, marks them ``in_progress`` and writes their compliance row before any call leaves;
 4. the *calls*: ``CampaignCalls.place`` dials each; a refusal releases the record, except a
    refusal by the toll-fraud guard: a number the outbound policy forbids closes the record
@@ -35,17 +35,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.calls.campaign_glue import OutboundRefused
 from controlplane.calls.machine import Phase
-from controlplane.dialer import pacing, rows
+from controlplane.dialer import attempt_store, pacing, store
 from controlplane.dialer import regulator as reg
 from controlplane.dialer.events import AttemptEnded, FloorView, LiveAnswered, Tick
 from controlplane.dialer.live import AttemptResult, PlaceCall
 from controlplane.live import raise_if_cancelled
-from controlplane.models import PhoneEndpoint
 
 if TYPE_CHECKING:
     from controlplane.acd.service import QueueService
@@ -68,7 +66,7 @@ class CampaignRunner:
         self.acd = acd
         self.clock = clock
         self.rng = random.Random(seed)
-        self._plans: dict[int, rows.CampaignPlan] = {}
+        self._plans: dict[int, store.CampaignPlan] = {}
         self._pacing: dict[int, pacing.CentralaState] = {}
         self._lock = asyncio.Lock()
 
@@ -79,7 +77,7 @@ class CampaignRunner:
             live |= {ch["id"] for ch in await self.campaigns.calls.ari.get("/channels")}
         except Exception as err:  # noqa: BLE001 - ARI not up yet: only what the service knows
             log.warning("dialer: channels not listed at start: %s", err)
-        closed = await asyncio.to_thread(rows.recover, self.db, live)
+        closed = await asyncio.to_thread(attempt_store.recover, self.db, live)
         if closed:
             log.warning("dialer: %d attempts open at a restart were closed as failed", closed)
         while True:
@@ -92,14 +90,14 @@ class CampaignRunner:
 
     async def tick(self) -> None:
         async with self._lock:
-            plans = await asyncio.to_thread(rows.running_campaigns, self.db)
+            plans = await asyncio.to_thread(store.running_campaigns, self.db)
             self._plans.update({p.id: p for p in plans})
             for plan in plans:
                 if plan.mode == "preview":
                     continue
                 await self._tick_campaign(plan)
 
-    async def _tick_campaign(self, plan: rows.CampaignPlan) -> None:
+    async def _tick_campaign(self, plan: store.CampaignPlan) -> None:
         now = self.clock()
         view = await self._floor(plan)
         if plan.mode == "predictive":
@@ -119,24 +117,24 @@ class CampaignRunner:
         n = min(n, await self.campaigns.calls.guard.headroom(plan.tenant_id, plan.trunk))
         if n <= 0:
             return
-        taken = await asyncio.to_thread(rows.reserve, self.db, plan, n, now,
+        taken = await asyncio.to_thread(attempt_store.reserve, self.db, plan, n, now,
                                         guaranteed=guaranteed, rng=self.rng)
         for r in taken:
             place = PlaceCall(attempt_id=r.attempt_id, tenant_id=plan.tenant_id,
                               number=r.number, trunk=plan.trunk, caller_id=r.caller_id,
-                              queue=plan.queue, abandon_prompt=rows.ABANDON_MESSAGE,
+                              queue=plan.queue, abandon_prompt=store.ABANDON_MESSAGE,
                               ring_timeout_s=plan.ring_timeout_s, amd=amd)
             try:
                 await self.campaigns.place(place)
             except OutboundRefused as err:  # the call record and the audit say why
                 log.warning("dialer: attempt %s refused: %s", r.attempt_id, err.reason)
-                await asyncio.to_thread(rows.refuse, self.db, plan, r.attempt_id, err.reason,
-                                        final=err.final, now=now)
+                await asyncio.to_thread(attempt_store.refuse, self.db, plan, r.attempt_id,
+                                        err.reason, final=err.final, now=now)
             except Exception as err:  # noqa: BLE001 - InvalidPlaceCall, refused: release, go on
                 log.warning("dialer: attempt %s not placed: %s", r.attempt_id, err)
-                await asyncio.to_thread(rows.release, self.db, r.attempt_id, str(err))
+                await asyncio.to_thread(attempt_store.release, self.db, r.attempt_id, str(err))
 
-    async def _floor(self, plan: rows.CampaignPlan) -> FloorView:
+    async def _floor(self, plan: store.CampaignPlan) -> FloorView:
         stats = await self.acd.snapshot(plan.tenant_id)
         q = next((q for q in stats["queues"] if q["name"] == plan.queue), None)
         prefix = f"campaign-{plan.id}-"
@@ -157,8 +155,10 @@ class CampaignRunner:
         if plan is None:
             log.warning("dialer: result for unknown campaign attempt %s", result.attempt_id)
             return
-        agent = await asyncio.to_thread(self._agent_user, result.agent_endpoint)
-        state = await asyncio.to_thread(rows.finish, self.db, plan, result, self.clock(), agent)
+        agent = await asyncio.to_thread(store.agent_user_id, self.db,
+                                        result.agent_endpoint)
+        state = await asyncio.to_thread(attempt_store.finish, self.db, plan, result,
+                                        self.clock(), agent)
         log.info("dialer: %s %s → record %s", result.attempt_id, result.outcome, state)
         pstate = self._pacing.get(plan.id)
         if pstate is not None:
@@ -170,10 +170,4 @@ class CampaignRunner:
                 pstate, _ = pacing.step(pstate, LiveAnswered(result.outcome == "abandoned"),
                                         self.clock())
             self._pacing[plan.id] = pstate
-
-    def _agent_user(self, endpoint: str | None) -> int | None:
-        if not endpoint:
-            return None
-        with self.db() as s:
-            return s.scalar(select(PhoneEndpoint.user_id).where(PhoneEndpoint.name == endpoint))
 

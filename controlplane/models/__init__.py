@@ -5,17 +5,17 @@ from controlplane.models.base import Base
 from controlplane.models.callbacks import CallbackRequest  # noqa: F401
 from controlplane.models.calls import CallRecord
 from controlplane.models.campaigns import (  # noqa: F401
+    Campaign,
+    CampaignRecord,
+    DialAttempt,
+    Disposition,
+    Recontact,
+)
+from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
+from controlplane.models.dial_lists import (  # noqa: F401
     BlacklistEntry,
     CallerIdNumber,
     CallerIdUsage,
-    Campaign,
-    CampaignRecord,
-    Contact,
-    ContactPhone,
-    DialAttempt,
-    Disposition,
-    HlrResult,
-    Recontact,
 )
 from controlplane.models.imports import (  # noqa: F401
     ContactImport,

@@ -1,9 +1,9 @@
-"""Outbound campaigns: the miniCRM (contacts and their phones), campaigns and their records,
-recontacts, blacklist, caller-ID pool, dispositions, the compliance log and HLR results.
+"""Outbound campaigns: campaigns and their records, recontacts, dispositions and the
+compliance log. The miniCRM (contacts, phones, HLR results) is in
+:mod:`controlplane.models.contacts`; the blacklist and the caller-ID pool are in
+:mod:`controlplane.models.dial_lists` (both re-exported here, where callers have always
+imported them from).
 
-* ``Contact`` is the one central record of a customer in a tenant, shared by every
-  campaign; ``ContactPhone`` holds its numbers in E.164, unique in the tenant, which is
-  what de-duplication keys on.
 * ``CampaignRecord`` is a contact in a campaign (the row the dialer selects): state,
   attempts per outcome, when it is next due, compliance lockouts, a private agent.
 * ``Recontact`` is a scheduled call-back of a record (private to an agent or for anyone).
@@ -15,20 +15,19 @@ Conventions the dialer relies on: a higher ``priority`` dials sooner; times are 
 zone (the contact's, else the campaign's ``default_timezone``); ``window_days`` lists ISO
 weekdays (1 = Monday … 7 = Sunday). A record is ``fresh`` until its first retry or
 recontact makes it ``scheduled`` (private to ``assigned_user_id`` when set, else for
-anyone), ``in_progress`` while an attempt is out; ``controlplane.dialer.rows`` maps the
+anyone), ``in_progress`` while an attempt is out; ``controlplane.dialer.store`` maps the
 states onto the pure dialer's kinds. The JSON settings have the shapes of the pure
 dialer's ``Strategy`` and ``RetryRules`` (``docs/dialer-records.md`` §3.2, §4).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Date,
     Float,
     ForeignKey,
     Index,
@@ -40,16 +39,25 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controlplane.models.base import Base, UtcDateTime, utcnow
+from controlplane.models.columns import one_of, tenant_fk
+from controlplane.models.contacts import E164_MAX as E164_MAX
+from controlplane.models.contacts import HLR_STATUSES as HLR_STATUSES
+from controlplane.models.contacts import PHONE_KINDS as PHONE_KINDS
+from controlplane.models.contacts import Contact as Contact
+from controlplane.models.contacts import ContactPhone as ContactPhone
+from controlplane.models.contacts import HlrResult as HlrResult
+from controlplane.models.dial_lists import BlacklistEntry as BlacklistEntry
+from controlplane.models.dial_lists import CallerIdNumber as CallerIdNumber
+from controlplane.models.dial_lists import CallerIdUsage as CallerIdUsage
 
 KINDS = ("outbound", "inbound", "blended")
 MODES = ("preview", "progressive", "predictive")
 STATUSES = ("draft", "running", "paused", "finished")
-# fixed | local presence | random draw from the pool (controlplane.dialer.rows maps them)
+# fixed | local presence | random draw from the pool (controlplane.dialer.store maps them)
 CALLER_ID_MODES = ("fixed", "local", "pool")
 REGULATORS = ("us", "uk")
 RECONTACT_ORDERS = ("most_overdue", "least_overdue")
 RETRY_OUTCOMES = ("no_answer", "busy", "machine", "failed", "abandoned")
-PHONE_KINDS = ("mobile", "fixed", "fixed_or_mobile", "voip", "toll_free", "other")
 RECORD_STATES = ("fresh", "scheduled", "in_progress", "done", "closed", "failed")
 LOCK_REASONS = ("abandoned", "machine")
 RECONTACT_STATUSES = ("scheduled", "moved", "cancelled", "done")
@@ -65,9 +73,6 @@ OUTCOMES = (
     "skipped",
     "refused",  # the outbound policy refused the number: never dialled, never retried
 )
-HLR_STATUSES = ("active", "inactive", "unknown", "error")
-
-E164_MAX = 16  # "+" and at most 15 digits
 
 # The shapes of controlplane.dialer.selection.Strategy (percentage shares summing to 100)
 # and controlplane.dialer.retry.DEFAULT_RETRY_RULES (docs/dialer-records.md §3.2, §4).
@@ -87,14 +92,6 @@ DEFAULT_RETRY_RULES: dict[str, dict[str, int]] = {
 }
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _tenant_fk() -> Mapped[int]:
-    return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
-
-
 class Campaign(Base):
     """A campaign of one tenant, ``name`` unique in the tenant.
 
@@ -109,11 +106,11 @@ class Campaign(Base):
     __tablename__ = "campaign"
     __table_args__ = (
         UniqueConstraint("tenant_id", "name"),
-        CheckConstraint(_in("kind", KINDS), name="kind"),
-        CheckConstraint(_in("mode", MODES), name="mode"),
-        CheckConstraint(_in("status", STATUSES), name="status"),
-        CheckConstraint(_in("caller_id_mode", CALLER_ID_MODES), name="caller_id_mode"),
-        CheckConstraint(_in("regulator", REGULATORS), name="regulator"),
+        CheckConstraint(one_of("kind", KINDS), name="kind"),
+        CheckConstraint(one_of("mode", MODES), name="mode"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("caller_id_mode", CALLER_ID_MODES), name="caller_id_mode"),
+        CheckConstraint(one_of("regulator", REGULATORS), name="regulator"),
         CheckConstraint("target_abandon_rate > 0 AND target_abandon_rate <= 0.03", name="abandon"),
         CheckConstraint("max_attempts > 0 AND preview_batch_size > 0", name="counts"),
         CheckConstraint("ring_timeout_s >= 15", name="ring_timeout"),  # US: ring at least 15 s
@@ -123,7 +120,7 @@ class Campaign(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
+    tenant_id: Mapped[int] = tenant_fk()
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10), default="outbound")
     mode: Mapped[str] = mapped_column(String(12), default="progressive")
@@ -150,45 +147,6 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class Contact(Base):
-    """One customer of a tenant (the miniCRM record); ``custom`` holds free fields."""
-
-    __tablename__ = "contact"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
-    first_name: Mapped[str] = mapped_column(String(100), default="")
-    last_name: Mapped[str] = mapped_column(String(100), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: campaign's
-    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
-
-
-class ContactPhone(Base):
-    """A number of a contact in E.164, unique in the tenant; ``region`` is the geocoder's
-    description ("Warsaw", "New York, NY"), ``country`` the ISO region code."""
-
-    __tablename__ = "contact_phone"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "number"),
-        CheckConstraint(_in("kind", PHONE_KINDS), name="kind"),
-        CheckConstraint("number LIKE '+%'", name="e164"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contact.id", ondelete="CASCADE"), index=True
-    )
-    number: Mapped[str] = mapped_column(String(E164_MAX))
-    kind: Mapped[str] = mapped_column(String(16), default="other")
-    country: Mapped[str] = mapped_column(String(2), default="")
-    region: Mapped[str] = mapped_column(String(200), default="")
-    position: Mapped[int] = mapped_column(Integer, default=0)  # 0: the contact's main number
-
-
 class CampaignRecord(Base):
     """A contact in a campaign; ``phone_id`` is the number to dial.
 
@@ -201,14 +159,14 @@ class CampaignRecord(Base):
     __tablename__ = "campaign_record"
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
-        CheckConstraint(_in("state", RECORD_STATES), name="state"),
-        CheckConstraint("lock_reason IS NULL OR " + _in("lock_reason", LOCK_REASONS), name="lock"),
+        CheckConstraint(one_of("state", RECORD_STATES), name="state"),
+        CheckConstraint("lock_reason IS NULL OR " + one_of("lock_reason", LOCK_REASONS), name="lock"),
         CheckConstraint("priority BETWEEN 0 AND 100 AND attempts >= 0", name="numbers"),
         Index("ix_campaign_record_due", "campaign_id", "state", "next_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
+    tenant_id: Mapped[int] = tenant_fk()
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contact.id", ondelete="CASCADE"), index=True
@@ -237,12 +195,12 @@ class Recontact(Base):
 
     __tablename__ = "recontact"
     __table_args__ = (
-        CheckConstraint(_in("status", RECONTACT_STATUSES), name="status"),
+        CheckConstraint(one_of("status", RECONTACT_STATUSES), name="status"),
         Index("ix_recontact_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
+    tenant_id: Mapped[int] = tenant_fk()
     record_id: Mapped[int] = mapped_column(
         ForeignKey("campaign_record.id", ondelete="CASCADE"), index=True
     )
@@ -260,68 +218,6 @@ class Recontact(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class BlacklistEntry(Base):
-    """A number (``is_prefix`` false: exact E.164) or a prefix (``+4870``) never dialled:
-    platform-wide (no tenant), for every campaign of a tenant (no campaign) or for one
-    campaign."""
-
-    __tablename__ = "blacklist_entry"
-    __table_args__ = (
-        CheckConstraint("campaign_id IS NULL OR tenant_id IS NOT NULL", name="scope"),
-        CheckConstraint("pattern LIKE '+%'", name="e164"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
-    )
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
-    )
-    pattern: Mapped[str] = mapped_column(String(E164_MAX), index=True)
-    is_prefix: Mapped[bool] = mapped_column(default=False)
-    reason: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class CallerIdNumber(Base):
-    """A number the tenant may present: in one campaign's pool, or every campaign's (no
-    campaign). ``tainted`` numbers (flagged as spam) are skipped; ``daily_cap`` limits
-    calls per UTC day (None: no cap)."""
-
-    __tablename__ = "caller_id_number"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "number"),
-        CheckConstraint("daily_cap IS NULL OR daily_cap > 0", name="daily_cap"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
-    )
-    number: Mapped[str] = mapped_column(String(E164_MAX))
-    country: Mapped[str] = mapped_column(String(2), default="")
-    region: Mapped[str] = mapped_column(String(200), default="")
-    tainted: Mapped[bool] = mapped_column(default=False)
-    daily_cap: Mapped[int | None] = mapped_column(Integer)
-
-
-class CallerIdUsage(Base):
-    """Calls presented with a caller-ID number on one UTC day."""
-
-    __tablename__ = "caller_id_usage"
-    __table_args__ = (
-        UniqueConstraint("number_id", "day"),
-        CheckConstraint("count >= 0", name="count"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number_id: Mapped[int] = mapped_column(ForeignKey("caller_id_number.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class Disposition(Base):
     """A classifier an agent sets after a call: of every campaign of the tenant (no
     campaign) or one. ``action`` follows: ``recontact`` after ``action_delay_s`` (or
@@ -330,7 +226,7 @@ class Disposition(Base):
 
     __tablename__ = "disposition"
     __table_args__ = (
-        CheckConstraint(_in("action", DISPOSITION_ACTIONS), name="action"),
+        CheckConstraint(one_of("action", DISPOSITION_ACTIONS), name="action"),
         CheckConstraint("action_delay_s IS NULL OR action_delay_s > 0", name="recontact_delay"),
         CheckConstraint("action <> 'move' OR action_campaign_id IS NOT NULL", name="move_target"),
         Index("ix_disposition_scope_code", "tenant_id", "campaign_id", "code"),
@@ -357,13 +253,13 @@ class DialAttempt(Base):
 
     __tablename__ = "dial_attempt"
     __table_args__ = (
-        CheckConstraint("outcome IS NULL OR " + _in("outcome", OUTCOMES), name="outcome"),
-        CheckConstraint(_in("mode", MODES), name="mode"),
+        CheckConstraint("outcome IS NULL OR " + one_of("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint(one_of("mode", MODES), name="mode"),
         Index("ix_dial_attempt_campaign_dial_at", "campaign_id", "dial_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
+    tenant_id: Mapped[int] = tenant_fk()
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     record_id: Mapped[int] = mapped_column(ForeignKey("campaign_record.id"), index=True)
     call_id: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -386,20 +282,3 @@ class DialAttempt(Base):
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     hangup_cause_txt: Mapped[str | None] = mapped_column(String(64))
 
-
-class HlrResult(Base):
-    """The answer of an HLR look-up of a number (whether it is live on a network)."""
-
-    __tablename__ = "hlr_result"
-    __table_args__ = (
-        CheckConstraint(_in("status", HLR_STATUSES), name="status"),
-        Index("ix_hlr_result_number_checked", "number", "checked_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = _tenant_fk()
-    number: Mapped[str] = mapped_column(String(E164_MAX))
-    status: Mapped[str] = mapped_column(String(10))
-    provider: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[str] = mapped_column(String(200), default="")
-    checked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

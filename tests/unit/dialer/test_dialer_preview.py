@@ -29,7 +29,7 @@ from controlplane.campaigns import recontacts
 from controlplane.campaigns.exceptions import Conflict, NotFound
 from controlplane.config import load_settings
 from controlplane.db import transaction
-from controlplane.dialer import preview_rows as pr
+from controlplane.dialer import preview_store as pr
 from controlplane.dialer.live import AttemptResult
 from controlplane.dialer.preview import PreviewDialer
 from controlplane.engine import events as ev

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.db import transaction
-from controlplane.dialer import rows
+from controlplane.dialer import attempt_store, store
 from controlplane.dialer.compliance import UK_OFCOM
 from controlplane.dialer.records import DialRecord, Outcome, RecordKind, RecordState
 from controlplane.dialer.retry import DEFAULT_RETRY_RULES, after_attempt
@@ -65,13 +65,13 @@ def seed(factory: sessionmaker[Session], numbers: list[str]) -> None:
 
 def test_refuse_closes_a_forbidden_number_and_releases_a_capped_one(factory) -> None:  # type: ignore[no-untyped-def]
     seed(factory, ["+881234567890", "+48600000002"])
-    [plan] = rows.running_campaigns(factory)
-    taken = rows.reserve(factory, plan, 2, NOW, guaranteed=True, rng=random.Random(1))
+    [plan] = store.running_campaigns(factory)
+    taken = attempt_store.reserve(factory, plan, 2, NOW, guaranteed=True, rng=random.Random(1))
     by_number = {r.number: r for r in taken}
     sat, cap = by_number["+881234567890"], by_number["+48600000002"]
-    assert rows.refuse(factory, plan, sat.attempt_id, "satellite numbers not allowed",
+    assert attempt_store.refuse(factory, plan, sat.attempt_id, "satellite numbers not allowed",
                        final=True, now=NOW) == "failed"
-    assert rows.refuse(factory, plan, cap.attempt_id, "hourly cap: 600 of 600",
+    assert attempt_store.refuse(factory, plan, cap.attempt_id, "hourly cap: 600 of 600",
                        final=False, now=NOW) == "fresh"
     with factory() as s:
         attempts = {a.number: a for a in s.scalars(select(DialAttempt))}
@@ -83,7 +83,7 @@ def test_refuse_closes_a_forbidden_number_and_releases_a_capped_one(factory) -> 
     assert records[sat.record_id].attempts == 0 and records[sat.record_id].last_outcome == "refused"
     assert records[cap.record_id].state == "fresh" and records[cap.record_id].attempts == 0
     # the forbidden number is never taken again; the capped one is
-    again = rows.reserve(factory, plan, 2, NOW + 1, guaranteed=True, rng=random.Random(1))
+    again = attempt_store.reserve(factory, plan, 2, NOW + 1, guaranteed=True, rng=random.Random(1))
     assert [r.number for r in again] == ["+48600000002"]
 
 

@@ -1,4 +1,4 @@
-"""The campaign runner's database side (``controlplane/dialer/rows.py``) on SQLite and
+"""The campaign runner's database side (``controlplane/dialer/store.py`` and ``attempt_store.py``) on SQLite and
 PostgreSQL: reserving writes the compliance row before any call; a closed or blacklisted
 record is not dialled; results move records on by the retry rules and are idempotent;
 a restart closes attempts whose call is gone."""
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.db import transaction
-from controlplane.dialer import rows
+from controlplane.dialer import attempt_store, store
 from controlplane.dialer.live import AttemptResult
 from controlplane.models import Tenant, Trunk
 from controlplane.models.acd import Queue
@@ -73,11 +73,11 @@ def result(call_id: str, outcome: str, **kw: object) -> AttemptResult:
 
 def test_reserve_writes_attempts_first_and_skips_what_is_not_dialable(factory) -> None:  # type: ignore[no-untyped-def]
     cid = seed(factory, ["+48600000001", "+48600000002", "+48600000003", "+48990000001"])
-    [plan] = rows.running_campaigns(factory)
+    [plan] = store.running_campaigns(factory)
     assert (plan.queue, plan.trunk, plan.regulator.name) == ("out", "carrier", "uk_ofcom")
     with transaction(factory) as s:  # closed by another process (e.g. an HLR job)
         s.scalars(select(CampaignRecord).order_by(CampaignRecord.id)).first().state = "closed"
-    taken = rows.reserve(factory, plan, 10, NOW, guaranteed=True, rng=random.Random(1))
+    taken = attempt_store.reserve(factory, plan, 10, NOW, guaranteed=True, rng=random.Random(1))
     assert sorted(r.number for r in taken) == ["+48600000002", "+48600000003"]  # +4899…: blacklist
     with factory() as s:
         attempts = s.scalars(select(DialAttempt)).all()
@@ -85,23 +85,23 @@ def test_reserve_writes_attempts_first_and_skips_what_is_not_dialable(factory) -
     assert {a.call_id for a in attempts} == {f"campaign-{r.attempt_id}" for r in taken}
     assert all(a.caller_id == "+48221000099" and a.outcome is None for a in attempts)
     assert sorted(states.values()) == ["closed", "fresh", "in_progress", "in_progress"]
-    assert rows.reserve(factory, plan, 10, NOW, guaranteed=True, rng=random.Random(1)) == []
-    assert rows.counts(factory, cid)["in_progress"] == 2
+    assert attempt_store.reserve(factory, plan, 10, NOW, guaranteed=True, rng=random.Random(1)) == []
+    assert store.counts(factory, cid)["in_progress"] == 2
 
 
 def test_results_move_records_on_once_and_restart_closes_the_rest(factory) -> None:  # type: ignore[no-untyped-def]
     seed(factory, ["+48600000001", "+48600000002", "+48600000003"])
-    [plan] = rows.running_campaigns(factory)
-    busy, human, lost = rows.reserve(factory, plan, 3, NOW, guaranteed=True, rng=random.Random(1))
+    [plan] = store.running_campaigns(factory)
+    busy, human, lost = attempt_store.reserve(factory, plan, 3, NOW, guaranteed=True, rng=random.Random(1))
     at = datetime.fromtimestamp(NOW, UTC)
-    assert rows.finish(factory, plan, result(f"campaign-{busy.attempt_id}", "busy"),
+    assert attempt_store.finish(factory, plan, result(f"campaign-{busy.attempt_id}", "busy"),
                        NOW + 20, None) == "scheduled"
-    assert rows.finish(factory, plan, result(f"campaign-{busy.attempt_id}", "human"),
+    assert attempt_store.finish(factory, plan, result(f"campaign-{busy.attempt_id}", "human"),
                        NOW + 20, None) == "scheduled"  # a second result changes nothing
-    assert rows.finish(factory, plan, result(f"campaign-{human.attempt_id}", "human",
+    assert attempt_store.finish(factory, plan, result(f"campaign-{human.attempt_id}", "human",
                                              answer_at=at, greeting_end_at=at),
                        NOW + 20, None) == "done"
-    assert rows.recover(factory, live_call_ids=set()) == 1  # the third one's call is gone
+    assert attempt_store.recover(factory, live_call_ids=set()) == 1  # the third one's call is gone
     with factory() as s:
         by_number = {a.number: a for a in s.scalars(select(DialAttempt))}
         records = {r.id: r for r in s.scalars(select(CampaignRecord))}

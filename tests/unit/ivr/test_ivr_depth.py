@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controlplane import ivr_store
+from controlplane.ivr import exceptions as ivr_errors
+from controlplane.ivr import store as flow_store
 from ivr_flows import json_text
 from ivr_flows.cli import main
 from ivr_flows.validator import schema_errors, validate
@@ -82,8 +83,8 @@ def test_a_flow_nested_to_the_limit_still_validates() -> None:
 
 
 def test_store_reader_refuses_deep_text_as_an_invalid_flow() -> None:
-    with pytest.raises(ivr_store.FlowInvalid, match="deeper than 32 levels"):
-        ivr_store.load_document("[" * HOSTILE)
+    with pytest.raises(ivr_errors.FlowInvalid, match="deeper than 32 levels"):
+        flow_store.load_document("[" * HOSTILE)
 
 
 def test_cli_validate_reports_deep_files(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane import ivr_store
 from controlplane.config import load_settings
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.tts import EspeakEngine, cache_dir
 from ivr_flows.cli import main
 from ivr_flows.model import parse_flow
@@ -51,7 +52,7 @@ def test_deploy_publish_bind_versions_rollback(env, tenants, tmp_path: Path, cap
     assert main(args) == 0
     assert "version 2: published" in capsys.readouterr().out
     with env() as s:
-        found = ivr_store.flow_for_did(s, tenants.a_did)
+        found = did_store.flow_for_did(s, tenants.a_did)
         assert found is not None and found[0].version == 2
 
     assert main(["versions", "main_menu", "--tenant", "a.example"]) == 0
@@ -65,7 +66,7 @@ def test_deploy_publish_bind_versions_rollback(env, tenants, tmp_path: Path, cap
     assert main(["rollback", "main_menu", "1", "--tenant", "a.example"]) == 0
     assert capsys.readouterr().out == "main_menu: version 1 is current (new calls get it)\n"
     with env() as s:
-        found = ivr_store.flow_for_did(s, tenants.a_did)
+        found = did_store.flow_for_did(s, tenants.a_did)
         assert found is not None and found[0].version == 1
 
     assert main(["rollback", "main_menu", "7", "--tenant", "a.example"]) == 1
@@ -101,6 +102,6 @@ def test_deploy_refuses_other_tenants_did_and_unknown_tenant(
         f"no DID '{tenants.b_did}' in this tenant (nothing was changed)" in capsys.readouterr().out
     )
     with env() as s:  # the whole deploy was rolled back, draft included
-        assert ivr_store.list_flows(s, tenants.a) == []
+        assert flow_store.list_flows(s, tenants.a) == []
     assert main(["deploy", str(flow), "--tenant", "nobody.example"]) == 1
     assert "no tenant with domain 'nobody.example'" in capsys.readouterr().out

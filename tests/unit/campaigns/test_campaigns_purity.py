@@ -1,0 +1,37 @@
+"""The campaign package's pure modules stay pure: no asyncio, network, database, Redis or
+processes, directly or through any module they import (the package docstring lists which
+modules are pure and which do I/O)."""
+
+import pkgutil
+
+import grimp
+import pytest
+
+import controlplane.campaigns
+
+FORBIDDEN = ("asyncio", "aiohttp", "websockets", "sqlalchemy", "redis", "rq", "subprocess")
+PURE = ("exceptions", "fields", "numbers", "csv_rows")
+IO = ("store", "recontacts", "bulk_contacts", "csv_import", "import_runs", "dispositions",
+      "hlr", "cli", "import_cli")
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("controlplane", "ivr_flows", "dialplan", "amd",
+                             include_external_packages=True, cache_dir=None)
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_a_pure_module_reaches_no_io_library(graph: grimp.ImportGraph, name: str) -> None:
+    module = f"controlplane.campaigns.{name}"
+    chains = {bad: graph.find_shortest_chain(importer=module, imported=bad)
+              for bad in FORBIDDEN}
+    assert {bad: chain for bad, chain in chains.items() if chain} == {}
+
+
+def test_every_module_of_the_package_is_classified_and_documented() -> None:
+    found = {m.name for m in pkgutil.iter_modules(controlplane.campaigns.__path__)}
+    assert found == set(PURE) | set(IO)
+    doc = controlplane.campaigns.__doc__ or ""
+    for name in found:
+        assert f":mod:`.{name}`" in doc, f"{name} is not listed in the package docstring"
