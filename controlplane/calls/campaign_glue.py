@@ -50,8 +50,10 @@ from controlplane.dialer.live import (
     call_id_for,
     classify,
 )
+from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.executor import Executor
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 from controlplane.models import CallRecord, Trunk
 from controlplane.tts import media_uri
@@ -113,7 +115,7 @@ class CampaignCalls:
         self.amd_timeout_s = amd_timeout_s
         self.app_amd = app_amd
         self.amd_app = f"{calls.settings.ari_app}-amd"
-        self._amd_ari: AriClient | None = None
+        self._amd_ari: AriClient | None = None  # the AMD app's connection (see run)
         self._progress: dict[str, _Progress] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
@@ -225,9 +227,8 @@ class CampaignCalls:
             case cm.DialCustomer():
                 self._update(call_id, dial_at=now())
                 try:
-                    await svc.ari.post("/channels", endpoint=cmd.endpoint, app=svc.ari.app,
-                                       appArgs=cmd.app_args, callerId=cmd.caller_id or None,
-                                       timeout=cmd.timeout_s, channelId=cmd.channel_id)
+                    await svc.engine.run(c.Originate(cmd.channel_id, cmd.endpoint, cmd.app_args,
+                                                     cmd.caller_id or None, cmd.timeout_s))
                 except AriError as err:
                     log.warning("campaign %s: originate refused: %s", call_id, err)
                     await svc._feed(call_id, machine.LegGone(
@@ -242,7 +243,7 @@ class CampaignCalls:
             case machine.PlayAbandon(channel_id=ch, media=media, playback_id=pb):
                 self._update(call_id, abandoned=True)
                 try:
-                    await svc.ari.post(f"/channels/{ch}/play/{pb}", media=media)
+                    await svc.engine.run(c.Play(ch, media, pb))
                     self._update(call_id, message_start_at=now())
                 except AriError as err:
                     if err.status == 404:
@@ -287,12 +288,11 @@ class CampaignCalls:
                 await asyncio.wait(refs, timeout=MACHINE_GRACE_S)
         await self._step(call_id, cm.AmdDecided(human, decided, cause), now())
 
-    async def _asterisk_amd(self, ari: AriClient, call_id: str, answered_at: datetime) -> None:
+    async def _asterisk_amd(self, ari: Executor, call_id: str, answered_at: datetime) -> None:
         """Asterisk's ``AMD()`` on a second snoop of the customer, for comparison only."""
         ref_id = object_ids(call_id)["ref"]
         try:
-            await ari.post(f"/channels/{call_id}/snoop", spy="in", app=self.amd_app,
-                           snoopId=ref_id)
+            await ari.run(c.Snoop(call_id, ref_id, self.amd_app))
             got = await _app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
             if got is not None:
                 ms = round((got[2] - answered_at.timestamp()) * 1000)
@@ -301,9 +301,9 @@ class CampaignCalls:
             log.info("campaign %s: AMD() comparison: %s", call_id, err)
         finally:
             with contextlib.suppress(AriError):
-                await ari.delete(f"/channels/{ref_id}")
+                await ari.run(c.Hangup(ref_id))
 
-    async def _amd_client(self) -> AriClient | None:
+    async def _amd_client(self) -> Executor | None:
         ari = self._amd_ari
         if ari is None:
             return None
@@ -312,7 +312,7 @@ class CampaignCalls:
                 await ari.connected.wait()
         except TimeoutError:
             return None
-        return ari
+        return Executor(ari)
 
     # ---- report ----
     async def _report(self, state: machine.CallState) -> None:

@@ -88,7 +88,7 @@ class IvrGlue:
                                       queue=cmd.queue, note=cmd.note[:500]))
 
         calendars = await asyncio.to_thread(tenant_calendars)
-        session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
+        session = IvrSession(call_id, flow, version_id, self.engine, self.http, self.tts,
                              run_locked, on_finish, bill_tts, subflows, calendars, audio,
                              store_callback)
         self._ivr[call_id] = session

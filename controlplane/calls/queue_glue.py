@@ -11,6 +11,7 @@ from controlplane.calls import machine, records
 from controlplane.calls.common import now
 from controlplane.calls.machine import CallEvent, CallState, Enqueue, Phase, QueueNotify, StartMoh
 from controlplane.db import transaction
+from controlplane.engine import commands as c
 from controlplane.engine.ari_ import AriError
 from controlplane.models import CallbackRequest
 from ivr_flows import events as ie
@@ -141,8 +142,7 @@ class QueueGlue:
                     # would queue behind it and keep hold music from coming back between.
                     return
                 try:
-                    await self.ari.post(f"/channels/{call_id}/play/{call_id}{ANNOUNCE_SUFFIX}",
-                                        media=media)
+                    await self.engine.run(c.Play(call_id, media, f"{call_id}{ANNOUNCE_SUFFIX}"))
                     self._announcing.add(call_id)
                 except AriError as err:
                     log.info("announcement on %s: %s", call_id, err)
@@ -163,9 +163,8 @@ class QueueGlue:
         assert self.acd is not None
         sound = await self.acd.feature_code(endpoint, code)
         try:
-            await self.ari.post(f"/channels/{channel_id}/answer")
-            await self.ari.post(f"/channels/{channel_id}/play/{channel_id}{FEATURE_SUFFIX}",
-                                media=sound)
+            await self.engine.run(c.Answer(channel_id))
+            await self.engine.run(c.Play(channel_id, sound, f"{channel_id}{FEATURE_SUFFIX}"))
         except AriError as err:
             log.info("feature code %s on %s: %s", code, channel_id, err)
             await self._hangup_quietly(channel_id)

@@ -31,7 +31,7 @@ class Reconciler:
         unknown call while the call is adopted from a snapshot that still shows it alive."""
         self._adopted.clear()
         try:
-            channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
+            channels = {ch["id"]: ch for ch in await self.engine.channels()}
             stored = await asyncio.to_thread(records.active, self.db)
             for row in stored:
                 if row.call_id not in self.calls:
@@ -92,8 +92,10 @@ class Reconciler:
                 await self._to_queue(Enqueue(call_id, state.queue, 0, (), resume=True))
         elif state.phase == Phase.PROMPT:
             try:
-                await self.ari.get(f"/playbacks/{state.prompt_playback}")
-            except AriError:  # the prompt ended while we were away
+                playing = await self.engine.playback_exists(state.prompt_playback)
+            except AriError:
+                playing = False
+            if not playing:  # the prompt ended while we were away
                 await self._feed(call_id, machine.PromptDone(state.prompt_playback))
         elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
             await self._feed(call_id, machine.AgentAnswered())

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -25,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
-from controlplane.calls import campaign_machine, machine, recording_tail, records, routing
+from controlplane.calls import campaign_machine, failures, machine, recording_tail, records, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.ivr_glue import IvrGlue
@@ -48,7 +47,8 @@ from controlplane.calls.toll_guard import TollGuard
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
-from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.ari_ import AriError
+from controlplane.engine.executor import AriRest, Executor, executor_of
 from controlplane.jobs import outbox
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
@@ -66,12 +66,12 @@ EndHook = Callable[[str, "CallState | None", int], None]  # see CallService.end_
 
 
 class CallService(IvrGlue, QueueGlue, Reconciler):
-    def __init__(self, settings: Settings, ari: AriClient, db: sessionmaker[Session],
+    def __init__(self, settings: Settings, ari: AriRest | Executor, db: sessionmaker[Session],
                  redis: aioredis.Redis, jobs: Queue | None = None,
                  flows: FlowLookup | None = None, tts: TtsEngine | None = None,
                  http: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
-        self.ari = ari
+        self.engine = executor_of(ari)  # every ARI request of the calls goes through it
         self.db = db
         self.redis = redis
         self.jobs = jobs
@@ -193,7 +193,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         """A trunk call to a number that is not one of its tenant's DIDs: refused unanswered
         (no prompt to a stranger, no call record) and written to the security audit."""
         with contextlib.suppress(AriError):  # already gone: nothing left to refuse
-            await self.ari.delete(f"/channels/{call_id}", reason=trunk_calls.REFUSE_REASON)
+            await self.engine.run(c.Hangup(call_id, trunk_calls.REFUSE_REASON))
         try:
             await asyncio.to_thread(trunk_calls.record_unknown_number, self.db, origin, number,
                                     caller, call_id)
@@ -254,49 +254,26 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
             match cmd:
                 case SaveCall(state=state):
                     await self._save(state)
-                case c.Answer(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/answer")
-                case c.Play(channel_id=ch, media=media, playback_id=pb):
-                    await self.ari.post(f"/channels/{ch}/play/{pb}", media=media)
-                case StartMoh(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/moh")
-                case StopMoh(channel_id=ch):
-                    await self.ari.delete(f"/channels/{ch}/moh")
-                case c.StartRinging(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/ring")
-                case c.StopRinging(channel_id=ch):
-                    await self.ari.delete(f"/channels/{ch}/ring")
                 case c.CreateBridge(bridge_id=b):
                     # A queued call's bridge has dtmf_events: keys pressed in the conversation
                     # still reach us as ChannelDtmfReceived (an agent's "record this call");
                     # a plain mixing bridge swallows them. Other calls need no keys.
                     owner = self.calls.get(b.removesuffix("-bridge"))
                     kind = "mixing,dtmf_events" if owner is not None and owner.queue else "mixing"
-                    await self.ari.post(f"/bridges/{b}", type=kind, name=b)
-                case c.AddToBridge(bridge_id=b, channel_ids=chs):
-                    await self.ari.post(f"/bridges/{b}/addChannel", channel=",".join(chs))
-                case c.RecordBridge(bridge_id=b, name=name):
-                    await self.ari.post(f"/bridges/{b}/record", name=name, format="wav",
-                                        ifExists="overwrite", beep=False)
-                case c.Originate():
-                    return await self._originate(cmd)
-                case c.Hangup(channel_id=ch, reason=reason):
-                    await self.ari.delete(f"/channels/{ch}", reason=reason)
+                    await self.engine.run(replace(cmd, type=kind))
                 case c.DestroyBridge(bridge_id=b):
-                    await self.ari.delete(f"/bridges/{b}")
+                    await self.engine.run(cmd)
                     await self._end_recording_at_call_end(b.removesuffix("-bridge"))
+                case c.Command():
+                    await self.engine.run(cmd)
+                case StartMoh(channel_id=ch):  # until machine.py takes these from the engine
+                    await self.engine.run(c.StartMoh(ch))
+                case StopMoh(channel_id=ch):
+                    await self.engine.run(c.StopMoh(ch))
                 case _:
                     raise TypeError(f"unknown command {cmd!r}")
         except AriError as err:
-            if err.status == 404 and isinstance(cmd, c.Hangup):
-                agent = machine.call_of_agent_channel(cmd.channel_id) is not None
-                return machine.LegGone("agent" if agent else "caller", 16, "Normal Clearing",
-                                       estimated=True, channel=cmd.channel_id if agent else None)
-            if err.status in (404, 409) and isinstance(cmd, (c.DestroyBridge, c.StopRinging, c.Play,
-                                                              c.Answer, c.StartRinging, StartMoh,
-                                                              StopMoh)):
-                return None  # the channel or bridge is already gone; its own event follows
-            log.warning("command %s failed: %s", type(cmd).__name__, err)
+            return failures.leg_gone(cmd, err)
         return None
 
     async def _end_recording_at_call_end(self, call_id: str) -> None:
@@ -307,22 +284,9 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
             return
         late = recording_tail.overrun(state.ended_at, now())
         if late:
-            await recording_tail.cut_tail(self.ari, state.recording,
+            await recording_tail.cut_tail(self.engine, state.recording,
                                           self.settings.recordings_dir / f"{state.recording}.wav",
                                           late)
-
-    async def _originate(self, cmd: c.Originate) -> machine.LegGone | None:
-        variables: dict[str, Any] = {f"PJSIP_HEADER(add,{k})": v for k, v in cmd.headers}
-        try:
-            await self.ari.post(
-                "/channels", {"variables": variables}, endpoint=cmd.endpoint, app=self.ari.app,
-                appArgs=cmd.app_args, callerId=cmd.caller_id, timeout=cmd.timeout_s,
-                channelId=cmd.channel_id,
-            )
-        except AriError as err:
-            log.info("originate %s refused: %s", cmd.endpoint, err)
-            return machine.LegGone("agent", 20, "Subscriber absent", channel=cmd.channel_id)
-        return None
 
     async def _save(self, state: CallState) -> None:
         await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
@@ -359,7 +323,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         Not a customer call, so no call record; the count is ``centrala:selftest:answered``.
         """
         try:
-            await self.ari.post(f"/channels/{channel_id}/answer")
+            await self.engine.run(c.Answer(channel_id))
             await self.redis.incr("centrala:selftest:answered")
         except (AriError, aioredis.RedisError) as err:
             log.warning("selftest %s: %s", channel_id, err)
@@ -367,5 +331,5 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):
-            await self.ari.delete(f"/channels/{channel_id}")
+            await self.engine.run(c.Hangup(channel_id))
 
