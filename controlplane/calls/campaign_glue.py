@@ -120,6 +120,7 @@ class CampaignCalls:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        calls.router.start_kind("campaign", self.answered)  # StasisStart campaign,<attempt>
 
     # ---- the composition root's side ----
     async def run(self) -> None:
@@ -160,7 +161,7 @@ class CampaignCalls:
                                place.skills)
         binding = machine.Binding(place.tenant_id, "campaign", place.number, None, place.trunk,
                                   None, None, None)
-        async with svc._locks[call_id]:
+        async with svc.lock(call_id):
             if call_id in svc.calls or call_id in self._progress:
                 raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
             # what the carrier receives is judged: the number without its '+' (PlaceCall.dial)
@@ -178,7 +179,7 @@ class CampaignCalls:
             state, cmds = cm.start(cm.CampaignEntered(call_id, place.caller_id, binding, plan),
                                    now())
             svc.calls[call_id] = state
-            await svc._run(call_id, cmds)
+            await svc.run(call_id, cmds)
         return call_id
 
     def _check(self, place: PlaceCall) -> None:
@@ -212,10 +213,10 @@ class CampaignCalls:
     async def answered(self, event: ev.StasisStart) -> None:
         """StasisStart ``campaign,<attempt>``: the customer answered."""
         call_id = event.channel.id
-        if call_id != call_id_for(event.args[1]) or call_id not in self._progress:
+        if len(event.args) < 2 or call_id != call_id_for(event.args[1]) or call_id not in self._progress:
             # Not placed by this process (it restarted meanwhile): the plan is lost.
             log.warning("campaign leg %s is not known here; hanging up", call_id)
-            await self.calls._hangup_quietly(call_id)
+            await self.calls.hangup_quietly(call_id)
             return
         self._update(call_id, answer_at=event.at)
         await self._step(call_id, cm.CustomerAnswered(), event.at)
@@ -231,7 +232,7 @@ class CampaignCalls:
                                                      cmd.caller_id or None, cmd.timeout_s))
                 except AriError as err:
                     log.warning("campaign %s: originate refused: %s", call_id, err)
-                    await svc._feed(call_id, machine.LegGone(
+                    await svc.feed(call_id, machine.LegGone(
                         "caller", 0, f"Originate refused (ARI {err.status})"))
             case cm.RunAmd():
                 task = self._spawn(self._detect(call_id))
@@ -249,7 +250,7 @@ class CampaignCalls:
                     if err.status == 404:
                         return  # the customer is gone; their hang-up event follows
                     log.warning("campaign %s: abandon message failed: %s", call_id, err)
-                    await svc._feed(call_id, machine.PromptDone(pb))  # release them anyway
+                    await svc.feed(call_id, machine.PromptDone(pb))  # release them anyway
 
     def ended(self, state: machine.CallState) -> None:
         """The call reached ENDED (lock held): report it once its AMD tasks are done."""
@@ -361,13 +362,13 @@ class CampaignCalls:
         svc = self.calls
         if call_id not in svc.calls:
             return
-        async with svc._locks[call_id]:
+        async with svc.lock(call_id):
             state, prog = svc.calls.get(call_id), self._progress.get(call_id)
             if state is None or prog is None:
                 return
             state, cmds = cm.step(state, prog.plan, event, at)
             svc.calls[call_id] = state
-            await svc._run(call_id, cmds)
+            await svc.run(call_id, cmds)
 
     def _update(self, call_id: str, **changes: Any) -> None:
         prog = self._progress.get(call_id)
@@ -415,10 +416,10 @@ class CampaignCalls:
                              greeting_end_at=t, amd_decision_at=t)
             svc.calls[call_id] = replace(state, phase=machine.Phase.QUEUED, connect_by=t,
                                          abandon_media=prog.plan.abandon_media)
-            await svc._feed(call_id, machine.ConnectDeadline())
+            await svc.feed(call_id, machine.ConnectDeadline())
         elif state.phase == machine.Phase.ABANDONING:
             self._update(call_id, abandoned=True)
-            await svc._feed(call_id, machine.PromptDone(state.prompt_playback))
+            await svc.feed(call_id, machine.PromptDone(state.prompt_playback))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
