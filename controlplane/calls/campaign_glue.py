@@ -26,36 +26,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
 
 from controlplane.amd_live import _app_amd, detect, object_ids
 from controlplane.calls import campaign_machine as cm
-from controlplane.calls import machine
+from controlplane.calls import campaign_store, machine
+from controlplane.calls.campaign_progress import _Progress, _result, dump_progress, load_progress
 from controlplane.calls.common import now
-from controlplane.db import transaction
 from controlplane.dialer.live import (
     AttemptResult,
     InvalidPlaceCall,
     PlaceCall,
-    attempt_of,
     call_id_for,
-    classify,
 )
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
 from controlplane.engine.executor import Executor
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
-from controlplane.models import CallRecord, Trunk
 from controlplane.tts import media_uri
 
 if TYPE_CHECKING:
@@ -82,25 +77,6 @@ class OutboundRefused(AttemptRefused):
     def __init__(self, message: str, reason: str, final: bool) -> None:
         super().__init__(message)
         self.reason, self.final = reason, final
-
-
-@dataclass(frozen=True)
-class _Progress:
-    """What the adapter learns about one attempt beside the call machine's state."""
-
-    place: PlaceCall
-    plan: cm.CampaignPlan
-    dial_at: datetime | None = None
-    answer_at: datetime | None = None
-    greeting_end_at: datetime | None = None
-    amd_decision_at: datetime | None = None
-    amd_verdict: str | None = None
-    amd_cause: str | None = None
-    amd_source: str = "none"
-    amd_decision_ms: int | None = None
-    app_amd: tuple[str, str, int | None] | None = None  # status, cause, ms from answer
-    abandoned: bool = False
-    message_start_at: datetime | None = None
 
 
 class CampaignCalls:
@@ -155,7 +131,9 @@ class CampaignCalls:
         svc, call_id = self.calls, place.call_id
         if call_id in svc.calls or call_id in self._progress:
             raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
-        await asyncio.to_thread(self._check, place)
+        refused = await asyncio.to_thread(campaign_store.refusal, self.calls.db, place)
+        if refused is not None:
+            raise AttemptRefused(refused)
         plan = cm.CampaignPlan(place.attempt_id, place.dial, place.ring_timeout_s, place.queue,
                                await self._abandon_media(place), place.amd, place.priority,
                                place.skills)
@@ -181,17 +159,6 @@ class CampaignCalls:
             svc.calls[call_id] = state
             await svc.run(call_id, cmds)
         return call_id
-
-    def _check(self, place: PlaceCall) -> None:
-        with self.calls.db() as s:
-            trunk = s.scalar(select(Trunk.id).where(Trunk.tenant_id == place.tenant_id,
-                                                    Trunk.name == place.trunk))
-            if trunk is None:
-                raise AttemptRefused(f"attempt {place.attempt_id!r}: tenant {place.tenant_id} "
-                                     f"has no trunk {place.trunk!r}")
-            if s.scalar(select(CallRecord.id).where(CallRecord.call_id == place.call_id)):
-                raise AttemptRefused(f"attempt {place.attempt_id!r} was placed before "
-                                     f"(call {place.call_id})")
 
     async def _abandon_media(self, place: PlaceCall) -> str:
         """``sound:…`` as given; text synthesised now, so nothing waits for it at the deadline."""
@@ -329,7 +296,7 @@ class CampaignCalls:
         result = _result(state, prog)
         try:
             if prog is not None and prog.amd_verdict is not None:
-                await asyncio.to_thread(self._save_amd, call_id, prog)
+                await asyncio.to_thread(campaign_store.save_amd, self.calls.db, call_id, prog)
         except Exception as err:  # noqa: BLE001 - the result must still be reported
             log.warning("campaign %s: AMD verdicts not stored: %s", call_id, err)
         await self._publish("dialer.attempt", **result.to_event())
@@ -340,14 +307,6 @@ class CampaignCalls:
                     await done
             except Exception:  # noqa: BLE001 - a failing consumer must not lose later results
                 log.exception("on_result failed for %s", call_id)
-
-    def _save_amd(self, call_id: str, prog: _Progress) -> None:
-        app = prog.app_amd or (None, None, None)
-        with transaction(self.calls.db) as s:
-            s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(
-                amd_verdict=prog.amd_verdict, amd_cause=(prog.amd_cause or "")[:64] or None,
-                amd_decision_ms=prog.amd_decision_ms, app_amd_status=app[0],
-                app_amd_cause=(app[1] or "")[:64] or None, app_amd_ms=app[2]))
 
     async def _publish(self, kind: str, **payload: Any) -> None:
         fields: dict[Any, Any] = event_fields(kind, **payload)
@@ -426,70 +385,3 @@ class CampaignCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-def _result(state: machine.CallState, prog: _Progress | None) -> AttemptResult:
-    """The attempt's outcome from the final call state and what the adapter saw."""
-    attempt = attempt_of(state.call_id) or state.call_id
-    connected = state.answered_at  # the agent leg answered and was bridged
-    common: dict[str, Any] = dict(attempt_id=attempt, call_id=state.call_id, tenant_id=state.tenant_id,
-                  number=state.callee, hangup_cause=state.hangup_cause,
-                  hangup_cause_txt=state.hangup_cause_txt, hangup_by=state.hangup_by,
-                  agent_endpoint=state.agent_endpoint if connected else None,
-                  agent_connect_at=connected, ended_at=state.ended_at)
-    if prog is None:
-        return AttemptResult(**common, outcome="failed", amd_verdict=None, amd_source="none",
-                             app_amd_verdict=None, dial_at=None, answer_at=None,
-                             greeting_end_at=None, amd_decision_at=None, message_start_at=None,
-                             note="the control plane restarted during the attempt")
-    answered = prog.answer_at is not None
-    rang = None
-    if not answered and prog.dial_at is not None:
-        rang = ((state.ended_at or now()) - prog.dial_at).total_seconds()
-    outcome = classify(answered=answered, cause=state.hangup_cause, rang_s=rang,
-                       ring_timeout_s=prog.place.ring_timeout_s, amd_verdict=prog.amd_verdict,
-                       abandoned=prog.abandoned)
-    source = prog.amd_source if answered and prog.place.amd else ("off" if answered else "none")
-    return AttemptResult(**common, outcome=outcome, amd_verdict=prog.amd_verdict,
-                         amd_source=source,
-                         app_amd_verdict=prog.app_amd[0] if prog.app_amd else None,
-                         dial_at=prog.dial_at, answer_at=prog.answer_at,
-                         greeting_end_at=prog.greeting_end_at if answered and prog.place.amd
-                         else prog.answer_at,
-                         amd_decision_at=prog.amd_decision_at,
-                         message_start_at=prog.message_start_at)
-
-
-def dump_progress(prog: _Progress) -> str:
-    """An attempt's progress as JSON (times in ISO 8601)."""
-    def iso(v: datetime | None) -> str | None:
-        return v.isoformat() if v else None
-
-    return json.dumps({
-        "place": asdict(prog.place), "plan": asdict(prog.plan),
-        "dial_at": iso(prog.dial_at), "answer_at": iso(prog.answer_at),
-        "greeting_end_at": iso(prog.greeting_end_at), "amd_decision_at": iso(prog.amd_decision_at),
-        "amd_verdict": prog.amd_verdict, "amd_cause": prog.amd_cause,
-        "amd_source": prog.amd_source, "amd_decision_ms": prog.amd_decision_ms,
-        "app_amd": list(prog.app_amd) if prog.app_amd else None, "abandoned": prog.abandoned,
-        "message_start_at": iso(prog.message_start_at),
-    })
-
-
-def load_progress(raw: str | bytes) -> _Progress:
-    """The inverse of :func:`dump_progress`."""
-    d = json.loads(raw)
-
-    def at(key: str) -> datetime | None:
-        return datetime.fromisoformat(d[key]) if d.get(key) else None
-
-    place = PlaceCall(**{**d["place"], "skills": tuple(d["place"].get("skills", ()))})
-    plan = cm.CampaignPlan(**{**d["plan"], "skills": tuple(d["plan"].get("skills", ()))})
-    app = d.get("app_amd")
-    return _Progress(place, plan, dial_at=at("dial_at"), answer_at=at("answer_at"),
-                     greeting_end_at=at("greeting_end_at"), amd_decision_at=at("amd_decision_at"),
-                     amd_verdict=d.get("amd_verdict"), amd_cause=d.get("amd_cause"),
-                     amd_source=d.get("amd_source", "none"),
-                     amd_decision_ms=d.get("amd_decision_ms"),
-                     app_amd=(app[0], app[1], app[2]) if app else None,
-                     abandoned=bool(d.get("abandoned")), message_start_at=at("message_start_at"))
