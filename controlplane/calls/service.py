@@ -8,7 +8,7 @@ an ARI failure that means "that leg is already gone" (:mod:`controlplane.calls.f
 is fed back to the machine as :class:`LegGone`, so a call always reaches ENDED.
 
 The service is one class composed of collaborators, each with its own state:
-:class:`~controlplane.calls.ivr_glue.IvrCalls` (flows on calls),
+:class:`~controlplane.ivr.service.IvrCalls` (flows on calls, the IVR domain),
 :class:`~controlplane.calls.queue_glue.QueueCalls` (the call side of the ACD),
 :class:`~controlplane.calls.reconcile.Reconciler` (agreeing with Asterisk after a
 reconnect), :class:`~controlplane.calls.toll_guard.TollGuard` and, set by the composition
@@ -37,7 +37,6 @@ from controlplane.acd.service import QueueService
 from controlplane.calls import campaign_machine, failures, machine, recording_tail, records, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
-from controlplane.calls.ivr_glue import IvrCalls
 from controlplane.calls.machine import (
     Binding,
     CallEvent,
@@ -59,6 +58,7 @@ from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
 from controlplane.engine.executor import AriRest, Executor, executor_of
+from controlplane.ivr.service import IvrCalls
 from controlplane.jobs import outbox
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields

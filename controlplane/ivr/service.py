@@ -1,7 +1,8 @@
-"""The call service's IVR part: start a flow on a call, route its events, act on its end.
+"""The IVR domain's service: start a flow on a call, feed it its events, act on its end.
 
-Owns the calls' IVR sessions and the flow each new call is to run; registers with the
-call service's router the IVR's object ids (``<call>~<id>``, :mod:`ivr_session`)."""
+:class:`IvrCalls` is a collaborator of the call service (``calls.ivr``): it owns the
+calls' IVR sessions (:mod:`controlplane.ivr.session`) and the flow each new call is to
+run; :mod:`controlplane.ivr.stasis` routes the flows' ARI events to it."""
 
 from __future__ import annotations
 
@@ -15,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 from controlplane import audio_store, ivr_store
 from controlplane.calls import machine, routing, toll_guard
 from controlplane.calls.common import now
-from controlplane.calls.ivr_session import SEP, IvrSession, Terminal, split_id
 from controlplane.db import transaction
-from controlplane.engine import events as ev
+from controlplane.ivr import stasis
+from controlplane.ivr.session import IvrSession, Terminal
 from controlplane.models import CallbackRequest
 from controlplane.tts import TtsMeter
 from ivr_flows import commands as ic
-from ivr_flows import events as ie
 from ivr_flows.model import Flow
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class IvrCalls:
         self.svc = calls
         self.sessions: dict[str, IvrSession] = {}
         self._plans: dict[str, tuple[str, Flow, machine.Binding]] = {}  # call → flow to run
-        calls.router.object_separator(SEP, self._object_event)
+        stasis.register(calls.router, self)
 
     def plan(self, call_id: str, version_id: str, flow: Flow, binding: machine.Binding) -> None:
         """The new call ``call_id`` runs ``flow``; ``binding`` is its DID's fallback."""
@@ -174,13 +174,3 @@ class IvrCalls:
         session = self.sessions.pop(call_id, None)
         if session is not None:
             session.close()
-
-    async def _object_event(self, call_id: str, event: ev.Event) -> None:
-        """A playback or recording of a flow ended (the router: ``<call>~<id>``)."""
-        if isinstance(event, ev.PlaybackFinished) and (ids := split_id(event.playback_id)):
-            await self.to_flow(call_id, ie.PlaybackFinished(ids[1]))
-        elif isinstance(event, ev.RecordingFinished) and (ids := split_id(event.name)):
-            await self.to_flow(call_id, ie.RecordingFinished(ids[1], event.duration_s))
-        elif isinstance(event, ev.RecordingFailed) and (ids := split_id(event.name)):
-            await self.to_flow(call_id, ie.RecordingFinished(ids[1], None, event.cause))
-
