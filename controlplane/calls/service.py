@@ -228,6 +228,7 @@ class CallService:
             log.warning("could not audit refused call %s: %s", call_id, err)
 
     async def with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
+        """:meth:`feed` under the call's lock (from outside it)."""
         async with self._locks[call_id]:
             await self.feed(call_id, event, at)
 
@@ -260,6 +261,7 @@ class CallService:
 
     # ---- commands out ----
     async def run(self, call_id: str, cmds: Sequence[campaign_machine.Out]) -> None:
+        """Carry out a machine's commands for ``call_id`` (lock held), each by its owner."""
         for cmd in cmds:
             if isinstance(cmd, StartIvr):
                 await self.ivr.start(call_id)
