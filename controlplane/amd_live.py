@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 import websockets
 
 from amd.verdict import Label, Verdict
-from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine import commands as c
+from controlplane.engine.ari_ import AriError
+from controlplane.engine.executor import Executor
 
 if TYPE_CHECKING:
     from amd.detector import DetectorConfig
@@ -152,17 +154,17 @@ class _Detector:
 class _Session:
     """The Asterisk objects of one detection, and their teardown."""
 
-    def __init__(self, ari: AriClient, channel_id: str) -> None:
+    def __init__(self, ari: Executor, channel_id: str) -> None:
         self.ari = ari
         self.ids = object_ids(channel_id)
         self.attempted: list[str] = []  # "channel:<id>" / "bridge:<id>", in creation order
         self.confirmed: set[str] = set()
         self.done: set[str] = set()
 
-    async def create(self, kind: str, key: str, path: str, **params: Any) -> Any:
+    async def create(self, kind: str, key: str, cmd: c.Command) -> Any:
         ref = f"{kind}:{self.ids[key]}"
         self.attempted.append(ref)
-        result = await self.ari.post(path, **params)
+        result = await self.ari.run(cmd)
         self.confirmed.add(ref)
         return result
 
@@ -179,10 +181,10 @@ class _Session:
 
     async def _drop_one(self, ref: str) -> None:
         kind, _, oid = ref.partition(":")
-        path = f"/channels/{oid}" if kind == "channel" else f"/bridges/{oid}"
+        cmd = c.Hangup(oid) if kind == "channel" else c.DestroyBridge(oid)
         for attempt in range(2):
             try:
-                await self.ari.delete(path)
+                await self.ari.run(cmd)
                 log.debug("AMD teardown: %s gone", ref)
                 break
             except AriError as err:
@@ -217,7 +219,7 @@ async def _retry(fn: Any, *, until: float, statuses: tuple[int, ...]) -> Any:
 
 
 async def detect(
-    ari: AriClient,
+    ari: Executor,
     channel_id: str,
     *,
     app: str,
@@ -248,14 +250,7 @@ async def detect(
         # connections from many calls overflow it (SYN dropped, retried after 1 s: audio lost).
         t_call = time.time()
         try:
-            await session.create(
-                "channel",
-                "snoop",
-                f"/channels/{channel_id}/snoop",
-                spy="in",
-                app=app,
-                snoopId=ids["snoop"],
-            )
+            await session.create("channel", "snoop", c.Snoop(channel_id, ids["snoop"], app))
         except AriError as err:
             if err.status == 404:  # the called party is already gone
                 return LiveAmdResult(
@@ -269,34 +264,11 @@ async def detect(
                 )
             raise
         if run_app_amd:
-            await session.create(
-                "channel",
-                "ref",
-                f"/channels/{channel_id}/snoop",
-                spy="in",
-                app=app,
-                snoopId=ids["ref"],
-            )
+            await session.create("channel", "ref", c.Snoop(channel_id, ids["ref"], app))
             amd_task = asyncio.create_task(_app_amd(ari, ids["ref"], deadline))
-        media = await session.create(
-            "channel",
-            "media",
-            "/channels/externalMedia",
-            app=app,
-            channelId=ids["media"],
-            transport="websocket",
-            encapsulation="none",
-            connection_type="server",
-            format="slin16",
-            direction="both",
-        )
+        media = await session.create("channel", "media", c.ExternalMedia(ids["media"], app))
         await session.create(
-            "bridge",
-            "bridge",
-            "/bridges",
-            type="mixing",
-            bridgeId=ids["bridge"],
-            name="centrala-amd",
+            "bridge", "bridge", c.CreateBridge(ids["bridge"], "mixing", "centrala-amd")
         )
         t_created = time.time()
         conn = (media.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID")
@@ -314,10 +286,7 @@ async def detect(
             # creation. Until then addChannel answers 422.
             try:
                 await _retry(
-                    lambda: ari.post(
-                        f"/bridges/{ids['bridge']}/addChannel",
-                        channel=f"{ids['snoop']},{ids['media']}",
-                    ),
+                    lambda: ari.run(c.AddToBridge(ids["bridge"], (ids["snoop"], ids["media"]))),
                     until=min(deadline, time.monotonic() + 3),
                     statuses=(409, 422),
                 )
@@ -374,7 +343,7 @@ class _MediaRun:
     """Read the media websocket, batch frames into the detector, stop at a verdict."""
 
     def __init__(
-        self, ari: AriClient, channel_id: str, ws: Any, det: _Detector, batch_frames: int
+        self, ari: Executor, channel_id: str, ws: Any, det: _Detector, batch_frames: int
     ) -> None:
         self.ari, self.channel_id, self.ws, self.det = ari, channel_id, ws, det
         self.batch = max(1, batch_frames)
@@ -451,21 +420,18 @@ class _MediaRun:
             await asyncio.gather(reader, consumer, return_exceptions=True)
 
 
-async def _channel_exists(ari: AriClient, channel_id: str) -> bool:
+async def _channel_exists(ari: Executor, channel_id: str) -> bool:
     try:
-        await ari.get(f"/channels/{channel_id}")
+        return await ari.channel_exists(channel_id)
+    except AriError:  # Asterisk busy or unreachable: not proof that the party hung up
         return True
-    except AriError as err:
-        return err.status != 404
 
 
-async def _app_amd(ari: AriClient, ref_id: str, deadline: float) -> tuple[str, str, float] | None:
+async def _app_amd(ari: Executor, ref_id: str, deadline: float) -> tuple[str, str, float] | None:
     """Send the reference snoop to ``AMD()`` and poll for its answer (status, cause, epoch s)."""
     try:
         await _retry(
-            lambda: ari.post(
-                f"/channels/{ref_id}/continue", context=AMD_CONTEXT, extension="s", priority=1
-            ),
+            lambda: ari.run(c.ContinueInDialplan(ref_id, AMD_CONTEXT, "s", 1)),
             until=min(deadline, time.monotonic() + 3),
             statuses=(404, 409, 422),
         )
@@ -474,12 +440,13 @@ async def _app_amd(ari: AriClient, ref_id: str, deadline: float) -> tuple[str, s
         while time.monotonic() < poll_until:
             await asyncio.sleep(0.1)
             try:
-                got = await ari.get(f"/channels/{ref_id}/variable", variable=AMD_RESULT_VAR)
+                value = await ari.channel_variable(ref_id, AMD_RESULT_VAR)
             except AriError as err:
-                if err.status == 404 and "variable was not found" not in str(err):
+                if err.status == 404:
                     return None  # "Provided channel was not found": the party hung up
-                continue  # 404 "Provided variable was not found": AMD() has not answered yet
-            value = (got or {}).get("value") or ""
+                continue
+            if value is None:
+                continue  # not set yet: AMD() has not answered
             parts = value.split("/")
             if len(parts) == 3 and parts[0]:
                 return parts[0], parts[1], float(parts[2])

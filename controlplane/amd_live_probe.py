@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.amd_live import LiveAmdResult, detect, object_ids, preload_detector
 from controlplane.calls import records
 from controlplane.config import Settings
+from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.executor import Executor
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class AmdProbe:
         self.trunk = trunk
         self.prefix = prefix
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, app)
+        self.engine = Executor(self.ari)  # every request of the probe goes through it
         self._started: dict[str, asyncio.Future[ev.StasisStart]] = {}
         self._reader: asyncio.Task[None] | None = None
         self.channel_ids: list[str] = []
@@ -80,18 +83,14 @@ class AmdProbe:
         self._started[cid] = fut
         self.channel_ids.append(cid)
         try:
-            await self.ari.post(
-                "/channels",
-                endpoint=f"PJSIP/{number}@{self.trunk}",
-                app=self.app,
-                channelId=cid,
-                timeout=15,
+            await self.engine.run(
+                c.Originate(cid, f"PJSIP/{number}@{self.trunk}", "", None, 15, app=self.app)
             )
             async with asyncio.timeout(15):
                 start = await fut  # originate with app=: the channel arrives answered
             t = time.monotonic()
             result = await detect(
-                self.ari,
+                self.engine,
                 cid,
                 app=self.app,
                 media_host=self.settings.bind_address,
@@ -106,7 +105,7 @@ class AmdProbe:
         finally:
             self._started.pop(cid, None)
             try:
-                await self.ari.delete(f"/channels/{cid}")
+                await self.engine.run(c.Hangup(cid))
             except AriError as err:
                 if err.status != 404:
                     raise
@@ -116,6 +115,6 @@ class AmdProbe:
         ours = set(self.channel_ids)
         for cid in self.channel_ids:
             ours.update(object_ids(cid).values())
-        channels = [c["id"] for c in await self.ari.get("/channels") if c["id"] in ours]
-        bridges = [b["id"] for b in await self.ari.get("/bridges") if b["id"] in ours]
+        channels = [ch["id"] for ch in await self.engine.channels() if ch["id"] in ours]
+        bridges = [b["id"] for b in await self.engine.bridges() if b["id"] in ours]
         return channels + bridges

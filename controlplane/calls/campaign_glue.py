@@ -26,35 +26,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
 
 from controlplane.amd_live import _app_amd, detect, object_ids
 from controlplane.bus import DIALER_PROGRESS_KEY
 from controlplane.calls import campaign_machine as cm
-from controlplane.calls import machine
+from controlplane.calls import campaign_store, machine
+from controlplane.calls.campaign_progress import _Progress, _result, dump_progress, load_progress
 from controlplane.calls.common import now
-from controlplane.db import transaction
 from controlplane.dialer.live import (
     AttemptResult,
     InvalidPlaceCall,
     PlaceCall,
-    attempt_of,
     call_id_for,
-    classify,
 )
+from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.executor import Executor
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
-from controlplane.models import CallRecord, Trunk
 from controlplane.tts import media_uri
 
 if TYPE_CHECKING:
@@ -83,25 +80,6 @@ class OutboundRefused(AttemptRefused):
         self.reason, self.final = reason, final
 
 
-@dataclass(frozen=True)
-class _Progress:
-    """What the adapter learns about one attempt beside the call machine's state."""
-
-    place: PlaceCall
-    plan: cm.CampaignPlan
-    dial_at: datetime | None = None
-    answer_at: datetime | None = None
-    greeting_end_at: datetime | None = None
-    amd_decision_at: datetime | None = None
-    amd_verdict: str | None = None
-    amd_cause: str | None = None
-    amd_source: str = "none"
-    amd_decision_ms: int | None = None
-    app_amd: tuple[str, str, int | None] | None = None  # status, cause, ms from answer
-    abandoned: bool = False
-    message_start_at: datetime | None = None
-
-
 class CampaignCalls:
     """Owned by :class:`CallService` (``calls.campaigns``); see the module docstring."""
 
@@ -114,11 +92,12 @@ class CampaignCalls:
         self.amd_timeout_s = amd_timeout_s
         self.app_amd = app_amd
         self.amd_app = f"{calls.settings.ari_app}-amd"
-        self._amd_ari: AriClient | None = None
+        self._amd_ari: AriClient | None = None  # the AMD app's connection (see run)
         self._progress: dict[str, _Progress] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        calls.router.start_kind("campaign", self.answered)  # StasisStart campaign,<attempt>
 
     # ---- the composition root's side ----
     async def run(self) -> None:
@@ -153,13 +132,15 @@ class CampaignCalls:
         svc, call_id = self.calls, place.call_id
         if call_id in svc.calls or call_id in self._progress:
             raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
-        await asyncio.to_thread(self._check, place)
+        refused = await asyncio.to_thread(campaign_store.refusal, self.calls.db, place)
+        if refused is not None:
+            raise AttemptRefused(refused)
         plan = cm.CampaignPlan(place.attempt_id, place.dial, place.ring_timeout_s, place.queue,
                                await self._abandon_media(place), place.amd, place.priority,
                                place.skills)
         binding = machine.Binding(place.tenant_id, "campaign", place.number, None, place.trunk,
                                   None, None, None)
-        async with svc._locks[call_id]:
+        async with svc.lock(call_id):
             if call_id in svc.calls or call_id in self._progress:
                 raise AttemptRefused(f"attempt {place.attempt_id!r} is in progress")
             # what the carrier receives is judged: the number without its '+' (PlaceCall.dial)
@@ -177,19 +158,8 @@ class CampaignCalls:
             state, cmds = cm.start(cm.CampaignEntered(call_id, place.caller_id, binding, plan),
                                    now())
             svc.calls[call_id] = state
-            await svc._run(call_id, cmds)
+            await svc.run(call_id, cmds)
         return call_id
-
-    def _check(self, place: PlaceCall) -> None:
-        with self.calls.db() as s:
-            trunk = s.scalar(select(Trunk.id).where(Trunk.tenant_id == place.tenant_id,
-                                                    Trunk.name == place.trunk))
-            if trunk is None:
-                raise AttemptRefused(f"attempt {place.attempt_id!r}: tenant {place.tenant_id} "
-                                     f"has no trunk {place.trunk!r}")
-            if s.scalar(select(CallRecord.id).where(CallRecord.call_id == place.call_id)):
-                raise AttemptRefused(f"attempt {place.attempt_id!r} was placed before "
-                                     f"(call {place.call_id})")
 
     async def _abandon_media(self, place: PlaceCall) -> str:
         """``sound:…`` as given; text synthesised now, so nothing waits for it at the deadline."""
@@ -211,10 +181,10 @@ class CampaignCalls:
     async def answered(self, event: ev.StasisStart) -> None:
         """StasisStart ``campaign,<attempt>``: the customer answered."""
         call_id = event.channel.id
-        if call_id != call_id_for(event.args[1]) or call_id not in self._progress:
+        if len(event.args) < 2 or call_id != call_id_for(event.args[1]) or call_id not in self._progress:
             # Not placed by this process (it restarted meanwhile): the plan is lost.
             log.warning("campaign leg %s is not known here; hanging up", call_id)
-            await self.calls._hangup_quietly(call_id)
+            await self.calls.hangup_quietly(call_id)
             return
         self._update(call_id, answer_at=event.at)
         await self._step(call_id, cm.CustomerAnswered(), event.at)
@@ -226,12 +196,11 @@ class CampaignCalls:
             case cm.DialCustomer():
                 self._update(call_id, dial_at=now())
                 try:
-                    await svc.ari.post("/channels", endpoint=cmd.endpoint, app=svc.ari.app,
-                                       appArgs=cmd.app_args, callerId=cmd.caller_id or None,
-                                       timeout=cmd.timeout_s, channelId=cmd.channel_id)
+                    await svc.engine.run(c.Originate(cmd.channel_id, cmd.endpoint, cmd.app_args,
+                                                     cmd.caller_id or None, cmd.timeout_s))
                 except AriError as err:
                     log.warning("campaign %s: originate refused: %s", call_id, err)
-                    await svc._feed(call_id, machine.LegGone(
+                    await svc.feed(call_id, machine.LegGone(
                         "caller", 0, f"Originate refused (ARI {err.status})"))
             case cm.RunAmd():
                 task = self._spawn(self._detect(call_id))
@@ -243,13 +212,13 @@ class CampaignCalls:
             case machine.PlayAbandon(channel_id=ch, media=media, playback_id=pb):
                 self._update(call_id, abandoned=True)
                 try:
-                    await svc.ari.post(f"/channels/{ch}/play/{pb}", media=media)
+                    await svc.engine.run(c.Play(ch, media, pb))
                     self._update(call_id, message_start_at=now())
                 except AriError as err:
                     if err.status == 404:
                         return  # the customer is gone; their hang-up event follows
                     log.warning("campaign %s: abandon message failed: %s", call_id, err)
-                    await svc._feed(call_id, machine.PromptDone(pb))  # release them anyway
+                    await svc.feed(call_id, machine.PromptDone(pb))  # release them anyway
 
     def ended(self, state: machine.CallState) -> None:
         """The call reached ENDED (lock held): report it once its AMD tasks are done."""
@@ -288,12 +257,11 @@ class CampaignCalls:
                 await asyncio.wait(refs, timeout=MACHINE_GRACE_S)
         await self._step(call_id, cm.AmdDecided(human, decided, cause), now())
 
-    async def _asterisk_amd(self, ari: AriClient, call_id: str, answered_at: datetime) -> None:
+    async def _asterisk_amd(self, ari: Executor, call_id: str, answered_at: datetime) -> None:
         """Asterisk's ``AMD()`` on a second snoop of the customer, for comparison only."""
         ref_id = object_ids(call_id)["ref"]
         try:
-            await ari.post(f"/channels/{call_id}/snoop", spy="in", app=self.amd_app,
-                           snoopId=ref_id)
+            await ari.run(c.Snoop(call_id, ref_id, self.amd_app))
             got = await _app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
             if got is not None:
                 ms = round((got[2] - answered_at.timestamp()) * 1000)
@@ -302,9 +270,9 @@ class CampaignCalls:
             log.info("campaign %s: AMD() comparison: %s", call_id, err)
         finally:
             with contextlib.suppress(AriError):
-                await ari.delete(f"/channels/{ref_id}")
+                await ari.run(c.Hangup(ref_id))
 
-    async def _amd_client(self) -> AriClient | None:
+    async def _amd_client(self) -> Executor | None:
         ari = self._amd_ari
         if ari is None:
             return None
@@ -313,7 +281,7 @@ class CampaignCalls:
                 await ari.connected.wait()
         except TimeoutError:
             return None
-        return ari
+        return Executor(ari)
 
     # ---- report ----
     async def _report(self, state: machine.CallState) -> None:
@@ -329,7 +297,7 @@ class CampaignCalls:
         result = _result(state, prog)
         try:
             if prog is not None and prog.amd_verdict is not None:
-                await asyncio.to_thread(self._save_amd, call_id, prog)
+                await asyncio.to_thread(campaign_store.save_amd, self.calls.db, call_id, prog)
         except Exception as err:  # noqa: BLE001 - the result must still be reported
             log.warning("campaign %s: AMD verdicts not stored: %s", call_id, err)
         await self._publish("dialer.attempt", **result.to_event())
@@ -340,14 +308,6 @@ class CampaignCalls:
                     await done
             except Exception:  # noqa: BLE001 - a failing consumer must not lose later results
                 log.exception("on_result failed for %s", call_id)
-
-    def _save_amd(self, call_id: str, prog: _Progress) -> None:
-        app = prog.app_amd or (None, None, None)
-        with transaction(self.calls.db) as s:
-            s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(
-                amd_verdict=prog.amd_verdict, amd_cause=(prog.amd_cause or "")[:64] or None,
-                amd_decision_ms=prog.amd_decision_ms, app_amd_status=app[0],
-                app_amd_cause=(app[1] or "")[:64] or None, app_amd_ms=app[2]))
 
     async def _publish(self, kind: str, **payload: Any) -> None:
         fields: dict[Any, Any] = event_fields(kind, **payload)
@@ -362,13 +322,13 @@ class CampaignCalls:
         svc = self.calls
         if call_id not in svc.calls:
             return
-        async with svc._locks[call_id]:
+        async with svc.lock(call_id):
             state, prog = svc.calls.get(call_id), self._progress.get(call_id)
             if state is None or prog is None:
                 return
             state, cmds = cm.step(state, prog.plan, event, at)
             svc.calls[call_id] = state
-            await svc._run(call_id, cmds)
+            await svc.run(call_id, cmds)
 
     def _update(self, call_id: str, **changes: Any) -> None:
         prog = self._progress.get(call_id)
@@ -416,80 +376,13 @@ class CampaignCalls:
                              greeting_end_at=t, amd_decision_at=t)
             svc.calls[call_id] = replace(state, phase=machine.Phase.QUEUED, connect_by=t,
                                          abandon_media=prog.plan.abandon_media)
-            await svc._feed(call_id, machine.ConnectDeadline())
+            await svc.feed(call_id, machine.ConnectDeadline())
         elif state.phase == machine.Phase.ABANDONING:
             self._update(call_id, abandoned=True)
-            await svc._feed(call_id, machine.PromptDone(state.prompt_playback))
+            await svc.feed(call_id, machine.PromptDone(state.prompt_playback))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-def _result(state: machine.CallState, prog: _Progress | None) -> AttemptResult:
-    """The attempt's outcome from the final call state and what the adapter saw."""
-    attempt = attempt_of(state.call_id) or state.call_id
-    connected = state.answered_at  # the agent leg answered and was bridged
-    common: dict[str, Any] = dict(attempt_id=attempt, call_id=state.call_id, tenant_id=state.tenant_id,
-                  number=state.callee, hangup_cause=state.hangup_cause,
-                  hangup_cause_txt=state.hangup_cause_txt, hangup_by=state.hangup_by,
-                  agent_endpoint=state.agent_endpoint if connected else None,
-                  agent_connect_at=connected, ended_at=state.ended_at)
-    if prog is None:
-        return AttemptResult(**common, outcome="failed", amd_verdict=None, amd_source="none",
-                             app_amd_verdict=None, dial_at=None, answer_at=None,
-                             greeting_end_at=None, amd_decision_at=None, message_start_at=None,
-                             note="the control plane restarted during the attempt")
-    answered = prog.answer_at is not None
-    rang = None
-    if not answered and prog.dial_at is not None:
-        rang = ((state.ended_at or now()) - prog.dial_at).total_seconds()
-    outcome = classify(answered=answered, cause=state.hangup_cause, rang_s=rang,
-                       ring_timeout_s=prog.place.ring_timeout_s, amd_verdict=prog.amd_verdict,
-                       abandoned=prog.abandoned)
-    source = prog.amd_source if answered and prog.place.amd else ("off" if answered else "none")
-    return AttemptResult(**common, outcome=outcome, amd_verdict=prog.amd_verdict,
-                         amd_source=source,
-                         app_amd_verdict=prog.app_amd[0] if prog.app_amd else None,
-                         dial_at=prog.dial_at, answer_at=prog.answer_at,
-                         greeting_end_at=prog.greeting_end_at if answered and prog.place.amd
-                         else prog.answer_at,
-                         amd_decision_at=prog.amd_decision_at,
-                         message_start_at=prog.message_start_at)
-
-
-def dump_progress(prog: _Progress) -> str:
-    """An attempt's progress as JSON (times in ISO 8601)."""
-    def iso(v: datetime | None) -> str | None:
-        return v.isoformat() if v else None
-
-    return json.dumps({
-        "place": asdict(prog.place), "plan": asdict(prog.plan),
-        "dial_at": iso(prog.dial_at), "answer_at": iso(prog.answer_at),
-        "greeting_end_at": iso(prog.greeting_end_at), "amd_decision_at": iso(prog.amd_decision_at),
-        "amd_verdict": prog.amd_verdict, "amd_cause": prog.amd_cause,
-        "amd_source": prog.amd_source, "amd_decision_ms": prog.amd_decision_ms,
-        "app_amd": list(prog.app_amd) if prog.app_amd else None, "abandoned": prog.abandoned,
-        "message_start_at": iso(prog.message_start_at),
-    })
-
-
-def load_progress(raw: str | bytes) -> _Progress:
-    """The inverse of :func:`dump_progress`."""
-    d = json.loads(raw)
-
-    def at(key: str) -> datetime | None:
-        return datetime.fromisoformat(d[key]) if d.get(key) else None
-
-    place = PlaceCall(**{**d["place"], "skills": tuple(d["place"].get("skills", ()))})
-    plan = cm.CampaignPlan(**{**d["plan"], "skills": tuple(d["plan"].get("skills", ()))})
-    app = d.get("app_amd")
-    return _Progress(place, plan, dial_at=at("dial_at"), answer_at=at("answer_at"),
-                     greeting_end_at=at("greeting_end_at"), amd_decision_at=at("amd_decision_at"),
-                     amd_verdict=d.get("amd_verdict"), amd_cause=d.get("amd_cause"),
-                     amd_source=d.get("amd_source", "none"),
-                     amd_decision_ms=d.get("amd_decision_ms"),
-                     app_amd=(app[0], app[1], app[2]) if app else None,
-                     abandoned=bool(d.get("abandoned")), message_start_at=at("message_start_at"))

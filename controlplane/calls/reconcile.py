@@ -21,37 +21,43 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """Mixed into :class:`CallService`."""
+    """A collaborator of :class:`CallService` (``calls.reconciler``)."""
+
+    def __init__(self, calls: CallService) -> None:
+        self.svc = calls
 
     async def reconcile(self) -> None:
         """Adopt calls from the database, finish those whose legs vanished, hang up orphans.
 
-        Events wait while the stored calls are loaded (``_adopted``): a hang-up that arrives
+        Events wait while the stored calls are loaded (the router's ``gate``): a hang-up that arrives
         just after the app is registered again must end its call, not be dropped as one of an
         unknown call while the call is adopted from a snapshot that still shows it alive."""
-        self._adopted.clear()
+        svc = self.svc
+        gate = svc.router.gate
+        gate.clear()
         try:
-            channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
-            stored = await asyncio.to_thread(records.active, self.db)
+            channels = {ch["id"]: ch for ch in await svc.engine.channels()}
+            stored = await asyncio.to_thread(records.active, svc.db)
             for row in stored:
-                if row.call_id not in self.calls:
-                    self.calls[row.call_id] = records.state_from_record(row)
+                if row.call_id not in svc.calls:
+                    svc.calls[row.call_id] = records.state_from_record(row)
         finally:
-            self._adopted.set()
-        await self.redis.delete(LIVE_CALLS_KEY)
-        for call_id in list(self.calls):
-            async with self._locks[call_id]:
+            gate.set()
+        await svc.redis.delete(LIVE_CALLS_KEY)
+        for call_id in list(svc.calls):
+            async with svc.lock(call_id):
                 await self._reconcile_call(call_id, channels)
-        known = set(self.calls)
+        known = set(svc.calls)
         for ch_id in channels:
             owner = machine.call_of_agent_channel(ch_id)
             if owner is not None and owner not in known:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
-                await self._hangup_quietly(ch_id)
-        log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
+                await svc.hangup_quietly(ch_id)
+        log.info("reconciled: %d calls live, %d channels in Asterisk", len(svc.calls), len(channels))
 
-    async def _reconcile_call(self: CallService, call_id: str, channels: dict[str, Any]) -> None:
-        state = self.calls.get(call_id)
+    async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
+        svc = self.svc
+        state = svc.calls.get(call_id)
         if state is None:
             return
         gone = {call_id} if state.caller_alive and call_id not in channels else set()
@@ -59,55 +65,56 @@ class Reconciler:
             gone.add(state.agent_channel)
         gone |= {leg.channel for leg in state.ringing if leg.channel not in channels}  # ring-all
         # Asterisk logged when and why each vanished leg hung up (CEL); fall back to "now".
-        logged = await asyncio.to_thread(read_hangups, cel_log_path(self.settings), gone)
+        logged = await asyncio.to_thread(read_hangups, cel_log_path(svc.settings), gone)
         for channel_id in sorted(gone, key=lambda ch: logged[ch].at if ch in logged else now()):
             agent = channel_id != call_id
             leg, channel = ("agent", channel_id) if agent else ("caller", None)
             if channel_id in logged:
                 h = logged[channel_id]
-                await self._feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause)),
-                                                          channel=channel), h.at)
+                await svc.feed(call_id, machine.LegGone(leg, h.cause, CAUSES.get(h.cause, str(h.cause)),
+                                                        channel=channel), h.at)
             else:
-                await self._feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True, channel))
-        state = self.calls.get(call_id)
+                await svc.feed(call_id, machine.LegGone(leg, 16, "Normal Clearing", True, channel))
+        state = svc.calls.get(call_id)
         if state is None:
             return
-        if state.direction == "campaign" and self.campaigns is not None:
-            await self.campaigns.adopt(call_id)  # its own restart story (campaign_glue)
-        elif state.phase == Phase.IVR and call_id not in self._ivr:
+        if state.direction == "campaign" and svc.campaigns is not None:
+            await svc.campaigns.adopt(call_id)  # its own restart story (campaign_glue)
+        elif state.phase == Phase.IVR and not svc.ivr.running(call_id):
             # The flow's place was lost with the old process: ring the DID's phone rather
             # than leave the caller in silence.
-            binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "",
+            binding = await asyncio.to_thread(routing.inbound_binding, svc.db, state.did or "",
                                               state.tenant_id)
-            await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
+            await svc.feed(call_id, machine.IvrFinished("restart", binding.dial,
                                                           binding.agent_endpoint))
         elif state.phase == Phase.QUEUED:
             # Waiting calls are not restored by the queue service: withdraw a ring in flight
             # and queue the caller again, with hold music, at the place they had (the queue
             # service rebuilds arrival, priority and skills from its queue log).
-            await self._feed(call_id, machine.CancelOffer("restart"))
+            await svc.feed(call_id, machine.CancelOffer("restart"))
             await self._hang_up_stray_legs(call_id, channels)
-            await self._execute(StartMoh(call_id))
+            await svc.execute(StartMoh(call_id))
             if state.queue is not None:
-                await self._to_queue(Enqueue(call_id, state.queue, 0, (), resume=True))
+                await svc.queue.tell(Enqueue(call_id, state.queue, 0, (), resume=True))
         elif state.phase == Phase.PROMPT:
             try:
-                await self.ari.get(f"/playbacks/{state.prompt_playback}")
-            except AriError:  # the prompt ended while we were away
-                await self._feed(call_id, machine.PromptDone(state.prompt_playback))
+                playing = await svc.engine.playback_exists(state.prompt_playback)
+            except AriError:
+                playing = False
+            if not playing:  # the prompt ended while we were away
+                await svc.feed(call_id, machine.PromptDone(state.prompt_playback))
         elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
-            await self._feed(call_id, machine.AgentAnswered())
-        if call_id in self.calls:
+            await svc.feed(call_id, machine.AgentAnswered())
+        if call_id in svc.calls:
             if state.phase != Phase.QUEUED:  # a queued call's were hung up before Enqueue
                 await self._hang_up_stray_legs(call_id, channels)
-            await self._save(self.calls[call_id])
+            await svc.save(svc.calls[call_id])
 
-    async def _hang_up_stray_legs(self: CallService, call_id: str,
-                                  channels: dict[str, Any]) -> None:
+    async def _hang_up_stray_legs(self, call_id: str, channels: dict[str, Any]) -> None:
         """Hang up agent legs of a live call that it no longer holds: after a restart the
         several legs of a ring-all offer (a queued call rings them no more), or the others
         of one that was answered just before the crash."""
-        state = self.calls.get(call_id)
+        state = self.svc.calls.get(call_id)
         if state is None:
             return
         held = {leg.channel for leg in state.ringing}
@@ -116,5 +123,5 @@ class Reconciler:
         for ch_id in channels:
             if ch_id not in held and machine.call_of_agent_channel(ch_id) == call_id:
                 log.warning("call %s: stray agent leg %s: hanging up", call_id, ch_id)
-                await self._hangup_quietly(ch_id)
+                await self.svc.hangup_quietly(ch_id)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import soundfile
 
-from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.executor import Executor
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +40,12 @@ def overrun(ended_at: datetime | None, destroyed_at: datetime) -> float:
     return late if late >= LATE_S else 0.0
 
 
-async def cut_tail(ari: AriClient, name: str, path: Path, seconds: float) -> None:
+async def cut_tail(ari: Executor, name: str, path: Path, seconds: float) -> None:
     """Wait for Asterisk to finish the recording ``name``, then drop its last ``seconds``."""
     deadline = time.monotonic() + FINISH_WAIT_S
     while time.monotonic() < deadline:
-        try:
-            await ari.get(f"/recordings/live/{name}")
-        except AriError as err:
-            if err.status == 404:
-                break
-            raise
+        if not await ari.live_recording_exists(name):
+            break
         await asyncio.sleep(0.05)
     else:
         log.warning("recording %s still being written after %.0f s: left whole", name,

@@ -1,10 +1,20 @@
 """Orchestration of calls: ARI events in, machine steps, commands out, records saved.
 
 Events of one call are handled in arrival order under that call's lock; events
-of different calls run concurrently. Commands are executed by :meth:`_execute`,
-the only place that turns machine commands into ARI requests. An ARI failure
-that means "that leg is already gone" (404 on hang-up, a refused originate) is
-fed back to the machine as :class:`LegGone`, so a call always reaches ENDED.
+of different calls run concurrently. ARI events reach the service through one
+:class:`~controlplane.calls.stasis.StasisRouter`, where each part registers what it owns.
+Commands go out through the engine's executor (:mod:`controlplane.engine.executor`);
+an ARI failure that means "that leg is already gone" (:mod:`controlplane.calls.failures`)
+is fed back to the machine as :class:`LegGone`, so a call always reaches ENDED.
+
+The service is one class composed of collaborators, each with its own state:
+:class:`~controlplane.ivr.service.IvrCalls` (flows on calls, the IVR domain),
+:class:`~controlplane.calls.queue_glue.QueueCalls` (the call side of the ACD),
+:class:`~controlplane.calls.reconcile.Reconciler` (agreeing with Asterisk after a
+reconnect), :class:`~controlplane.calls.toll_guard.TollGuard` and, set by the composition
+root, :class:`~controlplane.calls.campaign_glue.CampaignCalls`. They use the public
+methods below (``lock``, ``feed``, ``with_call``, ``run``, ``execute``…), never each
+other's state.
 """
 
 from __future__ import annotations
@@ -16,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -26,11 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
 from controlplane.bus import SELFTEST_ANSWERED_KEY
-from controlplane.calls import campaign_machine, machine, recording_tail, records, routing
+from controlplane.calls import campaign_machine, failures, machine, recording_tail, records, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
-from controlplane.calls.ivr_glue import IvrGlue
-from controlplane.calls.ivr_session import IvrSession, split_id
 from controlplane.calls.machine import (
     Binding,
     CallEvent,
@@ -43,50 +50,47 @@ from controlplane.calls.machine import (
     StartMoh,
     StopMoh,
 )
-from controlplane.calls.queue_glue import ANNOUNCE_SUFFIX, FEATURE_SUFFIX, QueueGlue
+from controlplane.calls.queue_glue import QueueCalls
 from controlplane.calls.reconcile import Reconciler
+from controlplane.calls.stasis import StasisRouter
 from controlplane.calls.toll_guard import TollGuard
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
-from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine.ari_ import AriError
+from controlplane.engine.executor import AriRest, Executor, executor_of
+from controlplane.ivr.service import IvrCalls
 from controlplane.jobs import outbox
 from controlplane.jobs.recordings import verify_recording
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.security import trunk_calls
 from controlplane.security.trunk_calls import TrunkOrigin
-from ivr_flows import events as ie
 from ivr_flows.model import Flow
 from ivr_flows.tts import TtsEngine
 
 log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
-PROMPT_SUFFIX = "-prompt"
+PROMPT_SUFFIX = "-prompt"  # the call's own prompt (machine.CallState.prompt_playback)
 EndHook = Callable[[str, "CallState | None", int], None]  # see CallService.end_hooks
 
 
-class CallService(IvrGlue, QueueGlue, Reconciler):
-    def __init__(self, settings: Settings, ari: AriClient, db: sessionmaker[Session],
+class CallService:
+    def __init__(self, settings: Settings, ari: AriRest | Executor, db: sessionmaker[Session],
                  redis: aioredis.Redis, jobs: Queue | None = None,
                  flows: FlowLookup | None = None, tts: TtsEngine | None = None,
                  http: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
-        self.ari = ari
+        self.engine = executor_of(ari)  # every ARI request of the calls goes through it
         self.db = db
         self.redis = redis
         self.jobs = jobs
         self.calls: dict[str, CallState] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
-        self._announcing: set[str] = set()  # queued calls hearing their position now
-        self._phone_of: dict[str, str] = {}  # call → phone it holds outside the ACD
-        self._phone_calls: defaultdict[str, set[str]] = defaultdict(set)
         self.flows = flows
         self.tts = tts
         self.http = http
-        self._ivr: dict[str, IvrSession] = {}
-        self._ivr_plan: dict[str, tuple[str, Flow, Binding]] = {}  # call id → flow to run
         self.acd: QueueService | None = None  # set by the composition root (needs us first)
         self.campaigns: CampaignCalls | None = None  # dialer attempts; set by the root too
         self.guard = TollGuard(self)  # every call out over a trunk passes it (toll fraud)
@@ -94,69 +98,92 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         # when a channel with that id is gone before it ever became a call (None, the cause).
         self.end_hooks: list[tuple[str, EndHook]] = []
         self._posted: set[asyncio.Task[None]] = set()
-        # Cleared while a (re)connect's reconcile loads the calls stored in the database:
-        # an event for one of them (its hang-up, say) must find its state, not be dropped as
-        # unknown. Reconcile's task is spawned before any event's, so it clears this first.
-        self._adopted = asyncio.Event()
-        self._adopted.set()
+        self.router = StasisRouter(unknown_start=self._unknown_start)
+        self.ivr = IvrCalls(self)
+        self.queue = QueueCalls(self)
+        self.reconciler = Reconciler(self)
+        for kind in ("inbound", "outbound"):
+            self.router.start_kind(kind, self._enter)
+        self.router.start_kind("agent", self._agent_answered)
+        self.router.start_kind("selftest", self._selftest)
+        self.router.object_suffix(PROMPT_SUFFIX, self._prompt_done)
+        self.router.event_type(ev.ChannelHangupRequest, self._hangup_requested)
+        self.router.event_type(ev.StasisEnd, self._stasis_end)
+        self.router.event_type(ev.ChannelDestroyed, self._destroyed)
+        self.router.event_type(ev.ChannelDtmfReceived, self.queue.dtmf)
+
+    # ---- what other parts use ----
+    async def on_event(self, event: ev.Event) -> None:
+        """An ARI event of the app (the events websocket's handler)."""
+        await self.router.dispatch(event)
+
+    async def reconcile(self) -> None:
+        """After a (re)connect (the events websocket's ``on_connect``)."""
+        await self.reconciler.reconcile()
+
+    def lock(self, call_id: str) -> asyncio.Lock:
+        """The call's lock: whoever steps the call holds it."""
+        return self._locks[call_id]
+
+    def post(self, call_id: str, event: CallEvent) -> None:
+        """Feed ``event`` to a call from outside its lock (the queue service's decisions)."""
+        task = asyncio.ensure_future(self.with_call(call_id, event, now()))
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    def announce(self, call_id: str, position: int, ewt_s: float) -> None:
+        """Tell a waiting caller their place (the queue service)."""
+        self.queue.announce(call_id, position, ewt_s)
+
+    async def store_queue_callback(self, call_id: str, queue: str) -> None:
+        await self.queue.store_callback(call_id, queue)
+
+    async def record_on_demand(self, call_id: str, started_by: str) -> bool:
+        return await self.queue.record_on_demand(call_id, started_by)
 
     # ---- ARI events in ----
-    async def on_event(self, event: ev.Event) -> None:
-        log.debug("event %s", event)
-        if not self._adopted.is_set():
-            await self._adopted.wait()
-        if isinstance(event, ev.StasisStart):
-            kind = event.args[0] if event.args else ""
-            if kind == "agent" and len(event.args) > 1:
-                await self._with_call(event.args[1], machine.AgentAnswered(event.channel.id),
-                                      event.at)
-            elif kind in ("inbound", "outbound"):
-                await self._enter(event, kind)
-            elif kind == "campaign" and len(event.args) > 1 and self.campaigns is not None:
-                await self.campaigns.answered(event)
-            elif kind == "selftest":
-                await self._selftest(event.channel.id)
-            else:
-                log.warning("StasisStart with unknown args %s; hanging up", event.args)
-                await self._hangup_quietly(event.channel.id)
-        elif isinstance(event, ev.ChannelHangupRequest):
-            self._causes[event.channel.id] = event.cause
-        elif isinstance(event, ev.StasisEnd):
-            # A channel that entered Stasis from the dialplan gets no ChannelDestroyed after
-            # StasisEnd (the app is unsubscribed first): StasisEnd is its hang-up.
-            cause = self._causes.pop(event.channel.id, 0) or 16  # 0: not given; a plain BYE
-            await self._leg_gone(event.channel.id, cause, CAUSES.get(cause, str(cause)), event.at)
-        elif isinstance(event, ev.ChannelDestroyed):
-            self._causes.pop(event.channel.id, None)
-            await self._leg_gone(event.channel.id, event.cause, event.cause_txt, event.at)
-        elif isinstance(event, ev.ChannelDtmfReceived):
-            await self._dtmf(event.channel.id, event.digit)
-        elif isinstance(event, ev.PlaybackFinished) and (ids := split_id(event.playback_id)):
-            await self._to_ivr(ids[0], ie.PlaybackFinished(ids[1]))
-        elif isinstance(event, ev.RecordingFinished) and (ids := split_id(event.name)):
-            await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], event.duration_s))
-        elif isinstance(event, ev.RecordingFailed) and (ids := split_id(event.name)):
-            await self._to_ivr(ids[0], ie.RecordingFinished(ids[1], None, event.cause))
-        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(ANNOUNCE_SUFFIX):
-            await self._after_announcement(event.playback_id.removesuffix(ANNOUNCE_SUFFIX))
-        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(FEATURE_SUFFIX):
-            await self._hangup_quietly(event.playback_id.removesuffix(FEATURE_SUFFIX))
-        elif isinstance(event, ev.PlaybackFinished) and event.playback_id.endswith(PROMPT_SUFFIX):
-            await self._with_call(event.playback_id.removesuffix(PROMPT_SUFFIX),
-                                  machine.PromptDone(event.playback_id), event.at)
+    async def _unknown_start(self, event: ev.StasisStart) -> None:
+        log.warning("StasisStart with unknown args %s; hanging up", event.args)
+        await self.hangup_quietly(event.channel.id)
+
+    async def _agent_answered(self, event: ev.StasisStart) -> None:
+        if len(event.args) < 2:
+            await self._unknown_start(event)
+            return
+        await self.with_call(event.args[1], machine.AgentAnswered(event.channel.id), event.at)
+
+    async def _prompt_done(self, call_id: str, event: ev.Event) -> None:
+        if isinstance(event, ev.PlaybackFinished):
+            await self.with_call(call_id, machine.PromptDone(event.playback_id), event.at)
+
+    async def _hangup_requested(self, event: ev.Event) -> None:
+        assert isinstance(event, ev.ChannelHangupRequest)
+        self._causes[event.channel.id] = event.cause
+
+    async def _stasis_end(self, event: ev.Event) -> None:
+        # A channel that entered Stasis from the dialplan gets no ChannelDestroyed after
+        # StasisEnd (the app is unsubscribed first): StasisEnd is its hang-up.
+        assert isinstance(event, ev.StasisEnd)
+        cause = self._causes.pop(event.channel.id, 0) or 16  # 0: not given; a plain BYE
+        await self._leg_gone(event.channel.id, cause, CAUSES.get(cause, str(cause)), event.at)
+
+    async def _destroyed(self, event: ev.Event) -> None:
+        assert isinstance(event, ev.ChannelDestroyed)
+        self._causes.pop(event.channel.id, None)
+        await self._leg_gone(event.channel.id, event.cause, event.cause_txt, event.at)
 
     async def _leg_gone(self, channel_id: str, cause: int, cause_txt: str, at: datetime) -> None:
         if (call_id := machine.call_of_agent_channel(channel_id)) is not None:
-            await self._with_call(call_id, machine.LegGone("agent", cause, cause_txt,
+            await self.with_call(call_id, machine.LegGone("agent", cause, cause_txt,
                                                            channel=channel_id), at)
         else:
-            await self._with_call(channel_id, machine.LegGone("caller", cause, cause_txt), at)
+            await self.with_call(channel_id, machine.LegGone("caller", cause, cause_txt), at)
 
-    async def _enter(self, event: ev.StasisStart, kind: str) -> None:
-        call_id = event.channel.id
+    async def _enter(self, event: ev.StasisStart) -> None:
+        call_id, kind = event.channel.id, event.args[0]
         target = event.args[1] if len(event.args) > 1 else event.channel.exten
         if kind == "outbound" and target.startswith("*") and self.acd is not None:
-            await self._feature_code(call_id, event.channel.endpoint, target)
+            await self.queue.feature_code(call_id, event.channel.endpoint, target)
             return
         # The lock is taken before the look-ups: a caller who hangs up meanwhile has their
         # StasisEnd wait for it, and so finds the call instead of being dropped.
@@ -172,7 +199,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 return
             state, cmds = machine.start(machine.Entered(call_id, caller, binding), event.at)
             self.calls[call_id] = state
-            await self._run(call_id, cmds)
+            await self.run(call_id, cmds)
 
     async def _binding(self, call_id: str, kind: str, target: str, endpoint: str,
                        tenant_id: int | None) -> Binding:
@@ -184,7 +211,7 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         if self.flows is not None and binding.tenant_id is not None:
             found = await asyncio.to_thread(self.flows, target)
             if found is not None:
-                self._ivr_plan[call_id] = (found[0], found[1], binding)
+                self.ivr.plan(call_id, found[0], found[1], binding)
                 # Who answers is decided by the flow; the DID's phone is only the fallback.
                 binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
         return binding
@@ -194,18 +221,19 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         """A trunk call to a number that is not one of its tenant's DIDs: refused unanswered
         (no prompt to a stranger, no call record) and written to the security audit."""
         with contextlib.suppress(AriError):  # already gone: nothing left to refuse
-            await self.ari.delete(f"/channels/{call_id}", reason=trunk_calls.REFUSE_REASON)
+            await self.engine.run(c.Hangup(call_id, trunk_calls.REFUSE_REASON))
         try:
             await asyncio.to_thread(trunk_calls.record_unknown_number, self.db, origin, number,
                                     caller, call_id)
         except SQLAlchemyError as err:  # the call is refused either way
             log.warning("could not audit refused call %s: %s", call_id, err)
 
-    async def _with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
+    async def with_call(self, call_id: str, event: CallEvent, at: datetime) -> None:
+        """:meth:`feed` under the call's lock (from outside it)."""
         async with self._locks[call_id]:
-            await self._feed(call_id, event, at)
+            await self.feed(call_id, event, at)
 
-    async def _feed(self, call_id: str, event: CallEvent, at: datetime | None = None) -> None:
+    async def feed(self, call_id: str, event: CallEvent, at: datetime | None = None) -> None:
         """Step the machine (lock held) at ``at`` (Asterisk's event time) and run its commands."""
         state = self.calls.get(call_id)
         if state is None:
@@ -214,18 +242,18 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 self._locks.pop(call_id, None)  # never a call (refused, probe): keep no lock
             return
         if isinstance(event, machine.LegGone) and event.leg == "caller":
-            await self._stop_ivr(call_id)
+            self.ivr.stop(call_id)
         state, cmds = machine.step(state, event, at or now())
         self.calls[call_id] = state
-        await self._run(call_id, cmds)
+        await self.run(call_id, cmds)
         if state.phase == Phase.ENDED:
             if state.direction == "campaign" and self.campaigns is not None:
                 self.campaigns.ended(state)
             self._call_ended(call_id, state, state.hangup_cause or 0)
             self.calls.pop(call_id, None)
-            self._announcing.discard(call_id)
+            self.queue.forget(call_id)
             self._locks.pop(call_id, None)
-            self._ivr_plan.pop(call_id, None)
+            self.ivr.forget(call_id)
 
     def _call_ended(self, call_id: str, state: CallState | None, cause: int) -> None:
         for prefix, hook in self.end_hooks:
@@ -233,71 +261,49 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
                 hook(call_id, state, cause)
 
     # ---- commands out ----
-    async def _run(self, call_id: str, cmds: Sequence[campaign_machine.Out]) -> None:
+    async def run(self, call_id: str, cmds: Sequence[campaign_machine.Out]) -> None:
+        """Carry out a machine's commands for ``call_id`` (lock held), each by its owner."""
         for cmd in cmds:
             if isinstance(cmd, StartIvr):
-                await self._start_ivr(call_id)
+                await self.ivr.start(call_id)
                 continue
             if isinstance(cmd, Enqueue | QueueNotify):
-                await self._to_queue(cmd)
+                await self.queue.tell(cmd)
                 continue
             if isinstance(cmd, campaign_machine.COMMANDS):
                 if self.campaigns is not None:
                     await self.campaigns.execute(call_id, cmd)
                 continue
-            gone = await self._execute(cmd)
+            gone = await self.execute(cmd)
             if gone is not None:
-                await self._feed(call_id, gone)
+                await self.feed(call_id, gone)
 
-    async def _execute(self, cmd: machine.Out) -> machine.LegGone | None:
+    async def execute(self, cmd: machine.Out) -> machine.LegGone | None:
         """Run one command; return a LegGone when ARI says the leg no longer exists."""
         try:
             match cmd:
                 case SaveCall(state=state):
-                    await self._save(state)
-                case c.Answer(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/answer")
-                case c.Play(channel_id=ch, media=media, playback_id=pb):
-                    await self.ari.post(f"/channels/{ch}/play/{pb}", media=media)
-                case StartMoh(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/moh")
-                case StopMoh(channel_id=ch):
-                    await self.ari.delete(f"/channels/{ch}/moh")
-                case c.StartRinging(channel_id=ch):
-                    await self.ari.post(f"/channels/{ch}/ring")
-                case c.StopRinging(channel_id=ch):
-                    await self.ari.delete(f"/channels/{ch}/ring")
+                    await self.save(state)
                 case c.CreateBridge(bridge_id=b):
                     # A queued call's bridge has dtmf_events: keys pressed in the conversation
                     # still reach us as ChannelDtmfReceived (an agent's "record this call");
                     # a plain mixing bridge swallows them. Other calls need no keys.
                     owner = self.calls.get(b.removesuffix("-bridge"))
                     kind = "mixing,dtmf_events" if owner is not None and owner.queue else "mixing"
-                    await self.ari.post(f"/bridges/{b}", type=kind, name=b)
-                case c.AddToBridge(bridge_id=b, channel_ids=chs):
-                    await self.ari.post(f"/bridges/{b}/addChannel", channel=",".join(chs))
-                case c.RecordBridge(bridge_id=b, name=name):
-                    await self.ari.post(f"/bridges/{b}/record", name=name, format="wav",
-                                        ifExists="overwrite", beep=False)
-                case c.Originate():
-                    return await self._originate(cmd)
-                case c.Hangup(channel_id=ch, reason=reason):
-                    await self.ari.delete(f"/channels/{ch}", reason=reason)
+                    await self.engine.run(replace(cmd, type=kind))
                 case c.DestroyBridge(bridge_id=b):
-                    await self.ari.delete(f"/bridges/{b}")
+                    await self.engine.run(cmd)
                     await self._end_recording_at_call_end(b.removesuffix("-bridge"))
+                case c.Command():
+                    await self.engine.run(cmd)
+                case StartMoh(channel_id=ch):  # until machine.py takes these from the engine
+                    await self.engine.run(c.StartMoh(ch))
+                case StopMoh(channel_id=ch):
+                    await self.engine.run(c.StopMoh(ch))
                 case _:
                     raise TypeError(f"unknown command {cmd!r}")
         except AriError as err:
-            if err.status == 404 and isinstance(cmd, c.Hangup):
-                agent = machine.call_of_agent_channel(cmd.channel_id) is not None
-                return machine.LegGone("agent" if agent else "caller", 16, "Normal Clearing",
-                                       estimated=True, channel=cmd.channel_id if agent else None)
-            if err.status in (404, 409) and isinstance(cmd, (c.DestroyBridge, c.StopRinging, c.Play,
-                                                              c.Answer, c.StartRinging, StartMoh,
-                                                              StopMoh)):
-                return None  # the channel or bridge is already gone; its own event follows
-            log.warning("command %s failed: %s", type(cmd).__name__, err)
+            return failures.leg_gone(cmd, err)
         return None
 
     async def _end_recording_at_call_end(self, call_id: str) -> None:
@@ -308,26 +314,13 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
             return
         late = recording_tail.overrun(state.ended_at, now())
         if late:
-            await recording_tail.cut_tail(self.ari, state.recording,
+            await recording_tail.cut_tail(self.engine, state.recording,
                                           self.settings.recordings_dir / f"{state.recording}.wav",
                                           late)
 
-    async def _originate(self, cmd: c.Originate) -> machine.LegGone | None:
-        variables: dict[str, Any] = {f"PJSIP_HEADER(add,{k})": v for k, v in cmd.headers}
-        try:
-            await self.ari.post(
-                "/channels", {"variables": variables}, endpoint=cmd.endpoint, app=self.ari.app,
-                appArgs=cmd.app_args, callerId=cmd.caller_id, timeout=cmd.timeout_s,
-                channelId=cmd.channel_id,
-            )
-        except AriError as err:
-            log.info("originate %s refused: %s", cmd.endpoint, err)
-            return machine.LegGone("agent", 20, "Subscriber absent", channel=cmd.channel_id)
-        return None
-
-    async def _save(self, state: CallState) -> None:
+    async def save(self, state: CallState) -> None:
         await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
-        await self._phone_use(state)
+        await self.queue.phone_use(state)
         if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
             job_id = "verify-rec-" + state.call_id.replace(".", "-")
             try:  # Redis down: kept in the outbox, queued when it is back (never lost)
@@ -354,19 +347,20 @@ class CallService(IvrGlue, QueueGlue, Reconciler):
         except aioredis.RedisError as err:  # live view only; the database holds the record
             log.warning("redis update failed: %s", err)
 
-    async def _selftest(self, channel_id: str) -> None:
+    async def _selftest(self, event: ev.StasisStart) -> None:
         """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.
 
         Not a customer call, so no call record; the count is ``centrala:selftest:answered``.
         """
+        channel_id = event.channel.id
         try:
-            await self.ari.post(f"/channels/{channel_id}/answer")
+            await self.engine.run(c.Answer(channel_id))
             await self.redis.incr(SELFTEST_ANSWERED_KEY)
         except (AriError, aioredis.RedisError) as err:
             log.warning("selftest %s: %s", channel_id, err)
-        await self._hangup_quietly(channel_id)
+        await self.hangup_quietly(channel_id)
 
-    async def _hangup_quietly(self, channel_id: str) -> None:
+    async def hangup_quietly(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):
-            await self.ari.delete(f"/channels/{channel_id}")
+            await self.engine.run(c.Hangup(channel_id))
 

@@ -5,7 +5,7 @@ Theory of operation
 Every outbound path asks :class:`TollGuard` right before the call enters the call
 service's live state: a desk phone dialling out and a preview call
 (:meth:`TollGuard.guard_binding`, from ``CallService._binding``), an IVR transfer to a
-number (``IvrGlue._ivr_finished``), a campaign attempt (``CampaignCalls.place``). The
+number (``IvrCalls._finished``), a campaign attempt (``CampaignCalls.place``). The
 decision itself is pure (:func:`controlplane.security.outbound_policy.decide`); this module
 counts what is in use and acts on a refusal.
 

@@ -59,6 +59,7 @@ from controlplane.dialer import preview_rows
 from controlplane.dialer.live import AttemptResult, classify
 from controlplane.dialer.preview_rows import CALL_PREFIX, PreviewError
 from controlplane.engine.ari_ import AriError
+from controlplane.engine.commands import Originate
 from controlplane.security.outbound_policy import is_cap
 
 if TYPE_CHECKING:
@@ -121,13 +122,11 @@ class PreviewDialer:
                 "call_id": dial.call_id, "caller_id": dial.caller_id}
 
     async def _originate(self, d: preview_rows.Dial) -> None:
-        ari = self.calls.ari
         shown = d.caller_id or d.extension  # no campaign number: what the phone itself shows
         try:
-            await ari.post("/channels", endpoint=f"PJSIP/{d.endpoint}", app=ari.app,
-                           appArgs=f"outbound,{d.number.lstrip('+')}",
-                           callerId=f'"{d.number}" <{shown}>', timeout=AGENT_PHONE_RING_S,
-                           channelId=d.call_id)
+            await self.calls.engine.run(Originate(
+                d.call_id, f"PJSIP/{d.endpoint}", f"outbound,{d.number.lstrip('+')}",
+                f'"{d.number}" <{shown}>', AGENT_PHONE_RING_S))
         except AriError as err:
             await asyncio.to_thread(preview_rows.close_unconnected, self.db, d.call_id,
                                     f"not rung ({err.status})", None, self.clock())

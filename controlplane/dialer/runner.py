@@ -74,7 +74,7 @@ class CampaignRunner:
         """Recover open attempts, then tick until cancelled."""
         live = set(self.campaigns.calls.calls)
         try:  # Asterisk is the truth about which calls still exist
-            live |= {ch["id"] for ch in await self.campaigns.calls.ari.get("/channels")}
+            live |= {ch["id"] for ch in await self.campaigns.calls.engine.channels()}
         except Exception as err:  # noqa: BLE001 - ARI not up yet: only what the service knows
             log.warning("dialer: channels not listed at start: %s", err)
         closed = await asyncio.to_thread(attempt_store.recover, self.db, live)

@@ -20,7 +20,9 @@ from typing import Any
 
 import aiohttp
 
-from controlplane.engine.ari_ import AriClient, AriError
+from controlplane.engine import commands as c
+from controlplane.engine.ari_ import AriError
+from controlplane.engine.executor import Executor
 from controlplane.tts import media_uri
 from ivr_flows import commands as ic
 from ivr_flows import events as ie
@@ -44,7 +46,7 @@ def split_id(ari: str) -> tuple[str, str] | None:
 
 
 class IvrSession:
-    def __init__(self, call_id: str, flow: Flow, version_id: str, ari: AriClient,
+    def __init__(self, call_id: str, flow: Flow, version_id: str, engine: Executor,
                  http: aiohttp.ClientSession, tts: TtsEngine,
                  run_locked: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
                  on_finish: Callable[[Terminal, dict[str, Any]], Awaitable[None]],
@@ -54,7 +56,7 @@ class IvrSession:
                  audio: Callable[[str], str | None] | None = None,
                  callbacks: Callable[[ic.RequestCallback], None] | None = None) -> None:
         self.call_id = call_id
-        self.ari = ari
+        self.engine = engine
         self.http = http
         self.tts = tts
         self.run_locked = run_locked
@@ -104,7 +106,7 @@ class IvrSession:
                 case ic.Play():
                     await self._play(cmd)
                 case ic.StopPlayback(playback_id=pb):
-                    await self.ari.delete(f"/playbacks/{ari_id(ch, pb)}")
+                    await self.engine.run(c.StopPlayback(ari_id(ch, pb)))
                 case ic.StartTimer(timer_id=tid, seconds=secs):
                     self._start_timer(tid, secs)
                 case ic.CancelTimer(timer_id=tid):
@@ -114,14 +116,12 @@ class IvrSession:
                 case ic.HttpRequest():
                     self._spawn(self._http(cmd))
                 case ic.RecordMessage(name=name, max_duration_s=mx, beep=beep, terminate_on=term):
-                    await self.ari.post(f"/channels/{ch}/record", name=ari_id(ch, name),
-                                        format="wav", beep=beep, maxDurationSeconds=mx,
-                                        terminateOn=term, ifExists="overwrite")
+                    await self.engine.run(c.RecordChannel(ch, ari_id(ch, name), mx, beep, term))
                 case ic.StopRecording(name=name):
-                    await self.ari.post(f"/recordings/live/{ari_id(ch, name)}/stop")
+                    await self.engine.run(c.StopLiveRecording(ari_id(ch, name)))
                 case ic.SetLanguage(language=lang):
-                    await self.ari.post(f"/channels/{ch}/variable", variable="CHANNEL(language)",
-                                        value=lang.split("-")[0])
+                    await self.engine.run(c.SetChannelVar(ch, "CHANNEL(language)",
+                                                       lang.split("-")[0]))
                 case ic.RequestCallback():
                     if self.callbacks is None:
                         log.warning("IVR %s: callback request not stored (no store)", ch)
@@ -185,8 +185,7 @@ class IvrSession:
                     await self.feed(ie.PlaybackFinished(cmd.playback_id))
                     return
                 media = found
-        await self.ari.post(f"/channels/{self.call_id}/play/{ari_id(self.call_id, cmd.playback_id)}",
-                            media=media)
+        await self.engine.run(c.Play(self.call_id, media, ari_id(self.call_id, cmd.playback_id)))
 
     def _start_timer(self, timer_id: str, seconds: float) -> None:
         loop = asyncio.get_running_loop()
