@@ -210,6 +210,7 @@ class RateResult:
     wall_s: float
     redis_cmds: int
     records: dict[str, Any]
+    load1: float  # the machine's 1-minute load average when the rate ended
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -292,6 +293,7 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
             "-trace_stat", "-fd", "1", "-trace_err", "-trace_screen", "-nostdin",
             "-timeout", f"{seconds + hold + ANSWER_TIMEOUT_MS / 1000 + 60:.0f}s"]
     before = {name: cpu_s(pid) for name, pid in pids.items()}
+    sipp_before = os.times().children_user + os.times().children_system
     counts_before = read_counts(counters)
     redis_before = redis_commands(rds)
     t0 = time.monotonic()
@@ -309,6 +311,7 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
           f"the platform's channels of rate {rate:g} to end")
     wall = time.monotonic() - t0
     used = {name: cpu_s(pid) - before[name] for name, pid in pids.items()}
+    used["sipp"] = os.times().children_user + os.times().children_system - sipp_before
     redis_used = redis_commands(rds) - redis_before - 1
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -326,7 +329,7 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
     attempted = int(stats.get("TotalCallCreated", succeeded + failed))
     counts = {k: counts_after.get(k, 0) - counts_before.get(k, 0) for k in counts_after}
     return RateResult(rate, attempted, succeeded, failed, sipp_rtts(workdir), used, wall,
-                      redis_used, call_records(settings, prefix, attempted),
+                      redis_used, call_records(settings, prefix, attempted), os.getloadavg()[0],
                       {k: v for k, v in counts.items() if v})
 
 
@@ -341,10 +344,15 @@ def summary(r: RateResult) -> dict[str, Any]:
         "invite_200_max_ms": ms(max(r.rtt_ms) if r.rtt_ms else None), "rtt_samples": len(r.rtt_ms),
         "asterisk_cpu_ms_per_call": round(1000 * r.cpu_s["asterisk"] / per, 2),
         "controlplane_cpu_ms_per_call": round(1000 * r.cpu_s["controlplane"] / per, 2),
+        # failed calls cost CPU too: per attempted call is the floor of the per-call figure
+        "asterisk_cpu_ms_per_attempt": round(1000 * r.cpu_s["asterisk"] / max(r.attempted, 1), 2),
+        "controlplane_cpu_ms_per_attempt": round(
+            1000 * r.cpu_s["controlplane"] / max(r.attempted, 1), 2),
         "asterisk_cpu_pct": round(100 * r.cpu_s["asterisk"] / r.wall_s, 1),
         "controlplane_cpu_pct": round(100 * r.cpu_s["controlplane"] / r.wall_s, 1),
+        "sipp_cpu_pct": round(100 * r.cpu_s["sipp"] / r.wall_s, 1),
         "wall_s": round(r.wall_s, 1), "redis_cmds_per_call": round(r.redis_cmds / per, 1),
-        "call_records": r.records,
+        "call_records": r.records, "load1": round(r.load1, 1),
     }
     if r.counts:
         out["per_call"] = {k: round(v / per, 2) for k, v in sorted(r.counts.items())}
@@ -404,7 +412,8 @@ def main() -> int:
         log("stopping everything")
         stop_isolated(settings)
     out = [summary(r) for r in results]
-    log(f"total {time.monotonic() - started:.0f} s; load average {os.getloadavg()}")
+    log(f"total {time.monotonic() - started:.0f} s; load average now "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (the CPU figures mean little above ~2)")
     if args.json:
         print(json.dumps(out))
         return 0
@@ -412,7 +421,7 @@ def main() -> int:
           "INVITE->200 OK from SIPp's trace; CPU from SIPp start to the last channel gone")
     print(f"{'rate/s':>6} {'calls':>6} {'ok':>6} {'failed':>6} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'max ms':>7} {'Ast ms/call':>11} {'CP ms/call':>10} {'Ast %':>6} {'CP %':>6} "
-          f"{'redis/call':>10} {'answered_at':>11} {'billsec>0':>9}")
+          f"{'redis/call':>10} {'answered_at':>11} {'billsec>0':>9} {'load':>5}")
     for r in out:
         def f(v: float | None) -> str:
             return "-" if v is None else f"{v:.0f}"
@@ -423,7 +432,7 @@ def main() -> int:
               f"{f(r['invite_200_max_ms']):>7} {r['asterisk_cpu_ms_per_call']:11.1f} "
               f"{r['controlplane_cpu_ms_per_call']:10.1f} {r['asterisk_cpu_pct']:6.1f} "
               f"{r['controlplane_cpu_pct']:6.1f} {r['redis_cmds_per_call']:10.1f} "
-              f"{rec['answered_at']:>11} {rec['billsec_gt0']:>9}")
+              f"{rec['answered_at']:>11} {rec['billsec_gt0']:>9} {r['load1']:5.1f}")
     for r in out:
         if "per_call" in r:
             print(f"per call at {r['rate']:g}/s (counters): {json.dumps(r['per_call'])}")
