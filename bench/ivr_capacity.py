@@ -299,7 +299,7 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
     t0 = time.monotonic()
     spy = None
     if profile is not None:
-        spy = subprocess.Popen(["py-spy", "record", "-p", str(iso.pids["controlplane"]),
+        spy = subprocess.Popen([py_spy() or "py-spy", "record", "-p", str(iso.pids["controlplane"]),
                                 "--format", "raw", "-r", "100", "--nonblocking",
                                 "-o", str(profile)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -331,6 +331,12 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
     return RateResult(rate, attempted, succeeded, failed, sipp_rtts(workdir), used, wall,
                       redis_used, call_records(settings, prefix, attempted), os.getloadavg()[0],
                       {k: v for k, v in counts.items() if v})
+
+
+def py_spy() -> str | None:
+    """py-spy on PATH or next to this interpreter (pip installs it into the venv's bin)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
 
 
 def summary(r: RateResult) -> dict[str, Any]:
@@ -377,7 +383,7 @@ def main() -> int:
     if shutil.which("sipp") is None:
         print("needs sipp (Debian package sip-tester; `make bootstrap` installs it)", file=sys.stderr)
         return 2
-    if args.profile_rate is not None and shutil.which("py-spy") is None:
+    if args.profile_rate is not None and py_spy() is None:
         print("--profile-rate needs py-spy (pip install py-spy)", file=sys.stderr)
         return 2
     os.environ.update(ENV)
