@@ -27,7 +27,8 @@ Options: ``--count`` runs the control plane under ``bench/cp_counters.py`` and a
 statements, commits, Redis round trips, JSON encodes/decodes, asyncio tasks and log
 records per call (the hooks cost CPU: do not read CPU figures from such a run);
 ``--profile-rate R --profile-dir D`` records the control plane with py-spy (raw collapsed
-stacks, ``D/ivr-R.txt``) while rate R runs.
+stacks, ``D/ivr-R.txt``; ``--profile-gil``: only the thread holding the GIL) while rate R
+runs. ``bench/pyspy_summary.py`` ranks what such a file holds.
 
 Usage: python bench/ivr_capacity.py [--rates 10,25,50,75] [--seconds 30] [--hold 4] [--json]
 Runs its own isolated platform + lab under /tmp/centrala-ivrcap (own ports, fresh
@@ -277,7 +278,7 @@ def read_counts(path: Path | None) -> dict[str, int]:
 
 def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, rate: float,
              seconds: float, hold: float, counters: Path | None,
-             profile: Path | None) -> RateResult:
+             profile: Path | None, gil: bool = False) -> RateResult:
     calls = max(1, round(rate * seconds))
     workdir = settings.runtime_dir / "sipp" / f"rate-{rate:g}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -301,7 +302,7 @@ def run_rate(settings: Settings, iso: Isolated, rds: redis.Redis, source: str, r
     if profile is not None:
         spy = subprocess.Popen([py_spy() or "py-spy", "record", "-p", str(iso.pids["controlplane"]),
                                 "--format", "raw", "-r", "100", "--nonblocking",
-                                "-o", str(profile)],
+                                "-o", str(profile), *(["--gil"] if gil else [])],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(workdir / "sipp.out", "wb") as out:
         proc = subprocess.run(argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
@@ -374,6 +375,8 @@ def main() -> int:
                         help="run the control plane under bench/cp_counters.py (per-call counts)")
     parser.add_argument("--profile-rate", type=float, help="py-spy the control plane at this rate")
     parser.add_argument("--profile-dir", type=Path, default=Path(RUNTIME + "-profiles"))
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="sample only the thread holding the GIL (Python CPU, not waits)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rates = [float(x) for x in args.rates.split(",") if x.strip()]
@@ -405,10 +408,10 @@ def main() -> int:
             profile = None
             if args.profile_rate is not None and rate == args.profile_rate:
                 args.profile_dir.mkdir(parents=True, exist_ok=True)
-                profile = args.profile_dir / f"ivr-{rate:g}.txt"
+                profile = args.profile_dir / f"ivr-{rate:g}{'-gil' if args.profile_gil else ''}.txt"
             log(f"rate {rate:g}/s: {round(rate * args.seconds)} calls, held {args.hold:g} s")
             r = run_rate(settings, iso, rds, source, rate, args.seconds, args.hold, counters,
-                         profile)
+                         profile, args.profile_gil)
             results.append(r)
             s = summary(r)
             log(f"rate {rate:g}/s: {r.succeeded}/{r.attempted} ok, p50 {s['invite_200_p50_ms']} ms, "
