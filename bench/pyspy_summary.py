@@ -1,7 +1,8 @@
 """Summarise a py-spy raw profile (``py-spy record --format raw``): where the samples go.
 
-Prints the share of samples on the event loop thread and on worker threads, then the
-top functions and modules by exclusive (the sample's leaf frame) and inclusive (anywhere
+Prints the share of samples on the event loop thread and on worker threads, the
+project function that owns each sample (the innermost frame of ours on its stack: the
+library work it caused is charged to it), then the top functions and modules by exclusive (the sample's leaf frame) and inclusive (anywhere
 on the stack, once per sample) share. A module is a file's path with the site-packages
 or standard-library prefix stripped: ``controlplane/calls/service.py``, ``sqlalchemy``,
 ``asyncio``…; a third-party package is folded into its top-level name.
@@ -57,7 +58,12 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]], top: int) -> dict
     excl_m: Counter[str] = Counter()
     incl_m: Counter[str] = Counter()
     threads: Counter[str] = Counter()
+    owner: Counter[str] = Counter()
     for frames, n in stacks:
+        # the innermost project frame owns the library work below it (records.save owns
+        # the SQLAlchemy flush it causes); samples with none are the loop's or a library's
+        own = [f"{fn} ({module_of(fl)})" for fn, fl in frames if module_of(fl).startswith(OWN)]
+        owner[own[-1] if own else f"(no project frame: {module_of(frames[-1][1])})"] += n
         threads["worker threads" if frames and frames[0][0].startswith("Thread._bootstrap")
                 else "event loop (main thread)"] += n
         func, file = frames[-1]
@@ -71,7 +77,7 @@ def summarise(stacks: list[tuple[list[tuple[str, str]], int]], top: int) -> dict
     def ranked(c: Counter[str]) -> list[tuple[str, float]]:
         return [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)]
 
-    return {"samples": total, "threads": ranked(threads),
+    return {"samples": total, "threads": ranked(threads), "project_owner": ranked(owner),
             "modules_exclusive": ranked(excl_m), "modules_inclusive": ranked(incl_m),
             "functions_exclusive": ranked(excl_f), "functions_inclusive": ranked(incl_f)}
 
@@ -87,7 +93,7 @@ def main() -> int:
         print(json.dumps(result, indent=1))
         return 0
     print(f"{args.profile}: {result['samples']} samples")
-    for key in ("threads", "modules_exclusive", "modules_inclusive", "functions_exclusive",
+    for key in ("threads", "project_owner", "modules_exclusive", "modules_inclusive", "functions_exclusive",
                 "functions_inclusive"):
         print(f"\n{key.replace('_', ' ')} (% of samples)")
         for name, share in result[key]:
