@@ -38,7 +38,6 @@ database); needs root and ``sipp``. Everything is stopped at the end.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -56,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import redis  # noqa: E402
 from acd_bench_lab import active_channels  # noqa: E402
 from benchkit import BenchError, Isolated, cpu_s, log, pct, start_isolated, stop_isolated, until  # noqa: E402
+from sipp_kit import SCENARIO, sipp_rtts, sipp_stats  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from controlplane import ivr_store  # noqa: E402
@@ -92,76 +92,6 @@ ANSWER_TIMEOUT_MS = 20000  # SIPp gives up on a call (failed) without a final an
 DRAIN_S = 60.0  # at most this long for a rate's calls to end after SIPp is done
 MAX_OPEN_CALLS = 850  # below the platform's RTP range (900 calls)
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<!-- The carrier calls the DID, holds -d ms after the answer, hangs up. -->
-<scenario name="ivr_capacity">
-  <send retrans="500" start_rtd="1">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "[caller_prefix][call_number]" <sip:[caller_prefix][call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:[caller_prefix][call_number]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=carrier 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 8 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="1" rrs="true"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [last_From:]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:[caller_prefix][call_number]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [last_From:]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: <sip:[caller_prefix][call_number]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000, 2000, 5000"/>
-</scenario>
-"""
 
 
 # ---- platform ---------------------------------------------------------------------
@@ -213,28 +143,6 @@ class RateResult:
     records: dict[str, Any]
     load1: float  # the machine's 1-minute load average when the rate ended
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def sipp_stats(workdir: Path) -> dict[str, str]:
-    """The last line of SIPp's ``-trace_stat`` file as a dict (cumulative counters)."""
-    files = sorted(workdir.glob("*_.csv"))
-    if not files:
-        raise BenchError(f"SIPp wrote no statistics in {workdir}")
-    rows = list(csv.reader(files[0].read_text().splitlines(), delimiter=";"))
-    return dict(zip(rows[0], rows[-1], strict=False))
-
-
-def sipp_rtts(workdir: Path) -> list[float]:
-    """Every INVITE → 200 OK time (ms) SIPp traced (``-trace_rtt -rtt_freq 1``)."""
-    out: list[float] = []
-    for f in workdir.glob("*_rtt.csv"):
-        for row in csv.reader(f.read_text().splitlines(), delimiter=";"):
-            if len(row) >= 2:
-                try:
-                    out.append(float(row[1]))
-                except ValueError:
-                    continue  # the header
-    return out
 
 
 def redis_commands(client: redis.Redis) -> int:

@@ -1,4 +1,4 @@
-"""The pure parts of the IVR capacity bench: SIPp's files, py-spy summaries, SQL kinds."""
+"""Pure parts of the IVR capacity bench: SIPp scenario/files, py-spy summaries, SQL kinds."""
 
 import sys
 from pathlib import Path
@@ -9,8 +9,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import cp_counters  # noqa: E402
-import ivr_capacity  # noqa: E402
 import pyspy_summary  # noqa: E402
+import sipp_kit  # noqa: E402
 
 STAT_HEADER = "StartTime;TotalCallCreated;SuccessfulCall(P);SuccessfulCall(C);FailedCall(C)"
 
@@ -18,25 +18,25 @@ STAT_HEADER = "StartTime;TotalCallCreated;SuccessfulCall(P);SuccessfulCall(C);Fa
 def test_sipp_stats_reads_the_last_cumulative_line(tmp_path: Path) -> None:
     (tmp_path / "ivr_capacity_42_.csv").write_text(
         f"{STAT_HEADER}\nt0;10;10;10;0\nt1;300;5;297;3\n")
-    stats = ivr_capacity.sipp_stats(tmp_path)
+    stats = sipp_kit.sipp_stats(tmp_path)
     assert stats["TotalCallCreated"] == "300"
     assert stats["SuccessfulCall(C)"] == "297"
     assert stats["FailedCall(C)"] == "3"
 
 
 def test_sipp_stats_without_a_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ivr_capacity.BenchError):
-        ivr_capacity.sipp_stats(tmp_path)
+    with pytest.raises(sipp_kit.BenchError):
+        sipp_kit.sipp_stats(tmp_path)
 
 
 def test_sipp_rtts_skips_the_header_and_keeps_every_call(tmp_path: Path) -> None:
     (tmp_path / "ivr_capacity_42_rtt.csv").write_text(
         "Date_ms;response_time_ms;rtd_no\n224.001;120;1\n252.001;48;1\n")
-    assert sorted(ivr_capacity.sipp_rtts(tmp_path)) == [48.0, 120.0]
+    assert sorted(sipp_kit.sipp_rtts(tmp_path)) == [48.0, 120.0]
 
 
 def test_scenario_measures_invite_to_200_and_holds_for_d() -> None:
-    s = ivr_capacity.SCENARIO
+    s = sipp_kit.SCENARIO
     assert '<send retrans="500" start_rtd="1">' in s and "INVITE sip:[service]" in s
     assert '<recv response="200" rtd="1" rrs="true"/>' in s
     assert "<pause/>" in s  # the hold is SIPp's -d
