@@ -1,7 +1,9 @@
-"""What the lab benchmarks share: polling, CPU counters, Asterisk timestamps, the lab's AMI.
+"""What the lab benchmarks share: polling, CPU counters, Asterisk timestamps, the lab's AMI,
+an isolated platform + lab.
 
-Imported by ``bench/ivr_latency.py``, ``bench/acd_bench_lab.py`` and
-``bench/acd_vs_app_queue.py`` (run as scripts: ``bench/`` is on ``sys.path``).
+Imported by ``bench/ivr_latency.py``, ``bench/acd_bench_lab.py``,
+``bench/acd_vs_app_queue.py`` and ``bench/ivr_capacity.py`` (run as scripts: ``bench/``
+is on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ import base64
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import websockets
 
+from controlplane import asterisk, stack, supervisor
 from controlplane.config import Settings
+from controlplane.health import check_ari
 
 CLK = os.sysconf("SC_CLK_TCK")
 T = TypeVar("T")
@@ -165,3 +171,47 @@ class LabAmi:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ended[uid] = fut
         return fut
+
+
+# ---- an isolated platform + lab ------------------------------------------------------
+
+@dataclass
+class Isolated:
+    """A fresh platform + lab + control plane started by :func:`start_isolated`."""
+
+    platform_ast: asterisk.Instance
+    lab_ast: asterisk.Instance
+    pids: dict[str, int]  # platform, lab, controlplane, redis
+
+
+def start_isolated(settings: Settings, prepare: Callable[[Settings], None],
+                   controlplane_argv: list[str] | None = None) -> Isolated:
+    """Wipe ``settings.runtime_dir``, migrate and seed a fresh database, run ``prepare`` on
+    it, start Redis, the platform Asterisk, the lab and the control plane (``argv`` in
+    place of ``python -m controlplane.cli controlplane``, e.g. to run it under counters),
+    and wait until the trunk is registered and the control plane is on ARI."""
+    runtime = settings.runtime_dir
+    supervisor.down(settings)
+    if runtime.exists():
+        asterisk.release_mounts(asterisk.installation(settings), runtime)
+        shutil.rmtree(runtime)
+    stack.database(settings)
+    prepare(settings)
+    stack.start_redis(settings)
+    platform_ast = stack.start_platform_asterisk(settings)
+    lab_ast = stack.start_lab(settings)
+    cp = stack.spawn(settings, "controlplane", controlplane_argv
+                     or [sys.executable, "-m", "controlplane.cli", "controlplane"])
+    until(lambda: "Registered" in platform_ast.cli("pjsip show registrations"), 40,
+          "the platform's trunk registered at the lab carrier")
+    until(lambda: check_ari(settings), 30, "the control plane connected to ARI")
+    return Isolated(platform_ast, lab_ast, {
+        "platform": int((platform_ast.dir("run") / "asterisk.pid").read_text()),
+        "lab": int((lab_ast.dir("run") / "asterisk.pid").read_text()), "controlplane": cp,
+        "redis": stack.pid_alive(settings, "redis") or 0})
+
+
+def stop_isolated(settings: Settings) -> None:
+    """Stop everything :func:`start_isolated` started and release its bind mounts."""
+    supervisor.down(settings)
+    asterisk.release_mounts(asterisk.installation(settings), settings.runtime_dir)
