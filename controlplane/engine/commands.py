@@ -68,3 +68,13 @@ class Hangup(Command):
 @dataclass(frozen=True)
 class DestroyBridge(Command):
     bridge_id: str
+
+
+@dataclass(frozen=True)
+class StartMoh(Command):
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class StopMoh(Command):
+    channel_id: str
