@@ -64,8 +64,8 @@ Result = tuple[CallState, list[Out]]
 
 def _answer_caller(state: CallState, now: datetime) -> tuple[CallState, Answer]:
     """``Answer`` the caller's leg, noting when the platform first answered it."""
-    return replace(state, platform_answered_at=state.platform_answered_at or now), \
-        Answer(state.call_id)
+    answered = replace(state, platform_answered_at=state.platform_answered_at or now)
+    return answered, Answer(state.call_id)
 
 
 def _refuse(state: CallState, why: str, media: str | None, now: datetime) -> Result:
