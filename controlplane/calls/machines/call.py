@@ -12,9 +12,10 @@ Theory of operation
 to; the table below is the same (a unit test compares them, so they cannot drift). ``*``
 is every phase without a row of its own for that event, ``=`` the phase it came from. An
 event in a phase not listed is ignored (a late or duplicate event: the state and commands
-stay as they are); ``step`` asserts that each handler stays inside the table. Inside a
-row a handler may still ignore an event that is not about this call's current leg (a
-foreign playback, a withdrawn leg's hang-up).
+stay as they are). ``HANDLERS`` maps (event, phase) to the function that runs it
+(:mod:`.call_steps`; (event, None) serves the event's other phases); ``step`` asserts that
+each handler stays inside the table. Inside a row a handler may still ignore an event that
+is not about this call's current leg (a foreign playback, a withdrawn leg's hang-up).
 
     event            from          → to               commands
     Entered          (new)         → IVR              SaveCall, Answer, StartIvr
@@ -147,18 +148,28 @@ def accepts(phase: Phase, event: type[Any]) -> bool:
     return phase in TRANSITIONS.get(event, {})
 
 
-_HANDLERS: dict[type[Any], Callable[[CallState, Any, datetime], Result]] = {
-    PromptDone: s.prompt_done,
-    IvrFinished: s.ivr_finished,
-    EnterQueue: s.enter_queue,
-    OfferAgent: s.offer_agent,
-    CancelOffer: s.cancel_offer,
-    AgentAnswered: s.agent_answered,
-    Connected: s.connected,
-    LeaveQueue: s.leave_queue,
-    ConnectDeadline: s.connect_deadline,
-    LegGone: s.leg_gone,
+Handler = Callable[[CallState, Any, datetime], Result]
+# (event, phase) → handler; (event, None) serves every other phase of the event's rows.
+HANDLERS: dict[tuple[type[Any], Phase | None], Handler] = {
+    (PromptDone, P.PROMPT): s.prompt_done,
+    (PromptDone, None): s.message_done,
+    (IvrFinished, None): s.ivr_finished,
+    (EnterQueue, None): s.enter_queue,
+    (OfferAgent, None): s.offer_agent,
+    (CancelOffer, None): s.cancel_offer,
+    (AgentAnswered, P.DIALING): s.agent_answered,
+    (AgentAnswered, P.QUEUED): s.queued_answer,
+    (AgentAnswered, None): s.late_answer,
+    (Connected, None): s.connected,
+    (LeaveQueue, None): s.leave_queue,
+    (ConnectDeadline, None): s.connect_deadline,
+    (LegGone, None): s.leg_gone,
 }
+
+
+def handler(event: type[Any], phase: Phase) -> Handler:
+    """The handler of ``event`` in ``phase`` (the pair must be in ``TRANSITIONS``)."""
+    return HANDLERS.get((event, phase)) or HANDLERS[(event, None)]
 
 
 def step(state: CallState, event: CallEvent, now: datetime) -> Result:
@@ -169,7 +180,7 @@ def step(state: CallState, event: CallEvent, now: datetime) -> Result:
     to = allowed.get(state.phase)
     if to is None:
         return state, []  # not in the table: a late or duplicate event, ignored
-    new, cmds = _HANDLERS[type(event)](state, event, now)
+    new, cmds = handler(type(event), state.phase)(state, event, now)
     # a handler that ignores the event returns the state unchanged
     assert new is state or new.phase in to, f"{type(event).__name__}: {state.phase} → {new.phase}"
     return new, cmds

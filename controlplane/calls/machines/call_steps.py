@@ -240,10 +240,16 @@ def leave_queue(state: CallState, event: LeaveQueue, now: datetime) -> Result:
 
 
 def prompt_done(state: CallState, event: PromptDone, now: datetime) -> Result:
+    """PROMPT: the prompt before dialling ended; ring the agent."""
+    if event.playback_id != state.prompt_playback or not state.dial:
+        return state, []
+    return _dial(state)
+
+
+def message_done(state: CallState, event: PromptDone, now: datetime) -> Result:
+    """REJECTING / ABANDONING: the last message (why, goodbye, abandon) ended; hang up."""
     if event.playback_id != state.prompt_playback:
         return state, []
-    if state.phase == P.PROMPT:
-        return _dial(state) if state.dial else (state, [])
     if state.phase == P.REJECTING and state.refused_reason is not None:
         state = _end(state, LegGone("system", 21, "Call Rejected"), now)
     elif state.phase == P.ABANDONING:
@@ -259,14 +265,7 @@ def cancel_offer(state: CallState, event: CancelOffer, now: datetime) -> Result:
 
 
 def agent_answered(state: CallState, event: AgentAnswered, now: datetime) -> Result:
-    if state.phase == P.QUEUED:
-        return _queued_answer(state, event, now)
-    if state.phase == P.TALKING and event.channel in (None, state.agent_channel):
-        return state, []  # the bridged leg itself: nothing new
-    if state.phase != P.DIALING:
-        # The caller left while the phone was ringing, or another ring-all leg answered
-        # after the first: drop the late answer.
-        return state, [Hangup(event.channel or state.agent_channel)]
+    """DIALING: the one agent leg answered; bridge it with the caller and record."""
     state = replace(state, phase=P.TALKING, agent_alive=True, answered_at=now,
                     recording=state.call_id)
     # Answer is a no-op for an inbound caller the platform answered already; it answers
@@ -279,8 +278,16 @@ def agent_answered(state: CallState, event: AgentAnswered, now: datetime) -> Res
     ]
 
 
-def _queued_answer(state: CallState, event: AgentAnswered, now: datetime) -> Result:
-    """A leg of a queued call answered: the first ringing one is bridged, the rest hung up."""
+def late_answer(state: CallState, event: AgentAnswered, now: datetime) -> Result:
+    """Any other phase: nothing for the bridged leg itself; any other leg answered too late
+    (the caller left while it rang, or another ring-all leg answered first): hang it up."""
+    if state.phase == P.TALKING and event.channel in (None, state.agent_channel):
+        return state, []
+    return state, [Hangup(event.channel or state.agent_channel)]
+
+
+def queued_answer(state: CallState, event: AgentAnswered, now: datetime) -> Result:
+    """QUEUED: a leg answered: the first ringing one is bridged, the rest hung up."""
     leg = _ringing_leg(state, event.channel)
     if leg is None:  # withdrawn, or an older attempt's leg: it answered too late
         return state, [Hangup(event.channel or state.agent_channel, "normal")]

@@ -116,3 +116,11 @@ def test_no_event_sequence_leaves_the_table(start: int, events: list[Any]) -> No
         state, _ = cm.step(state, PLAN, event, T0 + timedelta(seconds=i))
         answered = state.platform_answered_at
         assert answered is None or answered <= T0 + timedelta(seconds=i)
+
+
+def test_every_pair_in_the_table_has_a_handler() -> None:
+    for event, rows in call.TRANSITIONS.items():
+        for phase in rows:
+            assert callable(call.handler(event, phase)), (event, phase)
+    assert {e for e, _ in call.HANDLERS} == set(call.TRANSITIONS)
+    assert all(p is None or p in call.TRANSITIONS[e] for e, p in call.HANDLERS)
