@@ -48,6 +48,10 @@ class RecordRow:
             "id": r.id,
             "call_id": r.call_id,
             "started_at": r.started_at.isoformat(),
+            # the caller's leg first answered (IVR, prompt, queue, or the phone); the agent's
+            # answer is answered_at; definitions: controlplane.models.calls.CallRecord
+            "platform_answered_at": (r.platform_answered_at.isoformat()
+                                     if r.platform_answered_at else None),
             "answered_at": r.answered_at.isoformat() if r.answered_at else None,
             "ended_at": r.ended_at.isoformat() if r.ended_at else None,
             "direction": r.direction,
@@ -59,7 +63,8 @@ class RecordRow:
             "agent_name": self.agent_name,
             "answered": self.answered,
             "duration_s": r.duration_s,
-            "billsec_s": r.billsec_s,
+            "billsec_s": r.billsec_s,  # the agent's talk time
+            "carrier_billsec_s": r.carrier_billsec_s,  # what the carrier bills
             "hangup_cause": r.hangup_cause,
             "hangup_cause_txt": r.hangup_cause_txt,
             "has_recording": bool(r.recording_path),

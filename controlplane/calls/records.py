@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.calls.machine import CallState, Phase
+from controlplane.calls.machine import CallState, Phase, carrier_billsec
 from controlplane.db import transaction
 from controlplane.models import CallRecord
 from controlplane.models.recordings import CallRecording
@@ -34,6 +34,7 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
         row.did, row.trunk, row.agent_endpoint = state.did, state.trunk, state.agent_endpoint
         row.agent_channel = state.agent_channel if state.dial or state.agent_endpoint else None
         row.bridge_id = state.bridge_id if state.answered_at else None
+        row.platform_answered_at = state.platform_answered_at
         row.answered_at = state.answered_at
         row.ended_at = state.ended_at
         row.hangup_cause, row.hangup_cause_txt = state.hangup_cause, state.hangup_cause_txt
@@ -44,7 +45,8 @@ def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path)
         if state.ended_at is not None:
             row.duration_s = round((state.ended_at - state.started_at).total_seconds(), 3)
             row.billsec_s = (round((state.ended_at - state.answered_at).total_seconds(), 3)
-                             if state.answered_at else 0.0)
+                             if state.answered_at else 0.0)  # the agent's talk time
+            row.carrier_billsec_s = carrier_billsec(state)
         row.phase, row.dial_target, row.queue = state.phase.value, state.dial, state.queue
         row.refused_reason = state.refused_reason
         row.status = "ended" if state.phase == Phase.ENDED else "active"
@@ -100,7 +102,8 @@ def state_from_record(row: CallRecord) -> CallState:
         agent_endpoint=row.agent_endpoint, started_at=row.started_at, prompt=None,
         dial=row.dial_target, caller_alive=True, agent_alive=row.answered_at is not None,
         agent_dialed=phase == Phase.DIALING,
-        answered_at=row.answered_at, ended_at=row.ended_at, hangup_cause=row.hangup_cause,
+        answered_at=row.answered_at, platform_answered_at=row.platform_answered_at,
+        ended_at=row.ended_at, hangup_cause=row.hangup_cause,
         hangup_cause_txt=row.hangup_cause_txt, hangup_by=row.hangup_by,
         recording=row.call_id if row.recording_path else None,
         queue=row.queue, attempt=_attempt(row.agent_channel), refused_reason=row.refused_reason,
@@ -124,8 +127,10 @@ def save_amd_probe(factory: sessionmaker[Session], call_id: str, tenant_id: int 
                              started_at=answered_at)
             s.add(row)
         row.tenant_id, row.callee, row.trunk = tenant_id, number, trunk
-        row.answered_at, row.ended_at = answered_at, ended_at
-        row.duration_s = row.billsec_s = round((ended_at - answered_at).total_seconds(), 3)
+        row.platform_answered_at = row.answered_at = answered_at
+        row.ended_at = ended_at
+        row.duration_s = row.billsec_s = row.carrier_billsec_s = round(
+            (ended_at - answered_at).total_seconds(), 3)
         row.hangup_by, row.hangup_cause, row.hangup_cause_txt = "system", 16, "Normal Clearing"
         row.phase, row.status = Phase.ENDED.value, "ended"
         row.amd_verdict, row.amd_cause = result.centrala.value, result.cause

@@ -3,6 +3,24 @@
 The row is inserted when the call enters the platform and updated as it
 progresses, so a crash loses nothing that already happened; the unique
 ``call_id`` makes every write an upsert, so a restart never doubles a call.
+
+Times and durations (all seconds are floats, ms precision; the durations are set at the end):
+
+* ``started_at``: the caller's leg entered the platform.
+* ``platform_answered_at``: the caller's leg was first answered — by the platform (an IVR,
+  a prompt, a queue, a refusal or no-service message), or, when the platform rang a phone
+  straight away, when that phone or number answered; for a campaign call when the customer
+  answered. Empty: the caller's leg was never answered.
+* ``answered_at``: the agent, phone or called number answered and was bridged with the
+  caller (the agent's answer). Empty: no agent was ever connected.
+* ``duration_s``: ``started_at`` to the end, ringing included.
+* ``carrier_billsec_s``: what the carrier bills — inbound: from ``platform_answered_at``
+  (an IVR-only call is billed although no agent answered); campaign: from the customer's
+  answer; outbound through a trunk: from the called number's answer (``answered_at``);
+  internal, or never answered: 0. See :func:`controlplane.calls.machines.call_state.carrier_billsec`.
+* ``billsec_s``: the agent's talk time, ``answered_at`` to the end (0 when no agent was
+  connected); the recording of the conversation is as long. The name is Asterisk's CDR
+  ``billsec`` of the bridged pair; for what the carrier bills read ``carrier_billsec_s``.
 """
 
 from __future__ import annotations
@@ -37,10 +55,12 @@ class CallRecord(Base):
     agent_channel: Mapped[str | None] = mapped_column(String(128))
     bridge_id: Mapped[str | None] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    platform_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # caller's leg
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the agent's answer
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)
-    billsec_s: Mapped[float | None] = mapped_column(Float)
+    carrier_billsec_s: Mapped[float | None] = mapped_column(Float)  # what the carrier bills
+    billsec_s: Mapped[float | None] = mapped_column(Float)  # the agent's talk time
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     hangup_cause_txt: Mapped[str | None] = mapped_column(String(64))
     hangup_by: Mapped[str | None] = mapped_column(String(16))  # caller | agent | system

@@ -132,6 +132,9 @@ def test_feature_codes_then_queued_call_reaches_the_first_ready_agent(platform, 
     # linear: qa1 first, but logged out → never rung; qa2 is next.
     assert row.agent_endpoint == "demo-1002" and row.answered_at is not None
     assert row.recording_path  # the queue records always
+    # both answers kept: the platform's (the IVR, what the carrier bills) before the agent's
+    assert row.platform_answered_at is not None and row.platform_answered_at < row.answered_at
+    assert row.carrier_billsec_s > row.billsec_s + 2 > 2  # the menu and the wait are billed too
     engine = make_engine(platform.settings.database_url)
     with make_sessionmaker(engine)() as s:
         kinds = [r.kind for r in s.scalars(select(QueueLog).where(QueueLog.interaction_id == row.call_id)

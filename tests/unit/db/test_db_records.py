@@ -129,3 +129,29 @@ def test_on_demand_and_direct_recordings_say_so(factory, tmp_path: Path) -> None
     assert (rows["c-1"].policy, rows["c-1"].started_by, rows["c-1"].started_at) == (
         "on_demand", "agent:demo-1001", at)
     assert rows["c-2"].policy == "direct"
+
+
+def test_platform_answer_and_carrier_billing_are_stored_apart_from_the_agents(  # type: ignore[no-untyped-def]
+        factory, tmp_path: Path) -> None:
+    """An IVR-only call: answered by the platform, billed by the carrier, no agent."""
+    ivr = state(call_id="c-ivr", phase=m.Phase.IVR, dial=None, agent_endpoint=None,
+                agent_alive=False, answered_at=None, recording=None,
+                platform_answered_at=T0 + timedelta(seconds=1))
+    records.save(factory, ivr, tmp_path)
+    [row] = records.active(factory)
+    assert records.state_from_record(row).platform_answered_at == T0 + timedelta(seconds=1)
+    assert row.carrier_billsec_s is None  # known at the end only
+    records.save(factory, replace(ivr, phase=m.Phase.ENDED, caller_alive=False,
+                                  ended_at=T0 + timedelta(seconds=5, milliseconds=250)), tmp_path)
+    # queued and answered by an agent: both answers, the carrier's seconds the longer
+    records.save(factory, state(platform_answered_at=T0, phase=m.Phase.ENDED,
+                                ended_at=T0 + timedelta(seconds=13)), tmp_path)
+    with factory() as s:
+        rows = {r.call_id: r for r in s.scalars(select(CallRecord))}
+    ivr_row, agent_row = rows["c-ivr"], rows["c-1"]
+    assert ivr_row.answered_at is None and ivr_row.billsec_s == 0.0
+    assert ivr_row.platform_answered_at == T0 + timedelta(seconds=1)
+    assert ivr_row.carrier_billsec_s == 4.25
+    assert (agent_row.platform_answered_at, agent_row.answered_at) == (
+        T0, T0 + timedelta(seconds=3))
+    assert (agent_row.carrier_billsec_s, agent_row.billsec_s) == (13.0, 10.0)

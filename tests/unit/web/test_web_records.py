@@ -194,3 +194,12 @@ def test_api_gives_recording_url(client, login, world):
         f"/calls/records/{world.demo_recording}/recording"
     )
     assert by_id[world.demo_records[1]]["recording_url"] is None
+
+
+def test_records_show_the_platforms_answer_and_the_carriers_seconds(client, login):
+    """Beside the agent's answer and talk time (answered_at, billsec_s)."""
+    login(ADMIN)
+    row = records(client, per_page=1)["records"][0]
+    assert {"platform_answered_at", "answered_at", "carrier_billsec_s", "billsec_s"} <= set(row)
+    page = client.get("/calls/records?per_page=5").get_data(as_text=True)
+    assert "Carrier billsec</th>" in page and "Billsec</th>" in page
