@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from controlplane import audio_store, ivr_store
 from controlplane.calls import machine, routing, toll_guard
 from controlplane.calls.common import now
+from controlplane.calls.ivr_resume import IvrPositions
 from controlplane.calls.ivr_session import IvrSession, Terminal
 from controlplane.db import transaction
 from controlplane.models import CallbackRequest
@@ -28,8 +29,10 @@ log = logging.getLogger(__name__)
 class IvrGlue:
     """Mixed into :class:`CallService`; every method runs with the call's lock held."""
 
-    async def _start_ivr(self: CallService, call_id: str) -> None:
-        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone."""
+    async def _start_ivr(self: CallService, call_id: str,
+                         resume: tuple[dict[str, Any], dict[str, Flow]] | None = None) -> None:
+        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone.
+        ``resume``: a stored position and its flows, to take the call up where it was."""
         plan = self._ivr_plan.get(call_id)
         state = self.calls[call_id]
         if plan is None or self.tts is None or self.http is None:
@@ -90,9 +93,12 @@ class IvrGlue:
         calendars = await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, self.ari, self.http, self.tts,
                              run_locked, on_finish, bill_tts, subflows, calendars, audio,
-                             store_callback)
+                             store_callback, positions=IvrPositions(self.redis))
         self._ivr[call_id] = session
-        await session.start(state.caller, state.did or "")
+        if resume is not None:
+            await session.resume(*resume)
+        else:
+            await session.start(state.caller, state.did or "")
 
     def _fallback(self: CallService, call_id: str) -> tuple[str | None, str | None, str | None]:
         plan = self._ivr_plan.get(call_id)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from controlplane.calls import machine, records, routing
+from controlplane.calls import ivr_resume, machine, records, routing
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
@@ -74,9 +74,10 @@ class Reconciler:
             return
         if state.direction == "campaign" and self.campaigns is not None:
             await self.campaigns.adopt(call_id)  # its own restart story (campaign_glue)
-        elif state.phase == Phase.IVR and call_id not in self._ivr:
-            # The flow's place was lost with the old process: ring the DID's phone rather
-            # than leave the caller in silence.
+        elif (state.phase == Phase.IVR and call_id not in self._ivr
+              and not await ivr_resume.resume_call(self, call_id, state)):
+            # No usable stored position (ivr_resume takes the flow up where it was when it
+            # can): ring the DID's phone rather than leave the caller in silence.
             binding = await asyncio.to_thread(routing.inbound_binding, self.db, state.did or "",
                                               state.tenant_id)
             await self._feed(call_id, machine.IvrFinished("restart", binding.dial,
