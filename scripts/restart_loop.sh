@@ -7,7 +7,9 @@
 # gets: the run number, start time, load average (1 min) before and after, the result, and
 # for a failure the failing assertion lines; the slot's runtime folder of a failed run is
 # copied to LOG.dir/run-N so the control-plane and Asterisk logs can be read afterwards.
-# Environment: CENTRALA_IT_SLOT (default 5), PYTHON_BIN (default /work/main/.venv/bin/python).
+# Environment: CENTRALA_IT_SLOT (default 5), PYTHON_BIN (default /work/main/.venv/bin/python),
+# SRC: the tree to test (default this checkout; e.g. `git archive HEAD | tar -x -C DIR` to
+# keep testing one commit while the checkout changes).
 set -u
 n=${1:?usage: restart_loop.sh N [LOG] [tests...]}
 log=${2:-restart_loop.log}
@@ -19,7 +21,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 slot=${CENTRALA_IT_SLOT:-5}
 py=${PYTHON_BIN:-/work/main/.venv/bin/python}
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 mkdir -p "$log.dir"
 pass=0
 for i in $(seq 1 "$n"); do
