@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from controlplane.calls import ivr_resume, machine, records, routing
+from controlplane.calls import amd_orphans, ivr_resume, machine, records, routing
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
@@ -48,6 +48,7 @@ class Reconciler:
             if owner is not None and owner not in known:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
                 await self._hangup_quietly(ch_id)
+        await amd_orphans.sweep(self, channels)  # after the calls: their phases say who detects
         log.info("reconciled: %d calls live, %d channels in Asterisk", len(self.calls), len(channels))
 
     async def _reconcile_call(self: CallService, call_id: str, channels: dict[str, Any]) -> None:
