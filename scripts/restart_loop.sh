@@ -16,7 +16,7 @@ log=${2:-restart_loop.log}
 shift $(( $# >= 2 ? 2 : 1 ))
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
-  tests=(tests/integration/test_restart.py
+  tests=(tests/integration/test_restart.py tests/integration/test_restart_amd.py
          "tests/integration/test_acd_load.py::test_restart_under_load_keeps_places_and_talks")
 fi
 slot=${CENTRALA_IT_SLOT:-5}
