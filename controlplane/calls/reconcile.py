@@ -33,6 +33,10 @@ class Reconciler:
         try:
             channels = {ch["id"]: ch for ch in await self.ari.get("/channels")}
             stored = await asyncio.to_thread(records.active, self.db)
+            # In arrival order: waiting calls are queued again one by one below, and an agent
+            # freed meanwhile must get the longest-waiting of them (PostgreSQL returns rows
+            # in no particular order once they were updated).
+            stored.sort(key=lambda row: (row.started_at, row.id))
             for row in stored:
                 if row.call_id not in self.calls:
                     self.calls[row.call_id] = records.state_from_record(row)
