@@ -68,6 +68,8 @@ ACD_MIRRORED_KEY = "centrala:acd:mirrored"
 CONTACTS_KEY = "centrala:contacts"
 DIALER_PROGRESS_KEY = "centrala:dialer:progress"
 SELFTEST_ANSWERED_KEY = "centrala:selftest:answered"
+# string: where a live IVR call is in its flow (ivr_flows.snapshot JSON; calls/ivr_resume.py)
+IVR_POSITION_KEY = "centrala:ivr:position:{call_id}"
 TOLLFRAUD_ALERT_PREFIX = "centrala:tollfraud:hourly-alert:"  # + tenant id
 OUTBOX_QUEUED_PREFIX = "centrala:outbox:queued:"  # + job id
 LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from controlplane.calls import machine, records, routing
+from controlplane.calls import amd_orphans, ivr_resume, machine, records, routing
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
@@ -38,6 +38,10 @@ class Reconciler:
         try:
             channels = {ch["id"]: ch for ch in await svc.engine.channels()}
             stored = await asyncio.to_thread(records.active, svc.db)
+            # In arrival order: waiting calls are queued again one by one below, and an agent
+            # freed meanwhile must get the longest-waiting of them (PostgreSQL returns rows
+            # in no particular order once they were updated).
+            stored.sort(key=lambda row: (row.started_at, row.id))
             for row in stored:
                 if row.call_id not in svc.calls:
                     svc.calls[row.call_id] = records.state_from_record(row)
@@ -53,6 +57,7 @@ class Reconciler:
             if owner is not None and owner not in known:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
                 await svc.hangup_quietly(ch_id)
+        await amd_orphans.sweep(svc, channels)  # after the calls: their phases say who detects
         log.info("reconciled: %d calls live, %d channels in Asterisk", len(svc.calls), len(channels))
 
     async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
@@ -80,9 +85,10 @@ class Reconciler:
             return
         if state.direction == "campaign" and svc.campaigns is not None:
             await svc.campaigns.adopt(call_id)  # its own restart story (campaign_glue)
-        elif state.phase == Phase.IVR and not svc.ivr.running(call_id):
-            # The flow's place was lost with the old process: ring the DID's phone rather
-            # than leave the caller in silence.
+        elif (state.phase == Phase.IVR and not svc.ivr.running(call_id)
+              and not await ivr_resume.resume_call(svc, call_id, state)):
+            # No usable stored position (ivr_resume takes the flow up where it was when it
+            # can): ring the DID's phone rather than leave the caller in silence.
             binding = await asyncio.to_thread(routing.inbound_binding, svc.db, state.did or "",
                                               state.tenant_id)
             await svc.feed(call_id, machine.IvrFinished("restart", binding.dial,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from controlplane import audio_store, ivr_store
 from controlplane.calls import machine, routing, toll_guard
 from controlplane.calls.common import now
+from controlplane.calls.ivr_resume import IvrPositions
 from controlplane.db import transaction
 from controlplane.ivr import stasis
 from controlplane.ivr.session import IvrSession, Terminal
@@ -51,8 +52,10 @@ class IvrCalls:
         """The call ended."""
         self._plans.pop(call_id, None)
 
-    async def start(self, call_id: str) -> None:
-        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone."""
+    async def start(self, call_id: str,
+                    resume: tuple[dict[str, Any], dict[str, Flow]] | None = None) -> None:
+        """Run the DID's flow (lock held). No flow or no TTS engine: ring the DID's phone.
+        ``resume``: a stored position and its flows, to take the call up where it was."""
         svc = self.svc
         plan = self._plans.get(call_id)
         state = svc.calls[call_id]
@@ -114,9 +117,12 @@ class IvrCalls:
         calendars = await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, svc.engine, svc.http, svc.tts,
                              run_locked, on_finish, bill_tts, subflows, calendars, audio,
-                             store_callback)
+                             store_callback, positions=IvrPositions(svc.redis))
         self.sessions[call_id] = session
-        await session.start(state.caller, state.did or "")
+        if resume is not None:
+            await session.resume(*resume)
+        else:
+            await session.start(state.caller, state.did or "")
 
     def fallback(self, call_id: str) -> tuple[str | None, str | None, str | None]:
         """Where the call goes without its flow: the DID's phone (dial, agent, no target)."""

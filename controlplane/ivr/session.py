@@ -8,6 +8,10 @@ prefixing the machine's own ids: ``<call_id>~<id>``.
 
 The flow ends with one of EnqueueCall, Transfer, Hangup or FlowFinished; the
 session then calls ``on_finish(command)`` once and stops.
+
+With ``positions`` the session stores the call's place in the flow after every step that
+changes it and forgets it when it stops, so a restarted daemon can :meth:`resume` the call
+where it was (``controlplane.calls.ivr_resume``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -26,10 +30,14 @@ from controlplane.engine.executor import Executor
 from controlplane.tts import media_uri
 from ivr_flows import commands as ic
 from ivr_flows import events as ie
+from ivr_flows import snapshot
 from ivr_flows.machine import new_call, step
 from ivr_flows.model import Flow
 from ivr_flows.runtime import IvrState
 from ivr_flows.tts import TtsEngine
+
+if TYPE_CHECKING:
+    from controlplane.calls.ivr_resume import IvrPositions
 
 log = logging.getLogger(__name__)
 SEP = "~"
@@ -54,7 +62,8 @@ class IvrSession:
                  subflows: Callable[[str], tuple[str, Flow] | None] | None = None,
                  calendars: dict[str, frozenset[date]] | None = None,
                  audio: Callable[[str], str | None] | None = None,
-                 callbacks: Callable[[ic.RequestCallback], None] | None = None) -> None:
+                 callbacks: Callable[[ic.RequestCallback], None] | None = None,
+                 positions: IvrPositions | None = None) -> None:
         self.call_id = call_id
         self.engine = engine
         self.http = http
@@ -72,6 +81,8 @@ class IvrSession:
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = False
+        self.positions = positions
+        self._stored: tuple[IvrState, int] | None = None  # the position last stored
 
     # ---- events in (called with the call lock held) ----
     async def start(self, caller: str, did: str) -> None:
@@ -82,13 +93,38 @@ class IvrSession:
         if self.finished:
             return
         self.state, cmds = step(self.state, event, datetime.now(UTC))
+        await self._run(cmds)
+
+    async def resume(self, data: dict[str, Any], flows: dict[str, Flow]) -> None:
+        """Take the call up where a previous process left it: ``data`` is its stored position
+        (:func:`ivr_flows.snapshot.dump`), ``flows`` the parsed flow of each version in it."""
+        self.caller, self.did = str(data.get("caller", "")), str(data.get("did", ""))
+        self.parents, self.state = snapshot.load(data, flows.get, self.state.calendars)
+        self.state, cmds = snapshot.resume(self.state, datetime.now(UTC))
+        await self._run(cmds)
+
+    async def _run(self, cmds: tuple[Any, ...]) -> None:
         for cmd in cmds:
             if self.finished:
                 break
             await self._execute(cmd)
+        await self._store_position()
+
+    async def _store_position(self) -> None:
+        """Store the call's place if this step moved it (one Redis write, under the lock)."""
+        if self.positions is None or self.finished:
+            return
+        # identity, not equality: a step that changes nothing returns the very same state
+        if self._stored is not None and self._stored[0] is self.state \
+                and self._stored[1] == len(self.parents):
+            return
+        self._stored = (self.state, len(self.parents))
+        await self.positions.save(self.call_id, self.parents, self.state, self.caller, self.did)
 
     def close(self) -> None:
         """Stop timers and requests (the caller hung up or the flow ended)."""
+        if not self.finished and self.positions is not None:
+            self.positions.drop(self.call_id)
         self.finished = True
         for handle in self.timers.values():
             handle.cancel()

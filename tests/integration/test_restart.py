@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from helpers import duration_s, tone_ratio, until
@@ -94,3 +95,113 @@ def _ok(fn) -> bool:  # type: ignore[no-untyped-def]
         return True
     except Exception:  # noqa: BLE001
         return False
+
+
+MENU_DID = "48221000003"  # its own phone (the fallback of old) is demo-1003
+
+
+def _menu_flow() -> dict[str, Any]:
+    return {
+        "format_version": 1, "id": "restartmenu", "name": "Restart menu", "start": "greet",
+        "settings": {"language": "en-US", "voice": "en", "max_duration_s": 120},
+        "variables": {"tier": "none"},
+        "nodes": {
+            "greet": {"type": "set", "variables": {"tier": "gold"}, "next": "main"},
+            "main": {
+                "type": "menu", "prompt": {"tts": "For sales press one. For support press two."},
+                "options": {"1": {"next": "route"}, "2": {"next": "two"}},
+                "timeout_s": 30, "max_retries": 2, "fallback": "bye",
+            },
+            # the variable set before the crash must still be there after it
+            "route": {"type": "condition",
+                      "branches": [{"when": {"compare": {"var": "tier", "op": "eq",
+                                                         "value": "gold"}}, "next": "one"}],
+                      "else": "two"},
+            "one": {"type": "transfer", "to": "agent", "target": "1002"},
+            "two": {"type": "transfer", "to": "agent", "target": "1001"},
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+def _bind_menu(platform, doc: dict[str, Any] | None) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from controlplane import ivr_store
+    from controlplane.db import make_engine, make_sessionmaker, transaction
+    from controlplane.models import Tenant
+    from controlplane.seed import DEMO_DOMAIN
+
+    engine = make_engine(platform.settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+            if doc is not None:
+                version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
+                ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            ivr_store.bind_did(s, tenant.id, MENU_DID, doc["id"] if doc else None)
+    finally:
+        engine.dispose()
+
+
+def _press(platform, lab_id: str, digit: str) -> None:  # type: ignore[no-untyped-def]
+    """The lab caller presses a key now (AMI PlayDTMF on its channel)."""
+    from controlplane.engine import ami_sync
+
+    settings = platform.settings
+    name = labcall.channel_name(stack.lab_instance(settings), f"lab-{lab_id}")
+    assert name is not None, "the lab caller is gone"
+    _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
+                                  settings.secret("lab_ami_password"),
+                                  [{"Action": "PlayDTMF", "Channel": name, "Digit": digit,
+                                    "Duration": "250"}])
+    assert replies[0].get("Response") == "Success", replies
+
+
+def test_a_caller_in_an_ivr_menu_keeps_their_place_across_a_restart(platform) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import redis
+
+    from controlplane.calls.ivr_resume import position_key
+
+    client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
+    _bind_menu(platform, _menu_flow())
+    try:
+        caller = unique_caller()
+        lab_id = labcall.call(platform.settings, labcall.CallSpec(
+            did=MENU_DID, caller_id=caller, hangup_after=90))
+
+        def in_menu():  # type: ignore[no-untyped-def]
+            rows = records_for(platform, caller)
+            raw = client.get(position_key(rows[0].call_id)) if rows else None
+            frame = json.loads(raw)["frames"][-1] if raw else None
+            return (rows[0], frame) if frame and frame["node_id"] == "main" else None
+
+        before, frame = until(in_menu, timeout=30, what=f"{caller} in the menu")
+        assert before.phase == "ivr" and frame["variables"]["tier"] == "gold"
+        platform.kill_controlplane()  # SIGKILL while the caller listens to the menu
+        time.sleep(2)
+        platform.start_controlplane()
+
+        def resumed():  # type: ignore[no-untyped-def]
+            raw = client.get(position_key(before.call_id))
+            now = json.loads(raw)["frames"][-1] if raw else None
+            return now if now and now["seq"] > frame["seq"] else None
+
+        # The restarted daemon took the call up at the menu (fresh ids: the prompt again).
+        again = until(resumed, timeout=60, what="the menu to be taken up again")
+        assert again["node_id"] == "main" and again["variables"]["tier"] == "gold"
+        assert records_for(platform, caller)[0].phase == "ivr"  # not sent to the DID's phone
+        _press(platform, lab_id, "1")
+        row = talking(platform, caller)
+        assert row.agent_endpoint == "demo-1002"  # where "1" leads (the fallback is demo-1003)
+        assert labcall.hangup(stack.lab_instance(platform.settings), lab_id)
+        row = ended_record(platform, caller)
+        assert len(records_for(platform, caller)) == 1 and row.call_id == before.call_id
+        assert row.agent_endpoint == "demo-1002"
+        until(lambda: client.get(position_key(before.call_id)) is None, timeout=10,
+              what="the position to be forgotten once the flow ended")
+    finally:
+        _bind_menu(platform, None)
+        client.close()
