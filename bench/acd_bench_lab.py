@@ -48,13 +48,13 @@ from dialplan import labcall
 from dialplan.lab import BARESIP_PHONE
 
 RUNTIME = "/tmp/centrala-acdbench"
-# Ports of our own (integration tests use 25xxx/28xxx, others 27xxx and RTP 10000-13999).
-# baresip takes lab SIP + 20/+21 (14100/14101).
+# Ports of our own, clear of every integration slot (tests/conftest.py _SLOTS: 2xxx-3xxx,
+# 10000-31999) and of `make up`'s defaults (5060, 8080, 8088). baresip takes lab SIP + 20/+21.
 ENV = {
-    "CENTRALA_RUNTIME_DIR": RUNTIME, "CENTRALA_SIP_PORT": "14060", "CENTRALA_ARI_PORT": "14088",
-    "CENTRALA_AMI_PORT": "14038", "CENTRALA_LAB_SIP_PORT": "14080", "CENTRALA_LAB_AMI_PORT": "14048",
-    "CENTRALA_LAB_HTTP_PORT": "14098", "CENTRALA_REDIS_PORT": "14390", "CENTRALA_WEB_PORT": "14081",
-    "CENTRALA_RTP_RANGE": "14200-14999", "CENTRALA_LAB_RTP_RANGE": "15000-15999",
+    "CENTRALA_RUNTIME_DIR": RUNTIME, "CENTRALA_SIP_PORT": "4060", "CENTRALA_ARI_PORT": "4088",
+    "CENTRALA_AMI_PORT": "4038", "CENTRALA_LAB_SIP_PORT": "4080", "CENTRALA_LAB_AMI_PORT": "4048",
+    "CENTRALA_LAB_HTTP_PORT": "4098", "CENTRALA_REDIS_PORT": "4091", "CENTRALA_WEB_PORT": "4081",
+    "CENTRALA_RTP_RANGE": "4200-4599", "CENTRALA_LAB_RTP_RANGE": "4600-4999",
 }
 DID = "48221000001"
 QUEUE = "acdbench"
