@@ -351,6 +351,24 @@ class CampaignCalls:
             log.warning("campaign %s: progress not kept in Redis: %s", call_id, err)
 
     # ---- after a restart ----
+    async def restore(self, call_id: str) -> bool:
+        """Take back a campaign call's progress from Redis after a restart (the call's lock
+        is held). Reconcile does this before it feeds the call the hang-ups that happened
+        while no control plane ran (a ring timeout, the customer hanging up), so the
+        attempt's result is reported from its own progress (``no_answer``, ...), not as
+        "the control plane restarted". False when there is none to take back."""
+        if call_id in self._progress:
+            return True
+        try:
+            raw = await self.calls.redis.hget(PROGRESS_KEY, call_id)
+        except aioredis.RedisError as err:
+            log.warning("campaign %s: progress not read after the restart: %s", call_id, err)
+            return False
+        if raw is None:
+            return False
+        self._progress[call_id] = load_progress(raw)
+        return True
+
     async def adopt(self, call_id: str) -> None:
         """A campaign call found alive after a restart (the call's lock is held): take back
         its progress from Redis, then carry it on by phase. Ringing: nothing (the answer is
@@ -359,15 +377,9 @@ class CampaignCalls:
         call counts as abandoned). Hearing the message: released. Talking: nothing."""
         svc = self.calls
         state = svc.calls.get(call_id)
-        try:
-            raw = await svc.redis.hget(PROGRESS_KEY, call_id)
-        except aioredis.RedisError as err:
-            log.warning("campaign %s: progress not read after the restart: %s", call_id, err)
-            raw = None
-        if state is None or raw is None:
+        if state is None or not await self.restore(call_id):
             return
-        prog = load_progress(raw)
-        self._progress[call_id] = prog
+        prog = self._progress[call_id]
         t = now()
         log.info("campaign %s adopted after a restart in phase %s", call_id, state.phase)
         if state.phase in (machine.Phase.AMD, machine.Phase.QUEUED):

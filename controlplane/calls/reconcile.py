@@ -65,6 +65,9 @@ class Reconciler:
         state = svc.calls.get(call_id)
         if state is None:
             return
+        if state.direction == "campaign" and svc.campaigns is not None:
+            # before any hang-up below ends it: its result needs its progress
+            await svc.campaigns.restore(call_id)
         gone = {call_id} if state.caller_alive and call_id not in channels else set()
         if (state.agent_alive or state.agent_dialed) and state.agent_channel not in channels:
             gone.add(state.agent_channel)
