@@ -21,6 +21,7 @@ from controlplane.acd.service import QueueService
 from controlplane.amd_live import preload_detector
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
+from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.service import CallService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
@@ -28,7 +29,6 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
-from controlplane.ivr_store import did_lookup
 from controlplane.jobs import outbox
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
@@ -50,8 +50,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                          settings.ari_app) as ari, aiohttp.ClientSession() as http:
         jobs = queue(settings, "controlplane")
-        calls = CallService(settings, ari, factory, redis, jobs,
-                            flows=did_lookup(factory), tts=tts, http=http)
+        calls = CallService(settings, ari, factory, redis, jobs, tts=tts, http=http)
+        calls.routes = RouteCache(factory)  # DID → binding, flow, calendars (routing_cache)
         acd = QueueService(factory, redis, QueueConnector(calls))
         calls.acd = acd
         # Dialer attempts; the campaign runner / compliance log hook in via campaigns.on_result.
