@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -39,10 +40,12 @@ from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_EVERY_S = 2.0
+IO_THREADS = 8  # see io_executor
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    asyncio.get_running_loop().set_default_executor(io_executor())
     engine = make_engine(settings.database_url)
     redis = aioredis.Redis.from_url(settings.redis_url_for("controlplane"))
     factory = make_sessionmaker(engine)
@@ -94,7 +97,22 @@ async def _preload(ari: AriClient, delay_s: float = 1.0) -> None:
     restart is quick)."""
     await ari.connected.wait()
     await asyncio.sleep(delay_s)
-    await asyncio.to_thread(preload_detector)
+    # Its own thread, not the default executor: the import takes seconds of one worker,
+    # which the first calls' look-ups and record writes would otherwise queue behind.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="amd-preload")
+    try:
+        await asyncio.get_running_loop().run_in_executor(pool, preload_detector)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def io_executor() -> ThreadPoolExecutor:
+    """The daemon's default executor (``asyncio.to_thread``): database look-ups and writes,
+    TTS synthesis, audio checks. Sized deliberately, not min(32, cores + 4): the work is
+    GIL-bound ORM code between short waits, so more threads only add contention with the
+    event loop, while fewer would let one slow job (a TTS synthesis, a write waiting on
+    SQLite's lock) hold up every call's route look-up behind it."""
+    return ThreadPoolExecutor(IO_THREADS, thread_name_prefix="cp-io")
 
 
 async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> None:
