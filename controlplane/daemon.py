@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,7 @@ from controlplane.acd.service import QueueService
 from controlplane.amd_live import preload_detector
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
+from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.service import CallService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
@@ -28,7 +30,6 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
-from controlplane.ivr_store import did_lookup
 from controlplane.jobs import outbox
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
@@ -39,10 +40,12 @@ from controlplane.tts import EspeakEngine
 
 log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_EVERY_S = 2.0
+IO_THREADS = 8  # see io_executor
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    asyncio.get_running_loop().set_default_executor(io_executor())
     engine = make_engine(settings.database_url)
     redis = aioredis.Redis.from_url(settings.redis_url_for("controlplane"))
     factory = make_sessionmaker(engine)
@@ -50,8 +53,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                          settings.ari_app) as ari, aiohttp.ClientSession() as http:
         jobs = queue(settings, "controlplane")
-        calls = CallService(settings, ari, factory, redis, jobs,
-                            flows=did_lookup(factory), tts=tts, http=http)
+        calls = CallService(settings, ari, factory, redis, jobs, tts=tts, http=http)
+        calls.routes = RouteCache(factory)  # DID → binding, flow, calendars (routing_cache)
         acd = QueueService(factory, redis, QueueConnector(calls))
         calls.acd = acd
         # Dialer attempts; the campaign runner / compliance log hook in via campaigns.on_result.
@@ -94,7 +97,22 @@ async def _preload(ari: AriClient, delay_s: float = 1.0) -> None:
     restart is quick)."""
     await ari.connected.wait()
     await asyncio.sleep(delay_s)
-    await asyncio.to_thread(preload_detector)
+    # Its own thread, not the default executor: the import takes seconds of one worker,
+    # which the first calls' look-ups and record writes would otherwise queue behind.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="amd-preload")
+    try:
+        await asyncio.get_running_loop().run_in_executor(pool, preload_detector)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def io_executor() -> ThreadPoolExecutor:
+    """The daemon's default executor (``asyncio.to_thread``): database look-ups and writes,
+    TTS synthesis, audio checks. Sized deliberately, not min(32, cores + 4): the work is
+    GIL-bound ORM code between short waits, so more threads only add contention with the
+    event loop, while fewer would let one slow job (a TTS synthesis, a write waiting on
+    SQLite's lock) hold up every call's route look-up behind it."""
+    return ThreadPoolExecutor(IO_THREADS, thread_name_prefix="cp-io")
 
 
 async def _heartbeat(redis: aioredis.Redis, ari: AriClient, ami: AmiClient) -> None:

@@ -3,11 +3,45 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from controlplane.calls.machine import Binding
 from controlplane.models import Did, PhoneEndpoint, Trunk
 from dialplan.checks import normalise_number
+
+
+def find_inbound_did(session: Session, did: str, tenant_id: int) -> Did | None:
+    """The tenant's DID dialled as ``did``, with its trunk and phone loaded in the same query.
+
+    The number as dialled is looked up in SQL first (the usual case: the carrier sends it
+    as stored); only when that misses are the tenant's numbers compared after normalising
+    digits ('+48 22 100' equals '4822100'), reading just their ids and numbers.
+    """
+    stmt = (select(Did).where(Did.tenant_id == tenant_id)
+            .options(joinedload(Did.trunk), joinedload(Did.phone)))
+    row = session.scalar(stmt.where(Did.number == did))
+    if row is not None:
+        return row
+    digits = normalise_number(did)
+    if not digits:
+        return None
+    for did_id, number in session.execute(
+            select(Did.id, Did.number).where(Did.tenant_id == tenant_id).order_by(Did.id)):
+        if normalise_number(number) == digits:
+            return session.scalar(stmt.where(Did.id == did_id))
+    return None
+
+
+def binding_of(did: Did | None, dialled: str) -> Binding:
+    """The binding of a trunk call to ``dialled``: ``did`` (None: not one of the tenant's)."""
+    if did is None:
+        return Binding(None, "inbound", dialled, dialled, None, None, None, None)
+    return Binding(
+        tenant_id=did.tenant_id, direction="inbound", callee=did.number, did=did.number,
+        trunk=did.trunk.name if did.trunk else None,
+        agent_endpoint=did.phone.name if did.phone else None,
+        dial=f"PJSIP/{did.phone.name}" if did.phone else None, prompt=did.prompt,
+    )
 
 
 def inbound_binding(factory: sessionmaker[Session], did: str, tenant_id: int | None) -> Binding:
@@ -17,19 +51,10 @@ def inbound_binding(factory: sessionmaker[Session], did: str, tenant_id: int | N
     ``CENTRALA_TENANT``): a carrier of one tenant never reaches another tenant's numbers.
     No tenant, or a number that is not one of its DIDs: a binding without tenant.
     """
-    digits = normalise_number(did)
     if tenant_id is None:
-        return Binding(None, "inbound", did, did, None, None, None, None)
+        return binding_of(None, did)
     with factory() as s:
-        for row in s.scalars(select(Did).where(Did.tenant_id == tenant_id)):
-            if normalise_number(row.number) == digits:
-                return Binding(
-                    tenant_id=row.tenant_id, direction="inbound", callee=row.number,
-                    did=row.number, trunk=row.trunk.name if row.trunk else None,
-                    agent_endpoint=row.phone.name if row.phone else None,
-                    dial=f"PJSIP/{row.phone.name}" if row.phone else None, prompt=row.prompt,
-                )
-    return Binding(None, "inbound", did, did, None, None, None, None)
+        return binding_of(find_inbound_did(s, did, tenant_id), did)
 
 
 def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: str) -> Binding:

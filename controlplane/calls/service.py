@@ -52,6 +52,7 @@ from controlplane.calls.machine import (
 )
 from controlplane.calls.queue_glue import QueueCalls
 from controlplane.calls.reconcile import Reconciler
+from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.stasis import StasisRouter
 from controlplane.calls.toll_guard import TollGuard
 from controlplane.config import Settings
@@ -89,6 +90,7 @@ class CallService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
         self.flows = flows
+        self.routes: RouteCache | None = None  # set by the daemon; None: look-ups each call
         self.tts = tts
         self.http = http
         self.acd: QueueService | None = None  # set by the composition root (needs us first)
@@ -207,13 +209,18 @@ class CallService:
             binding = await asyncio.to_thread(routing.outbound_binding, self.db, endpoint, target)
             # no await between the guard's decision and the call entering self.calls
             return await self.guard.guard_binding(call_id, binding)
-        binding = await asyncio.to_thread(routing.inbound_binding, self.db, target, tenant_id)
-        if self.flows is not None and binding.tenant_id is not None:
-            found = await asyncio.to_thread(self.flows, target)
-            if found is not None:
-                self.ivr.plan(call_id, found[0], found[1], binding)
-                # Who answers is decided by the flow; the DID's phone is only the fallback.
-                binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
+        found: tuple[str, Flow] | None = None
+        if self.routes is not None:  # one query, flows and calendars kept (routing_cache)
+            route = await asyncio.to_thread(self.routes.route, target, tenant_id)
+            binding, found = route.binding, route.flow
+        else:
+            binding = await asyncio.to_thread(routing.inbound_binding, self.db, target, tenant_id)
+            if self.flows is not None and binding.tenant_id is not None:
+                found = await asyncio.to_thread(self.flows, target)
+        if found is not None:
+            self.ivr.plan(call_id, found[0], found[1], binding)
+            # Who answers is decided by the flow; the DID's phone is only the fallback.
+            binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
         return binding
 
     async def _refuse_unknown_number(self, call_id: str, number: str, caller: str,

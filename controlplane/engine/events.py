@@ -109,8 +109,12 @@ class Unknown(Event):
 def _at(raw: dict[str, Any]) -> datetime:
     ts = raw.get("timestamp")
     if ts:
-        # ARI: 2026-11-25T04:48:12.820+0000
-        return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z")
+        # ARI: 2026-11-25T04:48:12.820+0000. fromisoformat reads it the same (Python 3.11+)
+        # at ~1/40 of strptime's cost, paid on every event; strptime stays for anything else.
+        try:
+            return datetime.fromisoformat(ts)
+        except ValueError:
+            return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z")
     from datetime import UTC
 
     return datetime.now(UTC)

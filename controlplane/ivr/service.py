@@ -101,6 +101,9 @@ class IvrCalls:
             with svc.db() as s:
                 return ivr_store.calendars(s, tenant_id)
 
+        # The route look-up of this very call read them (or saw them unchanged): no hop.
+        kept = svc.routes.calendars(tenant_id) if svc.routes and tenant_id is not None else None
+
         def audio(name: str) -> str | None:
             if tenant_id is None:
                 return None
@@ -114,7 +117,7 @@ class IvrCalls:
                 s.add(CallbackRequest(tenant_id=tenant_id, call_id=call_id, number=cmd.number,
                                       queue=cmd.queue, note=cmd.note[:500]))
 
-        calendars = await asyncio.to_thread(tenant_calendars)
+        calendars = dict(kept) if kept is not None else await asyncio.to_thread(tenant_calendars)
         session = IvrSession(call_id, flow, version_id, svc.engine, svc.http, svc.tts,
                              run_locked, on_finish, bill_tts, subflows, calendars, audio,
                              store_callback, positions=IvrPositions(svc.redis))

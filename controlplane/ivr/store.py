@@ -149,6 +149,11 @@ def parsed(version: IvrFlowVersion) -> Flow:
     return _parse_cached(version.sha256, version.document)
 
 
+def parse_stored(sha256: str, document: str) -> Flow:
+    """A stored version's document (and its ``sha256``) as a typed flow, cached by content."""
+    return _parse_cached(sha256, document)
+
+
 @functools.lru_cache(maxsize=128)
 def _parse_cached(sha256: str, document: str) -> Flow:
     # Keyed by the text itself too, so a (never expected) hash clash cannot mix flows up.
