@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from controlplane.acd import http as acd_http
 from controlplane.config import Settings, load_settings
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from web import (
     account,
-    agents,
     api,
     auth,
     calls,
@@ -28,7 +28,6 @@ from web import (
     imports,
     ivr,
     outbound_policy,
-    queues,
     request_limits,
     security,
     users,
@@ -77,7 +76,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
-    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
+    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, *acd_http.BLUEPRINTS,
                campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp,
                security.bp):
         app.register_blueprint(bp)

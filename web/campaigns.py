@@ -1,7 +1,7 @@
 """Campaigns in the panel: agents work preview campaigns and dispose their calls;
 supervisors and admins see the campaigns, start and pause them and read the attempts log.
 
-Theory of operation: like agent commands (:mod:`web.agents`), the panel never dials. A
+Theory of operation: like agent commands (:mod:`controlplane.acd.http.agents`), the panel never dials. A
 preview batch, "call" and "skip" become ``dialer.preview_*`` commands on the
 ``centrala:commands`` stream (:func:`controlplane.bus.send_preview_command`)
 and the daemon's answer is shown at once. Dispositions, the campaigns list and the

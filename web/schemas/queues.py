@@ -2,7 +2,7 @@
 
 These models check shape, types and bounds; the rules a value must follow
 (choices, "greater than 0", names unique in the tenant, members of the tenant)
-are :mod:`web.queue_config`'s, shared with the HTML form, and come back as 422
+are :mod:`controlplane.acd.http.queue_form`'s, shared with the HTML form, and come back as 422
 ``invalid_form``. ``null`` means "blank", as an empty form field does: the
 default for an optional field, "required" for the others.
 """
