@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.acd import http as acd_http
+from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
@@ -21,11 +22,8 @@ from web import (
     api,
     auth,
     calls,
-    campaigns,
-    campaigns_api,
     errors,
     health,
-    imports,
     ivr,
     outbound_policy,
     request_limits,
@@ -77,10 +75,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
     for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, *acd_http.BLUEPRINTS,
-               campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp,
+               *campaigns_http.BLUEPRINTS, users.bp, account.bp, outbound_policy.bp,
                security.bp):
         app.register_blueprint(bp)
-    imports.install(app)  # contact imports API, with its own upload size limit
+    campaigns_http.imports.install(app)  # contact imports API, own upload size limit
     errors.register(app)
     app.after_request(_security_headers)
     return app

@@ -22,10 +22,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 
 from controlplane.campaigns import csv_rows, import_runs
 from controlplane.campaigns.exceptions import CampaignError
+from controlplane.campaigns.http.pages import SUPERVISORS, as_panel_error
 from controlplane.db import transaction
 from controlplane.jobs import imports as import_jobs
 from web.auth import current_user, login_required
-from web.campaigns import SUPERVISORS, as_panel_error
 from web.errors import BadParameter, PanelError
 from web.schemas.imports import ImportUpload
 from web.services import services

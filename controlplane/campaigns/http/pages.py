@@ -10,7 +10,7 @@ attempts log are plain database work (:mod:`controlplane.campaigns.dispositions`
 Who may do what: every user works the preview campaigns they are an agent of (a member
 of the campaign's queue, or anyone when it has none) and disposes the attempts they
 handled; supervisors and admins may also dispose anyone's, list campaigns, start/pause
-them and read the log; only admins change the dispositions (:mod:`web.campaigns_api`).
+them and read the log; only admins change the dispositions (:mod:`.api`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from controlplane.bus import ControlPlaneNotAnswering, send_preview_command
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError, Conflict, InvalidValue, NotFound
 from controlplane.db import transaction
-from controlplane.dialer.preview_rows import preview_campaigns
+from controlplane.dialer.preview_store import preview_campaigns
 from controlplane.models import Role
 from controlplane.models.campaigns import RECORD_STATES, Campaign, CampaignRecord, DialAttempt
 from web.auth import Forbidden, current_user, login_required
