@@ -13,15 +13,14 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.acd import http as acd_http
+from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from web import (
     account,
-    api,
     auth,
-    calls,
     errors,
     health,
     ivr,
@@ -74,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
-    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, *acd_http.BLUEPRINTS,
+    for bp in (auth.bp, *calls_http.BLUEPRINTS, health.bp, ivr.bp, *acd_http.BLUEPRINTS,
                *campaigns_http.BLUEPRINTS, users.bp, account.bp, outbound_policy.bp,
                security.bp):
         app.register_blueprint(bp)

@@ -6,7 +6,7 @@ entry on the ``centrala:commands`` stream and a wait of a few seconds for the
 daemon's ``QueueService`` to answer; the answer (new status, or why it was
 refused) is shown at once. What the pages display comes from the ACD's Redis
 mirror (:mod:`.board`), refreshed by ``static/acd.js`` polling the JSON
-API every 2 s (the SSE stream of :mod:`web.live` only carries live-call
+API every 2 s (the SSE stream of :mod:`controlplane.calls.http.live` only carries live-call
 snapshots; a poll of one small hash is simpler and just as fresh).
 
 Who may do what (checked here, on every request, before anything is sent):
