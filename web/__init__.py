@@ -2,7 +2,19 @@
 
 ``create_app`` is the composition root: it builds the database engine, session
 factory and Redis client from :class:`~controlplane.config.Settings` and keeps
-them on ``app.extensions["centrala"]`` (see :mod:`web.services`).
+them on ``app.extensions["centrala"]`` (see :mod:`web.services`), and registers
+every domain's blueprints.
+
+Where things live (DESIGN.md "Rooms"): each domain's pages and ``/api/v1`` are in
+its own room, ``controlplane.<domain>.http`` -- :mod:`controlplane.calls.http`,
+:mod:`controlplane.ivr.http`, :mod:`controlplane.acd.http`,
+:mod:`controlplane.campaigns.http` -- each exporting ``BLUEPRINTS``. ``web`` keeps
+what they share: the app factory, auth and sessions (:mod:`.auth`,
+:mod:`.session_cookie`), errors (:mod:`.errors`), validation (:mod:`.validation`,
+:mod:`.schemas`), request limits, TLS and the server, the health page, the layout
+templates and static assets. The security and admin pages (:mod:`.security`,
+:mod:`.outbound_policy`, :mod:`.users`, :mod:`.account`, with :mod:`.auth`) stay here
+until the ``admin`` domain exists (issue 12).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from controlplane.acd import http as acd_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
+from controlplane.ivr import http as ivr_http
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from web import (
@@ -23,7 +36,6 @@ from web import (
     auth,
     errors,
     health,
-    ivr,
     outbound_policy,
     request_limits,
     security,
@@ -73,7 +85,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
-    for bp in (auth.bp, *calls_http.BLUEPRINTS, health.bp, ivr.bp, *acd_http.BLUEPRINTS,
+    for bp in (auth.bp, *calls_http.BLUEPRINTS, health.bp, *ivr_http.BLUEPRINTS, *acd_http.BLUEPRINTS,
                *campaigns_http.BLUEPRINTS, users.bp, account.bp, outbound_policy.bp,
                security.bp):
         app.register_blueprint(bp)
