@@ -85,9 +85,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
-    for bp in (auth.bp, *calls_http.BLUEPRINTS, health.bp, *ivr_http.BLUEPRINTS, *acd_http.BLUEPRINTS,
-               *campaigns_http.BLUEPRINTS, users.bp, account.bp, outbound_policy.bp,
-               security.bp):
+    # Every domain's room (controlplane.<domain>.http) and the pages web still keeps, in
+    # the order they were always registered (auth's request hooks first).
+    for bp in (
+        auth.bp,
+        *calls_http.BLUEPRINTS,
+        health.bp,
+        *ivr_http.BLUEPRINTS,
+        *acd_http.BLUEPRINTS,
+        *campaigns_http.BLUEPRINTS,
+        users.bp,
+        account.bp,
+        outbound_policy.bp,
+        security.bp,
+    ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
     errors.register(app)
