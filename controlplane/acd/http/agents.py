@@ -37,13 +37,13 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.acd.http.board import AgentRow, agent_board, agent_row
+from controlplane.acd.http.schemas import MAX_REASON_LEN, AgentCommand
 from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
 from controlplane.models import Role, User
 from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
 from web.auth import CurrentUser, Forbidden, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
-from web.schemas.agents import MAX_REASON_LEN, AgentCommand
 from web.services import services
 from web.validation import validated
 

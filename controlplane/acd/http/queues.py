@@ -23,13 +23,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.acd.http import queue_form as qc
 from controlplane.acd.http.board import wallboard
+from controlplane.acd.http.schemas import BreakReasonBody, QueueBody
 from controlplane.bus import send_reload
 from controlplane.db import transaction
 from controlplane.models import Role, User
 from controlplane.models.acd import BREAK_KINDS, AgentBreakReason, Queue
 from web.auth import current_user, login_required
 from web.errors import NotFound, PanelError
-from web.schemas.queues import BreakReasonBody, QueueBody
 from web.services import services
 from web.validation import validated
 

@@ -19,11 +19,16 @@ from controlplane.campaigns.http.pages import (
     preview,
     set_status,
 )
+from controlplane.campaigns.http.schemas import (
+    AttemptsQuery,
+    DisposeBody,
+    DispositionBody,
+    StatusBody,
+)
 from controlplane.db import transaction
 from controlplane.dialer.preview_store import preview_campaigns
 from controlplane.models import Role
 from web.auth import current_user, login_required
-from web.schemas.campaigns import AttemptsQuery, DisposeBody, DispositionBody, StatusBody
 from web.services import services
 from web.validation import validated
 

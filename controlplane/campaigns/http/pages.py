@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.bus import ControlPlaneNotAnswering, send_preview_command
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError, Conflict, InvalidValue, NotFound
+from controlplane.campaigns.http.schemas import PER_PAGE, AttemptsQuery
 from controlplane.db import transaction
 from controlplane.dialer.preview_store import preview_campaigns
 from controlplane.models import Role
@@ -35,7 +36,6 @@ from controlplane.models.campaigns import RECORD_STATES, Campaign, CampaignRecor
 from web.auth import Forbidden, current_user, login_required
 from web.errors import BadParameter, PanelError
 from web.errors import NotFound as PanelNotFound
-from web.schemas.campaigns import PER_PAGE, AttemptsQuery
 from web.services import services
 from web.validation import validated
 
