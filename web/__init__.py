@@ -2,7 +2,19 @@
 
 ``create_app`` is the composition root: it builds the database engine, session
 factory and Redis client from :class:`~controlplane.config.Settings` and keeps
-them on ``app.extensions["centrala"]`` (see :mod:`web.services`).
+them on ``app.extensions["centrala"]`` (see :mod:`web.services`), and registers
+every domain's blueprints.
+
+Where things live (DESIGN.md "Rooms"): each domain's pages and ``/api/v1`` are in
+its own room, ``controlplane.<domain>.http`` -- :mod:`controlplane.calls.http`,
+:mod:`controlplane.ivr.http`, :mod:`controlplane.acd.http`,
+:mod:`controlplane.campaigns.http` -- each exporting ``BLUEPRINTS``. ``web`` keeps
+what they share: the app factory, auth and sessions (:mod:`.auth`,
+:mod:`.session_cookie`), errors (:mod:`.errors`), validation (:mod:`.validation`,
+:mod:`.schemas`), request limits, TLS and the server, the health page, the layout
+templates and static assets. The security and admin pages (:mod:`.security`,
+:mod:`.outbound_policy`, :mod:`.users`, :mod:`.account`, with :mod:`.auth`) stay here
+until the ``admin`` domain exists (issue 12).
 """
 
 from __future__ import annotations
@@ -12,23 +24,19 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from controlplane.acd import http as acd_http
+from controlplane.calls import http as calls_http
+from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
+from controlplane.ivr import http as ivr_http
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from web import (
     account,
-    agents,
-    api,
     auth,
-    calls,
-    campaigns,
-    campaigns_api,
     errors,
     health,
-    imports,
-    ivr,
     outbound_policy,
-    queues,
     request_limits,
     security,
     users,
@@ -77,11 +85,22 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
 
-    for bp in (auth.bp, calls.bp, api.bp, health.bp, ivr.bp, agents.bp, queues.bp,
-               campaigns.bp, campaigns_api.bp, users.bp, account.bp, outbound_policy.bp,
-               security.bp):
+    # Every domain's room (controlplane.<domain>.http) and the pages web still keeps, in
+    # the order they were always registered (auth's request hooks first).
+    for bp in (
+        auth.bp,
+        *calls_http.BLUEPRINTS,
+        health.bp,
+        *ivr_http.BLUEPRINTS,
+        *acd_http.BLUEPRINTS,
+        *campaigns_http.BLUEPRINTS,
+        users.bp,
+        account.bp,
+        outbound_policy.bp,
+        security.bp,
+    ):
         app.register_blueprint(bp)
-    imports.install(app)  # contact imports API, with its own upload size limit
+    campaigns_http.imports.install(app)  # contact imports API, own upload size limit
     errors.register(app)
     app.after_request(_security_headers)
     return app

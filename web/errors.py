@@ -83,6 +83,24 @@ class Invalid(PanelError):
         self.problems = tuple(problems)
 
 
+FieldError = FieldProblem  # field, message (the form names fields, not JSON pointers)
+
+
+class InvalidForm(Invalid):
+    """One or more form values are wrong; ``details.errors`` lists each with its field
+    (the queue and outbound-policy forms show each one next to its input)."""
+
+    status = 422
+    error_id = "invalid_form"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def by_field(self) -> dict[str, str]:
+        return {e.field: e.message for e in self.errors}
+
+
 class BadParameter(Invalid):
     """A query or form parameter that could not be understood; names the parameter."""
 

@@ -27,8 +27,7 @@ from controlplane.security import outbound_store as store
 from controlplane.security.destinations import LABELS, DestClass, valid_region
 from controlplane.security.outbound_policy import MAX_LIMIT, POLICY_CLASSES, Policy
 from web.auth import current_user, login_required
-from web.errors import PanelError
-from web.queue_config import FieldError, InvalidForm
+from web.errors import FieldError, InvalidForm, PanelError
 from web.schemas.outbound_policy import OutboundPolicyBody
 from web.services import services
 from web.validation import validated

@@ -9,8 +9,8 @@ each problem naming its field (``members[1].user_id``) and JSON pointer, so the
 panel's error shape holds for every input error. A posted form is read the same
 way with :func:`parse_form`: a page's, or an upload's (``@validated(form=...)``;
 a multipart form's file parts are fields like the others). The models live in
-:mod:`web.schemas`, one module per area, and are kept on the view
-(``centrala_schemas``) so the API description can be generated from them.
+:mod:`web.schemas` and each domain's ``controlplane.<domain>.http.schemas``, and are
+kept on the view (``centrala_schemas``) so the API description can be generated from them.
 """
 
 from __future__ import annotations

@@ -22,4 +22,5 @@ I/O:
 * :mod:`.dispositions` -- dispositions: the admin's codes and an agent disposing a call.
 * :mod:`.hlr` -- HLR look-ups of campaign numbers (policy, and the HTTP provider).
 * :mod:`.cli`, :mod:`.import_cli` -- the ``centrala campaign`` commands.
+* :mod:`.http` -- the panel's campaign pages, ``/api/v1`` and contact imports.
 """

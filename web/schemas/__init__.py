@@ -1,4 +1,5 @@
-"""Request schemas of the panel and its JSON API, one module per area.
+"""Request schemas of the pages web keeps (account, outbound policy, SIP bans), one module
+per area, and :mod:`.common`, the types every domain's ``http/schemas.py`` builds on.
 
 Every model is named and frozen; bodies forbid unknown fields and take JSON types
 strictly (a string is never a number, a number never a string), parameters are

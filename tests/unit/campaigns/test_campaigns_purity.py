@@ -12,7 +12,7 @@ import controlplane.campaigns
 FORBIDDEN = ("asyncio", "aiohttp", "websockets", "sqlalchemy", "redis", "rq", "subprocess")
 PURE = ("exceptions", "fields", "numbers", "csv_rows")
 IO = ("store", "recontacts", "bulk_contacts", "csv_import", "import_runs", "dispositions",
-      "hlr", "cli", "import_cli")
+      "hlr", "cli", "import_cli", "http")
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.ivr.http.flow_source import annotate, pretty_lines
 from controlplane.models import Did, Role
 from controlplane.seed import DEMO_DOMAIN
 from ivr_flows.validator import validate
-from web.flow_source import annotate, pretty_lines
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
 SUPERVISOR = f"supervisor@{DEMO_DOMAIN}"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from controlplane.acd.http.schemas import QueueBody
 from controlplane.bus import COMMANDS_STREAM
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentBreakReason, Queue, QueueMember
 from controlplane.seed import DEMO_DOMAIN
-from web.schemas.queues import QueueBody
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
 SUPERVISOR = f"supervisor@{DEMO_DOMAIN}"

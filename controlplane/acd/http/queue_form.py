@@ -28,7 +28,7 @@ from controlplane.models.acd import (
     Queue,
     QueueMember,
 )
-from web.errors import FieldProblem, Invalid
+from web.errors import FieldError, InvalidForm
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MOH = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -40,23 +40,6 @@ MAX_NUMBER = 1e9
 
 class OutOfRange(ValueError):
     """A number the database cannot hold (or no queue setting could mean)."""
-
-
-FieldError = FieldProblem  # field, message (the form names fields, not JSON pointers)
-
-
-class InvalidForm(Invalid):
-    """One or more values are wrong; ``details.errors`` lists each with its field."""
-
-    status = 422
-    error_id = "invalid_form"
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-    def by_field(self) -> dict[str, str]:
-        return {e.field: e.message for e in self.errors}
 
 
 # (field, kind, default); kind: text | choice | number | int. The rules follow the table.

@@ -5,8 +5,8 @@ API call becomes ``send_agent_command`` (:mod:`controlplane.bus`): one
 entry on the ``centrala:commands`` stream and a wait of a few seconds for the
 daemon's ``QueueService`` to answer; the answer (new status, or why it was
 refused) is shown at once. What the pages display comes from the ACD's Redis
-mirror (:mod:`web.acd_live`), refreshed by ``static/acd.js`` polling the JSON
-API every 2 s (the SSE stream of :mod:`web.live` only carries live-call
+mirror (:mod:`.board`), refreshed by ``static/acd.js`` polling the JSON
+API every 2 s (the SSE stream of :mod:`controlplane.calls.http.live` only carries live-call
 snapshots; a poll of one small hash is simpler and just as fresh).
 
 Who may do what (checked here, on every request, before anything is sent):
@@ -36,14 +36,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.acd.http.board import AgentRow, agent_board, agent_row
+from controlplane.acd.http.schemas import MAX_REASON_LEN, AgentCommand
 from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
 from controlplane.models import Role, User
 from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
-from web.acd_live import AgentRow, agent_board, agent_row
 from web.auth import CurrentUser, Forbidden, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
-from web.schemas.agents import MAX_REASON_LEN, AgentCommand
 from web.services import services
 from web.validation import validated
 

@@ -1,12 +1,12 @@
 """Queues in the panel: configuration and break reasons (admins), the live wallboard
 (supervisors and admins), and their JSON API.
 
-Every change is validated in :mod:`web.queue_config` (each error names its field),
+Every change is validated in :mod:`.queue_form` (each error names its field),
 committed, and then announced to the daemon with ``{"cmd": "acd.reload"}`` on the
 ``centrala:commands`` stream so routing uses it at once. When Redis is down the
 change is still saved; the page says the control plane was not told (it reads
 everything again at its next start). The wallboard reads the ACD's Redis mirror
-(:mod:`web.acd_live`) and ``static/acd.js`` polls ``/api/v1/queues/stats`` every 2 s.
+(:mod:`.board`) and ``static/acd.js`` polls ``/api/v1/queues/stats`` every 2 s.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.acd.http import queue_form as qc
+from controlplane.acd.http.board import wallboard
+from controlplane.acd.http.schemas import BreakReasonBody, QueueBody
 from controlplane.bus import send_reload
 from controlplane.db import transaction
 from controlplane.models import Role, User
 from controlplane.models.acd import BREAK_KINDS, AgentBreakReason, Queue
-from web import queue_config as qc
-from web.acd_live import wallboard
 from web.auth import current_user, login_required
 from web.errors import NotFound, PanelError
-from web.schemas.queues import BreakReasonBody, QueueBody
 from web.services import services
 from web.validation import validated
 

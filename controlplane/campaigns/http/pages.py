@@ -1,7 +1,7 @@
 """Campaigns in the panel: agents work preview campaigns and dispose their calls;
 supervisors and admins see the campaigns, start and pause them and read the attempts log.
 
-Theory of operation: like agent commands (:mod:`web.agents`), the panel never dials. A
+Theory of operation: like agent commands (:mod:`controlplane.acd.http.agents`), the panel never dials. A
 preview batch, "call" and "skip" become ``dialer.preview_*`` commands on the
 ``centrala:commands`` stream (:func:`controlplane.bus.send_preview_command`)
 and the daemon's answer is shown at once. Dispositions, the campaigns list and the
@@ -10,7 +10,7 @@ attempts log are plain database work (:mod:`controlplane.campaigns.dispositions`
 Who may do what: every user works the preview campaigns they are an agent of (a member
 of the campaign's queue, or anyone when it has none) and disposes the attempts they
 handled; supervisors and admins may also dispose anyone's, list campaigns, start/pause
-them and read the log; only admins change the dispositions (:mod:`web.campaigns_api`).
+them and read the log; only admins change the dispositions (:mod:`.api`).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.bus import ControlPlaneNotAnswering, send_preview_command
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError, Conflict, InvalidValue, NotFound
+from controlplane.campaigns.http.schemas import PER_PAGE, AttemptsQuery
 from controlplane.db import transaction
-from controlplane.dialer.preview_rows import preview_campaigns
+from controlplane.dialer.preview_store import preview_campaigns
 from controlplane.models import Role
 from controlplane.models.campaigns import RECORD_STATES, Campaign, CampaignRecord, DialAttempt
 from web.auth import Forbidden, current_user, login_required
 from web.errors import BadParameter, PanelError
 from web.errors import NotFound as PanelNotFound
-from web.schemas.campaigns import PER_PAGE, AttemptsQuery
 from web.services import services
 from web.validation import validated
 

@@ -3,7 +3,7 @@ campaign's tenant:
 
 * ``POST /campaigns/<id>/imports``: a multipart upload (field ``file``, a UTF-8 CSV, at
   most ``IMPORT_MAX_BYTES``) → 202 with the import's progress; the job runs on the worker.
-  The form is :class:`~web.schemas.imports.ImportUpload`: a missing file, a text field in
+  The form is :class:`~.schemas.ImportUpload`: a missing file, a text field in
   its place or any other field or parameter is a 400 ``bad_parameter`` naming it.
 * ``GET /imports/<id>``: its progress (state, rows read, imported, updated, rejected, error).
 * ``GET /imports/<id>/rejected.csv``: every rejected row (line, column, reason).
@@ -22,12 +22,12 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 
 from controlplane.campaigns import csv_rows, import_runs
 from controlplane.campaigns.exceptions import CampaignError
+from controlplane.campaigns.http.pages import SUPERVISORS, as_panel_error
+from controlplane.campaigns.http.schemas import ImportUpload
 from controlplane.db import transaction
 from controlplane.jobs import imports as import_jobs
 from web.auth import current_user, login_required
-from web.campaigns import SUPERVISORS, as_panel_error
 from web.errors import BadParameter, PanelError
-from web.schemas.imports import ImportUpload
 from web.services import services
 from web.validation import validated
 

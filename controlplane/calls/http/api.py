@@ -7,11 +7,11 @@ from typing import Any
 import redis
 from flask import Blueprint, jsonify, url_for
 
+from controlplane.calls.http.live import calls_json, live_calls
+from controlplane.calls.http.records import find_records, own_endpoints, parse_filter
+from controlplane.calls.http.schemas import RecordsQuery
 from web.auth import current_user, login_required
 from web.errors import PanelError
-from web.live import calls_json, live_calls
-from web.records import find_records, own_endpoints, parse_filter
-from web.schemas.records import RecordsQuery
 from web.services import services
 from web.validation import validated
 

@@ -2,7 +2,7 @@
 
 :func:`parse_filter` turns query parameters into a :class:`RecordFilter` (or
 raises :class:`~web.errors.Invalid` naming the parameter): their shape is
-:class:`~web.schemas.records.RecordsQuery`'s, the dates are read here.
+:class:`~.schemas.RecordsQuery`'s, the dates are read here.
 :func:`find_records` applies it together with the tenant and role scope. Scope is never a parameter the
 client controls: it always comes from the logged-in user.
 """
@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from controlplane.calls.http.schemas import DEFAULT_PER_PAGE, RecordsQuery
 from controlplane.models import CallRecord, PhoneEndpoint, Role, User
 from web.auth import CurrentUser
 from web.errors import BadParameter
-from web.schemas.records import DEFAULT_PER_PAGE, RecordsQuery
 from web.validation import parse_query
 
 

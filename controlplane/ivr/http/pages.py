@@ -20,14 +20,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane import ivr_store
 from controlplane.db import transaction
+from controlplane.ivr.http.flow_graph import render_svg
+from controlplane.ivr.http.flow_source import Annotated, annotate, annotate_text
 from controlplane.models import Role
 from controlplane.models.ivr import IvrFlow, IvrFlowVersion
 from ivr_flows import json_text
 from ivr_flows.validator import FlowError, too_deep
 from web.auth import current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
-from web.flow_graph import render_svg
-from web.flow_source import Annotated, annotate, annotate_text
 from web.request_limits import MAX_ID
 from web.services import services
 

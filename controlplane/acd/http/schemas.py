@@ -1,18 +1,20 @@
-"""Queues and break reasons (``/api/v1/queues``, ``/api/v1/break-reasons``).
+"""The ACD's request schemas: queues and break reasons (``/api/v1/queues``,
+``/api/v1/break-reasons``), and the agent status command (``/api/v1/agents/<id>/command``).
 
 These models check shape, types and bounds; the rules a value must follow
 (choices, "greater than 0", names unique in the tenant, members of the tenant)
-are :mod:`web.queue_config`'s, shared with the HTML form, and come back as 422
+are :mod:`controlplane.acd.http.queue_form`'s, shared with the HTML form, and come back as 422
 ``invalid_form``. ``null`` means "blank", as an empty form field does: the
 default for an optional field, "required" for the others.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from controlplane.bus import AGENT_ACTIONS
 from web.schemas.common import MAX_ITEMS, ONE_LINE, Body, Count, Id, Number, SignedInt
 
 Word = Annotated[str, Field(max_length=32), ONE_LINE]
@@ -55,3 +57,15 @@ class BreakReasonBody(Body):
     label: Annotated[str, Field(max_length=100), ONE_LINE] | None = None
     kind: Word | None = None
     max_on_break: Count | None = None
+
+
+# Agents: the status command an agent or a supervisor sends.
+Command = Literal[AGENT_ACTIONS]  # type: ignore[valid-type]
+MAX_REASON_LEN = 32
+
+
+class AgentCommand(Body):
+    """``{"command": "break", "reason": "2"}``; ``reason`` is a break reason code."""
+
+    command: Command
+    reason: Annotated[str, Field(max_length=MAX_REASON_LEN), ONE_LINE] | None = None

@@ -1,6 +1,6 @@
 """The campaigns JSON API (``/api/v1``): preview batches, calls and skips, dispositions,
 the campaigns list, start/pause and the attempts log; who may do what is in
-:mod:`web.campaigns`, which holds the operations shared with the pages."""
+:mod:`.pages`, which holds the operations shared with the pages."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ from flask import Blueprint, jsonify
 
 from controlplane.campaigns import dispositions as disp
 from controlplane.campaigns.exceptions import CampaignError
-from controlplane.db import transaction
-from controlplane.dialer.preview_rows import preview_campaigns
-from controlplane.models import Role
-from web.auth import current_user, login_required
-from web.campaigns import (
+from controlplane.campaigns.http.pages import (
     SUPERVISORS,
     as_panel_error,
     attempts_page,
@@ -23,7 +19,16 @@ from web.campaigns import (
     preview,
     set_status,
 )
-from web.schemas.campaigns import AttemptsQuery, DisposeBody, DispositionBody, StatusBody
+from controlplane.campaigns.http.schemas import (
+    AttemptsQuery,
+    DisposeBody,
+    DispositionBody,
+    StatusBody,
+)
+from controlplane.db import transaction
+from controlplane.dialer.preview_store import preview_campaigns
+from controlplane.models import Role
+from web.auth import current_user, login_required
 from web.services import services
 from web.validation import validated
 

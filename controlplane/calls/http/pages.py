@@ -22,12 +22,18 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.calls.http.live import event_stream, live_calls
+from controlplane.calls.http.records import (
+    RecordFilter,
+    find_records,
+    get_record,
+    own_endpoints,
+    parse_filter,
+)
 from controlplane.config import Settings
 from controlplane.models import CallRecord
 from web.auth import current_user, login_required, session_still_live
 from web.errors import Invalid, NotFound
-from web.live import event_stream, live_calls
-from web.records import RecordFilter, find_records, get_record, own_endpoints, parse_filter
 from web.services import services
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,19 @@
+"""The ACD's room in the panel: its Flask blueprints, pages and ``/api/v1`` together.
+
+* :mod:`.queues` -- queue configuration, break reasons and the wallboard (blueprint ``queues``).
+* :mod:`.agents` -- an agent's own status and the supervisors' agent board (``agents``).
+* :mod:`.queue_form` -- validation and writes of the queue and break-reason forms.
+* :mod:`.board` -- the live read models (wallboard, agent rows) from the ACD's Redis mirror.
+
+Like every ``controlplane.<domain>.http``, it reads the domain's tables and talks to the
+daemon only through :mod:`controlplane.bus`; it imports no asyncio service (the
+``web-not-daemon`` import contract). ``web.create_app`` registers :data:`BLUEPRINTS`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from controlplane.acd.http import agents, queues
+
+BLUEPRINTS: tuple[Blueprint, ...] = (agents.bp, queues.bp)

@@ -1,0 +1,20 @@
+"""Calls' room in the panel: their Flask blueprints, pages and ``/api/v1`` together.
+
+* :mod:`.pages` -- live calls (with their event stream), call records and recording
+  downloads (blueprint ``calls``).
+* :mod:`.api` -- live calls and call records as JSON under ``/api/v1`` (blueprint ``api``).
+* :mod:`.records` -- the call-records query: filter, scope (own endpoints), pages.
+* :mod:`.live` -- live calls and their event stream, read from the daemon's Redis mirror.
+
+Like every ``controlplane.<domain>.http``, it reads the domain's tables and talks to the
+daemon only through :mod:`controlplane.bus`; it imports no asyncio service (the
+``web-not-daemon`` import contract). ``web.create_app`` registers :data:`BLUEPRINTS`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from controlplane.calls.http import api, pages
+
+BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp)

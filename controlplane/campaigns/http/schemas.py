@@ -1,0 +1,99 @@
+"""Campaigns' request schemas: start/pause, the attempts log, dispositions, disposing an
+attempt, and the contact-import upload (below).
+
+Shape, types and bounds here; the campaign rules (known codes, a move needs a
+target campaign, a recontact time in the future) stay in
+:mod:`controlplane.campaigns.dispositions` and name their field too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
+from werkzeug.datastructures import FileStorage
+
+from web.schemas.common import MULTI_LINE, ONE_LINE, Body, Count, Form, Id, Query
+
+PER_PAGE = 50
+MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 200
+
+Code = Annotated[str, Field(max_length=32), ONE_LINE]
+
+
+class StatusBody(Body):
+    """``{"status": "running" | "paused"}``."""
+
+    status: Literal["running", "paused"]
+
+
+class AttemptsQuery(Query):
+    """``?page=N&per_page=M`` of the attempts log (newest first)."""
+
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = PER_PAGE
+
+
+class DisposeBody(Body):
+    """``{"code", "recontact_at"?, "note"?}``: ``recontact_at`` is ISO 8601 with a zone."""
+
+    code: Code
+    recontact_at: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
+    note: Annotated[str, Field(max_length=500), MULTI_LINE] | None = None
+
+
+class DispositionBody(Body):
+    """A disposition to create (``code`` required) or the fields to change."""
+
+    code: Code = ""
+    label: Annotated[str, Field(max_length=100), ONE_LINE] = ""
+    success: bool = False
+    action: Annotated[str, Field(max_length=16), ONE_LINE] = "none"
+    action_delay_s: Count | None = None
+    recontact_private: bool = True
+    action_campaign_id: Id | None = None
+
+
+# Contact imports: the multipart upload (``POST /api/v1/campaigns/<id>/imports``).
+#
+# The form has one part, ``file``: the CSV, sent as a file (``curl -F file=@contacts.csv``).
+# Any other part is refused by name, as a text field where the file should be is. The
+# model does not read the stream: the view reads it, at most the app's
+# ``IMPORT_MAX_BYTES`` (413 ``too_large``), and checks it is UTF-8 (400 naming ``file``).
+# The other two routes (progress, rejected rows) take nothing.
+
+ATTACH = "attach the CSV as the multipart field 'file' (curl -F file=@contacts.csv)"
+
+
+def _file_part(value: Any) -> FileStorage:
+    if value is None:
+        raise ValueError(ATTACH)
+    if not isinstance(value, FileStorage):
+        # A part without a filename is a text field to Werkzeug, not a file.
+        raise ValueError(f"must be a file part with a filename, not text; {ATTACH}")
+    return value
+
+
+FilePart = Annotated[
+    FileStorage,
+    PlainValidator(_file_part),
+    WithJsonSchema({"type": "string", "format": "binary"}),  # OpenAPI's file upload
+]
+"""A file part of a multipart form (:func:`web.validation.parse_form` passes them in)."""
+
+
+def _file_required(schema: dict[str, Any]) -> None:
+    """The description says what the validator enforces: ``file`` is required."""
+    schema["properties"]["file"].pop("default", None)
+    schema["required"] = ["file"]
+
+
+class ImportUpload(Form):
+    """``file``: the CSV of contacts (UTF-8, a header row, then one contact a row)."""
+
+    model_config = ConfigDict(json_schema_extra=_file_required)
+
+    # The default only stands for "not sent": it is validated, so a missing file is
+    # named with the hint above instead of a bare "required".
+    file: FilePart = Field(default=None, validate_default=True)
