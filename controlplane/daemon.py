@@ -28,7 +28,7 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
-from controlplane.ivr_store import did_lookup
+from controlplane.ivr.did_store import did_lookup
 from controlplane.jobs import outbox
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled

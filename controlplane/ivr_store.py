@@ -2,10 +2,9 @@
 
 Flows and versions: :mod:`controlplane.ivr.store`; DID bindings and the new-call look-up:
 :mod:`controlplane.ivr.did_store`; holiday calendars: :mod:`controlplane.ivr.calendar_store`;
-errors: :mod:`controlplane.ivr.exceptions`. Kept while the modules other helpers own
-(``web/ivr.py``, ``calls/ivr_glue.py``, ``daemon.py``, ``ivr_flows/cli.py``, benches,
-integration tests) still import this name; delete it once ``grep -rn ivr_store`` finds
-nothing else.
+errors: :mod:`controlplane.ivr.exceptions`. Kept only while ``web/ivr.py`` still imports
+this name (everything else imports the room's modules); delete it, and its test in
+``tests/unit/ivr_store``, once ``grep -rn ivr_store web`` finds nothing.
 """
 
 from controlplane.ivr.calendar_store import *  # noqa: F403
