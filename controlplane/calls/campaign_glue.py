@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
-from controlplane.amd_live import _app_amd, detect, object_ids
+from controlplane.amd_live import app_amd, detect, object_ids
 from controlplane.bus import DIALER_PROGRESS_KEY
 from controlplane.calls import campaign_machine as cm
 from controlplane.calls import campaign_store, machine
@@ -262,7 +262,7 @@ class CampaignCalls:
         ref_id = object_ids(call_id)["ref"]
         try:
             await ari.run(c.Snoop(call_id, ref_id, self.amd_app))
-            got = await _app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
+            got = await app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
             if got is not None:
                 ms = round((got[2] - answered_at.timestamp()) * 1000)
                 self._update(call_id, app_amd=(got[0], got[1], ms))

@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.amd_live import LiveAmdResult, detect, object_ids, preload_detector
+from controlplane.amd_live.detection import detect
+from controlplane.amd_live.detector import preload_detector
+from controlplane.amd_live.result import LiveAmdResult, object_ids
 from controlplane.calls import records
 from controlplane.config import Settings
 from controlplane.engine import commands as c
