@@ -81,3 +81,30 @@ def parse_app_amd(value: str) -> tuple[str, str, float] | None:
         except ValueError:
             return None
     return None
+
+
+@dataclass(frozen=True)
+class AmdDecision:
+    """What a campaign call needs of a detection: the label and why (from :class:`LiveAmdResult`).
+
+    ``source``: ``detector`` (a verdict), ``timeout`` (decided at the deadline with what was
+    heard), ``hangup`` (the audio ended first) or ``error`` (no detection: NOTSURE, a person).
+    """
+
+    label: str  # HUMAN / MACHINE / NOTSURE
+    cause: str = ""
+    source: str = "error"
+    decision_ms: int | None = None
+
+    @property
+    def human(self) -> bool:
+        """Anything but MACHINE is treated as a person (NOTSURE included)."""
+        return self.label != "MACHINE"
+
+    @classmethod
+    def of(cls, result: LiveAmdResult) -> AmdDecision:
+        source = "timeout" if result.timed_out else "hangup" if result.hung_up else "detector"
+        return cls(result.centrala.value, result.cause, source, result.decision_ms)
+
+
+NOT_DECIDED = AmdDecision("NOTSURE")  # the detection failed: a person, never stranded

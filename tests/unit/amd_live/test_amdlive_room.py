@@ -87,3 +87,29 @@ def test_every_module_of_the_room_is_under_400_lines() -> None:
     sizes = {p.name: len(p.read_text().splitlines()) for p in ROOM.glob("*.py")}
     assert len(sizes) >= 7
     assert {n: s for n, s in sizes.items() if s > 400} == {}
+
+
+@pytest.mark.parametrize(("flags", "source"), [
+    ({}, "detector"), ({"timed_out": True}, "timeout"), ({"hung_up": True}, "hangup"),
+])
+def test_a_decision_says_where_the_verdict_came_from(flags: dict[str, bool], source: str) -> None:
+    got = result.AmdDecision.of(result.LiveAmdResult(Label.MACHINE, "GREETING", 900, 880, 30,
+                                                     **flags))
+    assert got == result.AmdDecision("MACHINE", "GREETING", source, 900)
+    assert not got.human
+
+
+def test_notsure_and_a_failed_detection_are_a_person() -> None:
+    assert result.NOT_DECIDED.human and result.NOT_DECIDED.source == "error"
+    assert result.AmdDecision.of(result.hung_up_result(())).human
+
+
+async def test_the_service_decides_notsure_when_its_app_is_not_connected() -> None:
+    from types import SimpleNamespace
+
+    from controlplane.amd_live.service import LiveAmd
+
+    amd = LiveAmd(SimpleNamespace(ari_app="centrala"))  # type: ignore[arg-type]
+    assert amd.app == "centrala-amd"
+    assert await amd.decide("campaign-1", None) == result.NOT_DECIDED
+    assert await amd.compare("campaign-1", datetime.now(UTC)) is None
