@@ -113,3 +113,29 @@ async def test_the_service_decides_notsure_when_its_app_is_not_connected() -> No
     assert amd.app == "centrala-amd"
     assert await amd.decide("campaign-1", None) == result.NOT_DECIDED
     assert await amd.compare("campaign-1", datetime.now(UTC)) is None
+
+
+def test_a_probe_call_is_kept_as_one_call_record(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from controlplane.amd_live.store import save_probe
+    from controlplane.db import make_engine, make_sessionmaker
+    from controlplane.models import Base, CallRecord
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'probe.db'}")
+    Base.metadata.create_all(engine)
+    factory = make_sessionmaker(engine)
+    answered = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    ended = datetime(2026, 1, 1, 12, 0, 4, 500000, tzinfo=UTC)
+    got = result.LiveAmdResult(Label.MACHINE, "GREETING", 1200, 1180, 25,
+                               app_amd_status="MACHINE", app_amd_cause="LONGGREETING",
+                               app_amd_ms=2100)
+    for _ in range(2):  # idempotent by call id
+        save_probe(factory, "amdprobe-1", None, "2001234", "lab-carrier", answered, ended, got)
+    with factory() as s:
+        rows = s.scalars(select(CallRecord)).all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.amd_verdict, row.amd_decision_ms, row.app_amd_status) == ("MACHINE", 1200,
+                                                                         "MACHINE")
+    assert row.billsec_s == row.carrier_billsec_s == 4.5
