@@ -29,7 +29,7 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     if src_rate == dst_rate:
         return x
     g = gcd(src_rate, dst_rate)
-    return resample_poly(x, dst_rate // g, src_rate // g)
+    return np.asarray(resample_poly(x, dst_rate // g, src_rate // g))
 
 
 def read_wav(path: Path, rate: int) -> np.ndarray:
@@ -53,4 +53,4 @@ def dbfs(samples: np.ndarray) -> float:
     """RMS level of int16 samples in dBFS (floor −100)."""
     x = samples.astype(np.float32)
     ms = float(np.dot(x, x)) / max(x.size, 1)
-    return 10.0 * np.log10(ms / (32768.0**2) + 1e-10)
+    return 10.0 * float(np.log10(ms / (32768.0**2) + 1e-10))

@@ -20,6 +20,7 @@ from amd import machine
 from amd.audio import SUPPORTED_RATES, dbfs
 from amd.model import Model, load_model, timing_vector
 from amd.spectral import MAX_SECONDS, spectral_features
+from amd.timing import Timing
 from amd.tones import ToneConfig, ToneTracker
 from amd.vad import SpeechGate, VadConfig
 from amd.verdict import Verdict
@@ -105,7 +106,7 @@ class StreamingDetector:
         assert outcome is not None
         return outcome
 
-    def model_inputs(self, tm: machine.Timing) -> dict[str, float]:
+    def model_inputs(self, tm: Timing) -> dict[str, float]:
         """Model inputs for the timing ``tm`` and the buffered first utterance."""
         inputs = timing_vector(tm)
         if self.model.uses_spectral and self._utt:

@@ -43,7 +43,7 @@ def alaw_encode(samples: np.ndarray) -> np.ndarray:
     seg = np.clip(np.floor(np.log2(np.maximum(mag, 1))).astype(np.int32) - 4, 0, 7)
     mantissa = np.where(seg == 0, mag >> 1, mag >> seg) & 0x0F
     code = (sign | (seg << 4) | mantissa) ^ 0x55
-    return code.astype(np.uint8)
+    return np.asarray(code, dtype=np.uint8)
 
 
 def alaw_decode(codes: np.ndarray) -> np.ndarray:

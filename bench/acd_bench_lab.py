@@ -36,10 +36,12 @@ import benchkit  # noqa: E402
 from benchkit import BenchError, ast_ts, until
 from sqlalchemy import func, select
 
-from controlplane import asterisk, ivr_store, stack, supervisor
+from controlplane import asterisk, stack, supervisor
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.health import check_ari
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
 from controlplane.passwords import generate_sip_secret
@@ -122,9 +124,9 @@ def prepare_db(settings: Settings, phones: list[str]) -> dict[str, int]:
             doc: dict[str, Any] = {"format_version": 1, "id": QUEUE, "name": "ACD bench", "start": "q",
                    "settings": {"language": "en-US", "voice": "en", "max_duration_s": 600},
                    "nodes": {"q": {"type": "queue", "queue": QUEUE, "priority": 0}}}
-            version = ivr_store.save_draft(s, tenant.id, QUEUE, doc)
-            ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            ivr_store.bind_did(s, tenant.id, DID, QUEUE)
+            version = flow_store.save_draft(s, tenant.id, QUEUE, doc)
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, DID, QUEUE)
     finally:
         engine.dispose()
     return users

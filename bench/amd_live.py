@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from controlplane import asterisk, stack, supervisor  # noqa: E402
-from controlplane.amd_live_probe import AmdProbe, ProbeCall  # noqa: E402
+from controlplane.amd_live.probe import AmdProbe, ProbeCall  # noqa: E402
 from controlplane.config import load_settings  # noqa: E402
 
 ENV = {

@@ -58,9 +58,10 @@ from benchkit import BenchError, Isolated, cpu_s, log, pct, start_isolated, stop
 from sipp_kit import SCENARIO, sipp_rtts, sipp_stats  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from controlplane import ivr_store  # noqa: E402
 from controlplane.config import Settings, load_settings  # noqa: E402
 from controlplane.db import make_engine, make_sessionmaker, transaction  # noqa: E402
+from controlplane.ivr import did_store  # noqa: E402
+from controlplane.ivr import store as flow_store
 from controlplane.models import Tenant  # noqa: E402
 from controlplane.models.telephony import Did  # noqa: E402
 from controlplane.seed import DEMO_DOMAIN  # noqa: E402
@@ -103,10 +104,10 @@ def deploy_flow(settings: Settings) -> None:
             tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
             if tenant is None:
                 raise BenchError("the demo tenant is missing after seeding")
-            version = ivr_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
-            ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            ivr_store.bind_did(s, tenant.id, DID, FLOW["id"])
-            flow = ivr_store.parsed(version)
+            version = flow_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, DID, FLOW["id"])
+            flow = flow_store.parsed(version)
     finally:
         engine.dispose()
     prefetch(EspeakEngine(cache_dir(settings)), flow)  # no caller waits for espeak

@@ -6,8 +6,8 @@ called in this process the way the call service calls them per call, each timed 
 process CPU (``time.process_time``) over ``--calls`` repetitions:
 
 - ``routing.inbound_binding`` (the DID's binding: tenant DIDs, trunk, phone);
-- ``ivr_store.did_lookup`` (the DID's published flow, parsed);
-- ``ivr_store.calendars`` (the tenant's holiday calendars, for the IVR session);
+- ``did_store.did_lookup`` (the DID's published flow, parsed);
+- ``calendar_store.calendars`` (the tenant's holiday calendars, for the IVR session);
 - ``records.save`` twice (the record at entry and at the end: SELECT + INSERT/UPDATE).
 
 Beside them, for the proposals in the profile report: the same two record writes as
@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ivr_capacity import DID, deploy_flow  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
-from controlplane import ivr_store, stack  # noqa: E402
+from controlplane import stack  # noqa: E402
 from controlplane.calls import machine, records, routing  # noqa: E402
 from controlplane.config import load_settings  # noqa: E402
 from controlplane.db import make_engine, make_sessionmaker  # noqa: E402
+from controlplane.ivr import calendar_store, did_store  # noqa: E402
 from controlplane.models import Tenant  # noqa: E402
 from controlplane.models.calls import CallRecord  # noqa: E402
 from controlplane.seed import DEMO_DOMAIN  # noqa: E402
@@ -77,12 +78,12 @@ def main() -> int:
         return 1
     binding = routing.inbound_binding(factory, DID, tenant)
     ivr_binding = replace(binding, ivr=True, dial=None, agent_endpoint=None)
-    lookup = ivr_store.did_lookup(factory)
+    lookup = did_store.did_lookup(factory)
     run = f"{time.time():.0f}"
 
     def calendars(i: int) -> None:
         with factory() as s:
-            ivr_store.calendars(s, tenant)
+            calendar_store.calendars(s, tenant)
 
     def save_twice(i: int) -> None:
         state, _ = machine.start(machine.Entered(f"orm-{run}-{i}", "4860001", ivr_binding),

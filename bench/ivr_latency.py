@@ -52,10 +52,12 @@ import benchkit  # noqa: E402
 from benchkit import LabAmi, ast_ts, basic_auth, cpu_s, log, pct, until  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from controlplane import asterisk, ivr_store, stack, supervisor  # noqa: E402
+from controlplane import asterisk, stack, supervisor  # noqa: E402
 from controlplane.config import Settings, load_settings  # noqa: E402
 from controlplane.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from controlplane.health import check_ari  # noqa: E402
+from controlplane.ivr import did_store  # noqa: E402
+from controlplane.ivr import store as flow_store
 from controlplane.models import Tenant  # noqa: E402
 from controlplane.seed import DEMO_DOMAIN  # noqa: E402
 from controlplane.tts import EspeakEngine, cache_dir, prefetch  # noqa: E402
@@ -117,10 +119,10 @@ def deploy_flow(settings: Settings) -> None:
         with transaction(make_sessionmaker(engine)) as s:
             tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
             assert tenant is not None, "the demo tenant is seeded by stack.database"
-            version = ivr_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
-            ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            ivr_store.bind_did(s, tenant.id, DID, FLOW["id"])
-            flow = ivr_store.parsed(version)
+            version = flow_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, DID, FLOW["id"])
+            flow = flow_store.parsed(version)
     finally:
         engine.dispose()
     prefetch(EspeakEngine(cache_dir(settings)), flow)  # no caller waits for espeak

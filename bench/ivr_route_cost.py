@@ -1,8 +1,8 @@
 """CPU of one inbound IVR call's routing look-ups: the ORM path against ``RouteCache``.
 
 Same set-up as ``bench/ivr_db_cost.py`` (fresh SQLite, seeded, the ``ivr_capacity`` flow
-bound to its DID). "before": ``routing.inbound_binding`` + ``ivr_store.did_lookup`` +
-``ivr_store.calendars`` (three sessions, three thread hops in the daemon); "after":
+bound to its DID). "before": ``routing.inbound_binding`` + ``did_store.did_lookup`` +
+``calendar_store.calendars`` (three sessions, three thread hops in the daemon); "after":
 ``RouteCache.route`` warm (one session, one hop; the IVR then takes the calendars from
 the cache). ms of process CPU per call.
 
@@ -23,11 +23,12 @@ import ivr_db_cost  # noqa: E402
 from ivr_capacity import DID, deploy_flow  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from controlplane import ivr_store, stack  # noqa: E402
+from controlplane import stack  # noqa: E402
 from controlplane.calls import routing  # noqa: E402
 from controlplane.calls.routing_cache import RouteCache  # noqa: E402
 from controlplane.config import load_settings  # noqa: E402
 from controlplane.db import make_engine, make_sessionmaker  # noqa: E402
+from controlplane.ivr import calendar_store, did_store  # noqa: E402
 from controlplane.models import Tenant  # noqa: E402
 from controlplane.seed import DEMO_DOMAIN  # noqa: E402
 
@@ -49,14 +50,14 @@ def main() -> int:
     with factory() as s:
         tenant = s.scalar(select(Tenant.id).where(Tenant.domain == DEMO_DOMAIN))
     assert tenant is not None
-    lookup = ivr_store.did_lookup(factory)
+    lookup = did_store.did_lookup(factory)
     routes = RouteCache(factory)
 
     def before(i: int) -> None:
         routing.inbound_binding(factory, DID, tenant)
         lookup(DID)
         with factory() as s:
-            ivr_store.calendars(s, tenant)
+            calendar_store.calendars(s, tenant)
 
     def after(i: int) -> None:
         route = routes.route(DID, tenant)

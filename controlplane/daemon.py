@@ -30,7 +30,7 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
-from controlplane.jobs import outbox
+from controlplane.jobs.outbox_drain import run_drain
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
@@ -75,7 +75,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
                  # jobs kept while Redis was down are queued when it is back
-                 asyncio.create_task(outbox.run_drain(
+                 asyncio.create_task(run_drain(
                      factory, lambda name: Queue(name, connection=jobs.connection)),
                      name="job-outbox"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,

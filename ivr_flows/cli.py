@@ -11,7 +11,7 @@ list what the tenant has (flow ids of all FILEs given count as known flows once
 
 ``deploy``, ``versions`` and ``rollback`` work on the platform database (the
 ``CENTRALA_*`` settings, read when the command runs) through
-:mod:`controlplane.ivr_store`::
+:mod:`controlplane.ivr.store`::
 
     ivr deploy flows/main_menu.json --tenant demo.centrala.local --publish --did 48221000001
     ivr versions main_menu --tenant demo.centrala.local
@@ -147,7 +147,7 @@ def _database() -> Iterator[sessionmaker[Session]]:
 def _tenant_id(session: Session, domain: str) -> int:
     from sqlalchemy import select
 
-    from controlplane.ivr_store import FlowNotFound
+    from controlplane.ivr.exceptions import FlowNotFound
     from controlplane.models import Tenant
 
     tenant_id = session.scalar(select(Tenant.id).where(Tenant.domain == domain.lower()))
@@ -158,8 +158,10 @@ def _tenant_id(session: Session, domain: str) -> int:
 
 def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Save FILE as a draft of the tenant's flow; ``--publish`` and ``--did`` go further."""
-    from controlplane import ivr_store
     from controlplane.db import transaction
+    from controlplane.ivr import did_store
+    from controlplane.ivr import exceptions as ivr_errors
+    from controlplane.ivr import store as flow_store
 
     out = out or sys.stdout
     path: Path = args.file
@@ -171,20 +173,20 @@ def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         with _database() as factory, transaction(factory) as s:
             tenant_id = _tenant_id(s, args.tenant)
-            row = ivr_store.save_draft(s, tenant_id, args.name, text)
+            row = flow_store.save_draft(s, tenant_id, args.name, text)
             name = row.flow.name
             if args.publish:
-                ivr_store.publish(s, row.flow_id, row.version)
+                flow_store.publish(s, row.flow_id, row.version)
             if args.did:
-                ivr_store.bind_did(s, tenant_id, args.did, name)
+                did_store.bind_did(s, tenant_id, args.did, name)
             status, number = row.status, row.version
             live = row.flow.current_version_id == row.id
-            flow = ivr_store.parsed(row)
-    except ivr_store.FlowInvalid as err:
+            flow = flow_store.parsed(row)
+    except ivr_errors.FlowInvalid as err:
         for error in err.errors:
             print(f"{path}{error}", file=out)
         return 1
-    except ivr_store.IvrStoreError as err:
+    except ivr_errors.IvrStoreError as err:
         print(f"{path}#: {err} (nothing was changed)", file=out)
         return 1
     line = f"{name} version {number}: {status}"
@@ -214,15 +216,16 @@ def _prefetch(flow: Any, out: TextIO) -> None:
 
 def run_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print the versions of a flow, marking the current one with ``*``."""
-    from controlplane import ivr_store
+    from controlplane.ivr import exceptions as ivr_errors
+    from controlplane.ivr import store as flow_store
 
     out = out or sys.stdout
     try:
         with _database() as factory, factory() as s:
-            flow = ivr_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
-            rows = ivr_store.versions(s, flow.id)
+            flow = flow_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
+            rows = flow_store.versions(s, flow.id)
             current = flow.current_version_id
-    except ivr_store.IvrStoreError as err:
+    except ivr_errors.IvrStoreError as err:
         print(f"ivr versions: {err}", file=out)
         return 1
     print(
@@ -242,15 +245,16 @@ def run_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_rollback(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Point the flow at an earlier published version."""
-    from controlplane import ivr_store
     from controlplane.db import transaction
+    from controlplane.ivr import exceptions as ivr_errors
+    from controlplane.ivr import store as flow_store
 
     out = out or sys.stdout
     try:
         with _database() as factory, transaction(factory) as s:
-            flow = ivr_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
-            ivr_store.rollback(s, flow.id, args.version)
-    except ivr_store.IvrStoreError as err:
+            flow = flow_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
+            flow_store.rollback(s, flow.id, args.version)
+    except ivr_errors.IvrStoreError as err:
         print(f"ivr rollback: {err}", file=out)
         return 1
     print(f"{args.name}: version {args.version} is current (new calls get it)", file=out)
@@ -259,16 +263,17 @@ def run_rollback(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_audio(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Convert FILE (any format sox reads) and store it as the tenant's prompt NAME."""
-    from controlplane import audio_store, ivr_store
+    from controlplane import audio_store
     from controlplane.config import load_settings
     from controlplane.db import transaction
+    from controlplane.ivr import exceptions as ivr_errors
 
     out = out or sys.stdout
     try:
         data = args.file.read_bytes()
         with _database() as factory, transaction(factory) as s:
             row = audio_store.upload(s, load_settings(), _tenant_id(s, args.tenant), args.name, data)
-    except (OSError, audio_store.AudioRejected, ivr_store.IvrStoreError) as err:
+    except (OSError, audio_store.AudioRejected, ivr_errors.IvrStoreError) as err:
         print(f"{args.file}: {err}", file=out)
         return 1
     print(f"{args.name}: {row.duration_s:.1f} s, stored as {row.path}", file=out)

@@ -11,23 +11,23 @@ phases of :mod:`controlplane.calls.machine`):
 * the customer's leg is originated over the tenant's trunk as channel
   ``campaign-<attempt id>`` into the Stasis app with ``campaign,<attempt id>``; a leg
   destroyed before answer ends the call with its cause (busy, no answer, unallocated…);
-* on answer, :func:`controlplane.amd_live.detect` runs on the leg (in a task, never under the
-  call's lock) with Asterisk's ``AMD()`` alongside on a second snoop; MACHINE → hang up, no
+* on answer, the live AMD room (:class:`controlplane.amd_live.service.LiveAmd`) decides on the
+  leg (in a task, never under the call's lock) with Asterisk's ``AMD()`` alongside on a
+  second snoop; MACHINE → hang up, no
   agent leg is ever created; anything else (NOTSURE included) is a person → the ACD queue,
   with a connect deadline of the greeting end + 2 s minus a withdraw margin: no agent by
   then → the abandon message, then hang-up.
 
 AMD's snoop and media channels live in a Stasis app of their own (``<app>-amd``, whose events
-websocket :meth:`CampaignCalls.run` holds and ignores), so the call service never sees them.
+websocket :meth:`CampaignCalls.run` holds through :meth:`LiveAmd.run`), so the call service
+never sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
-from controlplane.amd_live import _app_amd, detect, object_ids
+from controlplane.amd_live.service import LiveAmd
 from controlplane.bus import DIALER_PROGRESS_KEY
 from controlplane.calls import campaign_machine as cm
 from controlplane.calls import campaign_store, machine
@@ -49,8 +49,7 @@ from controlplane.dialer.live import (
 )
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
-from controlplane.engine.ari_ import AriClient, AriError
-from controlplane.engine.executor import Executor
+from controlplane.engine.ari_ import AriError
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 from controlplane.tts import media_uri
 
@@ -88,11 +87,9 @@ class CampaignCalls:
                  app_amd: bool = True) -> None:
         self.calls = calls
         self.on_result = on_result
-        self.amd_config = amd_config
+        self.amd = LiveAmd(calls.settings, config=amd_config, timeout_s=amd_timeout_s,
+                           app_amd=app_amd)
         self.amd_timeout_s = amd_timeout_s
-        self.app_amd = app_amd
-        self.amd_app = f"{calls.settings.ari_app}-amd"
-        self._amd_ari: AriClient | None = None  # the AMD app's connection (see run)
         self._progress: dict[str, _Progress] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
@@ -102,17 +99,7 @@ class CampaignCalls:
     # ---- the composition root's side ----
     async def run(self) -> None:
         """Hold the AMD app's events websocket (AMD channels need a registered app)."""
-        s = self.calls.settings
-        async with AriClient(s.ari_url, s.ari_user, s.ari_password, self.amd_app) as ari:
-            self._amd_ari = ari
-            try:
-                await ari.run_events(self._ignore)
-            finally:
-                self._amd_ari = None
-
-    @staticmethod
-    async def _ignore(event: ev.Event) -> None:
-        """AMD's own channels: detect() waits for them by polling, not by events."""
+        await self.amd.run()
 
     def submit(self, data: dict[str, Any]) -> None:
         """A ``{"cmd": "dialer.place", ...}`` command: placed in a task of its own; a refusal
@@ -224,64 +211,31 @@ class CampaignCalls:
         """The call reached ENDED (lock held): report it once its AMD tasks are done."""
         self._spawn(self._report(state))
 
-    # ---- AMD ----
+    # ---- AMD (the live AMD room decides; this reports to the call) ----
     async def _detect(self, call_id: str) -> None:
         prog = self._progress.get(call_id)
         if prog is None:
             return
-        label, cause, source, decision_ms = "NOTSURE", "", "error", None
-        ari = await self._amd_client()
-        try:
-            if ari is None:
-                raise AriError("POST", "/channels/snoop", 0, f"ARI app {self.amd_app} not up")
-            if self.app_amd:
-                ref = self._spawn(self._asterisk_amd(ari, call_id, prog.answer_at or now()))
-                self._amd_tasks.setdefault(call_id, []).append(ref)
-            s = self.calls.settings
-            result = await detect(ari, call_id, app=self.amd_app, media_host=s.bind_address,
-                                  media_port=s.platform.http, config=self.amd_config,
-                                  timeout_s=self.amd_timeout_s, run_app_amd=False,
-                                  answered_at=prog.answer_at)
-            label, cause, decision_ms = result.centrala.value, result.cause, result.decision_ms
-            source = "timeout" if result.timed_out else "hangup" if result.hung_up else "detector"
-        except Exception as err:  # noqa: BLE001 - a detector failure must not strand a person
-            log.warning("campaign %s: AMD failed (treated as NOTSURE): %s", call_id, err)
+        if self.amd.app_amd:
+            ref = self._spawn(self._asterisk_amd(call_id, prog.answer_at or now()))
+            self._amd_tasks.setdefault(call_id, []).append(ref)
+        decision = await self.amd.decide(call_id, prog.answer_at)
         decided = now()
-        human = label != "MACHINE"
-        self._update(call_id, amd_verdict=label, amd_cause=cause, amd_source=source,
-                     amd_decision_at=decided, amd_decision_ms=decision_ms,
-                     greeting_end_at=decided if human else None)
-        if not human:  # no hurry: let AMD() answer for the comparison before hanging up
+        self._update(call_id, amd_verdict=decision.label, amd_cause=decision.cause,
+                     amd_source=decision.source, amd_decision_at=decided,
+                     amd_decision_ms=decision.decision_ms,
+                     greeting_end_at=decided if decision.human else None)
+        if not decision.human:  # no hurry: let AMD() answer for the comparison before hanging up
             refs = [t for t in self._amd_tasks.get(call_id, ()) if t is not asyncio.current_task()]
             if refs:
                 await asyncio.wait(refs, timeout=MACHINE_GRACE_S)
-        await self._step(call_id, cm.AmdDecided(human, decided, cause), now())
+        await self._step(call_id, cm.AmdDecided(decision.human, decided, decision.cause), now())
 
-    async def _asterisk_amd(self, ari: Executor, call_id: str, answered_at: datetime) -> None:
-        """Asterisk's ``AMD()`` on a second snoop of the customer, for comparison only."""
-        ref_id = object_ids(call_id)["ref"]
-        try:
-            await ari.run(c.Snoop(call_id, ref_id, self.amd_app))
-            got = await _app_amd(ari, ref_id, time.monotonic() + self.amd_timeout_s)
-            if got is not None:
-                ms = round((got[2] - answered_at.timestamp()) * 1000)
-                self._update(call_id, app_amd=(got[0], got[1], ms))
-        except AriError as err:
-            log.info("campaign %s: AMD() comparison: %s", call_id, err)
-        finally:
-            with contextlib.suppress(AriError):
-                await ari.run(c.Hangup(ref_id))
-
-    async def _amd_client(self) -> Executor | None:
-        ari = self._amd_ari
-        if ari is None:
-            return None
-        try:
-            async with asyncio.timeout(3):
-                await ari.connected.wait()
-        except TimeoutError:
-            return None
-        return Executor(ari)
+    async def _asterisk_amd(self, call_id: str, answered_at: datetime) -> None:
+        """Asterisk's ``AMD()`` verdict, for comparison only, kept with the attempt."""
+        got = await self.amd.compare(call_id, answered_at)
+        if got is not None:
+            self._update(call_id, app_amd=got)
 
     # ---- report ----
     async def _report(self, state: machine.CallState) -> None:

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane import ivr_store
 from controlplane.bus import IVR_POSITION_KEY
 from controlplane.calls import routing
+from controlplane.ivr import store as flow_store
 from controlplane.models.ivr import IvrFlow, IvrFlowVersion
 from ivr_flows import snapshot
 from ivr_flows.model import Flow
@@ -101,7 +101,7 @@ def flow_versions(db: sessionmaker[Session], tenant_id: int | None,
             version = s.get(IvrFlowVersion, int(vid)) if vid.isdigit() else None
             flow = s.get(IvrFlow, version.flow_id) if version is not None else None
             if version is not None and flow is not None and flow.tenant_id == tenant_id:
-                found[vid] = ivr_store.parsed(version)
+                found[vid] = flow_store.parsed(version)
     return found
 
 

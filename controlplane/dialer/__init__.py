@@ -31,7 +31,6 @@ I/O:
 * :mod:`.attempt_store` -- the writes of an attempt's life (reserve, release, refuse,
   finish, recover).
 * :mod:`.preview_store` -- preview campaigns' tables (an agent's batch, dial, skip).
-* :mod:`.preview_rows` -- import shim of :mod:`.preview_store`, while its importers move.
 * :mod:`.preview` -- preview dialing in the daemon (commands from the panel, the calls).
 * :mod:`.runner` -- the campaign runner: once a second, how many calls each campaign starts.
 """

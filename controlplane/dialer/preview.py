@@ -9,11 +9,11 @@ waits for the reply, exactly as agent commands do (:mod:`controlplane.acd.comman
     {"cmd": "dialer.preview_skip",  …, "record_id"}
 
 The reply is ``{"ok": true, …}`` or ``{"ok": false, "code", "message"}`` (codes of
-:class:`~controlplane.dialer.preview_rows.PreviewError`, plus ``bad_command``,
+:class:`~controlplane.dialer.preview_store.PreviewError`, plus ``bad_command``,
 ``expired``, ``agent_phone`` and ``error``). The daemon's command reader runs them one at a
 time, so batches of two agents are taken one after the other.
 
-"Call": the attempt row is written first (:func:`preview_rows.open_attempt`), then the
+"Call": the attempt row is written first (:func:`preview_store.open_attempt`), then the
 AGENT's phone is originated as channel ``preview-<campaign>-<attempt>`` into the Stasis
 app with ``outbound,<number>``, presenting the campaign's caller ID (the customer's number
 as the caller *name*, so the agent's display shows whom they are calling). When the agent
@@ -55,9 +55,9 @@ from controlplane.acd.commands import push_reply
 from controlplane.bus import PREVIEW_COMMANDS
 from controlplane.calls.common import CAUSES
 from controlplane.calls.machine import AGENT_RING_TIMEOUT_S, CallState
-from controlplane.dialer import preview_rows
+from controlplane.dialer import preview_store
 from controlplane.dialer.live import AttemptResult, classify
-from controlplane.dialer.preview_rows import CALL_PREFIX, PreviewError
+from controlplane.dialer.preview_store import CALL_PREFIX, PreviewError
 from controlplane.engine.ari_ import AriError
 from controlplane.engine.commands import Originate
 from controlplane.security.outbound_policy import is_cap
@@ -107,28 +107,28 @@ class PreviewDialer:
         tenant, user, campaign = (_int(command, k) for k in ("tenant_id", "user_id", "campaign_id"))
         now = self.clock()
         if cmd == "dialer.preview_batch":
-            items = await asyncio.to_thread(preview_rows.batch, self.db, tenant, user, campaign,
+            items = await asyncio.to_thread(preview_store.batch, self.db, tenant, user, campaign,
                                             now)
             return {"ok": True, "records": [i.to_json() for i in items]}
         record = _int(command, "record_id")
         if cmd == "dialer.preview_skip":
-            state = await asyncio.to_thread(preview_rows.skip, self.db, tenant, user, campaign,
+            state = await asyncio.to_thread(preview_store.skip, self.db, tenant, user, campaign,
                                             record, now)
             return {"ok": True, "record_id": record, "state": state}
-        dial = await asyncio.to_thread(preview_rows.open_attempt, self.db, tenant, user,
+        dial = await asyncio.to_thread(preview_store.open_attempt, self.db, tenant, user,
                                        campaign, record, now, self.rng)
         await self._originate(dial)
         return {"ok": True, "record_id": record, "attempt_id": dial.attempt_id,
                 "call_id": dial.call_id, "caller_id": dial.caller_id}
 
-    async def _originate(self, d: preview_rows.Dial) -> None:
+    async def _originate(self, d: preview_store.Dial) -> None:
         shown = d.caller_id or d.extension  # no campaign number: what the phone itself shows
         try:
             await self.calls.engine.run(Originate(
                 d.call_id, f"PJSIP/{d.endpoint}", f"outbound,{d.number.lstrip('+')}",
                 f'"{d.number}" <{shown}>', AGENT_PHONE_RING_S))
         except AriError as err:
-            await asyncio.to_thread(preview_rows.close_unconnected, self.db, d.call_id,
+            await asyncio.to_thread(preview_store.close_unconnected, self.db, d.call_id,
                                     f"not rung ({err.status})", None, self.clock())
             raise PreviewError("agent_phone", f"your phone {d.endpoint} could not be rung: "
                                               f"{err}") from err
@@ -142,7 +142,7 @@ class PreviewDialer:
                 del self._ended[call_id]
                 return
             why = CAUSES.get(cause, str(cause))
-            self._spawn(asyncio.to_thread(preview_rows.close_unconnected, self.db, call_id,
+            self._spawn(asyncio.to_thread(preview_store.close_unconnected, self.db, call_id,
                                           f"{why} ({cause})", cause, self.clock()))
             return
         self._ended[call_id] = None
@@ -151,7 +151,7 @@ class PreviewDialer:
         self._spawn(self._finish(result_of(state)))
 
     async def _finish(self, result: AttemptResult) -> None:
-        state = await asyncio.to_thread(preview_rows.finish_call, self.db, result, self.clock())
+        state = await asyncio.to_thread(preview_store.finish_call, self.db, result, self.clock())
         log.info("preview: %s %s → record %s", result.call_id, result.outcome, state)
 
     def _spawn(self, coro: Any) -> None:

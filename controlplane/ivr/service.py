@@ -13,12 +13,13 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from controlplane import audio_store, ivr_store
+from controlplane import audio_store
 from controlplane.calls import machine, routing, toll_guard
 from controlplane.calls.common import now
 from controlplane.calls.ivr_resume import IvrPositions
 from controlplane.db import transaction
-from controlplane.ivr import stasis
+from controlplane.ivr import calendar_store, stasis
+from controlplane.ivr import store as flow_store
 from controlplane.ivr.session import IvrSession, Terminal
 from controlplane.models import CallbackRequest
 from controlplane.tts import TtsMeter
@@ -92,14 +93,14 @@ class IvrCalls:
             if tenant_id is None:
                 return None
             with svc.db() as s:
-                found = ivr_store.published_flow(s, tenant_id, name)
+                found = flow_store.published_flow(s, tenant_id, name)
             return None if found is None else (str(found[0].id), found[1])
 
         def tenant_calendars() -> dict[str, frozenset[date]]:
             if tenant_id is None:
                 return {}
             with svc.db() as s:
-                return ivr_store.calendars(s, tenant_id)
+                return calendar_store.calendars(s, tenant_id)
 
         # The route look-up of this very call read them (or saw them unchanged): no hop.
         kept = svc.routes.calendars(tenant_id) if svc.routes and tenant_id is not None else None

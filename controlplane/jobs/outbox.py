@@ -4,8 +4,10 @@ Every enqueue site calls :func:`enqueue`. It queues the job on RQ at once when R
 answers; when it does not (down, restarting, loading its append-only file), the job — its
 function's import path, its arguments (ids only, STYLE.md §7: they are stored and logged)
 and its RQ job id — goes into the ``job_outbox`` table instead, and the caller carries on.
-The control plane drains the table every few seconds (:func:`run_drain`): each row is
-queued, then stamped ``sent_at``.
+The control plane drains the table every few seconds (:func:`drain`, called in a thread by
+the daemon's loop :func:`controlplane.jobs.outbox_drain.run_drain`): each row is queued,
+then stamped ``sent_at``. This module is synchronous (SQL and RQ only): the panel leaves
+jobs here too, and must not import the daemon's asyncio side.
 
 Each job once: queuing writes the job *and* a marker key ``centrala:outbox:queued:<job
 id>`` in one Redis transaction (MULTI/EXEC, under WATCH of the marker). A job whose marker
@@ -18,7 +20,6 @@ itself may lose its last second of writes when killed (``appendfsync everysec``)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import uuid
@@ -34,14 +35,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import OUTBOX_QUEUED_PREFIX
 from controlplane.db import transaction
-from controlplane.live import raise_if_cancelled
 from controlplane.models.base import utcnow
 from controlplane.models.outbox import JobOutbox
 
 log = logging.getLogger(__name__)
 
 MARKER_TTL_S = 7 * 86400
-DRAIN_EVERY_S = 3.0
 DRAIN_BATCH = 200
 # RQ options an enqueue site may give, by their ``Queue.enqueue`` names.
 OPTIONS = {"job_timeout": "timeout", "result_ttl": "result_ttl", "ttl": "ttl",
@@ -205,14 +204,3 @@ def drain(factory: sessionmaker[Session], queues: Callable[[str], Queue],
             already += 1
     return Drained(sent, already, 0)
 
-
-async def run_drain(factory: sessionmaker[Session], queues: Callable[[str], Queue],
-                    every_s: float = DRAIN_EVERY_S) -> None:
-    """The control plane's drain loop: ends only when cancelled."""
-    while True:
-        try:
-            await asyncio.to_thread(drain, factory, queues)
-        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-            raise_if_cancelled()
-            log.exception("outbox drain failed")
-        await asyncio.sleep(every_s)

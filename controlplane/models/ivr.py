@@ -2,7 +2,7 @@
 
 A flow (``IvrFlow``) is a name inside a tenant; each upload becomes a new
 ``IvrFlowVersion`` numbered 1..n. A version is a ``draft`` until published;
-published versions never change (the service layer, :mod:`controlplane.ivr_store`,
+published versions never change (the service layer, :mod:`controlplane.ivr.store`,
 refuses edits). ``IvrFlow.current_version_id`` is the published version that
 new calls get; a call keeps the version it started with.
 """

@@ -31,8 +31,10 @@ from labtools import (
 )
 from sqlalchemy import delete, select
 
-from controlplane import ivr_store, stack
+from controlplane import stack
 from controlplane.db import transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import (
     CallbackRequest,
     CallRecord,
@@ -81,10 +83,10 @@ def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
             lab = s.scalar(select(Trunk).where(Trunk.tenant_id == tenant.id, Trunk.name == LAB_TRUNK))
             s.add(Did(tenant_id=tenant.id, number=DID, trunk_id=lab.id))
         doc = flow("load")
-        version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
+        version = flow_store.save_draft(s, tenant.id, doc["id"], doc)
         s.flush()
-        ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-        ivr_store.bind_did(s, tenant.id, DID, doc["id"])
+        flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+        did_store.bind_did(s, tenant.id, DID, doc["id"])
         tenant_id = tenant.id
     reload_acd(platform, tenant_id)
     log_agents(platform, PHONES.values(), users, "*50", "ready")
@@ -92,7 +94,7 @@ def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
     lab_cli(platform, "dialplan set global PHONE_HANGUP_AFTER 0")
     log_agents(platform, PHONES.values(), users, "*53", "logged_out")
     with transaction(factory) as s:
-        ivr_store.bind_did(s, tenant_id, DID, None)
+        did_store.bind_did(s, tenant_id, DID, None)
         s.execute(delete(QueueMember))
 
 

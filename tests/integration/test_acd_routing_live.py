@@ -29,8 +29,9 @@ from labtools import (
 )
 from sqlalchemy import delete, select
 
-from controlplane import ivr_store
 from controlplane.db import transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import CallRecord, Did, Tenant, Trunk
 from controlplane.models.acd import AgentSkill, Queue, QueueLog, QueueMember
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
@@ -80,10 +81,10 @@ class World:
                "settings": {"language": "en-US", "voice": "en", "max_duration_s": 300},
                "start": "q", "nodes": {"q": node}}
         with transaction(self.factory) as s:
-            version = ivr_store.save_draft(s, self.tenant_id, doc["id"], doc)
+            version = flow_store.save_draft(s, self.tenant_id, doc["id"], doc)
             s.flush()
-            ivr_store.publish(s, version.flow_id, version.version, tenant_id=self.tenant_id)
-            ivr_store.bind_did(s, self.tenant_id, did, doc["id"])
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=self.tenant_id)
+            did_store.bind_did(s, self.tenant_id, did, doc["id"])
 
     def call(self, did: str, hangup_after: float = 60, caller: str | None = None) -> str:
         caller = caller or unique_caller()
@@ -138,7 +139,7 @@ def world(platform) -> Iterator[World]:  # type: ignore[no-untyped-def]
     log_agents(platform, PHONES.values(), users, "*53", "logged_out")
     with transaction(factory) as s:
         for did in DIDS:
-            ivr_store.bind_did(s, tenant_id, did, None)
+            did_store.bind_did(s, tenant_id, did, None)
         s.execute(delete(AgentSkill).where(AgentSkill.user_id.in_(users.values())))
         for q in s.scalars(select(Queue).where(Queue.tenant_id == tenant_id,
                                                Queue.name.like("rt-%"))):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from amd.verdict import Label
 from controlplane import stack
-from controlplane.amd_live_probe import AmdProbe
+from controlplane.amd_live.probe import AmdProbe
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.engine.ari_ import AriError
 from controlplane.models import CallRecord

@@ -16,8 +16,9 @@ from helpers import duration_s, until
 from labtools import ended_record, unique_caller
 from sqlalchemy import select
 
-from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import Tenant
 from controlplane.seed import DEMO_DOMAIN
 from dialplan import labcall
@@ -42,13 +43,13 @@ def prompt_only(platform) -> Iterator[None]:  # type: ignore[no-untyped-def]
     factory = make_sessionmaker(engine)
     with transaction(factory) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-        version = ivr_store.save_draft(s, tenant.id, PROMPT_ONLY["id"], PROMPT_ONLY)
-        ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-        ivr_store.bind_did(s, tenant.id, DID, PROMPT_ONLY["id"])
+        version = flow_store.save_draft(s, tenant.id, PROMPT_ONLY["id"], PROMPT_ONLY)
+        flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+        did_store.bind_did(s, tenant.id, DID, PROMPT_ONLY["id"])
         tenant_id = tenant.id
     yield
     with transaction(factory) as s:
-        ivr_store.bind_did(s, tenant_id, DID, None)
+        did_store.bind_did(s, tenant_id, DID, None)
     engine.dispose()
 
 

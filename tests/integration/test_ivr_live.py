@@ -19,8 +19,10 @@ from helpers import tone_share
 from labtools import PHONE_TONE, ended_record, records_for, unique_caller
 from sqlalchemy import select
 
-from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.ivr import calendar_store, did_store
+from controlplane.ivr import exceptions as ivr_errors
+from controlplane.ivr import store as flow_store
 from controlplane.models import Tenant
 from controlplane.seed import DEMO_DOMAIN
 from controlplane.tts import TtsMeter
@@ -86,9 +88,9 @@ def deploy(platform, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-de
     try:
         with transaction(make_sessionmaker(engine)) as s:
             tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-            version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
-            ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            ivr_store.bind_did(s, tenant.id, DID, doc["id"])
+            version = flow_store.save_draft(s, tenant.id, doc["id"], doc)
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, DID, doc["id"])
     finally:
         engine.dispose()
 
@@ -99,7 +101,7 @@ def unbind(platform) -> Iterator[None]:  # type: ignore[no-untyped-def]
     engine = make_engine(platform.settings.database_url)
     with transaction(make_sessionmaker(engine)) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-        ivr_store.bind_did(s, tenant.id, DID, None)
+        did_store.bind_did(s, tenant.id, DID, None)
     engine.dispose()
 
 
@@ -224,8 +226,8 @@ def test_subflow_returns_a_choice_the_main_flow_routes_on(platform, unbind) -> N
     engine = make_engine(platform.settings.database_url)
     with transaction(make_sessionmaker(engine)) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-        v = ivr_store.save_draft(s, tenant.id, "pick", sub)
-        ivr_store.publish(s, v.flow_id, v.version, tenant_id=tenant.id)
+        v = flow_store.save_draft(s, tenant.id, "pick", sub)
+        flow_store.publish(s, v.flow_id, v.version, tenant_id=tenant.id)
     engine.dispose()
     deploy(platform, main)
     assert ended_record(platform, call(platform, "1")).agent_endpoint == "demo-1002"
@@ -256,7 +258,7 @@ def test_office_closure_in_the_tenant_calendar_takes_the_closed_branch(platform,
     with transaction(make_sessionmaker(engine)) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
         today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
-        ivr_store.add_holiday(s, tenant.id, "closures", today, "stocktaking")
+        calendar_store.add_holiday(s, tenant.id, "closures", today, "stocktaking")
     engine.dispose()
     assert ended_record(platform, call(platform, "", hangup_after=6)).agent_endpoint == "demo-1003"
 
@@ -306,9 +308,9 @@ def test_flow_using_a_missing_upload_is_refused(platform) -> None:  # type: igno
                   "bye": {"type": "hangup"}},
     }
     engine = make_engine(platform.settings.database_url)
-    with transaction(make_sessionmaker(engine)) as s, pytest.raises(ivr_store.FlowInvalid) as info:
+    with transaction(make_sessionmaker(engine)) as s, pytest.raises(ivr_errors.FlowInvalid) as info:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-        ivr_store.save_draft(s, tenant.id, doc["id"], doc)
+        flow_store.save_draft(s, tenant.id, doc["id"], doc)
     engine.dispose()
     assert any("nope" in e.message and e.pointer.startswith("/nodes/hello") for e in info.value.errors)
 

@@ -16,9 +16,10 @@ from helpers import until
 from labtools import ended_record, records_for, unique_caller
 from sqlalchemy import delete, select
 
-from controlplane import ivr_store
 from controlplane.bus import send_admin_command
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import PhoneEndpoint, Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
 from controlplane.seed import DEMO_DOMAIN
@@ -81,7 +82,7 @@ def acd(platform) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
     for phone in AGENTS.values():  # log everyone out again
         labcall.phone_dials(platform.settings, phone, "*53", hangup_after=3)
     with transaction(factory) as s:
-        ivr_store.bind_did(s, tenant_id, DID, None)
+        did_store.bind_did(s, tenant_id, DID, None)
         s.execute(delete(QueueMember))
     engine.dispose()
 
@@ -106,9 +107,9 @@ def deploy(platform, queue: str) -> None:  # type: ignore[no-untyped-def]
     with transaction(make_sessionmaker(engine)) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
         doc = flow(queue)
-        version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
-        ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-        ivr_store.bind_did(s, tenant.id, DID, doc["id"])
+        version = flow_store.save_draft(s, tenant.id, doc["id"], doc)
+        flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+        did_store.bind_did(s, tenant.id, DID, doc["id"])
     engine.dispose()
 
 

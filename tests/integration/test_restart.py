@@ -127,8 +127,9 @@ def _menu_flow() -> dict[str, Any]:
 def _bind_menu(platform, doc: dict[str, Any] | None) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from controlplane import ivr_store
     from controlplane.db import make_engine, make_sessionmaker, transaction
+    from controlplane.ivr import did_store
+    from controlplane.ivr import store as flow_store
     from controlplane.models import Tenant
     from controlplane.seed import DEMO_DOMAIN
 
@@ -137,9 +138,9 @@ def _bind_menu(platform, doc: dict[str, Any] | None) -> None:  # type: ignore[no
         with transaction(make_sessionmaker(engine)) as s:
             tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
             if doc is not None:
-                version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
-                ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            ivr_store.bind_did(s, tenant.id, MENU_DID, doc["id"] if doc else None)
+                version = flow_store.save_draft(s, tenant.id, doc["id"], doc)
+                flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, MENU_DID, doc["id"] if doc else None)
     finally:
         engine.dispose()
 

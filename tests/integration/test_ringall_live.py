@@ -30,10 +30,12 @@ from labtools import (
 )
 from sqlalchemy import delete, select
 
-from controlplane import ivr_store, stack
+from controlplane import stack
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import agent_channel_id, call_of_agent_channel
 from controlplane.db import transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import CallRecord, Did, Tenant, Trunk
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
@@ -125,10 +127,10 @@ def world(platform) -> Iterator[World]:  # type: ignore[no-untyped-def]
             lab = s.scalar(select(Trunk).where(Trunk.tenant_id == tenant.id, Trunk.name == LAB_TRUNK))
             s.add(Did(tenant_id=tenant.id, number=DID, trunk_id=lab.id))
         doc = flow()
-        version = ivr_store.save_draft(s, tenant.id, doc["id"], doc)
+        version = flow_store.save_draft(s, tenant.id, doc["id"], doc)
         s.flush()
-        ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-        ivr_store.bind_did(s, tenant.id, DID, doc["id"])
+        flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+        did_store.bind_did(s, tenant.id, DID, doc["id"])
         tenant_id, queue_id = tenant.id, queue.id
     reload_acd(platform, tenant_id)
     lab_cli(platform, "dialplan set global PHONE_ANSWER_DELAY 0.5")
@@ -139,7 +141,7 @@ def world(platform) -> Iterator[World]:  # type: ignore[no-untyped-def]
     lab_cli(platform, "dialplan set global PHONE_ANSWER_DELAY 0.5")
     log_agents(platform, PHONES.values(), users, "*53", "logged_out")
     with transaction(factory) as s:
-        ivr_store.bind_did(s, tenant_id, DID, None)
+        did_store.bind_did(s, tenant_id, DID, None)
         s.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id))
     reload_acd(platform, tenant_id)
 

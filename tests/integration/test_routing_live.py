@@ -16,8 +16,9 @@ from labtools import ended_record, unique_caller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.ivr import did_store
+from controlplane.ivr import store as flow_store
 from controlplane.models import Tenant
 from controlplane.seed import DEMO_DOMAIN
 from dialplan import labcall
@@ -47,14 +48,14 @@ def store(platform) -> Iterator[Callable[[Callable[[Session, int], Any]], None]]
             fn(s, tenant)
 
     yield change
-    change(lambda s, t: ivr_store.bind_did(s, t, DID, None))
+    change(lambda s, t: did_store.bind_did(s, t, DID, None))
     engine.dispose()
 
 
 def publish(flow_id: str, target: str) -> Callable[[Session, int], None]:
     def do(s: Session, tenant: int) -> None:
-        version = ivr_store.save_draft(s, tenant, flow_id, transfer_flow(flow_id, target))
-        ivr_store.publish(s, version.flow_id, version.version, tenant_id=tenant)
+        version = flow_store.save_draft(s, tenant, flow_id, transfer_flow(flow_id, target))
+        flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant)
     return do
 
 
@@ -67,14 +68,14 @@ def agent_of_next_call(platform) -> str | None:  # type: ignore[no-untyped-def]
 
 def test_the_next_call_follows_publish_rebind_rollback_and_unbind(platform, store) -> None:  # type: ignore[no-untyped-def]
     store(publish("route-a", "1001"))
-    store(lambda s, t: ivr_store.bind_did(s, t, DID, "route-a"))
+    store(lambda s, t: did_store.bind_did(s, t, DID, "route-a"))
     assert agent_of_next_call(platform) == "demo-1001"
     store(publish("route-a", "1002"))  # a new version of the bound flow
     assert agent_of_next_call(platform) == "demo-1002"
     store(publish("route-b", "1003"))
-    store(lambda s, t: ivr_store.bind_did(s, t, DID, "route-b"))  # the DID to another flow
+    store(lambda s, t: did_store.bind_did(s, t, DID, "route-b"))  # the DID to another flow
     assert agent_of_next_call(platform) == "demo-1003"
-    store(lambda s, t: ivr_store.bind_did(s, t, DID, "route-a"))
-    store(lambda s, t: ivr_store.rollback(s, ivr_store.get_flow(s, t, "route-a").id, 1,
+    store(lambda s, t: did_store.bind_did(s, t, DID, "route-a"))
+    store(lambda s, t: flow_store.rollback(s, flow_store.get_flow(s, t, "route-a").id, 1,
                                           tenant_id=t))
     assert agent_of_next_call(platform) == "demo-1001"

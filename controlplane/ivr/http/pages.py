@@ -3,7 +3,7 @@
 Admins change things; supervisors see the same pages read-only; agents get 403.
 Everything is looked up inside the logged-in user's tenant, so another
 tenant's flow is simply "not found". The store rules (validation, immutable
-published versions, tenant checks) live in :mod:`controlplane.ivr_store`.
+published versions, tenant checks) live in :mod:`controlplane.ivr.store` and :mod:`controlplane.ivr.did_store`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane import ivr_store
 from controlplane.db import transaction
+from controlplane.ivr import did_store, store
+from controlplane.ivr import exceptions as ivr_errors
 from controlplane.ivr.http.flow_graph import render_svg
 from controlplane.ivr.http.flow_source import Annotated, annotate, annotate_text
 from controlplane.models import Role
@@ -51,21 +52,21 @@ def _store_errors() -> Iterator[None]:
     """Turn the store's errors into panel errors (status, id, message)."""
     try:
         yield
-    except ivr_store.FlowNotFound as err:
+    except ivr_errors.FlowNotFound as err:
         raise NotFound(str(err)) from err
-    except ivr_store.FlowInvalid as err:
+    except ivr_errors.FlowInvalid as err:
         raise InvalidFlow(str(err), details={"errors": [e.__dict__ for e in err.errors]}) from err
-    except (ivr_store.PublishedVersionImmutable, ivr_store.NotPublished) as err:
+    except (ivr_errors.PublishedVersionImmutable, ivr_errors.NotPublished) as err:
         raise Conflict(str(err)) from err
 
 
 def _flow(s: Session, name: str) -> IvrFlow:
     try:
-        ivr_store.check_name(name)
-    except ivr_store.FlowInvalid:  # no flow can have that name
+        store.check_name(name)
+    except ivr_errors.FlowInvalid:  # no flow can have that name
         raise NotFound(f"no IVR flow named {name[:80]!r}") from None
     with _store_errors():
-        return ivr_store.get_flow(s, current_user().tenant_id, name)
+        return store.get_flow(s, current_user().tenant_id, name)
 
 
 @bp.get("/ivr")
@@ -73,9 +74,9 @@ def _flow(s: Session, name: str) -> IvrFlow:
 def index() -> Any:
     user = current_user()
     with services().sessions() as s:
-        flows = ivr_store.list_flows(s, user.tenant_id)
-        rows = [(flow, ivr_store.versions(s, flow.id)) for flow in flows]
-        dids = ivr_store.dids_of(s, user.tenant_id)
+        flows = store.list_flows(s, user.tenant_id)
+        rows = [(flow, store.versions(s, flow.id)) for flow in flows]
+        dids = did_store.dids_of(s, user.tenant_id)
         flow_names = {flow.id: flow.name for flow in flows}
     return render_template("ivr.html", rows=rows, dids=dids, flow_names=flow_names)
 
@@ -101,17 +102,17 @@ def upload() -> Any:
         name = doc["id"]
     errors: list[FlowError] = []
     try:
-        ivr_store.check_name(name or "")
-    except ivr_store.FlowInvalid as err:
+        store.check_name(name or "")
+    except ivr_errors.FlowInvalid as err:
         errors += err.errors
     with services().sessions() as s:
-        errors += ivr_store.check_document(s, user.tenant_id, name or "", doc)
+        errors += store.check_document(s, user.tenant_id, name or "", doc)
     annotated = annotate(doc, errors)
     if errors or not save:
         return _check_page(annotated, name or "", text, len(errors)), 422 if errors else 200
     assert name is not None
     with transaction(services().sessions) as s, _store_errors():
-        version = ivr_store.save_draft(s, user.tenant_id, name, doc, user.id)
+        version = store.save_draft(s, user.tenant_id, name, doc, user.id)
         number = version.version
     return redirect(url_for("ivr.version", name=name, number=number))
 
@@ -144,7 +145,7 @@ def flow(name: str) -> BaseResponse:
     """The version new calls get, or the newest when none is published yet."""
     with services().sessions() as s:
         found = _flow(s, name)
-        rows = ivr_store.versions(s, found.id)
+        rows = store.versions(s, found.id)
         current = next((v for v in rows if v.id == found.current_version_id), None)
         shown = current or (rows[-1] if rows else None)
     if shown is None:
@@ -159,10 +160,10 @@ def version(name: str, number: int) -> Any:
     with services().sessions() as s:
         found = _flow(s, name)
         with _store_errors():
-            row = ivr_store.get_version(s, found.id, number)
-        rows = ivr_store.versions(s, found.id)
-        dids = [d.number for d in ivr_store.dids_of(s, user.tenant_id) if d.flow_id == found.id]
-        graph = Markup(render_svg(ivr_store.parsed(row), title=f"{name} v{number}"))
+            row = store.get_version(s, found.id, number)
+        rows = store.versions(s, found.id)
+        dids = [d.number for d in did_store.dids_of(s, user.tenant_id) if d.flow_id == found.id]
+        graph = Markup(render_svg(store.parsed(row), title=f"{name} v{number}"))
         source = annotate(json.loads(row.document), [])
     return render_template(
         "ivr_flow.html",
@@ -181,8 +182,8 @@ def graph(name: str, number: int) -> Response:
     with services().sessions() as s:
         found = _flow(s, name)
         with _store_errors():
-            row = ivr_store.get_version(s, found.id, number)
-        svg = render_svg(ivr_store.parsed(row), title=f"{name} v{number}")
+            row = store.get_version(s, found.id, number)
+        svg = render_svg(store.parsed(row), title=f"{name} v{number}")
     return Response(svg, mimetype="image/svg+xml")
 
 
@@ -191,8 +192,8 @@ def graph(name: str, number: int) -> Response:
 def publish(name: str, number: int) -> BaseResponse:
     user = current_user()
     with transaction(services().sessions) as s, _store_errors():
-        found = ivr_store.get_flow(s, user.tenant_id, name)
-        ivr_store.publish(s, found.id, number, tenant_id=user.tenant_id)
+        found = store.get_flow(s, user.tenant_id, name)
+        store.publish(s, found.id, number, tenant_id=user.tenant_id)
     return redirect(url_for("ivr.version", name=name, number=number))
 
 
@@ -202,8 +203,8 @@ def rollback(name: str) -> BaseResponse:
     user = current_user()
     number = _int_field("version")
     with transaction(services().sessions) as s, _store_errors():
-        found = ivr_store.get_flow(s, user.tenant_id, name)
-        ivr_store.rollback(s, found.id, number, tenant_id=user.tenant_id)
+        found = store.get_flow(s, user.tenant_id, name)
+        store.rollback(s, found.id, number, tenant_id=user.tenant_id)
     return redirect(url_for("ivr.version", name=name, number=number))
 
 
@@ -216,7 +217,7 @@ def bind_did() -> BaseResponse:
     if not number:
         raise PanelError("choose a DID")
     with transaction(services().sessions) as s, _store_errors():
-        ivr_store.bind_did(s, user.tenant_id, number, flow_name)
+        did_store.bind_did(s, user.tenant_id, number, flow_name)
     return redirect(url_for("ivr.index"))
 
 

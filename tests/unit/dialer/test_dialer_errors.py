@@ -2,7 +2,7 @@
 
 import pytest
 
-from controlplane.dialer import callerid, live, preview_rows, preview_store, records
+from controlplane.dialer import callerid, live, preview_store, records
 from controlplane.dialer.exceptions import (
     DialerError,
     DialerRecordsError,
@@ -56,4 +56,3 @@ def test_the_old_homes_still_name_the_same_classes() -> None:
     assert callerid.NoCallerIdAvailable is NoCallerIdAvailable
     assert live.InvalidPlaceCall is InvalidPlaceCall
     assert preview_store.PreviewError is PreviewError
-    assert preview_rows.PreviewError is PreviewError  # the import shim, while it lasts

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[3]
 REST = {"get", "post", "put", "delete", "request"}
 VERBS = {"GET", "POST", "PUT", "DELETE"}
 # Modules that hold an ARI connection of their own (they hand it to an Executor).
-OWNERS = {"controlplane/daemon.py", "controlplane/calls/campaign_glue.py",
-          "controlplane/calls/amd_app.py", "controlplane/amd_live_probe.py"}
+OWNERS = {"controlplane/daemon.py", "controlplane/amd_live/service.py",
+          "controlplane/amd_live/probe.py"}
 
 
 def _path_like(node: ast.AST, names: set[str]) -> bool:

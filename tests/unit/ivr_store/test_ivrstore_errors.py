@@ -2,9 +2,8 @@
 
 import pytest
 
-from controlplane import audio_store, ivr_store, tts
+from controlplane import audio_store, tts
 from controlplane.errors import CentralaError
-from controlplane.ivr import calendar_store, did_store
 from controlplane.ivr import store as flow_store
 from controlplane.ivr.exceptions import (
     AudioRejected,
@@ -48,20 +47,10 @@ def test_a_rejected_upload_is_still_a_value_error() -> None:
 
 
 def test_the_old_homes_still_name_the_same_classes() -> None:
-    assert ivr_store.FlowInvalid is FlowInvalid
-    assert ivr_store.FlowNotFound is FlowNotFound
+    assert flow_store.FlowInvalid is FlowInvalid
+    assert flow_store.FlowNotFound is FlowNotFound
     assert audio_store.AudioRejected is AudioRejected
     assert tts.TtsError is TtsError
-
-
-def test_the_ivr_store_shim_still_names_the_stores_functions() -> None:
-    # web/ivr.py, calls/ivr_glue.py, daemon.py and ivr_flows/cli.py import it until they move
-    assert ivr_store.save_draft is flow_store.save_draft
-    assert ivr_store.publish is flow_store.publish
-    assert ivr_store.flow_for_did is did_store.flow_for_did
-    assert ivr_store.did_lookup is did_store.did_lookup
-    assert ivr_store.calendars is calendar_store.calendars
-    assert ivr_store.IvrStoreError.__module__ == "controlplane.ivr.exceptions"
 
 
 def test_the_ivr_errors_are_pure_so_pure_modules_may_raise_them() -> None:

@@ -15,8 +15,8 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import select
 
-from controlplane import ivr_store
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.ivr import did_store
 from controlplane.ivr.http.flow_source import annotate, pretty_lines
 from controlplane.models import Did, Role
 from controlplane.seed import DEMO_DOMAIN
@@ -135,13 +135,13 @@ def test_draft_publish_rollback_and_did_binding(client, login, csrf, store, worl
     assert post(client, csrf, f"/ivr/flows/{name}/v/1/publish").status_code == 302
     assert post(client, csrf, "/ivr/dids", did=DEMO_DID, flow=name).status_code == 302
     with store() as s:
-        found = ivr_store.flow_for_did(s, DEMO_DID)
+        found = did_store.flow_for_did(s, DEMO_DID)
     assert found is not None and found[0].version == 1
     assert client.get(f"/ivr/flows/{name}").headers["Location"] == f"/ivr/flows/{name}/v/1"
 
     assert post(client, csrf, f"/ivr/flows/{name}/v/2/publish").status_code == 302
     with store() as s:
-        found = ivr_store.flow_for_did(s, DEMO_DID)
+        found = did_store.flow_for_did(s, DEMO_DID)
     assert found is not None and found[0].version == 2
     page = client.get(f"/ivr/flows/{name}/v/2").get_data(as_text=True)
     assert "Roll back to v1" in page
@@ -149,7 +149,7 @@ def test_draft_publish_rollback_and_did_binding(client, login, csrf, store, worl
     resp = post(client, csrf, f"/ivr/flows/{name}/rollback", version="1")
     assert resp.status_code == 302
     with store() as s:
-        found = ivr_store.flow_for_did(s, DEMO_DID)
+        found = did_store.flow_for_did(s, DEMO_DID)
     assert found is not None and found[0].version == 1
     listing = client.get("/ivr").get_data(as_text=True)
     assert name in listing and DEMO_DID in listing
@@ -163,7 +163,7 @@ def test_draft_publish_rollback_and_did_binding(client, login, csrf, store, worl
 
     assert post(client, csrf, "/ivr/dids", did=DEMO_DID, flow="").status_code == 302
     with store() as s:
-        assert ivr_store.flow_for_did(s, DEMO_DID) is None
+        assert did_store.flow_for_did(s, DEMO_DID) is None
         did = s.scalar(select(Did).where(Did.number == DEMO_DID))
         assert did is not None and did.tenant_id == world.demo_tenant
 

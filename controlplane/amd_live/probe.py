@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.amd_live import LiveAmdResult, detect, object_ids, preload_detector
-from controlplane.calls import records
+from controlplane.amd_live import store
+from controlplane.amd_live.detection import detect
+from controlplane.amd_live.detector import preload_detector
+from controlplane.amd_live.result import LiveAmdResult, object_ids
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
@@ -99,7 +101,7 @@ class AmdProbe:
                 **detect_kw,
             )
             if self.db is not None:
-                await asyncio.to_thread(records.save_amd_probe, self.db, cid, self.tenant_id,
+                await asyncio.to_thread(store.save_probe, self.db, cid, self.tenant_id,
                                         number, self.trunk, start.at, datetime.now(UTC), result)
             return ProbeCall(number, cid, start.channel.name, result, time.monotonic() - t)
         finally:
