@@ -68,6 +68,7 @@ class RecordWriter:
         self.max_retry_s = max_retry_s
         self.write = write
         self._rows: dict[str, CallState] = {}  # call id → newest snapshot not yet committed
+        self._writing: set[str] = set()  # call ids of the flush in flight
         self._waiters: list[asyncio.Future[None]] = []  # resolved by the next commit
         self._live: dict[str, CallState] = {}  # call id → newest snapshot not yet mirrored
         self._events: list[dict[str, str]] = []  # call.<phase> events not yet sent
@@ -80,8 +81,8 @@ class RecordWriter:
 
     @property
     def pending(self) -> int:
-        """Calls whose newest snapshot is not committed yet."""
-        return len(self._rows)
+        """Calls whose newest snapshot is not committed yet (waiting or being written)."""
+        return len(self._rows.keys() | self._writing)
 
     def submit(self, state: CallState) -> None:
         """Queue ``state`` as the call's record (replacing an older one still waiting)."""
@@ -166,6 +167,7 @@ class RecordWriter:
         ok = True
         if rows:
             started = time.monotonic()
+            self._writing = set(rows)
             try:
                 await self._in_thread(self._commit, list(rows.values()))
             except OperationalError as err:
@@ -181,6 +183,7 @@ class RecordWriter:
                 ok = await self._one_by_one(rows)
                 if not ok:
                     self._waiters[:0] = waiters
+            self._writing = set()
             if ok:
                 self.flushes += 1
                 self.written += len(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.calls import machine as m
 from controlplane.calls import records
 from controlplane.calls.record_writer import RecordWriter
+from controlplane.db import make_engine, make_sessionmaker
 from controlplane.live import EVENTS_STREAM, LIVE_CALLS_KEY
+from controlplane.migrate import upgrade
 from controlplane.models import CallRecord
 
 T0 = datetime(2026, 12, 3, 10, 0, 0, tzinfo=UTC)
@@ -164,3 +167,27 @@ async def test_a_full_batch_is_written_without_waiting_for_the_interval(
         await asyncio.sleep(0.02)
     assert set(stored(factory)) == {"a", "b", "c"}
     await writer.close()
+
+
+async def test_a_locked_sqlite_database_delays_the_records_but_loses_none(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    upgrade(url)
+    engine = make_engine(url, busy_timeout_ms=50)
+    factory = make_sessionmaker(engine)
+    blocker = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the lock: "database is locked"
+    spy = Spy()
+    writer = RecordWriter(factory, tmp_path, None, interval_s=0.01, first_retry_s=0.05,
+                          max_retry_s=0.2, write=spy)
+    writer.submit(state("a"))
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while len(spy.batches) < 3:  # tried, failed, tried again
+        assert datetime.now(UTC) < deadline, "the writer gave up on a locked database"
+        await asyncio.sleep(0.02)
+    assert writer.pending == 1  # kept, not dropped
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    await writer.flush()
+    assert set(stored(factory)) == {"a"}
+    await writer.close()
+    engine.dispose()
