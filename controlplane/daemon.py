@@ -87,6 +87,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await calls.records.close()  # the call records still held, written before we go
     await redis.aclose()
     engine.dispose()
 

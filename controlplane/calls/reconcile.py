@@ -37,6 +37,7 @@ class Reconciler:
         gate.clear()
         try:
             channels = {ch["id"]: ch for ch in await svc.engine.channels()}
+            await svc.records.flush()  # a call ended just now must not be read back as active
             stored = await asyncio.to_thread(records.active, svc.db)
             # In arrival order: waiting calls are queued again one by one below, and an agent
             # freed meanwhile must get the longest-waiting of them (PostgreSQL returns rows

@@ -1,15 +1,21 @@
-"""Call records in the database: upsert from a machine snapshot, load the unfinished ones.
+"""Call records in the database: upsert from machine snapshots, load the unfinished ones.
 
 Every write is keyed by ``call_id`` (unique), so writing the same snapshot twice,
-or again after a restart, never creates a second record.
+or again after a restart, never creates a second record. The daemon writes through
+:class:`~controlplane.calls.record_writer.RecordWriter` (behind the calls, in batches);
+:func:`save` is the one-call, write-now form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.calls.machine import CallState, Phase, carrier_billsec
@@ -19,35 +25,62 @@ from controlplane.models.recordings import CallRecording
 
 
 def save(factory: sessionmaker[Session], state: CallState, recordings_dir: Path) -> None:
+    """Write one call's snapshot now (one transaction); see :func:`write`."""
     with transaction(factory) as s:
-        row = s.scalar(select(CallRecord).where(CallRecord.call_id == state.call_id))
-        if row is None:
-            row = CallRecord(call_id=state.call_id, caller_channel=state.call_id,
-                             direction=state.direction, started_at=state.started_at)
-            s.add(row)
-        row.tenant_id = state.tenant_id
-        row.caller, row.callee = state.caller, state.callee
-        row.did, row.trunk, row.agent_endpoint = state.did, state.trunk, state.agent_endpoint
-        row.agent_channel = state.agent_channel if state.dial or state.agent_endpoint else None
-        row.bridge_id = state.bridge_id if state.answered_at else None
-        row.platform_answered_at = state.platform_answered_at
-        row.answered_at = state.answered_at
-        row.ended_at = state.ended_at
-        row.hangup_cause, row.hangup_cause_txt = state.hangup_cause, state.hangup_cause_txt
-        row.hangup_by = state.hangup_by
-        row.end_estimated = state.end_estimated
-        if state.recording:
-            row.recording_path = str(recordings_dir / f"{state.recording}.wav")
-        if state.ended_at is not None:
-            row.duration_s = round((state.ended_at - state.started_at).total_seconds(), 3)
-            row.billsec_s = (round((state.ended_at - state.answered_at).total_seconds(), 3)
-                             if state.answered_at else 0.0)  # the agent's talk time
-            row.carrier_billsec_s = carrier_billsec(state)
-        row.phase, row.dial_target, row.queue = state.phase.value, state.dial, state.queue
-        row.refused_reason = state.refused_reason
-        row.status = "ended" if state.phase == Phase.ENDED else "active"
-        s.flush()  # the call record exists before its recording rows point at it
+        write(s, [state], recordings_dir)
+
+
+def write(s: Session, states: Sequence[CallState], recordings_dir: Path) -> None:
+    """Upsert the records of ``states`` (at most one per call: the newest) in ``s``'s
+    transaction: one ``INSERT … ON CONFLICT (call_id) DO UPDATE`` for all of them (SQLite
+    and PostgreSQL), no SELECT and no ORM instance per row, then their recording rows.
+
+    Columns written only at creation: ``direction``, ``started_at``, ``caller_channel``.
+    Columns a snapshot may not know (the recording's path, the durations before the end)
+    keep what the record holds; the AMD columns are never touched here."""
+    if not states:
+        return
+    table = cast(Table, CallRecord.__table__)
+    rows = [_row(state, recordings_dir) for state in states]
+    stmt = (sqlite_insert(table) if s.get_bind().dialect.name == "sqlite"
+            else pg_insert(table))
+    kept = {"recording_path", "duration_s", "billsec_s", "carrier_billsec_s"}
+    update = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in kept
+                     else stmt.excluded[name])
+              for name in rows[0] if name not in _CREATION_ONLY}
+    s.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=update), rows)
+    for state in states:
         _recording_rows(s, state, recordings_dir)
+
+
+_CREATION_ONLY = frozenset({"call_id", "caller_channel", "direction", "started_at"})
+
+
+def _row(state: CallState, recordings_dir: Path) -> dict[str, Any]:
+    ended = state.ended_at
+    return {
+        "call_id": state.call_id, "caller_channel": state.call_id,
+        "direction": state.direction, "started_at": state.started_at,
+        "tenant_id": state.tenant_id, "caller": state.caller, "callee": state.callee,
+        "did": state.did, "trunk": state.trunk, "agent_endpoint": state.agent_endpoint,
+        "agent_channel": state.agent_channel if state.dial or state.agent_endpoint else None,
+        "bridge_id": state.bridge_id if state.answered_at else None,
+        "platform_answered_at": state.platform_answered_at,
+        "answered_at": state.answered_at, "ended_at": ended,
+        "hangup_cause": state.hangup_cause, "hangup_cause_txt": state.hangup_cause_txt,
+        "hangup_by": state.hangup_by, "end_estimated": state.end_estimated,
+        "recording_path": (str(recordings_dir / f"{state.recording}.wav")
+                           if state.recording else None),
+        "duration_s": (round((ended - state.started_at).total_seconds(), 3)
+                       if ended is not None else None),
+        "billsec_s": ((round((ended - state.answered_at).total_seconds(), 3)
+                       if state.answered_at else 0.0)  # the agent's talk time
+                      if ended is not None else None),
+        "carrier_billsec_s": carrier_billsec(state) if ended is not None else None,
+        "phase": state.phase.value, "dial_target": state.dial, "queue": state.queue,
+        "refused_reason": state.refused_reason,
+        "status": "ended" if state.phase == Phase.ENDED else "active",
+    }
 
 
 def _recording_rows(s: Session, state: CallState, recordings_dir: Path) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd.service import QueueService
 from controlplane.bus import SELFTEST_ANSWERED_KEY
-from controlplane.calls import campaign_machine, failures, machine, recording_tail, records, routing
+from controlplane.calls import campaign_machine, failures, machine, recording_tail, routing
 from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.machine import (
@@ -52,6 +52,7 @@ from controlplane.calls.machine import (
 )
 from controlplane.calls.queue_glue import QueueCalls
 from controlplane.calls.reconcile import Reconciler
+from controlplane.calls.record_writer import RecordWriter
 from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.stasis import StasisRouter
 from controlplane.calls.toll_guard import TollGuard
@@ -63,7 +64,6 @@ from controlplane.engine.executor import AriRest, Executor, executor_of
 from controlplane.ivr.service import IvrCalls
 from controlplane.jobs import outbox
 from controlplane.jobs.recordings import verify_recording
-from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.security import trunk_calls
 from controlplane.security.trunk_calls import TrunkOrigin
 from ivr_flows.model import Flow
@@ -86,6 +86,8 @@ class CallService:
         self.db = db
         self.redis = redis
         self.jobs = jobs
+        # Call records and their live mirror, written behind the calls in batches.
+        self.records = RecordWriter(db, settings.recordings_dir, redis)
         self.calls: dict[str, CallState] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._causes: dict[str, int] = {}  # hang-up cause announced before StasisEnd
@@ -326,9 +328,14 @@ class CallService:
                                           late)
 
     async def save(self, state: CallState) -> None:
-        await asyncio.to_thread(records.save, self.db, state, self.settings.recordings_dir)
+        """The call's record and live view, written behind the call (``self.records``)."""
+        follow_up = bool(state.phase == Phase.ENDED and state.recording and self.jobs is not None)
+        if follow_up:  # the job reads the ENDED record: it must be committed first
+            await self.records.durable(state)
+        else:
+            self.records.submit(state)
         await self.queue.phone_use(state)
-        if state.phase == Phase.ENDED and state.recording and self.jobs is not None:
+        if follow_up and self.jobs is not None:
             job_id = "verify-rec-" + state.call_id.replace(".", "-")
             try:  # Redis down: kept in the outbox, queued when it is back (never lost)
                 # No database URL in the arguments: they are stored and logged, and a
@@ -337,22 +344,6 @@ class CallService:
                                         state.call_id, job_id=job_id)
             except Exception as err:  # noqa: BLE001 - the record is saved; the check can wait
                 log.warning("could not queue %s: %s", job_id, err)
-        pipe = self.redis.pipeline()
-        if state.phase == Phase.ENDED:
-            pipe.hdel(LIVE_CALLS_KEY, state.call_id)
-        else:
-            live = LiveCall(state.call_id, state.tenant_id, state.direction, state.phase.value,
-                            state.caller, state.callee, state.did, state.agent_endpoint,
-                            state.started_at.isoformat(),
-                            state.answered_at.isoformat() if state.answered_at else None)
-            pipe.hset(LIVE_CALLS_KEY, state.call_id, live.to_json())
-        pipe.xadd(EVENTS_STREAM, event_fields(f"call.{state.phase.value}", call_id=state.call_id,
-                                              tenant_id=state.tenant_id, at=now().isoformat()),
-                  maxlen=EVENTS_MAXLEN, approximate=True)
-        try:
-            await pipe.execute()
-        except aioredis.RedisError as err:  # live view only; the database holds the record
-            log.warning("redis update failed: %s", err)
 
     async def _selftest(self, event: ev.StasisStart) -> None:
         """A probe call (monitoring, ``bench/ari_throughput.py``): answer, count, hang up.

@@ -149,7 +149,8 @@ def _close(state: CallState) -> Result:
 
 
 def start(event: Entered, now: datetime) -> Result:
-    """A new call: the record is written first, then whatever the binding leads to."""
+    """A new call: its record is saved first (queued for the writer: the ``Answer`` after it
+    waits for no database), then whatever the binding leads to."""
     b = event.binding
     state = CallState(
         call_id=event.call_id, phase=P.PROMPT, tenant_id=b.tenant_id,

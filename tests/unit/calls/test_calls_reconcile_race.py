@@ -96,6 +96,7 @@ async def test_hangup_during_adoption_ends_the_call(
     await asyncio.wait_for(asyncio.gather(adopting, hangup), timeout=10)
 
     assert ("DELETE", f"/channels/{CALL}-agent") in ari.requests  # the agent is released
+    await calls.records.flush()  # records are written behind the calls
     with transaction(factory) as s:
         row = s.scalar(select(CallRecord).where(CallRecord.call_id == CALL))
         assert row is not None
