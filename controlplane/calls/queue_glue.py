@@ -2,7 +2,8 @@
 
 Registers with the call service's router the playbacks it names: a waiting caller's
 position announcement (``<call>-announce``) and a desk phone's feature-code confirmation
-(``<channel>-featurecode``)."""
+(``<channel>-featurecode``), and the state changes of channels (an offered agent's phone
+ringing)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class QueueCalls:
         self._tasks: set[asyncio.Task[None]] = set()
         calls.router.object_suffix(ANNOUNCE_SUFFIX, self._announced)
         calls.router.object_suffix(FEATURE_SUFFIX, self._feature_confirmed)
+        calls.router.event_type(ev.ChannelStateChange, self._agent_ringing)
 
     def forget(self, call_id: str) -> None:
         """The call ended."""
@@ -69,6 +71,15 @@ class QueueCalls:
         except (UnknownQueue, UnknownTenant) as err:
             log.warning("call %s: %s", cmd.call_id, err)
             await svc.feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
+
+    async def _agent_ringing(self, event: ev.Event) -> None:
+        """An offered agent's phone rings: the agent shows ``ringing`` (reserved → ringing)."""
+        assert isinstance(event, ev.ChannelStateChange)
+        acd = self.svc.acd
+        if acd is None or event.channel.state != "Ringing":
+            return
+        if (call_id := machine.call_of_agent_channel(event.channel.id)) is not None:
+            await acd.offer_ringing(call_id, event.channel.endpoint)
 
     async def dtmf(self, event: ev.Event) -> None:
         """A key from a caller: to the IVR when one runs, else to the queue (callback key).
