@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from controlplane.acd.queues import Recording
 from controlplane.acd.service import UnknownQueue, UnknownTenant
 from controlplane.calls import machine, records
 from controlplane.calls.common import now
@@ -80,6 +81,20 @@ class QueueCalls:
             return
         if (call_id := machine.call_of_agent_channel(event.channel.id)) is not None:
             await acd.offer_ringing(call_id, event.channel.endpoint)
+
+    def bridge_type(self, call_id: str) -> str:
+        """The bridge type of a queued call answered by an agent. ``dtmf_events`` only where
+        the queue records on demand: keys pressed in the conversation then still reach us
+        (the agent's ``*``), but it stops Asterisk bridging the media natively (native_rtp
+        forwards RTP; simple_bridge reads and writes every frame of the conversation, which
+        was most of Asterisk's extra CPU per answered call over app_queue)."""
+        acd = self.svc.acd
+        t, st = acd.registry.call(call_id) if acd is not None else (None, None)
+        if t is None or st is None:
+            return "mixing,dtmf_events"  # unknown to the ACD (just restarted): keep the keys
+        q = t.cfg.queues.get(st.queue_id)
+        return "mixing" if q is not None and q.recording != Recording.ON_DEMAND else (
+            "mixing,dtmf_events")
 
     async def dtmf(self, event: ev.Event) -> None:
         """A key from a caller: to the IVR when one runs, else to the queue (callback key).
