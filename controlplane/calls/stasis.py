@@ -12,9 +12,8 @@ Who owns what is declared, not branched on:
 
 A new domain adds a ``stasis.py`` that registers here; no other module changes.
 
-Per-call ordering is the handlers' (each takes the call's lock) and the events reader's (a
-channel's events are handed over one after the other, :mod:`controlplane.engine.ari_`); the
-router awaits nothing but ``gate``: while it is clear (a reconnect's reconcile is loading the stored calls),
+Per-call ordering is the handlers' (each takes the call's lock); the router awaits nothing
+but ``gate``: while it is clear (a reconnect's reconcile is loading the stored calls),
 events wait, so a hang-up that arrives meanwhile finds its call (see
 :mod:`controlplane.calls.reconcile`).
 """

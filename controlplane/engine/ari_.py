@@ -3,14 +3,13 @@
 One adapter owns the connection and its tasks (STYLE.md §4): it reconnects with
 capped exponential backoff, re-registers the Stasis application on every
 connect, calls ``on_connect`` (where the control plane reconciles its state with
-what Asterisk holds), and hands every event to ``on_event`` off the reader, so the
-reader never blocks.
+what Asterisk holds), and hands every event to ``on_event`` in a task of its
+own, so the reader never blocks. Events of types the consumer does not handle (``wants``)
+are dropped before they are parsed and cost no task.
 
-Events go out in **lanes**, one per channel (a playback's events in its target channel's
-lane): a lane's events are handled one after the other, in arrival order, by one task that
-lives while the lane has events; lanes run concurrently. So a call's burst of events costs
-one task, not one per event, and a channel's events cannot overtake each other. Events of
-types the consumer does not handle (``wants``) are dropped before they are parsed.
+(Per-channel lanes, one task per burst of a channel's events, were tried: with them
+``bench/ari_throughput.py`` read 0.79-0.81 of the bare loop against 0.86-0.99 without, so
+each event keeps its own task until that is understood.)
 """
 
 from __future__ import annotations
@@ -19,14 +18,13 @@ import asyncio
 import base64
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Container
 from typing import Any
 
 import aiohttp
 import websockets
 
-from controlplane.engine.events import Event, PlaybackFinished, parse_event
+from controlplane.engine.events import Event, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,6 @@ class AriClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lanes: dict[str, deque[Event]] = {}  # channel → its events not yet handled
         self.connected = asyncio.Event()
 
     async def __aenter__(self) -> AriClient:
@@ -123,7 +120,7 @@ class AriClient:
                         except (ValueError, KeyError, AttributeError) as err:
                             log.warning("unparseable ARI event: %s", err)
                             continue
-                        self.route(event, on_event)
+                        self._spawn(on_event(event))
             except asyncio.CancelledError:
                 raise
             except (OSError, websockets.WebSocketException, TimeoutError) as err:
@@ -131,34 +128,6 @@ class AriClient:
             self.connected.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
-
-    def route(self, event: Event, on_event: Callable[[Event], Awaitable[None]]) -> None:
-        """Queue ``event`` in its channel's lane (a task of its own when it has no channel)."""
-        key = lane_of(event)
-        if key is None:
-            self._spawn(on_event(event))
-            return
-        lane = self._lanes.get(key)
-        if lane is not None:  # its task is still at work: it takes this one next
-            lane.append(event)
-            return
-        lane = self._lanes[key] = deque((event,))
-        self._spawn(self._drain(key, lane, on_event))
-
-    async def _drain(self, key: str, lane: deque[Event],
-                     on_event: Callable[[Event], Awaitable[None]]) -> None:
-        try:
-            while lane:
-                try:
-                    await on_event(lane[0])
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # one failed handler must not stop the channel's others
-                    log.exception("ARI event handler failed")
-                lane.popleft()
-        finally:
-            if self._lanes.get(key) is lane:
-                del self._lanes[key]
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -170,12 +139,3 @@ class AriClient:
         if not task.cancelled() and task.exception() is not None:
             log.error("ARI event handler failed", exc_info=task.exception())
 
-
-def lane_of(event: Event) -> str | None:
-    """The channel whose lane carries ``event``: its own, or a playback's target channel."""
-    channel = getattr(event, "channel", None)
-    if channel is not None:
-        return str(channel.id)
-    if isinstance(event, PlaybackFinished) and event.target_uri.startswith("channel:"):
-        return event.target_uri.removeprefix("channel:")
-    return None
