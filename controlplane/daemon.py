@@ -67,7 +67,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         sip_bans = BanWatcher(settings, factory, redis, ami)  # brute force → PJSIP ACL
         sip_bans.attach()
         tasks = [asyncio.create_task(sip_bans.run(), name="sip-bans"),
-                 asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile),
+                 asyncio.create_task(ari.run_events(calls.on_event, calls.reconcile,
+                                                     wants=calls.router.wanted),
                                      name="ari-events"),
                  asyncio.create_task(ami.run(), name="ami"),
                  asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),

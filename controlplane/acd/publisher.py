@@ -22,7 +22,6 @@ from controlplane.bus import ACD_MIRRORED_KEY
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 
 # Written once the live state is in Redis; missing later means Redis lost its data.
-# Written once the live state is in Redis; missing later means Redis lost its data.
 MIRROR_SENTINEL = ACD_MIRRORED_KEY
 
 log = logging.getLogger(__name__)
@@ -55,6 +54,8 @@ class Publisher:
         self.reports = reports
         self.clock = clock
         self._sentinel_written = False
+        # tenant → the waiting hash as last written (call id → JSON)
+        self._waiting: dict[int, dict[str, str]] = {}
 
     async def send(self, b: Batch) -> list[out.RingAgent]:
         """Orders, then rows, then events; returns the offers the connector failed to make
@@ -82,7 +83,11 @@ class Publisher:
         return failed
 
     async def mirror(self, b: Batch) -> None:
-        """Write the changed agents and the waiting lists of touched tenants to Redis."""
+        """Write the changed agents and the changed waiting entries of touched tenants.
+
+        A tenant's waiting hash is rewritten whole (DEL + HSET) only the first time, or after
+        Redis lost its data or a write failed; otherwise only the entries whose JSON changed
+        are set and those no longer waiting deleted (what the hash holds is the same)."""
         if not (b.dirty or b.touched or b.stats):
             return
         tenants = self.registry.tenants
@@ -92,12 +97,24 @@ class Publisher:
             key = KEY.format(tenant=tid, part="agents")
             pipe.hset(key, aid, agent_to_json(t.agents[aid], t.endpoint.get(aid)))
         now = self.clock()
+        written: dict[int, dict[str, str]] = {}
+        gone: list[str] = []
         for tid in b.touched:
             key = KEY.format(tenant=tid, part="waiting")
-            pipe.delete(key)
             waiting = self.reports.waiting_json(tenants[tid], now)
-            if waiting:
-                pipe.hset(key, mapping=waiting)  # type: ignore[arg-type]
+            before = self._waiting.get(tid)
+            if before is None:
+                pipe.delete(key)
+                changed = waiting
+            else:
+                changed = {k: v for k, v in waiting.items() if before.get(k) != v}
+                left = [k for k in before if k not in waiting]
+                if left:
+                    pipe.hdel(key, *left)
+                    gone.extend(left)
+            if changed:
+                pipe.hset(key, mapping=changed)  # type: ignore[arg-type]
+            written[tid] = waiting
         for tid, payload in b.stats.items():
             data = event_fields("queue.stats", **payload)["data"]  # as the stream's entry
             pipe.set(KEY.format(tenant=tid, part="stats"), data)
@@ -105,6 +122,11 @@ class Publisher:
             await pipe.execute()
         except aioredis.RedisError as err:
             log.warning("ACD live state not mirrored: %s", err)
+            for tid in written:  # unknown what landed: rewrite these whole next time
+                self._waiting.pop(tid, None)
+            return
+        self._waiting.update(written)
+        self.reports.forget(gone)
 
     async def redis_lost(self) -> bool:
         """True when the sentinel this service wrote is gone: Redis lost its data. The first
@@ -117,4 +139,6 @@ class Publisher:
         except aioredis.RedisError:
             return False  # down: nothing to mirror to; the next tick asks again
         lost, self._sentinel_written = self._sentinel_written, True
+        if lost:
+            self._waiting.clear()  # what we wrote is gone: the next mirror writes all
         return lost

@@ -2,7 +2,8 @@
 
 Registers with the call service's router the playbacks it names: a waiting caller's
 position announcement (``<call>-announce``) and a desk phone's feature-code confirmation
-(``<channel>-featurecode``)."""
+(``<channel>-featurecode``), and the state changes of channels (an offered agent's phone
+ringing)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from controlplane.acd.queues import Recording
 from controlplane.acd.service import UnknownQueue, UnknownTenant
 from controlplane.calls import machine, records
 from controlplane.calls.common import now
@@ -42,6 +44,7 @@ class QueueCalls:
         self._tasks: set[asyncio.Task[None]] = set()
         calls.router.object_suffix(ANNOUNCE_SUFFIX, self._announced)
         calls.router.object_suffix(FEATURE_SUFFIX, self._feature_confirmed)
+        calls.router.event_type(ev.ChannelStateChange, self._agent_ringing)
 
     def forget(self, call_id: str) -> None:
         """The call ended."""
@@ -69,6 +72,29 @@ class QueueCalls:
         except (UnknownQueue, UnknownTenant) as err:
             log.warning("call %s: %s", cmd.call_id, err)
             await svc.feed(cmd.call_id, machine.LeaveQueue("unknown_queue"))
+
+    async def _agent_ringing(self, event: ev.Event) -> None:
+        """An offered agent's phone rings: the agent shows ``ringing`` (reserved → ringing)."""
+        assert isinstance(event, ev.ChannelStateChange)
+        acd = self.svc.acd
+        if acd is None or event.channel.state != "Ringing":
+            return
+        if (call_id := machine.call_of_agent_channel(event.channel.id)) is not None:
+            await acd.offer_ringing(call_id, event.channel.endpoint)
+
+    def bridge_type(self, call_id: str) -> str:
+        """The bridge type of a queued call answered by an agent. ``dtmf_events`` only where
+        the queue records on demand: keys pressed in the conversation then still reach us
+        (the agent's ``*``), but it stops Asterisk bridging the media natively (native_rtp
+        forwards RTP; simple_bridge reads and writes every frame of the conversation, which
+        was most of Asterisk's extra CPU per answered call over app_queue)."""
+        acd = self.svc.acd
+        t, st = acd.registry.call(call_id) if acd is not None else (None, None)
+        if t is None or st is None:
+            return "mixing,dtmf_events"  # unknown to the ACD (just restarted): keep the keys
+        q = t.cfg.queues.get(st.queue_id)
+        return "mixing" if q is not None and q.recording != Recording.ON_DEMAND else (
+            "mixing,dtmf_events")
 
     async def dtmf(self, event: ev.Event) -> None:
         """A key from a caller: to the IVR when one runs, else to the queue (callback key).

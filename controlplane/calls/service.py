@@ -294,11 +294,12 @@ class CallService:
                 case SaveCall(state=state):
                     await self.save(state)
                 case c.CreateBridge(bridge_id=b):
-                    # A queued call's bridge has dtmf_events: keys pressed in the conversation
-                    # still reach us as ChannelDtmfReceived (an agent's "record this call");
-                    # a plain mixing bridge swallows them. Other calls need no keys.
+                    # A queued call recorded on demand needs dtmf_events (keys pressed in the
+                    # conversation: an agent's "record this call"); a plain mixing bridge
+                    # swallows them but lets Asterisk bridge natively (QueueCalls.bridge_type).
                     owner = self.calls.get(b.removesuffix("-bridge"))
-                    kind = "mixing,dtmf_events" if owner is not None and owner.queue else "mixing"
+                    kind = (self.queue.bridge_type(owner.call_id)
+                            if owner is not None and owner.queue else "mixing")
                     await self.engine.run(replace(cmd, type=kind))
                 case c.DestroyBridge(bridge_id=b):
                     await self.engine.run(cmd)

@@ -54,21 +54,28 @@ class StasisRouter:
         self._separators: dict[str, ObjectHandler] = {}
         self._types: dict[type[ev.Event], EventHandler] = {}
         self._unknown_start = unknown_start
+        # ARI event types someone handles, kept as owners register: the events reader drops
+        # the rest unparsed (``AriClient.run_events(wants=router.wanted)``).
+        self.wanted: set[str] = set()
         self.gate = asyncio.Event()  # cleared while stored calls are adopted
         self.gate.set()
 
     # ---- registration (each owner once, at composition) ----
     def start_kind(self, kind: str, handler: StartHandler) -> None:
         self._claim(self._kinds, kind, handler)
+        self.wanted.add(ev.StasisStart.__name__)
 
     def object_suffix(self, suffix: str, handler: ObjectHandler) -> None:
         self._claim(self._suffixes, suffix, handler)
+        self.wanted.update(k.__name__ for k in OBJECT_EVENTS)
 
     def object_separator(self, separator: str, handler: ObjectHandler) -> None:
         self._claim(self._separators, separator, handler)
+        self.wanted.update(k.__name__ for k in OBJECT_EVENTS)
 
     def event_type(self, kind: type[ev.Event], handler: EventHandler) -> None:
         self._claim(self._types, kind, handler)
+        self.wanted.add(kind.__name__)
 
     @staticmethod
     def _claim(table: dict[K, H], key: K, handler: H) -> None:

@@ -153,3 +153,24 @@ def test_queue_nobody_serves_gives_up_after_max_wait(platform, acd) -> None:  # 
     row = ended_record(platform, caller, timeout=40)
     assert row.answered_at is None and row.hangup_by == "system"
     assert 7 < row.duration_s < 18  # menu, then 6 s of maximum wait
+
+
+def test_offered_agent_shows_ringing_then_on_call(platform, acd) -> None:  # type: ignore[no-untyped-def]
+    # The agent leg's ChannelStateChange (Ringing) reaches the queue service as
+    # offer_ringing: the status log reads reserved → ringing → on_call.
+    feature(platform, "demo-1002", "*50")
+    until(lambda: status(platform, acd["qa2"]) == "ready", timeout=20, what="qa2 ready")
+    deploy(platform, "sales")
+    caller = unique_caller()
+    labcall.call(platform.settings, labcall.CallSpec(did=DID, caller_id=caller, dtmf="1",
+                                                     dtmf_at=2.5, hangup_after=10))
+    row = ended_record(platform, caller)
+    assert row.agent_endpoint == "demo-1002" and row.answered_at is not None
+    engine = make_engine(platform.settings.database_url)
+    with make_sessionmaker(engine)() as s:
+        rows = [(r.from_status, r.to_status) for r in s.scalars(
+            select(AgentStatusLog).where(AgentStatusLog.user_id == acd["qa2"])
+            .order_by(AgentStatusLog.id))]
+    engine.dispose()
+    assert ("reserved", "ringing") in rows and ("ringing", "on_call") in rows, rows
+    assert ("reserved", "on_call") not in rows, rows
