@@ -1,5 +1,5 @@
 # The two commands (README): `make up` starts everything, `make test` runs the whole suite.
-.PHONY: up down test unit integration lint imports bootstrap status
+.PHONY: up down test unit integration lint imports bootstrap status messages
 
 # Strict typing covers the pure modules, listed once as pyproject.toml's "pure" import contract
 # (scripts/purity.py derives mypy's list from it); lint-imports checks the import contracts.
@@ -36,6 +36,10 @@ unit: bootstrap
 
 integration: bootstrap
 	.venv/bin/pytest -q -n 2 --dist loadfile tests/integration
+
+messages:  # new panel texts into web/translations/*/messages.po (then translate them)
+	.venv/bin/pybabel extract -F babel.cfg --no-location --sort-output -o var/messages.pot .
+	.venv/bin/pybabel update -i var/messages.pot -d web/translations --no-fuzzy-matching
 
 lint:
 	.venv/bin/ruff check .

@@ -36,6 +36,7 @@ from web import (
     auth,
     errors,
     health,
+    i18n,
     outbound_policy,
     request_limits,
     security,
@@ -84,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.session_interface = ServerSessionInterface()
     app.extensions[EXTENSION_KEY] = Services.build(settings)
     request_limits.install(app)  # first: ids in range, bounded JSON, clean text
+    i18n.install(app, settings.runtime_dir)  # Polish and English, the tenant's time zone
 
     # Every domain's room (controlplane.<domain>.http) and the pages web still keeps, in
     # the order they were always registered (auth's request hooks first).

@@ -93,6 +93,8 @@ class CurrentUser:
     login: str
     display_name: str
     role: Role
+    locale: str = "pl"  # the user's language, else the tenant's (web.i18n)
+    time_zone: str = "Europe/Warsaw"  # the tenant's: every time on a page is shown in it
 
     @property
     def address(self) -> str:
@@ -143,6 +145,8 @@ def _load_user() -> CurrentUser | None:
                     login=user.login,
                     display_name=user.display_name or user.login,
                     role=user.role,
+                    locale=user.locale or tenant.locale,
+                    time_zone=tenant.time_zone,
                 )
             reason = "password_changed" if user.active else "user_inactive"
             tenant_id, actor = tenant.id, f"{user.login}@{tenant.domain}"

@@ -24,6 +24,10 @@ class Tenant(Base):
     domain: Mapped[str] = mapped_column(String(253), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     licences: Mapped[int] = mapped_column(Integer, default=10)
+    # The panel's language for users who chose none, and the zone its times are shown in.
+    locale: Mapped[str] = mapped_column(String(8), default="pl", server_default="pl")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw",
+                                           server_default="Europe/Warsaw")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="tenant")
@@ -42,6 +46,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))  # None: the tenant's
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="users")
