@@ -67,6 +67,13 @@ _SLOTS["7"] = ({
 # Under pytest-xdist (`make test` runs the integration tier as `-n 2 --dist loadfile`) each
 # worker takes the slot of its number, so the two workers' platforms never meet.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# Slot 8: the lead's own, while helpers hold 2-7 and `make test` 0-1.
+_SLOTS["8"] = ({
+    "CENTRALA_SIP_PORT": "26460", "CENTRALA_ARI_PORT": "26488", "CENTRALA_AMI_PORT": "26438",
+    "CENTRALA_LAB_SIP_PORT": "26480", "CENTRALA_LAB_HTTP_PORT": "26498",
+    "CENTRALA_LAB_AMI_PORT": "26448", "CENTRALA_REDIS_PORT": "26491", "CENTRALA_WEB_PORT": "26481",
+    "CENTRALA_RTP_RANGE": "26500-26749", "CENTRALA_LAB_RTP_RANGE": "26750-26999",
+}, "/tmp/centrala-it8")
 TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT")
                               or (_WORKER.removeprefix("gw") if _WORKER else "0")]
 

@@ -10,6 +10,7 @@ from controlplane.calls import amd_orphans, ivr_resume, machine, records, routin
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
+from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
 from controlplane.live import LIVE_CALLS_KEY
 from dialplan.render import cel_log_path
@@ -59,6 +60,7 @@ class Reconciler:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
                 await svc.hangup_quietly(ch_id)
         await amd_orphans.sweep(svc, channels)  # after the calls: their phases say who detects
+        await self._route_unheard(channels)
         log.info("reconciled: %d calls live, %d channels in Asterisk", len(svc.calls), len(channels))
 
     async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
@@ -119,6 +121,22 @@ class Reconciler:
             if state.phase != Phase.QUEUED:  # a queued call's were hung up before Enqueue
                 await self._hang_up_stray_legs(call_id, channels)
             await svc.save(svc.calls[call_id])
+
+    async def _route_unheard(self, channels: dict[str, Any]) -> None:
+        """Callers who entered the app while nobody listened (the StasisStart went down with
+        the old process, before their record was written) are routed now, as if they had just
+        arrived, instead of waiting in silence until they give up. ``_enter`` skips a call it
+        already has, so the live StasisStart of a caller who entered during this reconcile is
+        not routed twice."""
+        svc = self.svc
+        for ch_id, raw in channels.items():
+            if ch_id in svc.calls:
+                continue
+            start = ev.unheard_start(raw, svc.settings.ari_app, now())
+            if start is not None:
+                log.warning("caller %s entered while nobody listened (%s): routing it now",
+                            ch_id, ",".join(start.args[:2]))
+                await svc.router.dispatch(start)
 
     async def _hang_up_stray_legs(self, call_id: str, channels: dict[str, Any]) -> None:
         """Hang up agent legs of a live call that it no longer holds: after a restart the

@@ -120,6 +120,30 @@ def _at(raw: dict[str, Any]) -> datetime:
     return datetime.now(UTC)
 
 
+# Channels the dialplan sends into the app (extensions.conf.j2: ``Stasis(app,inbound,…)`` and
+# ``Stasis(app,outbound,…)``); originated ones are the control plane's own and recorded first.
+DIALPLAN_START_KINDS = ("inbound", "outbound")
+
+
+def unheard_start(raw_channel: dict[str, Any], app: str, at: datetime) -> StasisStart | None:
+    """The StasisStart a channel listed by ``GET /channels`` got while nobody listened.
+
+    A caller who entered the app just before the control plane died (its StasisStart lost
+    in the dead process's socket, no record written yet) is still in the app: Asterisk keeps
+    what ``Stasis()`` was called with (``dialplan.app_data``, substituted: the trunk's tenant
+    and address come from the matched endpoint, as in the live event). Returns the event to
+    route again, or None for any other channel (originated legs, snoops, other apps)."""
+    dialplan = raw_channel.get("dialplan") or {}
+    if str(dialplan.get("app_name", "")).lower() != "stasis":
+        return None
+    name, _, rest = str(dialplan.get("app_data", "")).partition(",")
+    args = tuple(rest.split(",")) if rest else ()
+    if name != app or not args or args[0] not in DIALPLAN_START_KINDS:
+        return None
+    return StasisStart(at, Channel.parse(raw_channel), args,
+                       tuple(sorted((raw_channel.get("channelvars") or {}).items())))
+
+
 def parse_event(raw: dict[str, Any]) -> Event:
     kind = raw.get("type", "")
     at = _at(raw)

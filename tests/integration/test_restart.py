@@ -206,3 +206,30 @@ def test_a_caller_in_an_ivr_menu_keeps_their_place_across_a_restart(platform) ->
     finally:
         _bind_menu(platform, None)
         client.close()
+
+
+def test_a_caller_who_entered_while_nobody_listened_is_routed_after_the_restart(platform) -> None:  # type: ignore[no-untyped-def]
+    """The StasisStart goes into a frozen control plane's socket and dies with it: no record
+    was written, yet the caller is in the app. The next daemon must route them, not leave
+    them in silence until they give up."""
+    import os
+    import signal
+
+    pid = stack.pid_alive(platform.settings, "controlplane")
+    assert pid is not None
+    caller = unique_caller()
+    os.kill(pid, signal.SIGSTOP)  # events are still sent, into a socket nobody reads
+    try:
+        lab_id = labcall.call(platform.settings, labcall.CallSpec(
+            did="48221000001", caller_id=caller, tone_hz=CALLER_TONE))
+        until(lambda: caller in platform_channels(platform), timeout=20,
+              what="the caller to be in the platform's app")
+        assert records_for(platform, caller) == []
+    finally:
+        platform.kill_controlplane()  # SIGKILL works on a stopped process
+    platform.start_controlplane()
+    row = talking(platform, caller)  # the DID's phone answered: routed as if just arrived
+    assert labcall.hangup(stack.lab_instance(platform.settings), lab_id)
+    ended = ended_record(platform, caller)
+    assert len(records_for(platform, caller)) == 1
+    assert ended.call_id == row.call_id and ended.hangup_by == "caller"
