@@ -1,7 +1,8 @@
 """Automatic call distribution: agents, queues and the routing decision.
 
 Pure modules (no asyncio, aiohttp, websockets, SQLAlchemy, redis, rq or subprocess, even
-indirectly; held to ``mypy --strict``; ``tests/unit/acd/test_acd_purity.py`` checks both):
+indirectly; held to ``mypy --strict``; listed in ``pyproject.toml``'s ``pure`` import
+contract, which ``lint-imports`` and ``tests/unit/test_purity_contract.py`` check):
 machines of the form ``step(state, event, now) -> (state, outputs)``, functions over frozen
 snapshots, and the live ACD's steps over its in-memory state:
 
@@ -21,10 +22,3 @@ I/O modules (the edges):
 Times are float seconds on one clock chosen by the adapter (epoch seconds in production,
 small numbers in tests). The specification is ``docs/acd.md``.
 """
-
-PURE = (
-    "interactions", "queues", "agent_events", "agent_machine", "queue_machine", "router",
-    "stats", "sessions", "feature_codes", "outputs", "exceptions", "tenant", "live_state",
-    "live_report", "live_steps", "live_calls", "live_commands", "testing",
-)
-IO = ("service", "live_tenants", "publisher", "log_writer", "store", "commands")

@@ -2,8 +2,8 @@
 
 The dialing logic (record selection, retries, caller ID, dispositions) is pure and lives
 in :mod:`controlplane.dialer`; this package reads and writes the tables it works on
-(:mod:`controlplane.models.campaigns`). ``tests/unit/campaigns/test_campaigns_purity.py``
-holds the pure modules to it.
+(:mod:`controlplane.models.campaigns`). The pure modules below are on
+``pyproject.toml``'s ``pure`` import contract (``tests/unit/test_purity_contract.py``).
 
 Pure (no asyncio, network, database, Redis or processes):
 

@@ -5,7 +5,8 @@ and drive calls. The campaign runner feeds :mod:`controlplane.dialer.events` int
 ``step(state, event, now)`` functions and executes the ``Dial`` commands they return.
 ``docs/dialer-pacing.md`` is the written specification of pacing;
 ``bench/dialer_sim.py`` measures the policy against the baselines.
-``tests/unit/dialer/test_dialer_purity.py`` holds the pure modules to it.
+The pure modules below are on ``pyproject.toml``'s ``pure`` import contract
+(``lint-imports``; ``tests/unit/test_purity_contract.py`` checks the list is whole).
 
 Pure (no asyncio, network, database, Redis or processes; ``mypy --strict``):
 
