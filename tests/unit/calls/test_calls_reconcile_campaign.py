@@ -5,12 +5,10 @@ restarted": reconcile takes the progress back from Redis before it feeds the han
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,14 +36,6 @@ class Ari:
         return {}
 
 
-@pytest.fixture
-async def rds(redis_port: int) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_port)
-    await client.flushall()
-    yield client
-    await client.aclose()
-
-
 async def test_an_attempt_that_rang_out_while_down_keeps_its_progress(
         factory: sessionmaker[Session], rds: aioredis.Redis, tmp_path: Path) -> None:
     attempt = "a-restart-1"
@@ -63,6 +53,7 @@ async def test_an_attempt_that_rang_out_while_down_keeps_its_progress(
     results: list[AttemptResult] = []
     calls.campaigns = CampaignCalls(calls, on_result=results.append)
     await asyncio.wait_for(calls.reconcile(), timeout=10)
+    await calls.records.close()  # its thread's database connection goes back before teardown
     for _ in range(100):  # the result is reported by a task of its own
         if results:
             break

@@ -4,12 +4,10 @@ the database returns them in (an agent freed during reconcile gets the longest-w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,14 +33,6 @@ class Ari:
         return {}
 
 
-@pytest.fixture
-async def rds(redis_port: int) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_port)
-    await client.flushall()
-    yield client
-    await client.aclose()
-
-
 def queued(call_id: str, started: datetime) -> CallState:
     return CallState(call_id=call_id, phase=Phase.QUEUED, tenant_id=None, direction="inbound",
                      caller="600100200", callee="48221000002", did="48221000002",
@@ -65,4 +55,5 @@ async def test_waiting_calls_are_queued_again_in_arrival_order(
 
     calls.queue.tell = to_queue  # type: ignore[method-assign,assignment]
     await asyncio.wait_for(calls.reconcile(), timeout=10)
+    await calls.records.close()  # its thread's database connection goes back before teardown
     assert enqueued == sorted(arrivals, key=arrivals.__getitem__)

@@ -9,12 +9,10 @@ channel list taken before the hang-up. The call never ended.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,14 +52,6 @@ class SlowAri:
     async def delete(self, path: str, **params: Any) -> Any:
         self.requests.append(("DELETE", path))
         return {}
-
-
-@pytest.fixture
-async def rds(redis_port: int) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_port)
-    await client.flushall()
-    yield client
-    await client.aclose()
 
 
 def talking_call(factory: sessionmaker[Session], tmp_path: Path) -> None:
