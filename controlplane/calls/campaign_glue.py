@@ -94,6 +94,7 @@ class CampaignCalls:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._amd_tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writes: dict[str, asyncio.Task[None]] = {}  # the last progress write per call
         calls.router.start_kind("campaign", self.answered)  # StasisStart campaign,<attempt>
 
     # ---- the composition root's side ----
@@ -247,7 +248,8 @@ class CampaignCalls:
         if tasks:
             await asyncio.wait(tasks, timeout=self.amd_timeout_s + 8)
         prog = self._progress.pop(call_id, None)
-        self._spawn(self._write(call_id, None))
+        # Cleared before the result is out: whoever sees the result sees no progress left.
+        await self._queue_write(call_id, None)
         result = _result(state, prog)
         try:
             if prog is not None and prog.amd_verdict is not None:
@@ -293,9 +295,22 @@ class CampaignCalls:
     def _persist(self, call_id: str) -> None:
         prog = self._progress.get(call_id)
         if prog is not None:
-            self._spawn(self._write(call_id, dump_progress(prog)))
+            self._queue_write(call_id, dump_progress(prog))
 
-    async def _write(self, call_id: str, data: str | None) -> None:
+    def _queue_write(self, call_id: str, data: str | None) -> asyncio.Task[None]:
+        """Write (or with ``None`` delete) the call's progress after its earlier writes:
+        each write is a task of its own on a pooled connection, and an ``HSET`` that
+        overtook the final ``HDEL`` would leave a finished attempt's progress behind."""
+        task = self._spawn(self._write(call_id, data, self._writes.get(call_id)))
+        self._writes[call_id] = task
+        task.add_done_callback(
+            lambda t: self._writes.pop(call_id) if self._writes.get(call_id) is t else None)
+        return task
+
+    async def _write(self, call_id: str, data: str | None,
+                     after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
         try:
             if data is None:
                 await self.calls.redis.hdel(PROGRESS_KEY, call_id)

@@ -47,6 +47,9 @@ class Reconciler:
             for row in stored:
                 if row.call_id not in svc.calls:
                     svc.calls[row.call_id] = records.state_from_record(row)
+            # Taken now, before reconciling ends calls: a caller channel is "unheard" only if
+            # no call of ours knows it (checked against the database again below).
+            strangers = [ch_id for ch_id in channels if ch_id not in svc.calls]
         finally:
             gate.set()
         await svc.redis.delete(LIVE_CALLS_KEY)
@@ -60,7 +63,7 @@ class Reconciler:
                 log.warning("orphan agent leg %s: hanging up", ch_id)
                 await svc.hangup_quietly(ch_id)
         await amd_orphans.sweep(svc, channels)  # after the calls: their phases say who detects
-        await self._route_unheard(channels)
+        await self._route_unheard({ch_id: channels[ch_id] for ch_id in strangers})
         log.info("reconciled: %d calls live, %d channels in Asterisk", len(svc.calls), len(channels))
 
     async def _reconcile_call(self, call_id: str, channels: dict[str, Any]) -> None:
@@ -127,13 +130,17 @@ class Reconciler:
         the old process, before their record was written) are routed now, as if they had just
         arrived, instead of waiting in silence until they give up. ``_enter`` skips a call it
         already has, so the live StasisStart of a caller who entered during this reconcile is
-        not routed twice."""
+        not routed twice.
+
+        ``channels`` are the ones no call knew when the stored calls were loaded: a call that
+        reconcile has just ended keeps its caller channel a moment and must not come back
+        as a new call, nor may a call whose record says it ended before the crash."""
         svc = self.svc
-        for ch_id, raw in channels.items():
-            if ch_id in svc.calls:
-                continue
-            start = ev.unheard_start(raw, svc.settings.ari_app, now())
-            if start is not None:
+        starts = {ch_id: start for ch_id, raw in channels.items()
+                  if (start := ev.unheard_start(raw, svc.settings.ari_app, now())) is not None}
+        recorded = await asyncio.to_thread(records.recorded, svc.db, list(starts))
+        for ch_id, start in starts.items():
+            if ch_id not in svc.calls and ch_id not in recorded:
                 log.warning("caller %s entered while nobody listened (%s): routing it now",
                             ch_id, ",".join(start.args[:2]))
                 await svc.router.dispatch(start)

@@ -122,6 +122,14 @@ def active(factory: sessionmaker[Session]) -> list[CallRecord]:
         return list(s.scalars(select(CallRecord).where(CallRecord.status == "active")))
 
 
+def recorded(factory: sessionmaker[Session], call_ids: Sequence[str]) -> set[str]:
+    """Which of ``call_ids`` have a record, whatever its status."""
+    if not call_ids:
+        return set()
+    with factory() as s:
+        return set(s.scalars(select(CallRecord.call_id).where(CallRecord.call_id.in_(call_ids))))
+
+
 def state_from_record(row: CallRecord) -> CallState:
     """Rebuild a machine state from a stored record (after a restart)."""
     phase = Phase(row.phase)
