@@ -211,6 +211,33 @@ def start_isolated(settings: Settings, prepare: Callable[[Settings], None],
         "redis": stack.pid_alive(settings, "redis") or 0})
 
 
+def deploy_ivr_flow(settings: Settings, flow: dict[str, Any], did: str) -> None:
+    """Save, publish and bind ``flow`` to ``did`` for the demo tenant, and synthesise its
+    prompts now (no caller of the bench waits for espeak)."""
+    from sqlalchemy import select
+
+    from controlplane.db import make_engine, make_sessionmaker, transaction
+    from controlplane.ivr import did_store
+    from controlplane.ivr import store as flow_store
+    from controlplane.models import Tenant
+    from controlplane.seed import DEMO_DOMAIN
+    from controlplane.tts import EspeakEngine, cache_dir, prefetch
+
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
+            if tenant is None:
+                raise BenchError("the demo tenant is missing after seeding")
+            version = flow_store.save_draft(s, tenant.id, flow["id"], flow)
+            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
+            did_store.bind_did(s, tenant.id, did, flow["id"])
+            parsed = flow_store.parsed(version)
+    finally:
+        engine.dispose()
+    prefetch(EspeakEngine(cache_dir(settings)), parsed)
+
+
 def stop_isolated(settings: Settings) -> None:
     """Stop everything :func:`start_isolated` started and release its bind mounts."""
     supervisor.down(settings)

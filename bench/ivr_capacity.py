@@ -54,18 +54,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis  # noqa: E402
 from acd_bench_lab import active_channels  # noqa: E402
-from benchkit import BenchError, Isolated, cpu_s, log, pct, start_isolated, stop_isolated, until  # noqa: E402
+from benchkit import (  # noqa: E402
+    BenchError,
+    Isolated,
+    cpu_s,
+    deploy_ivr_flow,
+    log,
+    pct,
+    start_isolated,
+    stop_isolated,
+    until,
+)
 from sipp_kit import SCENARIO, sipp_rtts, sipp_stats  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from controlplane.config import Settings, load_settings  # noqa: E402
-from controlplane.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from controlplane.ivr import did_store  # noqa: E402
-from controlplane.ivr import store as flow_store
-from controlplane.models import Tenant  # noqa: E402
+from controlplane.db import make_engine, make_sessionmaker  # noqa: E402
 from controlplane.models.telephony import Did  # noqa: E402
-from controlplane.seed import DEMO_DOMAIN  # noqa: E402
-from controlplane.tts import EspeakEngine, cache_dir, prefetch  # noqa: E402
 
 RUNTIME = "/tmp/centrala-ivrcap"
 # Ports no integration slot (0-7), `make up` or other bench uses: signalling 78xx-79xx,
@@ -98,19 +103,7 @@ MAX_OPEN_CALLS = 850  # below the platform's RTP range (900 calls)
 # ---- platform ---------------------------------------------------------------------
 
 def deploy_flow(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_sessionmaker(engine)) as s:
-            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-            if tenant is None:
-                raise BenchError("the demo tenant is missing after seeding")
-            version = flow_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
-            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            did_store.bind_did(s, tenant.id, DID, FLOW["id"])
-            flow = flow_store.parsed(version)
-    finally:
-        engine.dispose()
-    prefetch(EspeakEngine(cache_dir(settings)), flow)  # no caller waits for espeak
+    deploy_ivr_flow(settings, FLOW, DID)
 
 
 def trunk_address(settings: Settings) -> str:

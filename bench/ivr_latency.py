@@ -37,7 +37,6 @@ import json
 import math
 import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -49,18 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
 import benchkit  # noqa: E402
-from benchkit import LabAmi, ast_ts, basic_auth, cpu_s, log, pct, until  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from benchkit import LabAmi, ast_ts, basic_auth, cpu_s, log, pct  # noqa: E402
 
-from controlplane import asterisk, stack, supervisor  # noqa: E402
 from controlplane.config import Settings, load_settings  # noqa: E402
-from controlplane.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from controlplane.health import check_ari  # noqa: E402
-from controlplane.ivr import did_store  # noqa: E402
-from controlplane.ivr import store as flow_store
-from controlplane.models import Tenant  # noqa: E402
-from controlplane.seed import DEMO_DOMAIN  # noqa: E402
-from controlplane.tts import EspeakEngine, cache_dir, prefetch  # noqa: E402
 from dialplan.labcall import carrier_account  # noqa: E402
 
 RUNTIME = "/tmp/centrala-ivrbench"
@@ -95,42 +85,12 @@ DRAIN_S = 25.0  # at most this long for a level's calls to end after its window
 
 def start_platform(settings: Settings) -> dict[str, int]:
     """Fresh isolated platform + lab + control plane; returns the pids to watch."""
-    runtime = Path(RUNTIME)
-    supervisor.down(settings)
-    if runtime.exists():
-        asterisk.release_mounts(asterisk.installation(settings), runtime)
-        shutil.rmtree(runtime)
-    stack.database(settings)
-    stack.start_redis(settings)
-    platform_ast = stack.start_platform_asterisk(settings)
-    lab_ast = stack.start_lab(settings)
-    deploy_flow(settings)
-    cp = stack.spawn(settings, "controlplane", [sys.executable, "-m", "controlplane.cli", "controlplane"])
-    until(lambda: "Registered" in platform_ast.cli("pjsip show registrations"), 40,
-          "the platform's trunk registered at the lab carrier")
-    until(lambda: check_ari(settings), 30, "the control plane connected to ARI")
-    return {"platform": int((platform_ast.dir("run") / "asterisk.pid").read_text()),
-            "lab": int((lab_ast.dir("run") / "asterisk.pid").read_text()), "controlplane": cp}
-
-
-def deploy_flow(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_sessionmaker(engine)) as s:
-            tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
-            assert tenant is not None, "the demo tenant is seeded by stack.database"
-            version = flow_store.save_draft(s, tenant.id, FLOW["id"], FLOW)
-            flow_store.publish(s, version.flow_id, version.version, tenant_id=tenant.id)
-            did_store.bind_did(s, tenant.id, DID, FLOW["id"])
-            flow = flow_store.parsed(version)
-    finally:
-        engine.dispose()
-    prefetch(EspeakEngine(cache_dir(settings)), flow)  # no caller waits for espeak
+    iso = benchkit.start_isolated(settings, lambda st: benchkit.deploy_ivr_flow(st, FLOW, DID))
+    return iso.pids
 
 
 def stop_platform(settings: Settings) -> None:
-    supervisor.down(settings)
-    asterisk.release_mounts(asterisk.installation(settings), Path(RUNTIME))
+    benchkit.stop_isolated(settings)
 
 
 # ---- the lab's callers (AMI) --------------------------------------------------------
