@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+import uvloop
 from rq import Queue
 
 from controlplane import bus
@@ -288,4 +289,7 @@ def run(settings: Settings, standby: bool = False) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop)
 
-    asyncio.run(main())
+    # uvloop: the loop's own machinery (ready queue, selector, self-pipe wake-ups of every
+    # thread hop) was the largest single share of the daemon's CPU under queue load
+    # (py-spy --gil of bench/acd_vs_app_queue.py: ~30 % in the asyncio loop itself).
+    uvloop.run(main())
