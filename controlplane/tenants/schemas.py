@@ -10,12 +10,54 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from web.schemas.common import MAX_INT, ONE_LINE, Body, Form, Query
+# The same building blocks as web.schemas.common (Body/Form/Query), declared here because
+# the CLI imports this module without the panel: importing ``web`` would start the app
+# package, which imports this room's http, which imports this module (a cycle).
+MAX_INT = 2**31 - 1
+_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _line(value: str) -> str:
+    if _LINE_BAD.search(value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+ONE_LINE = AfterValidator(_line)
+
+
+class Body(BaseModel):
+    """A JSON body: unknown fields refused, JSON types taken strictly."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    def given(self) -> dict[str, Any]:
+        """Only the fields the client sent (a partial update changes only those)."""
+        return self.model_dump(exclude_unset=True, by_alias=False)
+
+
+class Form(BaseModel):
+    """A posted form: text fields, unknown ones refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Query(BaseModel):
+    """Query parameters: text converted leniently; an empty value means "not given"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
 LOCALES = ("pl", "en")
 MAX_LICENCES = 100_000

@@ -55,8 +55,7 @@ def operator_tenant(s: Session) -> Tenant:
     """The reserved tenant of the platform operators (created on first use)."""
     tenant = store.tenant_by_domain(s, store.OPERATOR_DOMAIN)
     if tenant is None:
-        tenant = Tenant(domain=store.OPERATOR_DOMAIN, name="Centrala operator", licences=1,
-                        locale="en")
+        tenant = Tenant(domain=store.OPERATOR_DOMAIN, name="Centrala operator", licences=1)
         s.add(tenant)
         s.flush()
     return tenant
