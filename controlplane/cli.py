@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     from controlplane.security.cli import register as register_security
 
     register_security(sub)  # `security bans|unban`: SIP brute-force bans
+    from controlplane.tenants.cli import register as register_tenants
+
+    register_tenants(sub)  # `tenant create`, `operator create`, `mailcatcher`
     for optional in ("amd.cli", "ivr_flows.cli"):
         _register_optional(sub, optional)
     return parser

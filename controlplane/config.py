@@ -74,6 +74,16 @@ class Settings:
     sip_ban_time_s: float = 3600.0
     sip_ban_max_time_s: float = 7 * 86400.0
     sip_ban_allow: tuple[str, ...] = ("127.0.0.1/32",)
+    # Outgoing mail (controlplane.mail): CENTRALA_SMTP_URL (smtp://, smtps://,
+    # smtp+starttls://, user:password@ allowed: never log it, log smtp_location). Unset:
+    # the local catcher `make up` runs on mail_port (controlplane.mail.catcher), which keeps
+    # every message under <runtime>/mail instead of delivering it.
+    smtp_url: str = field(default="", repr=False)
+    smtp_external: bool = False
+    mail_port: int = 2525
+    mail_from: str = "Centrala <no-reply@centrala.local>"
+    # The panel's address as people reach it, for links in mails (activation, reset).
+    public_url: str = ""
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +96,17 @@ class Settings:
     @property
     def recordings_dir(self) -> Path:
         return self.runtime_dir / "platform" / "spool" / "recording"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the local catcher keeps the mail it receives (one .eml per message)."""
+        return self.runtime_dir / "mail"
+
+    @property
+    def smtp_location(self) -> str:
+        """Where mail goes, for messages: the SMTP URL without user name or password."""
+        parts = urlsplit(self.smtp_url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     def secret(self, name: str) -> str:
         """Return the named internal secret, generating and storing it on first use."""
@@ -178,6 +199,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     bind = _env(env, "BIND_ADDRESS", "127.0.0.1")
     rtp = _range(_env(env, "RTP_RANGE", "10000-14999"))
     lab_rtp = _range(_env(env, "LAB_RTP_RANGE", "15000-19999"))
+    mail_port = int(_env(env, "MAIL_PORT", "2525"))
     return Settings(
         runtime_dir=runtime,
         database_url=_env(env, "DATABASE_URL", f"sqlite:///{runtime / 'centrala.db'}"),
@@ -215,4 +237,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sip_ban_max_time_s=max(_sip_ban_number(env, "SIP_BAN_MAX_TIME_S", "604800", 1),
                                _sip_ban_number(env, "SIP_BAN_TIME_S", "3600", 1)),
         sip_ban_allow=_sip_ban_allow(env),
+        smtp_url=_env(env, "SMTP_URL", "") or f"smtp://127.0.0.1:{mail_port}",
+        smtp_external=bool(_env(env, "SMTP_URL", "")),
+        mail_port=mail_port,
+        mail_from=_env(env, "MAIL_FROM", "Centrala <no-reply@centrala.local>"),
+        public_url=(_env(env, "PUBLIC_URL", "")
+                    or f"{'https' if _flag(env, 'WEB_TLS') else 'http'}://{bind}:"
+                    f"{_env(env, 'WEB_PORT', '8080')}").rstrip("/"),
     )

@@ -276,7 +276,8 @@ def check_credentials(address: str, password: str) -> LoginCheck:
     user, tenant_id = None, None
     if at and login and domain:
         with services().sessions() as s:
-            tenant = s.scalar(select(Tenant).where(Tenant.domain == domain.lower()))
+            tenant = s.scalar(select(Tenant).where(Tenant.domain == domain.lower(),
+                                                   Tenant.active))  # deactivated: nobody
             if tenant is not None:
                 tenant_id = tenant.id
                 user = s.scalar(

@@ -23,6 +23,7 @@ KINDS: dict[str, dict[str, LazyString]] = {
         Role.ADMIN: _("Administrator"),
         Role.SUPERVISOR: _("Supervisor"),
         Role.AGENT: _("Agent"),
+        Role.OPERATOR: _("Platform operator"),
     },
     "agent_status": {
         Status.LOGGED_OUT: _("Logged out"),

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlplane.models.base import Base, UtcDateTime, utcnow
@@ -15,6 +16,9 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     AGENT = "agent"
+    # The platform operator: a user of the reserved operator tenant who manages tenants
+    # (controlplane.tenants); never a role inside a customer's tenant.
+    OPERATOR = "operator"
 
 
 class Tenant(Base):
@@ -28,6 +32,8 @@ class Tenant(Base):
     locale: Mapped[str] = mapped_column(String(8), default="pl", server_default="pl")
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw",
                                            server_default="Europe/Warsaw")
+    # False: deactivated by the platform operator; nobody of it can log in.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="tenant")
@@ -37,14 +43,17 @@ class User(Base):
     """A person who logs in as ``login@tenant-domain``."""
 
     __tablename__ = "user_account"
-    __table_args__ = (UniqueConstraint("tenant_id", "login"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "login"),
+                      UniqueConstraint("tenant_id", "email", name="uq_user_account_tenant_id_email"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     login: Mapped[str] = mapped_column(String(100))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
-    password_hash: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))  # "": none set yet (activation)
+    # Where activation and password-reset links go (lower-cased); unique in the tenant.
+    email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))  # None: the tenant's
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -188,5 +188,9 @@ def all_programs(settings: Settings, *, with_lab: bool) -> list[Program]:
     # control plane that dies is replaced in a fraction of a second, not after a cold start.
     # Either may be the active one; the other is restarted as the new standby.
     programs += [ControlPlane(settings, name) for name in CONTROLPLANES]
+    # The local SMTP catcher (controlplane.mail.catcher) before the worker that sends mail;
+    # with CENTRALA_SMTP_URL set, mail goes to that server and no catcher runs.
+    if not settings.smtp_external:
+        programs.append(Daemon(settings, "mailcatcher", centrala("mailcatcher")))
     programs += [Daemon(settings, name, centrala(name)) for name in ("worker", "web")]
     return programs
