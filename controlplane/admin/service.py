@@ -15,6 +15,7 @@ import re
 import secrets
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,7 @@ def _int_or_none(values: dict[str, Any], key: str, issues: list[FieldIssue]) -> 
     try:
         return int(raw)
     except (TypeError, ValueError):
-        issues.append(FieldIssue(key, "must be a whole number"))
+        issues.append(FieldIssue(key, _("must be a whole number")))
         return None
 
 
@@ -79,27 +80,27 @@ def save_phone(s: Session, tenant_id: int, tenant_domain: str, phone: PhoneEndpo
     issues: list[FieldIssue] = []
     extension = _text(values, "extension") if "extension" in values or phone is None else phone.extension
     if not EXTENSION_RE.match(extension):
-        issues.append(FieldIssue("extension", "2 to 10 digits"))
+        issues.append(FieldIssue("extension", _("2 to 10 digits")))
     elif s.scalar(select(PhoneEndpoint.id).where(
             PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.extension == extension,
             PhoneEndpoint.id != (phone.id if phone else -1))) is not None:
-        issues.append(FieldIssue("extension", f"extension {extension} is already a phone's"))
+        issues.append(FieldIssue("extension", _("extension %(ext)s is already a phone's", ext=extension)))
     name = _text(values, "name") if "name" in values else (phone.name if phone else "")
     if name:
         if not NAME_RE.match(name) or name.isdigit():
-            issues.append(FieldIssue("name", "letters, digits, '-', '_' or '.', not only "
-                                     "digits, at most 64 characters"))
+            issues.append(FieldIssue("name", _("letters, digits, '-', '_' or '.', not only "
+                                       "digits, at most 64 characters")))
         elif s.scalar(select(PhoneEndpoint.id).where(
                 PhoneEndpoint.name == name,
                 PhoneEndpoint.id != (phone.id if phone else -1))) is not None:
-            issues.append(FieldIssue("name", f"the SIP user {name} is taken"))
+            issues.append(FieldIssue("name", _("the SIP user %(name)s is taken", name=name)))
     transport = _text(values, "transport") or (phone.transport if phone else "udp")
     if transport not in TRANSPORTS:
-        issues.append(FieldIssue("transport", "udp or tcp"))
+        issues.append(FieldIssue("transport", _("udp or tcp")))
     user_id = (_int_or_none(values, "user_id", issues) if "user_id" in values
                else (phone.user_id if phone else None))
     if user_id is not None and store.user(s, tenant_id, user_id) is None:
-        issues.append(FieldIssue("user_id", f"no user {user_id} in your tenant"))
+        issues.append(FieldIssue("user_id", _("no user %(id)s in your tenant", id=user_id)))
     if issues:
         raise InvalidFields(issues)
     if phone is None:
@@ -163,27 +164,27 @@ def save_did(s: Session, tenant_id: int, did: Did | None, values: dict[str, Any]
     number = _text(merged, "number")
     digits = normalise_number(number)
     if not digits or len(digits) > 20:
-        issues.append(FieldIssue("number", "a phone number: digits, optionally '+' and spaces"))
+        issues.append(FieldIssue("number", _("a phone number: digits, optionally '+' and spaces")))
     else:
         for other_id, other in s.execute(select(Did.id, Did.number)):
             if other_id != (did.id if did else -1) and normalise_number(other) == digits:
-                issues.append(FieldIssue("number", f"{number} is already a DID"))
+                issues.append(FieldIssue("number", _("%(number)s is already a DID", number=number)))
                 break
     phone_id = _int_or_none(merged, "phone_id", issues)
     flow_id = _int_or_none(merged, "flow_id", issues)
     trunk_id = _int_or_none(merged, "trunk_id", issues)
     if (phone_id is None) == (flow_id is None):
         issues.append(FieldIssue("phone_id" if phone_id is None else "flow_id",
-                                 "route the DID to exactly one target: a phone or an IVR flow"))
+                                 _("route the DID to exactly one target: a phone or an IVR flow")))
     if phone_id is not None and store.owned(s, PhoneEndpoint, tenant_id, phone_id) is None:
-        issues.append(FieldIssue("phone_id", f"no phone {phone_id} in your tenant"))
+        issues.append(FieldIssue("phone_id", _("no phone %(id)s in your tenant", id=phone_id)))
     if flow_id is not None and store.owned(s, IvrFlow, tenant_id, flow_id) is None:
-        issues.append(FieldIssue("flow_id", f"no IVR flow {flow_id} in your tenant"))
+        issues.append(FieldIssue("flow_id", _("no IVR flow %(id)s in your tenant", id=flow_id)))
     if trunk_id is not None and store.owned(s, Trunk, tenant_id, trunk_id) is None:
-        issues.append(FieldIssue("trunk_id", f"no trunk {trunk_id} in your tenant"))
+        issues.append(FieldIssue("trunk_id", _("no trunk %(id)s in your tenant", id=trunk_id)))
     prompt = _text(merged, "prompt") or "sound:hello-world"
     if not re.match(r"^(sound|recording):[\w/.-]{1,190}$", prompt):
-        issues.append(FieldIssue("prompt", "sound:<name> or recording:<name>"))
+        issues.append(FieldIssue("prompt", _("sound:<name> or recording:<name>")))
     if issues:
         raise InvalidFields(issues)
     if did is None:
@@ -212,19 +213,19 @@ def save_agent_skill(s: Session, tenant_id: int, row: AgentSkill | None,
     user_id = (_int_or_none(values, "user_id", issues) if row is None or "user_id" in values
                else row.user_id)
     if user_id is None:
-        issues.append(FieldIssue("user_id", "required"))
+        issues.append(FieldIssue("user_id", _("required")))
     elif store.user(s, tenant_id, user_id) is None:
-        issues.append(FieldIssue("user_id", f"no user {user_id} in your tenant"))
+        issues.append(FieldIssue("user_id", _("no user %(id)s in your tenant", id=user_id)))
     skill = _text(values, "skill") if row is None or "skill" in values else row.skill
     if not SKILL_RE.match(skill):
-        issues.append(FieldIssue("skill", "1 to 64 letters, digits, spaces, '.', '+' or '-'"))
+        issues.append(FieldIssue("skill", _("1 to 64 letters, digits, spaces, '.', '+' or '-'")))
     level = _int_or_none(values, "level", issues) if "level" in values else (row.level if row else 1)
     if level is None or not 1 <= level <= 10:
-        issues.append(FieldIssue("level", "a whole number from 1 to 10"))
+        issues.append(FieldIssue("level", _("a whole number from 1 to 10")))
     if not issues and s.scalar(select(AgentSkill.id).where(
             AgentSkill.user_id == user_id, AgentSkill.skill == skill,
             AgentSkill.id != (row.id if row else -1))) is not None:
-        issues.append(FieldIssue("skill", f"this agent has the skill {skill} already"))
+        issues.append(FieldIssue("skill", _("this agent has the skill %(skill)s already", skill=skill)))
     if issues:
         raise InvalidFields(issues)
     assert user_id is not None and level is not None
