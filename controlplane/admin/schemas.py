@@ -59,3 +59,19 @@ class AgentSkillBody(Body):
     user_id: Id | None = None
     skill: Line64 | None = None
     level: Annotated[int, Field(ge=1, le=10)] | None = None
+
+
+class TrunkBody(Body):
+    """A carrier trunk: ``host`` (its address: inbound calls are identified by it alone),
+    ``port``, ``transport``, the ``username``/``secret`` the carrier gave (the secret is
+    write-only), ``register`` (register to the carrier) and ``channels`` (concurrent calls).
+    The SIP object name is the platform's."""
+
+    host: Annotated[str, Field(max_length=253, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    transport: Transport | None = None
+    username: Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    secret: Annotated[str, Field(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    # "register" would shadow pydantic's BaseModel.register: the field is named apart
+    register_: bool | None = Field(default=None, alias="register")
+    channels: Annotated[int, Field(ge=1, le=10_000)] | None = None

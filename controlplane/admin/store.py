@@ -51,7 +51,7 @@ def sort_of(sort: str | None, columns: Mapping[str, Any], default: str) -> list[
     return [column.desc() if key.startswith("-") else column.asc()]
 
 
-def paged(s: Session, stmt: Select[Any], page: int, per_page: int) -> Page:
+def paged(s: Session, stmt: Select[Any, Any] | Select[Any], page: int, per_page: int) -> Page:
     total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = s.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(rows, page, per_page, total)
@@ -173,3 +173,29 @@ def skill_names(s: Session, tenant_id: int) -> list[tuple[str, int]]:
         select(AgentSkill.skill, func.count()).join(User, User.id == AgentSkill.user_id)
         .where(User.tenant_id == tenant_id).group_by(AgentSkill.skill)
         .order_by(AgentSkill.skill))]
+
+
+# ---- trunks ----
+
+TRUNK_SORT = {"name": Trunk.name, "host": Trunk.host, "id": Trunk.id}
+
+
+def trunks_page(s: Session, tenant_id: int, q: str | None, sort: str | None, page: int,
+                per_page: int) -> Page:
+    stmt = select(Trunk).where(Trunk.tenant_id == tenant_id)
+    cond = _like(q, Trunk.name, Trunk.host)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    stmt = stmt.order_by(*sort_of(sort, TRUNK_SORT, "name"), Trunk.id)
+    return paged(s, stmt, page, per_page)
+
+
+def trunk(s: Session, tenant_id: int, trunk_id: int) -> Trunk:
+    row = s.scalar(select(Trunk).where(Trunk.id == trunk_id, Trunk.tenant_id == tenant_id))
+    if row is None:
+        raise AdminNotFound(f"no trunk {trunk_id} in your tenant")
+    return row
+
+
+def dids_of_trunk(s: Session, trunk_id: int) -> list[str]:
+    return list(s.scalars(select(Did.number).where(Did.trunk_id == trunk_id).order_by(Did.number)))

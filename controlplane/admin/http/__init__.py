@@ -4,6 +4,7 @@
   regenerated, QR code, live registration state (blueprint ``admin_phones``).
 * :mod:`.dids` -- DIDs routed to exactly one phone or IVR flow (``admin_dids``).
 * :mod:`.skills` -- skills and agents' skills (``admin_skills``).
+* :mod:`.trunks` -- carriers' trunks, identified by address (``admin_trunks``).
 * :mod:`.common` -- what they share: the write path (validate, check the rendered
   configuration, commit, apply, tell the ACD), list parameters, audit.
 
@@ -15,6 +16,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.admin.http import dids, phones, skills
+from controlplane.admin.http import dids, phones, skills, trunks
 
-BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp, trunks.bp)
