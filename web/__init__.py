@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.acd import http as acd_http
+from controlplane.admin import http as admin_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
@@ -97,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *ivr_http.BLUEPRINTS,
         *acd_http.BLUEPRINTS,
         *campaigns_http.BLUEPRINTS,
+        *admin_http.BLUEPRINTS,
         users.bp,
         account.bp,
         outbound_policy.bp,

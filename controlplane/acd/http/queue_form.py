@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from controlplane.admin import references
 from controlplane.models import User
 from controlplane.models.acd import (
     BREAK_KINDS,
@@ -263,7 +264,9 @@ def save_queue(
 
 
 def delete_queue(s: Session, queue: Queue) -> None:
-    """Delete a queue: its members go with it; queues overflowing to it overflow nowhere."""
+    """Delete a queue: its members go with it; queues overflowing to it overflow nowhere.
+    A queue a published IVR flow sends callers to is not deleted (409 naming the flows)."""
+    references.refuse_if_used(s, queue.tenant_id, "queue", queue.name)
     s.execute(
         update(Queue).where(Queue.overflow_queue_id == queue.id).values(overflow_queue_id=None)
     )

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.admin import references
 from controlplane.db import transaction
 from controlplane.ivr import did_store, store
 from controlplane.ivr import exceptions as ivr_errors
@@ -193,6 +194,11 @@ def publish(name: str, number: int) -> BaseResponse:
     user = current_user()
     with transaction(services().sessions) as s, _store_errors():
         found = store.get_flow(s, user.tenant_id, name)
+        row = store.get_version(s, found.id, number)
+        if not row.published:  # callers reach it from now: everything it names must exist
+            missing = references.publish_errors(s, user.tenant_id, name, json.loads(row.document))
+            if missing:
+                raise ivr_errors.FlowInvalid(missing)
         store.publish(s, found.id, number, tenant_id=user.tenant_id)
     return redirect(url_for("ivr.version", name=name, number=number))
 

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from controlplane.db import make_engine, make_sessionmaker
+from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.ivr import did_store
 from controlplane.ivr.http.flow_source import annotate, pretty_lines
 from controlplane.models import Did, Role
+from controlplane.models.acd import Queue
 from controlplane.seed import DEMO_DOMAIN
 from ivr_flows.validator import validate
 
@@ -61,6 +62,25 @@ def post(client, csrf, path: str, **form: str):  # type: ignore[no-untyped-def]
 def store(settings):  # type: ignore[no-untyped-def]
     engine = make_engine(settings.database_url)
     yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def example_queues(settings, world):  # type: ignore[no-untyped-def]
+    """The queues the example flows send callers to: publishing refuses a flow naming a
+    queue the tenant does not have (controlplane.admin.references)."""
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as s:
+        have = set(s.scalars(select(Queue.name).where(Queue.tenant_id == world.demo_tenant)))
+        made = [Queue(tenant_id=world.demo_tenant, name=n)
+                for n in ("sales", "support", "billing", "vip") if n not in have]
+        s.add_all(made)
+        s.flush()
+        ids = [q.id for q in made]
+    yield
+    with transaction(factory) as s:
+        s.execute(delete(Queue).where(Queue.id.in_(ids)))
     engine.dispose()
 
 
