@@ -37,6 +37,7 @@ from web import (
     errors,
     health,
     i18n,
+    login_access,
     outbound_policy,
     request_limits,
     security,
@@ -100,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         account.bp,
         outbound_policy.bp,
         security.bp,
+        login_access.bp,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
