@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from controlplane.access import http as access_http
 from controlplane.acd import http as acd_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
@@ -102,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         outbound_policy.bp,
         security.bp,
         login_access.bp,
+        *access_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
