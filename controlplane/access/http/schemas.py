@@ -48,13 +48,19 @@ class AccessPolicyForm(Form):
         return _networks(self.networks.splitlines())
 
 
+def _page_size(n: int) -> int:
+    if n not in PAGE_SIZES:
+        raise ValueError(f"must be one of {', '.join(map(str, PAGE_SIZES))}")
+    return n
+
+
 class AuditQuery(Query):
     actor: Annotated[str, Field(max_length=200), ONE_LINE] | None = None
     action: Annotated[str, Field(max_length=40), ONE_LINE] | None = None
     since: date | None = None  # a day in the tenant's time zone, inclusive
     until: date | None = None  # inclusive
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
-    per_page: Literal[25, 50, 100, 200] = 50
+    per_page: Annotated[int, AfterValidator(_page_size)] = 50
 
 
 class TotpCode(Form):
