@@ -191,7 +191,7 @@ def login_required(*roles: Role) -> Callable[[F], F]:
             if user is None:
                 why = ended_reason()
                 if wants_json() or request.path.endswith("/stream"):
-                    raise Unauthorized(ended_message(why) if why else "login required")
+                    raise Unauthorized(ended_message(why) or "login required")
                 return redirect(url_for("auth.login", next=_request_target(), why=why))
             g.centrala_user = user  # set first so the 403 page still shows the menu
             if not ip_allow.ip_allowed(user.tenant_id, client_address()):

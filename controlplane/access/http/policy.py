@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext
 
+from controlplane.access.http import totp
 from controlplane.access.http.schemas import AccessPolicyBody, AccessPolicyForm
 from controlplane.db import transaction
 from controlplane.models import Role
@@ -66,7 +67,8 @@ def _public(p: AccessPolicy) -> dict[str, object]:
 @login_required(Role.ADMIN)
 def page() -> Any:
     return render_template("access_policy.html", policy=_current(), address=client_address(),
-                           problems={}, typed=None)
+                           problems={}, typed=None,
+                           totp_users=totp.users_with_totp(current_user().tenant_id))
 
 
 @bp.post("/security/access")
@@ -82,7 +84,8 @@ def save_form() -> Any:
     if problem:
         return render_template("access_policy.html", policy=_current(),
                                address=client_address(), problems={"networks": problem},
-                               typed=form.networks), 422
+                               typed=form.networks,
+                               totp_users=totp.users_with_totp(current_user().tenant_id)), 422
     _save(networks, form.one_workstation == "on")
     flash(gettext("Access settings saved."), "ok")
     return redirect(url_for("access_policy.page"))
