@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from controlplane.access import http as access_http
 from controlplane.acd import http as acd_http
 from controlplane.admin import http as admin_http
 from controlplane.calls import http as calls_http
@@ -39,6 +40,7 @@ from web import (
     errors,
     health,
     i18n,
+    login_access,
     outbound_policy,
     request_limits,
     security,
@@ -104,6 +106,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         outbound_policy.bp,
         security.bp,
         *tenants_http.BLUEPRINTS,
+        login_access.bp,
+        *access_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -41,6 +41,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -49,10 +50,10 @@ from controlplane.models import Role, Tenant, User
 from controlplane.passwords import hash_password, verify_password
 from controlplane.security import audit, panel_sessions
 from controlplane.security.login_throttle import Attempt, LoginThrottle, device_hash
-from web import known_devices
+from web import ip_allow, known_devices
 from web.errors import CsrfFailed, PanelError, wants_json
 from web.services import services
-from web.session_cookie import LOGGED_IN, PanelSession, clock, lifetimes
+from web.session_cookie import PanelSession, clock
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +189,13 @@ def login_required(*roles: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = _load_user()
             if user is None:
+                why = ended_reason()
                 if wants_json() or request.path.endswith("/stream"):
-                    raise Unauthorized("login required")
-                return redirect(url_for("auth.login", next=_request_target()))
+                    raise Unauthorized(ended_message(why) or "login required")
+                return redirect(url_for("auth.login", next=_request_target(), why=why))
             g.centrala_user = user  # set first so the 403 page still shows the menu
+            if not ip_allow.ip_allowed(user.tenant_id, client_address()):
+                raise Forbidden(ip_allow.refusal(client_address()))
             if user.role not in allowed:
                 raise Forbidden("your role may not see this page")
             return view(*args, **kwargs)
@@ -200,6 +204,23 @@ def login_required(*roles: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+# Why a browser's session ended, for the login page (the reasons a person can act on).
+_ENDED = {
+    "taken_over": lazy_gettext("You were logged out: your login was used on another "
+                               "workstation, which took the session over."),
+}
+
+
+def ended_reason() -> str | None:
+    """Why this request's session ended, when it is a reason worth telling."""
+    reason = panel_session().ended_reason
+    return reason if reason in _ENDED else None
+
+
+def ended_message(reason: str | None) -> str | None:
+    return str(_ENDED[reason]) if reason in _ENDED else None
 
 
 def public(view: F) -> F:
@@ -300,8 +321,9 @@ def check_credentials(address: str, password: str) -> LoginCheck:
 
 def _form(next_url: str | None, address: str = "", error: str | None = None,
           status: int = 200) -> BaseResponse:
-    resp = current_app.make_response(
-        (render_template("login.html", next_url=next_url, address=address, error=error), status))
+    notice = ended_message(request.args.get("why")) if request.method == "GET" else None
+    resp = current_app.make_response((render_template(
+        "login.html", next_url=next_url, address=address, error=error, notice=notice), status))
     return resp
 
 
@@ -338,20 +360,15 @@ def login() -> Any:
                                  source=attempt.address, detail=detail)
             event.at = now  # the throttle's fallback counts these rows by time
         return _form(next_url, address, GENERIC_LOGIN_ERROR)
-    with transaction(svc.sessions) as s:
-        token, info = panel_sessions.start(
-            s, user_id=check.user_id, password_hash=check.password_hash,
-            source=attempt.address, user_agent=user_agent(), now=now,
-            lifetimes=lifetimes(current_app))
-        event = audit.record(s, "login.ok", tenant_id=check.tenant_id, actor=account,
-                             source=attempt.address,
-                             detail={"session": info.id, "user_agent": user_agent()})
-        event.at = now
-    # A fresh session id (no fixation) and with it a fresh CSRF token.
-    panel_session().begin(LOGGED_IN + token, info)
-    resp = redirect(next_url or url_for("calls.records"))
-    known_devices.remember(current_app, request, resp, account)
-    return resp
+    # The steps after the password (IP allow-list, second factor, licences, one
+    # workstation) and the session itself: web.login_access, which imports this module.
+    from web.login_access import Pending, proceed
+
+    assert check.tenant_id is not None
+    return proceed(Pending(
+        user_id=check.user_id, tenant_id=check.tenant_id, account=account,
+        password_fp=panel_sessions.password_fingerprint(check.password_hash),
+        next_url=next_url))
 
 
 @bp.post("/logout")

@@ -55,9 +55,18 @@ def device_for(app: Flask, request: Request, account: str) -> str | None:
     return known[0]
 
 
-def remember(app: Flask, request: Request, response: Response, account: str) -> None:
+def browser_id(app: Flask, request: Request) -> str:
+    """This browser's device id (whatever accounts it knows), or a new one that
+    :func:`remember` will give it: the "workstation" of the one-workstation rule."""
+    known = _read(app, request)
+    return known[0] if known is not None else secrets.token_urlsafe(16)
+
+
+def remember(app: Flask, request: Request, response: Response, account: str,
+             device: str | None = None) -> None:
     """Add ``account`` to this browser's device cookie (after a successful login)."""
-    device, accounts = _read(app, request) or (secrets.token_urlsafe(16), [])
+    known = _read(app, request)
+    device, accounts = known if known is not None else (device or secrets.token_urlsafe(16), [])
     digest = _account_digest(account)
     accounts = [a for a in accounts if a != digest][-(MAX_ACCOUNTS - 1):] + [digest]
     response.set_cookie(

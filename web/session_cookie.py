@@ -71,6 +71,7 @@ class PanelSession(CallbackDict[str, Any], SessionMixin):
         self.info = info
         self.issue = issue  # the browser must be sent the cookie
         self.ended = False  # logged out: the browser must drop the cookie
+        self.ended_reason = ""  # why the browser's logged-in session had ended (login page)
         self._secret = secret
         dict.__setitem__(self, CSRF_KEY, self._csrf())
 
@@ -124,7 +125,8 @@ class ServerSessionInterface(SessionInterface):
         now = clock(app)
         try:
             with svc.sessions() as s:
-                info = panel_sessions.find_live(s, token[len(LOGGED_IN):], now)
+                found = panel_sessions.find_any(s, token[len(LOGGED_IN):])
+            info = found if found is not None and found.live(now) else None
         except SQLAlchemyError as err:
             # Treat as logged out for this request, but leave the browser's cookie alone:
             # the session may well be live once the database answers again.
@@ -139,6 +141,7 @@ class ServerSessionInterface(SessionInterface):
         if info is None:  # ended or expired: a visitor again, with a fresh token
             session = PanelSession(_visitor_token(), None, secret, issue=True)
             session.new = True
+            session.ended_reason = found.revoked_reason if found is not None else ""
             return session
         return PanelSession(token, info, secret, dict(info.data))
 

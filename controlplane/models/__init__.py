@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models shared by every process (control plane, panel, workers)."""
 
+from controlplane.models.access import TenantAccess, UserTotp  # noqa: F401
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
 from controlplane.models.base import Base
 from controlplane.models.callbacks import CallbackRequest  # noqa: F401

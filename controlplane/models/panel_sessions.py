@@ -29,6 +29,9 @@ class PanelSession(Base):
     absolute_expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     source: Mapped[str] = mapped_column(String(100), default="")  # client address
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # The browser it was opened in (the known-device id, web.known_devices): "one user on
+    # one workstation" compares these. Empty for sessions older than the rule.
+    workstation: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # A fingerprint of the password hash at login: a password changed by any means
     # (panel, CLI, SQL) ends the session on its next request.
     password_fp: Mapped[str] = mapped_column(String(16), default="")

@@ -46,6 +46,7 @@ class SessionInfo:
     data: dict[str, object]
     revoked_at: datetime | None
     revoked_reason: str
+    workstation: str = ""
 
     def live(self, now: datetime) -> bool:
         return (self.revoked_at is None and now < self.idle_expires_at
@@ -65,17 +66,19 @@ def password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def _info(row: PanelSession) -> SessionInfo:
+def info_of(row: PanelSession) -> SessionInfo:
     return SessionInfo(
         id=row.id, user_id=row.user_id, created_at=row.created_at,
         last_seen_at=row.last_seen_at, idle_expires_at=row.idle_expires_at,
         absolute_expires_at=row.absolute_expires_at, source=row.source,
         user_agent=row.user_agent, password_fp=row.password_fp, data=dict(row.data or {}),
-        revoked_at=row.revoked_at, revoked_reason=row.revoked_reason)
+        revoked_at=row.revoked_at, revoked_reason=row.revoked_reason,
+        workstation=row.workstation or "")
 
 
 def start(s: Session, *, user_id: int, password_hash: str, source: str, user_agent: str,
-          now: datetime, lifetimes: Lifetimes) -> tuple[str, SessionInfo]:
+          now: datetime, lifetimes: Lifetimes, workstation: str = "",
+          ) -> tuple[str, SessionInfo]:
     """Open a session for ``user_id``; returns the cookie token (shown once) and the row."""
     token = new_token()
     absolute = now + lifetimes.absolute
@@ -83,12 +86,13 @@ def start(s: Session, *, user_id: int, password_hash: str, source: str, user_age
         token_hash=token_hash(token), user_id=user_id, created_at=now, last_seen_at=now,
         idle_expires_at=min(now + lifetimes.idle, absolute), absolute_expires_at=absolute,
         source=source[:100], user_agent=user_agent[:300],
-        password_fp=password_fingerprint(password_hash), data={}, revoked_reason="")
+        password_fp=password_fingerprint(password_hash), data={}, revoked_reason="",
+        workstation=workstation[:64])
     s.add(row)
     # Opportunistic clean-up: logins are rare enough, and the index makes it cheap.
     s.execute(delete(PanelSession).where(PanelSession.absolute_expires_at < now - KEEP_ENDED))
     s.flush()
-    return token, _info(row)
+    return token, info_of(row)
 
 
 def find_live(s: Session, token: str, now: datetime) -> SessionInfo | None:
@@ -96,13 +100,19 @@ def find_live(s: Session, token: str, now: datetime) -> SessionInfo | None:
     row = s.scalar(select(PanelSession).where(PanelSession.token_hash == token_hash(token)))
     if row is None:
         return None
-    info = _info(row)
+    info = info_of(row)
     return info if info.live(now) else None
+
+
+def find_any(s: Session, token: str) -> SessionInfo | None:
+    """The session of ``token`` whatever its state (to tell a browser why it was ended)."""
+    row = s.scalar(select(PanelSession).where(PanelSession.token_hash == token_hash(token)))
+    return info_of(row) if row is not None else None
 
 
 def by_id(s: Session, session_id: int) -> SessionInfo | None:
     row = s.get(PanelSession, session_id, populate_existing=True)
-    return _info(row) if row is not None else None
+    return info_of(row) if row is not None else None
 
 
 def touch_due(info: SessionInfo, now: datetime) -> bool:
@@ -152,4 +162,4 @@ def of_user(s: Session, user_id: int, limit: int = 50) -> list[SessionInfo]:
     """The newest sessions of ``user_id``, live and ended."""
     rows = s.scalars(select(PanelSession).where(PanelSession.user_id == user_id)
                      .order_by(PanelSession.id.desc()).limit(limit))
-    return [_info(r) for r in rows]
+    return [info_of(r) for r in rows]

@@ -32,6 +32,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -39,7 +40,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.acd.http.board import AgentRow, agent_board, agent_row
 from controlplane.acd.http.schemas import MAX_REASON_LEN, AgentCommand
 from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
-from controlplane.models import Role, User
+from controlplane.models import PhoneEndpoint, Role, User
 from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
 from web.auth import CurrentUser, Forbidden, current_user, login_required
@@ -73,6 +74,22 @@ class CommandRefused(PanelError):
     error_id = "command_refused"
 
 
+class NoPhone(PanelError):
+    status = 409
+    error_id = "no_phone"
+
+
+# Commands after which the agent is offered calls ("login" logs in ready): refused to a
+# user with no phone (desk phone, softphone or webphone: one PhoneEndpoint each), whose
+# every queue call would ring nowhere.
+GO_READY = ("login", "ready")
+
+
+def _has_phone(s: Session, user_id: int) -> bool:
+    return s.scalar(select(PhoneEndpoint.id).where(PhoneEndpoint.user_id == user_id)
+                    .limit(1)) is not None
+
+
 def _target(s: Session, user: CurrentUser, target_id: int, command: str) -> User:
     """The user ``command`` is for, after the role and tenant checks (see the module doc)."""
     if command not in AGENT_ACTIONS:
@@ -98,6 +115,10 @@ def run_command(target_id: int, command: str, reason: str | None) -> dict[str, A
     reason = (reason or "").strip() or None
     with svc.sessions() as s:
         _target(s, user, target_id, command)
+        if command in GO_READY and not _has_phone(s, target_id):
+            raise NoPhone(gettext(
+                "You have no phone: neither a desk phone nor a webphone is assigned to you, so "
+                "calls could not reach you. Ask an administrator to assign one."))
     if command in NEEDS_REASON and reason is None:
         raise BadParameter("reason", f"'{command}' needs a break reason")
     if reason is not None and len(reason) > MAX_REASON_LEN:  # the form's field is free text
@@ -158,7 +179,7 @@ def _reasons(tenant_id: int, *, for_agent: bool) -> list[dict[str, Any]]:
 def _flash_result(command: str, target: str) -> None:
     try:
         result = run_command(int(target), command, request.form.get("reason"))
-    except (CommandRefused, ControlPlaneDown, Unavailable, BadParameter) as err:
+    except (CommandRefused, NoPhone, ControlPlaneDown, Unavailable, BadParameter) as err:
         flash(err.message, "error")
         return
     status = result.get("status")

@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from controlplane.config import Settings, load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.migrate import upgrade
-from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, User
+from controlplane.models import CallRecord, PhoneEndpoint, Role, Tenant, TenantAccess, User
 from controlplane.passwords import hash_password
 from controlplane.seed import DEMO_DOMAIN, seed_demo
 from web import create_app
@@ -137,6 +137,9 @@ def world(settings: Settings) -> World:
         acme = Tenant(domain=ACME_DOMAIN, name="Acme")
         s.add_all([agent2, gone, acme])
         s.flush()
+        # Tests log one user in from many test clients (each a "workstation"), across
+        # tests too; the one-workstation rule has its own tests (test_web_access_login).
+        s.add_all([TenantAccess(tenant_id=t, one_workstation=False) for t in (demo.id, acme.id)])
         phones = {
             p.extension: p
             for p in s.scalars(select(PhoneEndpoint).where(PhoneEndpoint.tenant_id == demo.id))

@@ -39,7 +39,7 @@ from werkzeug.test import TestResponse
 from controlplane.config import Settings, load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.migrate import upgrade
-from controlplane.models import Role, Tenant, User
+from controlplane.models import Role, Tenant, TenantAccess, User
 from controlplane.models.acd import AgentBreakReason, Queue
 from controlplane.models.campaigns import (
     Campaign,
@@ -105,6 +105,8 @@ def known_ids(fuzz_settings: Settings) -> list[int]:
                             window_days=[1, 2, 3, 4, 5, 6, 7], preview_batch_size=2)
             contact = Contact(tenant_id=demo.id, first_name="Fuzz")
             s.add_all([queue, brk, camp, contact])
+            # Each role signs in again from a new client per example set: many workstations.
+            s.add(TenantAccess(tenant_id=demo.id, one_workstation=False))
             s.flush()
             phone = ContactPhone(tenant_id=demo.id, contact_id=contact.id, number="+10001")
             s.add(phone)
