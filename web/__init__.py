@@ -42,6 +42,7 @@ from web import (
     security,
     users,
 )
+from web.api import docs as api_docs
 from web.server import serve
 from web.services import EXTENSION_KEY, Services
 from web.session_cookie import ServerSessionInterface
@@ -100,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         account.bp,
         outbound_policy.bp,
         security.bp,
+        api_docs.bp,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
