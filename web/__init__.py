@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from controlplane.acd import http as acd_http
+from controlplane.api_access import http as api_access_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
@@ -102,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         outbound_policy.bp,
         security.bp,
         api_docs.bp,
+        *api_access_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

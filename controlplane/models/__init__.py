@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models shared by every process (control plane, panel, workers)."""
 
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
+from controlplane.models.api_tokens import ApiToken  # noqa: F401
 from controlplane.models.base import Base
 from controlplane.models.callbacks import CallbackRequest  # noqa: F401
 from controlplane.models.calls import CallRecord

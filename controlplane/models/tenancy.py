@@ -28,6 +28,9 @@ class Tenant(Base):
     locale: Mapped[str] = mapped_column(String(8), default="pl", server_default="pl")
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw",
                                            server_default="Europe/Warsaw")
+    # API requests a month, per user (the seed's smallest package: 30k; FEATURES.md §8).
+    api_monthly_limit: Mapped[int] = mapped_column(Integer, default=30000,
+                                                   server_default="30000")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="tenant")

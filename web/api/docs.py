@@ -69,8 +69,9 @@ def _operations(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for path, item in doc["paths"].items():
         for method, op in sorted(item.items(), key=lambda kv: _METHOD_ORDER.get(kv[0], 9)):
-            body = op.get("requestBody", {}).get("content", {})
-            kind, media = next(iter(body.items()), ("", {}))
+            body: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            kind = next(iter(body), "")
+            schema: dict[str, Any] = body[kind].get("schema", {}) if kind else {}
             curl = f"curl -H 'Authorization: Bearer $TOKEN' -X {method.upper()} BASE{path}"
             if kind == "application/json":
                 curl += " -H 'Content-Type: application/json' -d '{…}'"
@@ -79,7 +80,7 @@ def _operations(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
                 "parameters": [{**p, "type": _type_text(p["schema"], schemas)}
                                for p in op.get("parameters", [])],
                 "body_kind": kind,
-                "fields": _fields(media.get("schema", {}), schemas) if kind else [],
+                "fields": _fields(schema, schemas) if kind else [],
                 "responses": [(s, r.get("description", "")) for s, r in op["responses"].items()],
                 "curl": curl,
                 "anchor": op["operationId"],
