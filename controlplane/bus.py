@@ -26,6 +26,7 @@ name                               kind    written by                      read 
 ``centrala:tollfraud:…``           string  daemon (one alert an hour)      daemon
 ``centrala:outbox:queued:<job>``   string  whoever queues a job            outbox drain
 ``centrala:web:login-failures:…``  zset    panel                           panel
+``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -73,6 +74,8 @@ IVR_POSITION_KEY = "centrala:ivr:position:{call_id}"
 TOLLFRAUD_ALERT_PREFIX = "centrala:tollfraud:hourly-alert:"  # + tenant id
 OUTBOX_QUEUED_PREFIX = "centrala:outbox:queued:"  # + job id
 LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"
+# counter: API requests of one user in one month (controlplane/api_access/quota.py)
+API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month: YYYYMM
 
 
 def acd_key(tenant: int, part: str) -> str:

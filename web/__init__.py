@@ -27,6 +27,7 @@ from flask import Flask, Response, request
 from controlplane.access import http as access_http
 from controlplane.acd import http as acd_http
 from controlplane.admin import http as admin_http
+from controlplane.api_access import http as api_access_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.config import Settings, load_settings
@@ -46,6 +47,7 @@ from web import (
     security,
     users,
 )
+from web.api import docs as api_docs
 from web.server import serve
 from web.services import EXTENSION_KEY, Services
 from web.session_cookie import ServerSessionInterface
@@ -108,6 +110,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *tenants_http.BLUEPRINTS,
         login_access.bp,
         *access_http.BLUEPRINTS,
+        api_docs.bp,
+        *api_access_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

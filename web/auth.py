@@ -45,6 +45,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.api_access.tokens import bearer_secret
 from controlplane.db import transaction
 from controlplane.models import Role, Tenant, User
 from controlplane.passwords import hash_password, verify_password
@@ -125,7 +126,10 @@ def user_agent() -> str:
 
 def _load_user() -> CurrentUser | None:
     """The session's user if the session is live, the user active and the password the
-    one the session was opened with; otherwise the session ends here (and says why)."""
+    one the session was opened with; otherwise the session ends here (and says why).
+    A request made with an API token is its holder's (controlplane.api_access.http.bearer)."""
+    if (bearer := g.get("centrala_bearer_user")) is not None:
+        return bearer  # type: ignore[no-any-return]
     sess = panel_session()
     if sess.info is None:
         return None
@@ -255,6 +259,8 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in SAFE_METHODS:
         return
+    if bearer_secret(request.path, request.headers.get("Authorization")) is not None:
+        return  # an API token, not a cookie: no other site can make a browser send it
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get("csrf")
     if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):

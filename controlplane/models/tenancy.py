@@ -34,6 +34,9 @@ class Tenant(Base):
                                            server_default="Europe/Warsaw")
     # False: deactivated by the platform operator; nobody of it can log in.
     active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    # API requests a month, per user (the seed's smallest package: 30k; FEATURES.md §8).
+    api_monthly_limit: Mapped[int] = mapped_column(Integer, default=30000,
+                                                   server_default="30000")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="tenant")

@@ -9,9 +9,20 @@ tab and newlines (:data:`Text`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 MAX_INT = 2**31 - 1
 MAX_NUMBER = 1e9
@@ -40,10 +51,28 @@ SignedInt = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
 
 
-ONE_LINE = AfterValidator(_line)
+@dataclass(frozen=True)
+class _Checked:
+    """An after-validator that also says what it allows in the JSON Schema (a ``pattern``),
+    so the API description (and a client generated from it) knows the rule too."""
+
+    check: Callable[[str], str]
+    pattern: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return AfterValidator(self.check).__get_pydantic_core_schema__(source, handler)
+
+    def __get_pydantic_json_schema__(self, schema: Any,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out["pattern"] = self.pattern
+        return out
+
+
+ONE_LINE = _Checked(_line, r"^[^\x00-\x1f\x7f]*$")
 """Use as ``Annotated[str, Field(max_length=64), ONE_LINE]``: one line, no control
 characters."""
-MULTI_LINE = AfterValidator(_text)
+MULTI_LINE = _Checked(_text, r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
 """Text where tab and newlines are allowed, other control characters not."""
 
 
