@@ -74,6 +74,9 @@ class Settings:
     sip_ban_time_s: float = 3600.0
     sip_ban_max_time_s: float = 7 * 86400.0
     sip_ban_allow: tuple[str, ...] = ("127.0.0.1/32",)
+    # CENTRALA_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private/loopback addresses
+    # (on-premise receivers, tests); refused by default (controlplane.webhooks.transport).
+    webhooks_allow_private: bool = False
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -215,4 +218,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sip_ban_max_time_s=max(_sip_ban_number(env, "SIP_BAN_MAX_TIME_S", "604800", 1),
                                _sip_ban_number(env, "SIP_BAN_TIME_S", "3600", 1)),
         sip_ban_allow=_sip_ban_allow(env),
+        webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE"),
     )
