@@ -31,6 +31,7 @@ from controlplane.config import Settings, load_settings
 from controlplane.ivr import http as ivr_http
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
+from controlplane.webhooks import http as webhooks_http
 from web import (
     account,
     auth,
@@ -100,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         account.bp,
         outbound_policy.bp,
         security.bp,
+        *webhooks_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -112,6 +112,13 @@ def delivery(s: Session, tenant_id: int, delivery_id: int) -> WebhookDelivery:
     return d
 
 
+def delivery_row(s: Session, tenant_id: int, delivery_id: int) -> DeliveryRow:
+    d = delivery(s, tenant_id, delivery_id)
+    event = s.get(WebhookEvent, d.event_id)
+    assert event is not None
+    return DeliveryRow(d, event.type, event.event_id)
+
+
 def attempts(s: Session, delivery_id: int) -> list[WebhookAttempt]:
     return list(s.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
                           .order_by(WebhookAttempt.number)))
