@@ -48,6 +48,7 @@ from controlplane.calls.common import now
 from controlplane.calls.machine import CallState, Phase
 from controlplane.db import backoff, transaction
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.webhooks import call_events as webhook_calls
 from controlplane.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class RecordWriter:
         """Queue ``state`` as the call's record (replacing an older one still waiting)."""
         self._rows[state.call_id] = state
         self._live[state.call_id] = state
-        hooks = webhook_outbox.call_rows(state, self._reached.setdefault(state.call_id, set()))
+        hooks = webhook_calls.call_rows(state, self._reached.setdefault(state.call_id, set()))
         if hooks:
             self._hooks.setdefault(state.call_id, []).extend(hooks)
         if state.phase == Phase.ENDED:
