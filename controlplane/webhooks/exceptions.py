@@ -13,7 +13,10 @@ class InvalidTarget(CentralaError):
     status = 422
     error_id = "invalid_target"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None,
+                 kind: str = "bad_url", params: dict[str, str] | None = None) -> None:
+        # kind + params: what a page needs to say it in the user's language
+        self.kind, self.params = kind, params or {}
         problem = {"field": "url", "message": message, "pointer": "/url"}
         super().__init__(message, details=details or {"field": "url", "message": message,
                                                       "errors": [problem]})

@@ -60,27 +60,32 @@ def resolve_target(url: str, allow_private: bool,
         parts = urlsplit(url)
         port = parts.port
     except ValueError as err:
-        raise InvalidTarget(f"not a valid URL: {err}") from None
+        raise InvalidTarget(f"not a valid URL: {err}", kind="bad_url") from None
     if parts.scheme not in ("http", "https"):
-        raise InvalidTarget("the URL must start with http:// or https://")
+        raise InvalidTarget("the URL must start with http:// or https://", kind="scheme")
     if not parts.hostname:
-        raise InvalidTarget("the URL has no host")
+        raise InvalidTarget("the URL has no host", kind="no_host")
     if parts.username or parts.password:
-        raise InvalidTarget("the URL must not contain a user name or password")
+        raise InvalidTarget("the URL must not contain a user name or password",
+                            kind="userinfo")
     port = port or (443 if parts.scheme == "https" else 80)
     host = parts.hostname
     try:
         addresses = resolver(host, port)
     except (OSError, UnicodeError) as err:
-        raise InvalidTarget(f"the host {host} cannot be resolved ({err})") from None
+        raise InvalidTarget(f"the host {host} cannot be resolved ({err})", kind="unresolvable",
+                            params={"host": host}) from None
     if not addresses:
-        raise InvalidTarget(f"the host {host} has no address")
+        raise InvalidTarget(f"the host {host} has no address", kind="unresolvable",
+                            params={"host": host})
     if not allow_private:
         for address in addresses:
             reason = refused_reason(address)
             if reason is not None:
                 raise InvalidTarget(f"the host {host} resolves to {address}, {reason}; "
-                                    "webhooks are sent only to public addresses")
+                                    "webhooks are sent only to public addresses",
+                                    kind="refused",
+                                    params={"host": host, "address": address, "reason": reason})
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

@@ -38,6 +38,32 @@ STATE_LABELS = {"pending": _("Pending"), "delivered": _("Delivered"),
                 "dead": _("Failed (dead letter)")}
 
 
+REASONS = {"a private address": _("a private address"),
+           "a loopback address": _("a loopback address"),
+           "a link-local address": _("a link-local address"),
+           "a CGNAT address": _("a CGNAT address"),
+           "a multicast address": _("a multicast address"),
+           "a unique local (ULA) address": _("a unique local (ULA) address"),
+           "a site-local address": _("a site-local address"),
+           "a reserved address": _("a reserved address")}
+
+
+def target_message(err: InvalidTarget) -> str:
+    """The refusal in the user's language (the API keeps the English message)."""
+    p = err.params
+    if err.kind == "refused":
+        return gettext("%(host)s resolves to %(address)s, %(reason)s; webhooks are sent only "
+                       "to public addresses", host=p["host"], address=p["address"],
+                       reason=str(REASONS.get(p["reason"], p["reason"])))
+    if err.kind == "unresolvable":
+        return gettext("the host %(host)s cannot be resolved", host=p["host"])
+    if err.kind == "scheme":
+        return gettext("the URL must start with http:// or https://")
+    if err.kind == "userinfo":
+        return gettext("the URL must not contain a user name or password")
+    return gettext("not a valid URL")
+
+
 def _labels() -> dict[str, Any]:
     return {"event_labels": EVENT_LABELS, "state_labels": STATE_LABELS,
             "event_types": EVENT_TYPES, "field_of": field_of}
@@ -107,7 +133,7 @@ def _edit(sub_id: int | None) -> Any:
             flash(gettext("Webhook saved."), "ok")
             return redirect(url_for("webhooks.edit", sub_id=sub_id))
         except InvalidTarget as err:
-            errors["url"] = err.message
+            errors["url"] = target_message(err)
     return _form_page(sub_id, values, errors, status=422)
 
 

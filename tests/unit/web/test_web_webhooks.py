@@ -171,6 +171,7 @@ def test_pages_in_polish_create_edit_refuse_and_show_the_secret(client, login, c
                                              "url": "http://10.0.0.9/x", "ev_call_ended": "on"})
     assert bad.status_code == 422
     assert 'data-error-for="url"' in bad.get_data(as_text=True)
+    assert "10.0.0.9 wskazuje na 10.0.0.9, adres prywatny" in bad.get_data(as_text=True)
     none = client.post("/webhooks/new", data={"csrf_token": csrf(client), "url": PUBLIC})
     assert none.status_code == 422 and 'data-error-for="events"' in none.get_data(as_text=True)
     ok = client.post("/webhooks/new", data={"csrf_token": csrf(client), "url": PUBLIC,
