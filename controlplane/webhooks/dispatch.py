@@ -5,7 +5,8 @@ daemon calls it every second, :mod:`.service`):
 
 1. fans new ``webhook_event`` rows out into ``webhook_delivery`` rows (one per active
    subscription wanting the type), in one transaction;
-2. leases the deliveries whose ``next_attempt_at`` has come (``leased_until = now +
+2. forgets events older than :data:`KEEP` with nothing pending (the log is bounded);
+3. leases the deliveries whose ``next_attempt_at`` has come (``leased_until = now +
    LEASE``) and queues one ``deliver(delivery_id, attempts)`` job for each through the job
    outbox (:func:`controlplane.jobs.outbox.enqueue`: kept in SQL while Redis is down).
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Longer than a job's worst case (10 s POST + queue wait), short enough that a lost job
 # is retried soon.
 LEASE = timedelta(minutes=2)
+KEEP = timedelta(days=30)  # events, deliveries and attempts kept in the log
 DELIVER = "controlplane.jobs.webhooks.deliver"
 
 
@@ -47,6 +49,8 @@ def tick(factory: sessionmaker[Session], queue: Queue, now: datetime,
          lease: timedelta = LEASE) -> Ticked:
     with transaction(factory) as s:
         made = store.fan_out(s, now)
+    with transaction(factory) as s:
+        store.prune(s, now - KEEP)
     with transaction(factory) as s:
         due = store.lease_due(s, now, lease)
     for delivery_id, attempts in due:

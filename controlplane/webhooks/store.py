@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from controlplane.models.tenancy import Tenant
@@ -170,6 +170,18 @@ def lease_due(s: Session, now: datetime, lease: timedelta,
     for d in due:
         d.leased_until = now + lease
     return [(d.id, d.attempts) for d in due]
+
+
+def prune(s: Session, before: datetime, batch: int = FAN_OUT_BATCH) -> int:
+    """Forget events fanned out before ``before`` with no pending delivery (their deliveries
+    and attempts go with them, ON DELETE CASCADE); returns how many."""
+    pending = select(WebhookDelivery.event_id).where(WebhookDelivery.state == "pending")
+    ids = list(s.scalars(select(WebhookEvent.id).where(WebhookEvent.fanned_out_at < before,
+                                                       WebhookEvent.id.not_in(pending))
+                         .order_by(WebhookEvent.id).limit(batch)))
+    if ids:
+        s.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids)))
+    return len(ids)
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,20 @@ def test_pages_in_polish_create_edit_refuse_and_show_the_secret(client, login, c
     gone = client.post(f"/webhooks/{sub.id}/delete", data={"csrf_token": csrf(client)})
     assert gone.status_code == 302
     assert client.get(f"/webhooks/{sub.id}").status_code == 404
+
+
+def test_pages_in_english_for_a_user_who_chose_it(client, login, factory, world) -> None:  # type: ignore[no-untyped-def]
+    from controlplane.models import User
+
+    with transaction(factory) as s:
+        boss = s.scalars(select(User).where(User.login == "boss")).one()
+        before, boss.locale = boss.locale, "en"
+    try:
+        login("boss@acme.example")
+        listing = client.get("/webhooks").get_data(as_text=True)
+        assert "New webhook" in listing and "No webhooks yet." in listing
+        form = client.get("/webhooks/new").get_data(as_text=True)
+        assert "Call ended" in form and "Target URL" in form and "Zdarzenia" not in form
+    finally:
+        with transaction(factory) as s:
+            s.scalars(select(User).where(User.login == "boss")).one().locale = before

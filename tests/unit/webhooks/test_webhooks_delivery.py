@@ -247,3 +247,28 @@ def test_private_targets_are_refused_at_delivery_unless_allowed(
     [attempt] = _attempts(db)
     assert attempt.status_code is None and "loopback" in attempt.error
     assert _delivery(db).state == "pending"
+
+
+def test_old_finished_events_are_forgotten_pending_ones_kept(
+        db: sessionmaker[Session], queue: Queue, receiver: Receiver) -> None:
+    tenant_id, _, _ = _tenant_and_hook(db, receiver.url)
+    receiver.status = 500
+    with transaction(db) as s:
+        from controlplane.webhooks import outbox
+
+        outbox.emit(s, "call.ended", tenant_id, {"call_id": "old-1"}, key=("old-1",))
+        outbox.emit(s, "call.ended", tenant_id, {"call_id": "old-2"}, key=("old-2",))
+    now = datetime.now(UTC)
+    dispatch.tick(db, queue, now)
+    _work(queue)
+    with transaction(db) as s:  # one delivery is finished (dead), one still pending
+        first = s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).first()
+        assert first is not None
+        first.state = "dead"
+    dispatch.tick(db, queue, now + dispatch.KEEP + timedelta(seconds=1))
+    with db() as s:
+        left = [e.payload["call_id"] for e in s.scalars(select(WebhookEvent))]
+        deliveries = list(s.scalars(select(WebhookDelivery)))
+        attempts = list(s.scalars(select(WebhookAttempt)))
+    assert left == ["old-2"]
+    assert len(deliveries) == 1 and {a.delivery_id for a in attempts} == {deliveries[0].id}
