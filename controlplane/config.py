@@ -84,6 +84,9 @@ class Settings:
     mail_from: str = "Centrala <no-reply@centrala.local>"
     # The panel's address as people reach it, for links in mails (activation, reset).
     public_url: str = ""
+    # CENTRALA_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private/loopback addresses
+    # (on-premise receivers, tests); refused by default (controlplane.webhooks.transport).
+    webhooks_allow_private: bool = False
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -244,4 +247,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=(_env(env, "PUBLIC_URL", "")
                     or f"{'https' if _flag(env, 'WEB_TLS') else 'http'}://{bind}:"
                     f"{_env(env, 'WEB_PORT', '8080')}").rstrip("/"),
+        webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE"),
     )

@@ -38,6 +38,7 @@ from controlplane.logs import setup_logging
 from controlplane.security.ban_service import BanWatcher
 from controlplane.security.command_guard import CommandGuard, refusal_body
 from controlplane.tts import EspeakEngine
+from controlplane.webhooks.service import WebhookDispatcher
 
 log = logging.getLogger("centrala.controlplane")
 HEARTBEAT_EVERY_S = 2.0
@@ -80,6 +81,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(run_drain(
                      factory, lambda name: Queue(name, connection=jobs.connection)),
                      name="job-outbox"),
+                 # webhook events → deliveries → RQ jobs, retries when due
+                 asyncio.create_task(WebhookDispatcher(factory, jobs).run(), name="webhooks"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory)),
                                      name="commands"),

@@ -35,6 +35,7 @@ from controlplane.ivr import http as ivr_http
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from controlplane.tenants import http as tenants_http
+from controlplane.webhooks import http as webhooks_http
 from web import (
     account,
     auth,
@@ -112,6 +113,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *access_http.BLUEPRINTS,
         api_docs.bp,
         *api_access_http.BLUEPRINTS,
+        *webhooks_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -44,6 +44,7 @@ from controlplane.models.acd import (
     QueueLog,
     QueueMember,
 )
+from controlplane.webhooks import outbox as webhook_outbox
 
 Factory = sessionmaker[Session]
 
@@ -228,6 +229,12 @@ def append(db: Factory, logs: Iterable[Logs]) -> None:
                         at=_at(r.at),
                     )
                 )
+            # webhooks: the same change, in the same transaction (the outbox)
+            webhook_outbox.add(s, [webhook_outbox.row(
+                "agent.status_changed", t,
+                {"user_id": int(r.agent), "from": str(r.from_), "to": str(r.to),
+                 "reason": r.reason, "at": _at(r.at).isoformat()},
+                key=(t, r.agent, r.at, str(r.to)), at=_at(r.at)) for r in lg.statuses])
             for q, caller in lg.queue:
                 s.add(
                     QueueLog(

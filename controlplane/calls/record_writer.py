@@ -22,6 +22,9 @@ Theory of operation:
   database before a job reads it (recording verification); :meth:`flush` waits for
   everything submitted so far, committed and mirrored (reconcile reads the records; tests). :meth:`close` flushes
   what is left when the daemon stops.
+- Webhook events (``call.started``/``answered``/``ended``, :mod:`controlplane.webhooks.outbox`)
+  are computed at :meth:`submit` (so a call that passes through a phase within one flush
+  still reports it) and written in the SAME transaction as the records they report.
 - A crash (SIGKILL) loses at most the last ``interval_s`` of snapshots plus a flush in
   flight: see "Restarts" in ``docs/ARCHITECTURE.md`` for what a restart then finds.
 """
@@ -45,6 +48,8 @@ from controlplane.calls.common import now
 from controlplane.calls.machine import CallState, Phase
 from controlplane.db import backoff, transaction
 from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.webhooks import call_events as webhook_calls
+from controlplane.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,8 @@ class RecordWriter:
         self._waiters: list[asyncio.Future[None]] = []  # resolved by the next commit
         self._live: dict[str, CallState] = {}  # call id → newest snapshot not yet mirrored
         self._events: list[dict[str, str]] = []  # call.<phase> events not yet sent
+        self._hooks: dict[str, list[webhook_outbox.Row]] = {}  # webhook events not committed
+        self._reached: dict[str, set[str]] = {}  # call id → webhook events already queued
         self._dirty = asyncio.Event()
         self._now = asyncio.Event()  # flush without waiting for the interval
         self._task: asyncio.Task[None] | None = None
@@ -88,6 +95,11 @@ class RecordWriter:
         """Queue ``state`` as the call's record (replacing an older one still waiting)."""
         self._rows[state.call_id] = state
         self._live[state.call_id] = state
+        hooks = webhook_calls.call_rows(state, self._reached.setdefault(state.call_id, set()))
+        if hooks:
+            self._hooks.setdefault(state.call_id, []).extend(hooks)
+        if state.phase == Phase.ENDED:
+            self._reached.pop(state.call_id, None)
         self._events.append(event_fields(f"call.{state.phase.value}", call_id=state.call_id,
                                          tenant_id=state.tenant_id, at=now().isoformat()))
         self._dirty.set()
@@ -163,24 +175,26 @@ class RecordWriter:
     async def _flush_once(self) -> bool:
         """Write the pending rows in one transaction, then mirror; False: retry later."""
         rows, self._rows = self._rows, {}
+        hooks, self._hooks = self._hooks, {}
         waiters, self._waiters = self._waiters, []
         ok = True
         if rows:
             started = time.monotonic()
             self._writing = set(rows)
             try:
-                await self._in_thread(self._commit, list(rows.values()))
+                await self._in_thread(self._commit, list(rows.values()), hooks)
             except OperationalError as err:
                 log.warning("call records of %d calls not written yet, retrying: %s",
                             len(rows), err)
                 for call_id, state in rows.items():  # a newer snapshot, if any, wins
                     self._rows.setdefault(call_id, state)
+                self._keep_hooks(hooks)
                 self._waiters[:0] = waiters
                 ok = False
             except Exception as err:  # noqa: BLE001 - one row cannot be written: find it
                 log.error("call-record batch failed (%s); writing its %d rows one by one",
                           err, len(rows))
-                ok = await self._one_by_one(rows)
+                ok = await self._one_by_one(rows, hooks)
                 if not ok:
                     self._waiters[:0] = waiters
             self._writing = set()
@@ -196,29 +210,41 @@ class RecordWriter:
                     waiter.set_result(None)
         return ok
 
-    async def _one_by_one(self, rows: dict[str, CallState]) -> bool:
+    def _keep_hooks(self, hooks: dict[str, list[webhook_outbox.Row]]) -> None:
+        """Not committed: the webhook events wait for the next flush (older ones first)."""
+        for call_id, events in hooks.items():
+            self._hooks[call_id] = events + self._hooks.get(call_id, [])
+
+    async def _one_by_one(self, rows: dict[str, CallState],
+                          hooks: dict[str, list[webhook_outbox.Row]]) -> bool:
         ok = True
         for call_id, state in rows.items():
+            mine = {call_id: hooks[call_id]} if call_id in hooks else {}
             try:
-                await self._in_thread(self._commit, [state])
+                await self._in_thread(self._commit, [state], mine)
             except OperationalError:
                 self._rows.setdefault(call_id, state)
+                self._keep_hooks(mine)
                 ok = False
             except Exception as err:  # noqa: BLE001 - retrying cannot help this row
                 log.error("call record %s dropped: it cannot be written: %s", call_id, err)
         return ok
 
-    def _commit(self, states: list[CallState]) -> None:
+    def _commit(self, states: list[CallState],
+                hooks: dict[str, list[webhook_outbox.Row]]) -> None:
         with transaction(self.db) as s:
             self.write(s, states, self.recordings_dir)
+            webhook_outbox.add(s, [e for st in states for e in hooks.get(st.call_id, ())])
 
-    async def _in_thread(self, fn: Callable[[list[CallState]], None],
-                         states: list[CallState]) -> None:
+    async def _in_thread(self, fn: Callable[[list[CallState],
+                                             dict[str, list[webhook_outbox.Row]]], None],
+                         states: list[CallState],
+                         hooks: dict[str, list[webhook_outbox.Row]]) -> None:
         # Its own thread: record writes neither queue behind nor hold up the default
         # executor's other work (look-ups, TTS), and they stay in order.
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="call-records")
-        await asyncio.get_running_loop().run_in_executor(self._thread, fn, states)
+        await asyncio.get_running_loop().run_in_executor(self._thread, fn, states, hooks)
 
     async def _mirror(self) -> None:
         """The live view: newest entry per call and every event, one round trip, no MULTI."""

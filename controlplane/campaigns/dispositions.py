@@ -47,6 +47,7 @@ from controlplane.models.campaigns import (
     Disposition,
     Recontact,
 )
+from controlplane.webhooks import outbox as webhook_outbox
 
 CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 FIELDS = ("code", "label", "success", "action", "action_delay_s", "recontact_private",
@@ -238,6 +239,11 @@ def dispose(s: Session, tenant: int, attempt_id: int, user_id: int, *, superviso
                                "created": created}
     a.disposition_code = code
     out["record_state"] = record.state
+    # webhooks: the same change, in the same transaction (the outbox)
+    webhook_outbox.emit(s, "disposition.set", tenant, {
+        "attempt_id": a.id, "campaign_id": a.campaign_id, "record_id": record.id,
+        "call_id": a.call_id, "code": code, "success": result.success, "by_user_id": user_id,
+        "recontact_at": out["due_at"], "record_state": record.state}, key=(a.id,))
     s.flush()
     return out
 

@@ -32,6 +32,7 @@ from controlplane.dialer.store import (
     utc,
 )
 from controlplane.models.campaigns import CampaignRecord, Contact, ContactPhone, DialAttempt
+from controlplane.webhooks import outbox as webhook_outbox
 
 Factory = sessionmaker[Session]
 
@@ -164,6 +165,15 @@ def finish(db: Factory, plan: CampaignPlan, result: AttemptResult, now: float,
         attempt.abandoned = result.outcome == "abandoned"
         attempt.hangup_cause, attempt.hangup_cause_txt = result.hangup_cause, result.hangup_cause_txt
         attempt.agent_user_id = agent_user_id
+        # webhooks: the same change, in the same transaction (the outbox)
+        webhook_outbox.emit(s, "campaign.attempt_finished", attempt.tenant_id, {
+            "attempt_id": attempt.id, "campaign_id": attempt.campaign_id,
+            "record_id": attempt.record_id, "call_id": attempt.call_id,
+            "number": attempt.number, "outcome": result.outcome,
+            "amd_verdict": result.amd_verdict, "agent_user_id": agent_user_id,
+            "hangup_cause": result.hangup_cause,
+            "ended_at": result.ended_at.isoformat() if result.ended_at else None,
+        }, key=(attempt.id,))
         if record.state != "in_progress":
             return record.state
         phone = s.get(ContactPhone, record.phone_id)

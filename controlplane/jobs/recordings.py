@@ -1,6 +1,7 @@
 """RQ job: check a finished call's recording and store its real duration on the record.
 
-Takes an id, not an object (STYLE.md §7); idempotent and safe to retry.
+Takes an id, not an object (STYLE.md §7); idempotent and safe to retry. A verified recording
+is a ``recording.ready`` webhook event, written in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from controlplane.config import load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.models import CallRecord
 from controlplane.models.recordings import CallRecording
+from controlplane.webhooks import outbox as webhook_outbox
 
 
 def verify_recording(call_id: str, database_url: str | None = None) -> float | None:
@@ -35,6 +37,11 @@ def verify_recording(call_id: str, database_url: str | None = None) -> float | N
             row.recording_duration_s = round(info.frames / info.samplerate, 3)
             for rec in metadata:  # what Asterisk wrote, not what the clock said
                 rec.duration_s, rec.status = row.recording_duration_s, "done"
+            # webhooks: the same change, in the same transaction (the outbox); one event per
+            # call however often the job runs
+            webhook_outbox.emit(s, "recording.ready", row.tenant_id, {
+                "call_id": call_id, "call_record_id": row.id,
+                "duration_s": row.recording_duration_s}, key=(call_id,))
             return row.recording_duration_s
     finally:
         engine.dispose()

@@ -40,5 +40,11 @@ from controlplane.models.sip_bans import SipBan  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.user_tokens import UserToken  # noqa: F401
+from controlplane.models.webhooks import (  # noqa: F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = ["Base", "CallRecord", "CallRecording", "Did", "PhoneEndpoint", "Role", "Tenant", "Trunk", "User"]
