@@ -11,7 +11,6 @@ signature and its timestamp are computed anew for each attempt.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.config import Settings, load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.jobs import outbox
+from controlplane.mail.send import send_mail
 from controlplane.models.base import utcnow
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.webhooks import WebhookSubscription
@@ -102,10 +102,8 @@ def _record(factory: sessionmaker[Session], work: store.Work, attempt: int, now:
 
 
 def notify_disabled(subscription_id: int, database_url: str | None = None) -> int:
-    """Mail the tenant's active admins that a webhook was disabled; returns how many.
-
-    The mail module (``controlplane.mail.send``) is imported here, lazily: until it exists
-    the job logs and does nothing (no failure loop)."""
+    """Mail the tenant's active admins who have an e-mail address that a webhook was
+    disabled; returns how many."""
     settings = load_settings()
     engine = make_engine(database_url or settings.database_url)
     try:
@@ -118,7 +116,7 @@ def notify_disabled(subscription_id: int, database_url: str | None = None) -> in
                                                        User.role == Role.ADMIN,
                                                        User.active.is_(True))))
             domain = tenant.domain if tenant else ""
-            to = [f"{u.login}@{domain}" if "@" not in u.login else u.login for u in admins]
+            to = [u.email for u in admins if u.email]
             subject = f"Webhook disabled: {sub.url}"
             text = (f"The webhook {sub.url} ({sub.description or 'no description'}) of "
                     f"{domain} was disabled after repeated failed deliveries: "
@@ -130,10 +128,8 @@ def notify_disabled(subscription_id: int, database_url: str | None = None) -> in
 
 
 def _send(settings: Settings, to: list[str], subject: str, text: str) -> int:
-    try:  # helper "mail" builds it; imported by name so this works before and after
-        send_mail = importlib.import_module("controlplane.mail.send").send_mail
-    except (ImportError, AttributeError):
-        log.warning("webhook-disabled mail to %d admin(s) not sent: no mail module", len(to))
+    if not to:
+        log.warning("webhook-disabled mail not sent: no administrator has an e-mail address")
         return 0
     for address in to:
         send_mail(settings, address, subject, text)
