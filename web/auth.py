@@ -348,9 +348,18 @@ def login() -> Any:
         event.at = now
     # A fresh session id (no fixation) and with it a fresh CSRF token.
     panel_session().begin(LOGGED_IN + token, info)
-    resp = redirect(next_url or url_for("calls.records"))
+    resp = redirect(next_url or home_page(check.user_id))
     known_devices.remember(current_app, request, resp, account)
     return resp
+
+
+def home_page(user_id: int) -> str:
+    """Where a login lands without a ``next``: agents on their own status page, everyone
+    else on the call records."""
+    with services().sessions() as s:
+        user = s.get(User, user_id)
+    return url_for("agents.me" if user is not None and user.role == Role.AGENT
+                   else "calls.records")
 
 
 @bp.post("/logout")
