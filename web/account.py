@@ -1,10 +1,14 @@
-"""A user's own account: change the password (``/account/password``).
+"""A user's own account: change the password (``/account/password``) and pick the panel's
+language (``/account/language``: Polish, English, or the tenant's default).
 
 Changing the password ends every *other* panel session of the user at once (a
 ``session.revoked`` audit row with reason ``password_changed``); the browser that made
 the change stays logged in. A wrong current password counts as a failed login (same
 audit kind, same throttle): the form must not become a way round login throttling for
 someone holding a stolen session.
+
+Messages are translated (the page's language); what an API client would read is not
+involved: these are panel forms only.
 
 The form is read through :class:`~web.schemas.account.PasswordChange` (bounded fields, no
 unknown ones); the password rules are :func:`_problems`'. Either kind of problem is
@@ -16,17 +20,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.db import transaction
-from controlplane.models import User
+from controlplane.models import Tenant, User
 from controlplane.passwords import hash_password, verify_password
 from controlplane.security import audit, panel_sessions
 from controlplane.security.login_throttle import Attempt, LoginThrottle, device_hash
 from web import known_devices
 from web.auth import client_address, current_user, login_required, panel_session, user_agent
 from web.errors import Invalid
-from web.schemas.account import PasswordChange
+from web.i18n import DEFAULT_LOCALE
+from web.schemas.account import LanguageChoice, PasswordChange
 from web.services import services
 from web.session_cookie import clock
 from web.validation import parse_form
@@ -41,20 +48,23 @@ def _problems(current: str, new: str, confirm: str) -> dict[str, str]:
     """What is wrong with the form, by field (pure; the current password is checked later)."""
     problems = {}
     if not current:
-        problems["current"] = "enter your current password"
+        problems["current"] = _("enter your current password")
     if len(new) < MIN_PASSWORD:
-        problems["new"] = f"at least {MIN_PASSWORD} characters"
+        problems["new"] = _("at least %(n)d characters", n=MIN_PASSWORD)
     elif len(new) > MAX_PASSWORD:
-        problems["new"] = f"at most {MAX_PASSWORD} characters"
+        problems["new"] = _("at most %(n)d characters", n=MAX_PASSWORD)
     elif new == current:
-        problems["new"] = "must differ from the current password"
+        problems["new"] = _("must differ from the current password")
     if confirm != new:
-        problems["confirm"] = "does not match the new password"
+        problems["confirm"] = _("does not match the new password")
     return problems
 
 
 def _form(problems: dict[str, str] | None = None, status: int = 200) -> Any:
-    return render_template("password.html", problems=problems or {}), status
+    with services().sessions() as s:
+        user = s.get(User, current_user().id)
+        chosen = (user.locale or "") if user is not None else ""
+    return render_template("password.html", problems=problems or {}, chosen=chosen), status
 
 
 @bp.get("/account/password")
@@ -86,7 +96,8 @@ def change_password() -> Any:
         user = s.get(User, me.id)
         ok = wait == 0 and user is not None and verify_password(user.password_hash, current)
     if wait:
-        return _form({"current": f"too many failed attempts; try again in {wait} s"}, 429)
+        return _form({"current": _("too many failed attempts; try again in %(n)d s", n=wait)},
+                     429)
     if not ok:
         throttle.record_failure(attempt, now)
         detail: dict[str, object] = {"reason": "bad_current_password", "via": "password_change",
@@ -96,7 +107,7 @@ def change_password() -> Any:
         with transaction(svc.sessions) as s:
             audit.record(s, "login.failed", tenant_id=me.tenant_id, actor=me.address,
                          source=attempt.address, detail=detail).at = now
-        return _form({"current": "wrong password"}, 400)
+        return _form({"current": _("wrong password")}, 400)
     return _changed(new)
 
 
@@ -115,5 +126,25 @@ def _changed(new: str) -> BaseResponse:
         audit.record(s, "session.revoked", tenant_id=me.tenant_id, actor=me.address,
                      source=client_address(),
                      detail={"reason": "password_changed", "sessions": ended})
-    flash(f"password changed; {ended} other session(s) ended", "ok")
+    flash(ngettext("password changed; %(num)d other session(s) ended",
+                   "password changed; %(num)d other session(s) ended", ended), "ok")
+    return redirect(url_for("account.password"))
+
+
+@bp.post("/account/language")
+@login_required()
+def change_language() -> BaseResponse:
+    """The user's panel language: ``pl``, ``en``, or empty for the tenant's."""
+    me = current_user()
+    choice = parse_form(LanguageChoice).locale or None
+    with transaction(services().sessions) as s:
+        user = s.get(User, me.id)
+        assert user is not None  # login_required just loaded it
+        before, user.locale = user.locale, choice
+        tenant = s.get(Tenant, me.tenant_id)
+        shown = choice or (tenant.locale if tenant is not None else None) or DEFAULT_LOCALE
+        audit.record(s, "user.locale_changed", tenant_id=me.tenant_id, actor=me.address,
+                     source=client_address(), detail={"before": before, "after": choice})
+    with force_locale(shown):  # the next page is in the new language: so is its notice
+        flash(_("language saved"), "ok")
     return redirect(url_for("account.password"))

@@ -377,6 +377,15 @@ def login() -> Any:
         next_url=next_url))
 
 
+def home_page(user_id: int) -> str:
+    """Where a login lands without a ``next``: agents on their own status page, everyone
+    else on the call records."""
+    with services().sessions() as s:
+        user = s.get(User, user_id)
+    return url_for("agents.me" if user is not None and user.role == Role.AGENT
+                   else "calls.records")
+
+
 @bp.post("/logout")
 @public  # a logged-out browser posting its stale form just lands on the login page
 def logout() -> BaseResponse:

@@ -133,7 +133,8 @@ def error_response(
             body["details"] = details
         resp = jsonify({"error": body})
     else:
-        resp = Response(render_template("error.html", status=status, message=message))
+        resp = Response(render_template("error.html", status=status, message=message,
+                                        error_id=error_id))
     resp.status_code = status
     return resp
 

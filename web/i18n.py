@@ -11,20 +11,30 @@ Theory of operation:
   (``tenant.locale``, Polish by default), else the browser's ``Accept-Language``
   among :data:`LOCALES`, else Polish. The zone: the tenant's ``time_zone``.
 - Jinja filters: ``local_time`` (a UTC datetime → the tenant's zone, formatted for the
-  language; ``None`` → "—"), ``local_date``, and ``label`` (an internal value such as
-  ``on_call`` → its human label, :mod:`web.labels`).
+  language; ``None`` → "—"), ``local_date``, ``time_tag`` (the same inside a ``<time>``
+  element whose ``datetime`` and tooltip keep the exact UTC moment, for support staff
+  comparing with logs), ``duration`` (seconds → "1 min 05 s") and ``label`` (an internal
+  value such as ``on_call`` → its human label, :mod:`web.labels`).
+- Before login there is no user: ``?lang=en`` (the login page's PL/EN switch) picks the
+  language and keeps it in a cookie; else the browser's ``Accept-Language``.
+- Pages whose JavaScript writes text or times render :func:`client_config` as JSON in a
+  ``data-i18n`` attribute: the locale, the tenant's zone and the translated strings the
+  script needs (``Intl.DateTimeFormat`` does the formatting in the browser).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_timezone, gettext
+from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
 
 from web import labels
 
@@ -33,6 +43,8 @@ DEFAULT_LOCALE = "pl"
 DEFAULT_TIME_ZONE = "Europe/Warsaw"
 SOURCE_DIR = Path(__file__).parent / "translations"
 EMPTY = "—"
+LANG_COOKIE = "centrala_lang"
+LANG_COOKIE_AGE_S = 365 * 24 * 3600
 
 
 def install(app: Flask, runtime_dir: Path) -> None:
@@ -45,6 +57,13 @@ def install(app: Flask, runtime_dir: Path) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["time_tag"] = time_tag
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.globals["client_config"] = client_config
+    app.jinja_env.globals["user_names"] = labels.user_names
+    app.jinja_env.globals["zone_name"] = zone_name
+    app.jinja_env.globals["endpoint_names"] = labels.endpoint_names
+    app.after_request(_remember_language)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
     app.jinja_env.globals["locales"] = LOCALES
 
@@ -71,7 +90,19 @@ def select_locale() -> str:
     user = g.get("centrala_user")
     if user is not None and user.locale in LOCALES:
         return str(user.locale)
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return str(chosen)
     return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+
+
+def _remember_language(resp: Response) -> Response:
+    """``?lang=`` (the login page's switch) is kept for the next visits of this browser."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        resp.set_cookie(LANG_COOKIE, str(chosen), max_age=LANG_COOKIE_AGE_S, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
+    return resp
 
 
 def select_time_zone() -> str:
@@ -79,9 +110,80 @@ def select_time_zone() -> str:
     return str(user.time_zone) if user is not None else DEFAULT_TIME_ZONE
 
 
-def local_time(value: datetime | None, fmt: str = "short") -> str:
-    """A stored (UTC) time as the tenant reads it: its zone, its language's format."""
-    return EMPTY if value is None else str(format_datetime(value, fmt))
+def local_time(value: datetime | str | float | None, fmt: str = "short") -> str:
+    """A stored (UTC) time as the tenant reads it: its zone, its language's format (an ISO
+    string or epoch seconds as well, as Redis mirrors keep them)."""
+    moment = _moment(value)
+    return EMPTY if moment is None else str(format_datetime(moment, fmt))
+
+
+def zone_name() -> str:
+    """The tenant's zone as a column header names it: "UTC", "CET", ..."""
+    zone = str(get_timezone() or DEFAULT_TIME_ZONE)
+    if zone in ("UTC", "Etc/UTC", "GMT"):
+        return "UTC"
+    return str(get_timezone_name(zone, width="short", locale=get_locale()))
+
+
+def _moment(value: datetime | str | float | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime: a datetime (naive ones are UTC), an ISO
+    string (Redis mirrors) or epoch seconds; None for nothing or something unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def time_tag(value: datetime | str | float | None, fmt: str = "short") -> Markup:
+    """``<time datetime="…Z" title="2025-03-01 08:00:00 UTC">1.03.2025, 09:00</time>``."""
+    moment = _moment(value)
+    if moment is None:
+        return Markup(EMPTY if value in (None, "") else escape(str(value)))
+    utc = moment.strftime("%Y-%m-%d %H:%M:%S")
+    return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
+        moment.isoformat(timespec="seconds").replace("+00:00", "Z"), utc,
+        format_datetime(moment, fmt))
+
+
+def duration(value: float | None) -> str:
+    """Seconds as people say them: "45 s", "1 min 05 s", "1 h 02 min"."""
+    if value is None:
+        return ""
+    minutes, seconds = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return gettext("%(h)d h %(m)02d min", h=hours, m=minutes)
+    if minutes:
+        return gettext("%(m)d min %(s)02d s", m=minutes, s=seconds)
+    return gettext("%(s)d s", s=seconds)
+
+
+def client_config() -> dict[str, object]:
+    """What the page scripts (``acd.js``, ``live.js``) need to write text and times: the
+    locale, the tenant's zone, and their strings translated (``data-i18n='{{ client_config()
+    | tojson }}'``)."""
+    return {
+        "locale": str(get_locale() or DEFAULT_LOCALE),
+        "zone": str(get_timezone() or DEFAULT_TIME_ZONE),
+        "labels": {kind: {k: str(v) for k, v in labels.KINDS[kind].items()}
+                   for kind in ("agent_status", "call_phase", "direction")},
+        "t": {
+            "reachable": gettext("reachable"),
+            "unreachable": gettext("unreachable"),
+            "agents": gettext("%(n)s agents", n="{n}"),
+            "as_of": gettext("as of %(time)s", time="{time}"),
+            "no_stats": gettext("no statistics published yet"),
+            "unavailable": gettext("live data unavailable, retrying"),
+            "in_progress": gettext("%(n)s in progress", n="{n}"),
+            "no_calls": gettext("No calls in progress."),
+        },
+    }
 
 
 def local_date(value: date | datetime | None, fmt: str = "medium") -> str:

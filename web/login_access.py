@@ -39,7 +39,7 @@ from controlplane.models import Tenant, User
 from controlplane.security import access_store, audit, panel_sessions, totp_store
 from controlplane.security.login_throttle import Attempt, LoginThrottle, device_hash
 from web import known_devices
-from web.auth import client_address, panel_session, public, user_agent
+from web.auth import client_address, home_page, panel_session, public, user_agent
 from web.i18n import local_time
 from web.services import services
 from web.session_cookie import LOGGED_IN, clock, lifetimes
@@ -168,7 +168,7 @@ def _finish(p: Pending, password_hash: str, workstation: str,
         event.at = now
     # A fresh session id (no fixation) and with it a fresh CSRF token.
     panel_session().begin(LOGGED_IN + token, info)
-    resp = flask_redirect(p.next_url or url_for("calls.records"))
+    resp = flask_redirect(p.next_url or home_page(p.user_id))
     known_devices.remember(current_app, request, resp, p.account, device=workstation)
     return resp
 

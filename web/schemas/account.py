@@ -8,7 +8,7 @@ their field on the form.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -25,3 +25,9 @@ class PasswordChange(Form):
     current: Secret = ""
     new: Secret = ""
     confirm: Secret = ""
+
+
+class LanguageChoice(Form):
+    """``locale``: ``pl``, ``en``, or empty for the tenant's language."""
+
+    locale: Literal["", "pl", "en"] = ""

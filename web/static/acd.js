@@ -3,17 +3,37 @@
 // the agent's status (or "pending" / "pending_break") matches. The server renders every
 // row and every form (with its CSRF token), so nothing here builds HTML: textContent only.
 // Without JavaScript the pages refresh themselves (<noscript> meta refresh).
+// Words and times follow the page: its data-i18n JSON gives the locale, the tenant's time zone,
+// the status labels and the few sentences written here (web/i18n.py client_config).
 "use strict";
 (function () {
   const POLL_MS = 2000;
   const root = document.querySelector("[data-poll]");
   if (!root || !window.fetch) return;
   const status = document.getElementById("poll-status");
+  const i18n = JSON.parse(root.dataset.i18n || "{}");
+  const words = i18n.t || {};
+  const statusLabels = (i18n.labels || {}).agent_status || {};
+  let format = null;
+  try {
+    format = new Intl.DateTimeFormat(i18n.locale || undefined, {
+      timeZone: i18n.zone || undefined, dateStyle: "short", timeStyle: "short",
+    });
+  } catch (e) {
+    format = null; // an unknown zone or locale: fall back to the browser's own
+  }
+
+  function say(key, values) {
+    let s = words[key] || key;
+    Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
+    return s;
+  }
 
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return isNaN(d) ? iso : d.toISOString().slice(0, 19).replace("T", " ");
+    if (isNaN(d)) return iso;
+    return format ? format.format(d) : d.toLocaleString();
   }
 
   function secs(value) {
@@ -29,7 +49,8 @@
   function text(agent, field) {
     const v = agent[field];
     if (field === "since") return when(v);
-    if (field === "reachable") return v == null ? "" : v ? "reachable" : "unreachable";
+    if (field === "status_label") return statusLabels[agent.status] || String(agent.status);
+    if (field === "reachable") return v == null ? "" : say(v ? "reachable" : "unreachable");
     return v == null ? "" : String(v);
   }
 
@@ -44,7 +65,8 @@
   function paintAgent(container, agent) {
     container.querySelectorAll("[data-field]").forEach(function (el) {
       el.textContent = text(agent, el.dataset.field);
-      if (el.dataset.field === "status") el.className = "badge status-" + agent.status;
+      // The raw status is a hidden field; its badge (the parent) is coloured by it.
+      if (el.dataset.field === "status") el.parentElement.className = "badge status-" + agent.status;
     });
     container.querySelectorAll("[data-show]").forEach(function (el) {
       el.hidden = !shown(el.dataset.show, agent);
@@ -70,13 +92,13 @@
         const row = root.querySelector('tr[data-user-id="' + a.user_id + '"]');
         if (row) paintAgent(row, a);
       });
-      if (status) status.textContent = data.agents.length + " agents";
+      if (status) status.textContent = say("agents", { n: data.agents.length });
     } else if (root.id === "wallboard") {
       data.queues.forEach(function (q) {
         const row = root.querySelector('tr[data-queue-id="' + q.queue_id + '"]');
         if (row) paintQueue(row, q);
       });
-      if (status) status.textContent = data.at ? "as of " + when(data.at) + " UTC" : "no statistics published yet";
+      if (status) status.textContent = data.at ? say("as_of", { time: when(data.at) }) : say("no_stats");
     }
   }
 
@@ -87,7 +109,7 @@
         return resp.ok ? resp.json() : null;
       })
       .then(function (data) { if (data) render(data); })
-      .catch(function () { if (status) status.textContent = "live data unavailable, retrying"; })
+      .catch(function () { if (status) status.textContent = say("unavailable"); })
       .then(function () { window.setTimeout(poll, POLL_MS); });
   }
 

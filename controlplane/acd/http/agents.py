@@ -32,7 +32,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -45,6 +46,7 @@ from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
 from web.auth import CurrentUser, Forbidden, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
+from web.labels import label
 from web.services import services
 from web.validation import validated
 
@@ -126,12 +128,21 @@ def run_command(target_id: int, command: str, reason: str | None) -> dict[str, A
     by = user.address if target_id != user.id else None
     timeout = float(current_app.config.get("ACD_COMMAND_TIMEOUT_S", DEFAULT_TIMEOUT_S))
     try:
+        before = _mirrored(user.tenant_id, target_id)
         result = send_agent_command(
             svc.redis, user.tenant_id, target_id, command, reason, by, timeout_s=timeout,
             actor_id=user.id,
         )
     except ControlPlaneNotAnswering as err:
-        raise ControlPlaneDown(str(err)) from err
+        # The daemon replies only after the whole ACD operation (routing a waiting call to
+        # an agent who just went ready included), and it carries out any command that
+        # reached it before the deadline: a busy daemon could do what was asked and answer
+        # late. Its mirror is written before that work, so it tells whether it took effect.
+        after = _mirrored(user.tenant_id, target_id)
+        if before is None or after is None or not took_effect(command, before, after):
+            raise ControlPlaneDown(str(err)) from err
+        result = {"ok": True, "status": after.get("status"), "reason": after.get("reason"),
+                  "code": "late", "message": "done (confirmed by the agent's live status)"}
     except redis.RedisError as err:
         raise Unavailable("agent commands unavailable (Redis is not reachable)") from err
     if not result.get("ok"):
@@ -140,6 +151,38 @@ def run_command(target_id: int, command: str, reason: str | None) -> dict[str, A
             details={k: result.get(k) for k in ("code", "status", "reason")},
         )
     return result
+
+
+def _mirrored(tenant_id: int, user_id: int) -> dict[str, Any] | None:
+    """The agent's live state as the ACD last mirrored it (None: not readable)."""
+    with services().sessions() as s:
+        target = s.get(User, user_id)
+        if target is None:
+            return None
+        return agent_row(services().redis, s, tenant_id, target).to_json()
+
+
+_WORKING = ("ready", "reserved", "ringing", "on_call", "wrap_up")
+
+
+def took_effect(command: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether the change from ``before`` to ``after`` (agent rows, :class:`AgentRow`
+    JSON) is what ``command`` asks for (pure; used when the daemon's reply is late)."""
+    was, now = before.get("status"), after.get("status")
+    pending_now = after.get("pending_break") or after.get("deferred")
+    if after == before:
+        return False
+    if command == "login":
+        return was == "logged_out" and now != "logged_out"
+    if command == "logout":
+        return now == "logged_out" or "logout" in str(after.get("deferred") or "")
+    if command == "ready":
+        return now in _WORKING and now != was
+    if command in ("break", "force", "approve"):
+        return now == "break" or bool(pending_now and command == "break")
+    if command in ("cancel_break", "deny"):
+        return bool(before.get("pending_break") or before.get("deferred")) and not pending_now
+    return False
 
 
 def _board(user: CurrentUser) -> list[AgentRow]:
@@ -182,9 +225,11 @@ def _flash_result(command: str, target: str) -> None:
     except (CommandRefused, NoPhone, ControlPlaneDown, Unavailable, BadParameter) as err:
         flash(err.message, "error")
         return
-    status = result.get("status")
-    reason = result.get("reason")
-    flash(f"{command}: done, status now {status}{f' ({reason})' if reason else ''}", "ok")
+    status, reason = result.get("status"), result.get("reason")
+    if str(get_locale()) != "en":  # English shows the command words themselves (login, ready)
+        command, status = label(command, "agent_command"), label(status, "agent_status")
+    flash(_("%(command)s: done, status now %(status)s", command=command, status=status)
+          + (f" ({reason})" if reason else ""), "ok")
 
 
 # ---- pages ----

@@ -31,6 +31,7 @@ from web import create_app
 
 PASSWORD = "correct horse battery staple"
 ACME_DOMAIN = "acme.example"
+POLSKA_DOMAIN = "polska.example"  # a tenant left in Polish, the default
 BASE_TIME = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 DEMO_RECORDS = 30  # started every 6 hours from BASE_TIME, newest = index 29
 
@@ -134,12 +135,23 @@ def world(settings: Settings) -> World:
         gone = User(
             tenant_id=demo.id, login="gone", role=Role.ADMIN, password_hash=pw, active=False
         )
-        acme = Tenant(domain=ACME_DOMAIN, name="Acme")
-        s.add_all([agent2, gone, acme])
+        acme = Tenant(domain=ACME_DOMAIN, name="Acme", locale="en", time_zone="UTC")
+        # The tests were written against English pages in UTC: both tenants read English (Polish
+        # and Europe/Warsaw, the defaults, are checked on their own tenant, below).
+        demo.locale, demo.time_zone = "en", "UTC"
+        polska = Tenant(domain=POLSKA_DOMAIN, name="Polska")
+        s.add_all([agent2, gone, acme, polska])
         s.flush()
         # Tests log one user in from many test clients (each a "workstation"), across
         # tests too; the one-workstation rule has its own tests (test_web_access_login).
-        s.add_all([TenantAccess(tenant_id=t, one_workstation=False) for t in (demo.id, acme.id)])
+        s.add_all([TenantAccess(tenant_id=t, one_workstation=False)
+                   for t in (demo.id, acme.id, polska.id)])
+        s.add_all([
+            User(tenant_id=polska.id, login="szef", display_name="Szef Zmiany",
+                 role=Role.ADMIN, password_hash=pw),
+            User(tenant_id=polska.id, login="agentka", display_name="Anna Nowak",
+                 role=Role.AGENT, password_hash=pw),
+        ])
         phones = {
             p.extension: p
             for p in s.scalars(select(PhoneEndpoint).where(PhoneEndpoint.tenant_id == demo.id))
@@ -291,13 +303,15 @@ def clock(app: Flask) -> Clock:
 
 @pytest.fixture
 def person(app: Flask, world: World) -> Iterator[tuple[int, str]]:
-    """A fresh agent of the demo tenant (id, address) whose password and sessions tests
+    """A fresh supervisor of the demo tenant (id, address) whose password and sessions tests
     may change without touching anyone else's; gone again afterwards (with its sessions),
-    so no other test meets an extra agent."""
+    so no other test meets an extra user."""
     login = f"p-{uuid.uuid4().hex[:8]}"
     factory = app.extensions["centrala"].sessions
     with transaction(factory) as s:
-        user = User(tenant_id=world.demo_tenant, login=login, role=Role.AGENT,
+        # A supervisor: its tests follow the login to the call records, where agents would
+        # land on their own status page instead.
+        user = User(tenant_id=world.demo_tenant, login=login, role=Role.SUPERVISOR,
                     password_hash=hash_password(PASSWORD))
         s.add(user)
         s.flush()

@@ -18,7 +18,7 @@ PO = Path(i18n.__file__).parent / "translations" / "pl" / "LC_MESSAGES" / "messa
 
 
 def test_a_polish_tenant_gets_polish_pages(client: FlaskClient, login: Callable[..., object]) -> None:
-    login("admin@demo.centrala.local")
+    login("szef@polska.example")  # the fixture's Polish tenant (demo and acme read English)
     page = client.get("/calls/live").get_data(as_text=True)
     assert '<html lang="pl">' in page
     assert ">Połączenia na żywo</a>" in page and ">Live calls</a>" not in page
