@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The same building blocks as web.schemas.common (Body/Form/Query), declared here because
 # the CLI imports this module without the panel: importing ``web`` would start the app
@@ -117,7 +117,19 @@ class TenantCreateForm(Form):
     time_zone: str = "Europe/Warsaw"
 
 
-class TenantUpdate(Body):
+class PartialBody(Body):
+    """A partial update: a field left out keeps its value; ``null`` is refused (every
+    field here is required on the tenant, so null could only mean a bad request)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep its value)")
+        return value
+
+
+class TenantUpdate(PartialBody):
     name: Name | None = None
     licences: Licences | None = None
     locale: Locale | None = None
@@ -132,7 +144,7 @@ class TenantEditForm(Form):
     time_zone: str = ""
 
 
-class TenantSettings(Body):
+class TenantSettings(PartialBody):
     name: Name | None = None
     locale: Locale | None = None
     time_zone: Zone | None = None

@@ -19,17 +19,16 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane.db import transaction
-from controlplane.security import audit, panel_sessions
+from controlplane.security import panel_sessions
 from controlplane.tenants import service
 from controlplane.tenants.exceptions import BadLink
 from controlplane.tenants.schemas import PasswordSet, ResetRequest
 from controlplane.tenants.tokens import Purpose
 from web.account import MAX_PASSWORD, MIN_PASSWORD
-from web.auth import client_address, panel_session, public, user_agent
+from web.auth import client_address, public
 from web.errors import Invalid
 from web.services import services
-from web.session_cookie import LOGGED_IN, clock, lifetimes
+from web.session_cookie import clock
 from web.validation import parse_form
 
 bp = Blueprint("links", __name__)
@@ -107,19 +106,14 @@ def _submit(secret: str, purpose: Purpose) -> Any:
 
 
 def _log_in(used: service.Used) -> BaseResponse:
-    """Open a panel session for the freshly activated user (as a login does)."""
-    now = clock(current_app)
-    with transaction(services().sessions) as s:
-        token, info = panel_sessions.start(
-            s, user_id=used.user_id, password_hash=used.password_hash,
-            source=client_address(), user_agent=user_agent(), now=now,
-            lifetimes=lifetimes(current_app))
-        audit.record(s, "login.ok", tenant_id=used.tenant_id, actor=used.address,
-                     source=client_address(),
-                     detail={"session": info.id, "via": "activation"}).at = now
-    panel_session().begin(LOGGED_IN + token, info)
+    """Log the freshly activated user in through the same steps as a login (IP allow-list,
+    second factor, licences, one workstation: :mod:`web.login_access`)."""
+    from web.login_access import Pending, proceed  # it imports the auth module, as we do
+
     flash(_("Your account is active. Welcome!"), "ok")
-    return redirect(url_for("calls.records"))
+    return proceed(Pending(
+        user_id=used.user_id, tenant_id=used.tenant_id, account=used.address,
+        password_fp=panel_sessions.password_fingerprint(used.password_hash), next_url=None))
 
 
 @bp.get("/activate/<secret>")

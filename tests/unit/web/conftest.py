@@ -302,6 +302,22 @@ def clock(app: Flask) -> Clock:
 
 
 @pytest.fixture
+def demo_in_polish(app: Flask, world: World) -> Iterator[None]:
+    """The demo tenant speaks Polish (its default as a real tenant) for one test; the shared
+    fixtures keep it English, so the many English assertions of older tests stay as they are."""
+    factory = app.extensions["centrala"].sessions
+    with transaction(factory) as s:
+        tenant = s.get(Tenant, world.demo_tenant)
+        assert tenant is not None
+        tenant.locale = "pl"
+    yield
+    with transaction(factory) as s:
+        tenant = s.get(Tenant, world.demo_tenant)
+        assert tenant is not None
+        tenant.locale = "en"
+
+
+@pytest.fixture
 def person(app: Flask, world: World) -> Iterator[tuple[int, str]]:
     """A fresh supervisor of the demo tenant (id, address) whose password and sessions tests
     may change without touching anyone else's; gone again afterwards (with its sessions),

@@ -290,7 +290,7 @@ def _no_leftovers(store) -> Iterator[None]:  # type: ignore[no-untyped-def]
     yield
 
 
-def test_admin_pages_speak_polish(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
+def test_admin_pages_speak_polish(client, login, csrf, store, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
     login(ADMIN)
     page = client.get("/admin/phones").get_data(as_text=True)
     assert "Telefony" in page and "Numer wewnętrzny" in page

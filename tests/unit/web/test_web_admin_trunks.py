@@ -103,7 +103,7 @@ def test_trunks_are_for_admins(client, login, csrf, who) -> None:  # type: ignor
     assert api(client, csrf, "POST", "/api/v1/trunks", {}).status_code == 403
 
 
-def test_trunk_pages_speak_polish(client, login, csrf, store) -> None:  # type: ignore[no-untyped-def]
+def test_trunk_pages_speak_polish(client, login, csrf, store, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
     login(ADMIN)
     assert "Adres operatora" in client.get("/admin/trunks/new").get_data(as_text=True)
     bad = client.post("/admin/trunks/new", data={"host": "", "port": "5060", "transport": "udp",

@@ -14,7 +14,7 @@ from controlplane.models import PhoneEndpoint
 
 
 def test_agent_without_phone_cannot_log_in_ready(app, client, login, csrf, person, world,
-                                                 redis_client):
+                                                 redis_client, demo_in_polish):
     app.config["ACD_COMMAND_TIMEOUT_S"] = 0.3
     uid, address = person
     login(address)

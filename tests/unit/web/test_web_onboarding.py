@@ -104,7 +104,11 @@ def test_cli_create_mail_activation_login(app: Flask, client: FlaskClient, mail,
         assert again.status_code == 410
         assert "został już użyty" in again.get_data(as_text=True)  # Polish by default
         assert other.get("/activate/not-a-real-link").status_code == 404
-        assert login_form(other, email, NEW_PASSWORD).status_code == 302
+        # The new password works; another workstation is offered to take the session over
+        # (one user, one workstation: web.login_access), the activation's session is live.
+        elsewhere = login_form(other, email, NEW_PASSWORD)
+        assert elsewhere.status_code == 200
+        assert "/login/take-over" in elsewhere.get_data(as_text=True)
 
 
 def test_an_expired_link_gets_a_clear_page(app: Flask, client: FlaskClient, mail,

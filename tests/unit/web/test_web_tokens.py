@@ -185,7 +185,7 @@ def test_tokens_are_tenant_scoped(
 
 def test_the_page_creates_shows_once_and_revokes(
         app: Flask, client: FlaskClient, login: Callable[..., object],
-        csrf: Callable[[FlaskClient], str]) -> None:
+        csrf: Callable[[FlaskClient], str], demo_in_polish: None) -> None:
     login(ADMIN)
     page = client.get("/account/tokens")
     assert page.status_code == 200

@@ -70,7 +70,8 @@ def test_past_the_limit_the_api_answers_429_with_headers(
 
 def test_the_tokens_page_shows_this_month_s_usage(
         app: Flask, client: FlaskClient, login: Callable[..., object],
-        csrf: Callable[[FlaskClient], str], small_limit: None) -> None:
+        csrf: Callable[[FlaskClient], str], small_limit: None,
+        demo_in_polish: None) -> None:
     login("admin@demo.centrala.local")
     secret = client.post("/api/v1/tokens", json={"name": "q", "scope": "read"},
                          headers={"X-CSRF-Token": csrf(client)}).get_json()["token"]

@@ -159,7 +159,7 @@ def test_delivery_log_and_replay_from_the_api_and_the_page(  # type: ignore[no-u
                f"/api/v1/webhooks/deliveries/{did}/replay").status_code == 404
 
 
-def test_pages_in_polish_create_edit_refuse_and_show_the_secret(client, login, csrf, factory) -> None:  # type: ignore[no-untyped-def]
+def test_pages_in_polish_create_edit_refuse_and_show_the_secret(client, login, csrf, factory, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
     login(ADMIN)
     page = client.get("/webhooks")
     assert page.status_code == 200
