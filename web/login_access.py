@@ -28,7 +28,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask import redirect as flask_redirect
 from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
