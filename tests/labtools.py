@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from helpers import until
 from sqlalchemy import select
@@ -96,3 +97,25 @@ def log_agents(platform, phones, users: dict[str, int], code: str, status: str) 
         labcall.phone_dials(platform.settings, phone, code, hangup_after=3)
     until(lambda: all(latest_status(platform, u) == status for u in users.values()), timeout=30,
           what=f"agents {status} after {code}")
+
+
+# ---- the panel, in process ----
+
+def panel_login(client, address: str, password: str):  # type: ignore[no-untyped-def]
+    """Log ``client`` (a Flask test client) in as ``address``; when the user is still logged
+    in on another "workstation" (an earlier test of the same platform), take that session
+    over, as a person would (one user, one workstation: ``web.login_access``). Returns the
+    final response (302 on success)."""
+    client.get("/login")
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    resp = client.post("/login", data={"address": address, "password": password,
+                                       "csrf_token": token})
+    page = resp.get_data(as_text=True)
+    if resp.status_code == 200 and "/login/take-over" in page:
+        pending = re.search(r'name="pending" value="([^"]+)"', page)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert pending and csrf, page
+        resp = client.post("/login/take-over", data={"pending": pending.group(1),
+                                                     "csrf_token": csrf.group(1)})
+    return resp

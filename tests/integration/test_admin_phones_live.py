@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 from helpers import until
+from labtools import panel_login
 from sqlalchemy import delete, select
 
 from controlplane import stack
@@ -44,11 +45,7 @@ def admin(platform) -> Iterator[FlaskClient]:  # type: ignore[no-untyped-def]
         user.password_hash = hash_password(PASSWORD)
     app = create_app(config={"TESTING": True}, settings=platform.settings)
     with app.test_client() as client:
-        client.get("/login")
-        with client.session_transaction() as sess:
-            token = sess["csrf"]
-        resp = client.post("/login", data={"address": f"admin@{DEMO_DOMAIN}",
-                                           "password": PASSWORD, "csrf_token": token})
+        resp = panel_login(client, f"admin@{DEMO_DOMAIN}", PASSWORD)
         assert resp.status_code == 302, resp.get_data(as_text=True)
         with client.session_transaction() as sess:  # a new session (and token) at login
             client.environ_base["HTTP_X_CSRF_TOKEN"] = sess["csrf"]

@@ -19,7 +19,7 @@ import pytest
 import redis
 import soundfile
 from helpers import duration_s, until
-from labtools import records_for
+from labtools import panel_login, records_for
 from sqlalchemy import delete, select
 
 from controlplane.db import make_engine, make_sessionmaker, transaction
@@ -76,11 +76,7 @@ def admin(platform, tenant_id):  # type: ignore[no-untyped-def]
     with app.test_client() as client:
         # (an IPv6 client: the login throttle's IPv4 path fails on Python 3.11, reported)
         client.environ_base["REMOTE_ADDR"] = "::1"
-        client.get("/login")
-        with client.session_transaction() as sess:
-            token = sess["csrf"]
-        resp = client.post("/login", data={"address": f"admin@{DEMO_DOMAIN}",
-                                           "password": ADMIN_PASSWORD, "csrf_token": token})
+        resp = panel_login(client, f"admin@{DEMO_DOMAIN}", ADMIN_PASSWORD)
         assert resp.status_code == 302, resp.get_data(as_text=True)
         with client.session_transaction() as sess:
             client.environ_base["HTTP_X_CSRF_TOKEN"] = sess["csrf"]
