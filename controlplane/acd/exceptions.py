@@ -7,7 +7,7 @@ is gone (the caller hears the fallback instead).
 
 from __future__ import annotations
 
-from controlplane.errors import CentralaError, NotFound
+from controlplane.errors import CentralaError
 
 
 class AcdError(CentralaError):
@@ -17,14 +17,14 @@ class AcdError(CentralaError):
     error_id = "acd_error"
 
 
-class UnknownTenant(AcdError, NotFound):
+class UnknownTenant(AcdError):
     """No tenant with that id (deleted while its calls or agents were live)."""
 
-    status = 404  # AcdError's 400 comes first in the MRO
+    status = 404
     error_id = "tenant_not_found"
 
 
-class UnknownQueue(AcdError, NotFound):
+class UnknownQueue(AcdError):
     """The tenant has no queue of that name (a flow or a DID names a deleted queue)."""
 
     status = 404
