@@ -145,6 +145,8 @@ class Campaign(Base):
         JSON, default=lambda: {k: dict(v) for k, v in DEFAULT_RETRY_RULES.items()}
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Set when "deleted" while it has attempts (the compliance log keeps its campaign).
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CampaignRecord(Base):

@@ -4,6 +4,8 @@
   list, start/pause and the attempts log (blueprint ``campaigns``); it holds the
   operations the API shares.
 * :mod:`.api` -- the same operations as JSON under ``/api/v1`` (blueprint ``campaigns_api``).
+* :mod:`.setup` -- creating, editing and deleting (archiving) campaigns, page and API
+  (blueprint ``campaign_setup``).
 * :mod:`.imports` -- contact imports (CSV upload, progress, rejected rows; blueprint
   ``imports``), registered by :func:`.imports.install` with its own upload size limit.
 
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.campaigns.http import api, imports, pages
+from controlplane.campaigns.http import api, imports, pages, setup
 
-BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, setup.bp)
 
 __all__ = ["BLUEPRINTS", "imports"]

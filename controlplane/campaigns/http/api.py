@@ -21,6 +21,7 @@ from controlplane.campaigns.http.pages import (
 )
 from controlplane.campaigns.http.schemas import (
     AttemptsQuery,
+    CampaignListQuery,
     DisposeBody,
     DispositionBody,
     StatusBody,
@@ -93,9 +94,10 @@ def disposition(attempt_id: int, body: DisposeBody) -> Any:
 
 @bp.get("/campaigns")
 @login_required(*SUPERVISORS)
-@validated()
-def campaigns() -> Any:
-    return jsonify({"campaigns": campaign_list(current_user().tenant_id)})
+@validated(query=CampaignListQuery)
+def campaigns(query: CampaignListQuery) -> Any:
+    """The tenant's campaigns; ``?archived=true`` includes the archived ones."""
+    return jsonify({"campaigns": campaign_list(current_user().tenant_id, query.archived)})
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")

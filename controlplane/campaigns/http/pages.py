@@ -136,11 +136,14 @@ def as_panel_error(err: CampaignError) -> PanelError:
     return PanelError(str(err))
 
 
-def campaign_list(tenant_id: int) -> list[dict[str, Any]]:
-    """The tenant's campaigns with their records per state."""
+def campaign_list(tenant_id: int, archived: bool = False) -> list[dict[str, Any]]:
+    """The tenant's campaigns with their records per state (the archived ones only when
+    ``archived``)."""
     with services().sessions() as s:
-        found = s.scalars(select(Campaign).where(Campaign.tenant_id == tenant_id)
-                          .order_by(Campaign.name)).all()
+        where = [Campaign.tenant_id == tenant_id]
+        if not archived:
+            where.append(Campaign.archived_at.is_(None))
+        found = s.scalars(select(Campaign).where(*where).order_by(Campaign.name)).all()
         counts: dict[int, dict[str, int]] = {}
         for cid, state, n in s.execute(
                 select(CampaignRecord.campaign_id, CampaignRecord.state, func.count())
@@ -148,6 +151,7 @@ def campaign_list(tenant_id: int) -> list[dict[str, Any]]:
                 .group_by(CampaignRecord.campaign_id, CampaignRecord.state)):
             counts.setdefault(cid, {})[state] = n
         return [{"id": c.id, "name": c.name, "mode": c.mode, "status": c.status,
+                 "archived": c.archived_at is not None,
                  "counts": {st: counts.get(c.id, {}).get(st, 0) for st in RECORD_STATES}}
                 for c in found]
 
