@@ -64,7 +64,7 @@ def is_lab_carrier(settings: Settings, host: str, port: int) -> bool:
     """Whether the lab plays the carrier of a trunk to ``host:port``: its own carrier
     address, or another loopback address at the lab's SIP port. A second tenant cannot
     share the first one's carrier address (trunk calls are identified by address), so
-    the lab answers as a second carrier on e.g. 127.0.0.3 (the onboarding test)."""
+    the lab answers as a second carrier on e.g. 127.0.12.2 (the onboarding test)."""
     if port != settings.lab.sip:
         return False
     if host == settings.lab_carrier_address:

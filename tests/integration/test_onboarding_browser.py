@@ -42,7 +42,9 @@ from dialplan.lab import baresip_config
 pytestmark = pytest.mark.integration
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
-SECOND_CARRIER = "127.0.0.3"  # the lab's carrier address is the demo tenant's trunk
+# The lab carrier's own address is the demo tenant's trunk; 127.0.0.3 is test_trunk_identity's
+# "address nobody configured": the new tenant's carrier answers on an address of its own.
+SECOND_CARRIER = "127.0.12.2"
 PASSWORD = "Onboarding-" + secrets.token_hex(6)
 
 

@@ -31,8 +31,8 @@ def test_which_trunks_the_lab_carries(env) -> None:  # type: ignore[no-untyped-d
     settings, _ = env
     lab = settings.lab.sip
     assert is_lab_carrier(settings, settings.lab_carrier_address, lab)
-    assert is_lab_carrier(settings, "127.0.0.3", lab)
-    assert not is_lab_carrier(settings, "127.0.0.3", 5060)  # another port: a real carrier
+    assert is_lab_carrier(settings, "127.0.12.2", lab)
+    assert not is_lab_carrier(settings, "127.0.12.2", 5060)  # another port: a real carrier
     assert not is_lab_carrier(settings, "127.0.0.1", lab)  # where the desk phones live
     assert not is_lab_carrier(settings, "192.0.2.7", lab)
     assert not is_lab_carrier(settings, "sip.example", lab)
@@ -44,14 +44,14 @@ def test_a_second_carrier_gets_its_own_transport(env) -> None:  # type: ignore[n
         tenant = Tenant(domain="second.example", name="Second")
         s.add(tenant)
         s.flush()
-        s.add(Trunk(tenant_id=tenant.id, name="second-trunk-1", host="127.0.0.3",
+        s.add(Trunk(tenant_id=tenant.id, name="second-trunk-1", host="127.0.12.2",
                     port=settings.lab.sip, username="ob-acct", secret="s" * 24))
     with factory() as s:
         conf = render_lab(s, settings)["pjsip.conf"]
-    assert "[transport-carrier-127.0.0.3]" in conf
-    assert f"bind = 127.0.0.3:{settings.lab.sip}" in conf
+    assert "[transport-carrier-127.0.12.2]" in conf
+    assert f"bind = 127.0.12.2:{settings.lab.sip}" in conf
     account = conf[conf.index("[ob-acct]"):]
-    assert "transport = transport-carrier-127.0.0.3" in account.split("\n\n")[0]
-    assert "media_address = 127.0.0.3" in account.split("\n\n")[0]
+    assert "transport = transport-carrier-127.0.12.2" in account.split("\n\n")[0]
+    assert "media_address = 127.0.12.2" in account.split("\n\n")[0]
     # the demo trunk keeps the first carrier
     assert conf.count("transport = transport-carrier\n") == 1
