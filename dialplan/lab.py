@@ -60,6 +60,22 @@ def check_carrier_address(settings: Settings) -> list[ConfigProblem]:
     return []
 
 
+def is_lab_carrier(settings: Settings, host: str, port: int) -> bool:
+    """Whether the lab plays the carrier of a trunk to ``host:port``: its own carrier
+    address, or another loopback address at the lab's SIP port. A second tenant cannot
+    share the first one's carrier address (trunk calls are identified by address), so
+    the lab answers as a second carrier on e.g. 127.0.12.2 (the onboarding test)."""
+    if port != settings.lab.sip:
+        return False
+    if host == settings.lab_carrier_address:
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback and host != settings.bind_address
+
+
 def render_lab(session: Session, settings: Settings) -> dict[str, str]:
     problems = check_carrier_address(settings)
     if problems:
@@ -68,7 +84,7 @@ def render_lab(session: Session, settings: Settings) -> dict[str, str]:
               if p.name != BARESIP_PHONE]
     # the platform's trunks that point at the lab carrier
     trunks = [t for t in session.scalars(select(Trunk).order_by(Trunk.id))
-              if t.host == settings.lab_carrier_address and t.port == settings.lab.sip]
+              if is_lab_carrier(settings, t.host, t.port)]
     recdir, sounds = lab_dirs(settings)
     ctx = {
         "bind": settings.bind_address, "sip_port": settings.lab.sip, "ami_port": settings.lab.ami,
@@ -77,6 +93,7 @@ def render_lab(session: Session, settings: Settings) -> dict[str, str]:
         "platform_bind": settings.bind_address, "platform_sip_port": settings.platform.sip,
         "ami_password": settings.secret("lab_ami_password"),
         "phones": phones, "trunks": trunks, "recdir": recdir, "sounds": sounds,
+        "more_carriers": sorted({t.host for t in trunks} - {settings.lab_carrier_address}),
     }
     env = jinja_env()
     files = {name: env.get_template(f"{tpl}.j2").render(ctx) for name, tpl in LAB_FILES.items()}

@@ -9,7 +9,8 @@ get):
   ``audio_exists`` checks, fed here with the tenant's objects: a sub-flow counts only when
   it is published, since a call can only enter a published one);
 * a queue or an uploaded prompt a published flow uses cannot be deleted
-  (:func:`refuse_if_used`: 409 ``in_use`` naming the flows).
+  (:func:`refuse_if_used`: 409 ``in_use`` naming the flows); nor can a queue a DID routes
+  straight to (:func:`refuse_if_did_routes_to`, naming the DIDs).
 
 Drafts may name what does not exist yet (an admin builds the flow before its queue); the
 check that matters is the one before callers reach it.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from controlplane import audio_store
 from controlplane.admin.exceptions import InUse
 from controlplane.ivr import store as ivr_store
+from controlplane.models import Did
 from controlplane.models.acd import Queue
 from controlplane.models.ivr import PUBLISHED, IvrFlow, IvrFlowVersion
 from ivr_flows.errors import FlowError
@@ -88,3 +90,13 @@ def refuse_if_used(session: Session, tenant_id: int, what: str, name: str) -> No
         noun = {"queue": "queue", "audio": "prompt", "flow": "flow"}[what]
         raise InUse(f"{noun} {name!r} is used by the published IVR flow(s) {', '.join(used)}: "
                     "publish versions without it first", [f"IVR flow {n}" for n in used])
+
+
+def refuse_if_did_routes_to(session: Session, tenant_id: int, queue_id: int, name: str) -> None:
+    """InUse (409) when one of the tenant's DIDs routes straight to queue ``queue_id``
+    (its callers would meet nothing); route those DIDs elsewhere first."""
+    numbers = list(session.scalars(select(Did.number).where(
+        Did.tenant_id == tenant_id, Did.queue_id == queue_id).order_by(Did.number)))
+    if numbers:
+        raise InUse(f"queue {name!r} is the target of DID {', '.join(numbers)}: route "
+                    "those elsewhere first", [f"DID {n}" for n in numbers])

@@ -43,12 +43,14 @@ class PhoneBody(Body):
 
 
 class DidBody(Body):
-    """A DID: ``number`` and where it goes, exactly one of ``phone_id`` and ``flow_id``;
+    """A DID: ``number`` and where it goes, exactly one of ``phone_id``, ``flow_id`` and
+    ``queue_id`` (a queue of the tenant: callers wait there for its agents);
     ``trunk_id`` is the trunk it arrives on (optional), ``prompt`` what a direct call hears."""
 
     number: Digits | None = None
     phone_id: Id | None = None
     flow_id: Id | None = None
+    queue_id: Id | None = None
     trunk_id: Id | None = None
     prompt: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
 

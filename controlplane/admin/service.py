@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from controlplane.admin import store
 from controlplane.admin.exceptions import FieldIssue, InUse, InvalidFields
 from controlplane.models import Did, PhoneEndpoint, Trunk
-from controlplane.models.acd import AgentSkill
+from controlplane.models.acd import AgentSkill, Queue
 from controlplane.models.ivr import IvrFlow
 from controlplane.passwords import generate_sip_secret
 from dialplan.checks import NAME_RE, normalise_number
@@ -156,10 +156,12 @@ def credentials(phone: PhoneEndpoint, host: str, port: int) -> dict[str, Any]:
 # ---- DIDs ----
 
 def save_did(s: Session, tenant_id: int, did: Did | None, values: dict[str, Any]) -> Did:
-    """Create or change a DID; it routes to exactly one of a phone and a published-able flow."""
+    """Create or change a DID; it routes to exactly one of a phone, an IVR flow and a queue
+    of the tenant."""
     issues: list[FieldIssue] = []
     merged = {"number": did.number if did else "", "phone_id": did.phone_endpoint_id if did else None,
-              "flow_id": did.flow_id if did else None, "trunk_id": did.trunk_id if did else None,
+              "flow_id": did.flow_id if did else None, "queue_id": did.queue_id if did else None,
+              "trunk_id": did.trunk_id if did else None,
               "prompt": did.prompt if did else "sound:hello-world", **values}
     number = _text(merged, "number")
     digits = normalise_number(number)
@@ -172,10 +174,16 @@ def save_did(s: Session, tenant_id: int, did: Did | None, values: dict[str, Any]
                 break
     phone_id = _int_or_none(merged, "phone_id", issues)
     flow_id = _int_or_none(merged, "flow_id", issues)
+    queue_id = _int_or_none(merged, "queue_id", issues)
     trunk_id = _int_or_none(merged, "trunk_id", issues)
-    if (phone_id is None) == (flow_id is None):
-        issues.append(FieldIssue("phone_id" if phone_id is None else "flow_id",
-                                 _("route the DID to exactly one target: a phone or an IVR flow")))
+    targets = [k for k, v in (("phone_id", phone_id), ("flow_id", flow_id),
+                              ("queue_id", queue_id)) if v is not None]
+    if len(targets) != 1:
+        issues.append(FieldIssue(targets[-1] if targets else "phone_id",
+                                 _("route the DID to exactly one target: a phone, a queue or "
+                                   "an IVR flow")))
+    if queue_id is not None and store.owned(s, Queue, tenant_id, queue_id) is None:
+        issues.append(FieldIssue("queue_id", _("no queue %(id)s in your tenant", id=queue_id)))
     if phone_id is not None and store.owned(s, PhoneEndpoint, tenant_id, phone_id) is None:
         issues.append(FieldIssue("phone_id", _("no phone %(id)s in your tenant", id=phone_id)))
     if flow_id is not None and store.owned(s, IvrFlow, tenant_id, flow_id) is None:
@@ -192,15 +200,18 @@ def save_did(s: Session, tenant_id: int, did: Did | None, values: dict[str, Any]
         s.add(did)
     did.number = number
     did.phone_endpoint_id, did.flow_id, did.trunk_id, did.prompt = phone_id, flow_id, trunk_id, prompt
+    did.queue_id = queue_id
     s.flush()
     return did
 
 
 def did_json(did: Did) -> dict[str, Any]:
-    target = ("phone" if did.phone_endpoint_id else "flow" if did.flow_id else None)
+    target = ("phone" if did.phone_endpoint_id else "flow" if did.flow_id
+              else "queue" if did.queue_id else None)
     return {"id": did.id, "number": did.number, "target": target,
             "phone_id": did.phone_endpoint_id, "phone": did.phone.extension if did.phone else None,
             "flow_id": did.flow_id, "flow": did.flow.name if did.flow else None,
+            "queue_id": did.queue_id, "queue": did.queue.name if did.queue else None,
             "trunk_id": did.trunk_id, "trunk": did.trunk.name if did.trunk else None,
             "prompt": did.prompt}
 

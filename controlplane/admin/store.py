@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.admin.exceptions import AdminNotFound, FieldIssue, InvalidFields
 from controlplane.models import Did, PhoneEndpoint, Trunk, User
-from controlplane.models.acd import AgentSkill
+from controlplane.models.acd import AgentSkill, Queue
 from controlplane.models.ivr import IvrFlow
 
 T = TypeVar("T")
@@ -125,6 +125,14 @@ def did(s: Session, tenant_id: int, did_id: int) -> Did:
     if row is None:
         raise AdminNotFound(f"no DID {did_id} in your tenant")
     return row
+
+
+def queues(s: Session, tenant_id: int) -> list[Queue]:
+    return list(s.scalars(select(Queue).where(Queue.tenant_id == tenant_id).order_by(Queue.name)))
+
+
+def dids_of_queue(s: Session, queue_id: int) -> list[str]:
+    return list(s.scalars(select(Did.number).where(Did.queue_id == queue_id).order_by(Did.number)))
 
 
 def flows(s: Session, tenant_id: int) -> list[IvrFlow]:

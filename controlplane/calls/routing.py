@@ -18,7 +18,7 @@ def find_inbound_did(session: Session, did: str, tenant_id: int) -> Did | None:
     digits ('+48 22 100' equals '4822100'), reading just their ids and numbers.
     """
     stmt = (select(Did).where(Did.tenant_id == tenant_id)
-            .options(joinedload(Did.trunk), joinedload(Did.phone)))
+            .options(joinedload(Did.trunk), joinedload(Did.phone), joinedload(Did.queue)))
     row = session.scalar(stmt.where(Did.number == did))
     if row is not None:
         return row
@@ -36,6 +36,11 @@ def binding_of(did: Did | None, dialled: str) -> Binding:
     """The binding of a trunk call to ``dialled``: ``did`` (None: not one of the tenant's)."""
     if did is None:
         return Binding(None, "inbound", dialled, dialled, None, None, None, None)
+    queue = did.queue.name if did.queue and did.queue.tenant_id == did.tenant_id else None
+    if queue is not None:  # a queue DID: the ACD picks the agent, no phone is dialled
+        return Binding(tenant_id=did.tenant_id, direction="inbound", callee=did.number,
+                       did=did.number, trunk=did.trunk.name if did.trunk else None,
+                       agent_endpoint=None, dial=None, prompt=None, queue=queue)
     return Binding(
         tenant_id=did.tenant_id, direction="inbound", callee=did.number, did=did.number,
         trunk=did.trunk.name if did.trunk else None,

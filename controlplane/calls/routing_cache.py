@@ -1,8 +1,8 @@
 """Inbound routing without re-reading what has not changed: DID → binding, flow, calendars.
 
-Every new trunk call needs its DID's binding (tenant, trunk, phone, prompt), the published
-flow version bound to it (parsed) and, for an IVR, the tenant's holiday calendars. Read
-with the ORM, that was three thread hops and ~5–7 ms of CPU per call (profile report A1).
+Every new trunk call needs its DID's binding (tenant, trunk, phone or queue, prompt), the
+published flow version bound to it (parsed) and, for an IVR, the tenant's holiday calendars.
+Read with the ORM, that was three thread hops and ~5–7 ms of CPU per call (profile report A1).
 
 What decides a route is small and is read in ONE Core query per call (:func:`route_row`):
 the DID row joined to its trunk, phone, flow and the flow's current version, plus a stamp
@@ -36,6 +36,7 @@ from controlplane.calls.machine import Binding
 from controlplane.ivr.calendar_store import calendars as load_calendars
 from controlplane.ivr.store import parse_stored
 from controlplane.models import Did, PhoneEndpoint, Trunk
+from controlplane.models.acd import Queue
 from controlplane.models.ivr import PUBLISHED, HolidayCalendarDay, IvrFlow, IvrFlowVersion
 from dialplan.checks import normalise_number
 from ivr_flows.model import Flow
@@ -64,11 +65,13 @@ def _route_stmt() -> Any:
         select(Did.id, Did.tenant_id, Did.number, Did.prompt, Trunk.name.label("trunk"),
                PhoneEndpoint.name.label("phone"), IvrFlow.tenant_id.label("flow_tenant"),
                IvrFlow.id.label("flow_id"), version.id.label("version_id"),
+               Queue.name.label("queue"), Queue.tenant_id.label("queue_tenant"),
                version.status, version.flow_id.label("version_flow_id"), version.sha256,
                days.label("days"), last_day.label("last_day"))
         .outerjoin(Trunk, Trunk.id == Did.trunk_id)
         .outerjoin(PhoneEndpoint, PhoneEndpoint.id == Did.phone_endpoint_id)
         .outerjoin(IvrFlow, IvrFlow.id == Did.flow_id)
+        .outerjoin(Queue, Queue.id == Did.queue_id)
         .outerjoin(version, version.id == IvrFlow.current_version_id)
     )
 
@@ -96,6 +99,10 @@ def binding_of_row(row: Row[Any] | None, dialled: str) -> Binding:
     """The same binding :func:`controlplane.calls.routing.binding_of` builds from the ORM."""
     if row is None:
         return Binding(None, "inbound", dialled, dialled, None, None, None, None)
+    if row.queue is not None and row.queue_tenant == row.tenant_id:
+        return Binding(tenant_id=row.tenant_id, direction="inbound", callee=row.number,
+                       did=row.number, trunk=row.trunk, agent_endpoint=None, dial=None,
+                       prompt=None, queue=row.queue)
     return Binding(tenant_id=row.tenant_id, direction="inbound", callee=row.number,
                    did=row.number, trunk=row.trunk, agent_endpoint=row.phone,
                    dial=f"PJSIP/{row.phone}" if row.phone else None, prompt=row.prompt)

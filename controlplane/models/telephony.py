@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from controlplane.models.base import Base
 
 if TYPE_CHECKING:
+    from controlplane.models.acd import Queue
     from controlplane.models.ivr import IvrFlow
 
 
@@ -48,7 +49,8 @@ class Trunk(Base):
 
 
 class Did(Base):
-    """A number customers dial; arrives on ``trunk``, answered per its binding."""
+    """A number customers dial; arrives on ``trunk``, answered per its binding: exactly one
+    of a phone, an IVR flow and an ACD queue (the admin room checks it)."""
 
     __tablename__ = "did"
 
@@ -61,7 +63,9 @@ class Did(Base):
     )
     prompt: Mapped[str] = mapped_column(String(200), default="sound:hello-world")
     flow_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_flow.id", ondelete="SET NULL"))
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("acd_queue.id", ondelete="SET NULL"))
 
     trunk: Mapped[Trunk | None] = relationship()
     phone: Mapped[PhoneEndpoint | None] = relationship()
     flow: Mapped[IvrFlow | None] = relationship()
+    queue: Mapped[Queue | None] = relationship()

@@ -265,8 +265,9 @@ def save_queue(
 
 def delete_queue(s: Session, queue: Queue) -> None:
     """Delete a queue: its members go with it; queues overflowing to it overflow nowhere.
-    A queue a published IVR flow sends callers to is not deleted (409 naming the flows)."""
+    A queue a published IVR flow or a DID sends callers to is not deleted (409 naming them)."""
     references.refuse_if_used(s, queue.tenant_id, "queue", queue.name)
+    references.refuse_if_did_routes_to(s, queue.tenant_id, queue.id, queue.name)
     s.execute(
         update(Queue).where(Queue.overflow_queue_id == queue.id).values(overflow_queue_id=None)
     )

@@ -1,4 +1,4 @@
-"""DIDs in the panel and the API: each routes to exactly one phone or IVR flow.
+"""DIDs in the panel and the API: each routes to exactly one phone, queue or IVR flow.
 
 Pages (admins): ``/admin/dids`` (paged list, filter, sort), ``/admin/dids/new``,
 ``/admin/dids/<id>`` (edit, delete). API: ``GET|POST /api/v1/dids``,
@@ -76,9 +76,11 @@ def _form(did_id: int | None, values: dict[str, Any], errors: dict[str, str],
         phones = [(p.id, p.extension, p.name) for p, _login in
                   store.phones(s, tid, None, "extension", 1, 1000).rows]
         flows = [(f.id, f.name) for f in store.flows(s, tid)]
+        queues = [(q.id, q.name) for q in store.queues(s, tid)]
         trunks = [(t.id, t.name) for t in store.trunks(s, tid)]
     return render_template("admin_did_form.html", did_id=did_id, values=values, errors=errors,
-                           problems=problems, phones=phones, flows=flows, trunks=trunks)
+                           problems=problems, phones=phones, flows=flows, queues=queues,
+                           trunks=trunks)
 
 
 @bp.route("/admin/dids/new", methods=["GET", "POST"])
@@ -105,6 +107,7 @@ def _edit(did_id: int | None) -> Any:
     target = values.pop("target", None)
     values["phone_id"] = values.get("phone_id") if target == "phone" else None
     values["flow_id"] = values.get("flow_id") if target == "flow" else None
+    values["queue_id"] = values.get("queue_id") if target == "queue" else None
     try:
         saved, applied = _save(did_id, values)
     except InvalidFields as err:

@@ -22,6 +22,8 @@ is not about this call's current leg (a foreign playback, a withdrawn leg's hang
     Entered          (new)         → PROMPT           SaveCall, Answer, Play(prompt)
     Entered          (new)         → DIALING          SaveCall, StartRinging, Originate
                                                       (no prompt; an outbound phone)
+    Entered          (new)         → QUEUED           SaveCall, Answer, StartMoh, Enqueue
+                                                      (a DID routed straight to a queue)
     Entered          (new)         → REJECTING        SaveCall, Answer, Play(no-service, or
                                                       why the outbound guard refused it)
     PromptDone       PROMPT        → DIALING          StartRinging, Originate(agent)
@@ -140,7 +142,7 @@ TRANSITIONS: dict[type[Any], dict[Phase, frozenset[Phase]]] = {
     ConnectDeadline: {P.QUEUED: _to(P.ABANDONING)},
     LegGone: {**{p: _to(p, P.ENDING, P.ENDED) for p in Phase}, P.ENDED: _to(P.ENDED)},
 }
-STARTS = _to(P.IVR, P.PROMPT, P.DIALING, P.REJECTING)  # the phases ``start`` leads to
+STARTS = _to(P.IVR, P.PROMPT, P.DIALING, P.REJECTING, P.QUEUED)  # the phases ``start`` leads to
 
 
 def accepts(phase: Phase, event: type[Any]) -> bool:

@@ -52,6 +52,7 @@ class Binding:
     prompt: str | None  # played before dialing (inbound); None dials at once
     ivr: bool = False  # the DID leads into an IVR flow (run by the service, see StartIvr)
     refused: str | None = None  # the outbound guard refused the call: why (prompt: the message)
+    queue: str | None = None  # the DID routes straight to this ACD queue (by name)
 
 
 @dataclass(frozen=True)

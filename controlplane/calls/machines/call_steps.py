@@ -162,6 +162,12 @@ def start(event: Entered, now: datetime) -> Result:
         return state, [SaveCall(state), answer, StartIvr(state.call_id)]
     if b.refused is not None:
         return _refuse(state, b.refused, b.prompt, now)
+    if b.queue is not None:
+        # A queue DID is an IVR whose only node is that queue: answered, music, enqueued
+        # exactly as IvrFinished(queue) does, without an IVR session to run.
+        state, answer = _answer_caller(replace(state, phase=P.QUEUED, queue=b.queue), now)
+        return state, [SaveCall(state), answer, StartMoh(state.call_id),
+                       Enqueue(state.call_id, b.queue, 0, ())]
     if b.dial is None:
         state, answer = _answer_caller(replace(state, phase=P.REJECTING), now)
         return state, [SaveCall(state), answer,

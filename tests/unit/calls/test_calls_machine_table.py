@@ -76,6 +76,7 @@ BINDINGS = [
     m.Binding(1, "inbound", "4822", "4822", "lab", "demo-1001", "PJSIP/demo-1001", "sound:hi"),
     m.Binding(1, "inbound", "4822", "4822", "lab", "demo-1001", "PJSIP/demo-1001", None),
     m.Binding(1, "inbound", "4822", "4822", "lab", None, None, None, ivr=True),
+    m.Binding(1, "inbound", "4822", "4822", "lab", None, None, None, queue="sales"),
     m.Binding(1, "outbound", "100", None, "lab", "demo-1003", "PJSIP/100@lab", None),
     m.Binding(1, "outbound", "100", None, "lab", "demo-1003", None, "sound:no", refused="cap"),
     m.Binding(None, "inbound", "9", "9", None, None, None, None),
