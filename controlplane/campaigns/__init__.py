@@ -19,6 +19,8 @@ I/O:
 * :mod:`.bulk_contacts` -- the SQL of a CSV import batch (look-ups, inserts, updates).
 * :mod:`.csv_import` -- a CSV file of contacts into a campaign, batch by batch.
 * :mod:`.import_runs` -- an import run: file, progress, rejected rows (the RQ job's code).
+* :mod:`.settings` -- a campaign's settings from the panel or the API: every field checked
+  with the dialer's own rules, all errors at once, then written (create, update, archive).
 * :mod:`.dispositions` -- dispositions: the admin's codes and an agent disposing a call.
 * :mod:`.hlr` -- HLR look-ups of campaign numbers (policy, and the HTTP provider).
 * :mod:`.cli`, :mod:`.import_cli` -- the ``centrala campaign`` commands.
