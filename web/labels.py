@@ -2,7 +2,7 @@
 
 Templates write ``{{ agent.status | label("agent_status") }}``; Python calls
 :func:`label`. A value nobody labelled is shown as it is (never an error on a page), and
-``tests/unit/web/test_web_labels.py`` checks every value of the enums listed here has a
+``tests/unit/web/test_web_i18n.py`` checks every value of the enums listed here has a
 label in both languages. Add a kind here when a page starts showing a new internal value.
 """
 
