@@ -122,6 +122,7 @@ class AriClient:
                             continue
                         self._spawn(on_event(event))
             except asyncio.CancelledError:
+                self.connected.clear()  # a reader started again must wait for its own socket
                 raise
             except (OSError, websockets.WebSocketException, TimeoutError) as err:
                 log.warning("ARI events disconnected: %s; retrying in %.1f s", err, backoff)
