@@ -28,13 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchkit import until  # noqa: E402
+
 from controlplane import stack, supervisor  # noqa: E402
 from controlplane.config import load_settings  # noqa: E402
 from controlplane.engine import events as ev  # noqa: E402
 from controlplane.engine.ari_ import AriClient, AriError  # noqa: E402
 from controlplane.health import check_ari  # noqa: E402
-
-from benchkit import until  # noqa: E402
 
 ENV = {
     "CENTRALA_RUNTIME_DIR": "/tmp/centrala-bench", "CENTRALA_SIP_PORT": "26060",
