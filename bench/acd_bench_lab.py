@@ -132,8 +132,11 @@ def prepare_db(settings: Settings, phones: list[str]) -> dict[str, int]:
     return users
 
 
-def start_platform(settings: Settings, agents: int) -> Platform:
-    """Fresh isolated platform + lab + control plane, agents configured (not logged in)."""
+def start_platform(settings: Settings, agents: int,
+                   controlplane_argv: list[str] | None = None) -> Platform:
+    """Fresh isolated platform + lab + control plane, agents configured (not logged in).
+    ``controlplane_argv``: in place of ``python -m controlplane.cli controlplane`` (e.g.
+    ``bench/cp_counters.py``)."""
     runtime = Path(RUNTIME)
     supervisor.down(settings)
     if runtime.exists():
@@ -147,7 +150,8 @@ def start_platform(settings: Settings, agents: int) -> Platform:
     stack.start_redis(settings)
     platform_ast = stack.start_platform_asterisk(settings)
     lab_ast = stack.start_lab(settings)
-    cp = stack.spawn(settings, "controlplane", [sys.executable, "-m", "controlplane.cli", "controlplane"])
+    cp = stack.spawn(settings, "controlplane", controlplane_argv
+                     or [sys.executable, "-m", "controlplane.cli", "controlplane"])
 
     def registered() -> bool:
         contacts = platform_ast.cli("pjsip show contacts")

@@ -218,12 +218,15 @@ def analyse(seen: Observed, t0: float, t1: float, talk_min: float) -> dict[str, 
 
 
 async def one_run(name: str, run: int, p: Platform, ami: LabAmi, ari: aiohttp.ClientSession,
-                  seen: Observed, trunk: str, tr: Traffic, pids: dict[str, int]) -> dict[str, Any]:
+                  seen: Observed, trunk: str, tr: Traffic, pids: dict[str, int],
+                  counters: Path | None = None) -> dict[str, Any]:
     log(f"{name}: {tr.callers} callers for {tr.seconds:g} s (ramp {tr.rate:g}/s)")
     t0 = time.time()
     before = {k: cpu_s(pid) for k, pid in pids.items()}
+    counted_before = read_counts(counters)
     counts = await run_traffic(ami, trunk, run, tr, t0)
     t1 = time.time()
+    counted = {k: v - counted_before.get(k, 0) for k, v in read_counts(counters).items()}
     try:
         cpu = {k: round(cpu_s(pid) - before[k], 2) for k, pid in pids.items()}
     except FileNotFoundError as err:
@@ -242,11 +245,21 @@ async def one_run(name: str, run: int, p: Platform, ami: LabAmi, ari: aiohttp.Cl
         "cpu_ms_per_answered": round(1000 * (ast + cp) / out["answered"], 1)
         if out["answered"] else None,
     })
+    if counters is not None and out["answered"]:
+        out["per_answered"] = {k: round(v / out["answered"], 1)
+                               for k, v in sorted(counted.items()) if v}
     log(f"{name}: {json.dumps(out)}")
     return out
 
 
-async def measure(p: Platform, tr: Traffic) -> dict[str, Any]:
+def read_counts(path: Path | None) -> dict[str, int]:
+    """The running totals ``bench/cp_counters.py`` keeps (nothing without ``--count``)."""
+    if path is None or not path.exists():
+        return {}
+    return dict(json.loads(path.read_text())["counts"])
+
+
+async def measure(p: Platform, tr: Traffic, counters: Path | None = None) -> dict[str, Any]:
     settings = p.settings
     seen = Observed(set(p.phones))
     connected = asyncio.Event()
@@ -258,7 +271,8 @@ async def measure(p: Platform, tr: Traffic) -> dict[str, Any]:
         async with LabAmi(settings, "acdb", events="call") as ami, aiohttp.ClientSession(
                 headers={"Authorization": basic_auth(settings)}) as ari:
             pids = {k: p.pids[k] for k in ("asterisk", "controlplane", "redis", "lab")}
-            results["centrala"] = await one_run("centrala", 1, p, ami, ari, seen, trunk, tr, pids)
+            results["centrala"] = await one_run("centrala", 1, p, ami, ari, seen, trunk, tr, pids,
+                                                counters)
             log("stopping the control plane; the DID goes to app_queue")
             await asyncio.to_thread(stack.stop_process, settings, "controlplane")
             if stack.pid_alive(settings, "controlplane") is not None:
@@ -312,6 +326,10 @@ def main() -> int:
     parser.add_argument("--talk", default="20-30", help="caller hangs up this many s after answer")
     parser.add_argument("--rate", type=float, default=5, help="ramp: calls originated per second")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--count", action="store_true",
+                        help="run the control plane under bench/cp_counters.py and print SQL, "
+                             "Redis, ARI and task counts per answered call (CPU figures then "
+                             "include the counters' own cost)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     lo, _, hi = args.talk.partition("-")
@@ -325,11 +343,15 @@ def main() -> int:
     started = time.monotonic()
     try:
         log("starting platform, lab and control plane")
-        p = start_platform(settings, args.agents)
+        counters = settings.runtime_dir / "cp-counters.json" if args.count else None
+        cp_argv = None if counters is None else [
+            sys.executable, str(Path(__file__).resolve().parent / "cp_counters.py"),
+            str(counters), "controlplane"]
+        p = start_platform(settings, args.agents, cp_argv)
         log(f"ready in {time.monotonic() - started:.0f} s; pids {p.pids}; logging agents in")
         login_agents(p)
         budget = 2 * (args.seconds + DRAIN_S + 30) + 60
-        results = asyncio.run(asyncio.wait_for(measure(p, tr), budget))
+        results = asyncio.run(asyncio.wait_for(measure(p, tr, counters), budget))
     except (BenchError, TimeoutError) as err:
         print(f"acd_vs_app_queue: error: {err}", file=sys.stderr)
         return 1
@@ -341,6 +363,10 @@ def main() -> int:
         print(json.dumps(results))
     else:
         report(results, args)
+        if "per_answered" in results["centrala"]:
+            print("control plane per answered call (counters):")
+            for k, v in results["centrala"]["per_answered"].items():
+                print(f"  {k:60} {v:8.1f}")
     dead = [r for r in ("centrala", "app_queue") if not results[r]["answered"]]
     if dead:
         print(f"acd_vs_app_queue: error: no call was answered in: {', '.join(dead)}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """Run the control plane daemon with counters: SQL statements, commits, Redis round trips,
-JSON encodes/decodes, asyncio tasks, log records.
+JSON encodes/decodes, asyncio tasks, log records, ARI requests by kind.
 
 Used by ``bench/ivr_capacity.py --count`` (and by hand for other benches) in place of
 ``python -m controlplane.cli controlplane``::
@@ -104,6 +104,24 @@ def install() -> None:
         original_handle(self, record)
 
     logging.Logger.handle = handle  # type: ignore[method-assign]
+
+    from controlplane.engine.ari_ import AriClient
+
+    original_request = AriClient.request
+
+    async def request(self: AriClient, method: str, path: str, **kwargs: Any) -> Any:
+        COUNTS["ari.requests"] += 1
+        COUNTS[f"ari.{method} {_ari_template(path)}"] += 1
+        return await original_request(self, method, path, **kwargs)
+
+    AriClient.request = request  # type: ignore[method-assign]
+
+
+def _ari_template(path: str) -> str:
+    """``/channels/1700000000.12/answer`` → ``/channels/{id}/answer``: the resource kind
+    and operation, without the object's id."""
+    parts = path.strip("/").split("/")
+    return "/" + "/".join(p if i % 2 == 0 else "{id}" for i, p in enumerate(parts))
 
 
 def _dump_forever(out: Path) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.live import raise_if_cancelled
 from controlplane.models.base import utcnow
-from controlplane.webhooks.dispatch import tick
+from controlplane.webhooks.dispatch import PRUNE_EVERY, tick
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,14 @@ class WebhookDispatcher:
         self.factory, self.queue, self.every_s = factory, queue, every_s
 
     async def run(self) -> None:
+        pruned_at = None
         while True:
             try:
-                await asyncio.to_thread(tick, self.factory, self.queue, utcnow())
+                now = utcnow()
+                prune = pruned_at is None or now - pruned_at >= PRUNE_EVERY
+                await asyncio.to_thread(tick, self.factory, self.queue, now, prune=prune)
+                if prune:
+                    pruned_at = now
             except Exception:  # noqa: BLE001 - a database or Redis hiccup must not end it
                 raise_if_cancelled()
                 log.exception("webhook dispatch failed")

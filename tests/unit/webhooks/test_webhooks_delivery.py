@@ -7,9 +7,11 @@ failure disables the subscription and queues the admins' mail."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -272,3 +274,42 @@ def test_old_finished_events_are_forgotten_pending_ones_kept(
         attempts = list(s.scalars(select(WebhookAttempt)))
     assert left == ["old-2"]
     assert len(deliveries) == 1 and {a.delivery_id for a in attempts} == {deliveries[0].id}
+
+
+def test_a_tick_without_prune_keeps_old_events_and_the_loop_prunes_once_a_minute(
+        db: sessionmaker[Session], queue: Queue, receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pruning is a daily matter: the loop asks for it once per ``PRUNE_EVERY``, and a tick
+    told not to prune leaves old finished events alone."""
+    from controlplane.webhooks import outbox
+    from controlplane.webhooks.service import WebhookDispatcher
+
+    tenant_id, _, _ = _tenant_and_hook(db, receiver.url, events=("call.started",))
+    with transaction(db) as s:  # wanted by nobody: fanned out to no delivery, then old
+        outbox.emit(s, "call.ended", tenant_id, {"call_id": "old-3"}, key=("old-3",))
+    now = datetime.now(UTC)
+    dispatch.tick(db, queue, now)
+    later = now + dispatch.KEEP + timedelta(seconds=1)
+    dispatch.tick(db, queue, later, prune=False)
+    with db() as s:
+        assert [e.payload["call_id"] for e in s.scalars(select(WebhookEvent))] == ["old-3"]
+
+    calls: list[bool] = []
+    third = threading.Event()
+
+    def counting_tick(*args: object, prune: bool = True, **kw: object) -> None:
+        calls.append(prune)  # in the loop's worker thread (to_thread)
+        if len(calls) >= 3:
+            third.set()
+
+    async def three_ticks() -> None:
+        d = WebhookDispatcher(db, queue, every_s=0.001)
+        task = asyncio.create_task(d.run())
+        assert await asyncio.to_thread(third.wait, 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    import controlplane.webhooks.service as service_module
+    monkeypatch.setattr(service_module, "tick", counting_tick)
+    asyncio.run(asyncio.wait_for(three_ticks(), 10))
+    assert calls[:3] == [True, False, False]
