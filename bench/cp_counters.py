@@ -63,7 +63,17 @@ def _sql_statement_kind(statement: str) -> str:
 def install() -> None:
     """Count at the seams the per-call cost is made of."""
     _wrap(json, "dumps", "json.dumps")
-    _wrap(json, "loads", "json.loads")
+    loads = json.loads
+
+    def counted_loads(*args: Any, **kwargs: Any) -> Any:
+        COUNTS["json.loads"] += 1
+        doc = loads(*args, **kwargs)
+        if isinstance(doc, dict) and isinstance(doc.get("type"), str):
+            COUNTS[f"json.loads of type {doc['type']}"] += 1  # ARI events by type
+        return doc
+
+    counted_loads.__wrapped__ = loads  # type: ignore[attr-defined]
+    json.loads = counted_loads
 
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
