@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from controlplane.campaigns import store as campaign_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
@@ -147,15 +147,31 @@ def test_tenants_and_roles(client, login, csrf) -> None:  # type: ignore[no-unty
     assert client.get(f"/api/v1/contacts/{cid}").status_code == 403
 
 
-def test_delete_and_delete_refused_with_dial_attempts(client, login, csrf, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_delete_and_delete_refused_with_dial_attempts(client, login, csrf, world_of) -> None:  # type: ignore[no-untyped-def]
     login(ADMIN)
     cid = _create(client, csrf, first_name="Gone").get_json()["contact"]["id"]
     assert client.delete(f"/api/v1/contacts/{cid}",
                          headers=_headers(client, csrf)).get_json() == {"deleted": cid}
     assert client.get(f"/api/v1/contacts/{cid}").status_code == 404
-    called = _world(sessions, "Called")
+    called = world_of("Called")
     resp = client.delete(f"/api/v1/contacts/{called['contact']}", headers=_headers(client, csrf))
     assert resp.status_code == 409 and resp.get_json()["error"]["id"] == "contact_in_use"
+
+
+@pytest.fixture
+def world_of(sessions):  # type: ignore[no-untyped-def]
+    """``world_of(name)`` builds :func:`_world`; its call records are deleted afterwards
+    (other tests count the demo tenant's call records)."""
+    made: list[str] = []
+
+    def build(name: str) -> dict[str, Any]:
+        w = _world(sessions, name)
+        made.extend(w["calls"])
+        return w
+
+    yield build
+    with transaction(sessions) as s:
+        s.execute(delete(CallRecord).where(CallRecord.call_id.in_(made)))
 
 
 def _world(sessions, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -196,11 +212,12 @@ def _world(sessions, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-de
                          caller_channel="PJSIP/y", started_at=at + timedelta(hours=2)))
         s.flush()
         return {"contact": contact.id, "campaign": campaign.id, "record": record.id,
-                "number": e164, "code": code, "tenant": tid}
+                "number": e164, "code": code, "tenant": tid,
+                "calls": [call_id, f"in-{call_id}"]}
 
 
-def test_history_is_one_timeline_newest_first(client, login, sessions) -> None:  # type: ignore[no-untyped-def]
-    w = _world(sessions, "Timeline")
+def test_history_is_one_timeline_newest_first(client, login, world_of) -> None:  # type: ignore[no-untyped-def]
+    w = world_of("Timeline")
     login(SUPERVISOR)
     body = client.get(f"/api/v1/contacts/{w['contact']}/history").get_json()
     kinds = [e["kind"] for e in body["history"]]
@@ -215,8 +232,8 @@ def test_history_is_one_timeline_newest_first(client, login, sessions) -> None: 
     assert call["direction"] == "inbound"  # the outbound one is the attempt, not twice
 
 
-def test_contact_page_in_polish(client, login, sessions, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
-    w = _world(sessions, "Polski")
+def test_contact_page_in_polish(client, login, world_of, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
+    w = world_of("Polski")
     login(ADMIN)
     html = client.get(f"/contacts/{w['contact']}").get_data(as_text=True)
     for text in ("Historia", "Odebrał człowiek", "Call back later", "Nagranie", "Aktywny w sieci"):
@@ -226,9 +243,10 @@ def test_contact_page_in_polish(client, login, sessions, demo_in_polish) -> None
     assert "Polski Historyk" in listing and "Kontakty" in listing
 
 
-def test_merge_moves_numbers_records_history_and_is_logged(client, login, csrf, sessions) -> None:  # type: ignore[no-untyped-def]
-    keep = _world(sessions, "Keep")
-    other = _world(sessions, "Other")
+def test_merge_moves_numbers_records_history_and_is_logged(client, login, csrf, sessions,
+                                                          world_of) -> None:  # type: ignore[no-untyped-def]
+    keep = world_of("Keep")
+    other = world_of("Other")
     with transaction(sessions) as s:  # both in one campaign too: the records are joined
         c = s.get(Contact, other["contact"])
         c.email, c.custom = "other@example.com", {"vip": "yes"}
