@@ -30,7 +30,9 @@ from controlplane.admin import http as admin_http
 from controlplane.api_access import http as api_access_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
+from controlplane.campaigns.http import import_pages as campaign_import_pages
 from controlplane.config import Settings, load_settings
+from controlplane.contacts import http as contacts_http
 from controlplane.ivr import http as ivr_http
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
@@ -103,6 +105,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *ivr_http.BLUEPRINTS,
         *acd_http.BLUEPRINTS,
         *campaigns_http.BLUEPRINTS,
+        *contacts_http.BLUEPRINTS,
+        campaign_import_pages.bp,
         *admin_http.BLUEPRINTS,
         users.bp,
         account.bp,

@@ -13,6 +13,7 @@ from controlplane.models.campaigns import (  # noqa: F401
     Disposition,
     Recontact,
 )
+from controlplane.models.contact_merges import ContactMerge  # noqa: F401
 from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
 from controlplane.models.dial_lists import (  # noqa: F401
     BlacklistEntry,

@@ -8,6 +8,9 @@ campaign's tenant:
 * ``GET /imports/<id>``: its progress (state, rows read, imported, updated, rejected, error).
 * ``GET /imports/<id>/rejected.csv``: every rejected row (line, column, reason).
 
+The panel's upload page (:mod:`.import_pages`) stores its file through :func:`start`,
+the same code as the API: there is one import path.
+
 The two ``GET`` take no parameters (``@validated()`` refuses any by name).
 
 The panel never queues RQ jobs itself (its Redis user may not); it leaves the job in the
@@ -19,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+from werkzeug.datastructures import FileStorage
 
 from controlplane.campaigns import csv_rows, import_runs
 from controlplane.campaigns.exceptions import CampaignError
@@ -34,6 +38,7 @@ from web.validation import validated
 bp = Blueprint("imports", __name__, url_prefix="/api/v1")
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+UPLOADS = ("imports.upload", "import_pages.upload")  # the API's and the page's
 
 
 class TooLarge(PanelError):
@@ -57,7 +62,7 @@ def _too_large(limit: int) -> TooLarge:
 def _allow_upload() -> None:
     """Before any hook reads the form: an upload may be larger than the panel's usual
     request limit (``MAX_CONTENT_LENGTH``), up to the import limit, and no further."""
-    if request.endpoint != "imports.upload":
+    if request.endpoint not in UPLOADS:
         return
     limit = _limit()
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
@@ -77,8 +82,14 @@ def install(app: Flask) -> None:
 @validated(form=ImportUpload)
 def upload(campaign_id: int, form: ImportUpload) -> Any:
     """Store the uploaded CSV as an import of the campaign and queue its job."""
+    return jsonify(_body(start(campaign_id, form.file))), 202
+
+
+def start(campaign_id: int, sent: FileStorage) -> import_runs.Progress:
+    """Store ``sent`` as a queued import of the campaign and leave its job in the outbox:
+    the one import path of the API and the panel's upload page. Raises TooLarge, a
+    BadParameter naming ``file`` (not UTF-8) or NotFound (another tenant's campaign)."""
     limit = _limit()
-    sent = form.file
     data = sent.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
@@ -97,7 +108,7 @@ def upload(campaign_id: int, form: ImportUpload) -> Any:
     except CampaignError as err:
         raise as_panel_error(err) from err
     import_jobs.keep(svc.sessions, started.id)
-    return jsonify(_body(started)), 202
+    return started
 
 
 def _body(p: import_runs.Progress) -> dict[str, Any]:

@@ -1,0 +1,27 @@
+"""Migration e1a0c0de0019 (the contact merge log, ``contact_merge``) goes up and down."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect
+
+from controlplane.db import make_engine
+from controlplane.migrate import alembic_config, upgrade
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_contact_merge_migration_up_and_down(db_url: str) -> None:
+    upgrade(db_url, "e1a0c0de0019")
+    assert "contact_merge" in _tables(db_url)
+    command.downgrade(alembic_config(db_url), "e1a0c0de0018")
+    tables = _tables(db_url)
+    assert "contact_merge" not in tables and "contact" in tables
+    upgrade(db_url, "e1a0c0de0019")
+    assert "contact_merge" in _tables(db_url)
