@@ -21,7 +21,7 @@ there; a route that would strip the whole number does not match it.
 :func:`choose` returns None when no enabled route matches: the number has no way out (the
 caller hears no service), exactly as a FreePBX route set without a catch-all. A tenant with
 no routes at all never gets here: :func:`default_choice` keeps the rule from before routes,
-its first trunk by id.
+its first trunk by id, the number untouched.
 
 No I/O: listed in the ``pure`` import contract (pyproject.toml).
 """
@@ -121,10 +121,11 @@ def choose(routes: Iterable[Route], number: str) -> Choice | None:
 
 
 def default_choice(first_trunk: str | None, number: str) -> Choice | None:
-    """The rule of a tenant with no route: its first trunk, the number as dialled."""
+    """The rule of a tenant with no route: its first trunk, the number exactly as given (as
+    before routes existed: a desk phone's '+' is kept, callers strip it where they did)."""
     if first_trunk is None or not digits(number):
         return None
-    return Choice(None, (Leg(first_trunk, digits(number)),))
+    return Choice(None, (Leg(first_trunk, number),))
 
 
 # ---- the rules of a route's fields (the admin room names the field and translates) ----

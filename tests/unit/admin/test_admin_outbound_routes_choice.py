@@ -68,7 +68,8 @@ def test_disabled_trunkless_and_whole_number_strips_do_not_match() -> None:
 
 
 def test_default_choice_is_the_first_trunk_as_dialled() -> None:
-    assert default_choice("t-1", "+48123") == Choice(None, (Leg("t-1", "48123"),))
+    assert default_choice("t-1", "+48123") == Choice(None, (Leg("t-1", "+48123"),))
+    assert default_choice("t-1", "+") is None
     assert default_choice(None, "48123") is None
 
 
