@@ -5,7 +5,8 @@
   :mod:`controlplane.admin.outbound_routes`). ``prefixes`` is a JSON list of digit prefixes
   (an optional leading ``+``); an empty list matches any number (the default route).
   ``strip`` digits are removed from the front of the number, then ``prepend`` is put there;
-  ``caller_id`` (optional) is the number to present; ``enabled`` false: skipped.
+  ``caller_id`` (optional) is the number to present (kept and shown; the call engine does
+  not present it yet); ``enabled`` false: skipped.
 - ``outbound_route_trunk``: the route's trunks in order (``position`` 0 is the primary, the
   later ones failover). A row per trunk, with a real foreign key, so a route never names a
   trunk that is gone: the panel refuses to delete a trunk a route uses (409 naming the
