@@ -6,6 +6,9 @@ Reading maps rows of :mod:`controlplane.models.campaigns` onto the pure vocabula
 of an attempt's life are in :mod:`controlplane.dialer.attempt_store`. All functions are
 synchronous (the daemon calls them in a thread).
 
+A plan carries the tenant's outbound routes: :func:`leg_for` gives each number its trunk and
+the digits the carrier receives (no route at all: the first trunk, as before routes).
+
 Record states in the table and in the pure core:
 
     row.state     pure kind / state                 dialled?
