@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.admin import store
 from controlplane.admin.exceptions import FieldIssue, InUse, InvalidFields
+from controlplane.admin.routes import routes_using_trunk
 from controlplane.admin.service import TRANSPORTS, tenant_slug
 from controlplane.models import Trunk
 from dialplan.checks import HOSTNAME_RE
@@ -108,6 +109,10 @@ def delete_trunk(s: Session, row: Trunk) -> None:
     if used:
         raise InUse(f"DIDs {', '.join(used)} arrive on trunk {row.name}: move them first",
                     [f"DID {n}" for n in used])
+    routed = routes_using_trunk(s, row.id)
+    if routed:
+        raise InUse(f"outbound routes {', '.join(routed)} send calls over trunk {row.name}: "
+                    "change them first", [f"route {n}" for n in routed])
     s.delete(row)
     s.flush()
 

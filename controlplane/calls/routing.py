@@ -1,12 +1,15 @@
-"""Where a call goes: DID and phone look-ups in the database (blocking; run in a thread)."""
+"""Where a call goes: DID and phone look-ups, and the outbound route of a dialled number, in the
+database (blocking; run in a thread)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from controlplane.admin import route_store
+from controlplane.admin.outbound_routes import Leg
 from controlplane.calls.machine import Binding
-from controlplane.models import Did, PhoneEndpoint, Trunk
+from controlplane.models import Did, PhoneEndpoint
 from dialplan.checks import normalise_number
 
 
@@ -63,6 +66,9 @@ def inbound_binding(factory: sessionmaker[Session], did: str, tenant_id: int | N
 
 
 def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: str) -> Binding:
+    """A desk phone (or a preview agent) dialling ``number``: a colleague's extension, else
+    out over the trunk the tenant's outbound routes choose (``route_store.choice_for``;
+    no route at all: the first trunk, the number as dialled)."""
     with factory() as s:
         phone = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == phone_name))
         if phone is None:
@@ -72,10 +78,16 @@ def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: st
         if colleague is not None:
             return Binding(phone.tenant_id, "internal", number, None, None, phone.name,
                            f"PJSIP/{colleague.name}", None)
-        trunk = s.scalar(select(Trunk).where(Trunk.tenant_id == phone.tenant_id).order_by(Trunk.id))
-        dial = f"PJSIP/{number}@{trunk.name}" if trunk is not None else None
+        leg = _leg(s, phone.tenant_id, number)
         return Binding(phone.tenant_id, "outbound", number, None,
-                       trunk.name if trunk else None, phone.name, dial, None)
+                       leg.trunk if leg else None, phone.name, leg.dial if leg else None, None)
+
+
+def _leg(s: Session, tenant_id: int, number: str) -> Leg | None:
+    """The first leg of the route ``number`` takes (its failover trunks are not dialled
+    yet: the call machine dials one leg; see the routes brief's report)."""
+    choice = route_store.choice_for(s, tenant_id, number)
+    return choice.primary if choice is not None else None
 
 
 def transfer_target(factory: sessionmaker[Session], tenant_id: int | None, to: str,
@@ -90,7 +102,6 @@ def transfer_target(factory: sessionmaker[Session], tenant_id: int | None, to: s
                 (PhoneEndpoint.extension == target) | (PhoneEndpoint.name == target)))
             return (f"PJSIP/{phone.name}", phone.name) if phone is not None else (None, None)
         if to == "number":
-            trunk = s.scalar(select(Trunk).where(Trunk.tenant_id == tenant_id).order_by(Trunk.id))
-            digits = target.lstrip("+")
-            return (f"PJSIP/{digits}@{trunk.name}", None) if trunk is not None else (None, None)
+            leg = _leg(s, tenant_id, target.lstrip("+"))
+            return (leg.dial, None) if leg is not None else (None, None)
     return None, None

@@ -27,6 +27,7 @@ from controlplane.dialer.store import (
     CampaignPlan,
     blacklists,
     count_usage,
+    leg_for,
     record_of,
     usage,
     utc,
@@ -65,7 +66,10 @@ def reserve(db: Factory, plan: CampaignPlan, n: int, now: float, *, guaranteed: 
             .limit(max(200, n * 20))
         ).all()
         by_id = {r.id: r for r, _, _ in rows}
-        records = [record_of(r, p, c, plan.default_timezone) for r, p, c in rows]
+        # a number no outbound route takes is not dialled; it waits (a route added later
+        # takes it) without being picked again and again ahead of the others
+        records = [rec for rec in (record_of(r, p, c, plan.default_timezone) for r, p, c in rows)
+                   if leg_for(plan, rec.number) is not None]
         picked = select_records(records, plan.strategy, now, n, window=plan.window,
                                 blacklist=blacklists(s, plan), guaranteed_agent=guaranteed)
         used = usage(s, plan, now)
@@ -91,9 +95,11 @@ def reserve(db: Factory, plan: CampaignPlan, n: int, now: float, *, guaranteed: 
                 used = choice.add_to(used)
                 count_usage(s, plan, caller_id, now)
             row = by_id[rec.record_id]
+            leg = leg_for(plan, rec.number)
             attempt = DialAttempt(tenant_id=plan.tenant_id, campaign_id=plan.id,
                                   record_id=row.id, number=rec.number, caller_id=caller_id,
-                                  trunk=plan.trunk, mode=plan.mode, dial_at=utc(now))
+                                  trunk=leg.trunk if leg else plan.trunk, mode=plan.mode,
+                                  dial_at=utc(now))
             s.add(attempt)
             s.flush()
             attempt_id = f"{plan.id}-{attempt.id}"

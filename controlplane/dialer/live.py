@@ -39,6 +39,7 @@ _ATTEMPT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _CALLER_ID = re.compile(r"^\+?[0-9]{0,20}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_DIALLED = re.compile(r"^[0-9]{0,40}$")
 
 # Q.850 causes of a customer leg that ended before answer.
 BUSY_CAUSES = frozenset({17})
@@ -62,6 +63,9 @@ class PlaceCall:
     priority: int = 0
     skills: tuple[str, ...] = ()
     voice: str = "en"
+    # the digits the carrier receives, after the outbound route's strip/prepend ("": the
+    # number without its '+', as before routes)
+    dialled: str = ""
 
     def __post_init__(self) -> None:
         def bad(field: str, reason: str) -> InvalidPlaceCall:
@@ -73,6 +77,8 @@ class PlaceCall:
             raise bad("number", f"{self.number!r} is not 3-20 digits with an optional '+'")
         if not _NAME.match(self.trunk):
             raise bad("trunk", f"{self.trunk!r} is not a trunk name")
+        if not _DIALLED.match(self.dialled):
+            raise bad("dialled", f"{self.dialled!r} is not up to 40 digits")
         if not _CALLER_ID.match(self.caller_id):
             raise bad("caller_id", f"{self.caller_id!r} is not up to 20 digits")
         if not _NAME.match(self.queue):
@@ -94,7 +100,7 @@ class PlaceCall:
     @property
     def dial(self) -> str:
         """The ARI endpoint of the customer leg over the tenant's trunk."""
-        return f"PJSIP/{self.number.lstrip('+')}@{self.trunk}"
+        return f"PJSIP/{self.dialled or self.number.lstrip('+')}@{self.trunk}"
 
     @staticmethod
     def from_command(data: dict[str, Any]) -> PlaceCall:
@@ -104,7 +110,7 @@ class PlaceCall:
         for name, kind in (("attempt_id", str), ("tenant_id", int), ("number", str),
                            ("trunk", str), ("caller_id", str), ("queue", str),
                            ("abandon_prompt", str), ("ring_timeout_s", int), ("priority", int),
-                           ("voice", str)):
+                           ("voice", str), ("dialled", str)):
             if name not in data:
                 continue
             value = data[name]

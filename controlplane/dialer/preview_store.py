@@ -243,6 +243,10 @@ def open_attempt(db: Factory, tenant_id: int, user_id: int, campaign_id: int, re
         phone = s.get(ContactPhone, rec.phone_id)
         contact = s.get(Contact, rec.contact_id)
         assert phone is not None and contact is not None  # foreign keys
+        leg = store.leg_for(plan, phone.number)  # the call itself is routed by calls.routing
+        if leg is None:
+            raise PreviewError("no_route", f"no outbound route takes {phone.number}: ask an "
+                                           "admin for one")
         try:
             pure = store.record_of(rec, phone, contact, plan.default_timezone)
             caller_id = store.present_caller_id(s, plan, pure, now, rng)
@@ -251,7 +255,7 @@ def open_attempt(db: Factory, tenant_id: int, user_id: int, campaign_id: int, re
         rec.assigned_user_id = owner_of(s, rec)  # the hold ends: ownership as it was
         rec.last_attempt_at = _utc(now)
         attempt = DialAttempt(tenant_id=c.tenant_id, campaign_id=c.id, record_id=rec.id,
-                              number=phone.number, caller_id=caller_id, trunk=plan.trunk,
+                              number=phone.number, caller_id=caller_id, trunk=leg.trunk,
                               agent_user_id=user_id, mode="preview", dial_at=_utc(now))
         s.add(attempt)
         s.flush()

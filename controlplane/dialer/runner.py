@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.admin.outbound_routes import Leg
 from controlplane.calls.campaign_glue import OutboundRefused
 from controlplane.calls.machine import Phase
 from controlplane.dialer import attempt_store, pacing, store
@@ -120,10 +121,12 @@ class CampaignRunner:
         taken = await asyncio.to_thread(attempt_store.reserve, self.db, plan, n, now,
                                         guaranteed=guaranteed, rng=self.rng)
         for r in taken:
+            # the outbound route of the number (reserve took only numbers a route takes)
+            leg = store.leg_for(plan, r.number) or Leg(plan.trunk, r.number.lstrip("+"))
             place = PlaceCall(attempt_id=r.attempt_id, tenant_id=plan.tenant_id,
-                              number=r.number, trunk=plan.trunk, caller_id=r.caller_id,
+                              number=r.number, trunk=leg.trunk, caller_id=r.caller_id,
                               queue=plan.queue, abandon_prompt=store.ABANDON_MESSAGE,
-                              ring_timeout_s=plan.ring_timeout_s, amd=amd)
+                              ring_timeout_s=plan.ring_timeout_s, amd=amd, dialled=leg.number)
             try:
                 await self.campaigns.place(place)
             except OutboundRefused as err:  # the call record and the audit say why

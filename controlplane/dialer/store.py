@@ -6,6 +6,9 @@ Reading maps rows of :mod:`controlplane.models.campaigns` onto the pure vocabula
 of an attempt's life are in :mod:`controlplane.dialer.attempt_store`. All functions are
 synchronous (the daemon calls them in a thread).
 
+A plan carries the tenant's outbound routes: :func:`leg_for` gives each number its trunk and
+the digits the carrier receives (no route at all: the first trunk, as before routes).
+
 Record states in the table and in the pure core:
 
     row.state     pure kind / state                 dialled?
@@ -28,6 +31,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.admin import route_store
+from controlplane.admin.outbound_routes import Leg, Route, choose
 from controlplane.dialer import compliance
 from controlplane.dialer.callerid import (
     CallerIdMode,
@@ -45,7 +50,7 @@ from controlplane.dialer.records import (
 )
 from controlplane.dialer.retry import RetryRules
 from controlplane.dialer.selection import RecontactOrder, Strategy
-from controlplane.models import PhoneEndpoint, Trunk
+from controlplane.models import PhoneEndpoint
 from controlplane.models.acd import Queue
 from controlplane.models.campaigns import (
     BlacklistEntry,
@@ -82,6 +87,18 @@ class CampaignPlan:
     caller_ids: CallerIdPolicy | None
     default_timezone: str
     target_abandon_rate: float
+    # the tenant's outbound routes (empty: every attempt leaves by ``trunk``, its first)
+    routes: tuple[Route, ...] = ()
+
+
+def leg_for(plan: CampaignPlan, number: str) -> Leg | None:
+    """The trunk and the digits an attempt on ``number`` leaves by: the tenant's outbound
+    routes (:mod:`controlplane.admin.outbound_routes`), or without routes the first trunk
+    and the number without its '+' (as before routes). None: no route takes the number."""
+    if plan.routes:
+        choice = choose(plan.routes, number)
+        return choice.primary if choice is not None else None
+    return Leg(plan.trunk, number.lstrip("+"))
 
 
 def _epoch(d: datetime | None) -> float | None:
@@ -101,13 +118,12 @@ def running_campaigns(db: Factory) -> list[CampaignPlan]:
                                                 Campaign.kind != "inbound")).all()
         for c in rows:
             queue = s.get(Queue, c.queue_id) if c.queue_id is not None else None
-            trunk = s.scalars(select(Trunk).where(Trunk.tenant_id == c.tenant_id)
-                              .order_by(Trunk.id)).first()
+            trunk = route_store.first_trunk(s, c.tenant_id)
             if queue is None or trunk is None:
                 continue
             out.append(CampaignPlan(
                 id=c.id, tenant_id=c.tenant_id, name=c.name, mode=c.mode, queue=queue.name,
-                trunk=trunk.name,
+                trunk=trunk, routes=tuple(route_store.routes_of(s, c.tenant_id)),
                 regulator=compliance.UK_OFCOM if c.regulator == "uk" else compliance.US_TSR,
                 ring_timeout_s=max(15, round(c.ring_timeout_s)),
                 window=CallingWindow(c.window_start, c.window_end,
@@ -223,13 +239,13 @@ def plan_for(s: Session, c: Campaign) -> CampaignPlan | None:
     """The plan of campaign ``c`` whatever its status and mode (a preview campaign needs no
     queue: ``queue`` is then ""); None when the tenant has no trunk to dial over."""
     queue = s.get(Queue, c.queue_id) if c.queue_id is not None else None
-    trunk = s.scalars(select(Trunk).where(Trunk.tenant_id == c.tenant_id)
-                      .order_by(Trunk.id)).first()
+    trunk = route_store.first_trunk(s, c.tenant_id)
     if trunk is None:
         return None
     return CampaignPlan(
         id=c.id, tenant_id=c.tenant_id, name=c.name, mode=c.mode,
-        queue=queue.name if queue is not None else "", trunk=trunk.name,
+        queue=queue.name if queue is not None else "", trunk=trunk,
+        routes=tuple(route_store.routes_of(s, c.tenant_id)),
         regulator=compliance.UK_OFCOM if c.regulator == "uk" else compliance.US_TSR,
         ring_timeout_s=max(15, round(c.ring_timeout_s)),
         window=CallingWindow(c.window_start, c.window_end,

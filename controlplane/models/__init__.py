@@ -33,6 +33,7 @@ from controlplane.models.ivr import (  # noqa: F401
     TtsUsage,
 )
 from controlplane.models.outbound import OutboundPolicy  # noqa: F401
+from controlplane.models.outbound_routes import OutboundRoute, OutboundRouteTrunk  # noqa: F401
 from controlplane.models.outbox import JobOutbox  # noqa: F401
 from controlplane.models.panel_sessions import PanelSession  # noqa: F401
 from controlplane.models.recordings import CallRecording

@@ -5,6 +5,7 @@
 * :mod:`.dids` -- DIDs routed to exactly one phone or IVR flow (``admin_dids``).
 * :mod:`.skills` -- skills and agents' skills (``admin_skills``).
 * :mod:`.trunks` -- carriers' trunks, identified by address (``admin_trunks``).
+* :mod:`.routes` -- outbound routes: which trunk a dialled number leaves by (``admin_routes``).
 * :mod:`.common` -- what they share: the write path (validate, check the rendered
   configuration, commit, apply, tell the ACD), list parameters, audit.
 
@@ -16,6 +17,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.admin.http import dids, phones, skills, trunks
+from controlplane.admin.http import dids, phones, routes, skills, trunks
 
-BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp, trunks.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp, trunks.bp, routes.bp)
