@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e1a0c0de0021"
-down_revision = "e1a0c0de0018"
+down_revision = "e1a0c0de0019"
 branch_labels = None
 depends_on = None
 

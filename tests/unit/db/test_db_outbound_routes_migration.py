@@ -32,7 +32,7 @@ def test_outbound_routes_migration_up_and_down(db_url: str) -> None:
     upgrade(db_url, "e1a0c0de0021")
     assert _tables(db_url) >= TABLES
     assert _route_trunk_fks(db_url) == {"outbound_route", "trunk"}
-    command.downgrade(alembic_config(db_url), "e1a0c0de0018")
+    command.downgrade(alembic_config(db_url), "e1a0c0de0019")
     tables = _tables(db_url)
     assert not TABLES & tables
     assert {"trunk", "did", "tenant"} <= tables  # nothing else dropped
