@@ -84,8 +84,9 @@ def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: st
 
 
 def _leg(s: Session, tenant_id: int, number: str) -> Leg | None:
-    """The first leg of the route ``number`` takes (its failover trunks are not dialled
-    yet: the call machine dials one leg; see the routes brief's report)."""
+    """The first leg of the route ``number`` takes. Its later trunks (failover) are not
+    dialled yet: the call machine dials one leg, and a leg failing before answer ends the
+    call (failover needs a transition for causes 34/38/41/42 that dials the next leg)."""
     choice = route_store.choice_for(s, tenant_id, number)
     return choice.primary if choice is not None else None
 
