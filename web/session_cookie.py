@@ -19,6 +19,7 @@ The cookie is sent only when it changes (a login, a visitor's first form, a logo
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import logging
@@ -143,7 +144,10 @@ class ServerSessionInterface(SessionInterface):
             session.new = True
             session.ended_reason = found.revoked_reason if found is not None else ""
             return session
-        return PanelSession(token, info, secret, dict(info.data))
+        # a deep copy: flask's flash() appends to the list it finds in the session, and a
+        # list shared with ``info.data`` made the change invisible to save_session (a second
+        # message before the next page was lost)
+        return PanelSession(token, info, secret, copy.deepcopy(info.data))
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, PanelSession)
