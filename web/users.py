@@ -134,7 +134,7 @@ def index() -> Any:
 @login_required(Role.ADMIN)
 def revoke(user_id: int) -> BaseResponse:
     count = revoke_sessions(user_id)
-    flash(f"{count} session(s) ended", "ok")
+    flash(_("%(num)d session(s) ended", num=count), "ok")
     return redirect(url_for("users.index"))
 
 
