@@ -306,7 +306,7 @@ def _edit_page(user_id: int, problems_: dict[str, str] | None = None,
         shown = user_json(s, target)
     values = form if form is not None else {
         "display_name": target.display_name, "role": shown["role"], "locale": shown["locale"] or ""}
-    return render_template("users_edit.html", user=shown, form=values, problems=problems_ or {},
+    return render_template("users_edit.html", target=shown, form=values, problems=problems_ or {},
                            roles=INVITE_ROLES, own=user_id == current_user().id), status
 
 

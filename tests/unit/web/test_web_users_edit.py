@@ -148,6 +148,7 @@ def test_the_page_edits_and_deactivates(app: Flask, client: FlaskClient,
     assert f'href="/users/{uid}"' in client.get("/users").get_data(as_text=True)
     page = client.get(f"/users/{uid}").get_data(as_text=True)
     assert "Dezaktywuj" in page and 'data-confirm="' in page
+    assert "Administracja" in page  # the nav is the admin's, not the shown user's
     resp = client.post(f"/users/{uid}", data={"csrf_token": csrf(client),
                                              "display_name": "Jan Kowalski", "role": "agent",
                                              "locale": "en"})
