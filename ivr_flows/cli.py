@@ -159,7 +159,7 @@ def _tenant_id(session: Session, domain: str) -> int:
 def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Save FILE as a draft of the tenant's flow; ``--publish`` and ``--did`` go further."""
     from controlplane.db import transaction
-    from controlplane.ivr import did_store
+    from controlplane.ivr import changes, did_store
     from controlplane.ivr import exceptions as ivr_errors
     from controlplane.ivr import store as flow_store
 
@@ -173,10 +173,11 @@ def run_deploy(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         with _database() as factory, transaction(factory) as s:
             tenant_id = _tenant_id(s, args.tenant)
-            row = flow_store.save_draft(s, tenant_id, args.name, text)
+            actor = changes.Actor(None, "cli", "cli")
+            row = changes.save(s, tenant_id, args.name, text, actor)
             name = row.flow.name
-            if args.publish:
-                flow_store.publish(s, row.flow_id, row.version)
+            if args.publish:  # the panel's publish: everything the flow names must exist
+                changes.publish(s, tenant_id, name, row.version, actor)
             if args.did:
                 did_store.bind_did(s, tenant_id, args.did, name)
             status, number = row.status, row.version
@@ -246,14 +247,14 @@ def run_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def run_rollback(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Point the flow at an earlier published version."""
     from controlplane.db import transaction
+    from controlplane.ivr import changes
     from controlplane.ivr import exceptions as ivr_errors
-    from controlplane.ivr import store as flow_store
 
     out = out or sys.stdout
     try:
         with _database() as factory, transaction(factory) as s:
-            flow = flow_store.get_flow(s, _tenant_id(s, args.tenant), args.name)
-            flow_store.rollback(s, flow.id, args.version)
+            changes.rollback(s, _tenant_id(s, args.tenant), args.name, args.version,
+                             changes.Actor(None, "cli", "cli"))
     except ivr_errors.IvrStoreError as err:
         print(f"ivr rollback: {err}", file=out)
         return 1

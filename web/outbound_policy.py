@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -164,7 +165,7 @@ def page() -> Any:
         form = _form_data(request.form)
         try:
             _save(form)
-            flash("outbound policy saved: it applies from the next call", "ok")
+            flash(_("outbound policy saved: it applies from the next call"), "ok")
             return redirect(url_for("outbound_policy.page"))
         except InvalidPolicy as err:
             errors, status = err.by_field(), err.status

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.db import transaction
@@ -42,7 +43,7 @@ def _lifted_by(value: str) -> str | None:
     """How a ban ended, without naming people of other tenants."""
     if not value:
         return None
-    kind, _, who = value.partition(":")
+    kind, _sep, who = value.partition(":")
     if who and who.endswith("@" + current_user().tenant_domain):
         return value
     return kind
@@ -85,7 +86,8 @@ def page() -> Any:
 @login_required(*ADMIN)
 def lift_form() -> BaseResponse:
     address = _lift(parse_form(LiftBan))
-    flash(f"ban of {address} lifted; {APPLY_NOTE}", "ok")
+    flash(_("ban of %(address)s lifted; the platform applies it within a few seconds",
+            address=address), "ok")
     return redirect(url_for("security.page"))
 
 

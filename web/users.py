@@ -15,6 +15,15 @@ activation link (48 h) and sets their own. ``/users/new`` (form), ``POST /api/v1
 (``POST /users/<id>/activation``, ``/api/v1/users/<id>/activation``) for a user who has
 not activated yet.
 
+One user, read and changed by an admin (``/users/<id>`` page with a *Deactivate* button;
+:mod:`controlplane.tenants.user_admin` has the rules):
+
+* ``GET    /api/v1/users/<id>`` — the user, their phones and live sessions;
+* ``PUT    /api/v1/users/<id>`` — ``{"display_name", "role", "locale", "active"}``, any of
+  them (a phone is assigned to a user on the phone: ``PUT /api/v1/phones/<id>``);
+* ``DELETE /api/v1/users/<id>`` — deactivate: sessions ended, API tokens revoked, the seat
+  freed, audited. Deactivating oneself or the last administrator is 409.
+
 The other API routes take no parameters or body (``@validated()`` refuses any by name). A user of another tenant is "not found" (404). Every force logout is a
 ``session.revoked`` audit row naming the admin.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from pydantic import ValidationError
@@ -31,17 +41,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.bus import send_reload
 from controlplane.db import transaction
 from controlplane.errors import CentralaError, Conflict
-from controlplane.models import Role, User
+from controlplane.models import PhoneEndpoint, Role, User
 from controlplane.security import audit, panel_sessions
 from controlplane.security.panel_sessions import SessionInfo
 from controlplane.tenants import service as tenant_service
-from controlplane.tenants import store
+from controlplane.tenants import store, user_admin
 from controlplane.tenants.schemas import InviteForm, UserCreate
 from controlplane.tenants.tokens import Purpose
 from web.auth import client_address, current_user, login_required
 from web.errors import NotFound
+from web.schemas.users import UserEditForm, UserUpdate
 from web.services import services
 from web.session_cookie import clock
 from web.validation import parse_form, problems, validated
@@ -122,7 +134,7 @@ def index() -> Any:
 @login_required(Role.ADMIN)
 def revoke(user_id: int) -> BaseResponse:
     count = revoke_sessions(user_id)
-    flash(f"{count} session(s) ended", "ok")
+    flash(_("%(num)d session(s) ended", num=count), "ok")
     return redirect(url_for("users.index"))
 
 
@@ -237,3 +249,137 @@ def api_create(body: UserCreate) -> Any:
 def api_activation(user_id: int) -> Any:
     resend_activation(user_id)
     return jsonify({"queued": True}), 202
+
+
+# --- one user: read, change, deactivate ------------------------------------------------
+
+
+def _actor() -> user_admin.Actor:
+    me = current_user()
+    return user_admin.Actor(me.id, me.address, client_address())
+
+
+def user_json(s: Session, user: User) -> dict[str, Any]:
+    """A user as the API shows it: fields, phones (extensions) and live sessions."""
+    now = clock(current_app)
+    phones = list(s.scalars(select(PhoneEndpoint.extension).where(
+        PhoneEndpoint.tenant_id == user.tenant_id, PhoneEndpoint.user_id == user.id)
+        .order_by(PhoneEndpoint.extension)))
+    return {"id": user.id, "login": user.login, "display_name": user.display_name or user.login,
+            "role": user.role.value, "active": user.active, "email": user.email or None,
+            "activated": bool(user.password_hash), "locale": user.locale, "phones": phones,
+            "sessions": [_session_json(i, now) for i in panel_sessions.of_user(s, user.id)
+                         if i.live(now)]}
+
+
+def change_user(user_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``values`` to the tenant's user ``user_id`` (409 on the admin rules); the ACD
+    re-reads the tenant's agents when the role or the account's state changed."""
+    me = current_user()
+    with transaction(services().sessions) as s:
+        target = _tenant_user(s, user_id)
+        changed = user_admin.update(s, target, values, _actor(), clock(current_app))
+    if "role" in changed or "active" in changed:
+        try:
+            send_reload(services().redis, me.tenant_id, actor_id=me.id)
+        except redis.RedisError:  # the daemon re-reads on its own start; the change stands
+            current_app.logger.warning("acd.reload for tenant %s not sent", me.tenant_id)
+    return changed
+
+
+def _conflict_text(err: Conflict) -> str:
+    """The admin rules' refusals in the page's language (the API keeps the English message)."""
+    texts = {
+        "own_account": _("You cannot deactivate your own account; ask another administrator."),
+        "own_role": _("You cannot take the administrator role from yourself; ask another "
+                      "administrator."),
+        "last_admin": _("This is the tenant's last active administrator: make someone else "
+                        "an administrator first."),
+    }
+    return texts.get(str(err.details.get("reason")), err.message)
+
+
+def _edit_page(user_id: int, problems_: dict[str, str] | None = None,
+               form: dict[str, str] | None = None, status: int = 200) -> Any:
+    with services().sessions() as s:
+        target = _tenant_user(s, user_id)
+        shown = user_json(s, target)
+    values = form if form is not None else {
+        "display_name": target.display_name, "role": shown["role"], "locale": shown["locale"] or ""}
+    return render_template("users_edit.html", target=shown, form=values, problems=problems_ or {},
+                           roles=INVITE_ROLES, own=user_id == current_user().id), status
+
+
+@bp.get("/users/<int:user_id>")
+@login_required(Role.ADMIN)
+def edit(user_id: int) -> Any:
+    return _edit_page(user_id)
+
+
+@bp.post("/users/<int:user_id>")
+@login_required(Role.ADMIN)
+def save(user_id: int) -> Any:
+    form = parse_form(UserEditForm).model_dump()
+    values = {k: v.strip() for k, v in form.items()}
+    try:
+        req = UserUpdate.model_validate({k: v for k, v in values.items() if k != "role" or v})
+    except ValidationError as err:
+        return _edit_page(user_id, {p.field: p.message for p in problems(err, UserUpdate)},
+                          values, 400)
+    try:
+        change_user(user_id, req.given())
+    except Conflict as err:
+        return _edit_page(user_id, {str(err.details.get("field", "role")): _conflict_text(err)},
+                          values, 409)
+    flash(_("User saved."), "ok")
+    return redirect(url_for("users.index"))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@login_required(Role.ADMIN)
+def deactivate(user_id: int) -> Any:
+    try:
+        change_user(user_id, {"active": False})
+    except Conflict as err:
+        return _edit_page(user_id, {"active": _conflict_text(err)}, None, 409)
+    flash(_("User deactivated: their sessions ended and their API tokens were revoked."), "ok")
+    return redirect(url_for("users.index"))
+
+
+@bp.post("/users/<int:user_id>/activate")
+@login_required(Role.ADMIN)
+def activate(user_id: int) -> BaseResponse:
+    change_user(user_id, {"active": True})
+    flash(_("User activated again."), "ok")
+    return redirect(url_for("users.index"))
+
+
+@bp.get("/api/v1/users/<int:user_id>")
+@login_required(Role.ADMIN)
+@validated()
+def api_user(user_id: int) -> Any:
+    """One user of the tenant: fields, phones and live panel sessions."""
+    with services().sessions() as s:
+        return jsonify({"user": user_json(s, _tenant_user(s, user_id))})
+
+
+@bp.put("/api/v1/users/<int:user_id>")
+@login_required(Role.ADMIN)
+@validated(body=UserUpdate)
+def api_update(user_id: int, body: UserUpdate) -> Any:
+    """Change a user's display name, role, language or active state (fields not sent keep
+    their value). Taking the last administrator away, or one's own rights, is 409."""
+    changed = change_user(user_id, body.given())
+    with services().sessions() as s:
+        return jsonify({"user": user_json(s, _tenant_user(s, user_id)), "changed": changed})
+
+
+@bp.delete("/api/v1/users/<int:user_id>")
+@login_required(Role.ADMIN)
+@validated()
+def api_deactivate(user_id: int) -> Any:
+    """Deactivate a user: panel sessions ended, API tokens revoked, licence freed, audited.
+    Oneself or the tenant's last administrator: 409."""
+    changed = change_user(user_id, {"active": False})
+    with services().sessions() as s:
+        return jsonify({"user": user_json(s, _tenant_user(s, user_id)), "changed": changed})

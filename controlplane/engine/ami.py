@@ -6,7 +6,12 @@ watchdog pings on a schedule: a ping that times out means a half-open
 connection, which is closed and re-opened.
 
 PJSIP contact status events feed ``centrala:contacts`` in Redis
-(endpoint → status), the live view of which phones can be rung. Other parts
+(endpoint → status), the live view of which phones can be rung. Events only say what
+*changed*: a phone that registered while the control plane was down (or restarting), or
+a contact that expired meanwhile, would never be reported. So on every (re)connection
+:meth:`AmiClient.resync_contacts` asks Asterisk for its contacts
+(``PJSIPShowContacts``), feeds each to the same consumers as an event, and drops the
+hash entries of AORs Asterisk no longer has a contact for. Other parts
 :meth:`AmiClient.subscribe` to more events (the SIP ban watcher: the
 ``security`` class) before :meth:`AmiClient.run`.
 """
@@ -26,6 +31,8 @@ from controlplane.bus import CONTACTS_KEY
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 5.0
 PING_EVERY_S = 10.0
+# Contact states that mean "can be rung" (several contacts of one AOR: any of them wins).
+REACHABLE = frozenset({"Reachable", "Created", "NonQualified", "Updated"})
 
 
 class AmiError(RuntimeError):
@@ -73,17 +80,54 @@ class AmiClient:
 
     async def _on_contact(self, _manager: Manager, message: Any) -> None:
         aor = message.get("AOR") or message.get("EndpointName") or ""
-        status = message.get("ContactStatus", "")
-        if aor and self.on_contact is not None:
+        if aor:
+            await self._contact(aor, message.get("ContactStatus", ""), message.get("URI", ""))
+
+    async def _contact(self, aor: str, status: str, uri: str) -> None:
+        """One contact's status to the consumer (the ACD) and the Redis hash."""
+        if self.on_contact is not None:
             try:
-                await self.on_contact(aor, status, message.get("URI", ""))
+                await self.on_contact(aor, status, uri)
             except Exception:  # noqa: BLE001 - a bad consumer must not kill the AMI reader
                 log.exception("contact status consumer failed")
-        if aor and self.redis is not None:
+        if self.redis is not None:
             try:
                 await self.redis.hset(CONTACTS_KEY, aor, status)
             except aioredis.RedisError as err:
                 log.warning("redis contact update failed: %s", err)
+
+    async def resync_contacts(self) -> int:
+        """Asterisk's current contacts replace what we knew (see the module docstring);
+        returns how many contacts Asterisk listed."""
+        reply = await self.action({"Action": "PJSIPShowContacts"})
+        messages = reply if isinstance(reply, list) else [reply]
+        now: dict[str, str] = {}
+        for m in messages:
+            if m.get("Event") != "ContactList":
+                continue
+            # ObjectName is "<aor>;@<hash>"; Asterisk 22 also gives Aor and Endpoint.
+            aor = m.get("Aor") or str(m.get("ObjectName", "")).split(";@", 1)[0] \
+                or m.get("Endpoint") or ""
+            status = m.get("Status", "")
+            if not aor or not status:
+                continue
+            await self._contact(aor, status, m.get("Uri", ""))
+            if status in REACHABLE or aor not in now:
+                now[aor] = status
+        if self.redis is not None:
+            try:
+                for aor, status in now.items():  # per AOR: reachable when any contact is
+                    await self.redis.hset(CONTACTS_KEY, aor, status)
+                known = await self.redis.hkeys(CONTACTS_KEY)
+                gone = [k for k in known
+                        if (k.decode() if isinstance(k, bytes) else str(k)) not in now]
+                if gone:
+                    await self.redis.hdel(CONTACTS_KEY, *gone)
+            except aioredis.RedisError as err:
+                log.warning("redis contact resync failed: %s", err)
+        listed = sum(1 for m in messages if m.get("Event") == "ContactList")
+        log.info("AMI contacts re-read: %d contact(s) of %d AOR(s)", listed, len(now))
+        return listed
 
     async def action(self, action: dict[str, str], timeout: float = ACTION_TIMEOUT_S) -> Any:
         if self.manager is None:
@@ -101,6 +145,10 @@ class AmiClient:
                 await asyncio.wait_for(self.manager.connect(), ACTION_TIMEOUT_S)
                 self.healthy.set()
                 log.info("AMI connected")
+                try:  # what changed while nobody listened (a failure only costs freshness)
+                    await self.resync_contacts()
+                except (AmiError, OSError) as err:
+                    log.warning("AMI contacts not re-read: %s", err)
                 while True:
                     await asyncio.sleep(PING_EVERY_S)
                     reply = await self.action({"Action": "Ping"})

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError, WatchError
-from rq import Queue
+from rq import Queue, Retry
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +45,10 @@ DRAIN_BATCH = 200
 # RQ options an enqueue site may give, by their ``Queue.enqueue`` names.
 OPTIONS = {"job_timeout": "timeout", "result_ttl": "result_ttl", "ttl": "ttl",
            "failure_ttl": "failure_ttl", "description": "description"}
+# ``{"retry_schedule": {"max": n, "interval": [s, ...]}}``: RQ runs a failed job again after
+# each interval in turn (its scheduler: ``centrala worker`` runs one), at most ``max`` times
+# (RQ's own ``Retry`` object is not JSON, so it cannot wait in the outbox table).
+RETRY = "retry_schedule"
 
 
 def marker_key(job_id: str) -> str:
@@ -106,10 +110,12 @@ def make_spec(func: Callable[..., Any] | str, args: tuple[Any, ...] = (),
     path = func_path(func)
     _check_json(list(args), f"{path} args")
     _check_json(dict(kwargs or {}), f"{path} kwargs")
-    unknown = set(options or {}) - set(OPTIONS)
+    unknown = set(options or {}) - set(OPTIONS) - {RETRY}
     if unknown:
         raise TypeError(f"{path}: unknown job options {sorted(unknown)}; known: {sorted(OPTIONS)}")
     _check_json(dict(options or {}), f"{path} options")
+    if RETRY in (options or {}):
+        _retry(dict(options or {})[RETRY])  # a bad one fails here, not when queued later
     return JobSpec(path, job_id or f"job-{uuid.uuid4().hex}", tuple(args), dict(kwargs or {}),
                    dict(options or {}), queue)
 
@@ -132,10 +138,20 @@ def enqueue(queue: Queue, factory: sessionmaker[Session], func: Callable[..., An
         return Outcome(spec.job_id, False)
 
 
+def _retry(option: Any) -> Retry:
+    """``{"max": n, "interval": [s, ...]}`` (as stored in the outbox) as RQ's :class:`Retry`."""
+    if not isinstance(option, dict) or set(option) - {"max", "interval"}:
+        raise TypeError(f"retry_schedule option {option!r}: expected "
+                        "{'max': n, 'interval': [s, ...]}")
+    return Retry(max=int(option["max"]), interval=option.get("interval", 0))
+
+
 def push(queue: Queue, spec: JobSpec) -> bool:
     """Queue ``spec`` with its marker in one transaction; False if it was queued before."""
     marker = marker_key(spec.job_id)
-    rq_options = {OPTIONS[k]: v for k, v in spec.options.items()}
+    rq_options: dict[str, Any] = {OPTIONS[k]: v for k, v in spec.options.items() if k != RETRY}
+    if RETRY in spec.options:
+        rq_options["retry"] = _retry(spec.options[RETRY])
     with queue.connection.pipeline() as pipe:
         try:
             pipe.watch(marker)  # type: ignore[no-untyped-call]

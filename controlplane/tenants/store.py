@@ -23,6 +23,10 @@ from controlplane.tenants.tokens import Purpose, hash_secret
 # The platform operator's own tenant: reserved, never a customer's domain.
 OPERATOR_DOMAIN = "operator.centrala.local"
 MAIL_JOB = "controlplane.jobs.mail.send_link"  # by path: the panel must not import the job
+# A mail server that refuses for a while (greylisting, a restart) gets the mail later:
+# RQ runs the failed job again after 10 s, 1 min, 5 min, 15 min, 1 h, 3 h (the job is
+# safe to retry: controlplane.jobs.mail); then it stays in RQ's failed registry.
+MAIL_RETRY = {"max": 6, "interval": [10, 60, 300, 900, 3600, 10800]}
 _LOGIN_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -81,9 +85,10 @@ def request_link(s: Session, user: User, purpose: Purpose, *, by: str, source: s
                     created_at=now, requested_by=by[:200], requested_from=source[:100])
     s.add(row)
     s.flush()
-    spec = outbox.make_spec(MAIL_JOB, (row.id,), job_id=f"mail-link-{row.id}")
+    spec = outbox.make_spec(MAIL_JOB, (row.id,), job_id=f"mail-link-{row.id}",
+                            options={outbox.RETRY: MAIL_RETRY})
     s.add(JobOutbox(job_id=spec.job_id, queue=spec.queue, func=spec.func, args=list(spec.args),
-                    kwargs={}, options={}, created_at=now))
+                    kwargs={}, options=dict(spec.options), created_at=now))
     return row
 
 

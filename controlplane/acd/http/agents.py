@@ -219,11 +219,30 @@ def _reasons(tenant_id: int, *, for_agent: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _page_message(err: PanelError) -> str:
+    """A refused command in the page's language: the control plane and Redis answer in
+    English (the API keeps their words); the page says the same thing translated."""
+    if isinstance(err, ControlPlaneDown):
+        return _("control plane not answering; try again in a moment")
+    if isinstance(err, Unavailable):
+        return _("Agent commands are unavailable now (Redis is not reachable).")
+    if isinstance(err, BadParameter) and err.name == "reason":
+        return _("Choose a break reason.")
+    if isinstance(err, CommandRefused):
+        code = err.details.get("code")
+        if code == "licence_limit":
+            return _("All licences of the tenant are in use; ask an administrator.")
+        if code == "logged_in_elsewhere":
+            return _("This agent is logged in on another workstation.")
+        return _("Refused: %(reason)s", reason=err.message)
+    return err.message  # NoPhone: translated where it is raised
+
+
 def _flash_result(command: str, target: str) -> None:
     try:
         result = run_command(int(target), command, request.form.get("reason"))
     except (CommandRefused, NoPhone, ControlPlaneDown, Unavailable, BadParameter) as err:
-        flash(err.message, "error")
+        flash(_page_message(err), "error")
         return
     status, reason = result.get("status"), result.get("reason")
     if str(get_locale()) != "en":  # English shows the command words themselves (login, ready)

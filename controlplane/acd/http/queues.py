@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,6 +44,12 @@ NOT_TOLD = (
     "saved, but the control plane was not told (Redis is not reachable); it reads the "
     "configuration again when it restarts"
 )
+
+
+def not_told() -> str:
+    """:data:`NOT_TOLD` in the page's language."""
+    return _("saved, but the control plane was not told (Redis is not reachable); it reads "
+             "the configuration again when it restarts")
 
 
 class Unavailable(PanelError):
@@ -162,7 +169,7 @@ def _edit(queue_id: int | None) -> Any:
     except qc.InvalidForm as err:
         members = {m["user_id"]: m["penalty"] for m in data["members"]}
         return _form_page(queue_id, dict(request.form), members, err.by_field()), 422
-    flash("queue saved" if told else NOT_TOLD, "ok" if told else "error")
+    flash(_("queue saved") if told else not_told(), "ok" if told else "error")
     return redirect(url_for("queues.edit", queue_id=saved))
 
 
@@ -174,7 +181,8 @@ def delete(queue_id: int) -> BaseResponse:
         name = q.name
         qc.delete_queue(s, q)
     told = _reload(current_user().tenant_id)
-    flash(f"queue {name} deleted" if told else NOT_TOLD, "ok" if told else "error")
+    flash(_("queue %(name)s deleted", name=name) if told else not_told(),
+          "ok" if told else "error")
     return redirect(url_for("queues.index"))
 
 
@@ -189,7 +197,7 @@ def breaks() -> Any:
             added = _add_break(dict(request.form))
             told = added["reloaded"]
             flash(
-                f"break reason {added['code']} added" if told else NOT_TOLD,
+                _("break reason %(code)s added", code=added["code"]) if told else not_told(),
                 "ok" if told else "error",
             )
             return redirect(url_for("queues.breaks"))
@@ -238,7 +246,7 @@ def _delete_break(break_id: int) -> bool:
 @login_required(*ADMIN)
 def delete_break(break_id: int) -> BaseResponse:
     told = _delete_break(break_id)
-    flash("break reason deleted" if told else NOT_TOLD, "ok" if told else "error")
+    flash(_("break reason deleted") if told else not_told(), "ok" if told else "error")
     return redirect(url_for("queues.breaks"))
 
 

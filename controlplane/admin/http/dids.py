@@ -20,6 +20,7 @@ from controlplane.admin.exceptions import ConfigRefused, InvalidFields
 from controlplane.admin.http.common import ADMIN, flash_applied, form_values, list_args, write
 from controlplane.admin.schemas import DidBody, ListQuery
 from web.auth import current_user, login_required
+from web.errors import FieldProblem, Invalid
 from web.services import services
 from web.validation import validated
 
@@ -108,6 +109,8 @@ def _edit(did_id: int | None) -> Any:
     values["phone_id"] = values.get("phone_id") if target == "phone" else None
     values["flow_id"] = values.get("flow_id") if target == "flow" else None
     values["queue_id"] = values.get("queue_id") if target == "queue" else None
+    if target != "phone":  # the greeting plays only before a phone rings: keep what is stored
+        values.pop("prompt", None)
     try:
         saved, applied = _save(did_id, values)
     except InvalidFields as err:
@@ -138,6 +141,7 @@ def api_list(query: ListQuery) -> Any:
 @login_required(*ADMIN)
 @validated(body=DidBody)
 def api_create(body: DidBody) -> Any:
+    _refuse_prompt_without_phone(None, body.given())
     saved, applied = _save(None, body.given())
     return _api_did(saved, applied), 201
 
@@ -153,7 +157,9 @@ def api_get(did_id: int) -> Any:
 @login_required(*ADMIN)
 @validated(body=DidBody)
 def api_update(did_id: int, body: DidBody) -> Any:
-    """Fields not sent keep their value; to switch target send the new one and null the other."""
+    """Fields not sent keep their value; to switch target send the new one and null the other.
+    ``prompt`` (the greeting before a phone rings) is refused for a queue or flow target."""
+    _refuse_prompt_without_phone(did_id, body.given())
     saved, applied = _save(did_id, body.given())
     return _api_did(saved, applied)
 
@@ -164,6 +170,21 @@ def api_update(did_id: int, body: DidBody) -> Any:
 def api_delete(did_id: int) -> Any:
     _number, applied = _delete(did_id)
     return jsonify({"deleted": did_id, "applied": applied.to_json() if applied else None})
+
+
+def _refuse_prompt_without_phone(did_id: int | None, values: dict[str, Any]) -> None:
+    """A greeting (``prompt``) is played only before a phone rings: refuse one sent for a
+    DID that routes to a queue or an IVR flow, rather than store what never plays."""
+    if values.get("prompt") is None:
+        return
+    phone = values.get("phone_id")
+    if "phone_id" not in values and did_id is not None:
+        with services().sessions() as s:
+            phone = store.did(s, current_user().tenant_id, did_id).phone_endpoint_id
+    if phone is None:
+        raise Invalid([FieldProblem(
+            "prompt", "a greeting is played only before a phone rings; leave 'prompt' out "
+            "for a DID routed to a queue or an IVR flow", "/prompt")])
 
 
 def _api_did(did_id: int, applied: Any) -> Any:

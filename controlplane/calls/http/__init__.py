@@ -3,6 +3,8 @@
 * :mod:`.pages` -- live calls (with their event stream), call records and recording
   downloads (blueprint ``calls``).
 * :mod:`.api` -- live calls and call records as JSON under ``/api/v1`` (blueprint ``api``).
+* :mod:`.recordings` -- recordings under ``/api/v1/recordings``: list, metadata, audio
+  (blueprint ``recordings_api``), with the records' scope.
 * :mod:`.records` -- the call-records query: filter, scope (own endpoints), pages.
 * :mod:`.live` -- live calls and their event stream, read from the daemon's Redis mirror.
 
@@ -15,6 +17,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.calls.http import api, pages
+from controlplane.calls.http import api, pages, recordings
 
-BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp)

@@ -151,6 +151,12 @@ def recording_file(settings: Settings, record: CallRecord) -> Path | None:
 @bp.get("/calls/records/<int:record_id>/recording")
 @login_required()
 def recording(record_id: int) -> Response:
+    return recording_response(record_id)
+
+
+def recording_response(record_id: int) -> Response:
+    """The record's WAV for the logged-in user (the page and ``/api/v1/recordings/<id>/audio``):
+    a record out of their scope, or without a recording file, is "not found"."""
     svc = services()
     with svc.sessions() as s:
         record = get_record(s, current_user(), record_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from controlplane.calls.http.schemas import DEFAULT_PER_PAGE, RecordsQuery
@@ -134,9 +134,11 @@ def scoped(user: CurrentUser, s: Session) -> Select[CallRecord]:
     return stmt
 
 
-def find_records(s: Session, user: CurrentUser, flt: RecordFilter) -> RecordPage:
-    """One page of the records ``user`` may see matching ``flt``, newest first."""
-    stmt = scoped(user, s)
+def find_records(s: Session, user: CurrentUser, flt: RecordFilter,
+                 *where: ColumnElement[bool]) -> RecordPage:
+    """One page of the records ``user`` may see matching ``flt`` (and ``where``: the
+    recordings API's conditions), newest first."""
+    stmt = scoped(user, s).where(*where)
     if flt.since:
         stmt = stmt.where(CallRecord.started_at >= flt.since)
     if flt.until:

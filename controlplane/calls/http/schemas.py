@@ -25,3 +25,11 @@ class RecordsQuery(Query):
     number: Annotated[str, Field(max_length=MAX_NUMBER_LEN), ONE_LINE] = ""
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
     per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE
+
+
+class RecordingsQuery(RecordsQuery):
+    """The records filter, and ``agent`` (a user id: calls on their phones) and ``queue``
+    (a queue's name); only calls with a recording are listed."""
+
+    agent: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    queue: Annotated[str, Field(max_length=100), ONE_LINE] = ""

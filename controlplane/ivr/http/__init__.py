@@ -2,6 +2,8 @@
 
 * :mod:`.pages` -- flows and their versions, upload with errors in place, publish,
   rollback, DIDs and the flow graph (blueprint ``ivr``).
+* :mod:`.api` -- the same flows, versions and changes under ``/api/v1/ivr-flows``
+  (blueprint ``ivr_api``); both go through :mod:`controlplane.ivr.changes`.
 * :mod:`.flow_graph` -- a flow drawn as a layered graph, server-side SVG.
 * :mod:`.flow_source` -- a flow's JSON source, pretty-printed with its errors in place.
 
@@ -14,6 +16,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.ivr.http import pages
+from controlplane.ivr.http import api, pages
 
-BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp,)
+BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp)

@@ -18,9 +18,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from controlplane.admin import references
 from controlplane.db import transaction
-from controlplane.ivr import did_store, store
+from controlplane.ivr import changes, did_store, store
 from controlplane.ivr import exceptions as ivr_errors
 from controlplane.ivr.http.flow_graph import render_svg
 from controlplane.ivr.http.flow_source import Annotated, annotate, annotate_text
@@ -28,7 +27,7 @@ from controlplane.models import Role
 from controlplane.models.ivr import IvrFlow, IvrFlowVersion
 from ivr_flows import json_text
 from ivr_flows.validator import FlowError, too_deep
-from web.auth import current_user, login_required
+from web.auth import client_address, current_user, login_required
 from web.errors import BadParameter, NotFound, PanelError
 from web.request_limits import MAX_ID
 from web.services import services
@@ -59,6 +58,12 @@ def _store_errors() -> Iterator[None]:
         raise InvalidFlow(str(err), details={"errors": [e.__dict__ for e in err.errors]}) from err
     except (ivr_errors.PublishedVersionImmutable, ivr_errors.NotPublished) as err:
         raise Conflict(str(err)) from err
+
+
+def actor() -> changes.Actor:
+    """The logged-in user as the author of a change (audit row, version's author)."""
+    user = current_user()
+    return changes.Actor(user.id, user.address, client_address())
 
 
 def _flow(s: Session, name: str) -> IvrFlow:
@@ -101,19 +106,14 @@ def upload() -> Any:
         return _check_page(annotate_text(text, error, lineno), name or "", text, 1), 422
     if name is None and isinstance(doc, dict) and isinstance(doc.get("id"), str):
         name = doc["id"]
-    errors: list[FlowError] = []
-    try:
-        store.check_name(name or "")
-    except ivr_errors.FlowInvalid as err:
-        errors += err.errors
     with services().sessions() as s:
-        errors += store.check_document(s, user.tenant_id, name or "", doc)
+        errors = changes.upload_errors(s, user.tenant_id, name or "", doc)
     annotated = annotate(doc, errors)
     if errors or not save:
         return _check_page(annotated, name or "", text, len(errors)), 422 if errors else 200
     assert name is not None
     with transaction(services().sessions) as s, _store_errors():
-        version = store.save_draft(s, user.tenant_id, name, doc, user.id)
+        version = changes.save(s, user.tenant_id, name, doc, actor())
         number = version.version
     return redirect(url_for("ivr.version", name=name, number=number))
 
@@ -193,13 +193,7 @@ def graph(name: str, number: int) -> Response:
 def publish(name: str, number: int) -> BaseResponse:
     user = current_user()
     with transaction(services().sessions) as s, _store_errors():
-        found = store.get_flow(s, user.tenant_id, name)
-        row = store.get_version(s, found.id, number)
-        if not row.published:  # callers reach it from now: everything it names must exist
-            missing = references.publish_errors(s, user.tenant_id, name, json.loads(row.document))
-            if missing:
-                raise ivr_errors.FlowInvalid(missing)
-        store.publish(s, found.id, number, tenant_id=user.tenant_id)
+        changes.publish(s, user.tenant_id, name, number, actor())
     return redirect(url_for("ivr.version", name=name, number=number))
 
 
@@ -209,8 +203,7 @@ def rollback(name: str) -> BaseResponse:
     user = current_user()
     number = _int_field("version")
     with transaction(services().sessions) as s, _store_errors():
-        found = store.get_flow(s, user.tenant_id, name)
-        store.rollback(s, found.id, number, tenant_id=user.tenant_id)
+        changes.rollback(s, user.tenant_id, name, number, actor())
     return redirect(url_for("ivr.version", name=name, number=number))
 
 

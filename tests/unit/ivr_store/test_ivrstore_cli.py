@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.config import load_settings
+from controlplane.db import transaction
 from controlplane.ivr import did_store
 from controlplane.ivr import store as flow_store
+from controlplane.models.acd import Queue
+from controlplane.models.security import SecurityEvent
 from controlplane.tts import EspeakEngine, cache_dir
 from ivr_flows.cli import main
 from ivr_flows.model import parse_flow
@@ -33,6 +37,8 @@ def env(
 
 
 def test_deploy_publish_bind_versions_rollback(env, tenants, tmp_path: Path, capsys) -> None:
+    with transaction(env) as s:  # the queues main_menu sends callers to (publish checks them)
+        s.add_all([Queue(tenant_id=tenants.a, name=n) for n in ("sales", "support")])
     flow = tmp_path / "menu.json"
     doc = json.loads((EXAMPLES / "main_menu.json").read_text(encoding="utf-8"))
     flow.write_text(json.dumps(doc), encoding="utf-8")
@@ -105,3 +111,23 @@ def test_deploy_refuses_other_tenants_did_and_unknown_tenant(
         assert flow_store.list_flows(s, tenants.a) == []
     assert main(["deploy", str(flow), "--tenant", "nobody.example"]) == 1
     assert "no tenant with domain 'nobody.example'" in capsys.readouterr().out
+
+
+def test_deploy_publish_refuses_a_missing_queue_like_the_panel(env, tenants, tmp_path: Path,
+                                                               capsys) -> None:
+    """``--publish`` runs the panel's cross-object check: a flow naming a queue the tenant
+    does not have is not published (nor stored: the deploy is one transaction)."""
+    flow = tmp_path / "menu.json"
+    flow.write_text((EXAMPLES / "main_menu.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["deploy", str(flow), "--tenant", "a.example", "--publish"]) == 1
+    out = capsys.readouterr().out
+    assert f"{flow}#/nodes/sales/queue: queue 'sales' does not exist" in out
+    with env() as s:
+        assert flow_store.list_flows(s, tenants.a) == []
+    # Without --publish the draft is stored (drafts may name what does not exist yet), audited.
+    assert main(["deploy", str(flow), "--tenant", "a.example"]) == 0
+    assert "main_menu version 1: draft" in capsys.readouterr().out
+    with env() as s:
+        kinds = [e.kind for e in s.scalars(select(SecurityEvent).where(
+            SecurityEvent.tenant_id == tenants.a))]
+    assert kinds == ["ivr.flow.saved"]

@@ -173,6 +173,14 @@ class Caller:
 
 @pytest.fixture
 def callers(fuzz_app: Flask, login_form, csrf) -> Iterator[dict[str, Caller]]:  # type: ignore[no-untyped-def]
+    # An earlier run may have deactivated or re-roled these users (DELETE and PUT
+    # /api/v1/users/<id> take the known ids too): each role starts as itself again.
+    with transaction(fuzz_app.extensions["centrala"].sessions) as s:
+        for role, address in ROLES.items():
+            user = s.scalar(select(User).join(Tenant).where(
+                User.login == address.split("@")[0], Tenant.domain == DEMO_DOMAIN))
+            assert user is not None
+            user.active, user.role = True, Role(role)
     out = {}
     for role, address in ROLES.items():
         caller = Caller(fuzz_app.test_client(), address, login_form, csrf)
