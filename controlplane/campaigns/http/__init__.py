@@ -8,6 +8,7 @@
   (blueprint ``campaign_setup``).
 * :mod:`.imports` -- contact imports (CSV upload, progress, rejected rows; blueprint
   ``imports``), registered by :func:`.imports.install` with its own upload size limit.
+* :mod:`.blacklist`, :mod:`.caller_ids`, :mod:`.recontacts` -- the dial lists, page and API.
 
 Like every ``controlplane.<domain>.http``, it reads the domain's tables and talks to the
 daemon only through :mod:`controlplane.bus`; it imports no asyncio service (the
@@ -20,7 +21,9 @@ from __future__ import annotations
 from flask import Blueprint
 
 from controlplane.campaigns.http import api, imports, pages, setup
+from controlplane.campaigns.http import blacklist as blacklist_http  # blacklists (/blacklist)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, setup.bp)
+BLUEPRINTS += (blacklist_http.bp,)
 
 __all__ = ["BLUEPRINTS", "imports"]
