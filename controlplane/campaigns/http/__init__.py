@@ -22,8 +22,12 @@ from flask import Blueprint
 
 from controlplane.campaigns.http import api, imports, pages, setup
 from controlplane.campaigns.http import blacklist as blacklist_http  # blacklists (/blacklist)
+from controlplane.campaigns.http import caller_ids as caller_ids_http  # the caller-ID pool
+from controlplane.campaigns.http import recontacts as recontacts_http  # scheduled call-backs
 
 BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, setup.bp)
 BLUEPRINTS += (blacklist_http.bp,)
+BLUEPRINTS += (caller_ids_http.bp,)
+BLUEPRINTS += (recontacts_http.bp,)
 
 __all__ = ["BLUEPRINTS", "imports"]
