@@ -9,9 +9,9 @@ and come back as 400 naming their field, or 409 for a duplicate.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from controlplane.campaigns.http.schemas import FilePart, _file_required
 from web.schemas.common import ONE_LINE, Body, Form, Id, Query
@@ -56,6 +56,14 @@ class BlacklistUpload(Form):
     file: FilePart = Field(default=None, validate_default=True)
     campaign_id: Id | None = None
     reason: Reason = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_campaign_is_none(cls, data: Any) -> Any:
+        # the page's "All campaigns" choice posts an empty value
+        if isinstance(data, dict) and data.get("campaign_id") == "":
+            return {k: v for k, v in data.items() if k != "campaign_id"}
+        return data
 
 
 class CallerIdQuery(PagedQuery):

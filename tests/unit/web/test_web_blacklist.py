@@ -317,8 +317,8 @@ def test_the_page_adds_searches_uploads_and_deletes(client, login, csrf, store, 
     assert bad.status_code == 422
     assert 'data-error-for="pattern"' in bad.get_data(as_text=True)
     up = client.post("/blacklist/upload", data={
-        "file": (io.BytesIO(f"{mobile()}\nnope\n".encode()), "x.txt"),
-        "csrf_token": csrf(client)}, content_type="multipart/form-data")
+        "file": (io.BytesIO(f"{mobile()}\nnope\n".encode()), "x.txt"), "campaign_id": "",
+        "reason": "", "csrf_token": csrf(client)}, content_type="multipart/form-data")
     assert up.status_code == 200
     assert 'data-line="2"' in up.get_data(as_text=True)
     with store() as s:
