@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from controlplane.admin.store import Page, paged
@@ -40,6 +40,7 @@ from controlplane.campaigns.exceptions import (
     InvalidNumber,
     NotFound,
 )
+from controlplane.models.base import utcnow
 from controlplane.models.campaigns import BlacklistEntry, Campaign
 from controlplane.models.outbound import OutboundPolicy
 
@@ -193,7 +194,7 @@ def listing(s: Session, tenant: int | None, *, campaign_id: int | None = None,
         text = q.strip()
         digits = "".join(ch for ch in text if ch.isdigit())
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds = [BlacklistEntry.reason.ilike(like, escape="\\")]
+        conds: list[ColumnElement[bool]] = [BlacklistEntry.reason.ilike(like, escape="\\")]
         if digits:
             conds.append(BlacklistEntry.pattern.contains(digits.lstrip("0") or digits))
         stmt = stmt.where(or_(*conds))
@@ -248,18 +249,19 @@ def add_many(s: Session, tenant: int | None, found: Sequence[tuple[int, Candidat
         else BlacklistEntry.tenant_id == tenant,
         BlacklistEntry.campaign_id.is_(None) if campaign_id is None
         else BlacklistEntry.campaign_id == campaign_id))}
-    added = already = 0
+    rows: list[dict[str, Any]] = []
+    already = 0
     for _line, c in found:
         key = (c.pattern, c.is_prefix)
         if key in existing:
             already += 1
             continue
         existing.add(key)
-        s.add(BlacklistEntry(tenant_id=tenant, campaign_id=campaign_id, pattern=c.pattern,
-                             is_prefix=c.is_prefix, reason=c.reason))
-        added += 1
-    s.flush()
-    return UploadReport(added, already, rejected)
+        rows.append({"tenant_id": tenant, "campaign_id": campaign_id, "pattern": c.pattern,
+                     "is_prefix": c.is_prefix, "reason": c.reason, "created_at": utcnow()})
+    if rows:  # one executemany: ORM objects cost ~0.3 ms a row (40k lines: 14 s)
+        s.execute(insert(BlacklistEntry), rows)
+    return UploadReport(len(rows), already, rejected)
 
 
 def delete(s: Session, tenant: int | None, entry_id: int) -> BlacklistEntry:

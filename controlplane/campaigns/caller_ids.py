@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from controlplane.admin.store import Page, paged
@@ -52,7 +52,7 @@ def listing(s: Session, tenant: int, day: date, *, campaign_id: int | None = Non
     if q and q.strip():
         digits = "".join(ch for ch in q if ch.isdigit()).lstrip("0")
         like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds = [CallerIdNumber.region.ilike(like, escape="\\")]
+        conds: list[ColumnElement[bool]] = [CallerIdNumber.region.ilike(like, escape="\\")]
         if digits:
             conds.append(CallerIdNumber.number.contains(digits))
         stmt = stmt.where(or_(*conds))

@@ -18,7 +18,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     flash,
     jsonify,
     redirect,
@@ -44,7 +43,7 @@ from controlplane.security import audit
 from web.auth import client_address, current_user, login_required
 from web.errors import BadParameter, Invalid, PanelError
 from web.services import services
-from web.validation import parse_form, validated
+from web.validation import parse, parse_form, validated
 
 bp = Blueprint("blacklist", __name__)
 LIST_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR)
@@ -61,7 +60,7 @@ def _allow_upload() -> None:
 
 @bp.record_once
 def _install(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
+    app = state.app
     app.before_request_funcs.setdefault(None, []).insert(0, _allow_upload)
 
 
@@ -143,7 +142,7 @@ def upload(form: BlacklistUpload) -> bl.UploadReport:
 
 def _page(status: int = 200, *, errors: dict[str, str] | None = None,
           values: dict[str, Any] | None = None, report: bl.UploadReport | None = None) -> Any:
-    args = {"q": request.args.get("q") or None,
+    args: dict[str, Any] = {"q": request.args.get("q") or None,
             "campaign_id": _int(request.args.get("campaign_id")),
             "page": _int(request.args.get("page")) or 1, "per_page": 50}
     rows, page = listing(**args)
@@ -181,11 +180,9 @@ def create() -> Any:
     if values.get("campaign_id"):
         data["campaign_id"] = _int(values["campaign_id"]) or values["campaign_id"]
     try:
-        added = add(BlacklistBody.model_validate(data))
+        added = add(parse(BlacklistBody, data))
     except PanelError as err:
         return _page(422, errors=_errors(err), values=values)
-    except ValueError as err:  # pydantic: shape of the form
-        return _page(422, errors={"pattern": str(err).splitlines()[-1]}, values=values)
     flash(_("%(pattern)s added to the blacklist", pattern=added["pattern"]), "ok")
     return redirect(url_for("blacklist.index"))
 

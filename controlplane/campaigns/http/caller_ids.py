@@ -115,7 +115,7 @@ def index() -> Any:
         else:
             flash(_("%(number)s added to the caller-ID pool", number=added["number"]), "ok")
             return redirect(url_for("caller_ids.index"))
-    args = {"q": request.args.get("q") or None,
+    args: dict[str, Any] = {"q": request.args.get("q") or None,
             "campaign_id": _int(request.args.get("campaign_id")),
             "page": _int(request.args.get("page")) or 1, "per_page": 50}
     with services().sessions() as s:

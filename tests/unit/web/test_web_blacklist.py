@@ -220,6 +220,8 @@ def test_platform_entries_are_the_operators(client, login, csrf, app, operator, 
     # `with` test client keeps its request context, so flask-babel's cached locale leaks)
     assert e164(national) in page and f"/blacklist/{entry['id']}/delete" not in page
 
+    own = client.get("/blacklist").get_data(as_text=True)  # the operator's page: editable
+    assert f"/blacklist/{entry['id']}/delete" in own and 'name="campaign_id"' not in own
     assert api(client, csrf, "DELETE", f"/api/v1/blacklists/{entry['id']}").status_code == 200
 
 
@@ -316,6 +318,11 @@ def test_the_page_adds_searches_uploads_and_deletes(client, login, csrf, store, 
     bad = client.post("/blacklist", data={"pattern": "12", "csrf_token": csrf(client)})
     assert bad.status_code == 422
     assert 'data-error-for="pattern"' in bad.get_data(as_text=True)
+    empty = client.post("/blacklist", data={"pattern": "", "campaign_id": "x",
+                                            "csrf_token": csrf(client)})
+    assert empty.status_code == 422
+    assert 'data-error-for="pattern"' in empty.get_data(as_text=True)
+    assert 'data-error-for="campaign_id"' in empty.get_data(as_text=True)
     up = client.post("/blacklist/upload", data={
         "file": (io.BytesIO(f"{mobile()}\nnope\n".encode()), "x.txt"), "campaign_id": "",
         "reason": "", "csrf_token": csrf(client)}, content_type="multipart/form-data")
