@@ -36,6 +36,7 @@ from controlplane.campaigns.http.lists_schemas import (
     BlacklistQuery,
     BlacklistUpload,
 )
+from controlplane.campaigns.http.number_words import say
 from controlplane.campaigns.http.pages import as_panel_error
 from controlplane.db import transaction
 from controlplane.models import Role
@@ -150,7 +151,7 @@ def _page(status: int = 200, *, errors: dict[str, str] | None = None,
         campaigns = bl.visible_campaigns(s, tenant_scope())
     return render_template("blacklist.html", rows=rows, page=page, args=args,
                            campaigns=campaigns, errors=errors or {}, values=values or {},
-                           report=report, operator=tenant_scope() is None), status
+                           report=report, operator=tenant_scope() is None, say=say), status
 
 
 def _int(text: str | None) -> int | None:
@@ -164,10 +165,13 @@ def index() -> Any:
 
 
 def _errors(err: PanelError) -> dict[str, str]:
+    """A refusal as the page shows it: each field's reason in the page's language."""
     if isinstance(err, Invalid):
-        return {p.field: p.message for p in err.problems}
+        return {p.field: say(p.message) for p in err.problems}
+    if err.status == 409:
+        return {"pattern": _("This number or prefix is on this list already.")}
     field = err.details.get("field")
-    return {str(field): err.message} if field else {"pattern": err.message}
+    return {str(field or "pattern"): say(err.message)}
 
 
 @bp.post("/blacklist")

@@ -20,6 +20,7 @@ from controlplane.campaigns import blacklist as bl
 from controlplane.campaigns import caller_ids as pool
 from controlplane.campaigns.exceptions import CampaignError
 from controlplane.campaigns.http.lists_schemas import CallerIdBody, CallerIdQuery
+from controlplane.campaigns.http.number_words import say
 from controlplane.campaigns.http.pages import SUPERVISORS, as_panel_error
 from controlplane.db import transaction
 from controlplane.security import audit
@@ -96,9 +97,12 @@ def _form_given(form: dict[str, str], *, with_number: bool) -> dict[str, Any]:
 
 
 def _errors(err: PanelError) -> dict[str, str]:
+    """A refusal as the page shows it: each field's reason in the page's language."""
     if isinstance(err, Invalid):
-        return {p.field: p.message for p in err.problems}
-    return {str(err.details.get("field") or "number"): err.message}
+        return {p.field: say(p.message) for p in err.problems}
+    if err.status == 409:
+        return {"number": _("This number is in the caller-ID pool already.")}
+    return {str(err.details.get("field") or "number"): say(err.message)}
 
 
 @bp.route("/caller-ids", methods=["GET", "POST"])

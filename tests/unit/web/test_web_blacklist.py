@@ -318,6 +318,10 @@ def test_the_page_adds_searches_uploads_and_deletes(client, login, csrf, store, 
     bad = client.post("/blacklist", data={"pattern": "12", "csrf_token": csrf(client)})
     assert bad.status_code == 422
     assert 'data-error-for="pattern"' in bad.get_data(as_text=True)
+    assert "za krótki dla +48" in bad.get_data(as_text=True)
+    again = client.post("/blacklist", data={"pattern": e164(national),
+                                            "csrf_token": csrf(client)})
+    assert again.status_code == 422 and "już jest na tej liście" in again.get_data(as_text=True)
     empty = client.post("/blacklist", data={"pattern": "", "campaign_id": "x",
                                             "csrf_token": csrf(client)})
     assert empty.status_code == 422
@@ -328,6 +332,7 @@ def test_the_page_adds_searches_uploads_and_deletes(client, login, csrf, store, 
         "reason": "", "csrf_token": csrf(client)}, content_type="multipart/form-data")
     assert up.status_code == 200
     assert 'data-line="2"' in up.get_data(as_text=True)
+    assert "to nie jest numer telefonu (brak cyfr)" in up.get_data(as_text=True)
     with store() as s:
         entry_id = s.scalar(select(BlacklistEntry.id).where(
             BlacklistEntry.pattern == e164(national)))

@@ -179,6 +179,9 @@ def test_the_pages_list_add_edit_and_delete(client, login, csrf, store, demo_in_
     assert e164(national) in page and "Wszystkie kampanie" in page and 'data-used="0"' in page
     dup = client.post("/caller-ids", data={"number": national, "csrf_token": csrf(client)})
     assert dup.status_code == 422 and 'data-error-for="number"' in dup.get_data(as_text=True)
+    assert "już jest w puli" in dup.get_data(as_text=True)
+    short = client.post("/caller-ids", data={"number": "22 1", "csrf_token": csrf(client)})
+    assert short.status_code == 422 and "za krótki" in short.get_data(as_text=True)
     bad = client.post(f"/caller-ids/{number_id}", data={"daily_cap": "-3",
                                                          "csrf_token": csrf(client)})
     assert bad.status_code == 422 and 'data-error-for="daily_cap"' in bad.get_data(as_text=True)
