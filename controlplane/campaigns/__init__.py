@@ -23,6 +23,9 @@ I/O:
   with the dialer's own rules, all errors at once, then written (create, update, archive).
 * :mod:`.dispositions` -- dispositions: the admin's codes and an agent disposing a call.
 * :mod:`.hlr` -- HLR look-ups of campaign numbers (policy, and the HTTP provider).
+* :mod:`.blacklist` -- the blacklist as people keep it: typed patterns, files, scopes.
+* :mod:`.caller_ids` -- the caller-ID pool: numbers, campaign, tainted, cap, today's use.
+* :mod:`.recontact_list` -- recontacts listed for supervisors, rescheduled, cancelled.
 * :mod:`.cli`, :mod:`.import_cli` -- the ``centrala campaign`` commands.
 * :mod:`.http` -- the panel's campaign pages, ``/api/v1`` and contact imports.
 """
