@@ -34,6 +34,7 @@ from controlplane.campaigns.http import import_pages as campaign_import_pages
 from controlplane.config import Settings, load_settings
 from controlplane.contacts import http as contacts_http
 from controlplane.ivr import http as ivr_http
+from controlplane.ivr.http import prompts as ivr_prompts
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from controlplane.tenants import http as tenants_http
@@ -121,6 +122,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
+    ivr_prompts.install(app)  # prompts: pages and API, own upload size limit
     errors.register(app)
     app.after_request(_security_headers)
     return app

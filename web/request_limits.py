@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -45,6 +46,26 @@ def install(app: Flask) -> None:
     """Check every request of ``app`` before its view runs."""
     app.config.setdefault("MAX_JSON_DEPTH", DEFAULT_JSON_DEPTH)
     app.before_request(check_request)
+
+
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around an uploaded file
+
+
+def allow_uploads(app: Flask, endpoints: Collection[str], limit: Callable[[], int],
+                  too_large: Callable[[int], PanelError]) -> None:
+    """Let the views ``endpoints`` take a file of up to ``limit()`` bytes, above the
+    panel's usual ``MAX_CONTENT_LENGTH``, and no further (``too_large(limit)`` is raised).
+    The hook runs first of all, since the CSRF and request checks read the form."""
+
+    def allow() -> None:
+        if request.endpoint not in endpoints:
+            return
+        top = limit()
+        if request.content_length is not None and request.content_length > top + MULTIPART_SLACK:
+            raise too_large(top)
+        request.max_content_length = top + MULTIPART_SLACK
+
+    app.before_request_funcs.setdefault(None, []).insert(0, allow)
 
 
 def check_request() -> None:

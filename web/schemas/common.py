@@ -20,9 +20,12 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainValidator,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
+from werkzeug.datastructures import FileStorage
 
 MAX_INT = 2**31 - 1
 MAX_NUMBER = 1e9
@@ -91,6 +94,29 @@ class Form(BaseModel):
     aside before, it was checked already); an empty field is the empty string."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def file_part(attach: str) -> Any:
+    """The type of a multipart form's file field (:func:`web.validation.parse_form` passes
+    files in); ``attach`` tells the client how to send it (``curl -F file=@…``). Missing, or
+    a text field in its place (a part without a filename), is refused with that hint."""
+
+    def check(value: Any) -> FileStorage:
+        if value is None:
+            raise ValueError(attach)
+        if not isinstance(value, FileStorage):
+            raise ValueError(f"must be a file part with a filename, not text; {attach}")
+        return value
+
+    return Annotated[FileStorage, PlainValidator(check),
+                     WithJsonSchema({"type": "string", "format": "binary"})]  # OpenAPI's file
+
+
+def file_required(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of a form whose ``file`` field is required (its default only
+    stands for "not sent", so that the hint above names it instead of a bare "required")."""
+    schema["properties"]["file"].pop("default", None)
+    schema.setdefault("required", []).append("file")
 
 
 class Query(BaseModel):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, url_for
 from werkzeug.datastructures import FileStorage
 
 from controlplane.campaigns import csv_rows, import_runs
@@ -32,12 +32,12 @@ from controlplane.db import transaction
 from controlplane.jobs import imports as import_jobs
 from web.auth import current_user, login_required
 from web.errors import BadParameter, PanelError
+from web.request_limits import allow_uploads
 from web.services import services
 from web.validation import validated
 
 bp = Blueprint("imports", __name__, url_prefix="/api/v1")
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 UPLOADS = ("imports.upload", "import_pages.upload")  # the API's and the page's
 
 
@@ -59,22 +59,10 @@ def _too_large(limit: int) -> TooLarge:
     )
 
 
-def _allow_upload() -> None:
-    """Before any hook reads the form: an upload may be larger than the panel's usual
-    request limit (``MAX_CONTENT_LENGTH``), up to the import limit, and no further."""
-    if request.endpoint not in UPLOADS:
-        return
-    limit = _limit()
-    if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-        raise _too_large(limit)
-    request.max_content_length = limit + MULTIPART_SLACK
-
-
 def install(app: Flask) -> None:
-    """Register the blueprint and the upload limit (first of the request hooks, since the
-    CSRF and request checks read the form)."""
+    """Register the blueprint and the upload limit of the API's and the page's upload."""
     app.register_blueprint(bp)
-    app.before_request_funcs.setdefault(None, []).insert(0, _allow_upload)
+    allow_uploads(app, UPLOADS, _limit, _too_large)
 
 
 @bp.post("/campaigns/<int:campaign_id>/imports")

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
-from werkzeug.datastructures import FileStorage
+from pydantic import ConfigDict, Field
 
-from web.schemas.common import MULTI_LINE, ONE_LINE, Body, Count, Form, Id, Query
+from web.schemas.common import (
+    MULTI_LINE,
+    ONE_LINE,
+    Body,
+    Count,
+    Form,
+    Id,
+    Query,
+    file_part,
+    file_required,
+)
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
@@ -66,33 +75,14 @@ class DispositionBody(Body):
 ATTACH = "attach the CSV as the multipart field 'file' (curl -F file=@contacts.csv)"
 
 
-def _file_part(value: Any) -> FileStorage:
-    if value is None:
-        raise ValueError(ATTACH)
-    if not isinstance(value, FileStorage):
-        # A part without a filename is a text field to Werkzeug, not a file.
-        raise ValueError(f"must be a file part with a filename, not text; {ATTACH}")
-    return value
-
-
-FilePart = Annotated[
-    FileStorage,
-    PlainValidator(_file_part),
-    WithJsonSchema({"type": "string", "format": "binary"}),  # OpenAPI's file upload
-]
-"""A file part of a multipart form (:func:`web.validation.parse_form` passes them in)."""
-
-
-def _file_required(schema: dict[str, Any]) -> None:
-    """The description says what the validator enforces: ``file`` is required."""
-    schema["properties"]["file"].pop("default", None)
-    schema["required"] = ["file"]
+FilePart = file_part(ATTACH)
+"""The CSV's file part of a multipart form."""
 
 
 class ImportUpload(Form):
     """``file``: the CSV of contacts (UTF-8, a header row, then one contact a row)."""
 
-    model_config = ConfigDict(json_schema_extra=_file_required)
+    model_config = ConfigDict(json_schema_extra=file_required)
 
     # The default only stands for "not sent": it is validated, so a missing file is
     # named with the hint above instead of a bare "required".
