@@ -43,26 +43,30 @@ from controlplane.models import Role
 from controlplane.security import audit
 from web.auth import client_address, current_user, login_required
 from web.errors import BadParameter, Invalid, PanelError
+from web.request_limits import allow_uploads
 from web.services import services
 from web.validation import parse, parse_form, validated
 
 bp = Blueprint("blacklist", __name__)
 LIST_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR)
 UPLOAD_ENDPOINTS = ("blacklist.api_upload", "blacklist.upload")
-MULTIPART_SLACK = 64 * 1024
 
 
-def _allow_upload() -> None:
-    """Before the CSRF check reads the form: an upload may be larger than the panel's
-    usual request limit, up to the blacklist file limit."""
-    if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = bl.MAX_FILE_BYTES + MULTIPART_SLACK
+class TooLarge(PanelError):
+    status = 413
+    error_id = "too_large"
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"a blacklist file may be at most {limit // 1024} KiB; split it",
+                    details={"max_bytes": limit})
 
 
 @bp.record_once
 def _install(state: BlueprintSetupState) -> None:
-    app = state.app
-    app.before_request_funcs.setdefault(None, []).insert(0, _allow_upload)
+    """An upload may be larger than the panel's usual request limit, up to the blacklist
+    file limit (:func:`web.request_limits.allow_uploads`)."""
+    allow_uploads(state.app, UPLOAD_ENDPOINTS, lambda: bl.MAX_FILE_BYTES, _too_large)
 
 
 def tenant_scope() -> int | None:

@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from controlplane.campaigns.http.schemas import FilePart, _file_required
-from web.schemas.common import ONE_LINE, Body, Form, Id, Query
+from web.schemas.common import ONE_LINE, Body, Form, Id, Query, file_part, file_required
+
+BlacklistFile = file_part("attach the list as the multipart field 'file' "
+                          "(curl -F file=@blacklist.csv)")
 
 MAX_PER_PAGE = 200
 PatternText = Annotated[str, Field(min_length=1, max_length=40), ONE_LINE]
@@ -51,9 +53,9 @@ class BlacklistUpload(Form):
     prefix; an optional second cell the reason); ``campaign_id`` and a default
     ``reason`` for every line."""
 
-    model_config = ConfigDict(json_schema_extra=_file_required)
+    model_config = ConfigDict(json_schema_extra=file_required)
 
-    file: FilePart = Field(default=None, validate_default=True)
+    file: BlacklistFile = Field(default=None, validate_default=True)
     campaign_id: Id | None = None
     reason: Reason = ""
 
