@@ -37,6 +37,9 @@ from controlplane.sla import calendar as cal
 from controlplane.sla.calendar import Interval, Level
 
 CLAIM_DAYS = 30
+# the critical functions (§ 2.9), each probed and measured on its own
+CRITICAL_FUNCTIONS = ("outbound_call", "inbound_call", "ivr", "login", "agent_ready",
+                      "queue_routing", "chat_routing")
 _GROSZ = Decimal("0.01")
 
 
