@@ -14,8 +14,9 @@ level's service windows as UTC intervals, built day by day from *local* wall-clo
 (``datetime(y, m, d, h, tzinfo=zone)``). So a DST change never stretches or shrinks a
 day's service: the October change happens at 3:00, outside 6-22, and a 16×7 day is still
 16 h; a 24×7 day is local midnight to local midnight (23 h or 25 h on the change days, which
-is the real elapsed time). Intervals are half-open ``[start, end)`` of aware datetimes;
-durations are whole seconds (int), so sums and comparisons are exact.
+is the real elapsed time). Intervals are half-open ``[start, end)`` of aware datetimes
+truncated to the whole second; durations are whole seconds (int), so sums and comparisons
+are exact.
 
 Clocks (reaction, repair) run in service time and stop while the supplier waits for the
 customer (§ 8.6: "Czas Reakcji wydłuża się o czas działań Usługobiorcy"): a pause is an
@@ -140,9 +141,16 @@ def _check(start: datetime, end: datetime) -> None:
         raise ValueError("datetimes must be timezone-aware")
 
 
+def _whole(moment: datetime) -> datetime:
+    """``moment`` to the whole second: the contract's resolution, and what keeps sums of
+    pieces equal to the whole (microseconds truncated piecewise would not add up)."""
+    return moment.replace(microsecond=0)
+
+
 def windows(level: Level, start: datetime, end: datetime, tz: str) -> Iterator[Interval]:
     """The level's service windows clipped to ``[start, end)``, in order, in UTC."""
     _check(start, end)
+    start, end = _whole(start), _whole(end)
     zone = ZoneInfo(tz)
     day = start.astimezone(zone).date() - _DAY  # a window may begin the local day before
     last = end.astimezone(zone).date()
@@ -158,7 +166,8 @@ def windows(level: Level, start: datetime, end: datetime, tz: str) -> Iterator[I
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """The union of ``intervals`` as sorted, disjoint, non-empty intervals."""
     out: list[Interval] = []
-    for lo, hi in sorted(i for i in intervals if i[0] < i[1]):
+    whole = ((_whole(lo), _whole(hi)) for lo, hi in intervals)
+    for lo, hi in sorted(i for i in whole if i[0] < i[1]):
         if out and lo <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], hi))
         else:
