@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,8 +57,10 @@ def report(s: Session, domain: str, label: str,
     tz = tenant.time_zone
     period = terms.month_period(year, month, tz)
     until = min(now, period[1])
+    # a period still running is measured so far: A is the service time until now
+    so_far = (period[0], until)
     statement = terms.statement(
-        Level(settings.level), period, tz, settings.monthly_fee,
+        Level(settings.level), so_far, tz, settings.monthly_fee,
         downtime=store.downtime(s, tenant.id, period, until),
         maintenance=store.maintenance(s, tenant.id, period),
         incidents=store.incidents(s, tenant.id, period, until),
@@ -70,8 +71,7 @@ def report(s: Session, domain: str, label: str,
 
 
 def _percent(ratio: Fraction) -> str:
-    value = Decimal(ratio.numerator) * 100 / Decimal(ratio.denominator)
-    return format(value.normalize(), "f")
+    return format(terms.as_percent(ratio).normalize(), "f")
 
 
 def as_dict(tenant: Tenant, label: str, st: terms.Statement) -> dict[str, Any]:

@@ -115,3 +115,18 @@ def claimed_at(s: Session, tenant_id: int, label: str) -> datetime | None:
     return s.scalar(select(SlaClaim.claimed_at).where(
         SlaClaim.tenant_id == tenant_id, SlaClaim.period == label,
         SlaClaim.status != "refused"))
+
+
+def recent_incidents(s: Session, tenant_id: int, now: datetime,
+                     limit: int = 20) -> list[tuple[SlaIncident, IncidentFacts]]:
+    """The tenant's latest incidents, newest first, each with its clock facts."""
+    rows = list(s.scalars(select(SlaIncident).where(SlaIncident.tenant_id == tenant_id)
+                          .order_by(SlaIncident.opened_at.desc(), SlaIncident.id.desc())
+                          .limit(limit)))
+    events: dict[int, list[SlaIncidentEvent]] = defaultdict(list)
+    if rows:
+        for event in s.scalars(select(SlaIncidentEvent).where(
+                SlaIncidentEvent.incident_id.in_([r.id for r in rows]))
+                .order_by(SlaIncidentEvent.at, SlaIncidentEvent.id)):
+            events[event.incident_id].append(event)
+    return [(r, _facts(r, events[r.id], now)) for r in rows]

@@ -152,8 +152,13 @@ class Availability:
     @property
     def percent(self) -> Decimal:
         """The ratio in percent, to three decimals (display only: compare :attr:`ratio`)."""
-        value = Decimal(self.ratio.numerator) * 100 / Decimal(self.ratio.denominator)
-        return value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        return as_percent(self.ratio)
+
+
+def as_percent(ratio: Fraction) -> Decimal:
+    """``ratio`` in percent, rounded to three decimals (99.5 % is ``Decimal("99.500")``)."""
+    value = Decimal(ratio.numerator) * 100 / Decimal(ratio.denominator)
+    return value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
 
 
 def availability(level: Level, period: Interval, tz: str, downtime: Sequence[Interval],
