@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     from controlplane.tenants.cli import register as register_tenants
 
     register_tenants(sub)  # `tenant create`, `operator create`, `mailcatcher`
+    from controlplane.sla.cli import register as register_sla
+
+    register_sla(sub)  # `sla report`: a tenant's availability, credits and penalties
     for optional in ("amd.cli", "ivr_flows.cli"):
         _register_optional(sub, optional)
     return parser

@@ -39,6 +39,15 @@ from controlplane.models.panel_sessions import PanelSession  # noqa: F401
 from controlplane.models.recordings import CallRecording
 from controlplane.models.security import SecurityEvent  # noqa: F401
 from controlplane.models.sip_bans import SipBan  # noqa: F401
+from controlplane.models.sla import (  # noqa: F401
+    SlaClaim,
+    SlaDowntime,
+    SlaIncident,
+    SlaIncidentEvent,
+    SlaMaintenance,
+    SlaProbeResult,
+    SlaSettings,
+)
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.user_tokens import UserToken  # noqa: F401
