@@ -1,0 +1,92 @@
+"""The agent's webphone configuration (``/api/v1/agents/me/webphone``): created on first use,
+the same endpoint afterwards, audited on every issue, for the own session only, refused when
+the tenant turns webphones off; and a webphone counts as a phone for going ready."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+
+from controlplane.db import transaction
+from controlplane.models import PhoneEndpoint, Tenant
+from controlplane.models.security import SecurityEvent
+from tests.unit.web.test_web_tokens import bearer, make_token
+
+
+def _cleanup(app, uid: int) -> None:  # type: ignore[no-untyped-def]
+    with transaction(app.extensions["centrala"].sessions) as s:
+        s.execute(delete(PhoneEndpoint).where(PhoneEndpoint.user_id == uid))
+
+
+def test_first_request_creates_the_webphone_then_reuses_it(app, client, login, csrf, person,
+                                                          world, caplog) -> None:  # type: ignore[no-untyped-def]
+    app.config["ACD_COMMAND_TIMEOUT_S"] = 0.3
+    uid, address = person
+    login(address)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            first = client.get("/api/v1/agents/me/webphone")
+        assert first.status_code == 200, first.get_data(as_text=True)
+        conf = first.get_json()
+        assert conf["created"] is True
+        assert conf["ws_url"] == f"ws://127.0.0.1:{app.extensions['centrala'].settings.platform.http}/ws"
+        assert conf["username"] == f"demo-web-{uid}" and len(conf["password"]) >= 16
+        assert conf["sip_uri"] == f"sip:demo-web-{uid}@127.0.0.1"
+        assert conf["registration"] in ("unregistered", None)
+        assert conf["password"] not in caplog.text  # never logged
+        second = client.get("/api/v1/agents/me/webphone").get_json()
+        assert second["created"] is False
+        assert (second["username"], second["password"]) == (conf["username"], conf["password"])
+        with app.extensions["centrala"].sessions() as s:
+            phones = list(s.scalars(select(PhoneEndpoint).where(PhoneEndpoint.user_id == uid)))
+            assert [(p.kind, p.transport) for p in phones] == [("webphone", "ws")]
+            kinds = [e.kind for e in s.scalars(select(SecurityEvent).where(
+                SecurityEvent.actor == address).order_by(SecurityEvent.id))]
+        assert kinds.count("webphone.created") == 1
+        assert kinds.count("webphone.credentials_issued") == 2
+        # the page never carries the password: the script fetches it
+        assert conf["password"] not in client.get("/agent").get_data(as_text=True)
+        status = client.get("/api/v1/agents/me/webphone/status").get_json()
+        assert status["webphone"] == conf["username"]
+        # a webphone is a phone: going ready reaches the control plane (none runs: 503)
+        resp = client.post(f"/api/v1/agents/{uid}/command", json={"command": "login"},
+                           headers={"X-CSRF-Token": csrf(client)})
+        assert resp.status_code == 503, resp.get_data(as_text=True)
+    finally:
+        _cleanup(app, uid)
+
+
+def test_api_tokens_get_no_sip_credentials(app, client, login, csrf, person) -> None:  # type: ignore[no-untyped-def]
+    uid, address = person
+    login(address)
+    token = make_token(client, csrf)["token"]
+    try:
+        resp = app.test_client().get("/api/v1/agents/me/webphone", headers=bearer(token))
+        assert resp.status_code == 403
+        assert "password" not in resp.get_data(as_text=True)
+        with app.extensions["centrala"].sessions() as s:
+            assert s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.user_id == uid)) is None
+    finally:
+        _cleanup(app, uid)
+
+
+def test_tenant_without_webphones_refuses(app, client, login, person, world) -> None:  # type: ignore[no-untyped-def]
+    uid, address = person
+    factory = app.extensions["centrala"].sessions
+    with transaction(factory) as s:
+        s.get(Tenant, world.demo_tenant).webphone_enabled = False
+    try:
+        login(address)
+        resp = client.get("/api/v1/agents/me/webphone", headers={"Accept-Language": "en"})
+        assert resp.status_code == 409
+        assert resp.get_json()["error"]["id"] == "webphones_off"
+        assert client.get("/api/v1/agents/me/webphone/status").get_json()["webphone"] is None
+    finally:
+        with transaction(factory) as s:
+            s.get(Tenant, world.demo_tenant).webphone_enabled = True
+        _cleanup(app, uid)
+
+
+def test_webphone_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/agents/me/webphone").status_code == 401
