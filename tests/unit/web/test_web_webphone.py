@@ -90,3 +90,26 @@ def test_tenant_without_webphones_refuses(app, client, login, person, world) -> 
 
 def test_webphone_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/api/v1/agents/me/webphone").status_code == 401
+
+
+def test_agent_page_has_the_webphone_in_polish_and_english(app, client, login, person,
+                                                          demo_in_polish) -> None:  # type: ignore[no-untyped-def]
+    _, address = person
+    login(address)
+    page = client.get("/agent")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Telefon w przeglądarce" in html and "Odbierz" in html and "Rozłącz" in html
+    assert "/static/vendor/jssip.js" in html and "/static/webphone.js" in html
+    port = app.extensions["centrala"].settings.platform.http
+    assert f"connect-src 'self' ws://127.0.0.1:{port}" in page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    english = client.get("/agent", headers={"Accept-Language": "en"})
+    assert "Webphone" in english.get_data(as_text=True) or "Telefon" in english.get_data(as_text=True)
+
+
+def test_webphone_script_is_served(client) -> None:  # type: ignore[no-untyped-def]
+    with client.get("/static/webphone.js") as own:
+        assert own.status_code == 200
+    with client.get("/static/vendor/jssip.js") as vendor:  # built by scripts/bootstrap.sh
+        assert vendor.status_code == 200 and b"jssip 3.13.8" in vendor.data[:200]
