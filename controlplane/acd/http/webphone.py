@@ -6,7 +6,8 @@ what JsSIP needs: the WebSocket URL, the SIP URI, the user name and password, an
 registration Asterisk reports (the daemon's ``centrala:contacts`` hash, from AMI
 ``ContactStatus``: what the page shows as the truth). The first request creates the
 webphone (:mod:`controlplane.admin.webphone`) through the admin write path (render check,
-audit, apply to Asterisk, ACD reload) when the tenant allows webphones. Every issue of the
+audit, apply to Asterisk) when the tenant allows webphones, then asks the daemon to re-read
+the agent's phones (``acd.webphone``: ``acd.reload`` is an admin's command). Every issue of the
 credentials is audited; they never appear in a page's HTML nor in a log line.
 ``GET /api/v1/agents/me/webphone/status`` is the registration alone, for polling.
 """
@@ -14,6 +15,7 @@ credentials is audited; they never appear in a page's HTML nor in a log line.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any
 
 import redis
@@ -23,7 +25,7 @@ from flask_babel import gettext
 from controlplane.admin import service as admin_service
 from controlplane.admin import webphone as webphones
 from controlplane.admin.http.common import write
-from controlplane.bus import CONTACTS_KEY
+from controlplane.bus import CONTACTS_KEY, send_webphone_created
 from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint
 from controlplane.security import audit
@@ -33,6 +35,7 @@ from web.errors import PanelError
 from web.services import services
 from web.validation import validated
 
+log = logging.getLogger(__name__)
 bp = Blueprint("webphone", __name__)
 
 
@@ -100,12 +103,17 @@ def api_my_webphone() -> Any:
         try:
             (phone, created), applied = write(
                 change, "webphone.created",
-                lambda r: {"phone": r[0].name, "extension": r[0].extension, "user_id": me.id})
+                lambda r: {"phone": r[0].name, "extension": r[0].extension, "user_id": me.id},
+                acd=False)
         except webphones.WebphonesOff as err:
             raise WebphonesOff(gettext(
                 "Webphones are turned off for your organisation; ask an administrator "
                 "for a desk phone.")) from err
         error = applied.error if applied is not None and not applied.ok else ""
+        try:  # the ACD rings an agent's phones: it re-reads them now
+            send_webphone_created(svc.redis, me.tenant_id, user_id=me.id)
+        except redis.RedisError as err:
+            log.warning("acd.webphone for user %s not sent: %s", me.id, err)
     else:
         phone = existing
     with transaction(svc.sessions) as s:  # every issue of the password, never the password

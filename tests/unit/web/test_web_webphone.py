@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import delete, select
 
+from controlplane.bus import COMMANDS_STREAM
 from controlplane.db import transaction
 from controlplane.models import PhoneEndpoint, Tenant
 from controlplane.models.security import SecurityEvent
@@ -20,7 +21,7 @@ def _cleanup(app, uid: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_first_request_creates_the_webphone_then_reuses_it(app, client, login, csrf, person,
-                                                          world, caplog) -> None:  # type: ignore[no-untyped-def]
+                                                          world, caplog, redis_client) -> None:  # type: ignore[no-untyped-def]
     app.config["ACD_COMMAND_TIMEOUT_S"] = 0.3
     uid, address = person
     login(address)
@@ -35,6 +36,12 @@ def test_first_request_creates_the_webphone_then_reuses_it(app, client, login, c
         assert conf["sip_uri"] == f"sip:demo-web-{uid}@127.0.0.1"
         assert conf["registration"] in ("unregistered", None)
         assert conf["password"] not in caplog.text  # never logged
+        # the daemon is asked to re-read the agent's phones, as the agent (not acd.reload)
+        sent = [f for _, f in redis_client.xrange(COMMANDS_STREAM)]
+        assert any('"acd.webphone"' in f["data"] and f'"user_id": {uid}' in f["data"]
+                   for f in sent), sent
+        assert not any('"acd.reload"' in f["data"] and f'"actor_id": {uid}' in f["data"]
+                       for f in sent)
         second = client.get("/api/v1/agents/me/webphone").get_json()
         assert second["created"] is False
         assert (second["username"], second["password"]) == (conf["username"], conf["password"])
