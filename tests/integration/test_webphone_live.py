@@ -64,6 +64,9 @@ HEARD_JS = """async (hz) => {
 }"""
 
 
+ME_JS = "fetch('/api/v1/agents/me').then(r => r.json()).then(b => b.agent)"
+
+
 @dataclass(frozen=True)
 class World:
     base: str
@@ -178,6 +181,11 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
                   timeout=20, interval=0.5, what="the agent page says ready")
             until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
                   interval=0.5, what="the webphone registered again after the reload")
+            # a reload registers a new contact: Asterisk's view, and the ACD's, follow it
+            until(lambda: root.get_attribute("data-server") == "registered", timeout=30,
+                  interval=0.5, what="Asterisk's view after the reload")
+            until(lambda: page.evaluate(ME_JS)["reachable"] is True, timeout=30, interval=0.5,
+                  what="the ACD sees the agent's webphone reachable")
             # 3. a lab caller dials the DID; the browser rings with the caller's number
             caller = unique_caller()
             lab_id = labcall.call(settings, labcall.CallSpec(  # type: ignore[arg-type]
