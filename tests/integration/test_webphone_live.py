@@ -201,12 +201,24 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
             # 4. the browser hears the caller's tone (well above the noise floor)
             heard = page.evaluate(HEARD_JS, CALLER_TONE)
             assert heard > 30, f"caller's tone only {heard:.1f} dB above the median in the browser"
+            # 5. mute, hold and resume, the keypad (the call stays up through all of them)
+            page.click("#wp-mute")
+            assert page.get_attribute("#wp-mute", "aria-pressed") == "true"
+            page.click("#wp-mute")
+            page.click("#wp-hold")
+            until(lambda: root.get_attribute("data-state") == "on_hold", timeout=10,
+                  interval=0.2, what="the call on hold (re-INVITE accepted)")
+            page.click("#wp-hold")
+            until(lambda: root.get_attribute("data-state") == "on_call", timeout=10,
+                  interval=0.2, what="the call resumed")
+            page.click("#wp-keypad [data-dtmf='5']")
+            assert page.evaluate(HEARD_JS, CALLER_TONE) > 30, "no audio after resuming"
             page.click("#wp-hangup")
             until(lambda: root.get_attribute("data-state") == "registered", timeout=15,
                   interval=0.2, what="the webphone idle after hanging up")
         finally:
             browser.close()
-    # 5. the call record: answered by the webphone, from the queue; audio both ways
+    # 6. the call record: answered by the webphone, from the queue; audio both ways
     row = ended_record(_Platform(settings), caller, timeout=60)
     assert row.answered_at is not None and row.agent_endpoint == name and row.queue == "webq"
     assert row.recording_path
