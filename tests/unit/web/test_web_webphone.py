@@ -120,3 +120,38 @@ def test_webphone_script_is_served(client) -> None:  # type: ignore[no-untyped-d
         assert own.status_code == 200
     with client.get("/static/vendor/jssip.js") as vendor:  # built by scripts/bootstrap.sh
         assert vendor.status_code == 200 and b"jssip 3.13.8" in vendor.data[:200]
+
+
+def test_admin_turns_webphones_off_and_on(app, client, login, csrf, world, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
+    login("admin@demo.centrala.local")
+    factory = app.extensions["centrala"].sessions
+    try:
+        page = client.get("/admin/webphones")
+        assert page.status_code == 200
+        assert "Telefony w przeglądarce" in page.get_data(as_text=True)
+        assert client.get("/api/v1/webphone-settings").get_json()["enabled"] is True
+        resp = client.put("/api/v1/webphone-settings", json={"enabled": False},
+                          headers={"X-CSRF-Token": csrf(client)})
+        assert resp.status_code == 200 and resp.get_json()["enabled"] is False
+        with factory() as s:
+            assert s.get(Tenant, world.demo_tenant).webphone_enabled is False
+            assert s.scalar(select(SecurityEvent.detail).where(
+                SecurityEvent.kind == "webphone.settings").order_by(
+                SecurityEvent.id.desc()).limit(1)) == {"enabled": False}
+        bad = client.put("/api/v1/webphone-settings", json={"enabled": "yes"},
+                         headers={"X-CSRF-Token": csrf(client)})
+        assert bad.status_code == 400 and "enabled" in bad.get_data(as_text=True)
+        # the page's form turns them back on
+        client.post("/admin/webphones", data={"csrf_token": csrf(client), "enabled": "on"})
+        with factory() as s:
+            assert s.get(Tenant, world.demo_tenant).webphone_enabled is True
+    finally:
+        with transaction(factory) as s:
+            s.get(Tenant, world.demo_tenant).webphone_enabled = True
+
+
+def test_only_admins_change_webphone_settings(client, login, csrf) -> None:  # type: ignore[no-untyped-def]
+    login("agent1@demo.centrala.local")
+    assert client.get("/api/v1/webphone-settings").status_code == 403
+    assert client.put("/api/v1/webphone-settings", json={"enabled": False},
+                      headers={"X-CSRF-Token": csrf(client)}).status_code == 403
