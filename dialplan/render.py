@@ -112,6 +112,7 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
     trunks = list(session.scalars(select(Trunk).order_by(Trunk.id)))
     dids = list(session.scalars(select(Did).order_by(Did.id)))
     problems = _validate(phones, trunks, dids)
+    tls_pem = webphone.tls_pem(settings) if webphone.wss_port(settings) else None
     ports = {"sip": settings.platform.sip, "http (ARI)": settings.platform.http,
              "ami": settings.platform.ami}
     if check_ports:
@@ -138,15 +139,17 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
         "phones": [_view(p) for p in phones if p.kind != webphone.KIND],
         "webphones": [_view(p) for p in phones if p.kind == webphone.KIND],
         "webrtc_codecs": webphone.WEBRTC_CODECS,
-        "wss_port": webphone.wss_port(settings),
-        "tls_cert": webphone.tls_files(settings)[0],
-        "tls_key": webphone.tls_files(settings)[1],
+        # WSS only once the panel has its certificate (it makes it when it starts)
+        "wss_port": webphone.wss_port(settings) if tls_pem else None,
+        "tls_file": webphone.tls_path(settings),
         "trunks": trunks,
         "phone_contexts": sorted({phone_context(p.tenant_id) for p in phones}),
     }
     env = jinja_env()
     files = {name: env.get_template(f"{name}.j2").render(ctx) for name in PLATFORM_FILES}
     files["modules.conf"] = modules_conf(PLATFORM)
+    if tls_pem:
+        files[webphone.TLS_FILE] = tls_pem
     files.update(QUIET_FILES)
     files.update(cel_files(cel_log_path(settings)))
     files.update(ban_files(session))

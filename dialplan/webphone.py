@@ -24,11 +24,25 @@ def wss_port(settings: Settings) -> int | None:
     return settings.platform.http + 1 if settings.web_tls else None
 
 
-def tls_files(settings: Settings) -> tuple[Path, Path]:
-    """The panel's certificate and key (:mod:`web.tls`): Asterisk's root filesystem sees the
-    runtime folder at the same path, so it reads them where they are."""
+TLS_FILE = "webphone-tls.pem"  # in Asterisk's etc folder: the certificate, then its key
+
+
+def tls_pem(settings: Settings) -> str | None:
+    """The panel's certificate and key (:mod:`web.tls`, ``<runtime>/tls``) as one PEM, or
+    None when the panel has not made them yet. Asterisk runs unprivileged and the panel's
+    folder is root's (0700), so the pair is copied into Asterisk's own configuration
+    folder (written 0640, Asterisk's group) with the rest of the rendered files."""
     folder = settings.runtime_dir / "tls"
-    return folder / "panel.crt", folder / "panel.key"
+    try:
+        return (folder / "panel.crt").read_text() + (folder / "panel.key").read_text()
+    except OSError:
+        return None
+
+
+def tls_path(settings: Settings) -> Path:
+    """Where Asterisk reads :data:`TLS_FILE` (its etc folder: the runtime folder is seen at
+    the same path inside its root filesystem)."""
+    return settings.runtime_dir / "platform" / "etc" / TLS_FILE
 
 
 def ws_url(settings: Settings, host: str | None = None) -> str:

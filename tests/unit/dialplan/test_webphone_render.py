@@ -20,6 +20,7 @@ from dialplan.lab import render_lab
 from dialplan.modules import PLATFORM
 from dialplan.render import render_platform
 from tests.unit.dialplan.test_trunk_identity_render import ENV, section
+from web.tls import ensure_certificate
 
 
 @pytest.fixture
@@ -77,14 +78,20 @@ def test_wss_with_the_panel_certificate_when_tls(tmp_path: Path) -> None:
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine)() as s:
+            before = render_platform(s, settings)  # the panel has not made its certificate
+            ensure_certificate(tmp_path, settings.bind_address)
             files = render_platform(s, settings)
     finally:
         engine.dispose()
+    assert "tlsenable" not in before["http.conf"] and webphone.TLS_FILE not in before
     http = files["http.conf"]
     port = settings.platform.http + 1
     assert f"tlsbindaddr = 127.0.0.1:{port}\n" in http and "tlsenable = yes\n" in http
-    assert f"tlscertfile = {tmp_path}/tls/panel.crt\n" in http
-    assert f"tlsprivatekey = {tmp_path}/tls/panel.key\n" in http
+    pem = tmp_path / "platform" / "etc" / "webphone-tls.pem"
+    assert f"tlscertfile = {pem}\n" in http and f"tlsprivatekey = {pem}\n" in http
+    # the panel's pair, copied where the unprivileged Asterisk may read it
+    assert files[webphone.TLS_FILE] == ((tmp_path / "tls" / "panel.crt").read_text()
+                                        + (tmp_path / "tls" / "panel.key").read_text())
     assert "protocol = wss\n" in section(files["pjsip.conf"], "transport-wss", "transport")
     assert webphone.ws_url(settings, "panel.example") == f"wss://panel.example:{port}/ws"
 
