@@ -106,6 +106,8 @@ class Command:
 _PREVIEW = {"user_id": int, "campaign_id": int}
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("acd.reload"),  # re-read a tenant's queues, agents and break reasons
+    # an agent's webphone was just created for them: re-read the tenant's agents' phones
+    Command("acd.webphone", {"user_id": int}),
     Command("acd.agent", {"user_id": int, "command": str}, reply=True),  # AGENT_ACTIONS
     Command("calls.record", {"call_id": str}),  # on-demand recording of a call
     Command("dialer.preview_batch", _PREVIEW, reply=True),
@@ -254,6 +256,13 @@ def send_reload(client: StreamClient, tenant_id: int, *, actor_id: int) -> None:
     """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply) on
     behalf of panel user ``actor_id`` (an admin of the tenant)."""
     send(client, {"cmd": "acd.reload", "tenant_id": tenant_id, "actor_id": actor_id})
+
+
+def send_webphone_created(client: StreamClient, tenant_id: int, *, user_id: int) -> None:
+    """Tell the daemon user ``user_id`` (acting for themselves) has a new webphone, so the
+    ACD re-reads the tenant's agents and rings it (no reply; ``acd.reload`` is admins')."""
+    send(client, {"cmd": "acd.webphone", "tenant_id": tenant_id, "actor_id": user_id,
+                  "user_id": user_id})
 
 
 def send_preview_command(client: StreamClient, command: str, *, tenant_id: int, user_id: int,

@@ -148,6 +148,7 @@ class CommandHandlers:
     def table(self) -> bus.CommandTable:
         return bus.bind({
             "acd.reload": self.acd_reload,
+            "acd.webphone": self.acd_reload,  # the same re-read, asked by the agent
             "acd.agent": self.acd_agent,
             "calls.record": self.calls_record,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),

@@ -81,7 +81,7 @@ def render_lab(session: Session, settings: Settings) -> dict[str, str]:
     if problems:
         raise ConfigError(problems)
     phones = [p for p in session.scalars(select(PhoneEndpoint).order_by(PhoneEndpoint.id))
-              if p.name != BARESIP_PHONE]
+              if p.name != BARESIP_PHONE and p.kind != "webphone"]  # a browser is no desk phone
     # the platform's trunks that point at the lab carrier
     trunks = [t for t in session.scalars(select(Trunk).order_by(Trunk.id))
               if is_lab_carrier(settings, t.host, t.port)]

@@ -24,6 +24,8 @@ COMMON = (
 
 PLATFORM = COMMON + (
     "res_pjsip_acl",  # SIP brute-force bans (pjsip_bans.conf, controlplane/security/sip_acl.py)
+    # browser webphones: SIP over WebSocket, DTLS-SRTP, Opus (dialplan/webphone.py)
+    "res_pjsip_transport_websocket", "res_srtp", "res_format_attr_opus", "codec_opus_open_source",
     "res_http_websocket", "res_websocket_client", "res_stasis", "res_stasis_answer",
     "res_stasis_playback", "res_stasis_recording", "res_stasis_snoop",
     "res_stasis_device_state", "app_stasis", "res_ari", "res_ari_model",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from controlplane.config import Settings
 from controlplane.models import Did, PhoneEndpoint, Trunk
 from controlplane.security import ban_store, sip_acl
-from dialplan import checks
+from dialplan import checks, webphone
 from dialplan.modules import PLATFORM, QUIET_FILES, modules_conf
 from dialplan.problems import ConfigError, ConfigProblem
 
@@ -54,6 +54,10 @@ class PhoneView:
         return phone_context(self.tenant_id)
 
 
+def _view(p: PhoneEndpoint) -> PhoneView:
+    return PhoneView(p.name, p.extension, p.secret, p.tenant_id, p.transport, p.extension)
+
+
 def _validate(phones: list[PhoneEndpoint], trunks: list[Trunk], dids: list[Did]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     labels: list[tuple[str, str]] = []
@@ -66,7 +70,9 @@ def _validate(phones: list[PhoneEndpoint], trunks: list[Trunk], dids: list[Did])
         if len(p.secret) < 16:
             problems.append(ConfigProblem(obj, "secret", "SIP password shorter than 16 characters; "
                                           "let the platform generate one"))
-        if p.transport not in ("udp", "tcp"):
+        if p.kind == webphone.KIND:
+            pass  # a webphone always comes in over the WebSocket transport
+        elif p.transport not in ("udp", "tcp"):
             problems.append(ConfigProblem(obj, "transport", f"'{p.transport}' is not udp or tcp"))
         labels.append((obj, p.name))
     for t in trunks:
@@ -106,6 +112,7 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
     trunks = list(session.scalars(select(Trunk).order_by(Trunk.id)))
     dids = list(session.scalars(select(Did).order_by(Did.id)))
     problems = _validate(phones, trunks, dids)
+    tls_pem = webphone.tls_pem(settings) if webphone.wss_port(settings) else None
     ports = {"sip": settings.platform.sip, "http (ARI)": settings.platform.http,
              "ami": settings.platform.ami}
     if check_ports:
@@ -129,14 +136,20 @@ def render_platform(session: Session, settings: Settings, *, check_ports: bool =
         "ari_password": settings.ari_password,
         "ami_user": settings.ami_user,
         "ami_password": settings.ami_password,
-        "phones": [PhoneView(p.name, p.extension, p.secret, p.tenant_id, p.transport,
-                             p.extension) for p in phones],
+        "phones": [_view(p) for p in phones if p.kind != webphone.KIND],
+        "webphones": [_view(p) for p in phones if p.kind == webphone.KIND],
+        "webrtc_codecs": webphone.WEBRTC_CODECS,
+        # WSS only once the panel has its certificate (it makes it when it starts)
+        "wss_port": webphone.wss_port(settings) if tls_pem else None,
+        "tls_file": webphone.tls_path(settings),
         "trunks": trunks,
         "phone_contexts": sorted({phone_context(p.tenant_id) for p in phones}),
     }
     env = jinja_env()
     files = {name: env.get_template(f"{name}.j2").render(ctx) for name in PLATFORM_FILES}
     files["modules.conf"] = modules_conf(PLATFORM)
+    if tls_pem:
+        files[webphone.TLS_FILE] = tls_pem
     files.update(QUIET_FILES)
     files.update(cel_files(cel_log_path(settings)))
     files.update(ban_files(session))

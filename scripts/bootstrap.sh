@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester"
+DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester nodejs"
 [ -f amd/DEBIAN_PACKAGES ] && DEBS="$DEBS $(grep -v '^#' amd/DEBIAN_PACKAGES | tr '\n' ' ')"
 missing=""
 for pkg in $DEBS; do
@@ -34,6 +34,21 @@ if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
     echo "bootstrap: installing Python dependencies (pinned by constraints.txt)"
     .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
     echo "$want" > $stamp
+fi
+
+# Browser libraries the panel serves itself (no CDN): npm ci from package-lock.json (exact
+# versions and integrity hashes), then one script per library into web/static/vendor/
+# (git-ignored: built here, like the virtualenv). JsSIP publishes CommonJS only, so
+# scripts/bundle_vendor.mjs packs it with its four small dependencies.
+npm_stamp=node_modules/.centrala-lock
+npm_want=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat $npm_stamp 2>/dev/null)" != "$npm_want" ] || [ ! -f web/static/vendor/jssip.js ]; then
+    # npm ships with NodeSource's nodejs and is a package of its own in Debian's: either will do
+    command -v npm >/dev/null || { echo "error: npm is missing (apt-get install npm)" >&2; exit 2; }
+    echo "bootstrap: installing browser libraries (npm ci, pinned by package-lock.json)"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    node scripts/bundle_vendor.mjs jssip JsSIP web/static/vendor/jssip.js
+    echo "$npm_want" > $npm_stamp
 fi
 
 .venv/bin/centrala asterisk provision

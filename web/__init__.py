@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 from controlplane.access import http as access_http
 from controlplane.acd import http as acd_http
@@ -40,6 +40,7 @@ from controlplane.security.login_throttle import Policy
 from controlplane.sla import http as sla_http
 from controlplane.tenants import http as tenants_http
 from controlplane.webhooks import http as webhooks_http
+from dialplan import webphone
 from web import (
     account,
     auth,
@@ -85,6 +86,13 @@ CSP = (
 )
 
 
+def csp_for(settings: Settings) -> str:
+    """:data:`CSP` plus the webphone's WebSocket to Asterisk (``connect-src``: dialplan.webphone)."""
+    host = "*" if settings.bind_address in ("0.0.0.0", "::") else settings.bind_address
+    ws = webphone.ws_url(settings, host).removesuffix("/ws")
+    return f"{CSP}; connect-src 'self' {ws}"
+
+
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """Build the panel app; ``config`` overrides Flask/panel keys (see ``DEFAULTS``)."""
     settings = settings or load_settings()
@@ -92,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.update(DEFAULTS)
     app.config["SECRET_KEY"] = settings.secret("flask_secret_key")
     app.config["SESSION_COOKIE_SECURE"] = settings.web_tls
+    app.config["CONTENT_SECURITY_POLICY"] = csp_for(settings)
     app.config.update(config or {})
     app.session_interface = ServerSessionInterface()
     app.extensions[EXTENSION_KEY] = Services.build(settings)
@@ -131,7 +140,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
 
 def _security_headers(resp: Response) -> Response:
-    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("Content-Security-Policy",
+                            current_app.config.get("CONTENT_SECURITY_POLICY", CSP))
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("X-Frame-Options", "DENY")
     resp.headers.setdefault("Referrer-Policy", "same-origin")

@@ -59,6 +59,11 @@ class AmiClient:
         self.healthy = asyncio.Event()
         self._classes = ["system"]
         self._subscribers: list[tuple[str, Callable[[Any], None]]] = []
+        # AOR → contact URI → status: the hash says an AOR is reachable while any contact
+        # is. A browser webphone registers a new contact on every page load and the old
+        # one's "Removed" can arrive after the new one's "Created": last-event-wins would
+        # show a registered phone as gone.
+        self._contacts: dict[str, dict[str, str]] = {}
 
     def subscribe(self, names: Iterable[str], handler: Callable[[Any], None],
                   event_class: str) -> None:
@@ -90,9 +95,15 @@ class AmiClient:
                 await self.on_contact(aor, status, uri)
             except Exception:  # noqa: BLE001 - a bad consumer must not kill the AMI reader
                 log.exception("contact status consumer failed")
+        contacts = self._contacts.setdefault(aor, {})
+        if status == "Removed":
+            contacts.pop(uri, None)
+        else:
+            contacts[uri] = status
+        others = [s for s in contacts.values() if s in REACHABLE] or list(contacts.values())
         if self.redis is not None:
             try:
-                await self.redis.hset(CONTACTS_KEY, aor, status)
+                await self.redis.hset(CONTACTS_KEY, aor, others[0] if others else status)
             except aioredis.RedisError as err:
                 log.warning("redis contact update failed: %s", err)
 
@@ -101,6 +112,7 @@ class AmiClient:
         returns how many contacts Asterisk listed."""
         reply = await self.action({"Action": "PJSIPShowContacts"})
         messages = reply if isinstance(reply, list) else [reply]
+        self._contacts = {}  # Asterisk's list replaces what the events told
         now: dict[str, str] = {}
         for m in messages:
             if m.get("Event") != "ContactList":

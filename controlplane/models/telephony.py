@@ -29,6 +29,9 @@ class PhoneEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(128))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     transport: Mapped[str] = mapped_column(String(8), default="udp")
+    # "desk" (a SIP phone or softphone over udp/tcp) or "webphone" (the panel's browser phone:
+    # WebRTC over Asterisk's WebSocket transport, created for its user on first use)
+    kind: Mapped[str] = mapped_column(String(16), default="desk", server_default="desk")
 
 
 class Trunk(Base):

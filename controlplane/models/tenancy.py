@@ -37,6 +37,8 @@ class Tenant(Base):
     # API requests a month, per user (the seed's smallest package: 30k; FEATURES.md §8).
     api_monthly_limit: Mapped[int] = mapped_column(Integer, default=30000,
                                                    server_default="30000")
+    # Agents may get a browser webphone, created on first use from their login (issue 13).
+    webphone_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="tenant")

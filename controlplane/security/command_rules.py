@@ -17,6 +17,7 @@ must allow it:
 command                    who                             objects (ids in the command)
 =========================  ==============================  ==================================
 acd.reload                 admin                           -
+acd.webphone               anyone, for themselves          the user ``user_id`` (== actor)
 acd.agent, own status      anyone, ``user_id`` == actor:   the agent ``user_id``
                            login ready break cancel_break
                            logout
@@ -66,6 +67,7 @@ class Rule:
 
 RULES: dict[str, tuple[Rule, ...]] = {
     "acd.reload": (Rule(frozenset({ADMIN})),),
+    "acd.webphone": (Rule(ANYONE, target="self"),),
     "acd.agent": (Rule(ANYONE, SELF_AGENT_COMMANDS, "self"),
                   Rule(STAFF, SUPERVISOR_AGENT_COMMANDS, "other")),
     "calls.record": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),

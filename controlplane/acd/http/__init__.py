@@ -2,6 +2,7 @@
 
 * :mod:`.queues` -- queue configuration, break reasons and the wallboard (blueprint ``queues``).
 * :mod:`.agents` -- an agent's own status and the supervisors' agent board (``agents``).
+* :mod:`.webphone` -- the agent's browser webphone configuration (``webphone``).
 * :mod:`.queue_form` -- validation and writes of the queue and break-reason forms.
 * :mod:`.board` -- the live read models (wallboard, agent rows) from the ACD's Redis mirror.
 
@@ -14,6 +15,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.acd.http import agents, queues
+from controlplane.acd.http import agents, queues, webphone
 
-BLUEPRINTS: tuple[Blueprint, ...] = (agents.bp, queues.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (agents.bp, queues.bp, webphone.bp)

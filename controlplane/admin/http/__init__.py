@@ -6,6 +6,7 @@
 * :mod:`.skills` -- skills and agents' skills (``admin_skills``).
 * :mod:`.trunks` -- carriers' trunks, identified by address (``admin_trunks``).
 * :mod:`.routes` -- outbound routes: which trunk a dialled number leaves by (``admin_routes``).
+* :mod:`.webphones` -- whether agents get browser webphones, and theirs (``admin_webphones``).
 * :mod:`.common` -- what they share: the write path (validate, check the rendered
   configuration, commit, apply, tell the ACD), list parameters, audit.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.admin.http import dids, phones, routes, skills, trunks
+from controlplane.admin.http import dids, phones, routes, skills, trunks, webphones
 
-BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp, trunks.bp, routes.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (phones.bp, dids.bp, skills.bp, trunks.bp, routes.bp,
+                                     webphones.bp)

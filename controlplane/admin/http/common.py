@@ -34,9 +34,10 @@ T = TypeVar("T")
 
 
 def write(change: Callable[[Session], T], kind: str, detail: Callable[[T], dict[str, Any]],
-          *, asterisk: bool = True) -> tuple[T, apply.Applied | None]:
+          *, asterisk: bool = True, acd: bool = True) -> tuple[T, apply.Applied | None]:
     """Run ``change`` (returns what the caller wants back), check, audit ``kind``, commit,
-    apply (when ``asterisk``) and tell the ACD. Returns (result, applied)."""
+    apply (when ``asterisk``) and tell the ACD (when ``acd``: ``acd.reload`` is an admin's
+    command; an agent's own change tells it its own way). Returns (result, applied)."""
     svc, me = services(), current_user()
     with transaction(svc.sessions) as s:
         result = change(s)
@@ -45,7 +46,8 @@ def write(change: Callable[[Session], T], kind: str, detail: Callable[[T], dict[
         audit.record(s, kind, tenant_id=me.tenant_id, actor=me.address,
                      source=client_address(), detail=detail(result))
     applied = apply.apply(svc.settings, svc.sessions) if asterisk else None
-    tell_acd(me.tenant_id)
+    if acd:
+        tell_acd(me.tenant_id)
     return result, applied
 
 

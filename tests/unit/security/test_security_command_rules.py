@@ -61,6 +61,7 @@ def preview(kind: str, user_id: int, campaign: int = 5, record: int | None = 50)
 
 ALLOWED = [
     ("admin reloads", ADMIN, {"cmd": "acd.reload"}),
+    ("agent's own new webphone", AGENT, {"cmd": "acd.webphone", "user_id": AGENT.user_id}),
     ("agent's own login", AGENT, agent_cmd("login", AGENT.user_id)),
     ("agent's own break", AGENT, agent_cmd("break", AGENT.user_id)),
     ("supervisor's own ready", SUPER, agent_cmd("ready", SUPER.user_id)),
@@ -78,6 +79,8 @@ REFUSED = [
     # who, what: the code the daemon refuses with
     ("supervisor reloads", SUPER, {"cmd": "acd.reload"}, "forbidden"),
     ("agent reloads", AGENT, {"cmd": "acd.reload"}, "forbidden"),
+    ("agent's webphone for someone else", AGENT,
+     {"cmd": "acd.webphone", "user_id": OTHER_AGENT}, "forbidden"),
     ("agent approves someone", AGENT, agent_cmd("approve", OTHER_AGENT), "forbidden"),
     ("agent logs another agent out", AGENT, agent_cmd("logout", OTHER_AGENT), "forbidden"),
     ("agent approves their own break", AGENT, agent_cmd("approve", AGENT.user_id), "forbidden"),

@@ -1,0 +1,239 @@
+"""Issue 13 item 1, first slice: an agent without a desk phone works from the browser.
+
+Chromium (Playwright, Debian's ``chromium``) with fake media (its microphone is a WAV
+tone): a fresh agent of the demo tenant logs in to a real panel server, the agent page
+fetches its webphone configuration (the webphone is created on first use and applied to
+Asterisk through the admin write path) and JsSIP registers over Asterisk's WebSocket
+transport; Asterisk's ``pjsip show contacts`` shows it. The agent logs in to the queues
+(a webphone is a phone: "no phone, no ready" lets it through); a lab caller dials a DID
+routed to the agent's queue; the browser rings with the caller's number, the agent
+answers, the call is bridged (the call record names the webphone), and audio flows both
+ways: the caller hears the browser's microphone tone, the browser hears the caller's tone
+(measured in the page on the received stream), and both are in the call's recording.
+
+Screenshots: set ``CENTRALA_SHOTS=<folder>`` to keep the agent page ringing and on the call.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers import duration_s, free_port, tone_ratio, tone_share, until
+from labtools import CALLER_TONE, ended_record, reload_acd, session_factory, unique_caller
+from sqlalchemy import delete, select
+
+from controlplane import stack
+from controlplane.db import transaction
+from controlplane.models import Did, PhoneEndpoint, Role, Tenant, Trunk, User
+from controlplane.models.acd import Queue, QueueMember
+from controlplane.passwords import hash_password
+from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
+from dialplan import labcall
+
+pytestmark = pytest.mark.integration
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+DID = "48221000077"
+BROWSER_TONE = 1100  # the browser's fake microphone
+PASSWORD = "Webphone-" + secrets.token_hex(6)
+
+# The page's received audio, measured in the page: energy in the FFT bin of ``hz`` against
+# the median bin (WebAudio's analyser on the <audio> element's stream).
+HEARD_JS = """async (hz) => {
+  const stream = document.getElementById('wp-audio').srcObject;
+  if (!stream) return 0;
+  const ctx = new AudioContext();
+  const src = ctx.createMediaStreamSource(stream);
+  const an = ctx.createAnalyser(); an.fftSize = 8192; src.connect(an);
+  const bins = new Float32Array(an.frequencyBinCount);
+  await new Promise(r => setTimeout(r, 1500));
+  an.getFloatFrequencyData(bins);
+  const at = Math.round(hz / (ctx.sampleRate / an.fftSize));
+  const peak = Math.max(...bins.slice(at - 2, at + 3));
+  const sorted = Array.from(bins).sort((a, b) => a - b);
+  await ctx.close();
+  return peak - sorted[Math.floor(sorted.length / 2)];  // dB above the median bin
+}"""
+
+
+ME_JS = "fetch('/api/v1/agents/me').then(r => r.json()).then(b => b.agent)"
+
+
+@dataclass(frozen=True)
+class World:
+    base: str
+    address: str
+    user_id: int
+    settings: object
+
+
+@pytest.fixture
+def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """A fresh agent with no phone, member of queue ``webq``; DID → webq; a panel server."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    factory = session_factory(platform)
+    login = f"wp{secrets.token_hex(3)}"
+    with transaction(factory) as s:
+        tenant_id = s.scalar(select(Tenant.id).where(Tenant.domain == DEMO_DOMAIN))
+        user = User(tenant_id=tenant_id, login=login, role=Role.AGENT, display_name="Web Agent",
+                    password_hash=hash_password(PASSWORD))
+        s.add(user)
+        s.execute(delete(Queue).where(Queue.tenant_id == tenant_id, Queue.name == "webq"))
+        queue = Queue(tenant_id=tenant_id, name="webq", strategy="linear", ring_timeout_s=20,
+                      announce_every_s=None)
+        s.add(queue)
+        s.flush()
+        s.add(QueueMember(queue_id=queue.id, user_id=user.id, penalty=0))
+        s.execute(delete(Did).where(Did.number == DID))
+        trunk_id = s.scalar(select(Trunk.id).where(Trunk.name == LAB_TRUNK))
+        s.add(Did(tenant_id=tenant_id, number=DID, trunk_id=trunk_id, queue_id=queue.id))
+        user_id = user.id
+    reload_acd(platform, tenant_id)
+    port = free_port()
+    log = (tmp_path / "web.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "web"],
+                            env={**os.environ, "CENTRALA_WEB_PORT": str(port)},
+                            stdout=log, stderr=log)
+    base = f"http://{platform.settings.bind_address}:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, f"panel exited; see {tmp_path / 'web.log'}"
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    try:
+        until(up, timeout=30, what="the panel answering")
+        yield World(base, f"{login}@{DEMO_DOMAIN}", user_id, platform.settings)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        with transaction(factory) as s:
+            s.execute(delete(Did).where(Did.number == DID))
+            s.execute(delete(Queue).where(Queue.tenant_id == tenant_id, Queue.name == "webq"))
+            s.execute(delete(PhoneEndpoint).where(PhoneEndpoint.user_id == user_id))
+            s.execute(delete(User).where(User.id == user_id))
+        stack.apply_platform_config(platform.settings)  # the webphone's endpoint goes too
+        reload_acd(platform, tenant_id)
+        factory.kw["bind"].dispose()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = os.environ.get("CENTRALA_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"webphone-{name}.png"), full_page=True)
+
+
+def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
+                                                                  tmp_path: Path) -> None:
+    w, settings = world, world.settings
+    mic = tmp_path / "mic.wav"
+    subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(mic), "synth", "60",
+                    "sine", str(BROWSER_TONE), "vol", "0.3"], check=True)
+    platform_ast = stack.platform_instance(settings)  # type: ignore[arg-type]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}",
+            "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
+            "--autoplay-policy=no-user-gesture-required"])
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="pl-PL")
+            page = context.new_page()
+            page.goto(f"{w.base}/login")
+            page.fill("input[name=address]", w.address)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("form button[type=submit]")
+            page.wait_for_load_state()
+            page.goto(f"{w.base}/agent")
+            root = page.locator("#webphone")
+            # 1. registered: in the page (JsSIP) and in Asterisk
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
+                  interval=0.5, what=f"the webphone registered (page says "
+                  f"{root.get_attribute('data-state')}: {page.locator('#wp-error').text_content()})")
+            with session_factory_of(settings)() as s:
+                name = s.scalar(select(PhoneEndpoint.name).where(
+                    PhoneEndpoint.user_id == w.user_id, PhoneEndpoint.kind == "webphone"))
+            assert name
+            until(lambda: f"{name}/" in platform_ast.cli("pjsip show contacts"), timeout=20,
+                  what="Asterisk's contact for the webphone")
+            until(lambda: root.get_attribute("data-server") == "registered", timeout=30,
+                  interval=0.5, what="the page showing Asterisk's view")
+            # 2. the agent logs in to the queues (ready)
+            page.reload()
+            page.locator("form:has(input[name=command][value=login]) button").click()
+            page.wait_for_load_state()
+            until(lambda: page.locator("[data-field=status]").text_content() == "ready",
+                  timeout=20, interval=0.5, what="the agent page says ready")
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
+                  interval=0.5, what="the webphone registered again after the reload")
+            # a reload registers a new contact: Asterisk's view, and the ACD's, follow it
+            until(lambda: root.get_attribute("data-server") == "registered", timeout=30,
+                  interval=0.5, what="Asterisk's view after the reload")
+            until(lambda: page.evaluate(ME_JS)["reachable"] is True, timeout=30, interval=0.5,
+                  what="the ACD sees the agent's webphone reachable")
+            # 3. a lab caller dials the DID; the browser rings with the caller's number
+            caller = unique_caller()
+            lab_id = labcall.call(settings, labcall.CallSpec(  # type: ignore[arg-type]
+                did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=25))
+            until(lambda: root.get_attribute("data-state") == "ringing", timeout=30,
+                  interval=0.2, what="the webphone ringing")
+            assert caller in (page.locator("#wp-caller").text_content() or "")
+            shot(page, "ringing")
+            page.click("#wp-answer")
+            until(lambda: root.get_attribute("data-state") == "on_call", timeout=15,
+                  interval=0.2, what="the call answered in the browser")
+            shot(page, "on-call")
+            # 4. the browser hears the caller's tone (well above the noise floor)
+            heard = page.evaluate(HEARD_JS, CALLER_TONE)
+            assert heard > 30, f"caller's tone only {heard:.1f} dB above the median in the browser"
+            # 5. mute, hold and resume, the keypad (the call stays up through all of them)
+            page.click("#wp-mute")
+            assert page.get_attribute("#wp-mute", "aria-pressed") == "true"
+            page.click("#wp-mute")
+            page.click("#wp-hold")
+            until(lambda: root.get_attribute("data-state") == "on_hold", timeout=10,
+                  interval=0.2, what="the call on hold (re-INVITE accepted)")
+            page.click("#wp-hold")
+            until(lambda: root.get_attribute("data-state") == "on_call", timeout=10,
+                  interval=0.2, what="the call resumed")
+            page.click("#wp-keypad [data-dtmf='5']")
+            assert page.evaluate(HEARD_JS, CALLER_TONE) > 30, "no audio after resuming"
+            page.click("#wp-hangup")
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=15,
+                  interval=0.2, what="the webphone idle after hanging up")
+        finally:
+            browser.close()
+    # 6. the call record: answered by the webphone, from the queue; audio both ways
+    row = ended_record(_Platform(settings), caller, timeout=60)
+    assert row.answered_at is not None and row.agent_endpoint == name and row.queue == "webq"
+    assert row.recording_path
+    until(lambda: duration_s(row.recording_path) > 1, timeout=10, what="recording to be written")
+    assert tone_ratio(row.recording_path, CALLER_TONE) > 50
+    assert tone_ratio(row.recording_path, BROWSER_TONE) > 50
+    _, caller_heard = labcall.recordings(settings, lab_id)  # type: ignore[arg-type]
+    until(lambda: caller_heard.exists(), timeout=10, what="the caller's recording")
+    assert tone_share(caller_heard, BROWSER_TONE) > 0.5 > 0.01 > tone_share(caller_heard, CALLER_TONE)
+
+
+@dataclass(frozen=True)
+class _Platform:
+    settings: object
+
+
+def session_factory_of(settings):  # type: ignore[no-untyped-def]
+    return session_factory(_Platform(settings))
