@@ -44,7 +44,11 @@ npm_stamp=node_modules/.centrala-lock
 npm_want=$(sha256sum package-lock.json | cut -c1-16)
 if [ "$(cat $npm_stamp 2>/dev/null)" != "$npm_want" ] || [ ! -f web/static/vendor/jssip.js ]; then
     # npm ships with NodeSource's nodejs and is a package of its own in Debian's: either will do
-    command -v npm >/dev/null || { echo "error: npm is missing (apt-get install npm)" >&2; exit 2; }
+    if ! command -v npm >/dev/null; then
+        [ "$(id -u)" = 0 ] || { echo "error: npm is missing (apt-get install npm)" >&2; exit 2; }
+        echo "bootstrap: installing Debian's npm"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+    fi
     echo "bootstrap: installing browser libraries (npm ci, pinned by package-lock.json)"
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
     node scripts/bundle_vendor.mjs jssip JsSIP web/static/vendor/jssip.js

@@ -1,7 +1,7 @@
 """sla: settings, maintenance windows, downtime, probe results, incidents and claims
 
 Revision ID: e1a0c0de0023
-Revises: e1a0c0de0021
+Revises: e1a0c0de0022
 Create Date: 2026-12-04 04:57:10
 
 The SLA's tables (see :mod:`controlplane.models.sla`). No data moves: a tenant without
@@ -14,7 +14,7 @@ from alembic import op
 import controlplane.models.base
 
 revision = "e1a0c0de0023"
-down_revision = "e1a0c0de0021"
+down_revision = "e1a0c0de0022"
 branch_labels = None
 depends_on = None
 

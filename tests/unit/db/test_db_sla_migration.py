@@ -23,7 +23,7 @@ def _tables(url: str) -> set[str]:
 def test_sla_migration_up_and_down(db_url: str) -> None:
     upgrade(db_url, "e1a0c0de0023")
     assert _tables(db_url) >= TABLES
-    command.downgrade(alembic_config(db_url), "e1a0c0de0021")
+    command.downgrade(alembic_config(db_url), "e1a0c0de0022")
     tables = _tables(db_url)
     assert not TABLES & tables
     assert {"tenant", "outbound_route"} <= tables  # nothing else dropped
