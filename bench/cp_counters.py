@@ -1,5 +1,6 @@
 """Run the control plane daemon with counters: SQL statements, commits, Redis round trips,
-JSON encodes/decodes, asyncio tasks, log records, ARI requests by kind.
+JSON encodes/decodes, asyncio tasks, log records, ARI requests by kind, garbage
+collections and their pauses per generation.
 
 Used by ``bench/ivr_capacity.py --count`` (and by hand for other benches) in place of
 ``python -m controlplane.cli controlplane``::
@@ -114,6 +115,23 @@ def install() -> None:
         original_handle(self, record)
 
     logging.Logger.handle = handle  # type: ignore[method-assign]
+
+    import gc
+
+    started: dict[int, float] = {}
+
+    def gc_timer(phase: str, info: dict[str, Any]) -> None:
+        """Collections per generation and their pauses (the event loop stops meanwhile)."""
+        gen = info["generation"]
+        if phase == "start":
+            started[gen] = time.perf_counter()
+            return
+        ms = round(1000 * (time.perf_counter() - started.pop(gen, time.perf_counter())))
+        COUNTS[f"gc.gen{gen}.collections"] += 1
+        COUNTS[f"gc.gen{gen}.pause_ms_total"] += ms
+        COUNTS[f"gc.gen{gen}.pause_ms_max"] = max(COUNTS[f"gc.gen{gen}.pause_ms_max"], ms)
+
+    gc.callbacks.append(gc_timer)
 
     from controlplane.engine.ari_ import AriClient
 

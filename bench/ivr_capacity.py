@@ -20,8 +20,9 @@ Printed per rate:
   (``/proc/<pid>/stat`` from SIPp's start until every call of the rate has ended and the
   platform has no channel left), and their CPU % of one core over that stretch;
 - Redis commands per call (the server's ``INFO commandstats``);
-- what the call records say: how many of the rate's calls have a record, an
-  ``answered_at`` and a ``billsec_s`` > 0 (the platform answered every one of them).
+- what the call records say: how many of the rate's calls have a record, a
+  ``platform_answered_at`` and a ``carrier_billsec_s`` > 0 (the platform answered every one
+  of them, and the carrier bills them; ``answered_at``/``billsec_s`` are an agent's).
 
 Options: ``--count`` runs the control plane under ``bench/cp_counters.py`` and adds SQL
 statements, commits, Redis round trips, JSON encodes/decodes, asyncio tasks and log
@@ -149,9 +150,11 @@ def call_records(settings: Settings, prefix: str, expect: int) -> dict[str, Any]
     """What the call records of this rate's callers say, once all of them are written
     (bounded wait: the records are what is measured, not awaited forever)."""
     engine = make_engine(settings.database_url)
-    query = text("SELECT count(*), count(ended_at), count(answered_at), "
-                 "sum(CASE WHEN billsec_s > 0 THEN 1 ELSE 0 END), avg(billsec_s) "
-                 "FROM call_record WHERE caller LIKE :p")
+    # what the carrier bills: the platform's answer (IVR) and its billable seconds, not an
+    # agent's (answered_at/billsec_s stay empty: no agent takes these calls)
+    query = text("SELECT count(*), count(ended_at), count(platform_answered_at), "
+                 "sum(CASE WHEN carrier_billsec_s > 0 THEN 1 ELSE 0 END), "
+                 "avg(carrier_billsec_s) FROM call_record WHERE caller LIKE :p")
     try:
         def read() -> tuple[Any, ...]:
             with engine.connect() as c:
@@ -165,7 +168,7 @@ def call_records(settings: Settings, prefix: str, expect: int) -> dict[str, Any]
     finally:
         engine.dispose()
     total, ended, answered, billed, avg_bill = row
-    return {"records": total, "ended": ended, "answered_at": answered, "billsec_gt0": billed or 0,
+    return {"records": total, "ended": ended, "platform_answered": answered, "billsec_gt0": billed or 0,
             "avg_billsec": None if avg_bill is None else round(float(avg_bill), 2)}
 
 
@@ -332,7 +335,7 @@ def main() -> int:
           "INVITE->200 OK from SIPp's trace; CPU from SIPp start to the last channel gone")
     print(f"{'rate/s':>6} {'calls':>6} {'ok':>6} {'failed':>6} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'max ms':>7} {'Ast ms/call':>11} {'CP ms/call':>10} {'Ast %':>6} {'CP %':>6} "
-          f"{'redis/call':>10} {'answered_at':>11} {'billsec>0':>9} {'load':>5}")
+          f"{'redis/call':>10} {'pf_answered':>11} {'billsec>0':>9} {'load':>5}")
     for r in out:
         def f(v: float | None) -> str:
             return "-" if v is None else f"{v:.0f}"
@@ -343,7 +346,7 @@ def main() -> int:
               f"{f(r['invite_200_max_ms']):>7} {r['asterisk_cpu_ms_per_call']:11.1f} "
               f"{r['controlplane_cpu_ms_per_call']:10.1f} {r['asterisk_cpu_pct']:6.1f} "
               f"{r['controlplane_cpu_pct']:6.1f} {r['redis_cmds_per_call']:10.1f} "
-              f"{rec['answered_at']:>11} {rec['billsec_gt0']:>9} {r['load1']:5.1f}")
+              f"{rec['platform_answered']:>11} {rec['billsec_gt0']:>9} {r['load1']:5.1f}")
     for r in out:
         if "per_call" in r:
             print(f"per call at {r['rate']:g}/s (counters): {json.dumps(r['per_call'])}")
