@@ -110,7 +110,9 @@ def load_tenant(db: Factory, tenant_id: int) -> TenantConfig | None:
         phones = s.scalars(
             select(PhoneEndpoint)
             .where(PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id.is_not(None))
-            .order_by(PhoneEndpoint.id)
+            # an agent's desk phone before their webphone: the ACD rings the first, and a
+            # desk phone is what an administrator gave them on purpose
+            .order_by(PhoneEndpoint.kind == "webphone", PhoneEndpoint.id)
         )
         for p in phones:
             key = str(p.user_id)

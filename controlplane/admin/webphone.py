@@ -29,6 +29,25 @@ class WebphonesOff(Exception):
     """The tenant does not allow webphones (``tenant.webphone_enabled``)."""
 
 
+class HasDeskPhone(Exception):
+    """The user works from a desk phone: no webphone is made beside it (the ACD rings one
+    phone per agent; a webphone made by opening the agent page took the calls away from
+    the desk phone). ``args[0]``: the desk phone's name."""
+
+
+def desk_phone(s: Session, tenant_id: int, user_id: int) -> str | None:
+    """The name of the user's desk phone, if they have one."""
+    return s.scalar(select(PhoneEndpoint.name).where(
+        PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id == user_id,
+        PhoneEndpoint.kind != webphone.KIND).order_by(PhoneEndpoint.id).limit(1))
+
+
+def offered(s: Session, tenant_id: int, user_id: int) -> bool:
+    """Whether the agent page runs the webphone: only for a user without a desk phone (one
+    given later wins: the ACD rings it first, and the page stops registering the browser)."""
+    return desk_phone(s, tenant_id, user_id) is None
+
+
 def find(s: Session, tenant_id: int, user_id: int) -> PhoneEndpoint | None:
     return s.scalar(select(PhoneEndpoint).where(
         PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id == user_id,
@@ -54,10 +73,14 @@ def _free_name(s: Session, wanted: str) -> str:
 def ensure(s: Session, tenant_id: int, user_id: int) -> tuple[PhoneEndpoint, bool]:
     """The user's webphone, created (flushed, not committed) when missing: ``(phone, created)``.
 
-    Raises :class:`WebphonesOff` when it would have to be created and the tenant refuses."""
+    Raises :class:`WebphonesOff` when it would have to be created and the tenant refuses,
+    :class:`HasDeskPhone` when the user has a desk phone."""
     phone = find(s, tenant_id, user_id)
     if phone is not None:
         return phone, False
+    desk = desk_phone(s, tenant_id, user_id)
+    if desk is not None:
+        raise HasDeskPhone(desk)
     tenant = s.get(Tenant, tenant_id)
     if tenant is None or not tenant.webphone_enabled:
         raise WebphonesOff(tenant_id)

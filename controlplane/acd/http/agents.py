@@ -40,6 +40,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.acd.http.board import AgentRow, agent_board, agent_row
 from controlplane.acd.http.schemas import MAX_REASON_LEN, AgentCommand
+from controlplane.admin import webphone as webphones
 from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
 from controlplane.models import PhoneEndpoint, Role, User
 from controlplane.models.acd import AgentBreakReason
@@ -263,8 +264,11 @@ def me() -> Any:
         error = None
     except Unavailable as err:
         row, error = None, err.message
+    with services().sessions() as s:
+        webphone_offered = webphones.offered(s, user.tenant_id, user.id)
     return render_template(
-        "agent.html", row=row, error=error, reasons=_reasons(user.tenant_id, for_agent=True)
+        "agent.html", row=row, error=error, reasons=_reasons(user.tenant_id, for_agent=True),
+        webphone_offered=webphone_offered,
     )
 
 

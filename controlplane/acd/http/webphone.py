@@ -7,7 +7,8 @@ registration Asterisk reports (the daemon's ``centrala:contacts`` hash, from AMI
 ``ContactStatus``: what the page shows as the truth). The first request creates the
 webphone (:mod:`controlplane.admin.webphone`) through the admin write path (render check,
 audit, apply to Asterisk) when the tenant allows webphones, then asks the daemon to re-read
-the agent's phones (``acd.webphone``: ``acd.reload`` is an admin's command). Every issue of the
+the agent's phones (``acd.webphone``: ``acd.reload`` is an admin's command). A user with a
+desk phone gets no webphone (409 ``has_desk_phone``; the agent page does not offer one). Every issue of the
 credentials is audited; they never appear in a page's HTML nor in a log line.
 ``GET /api/v1/agents/me/webphone/status`` is the registration alone, for polling.
 """
@@ -42,6 +43,11 @@ bp = Blueprint("webphone", __name__)
 class WebphonesOff(PanelError):
     status = 409
     error_id = "webphones_off"
+
+
+class HasDeskPhone(PanelError):
+    status = 409
+    error_id = "has_desk_phone"
 
 
 def _own_session_only() -> None:
@@ -105,6 +111,11 @@ def api_my_webphone() -> Any:
                 change, "webphone.created",
                 lambda r: {"phone": r[0].name, "extension": r[0].extension, "user_id": me.id},
                 acd=False)
+        except webphones.HasDeskPhone as err:
+            raise HasDeskPhone(gettext(
+                "You work from the desk phone %(phone)s: calls ring there. An administrator "
+                "can remove it if you want to work from the browser.", phone=err.args[0]),
+                details={"desk_phone": err.args[0]}) from err
         except webphones.WebphonesOff as err:
             raise WebphonesOff(gettext(
                 "Webphones are turned off for your organisation; ask an administrator "

@@ -155,3 +155,17 @@ def test_only_admins_change_webphone_settings(client, login, csrf) -> None:  # t
     assert client.get("/api/v1/webphone-settings").status_code == 403
     assert client.put("/api/v1/webphone-settings", json={"enabled": False},
                       headers={"X-CSRF-Token": csrf(client)}).status_code == 403
+
+
+def test_an_agent_with_a_desk_phone_gets_no_webphone(client, login) -> None:  # type: ignore[no-untyped-def]
+    """Calls ring one phone per agent: opening the agent page must not make a webphone
+    that takes them away from the desk phone (it did, in the onboarding browser test)."""
+    login("agent1@demo.centrala.local")  # works from the desk phone demo-1001
+    resp = client.get("/api/v1/agents/me/webphone")
+    assert resp.status_code == 409
+    body = resp.get_json()["error"]
+    assert body["id"] == "has_desk_phone" and body["details"]["desk_phone"] == "demo-1001"
+    page = client.get("/agent").get_data(as_text=True)
+    assert "webphone.js" not in page and 'id="webphone"' not in page
+    status = client.get("/api/v1/agents/me/webphone/status").get_json()
+    assert status["webphone"] is None  # none was made
