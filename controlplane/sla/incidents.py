@@ -62,7 +62,7 @@ class Viewer:
     address: str
 
 
-def visible(viewer: Viewer) -> Select[tuple[SlaIncident]]:
+def visible(viewer: Viewer) -> Select[SlaIncident]:
     query = select(SlaIncident)
     if viewer.role is Role.OPERATOR:
         return query
