@@ -3,7 +3,8 @@
 Queued through the job outbox by :mod:`controlplane.sla.incidents` in the transaction of
 the change (so no mail is lost between commit and queue). The job runs outside the panel
 (no flask-babel), so the texts live here, chosen by the tenant's language. It goes to the
-tenant's active admins and to the reporter, each address once; it takes ids only
+tenant's active admins and to the reporter (a new report also to the support address),
+each address once; it takes ids only
 (STYLE.md §7) and reads the incident as it is when it runs. A retry may send a mail
 twice, never lose one (the same as the link mails).
 """
@@ -21,7 +22,7 @@ from controlplane.config import Settings, load_settings
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.mail.send import send_mail
 from controlplane.models import Role, Tenant, User
-from controlplane.models.sla import SlaIncident
+from controlplane.models.sla import SlaIncident, SlaSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ def render(locale: str, what: str, *, incident_id: int, tenant: str, title: str,
     return Text(_SUBJECT[lang].format(**values), _BODY[lang].format(**values))
 
 
-def recipients(s: Session, incident: SlaIncident) -> list[str]:
-    """The tenant's active admins and the reporter, each e-mail address once."""
+def recipients(s: Session, incident: SlaIncident, what: str = "") -> list[str]:
+    """The tenant's active admins and the reporter, each e-mail address once; a new report
+    also goes to the support address of the tenant's SLA settings (§ 8.3: failures are
+    reported to it by mail)."""
     users = s.scalars(select(User).where(User.tenant_id == incident.tenant_id,
                                          User.active.is_(True)))
     login = incident.reported_by.split("@", 1)[0]
@@ -74,6 +77,10 @@ def recipients(s: Session, incident: SlaIncident) -> list[str]:
         if user.email and (user.role is Role.ADMIN or user.login == login) \
                 and user.email not in out:
             out.append(user.email)
+    settings = s.get(SlaSettings, incident.tenant_id)
+    if what == "reported" and settings is not None and settings.support_email \
+            and settings.support_email not in out:
+        out.append(settings.support_email)
     return out
 
 
@@ -90,7 +97,7 @@ def deliver(settings: Settings, factory: sessionmaker[Session], incident_id: int
                       title=incident.title, priority=incident.priority,
                       reporter=incident.reported_by,
                       link=f"{settings.public_url.rstrip('/')}/sla/incidents/{incident.id}")
-        to = recipients(s, incident)
+        to = recipients(s, incident, what)
     for address in to:
         send(settings, address, text.subject, text.body)  # raises: RQ retries
     log.info("mailed incident %d %s to %d recipients", incident_id, what, len(to))

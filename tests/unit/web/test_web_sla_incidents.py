@@ -64,7 +64,8 @@ def polska(app: Flask, clock: Any, request: pytest.FixtureRequest) -> Iterator[d
     factory = app.extensions["centrala"].sessions
     with transaction(factory) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.domain == POLSKA_DOMAIN))
-        s.add(SlaSettings(tenant_id=tenant.id, level=level, monthly_fee=Decimal("1000")))
+        s.add(SlaSettings(tenant_id=tenant.id, level=level, monthly_fee=Decimal("1000"),
+                          support_email="bok@centrala.example"))
         for user in s.scalars(select(User).where(User.tenant_id == tenant.id)):
             user.email = f"{user.login}@mail.polska.example"
         tid = tenant.id
@@ -182,6 +183,10 @@ def test_operator_events_pause_moves_the_repair_deadline_audited_and_mailed(
                                          "agentka@mail.polska.example"}
     assert "awaria zakwalifikowana" in sent[0][1] and "Krytyczny" in sent[0][2]
     assert f"/sla/incidents/{iid}" in sent[0][2]
+    sent.clear()  # a new report also reaches the support address
+    notify.deliver(settings, factory, iid, "reported",
+                   send=lambda _s, to, subj, body: sent.append((to, subj, body)))
+    assert "bok@centrala.example" in {to for to, _, _ in sent}
 
 
 def test_isolation_and_who_sees_what(client: Any, login: Any, csrf: Any,
