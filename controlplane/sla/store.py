@@ -130,3 +130,12 @@ def recent_incidents(s: Session, tenant_id: int, now: datetime,
                 .order_by(SlaIncidentEvent.at, SlaIncidentEvent.id)):
             events[event.incident_id].append(event)
     return [(r, _facts(r, events[r.id], now)) for r in rows]
+
+
+def incident_facts(s: Session, incident: SlaIncident,
+                   now: datetime) -> tuple[IncidentFacts, list[SlaIncidentEvent]]:
+    """One incident's clock facts and its events in time order."""
+    events = list(s.scalars(select(SlaIncidentEvent).where(
+        SlaIncidentEvent.incident_id == incident.id)
+        .order_by(SlaIncidentEvent.at, SlaIncidentEvent.id)))
+    return _facts(incident, events, now), events

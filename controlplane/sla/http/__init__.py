@@ -1,5 +1,5 @@
-"""The SLA room's panel pages (read-only for now: the current period and the incidents)."""
+"""The SLA room's panel pages and API: the current period, incidents, maintenance windows."""
 
-from controlplane.sla.http import pages
+from controlplane.sla.http import incidents, maintenance, pages
 
-BLUEPRINTS = (pages.bp,)
+BLUEPRINTS = (pages.bp, incidents.bp, maintenance.bp)
