@@ -56,6 +56,9 @@ class Publisher:
         self._sentinel_written = False
         # tenant → the waiting hash as last written (call id → JSON)
         self._waiting: dict[int, dict[str, str]] = {}
+        # A failed write (typically the first command on a pooled connection after Redis
+        # restarted) leaves the mirror unknown: the next one rewrites every agent.
+        self._rewrite_all = False
 
     async def send(self, b: Batch) -> list[out.RingAgent]:
         """Orders, then rows, then events; returns the offers the connector failed to make
@@ -87,10 +90,14 @@ class Publisher:
 
         A tenant's waiting hash is rewritten whole (DEL + HSET) only the first time, or after
         Redis lost its data or a write failed; otherwise only the entries whose JSON changed
-        are set and those no longer waiting deleted (what the hash holds is the same)."""
+        are set and those no longer waiting deleted (what the hash holds is the same).
+        After a failed write every agent and tenant is written again, on the next call."""
+        tenants = self.registry.tenants
+        if self._rewrite_all:
+            b.dirty.update((tid, aid) for tid, t in tenants.items() for aid in t.agents)
+            b.touched.update(tenants)
         if not (b.dirty or b.touched or b.stats):
             return
-        tenants = self.registry.tenants
         pipe = self.redis.pipeline(transaction=True)
         for tid, aid in b.dirty:
             t = tenants[tid]
@@ -122,9 +129,10 @@ class Publisher:
             await pipe.execute()
         except aioredis.RedisError as err:
             log.warning("ACD live state not mirrored: %s", err)
-            for tid in written:  # unknown what landed: rewrite these whole next time
-                self._waiting.pop(tid, None)
+            self._waiting.clear()  # unknown what landed: rewrite everything next time
+            self._rewrite_all = True
             return
+        self._rewrite_all = False
         self._waiting.update(written)
         self.reports.forget(gone)
 

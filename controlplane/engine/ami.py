@@ -11,7 +11,8 @@ PJSIP contact status events feed ``centrala:contacts`` in Redis
 a contact that expired meanwhile, would never be reported. So on every (re)connection
 :meth:`AmiClient.resync_contacts` asks Asterisk for its contacts
 (``PJSIPShowContacts``), feeds each to the same consumers as an event, and drops the
-hash entries of AORs Asterisk no longer has a contact for. Other parts
+hash entries of AORs Asterisk no longer has a contact for; the watchdog does the same when
+Redis lost the hash (restarted empty). Other parts
 :meth:`AmiClient.subscribe` to more events (the SIP ban watcher: the
 ``security`` class) before :meth:`AmiClient.run`.
 """
@@ -141,6 +142,25 @@ class AmiClient:
         log.info("AMI contacts re-read: %d contact(s) of %d AOR(s)", listed, len(now))
         return listed
 
+    async def restore_lost_contacts(self) -> bool:
+        """Re-read the contacts when Redis lost the hash (restarted empty) while we know of
+        some: otherwise every phone would read "unregistered" until its next REGISTER,
+        minutes away. Called by the watchdog after each ping; True when it re-read."""
+        if self.redis is None or not self._contacts:
+            return False
+        try:
+            if await self.redis.exists(CONTACTS_KEY):
+                return False
+        except aioredis.RedisError:
+            return False  # Redis down: the next ping tries again
+        log.warning("AMI contacts: Redis lost them; re-reading Asterisk's")
+        try:
+            await self.resync_contacts()
+        except AmiError as err:
+            log.warning("AMI contacts not re-read: %s", err)
+            return False
+        return True
+
     async def action(self, action: dict[str, str], timeout: float = ACTION_TIMEOUT_S) -> Any:
         if self.manager is None:
             raise AmiError("AMI not connected")
@@ -166,6 +186,7 @@ class AmiClient:
                     reply = await self.action({"Action": "Ping"})
                     if not reply or reply.get("Response") != "Success":
                         raise AmiError(f"bad ping reply {reply!r}")
+                    await self.restore_lost_contacts()
             except asyncio.CancelledError:
                 self.manager.close()
                 raise

@@ -481,3 +481,44 @@ async def test_run_ticks_until_cancelled(
         await task
     stats = json.loads(await rds.get(f"centrala:acd:{w.tenant}:stats"))
     assert stats["type"] == "queue.stats" and stats["queues"][0]["name"] == "sales"
+
+
+class _FailOnce:
+    """The service's Redis client, whose next transaction fails as a pooled connection does
+    right after Redis restarted ("Connection closed by server")."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client, self.failed = client, False
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.client, name)
+
+    def pipeline(self, transaction: bool = True):  # type: ignore[no-untyped-def]
+        pipe = self.client.pipeline(transaction=transaction)
+        if not self.failed:
+            self.failed = True
+
+            async def fail() -> None:
+                raise aioredis.ConnectionError("Connection closed by server.")
+            pipe.execute = fail  # type: ignore[method-assign]
+        return pipe
+
+
+async def test_a_failed_mirror_write_is_made_good_by_the_next(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    """Redis restarted empty: the loss is seen, but the rewrite fails on a stale connection.
+    The next tick writes every agent again (not only those that changed since)."""
+    w = seed(db, {"sales": {}}, {"sales": ("a1", "a2")})
+    svc, _ = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    await svc.tick()  # the sentinel is written
+    key = f"centrala:acd:{w.tenant}:agents"
+    assert await rds.hlen(key) == 2
+    await rds.flushall()
+    svc.publisher.redis = _FailOnce(rds)  # type: ignore[assignment]
+    await svc.tick()  # loss seen, the rewrite fails
+    assert await rds.hlen(key) == 0
+    await svc.tick()  # nothing changed since, yet everything is written again
+    agents = {k.decode(): json.loads(v)["status"] for k, v in (await rds.hgetall(key)).items()}
+    assert agents == {str(w.users["a1"]): "ready", str(w.users["a2"]): "ready"}

@@ -62,3 +62,27 @@ def test_contacts_are_re_read_and_stale_ones_dropped(redis_port: int) -> None:
     assert seen == [("demo-1001", "Reachable", "sip:demo-1001@127.0.0.1:5070"),
                     ("demo-1002", "NonQualified", "sip:demo-1002@127.0.0.1:5074"),
                     ("demo-1002", "Unreachable", "sip:demo-1002@127.0.0.1:5072")]
+
+
+def test_a_hash_lost_with_redis_is_re_read(redis_port: int) -> None:
+    """Redis restarted empty: the watchdog's check re-reads Asterisk's contacts, once."""
+    async def run() -> tuple[bool, bool, bool, dict[str, str], int]:
+        r = aioredis.Redis(port=redis_port, decode_responses=True)
+        try:
+            await r.delete(CONTACTS_KEY)
+            client = AmiClient("127.0.0.1", 1, "u", "p", r)
+            manager = FakeManager()
+            client.manager = manager  # type: ignore[assignment]
+            nothing_known = await client.restore_lost_contacts()  # knows no contact yet
+            await client.resync_contacts()
+            intact = await client.restore_lost_contacts()  # the hash is there
+            await r.delete(CONTACTS_KEY)  # what a Redis restarted empty looks like
+            lost = await client.restore_lost_contacts()
+            return nothing_known, intact, lost, dict(await r.hgetall(CONTACTS_KEY)), len(manager.sent)
+        finally:
+            await r.aclose()
+
+    nothing_known, intact, lost, after, sent = asyncio.run(run())
+    assert (nothing_known, intact, lost) == (False, False, True)
+    assert after == {"demo-1001": "Reachable", "demo-1002": "NonQualified"}
+    assert sent == 2  # the first resync and the one after the loss
