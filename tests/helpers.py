@@ -66,6 +66,26 @@ def tone_share(path: Path | str, hz: float, band: float = 15.0) -> float:
     return float(spectrum[(freqs > hz - band) & (freqs < hz + band)].sum() / total)
 
 
+def sound_report(path: Path | str, top: int = 4) -> str:
+    """What a recording holds, for an assertion's message: its length, the share of its
+    energy above 100 Hz in its strongest 20 Hz bands, and how much of it is near-silent."""
+    audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    mono = audio.mean(axis=1)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
+    freqs = np.fft.rfftfreq(len(mono), 1 / rate)
+    keep = freqs > 100
+    spectrum, freqs = spectrum[keep], freqs[keep]
+    total = spectrum.sum() or 1.0
+    bands: dict[int, float] = {}
+    for f, e in zip((freqs // 20 * 20).astype(int), spectrum, strict=True):
+        bands[int(f)] = bands.get(int(f), 0.0) + float(e)
+    best = sorted(bands.items(), key=lambda kv: -kv[1])[:top]
+    frames = mono[: len(mono) // 160 * 160].reshape(-1, 160)  # 20 ms at 8 kHz
+    quiet = float((np.abs(frames).max(axis=1) < 0.01).mean()) if len(frames) else 1.0
+    peaks = ", ".join(f"{f}-{f + 20} Hz {e / total:.0%}" for f, e in best)
+    return f"{path}: {len(mono) / rate:.1f} s, {quiet:.0%} near-silent, strongest: {peaks}"
+
+
 def free_port() -> int:
     """A free loopback port below 32768 (outside Linux's ephemeral range)."""
     return first_free_port(random.randrange(20000, 32000) for _ in range(100))

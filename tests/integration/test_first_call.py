@@ -7,7 +7,7 @@ the DID → the phone answers → audio both ways → recorded → hang-up → e
 from __future__ import annotations
 
 import pytest
-from helpers import duration_s, tone_ratio, tone_share, until
+from helpers import duration_s, sound_report, tone_ratio, tone_share, until
 from labtools import (
     BARESIP_TONE,
     CALLER_TONE,
@@ -58,8 +58,10 @@ def test_first_call_is_bridged_recorded_and_exact(platform) -> None:  # type: ig
     phone_heard = recdir / f"phone-{row.call_id}-heard.wav"
     until(lambda: caller_heard.exists() and phone_heard.exists(), timeout=10, what="lab recordings")
     # Each side hears mostly the other (a mixing bridge leaves a faint residue of one's own voice).
-    assert tone_share(caller_heard, PHONE_TONE) > 0.5 > 0.01 > tone_share(caller_heard, CALLER_TONE)
-    assert tone_share(phone_heard, CALLER_TONE) > 0.5 > 0.01 > tone_share(phone_heard, PHONE_TONE)
+    assert tone_share(caller_heard, PHONE_TONE) > 0.5 > 0.01 > tone_share(caller_heard, CALLER_TONE), \
+        sound_report(caller_heard)
+    assert tone_share(phone_heard, CALLER_TONE) > 0.5 > 0.01 > tone_share(phone_heard, PHONE_TONE), \
+        sound_report(phone_heard)
 
 
 def test_baresip_answers_as_an_agent_phone(platform) -> None:  # type: ignore[no-untyped-def]
