@@ -75,6 +75,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                                      name="ari-events"),
                  asyncio.create_task(ami.run(), name="ami"),
                  asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),
+                 asyncio.create_task(calls.audit_live_view(), name="live-view-audit"),
                  asyncio.create_task(acd.run(), name="acd"),
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),

@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -265,6 +265,43 @@ class RecordWriter:
             await pipe.execute()
         except aioredis.RedisError as err:  # live view only; the database holds the record
             log.warning("redis update failed: %s", err)
+            for call_id, state in live.items():  # tried again next time; newer ones win
+                self._live.setdefault(call_id, state)
+
+    async def audit_live(self, calls: Mapping[str, CallState]) -> int:
+        """Make the live view say what ``calls`` (the service's calls in progress) says:
+        drop entries of calls that are over, write those missing. An entry survives a lost
+        update (Redis restarted, a write failed at a call's end) only until this runs.
+        Returns how many entries it changed."""
+        if self.redis is None:
+            return 0
+        try:
+            shown = {k.decode() if isinstance(k, bytes) else str(k)
+                     for k in await self.redis.hkeys(LIVE_CALLS_KEY)}
+        except aioredis.RedisError as err:
+            log.warning("live view not audited: %s", err)
+            return 0
+        # After the read: what the service knows now (calls waiting in ``_live`` are
+        # written by the next mirror anyway).
+        alive = {cid: st for cid, st in calls.items() if st.phase != Phase.ENDED}
+        stale = [cid for cid in shown if cid not in alive and cid not in self._live]
+        missing = {cid: live_json(st) for cid, st in alive.items()
+                   if cid not in shown and cid not in self._live}
+        if not (stale or missing):
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        if stale:
+            pipe.hdel(LIVE_CALLS_KEY, *stale)
+        if missing:
+            pipe.hset(LIVE_CALLS_KEY, mapping=missing)  # type: ignore[arg-type]
+        try:
+            await pipe.execute()
+        except aioredis.RedisError as err:
+            log.warning("live view not audited: %s", err)
+            return 0
+        log.warning("live view corrected: %d ended call(s) dropped, %d live call(s) added",
+                    len(stale), len(missing))
+        return len(stale) + len(missing)
 
 
 def live_json(state: CallState) -> str:

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 PROMPT_SUFFIX = "-prompt"  # the call's own prompt (machine.CallState.prompt_playback)
+LIVE_AUDIT_EVERY_S = 10.0  # how long a stale live-calls entry can last (audit_live_view)
 EndHook = Callable[[str, "CallState | None", int], None]  # see CallService.end_hooks
 
 
@@ -124,6 +125,16 @@ class CallService:
     async def reconcile(self) -> None:
         """After a (re)connect (the events websocket's ``on_connect``)."""
         await self.reconciler.reconcile()
+
+    async def audit_live_view(self, every_s: float = LIVE_AUDIT_EVERY_S) -> None:
+        """Forever: the panel's live calls are checked against the calls in progress, so a
+        lost update (Redis restarted, a write failed as a call ended) lasts ``every_s``."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.records.audit_live(self.calls)
+            except Exception:  # noqa: BLE001 - the audit must outlive one bad round
+                log.exception("live view audit failed")
 
     def lock(self, call_id: str) -> asyncio.Lock:
         """The call's lock: whoever steps the call holds it."""

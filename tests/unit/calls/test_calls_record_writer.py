@@ -191,3 +191,39 @@ async def test_a_locked_sqlite_database_delays_the_records_but_loses_none(tmp_pa
     assert set(stored(factory)) == {"a"}
     await writer.close()
     engine.dispose()
+
+
+async def test_the_live_view_audit_drops_ended_calls_and_restores_missing_ones(
+        factory: sessionmaker[Session], rds: aioredis.Redis, tmp_path: Path) -> None:
+    """A call's end whose HDEL was lost stays on the panel, and a Redis restarted empty
+    shows no calls, until the audit compares the hash with the calls in progress."""
+    writer = RecordWriter(factory, tmp_path, rds, interval_s=0.01)
+    writer.submit(state("a"))
+    writer.submit(state("b"))
+    await writer.flush()
+    await rds.hset(LIVE_CALLS_KEY, "gone", json.dumps({"call_id": "gone"}))  # its end was lost
+    await rds.hdel(LIVE_CALLS_KEY, "b")  # lost with a Redis restart
+    calls = {"a": state("a"), "b": state("b", m.Phase.QUEUED), "c": ended("c")}
+    assert await writer.audit_live(calls) == 2
+    shown = {k: json.loads(v) for k, v in (await rds.hgetall(LIVE_CALLS_KEY)).items()}
+    assert set(shown) == {"a", "b"} and shown["b"]["state"] == "queued"
+    assert await writer.audit_live(calls) == 0  # nothing left to correct
+    await writer.close()
+
+
+async def test_a_failed_mirror_write_is_tried_again(
+        factory: sessionmaker[Session], rds: aioredis.Redis, tmp_path: Path) -> None:
+    writer = RecordWriter(factory, tmp_path, rds, interval_s=0.01)
+    writer.submit(state("a"))
+    await writer.flush()
+    real = writer.redis
+    writer.redis = aioredis.Redis(port=1)  # nothing listens: the mirror write fails
+    writer.submit(ended("a"))
+    await writer.flush()
+    assert await rds.hexists(LIVE_CALLS_KEY, "a")  # the end did not reach the live view
+    await writer.redis.aclose()
+    writer.redis = real
+    writer.submit(state("b"))  # the next mirror carries the retried end along
+    await writer.flush()
+    assert set(await rds.hkeys(LIVE_CALLS_KEY)) == {"b"}
+    await writer.close()
