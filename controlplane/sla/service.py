@@ -40,7 +40,10 @@ def parse_period(label: str) -> tuple[int, int]:
     match = _PERIOD.match(label)
     if not match:
         raise BadPeriod(f"period must be YYYY-MM, got {label!r}")
-    return int(match.group(1)), int(match.group(2))
+    year = int(match.group(1))
+    if not 2000 <= year <= 9998:  # a billing period of this platform; datetime ends at 9999
+        raise BadPeriod(f"period {label!r}: the year must be between 2000 and 9998")
+    return year, int(match.group(2))
 
 
 def report(s: Session, domain: str, label: str,

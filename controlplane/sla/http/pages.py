@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, render_template
 from flask_babel import format_currency, format_date, format_decimal, gettext, lazy_gettext
 
 from controlplane.models import Role
-from controlplane.sla import service, store, terms
+from controlplane.sla import contract, service, store, terms
 from controlplane.sla.calendar import Level
 from controlplane.sla.exceptions import SlaNotConfigured
 from web.auth import current_user, login_required
@@ -68,8 +68,16 @@ def page() -> Any:
                 clocks = terms.clocks(statement.level, facts, me.time_zone)
                 incidents.append({"row": row, "facts": facts, "clocks": clocks,
                                   "late": facts.repaired_at is None and now > clocks.repair_due})
+        claims = contract.claims(s, me.tenant_id)
+        s.expunge_all()
+    # The last closed month can be claimed for 30 days after its end, once.
+    last = f"{local.year - (local.month == 1):04d}-{(local.month - 2) % 12 + 1:02d}"
+    opens, closes = contract.claim_window(last, me.time_zone)
+    claimable = (statement is not None and opens <= now <= closes
+                 and all(c.period != last for c in claims))
     return render_template(
         "sla.html", statement=statement, month=format_date(local.date(), "LLLL yyyy"),
+        claims=claims, claimable=last if claimable else None, claim_closes=closes,
         incidents=incidents, levels=LEVELS, functions=FUNCTIONS, priorities=PRIORITIES,
         statuses=STATUSES, duration=duration, money=money,
         percent=lambda v: format_decimal(v, format="0.000"),

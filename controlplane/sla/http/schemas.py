@@ -157,3 +157,65 @@ class StatementOut(BaseModel):
     penalties: list[PenaltyOut]
     penalties_total: str
     penalties_capped: bool
+
+
+# ---- the contract: terms (operator) and credit claims ----
+
+LevelName = Literal["standard", "progres", "progres_plus", "premium"]
+Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", max_length=7)]
+# The monthly fee in PLN as a decimal string ("1200" or "1200.50"): exact, never a float.
+Fee = Annotated[str, Field(pattern=r"^\d{1,10}([.,]\d{1,2})?$", max_length=13)]
+SupportEmail = Annotated[str, Field(max_length=254,
+                                    pattern=r"^$|^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")]
+ClaimStatus = Literal["granted", "refused"]
+
+
+class TermsBody(Body):
+    level: LevelName
+    monthly_fee: Fee
+    support_email: SupportEmail = ""
+
+
+class TermsForm(Form):
+    level: LevelName
+    monthly_fee: Fee
+    support_email: SupportEmail = ""
+
+
+class TermsOut(BaseModel):
+    tenant: str
+    level: str | None
+    monthly_fee: str | None
+    support_email: str
+
+
+class ClaimBody(Body):
+    period: Period
+
+
+class ClaimForm(Form):
+    period: Period
+
+
+class DecisionBody(Body):
+    status: ClaimStatus
+    note: Note = ""
+
+
+class DecisionForm(Form):
+    status: ClaimStatus
+    note: Note = ""
+
+
+class ClaimOut(BaseModel):
+    id: int
+    tenant: str
+    period: str
+    claimed_at: datetime
+    claimed_by: str
+    status: str
+    note: str
+
+
+class ClaimList(BaseModel):
+    claims: list[ClaimOut]
