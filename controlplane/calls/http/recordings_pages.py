@@ -27,6 +27,7 @@ from controlplane.calls.http.records import RecordPage
 from controlplane.models import PhoneEndpoint, Role, User
 from controlplane.models.acd import Queue
 from controlplane.models.campaigns import Campaign
+from controlplane.recordings.store import retention_days
 from web.auth import CurrentUser, current_user, login_required
 from web.errors import Invalid
 from web.services import services
@@ -73,8 +74,11 @@ def page() -> Any:
             error = err.message
         more = details(s, user.tenant_id, [r.record for r in result.rows]) if result else {}
         lists = choices(s, user)
+        retention = retention_days(s, user.tenant_id)
     args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
     return render_template(
         "recordings.html", page=result, more=more, args=args, error=error,
-        manager=user.role in MANAGERS, is_agent=user.role is Role.AGENT, **lists,
+        manager=user.role in MANAGERS, is_agent=user.role is Role.AGENT,
+        is_admin=user.role is Role.ADMIN, retention=retention,
+        back=request.query_string.decode("utf-8", "replace"), **lists,
     ), (400 if error else 200)
