@@ -37,6 +37,7 @@ from controlplane.models.outbound_routes import OutboundRoute, OutboundRouteTrun
 from controlplane.models.outbox import JobOutbox  # noqa: F401
 from controlplane.models.panel_sessions import PanelSession  # noqa: F401
 from controlplane.models.recording_tags import (  # noqa: F401
+    RecordingExport,
     RecordingPolicy,
     RecordingTag,
     RecordingTagLink,

@@ -52,3 +52,28 @@ class RecordingPolicy(Base):
                                            primary_key=True)
     retention_days: Mapped[int | None] = mapped_column(Integer)  # None: keep forever
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+EXPORT_STATES = ("queued", "running", "done", "failed")
+
+
+class RecordingExport(Base):
+    """A ZIP of selected recordings, built by an RQ job (:mod:`controlplane.jobs.recordings_zip`)
+    for one user; ``done`` of ``total`` is the progress bar; past ``expires_at`` it is gone."""
+
+    __tablename__ = "recording_export"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    record_ids: Mapped[str] = mapped_column(String(8000))  # comma-separated call record ids
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -23,9 +23,10 @@ from controlplane.calls.http import (
     api,
     pages,
     recordings,
+    recordings_export,
     recordings_manage,
     recordings_pages,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp, recordings_pages.bp,
-                                     recordings_manage.bp)
+                                     recordings_manage.bp, recordings_export.bp)

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from controlplane.db import make_engine
 from controlplane.migrate import alembic_config, upgrade
 
-TABLES = {"recording_tag", "recording_tag_link", "recording_policy"}
+TABLES = {"recording_tag", "recording_tag_link", "recording_policy", "recording_export"}
 
 
 def _tables(url: str) -> set[str]:

@@ -76,9 +76,11 @@ def test_expired_recordings_are_deleted_and_audited(app: Flask, settings: Any, w
     with app.extensions["centrala"].sessions() as s:
         assert s.get(CallRecord, old[0]).recording_path is None  # type: ignore[union-attr]
         assert s.get(CallRecord, young[0]).recording_path  # type: ignore[union-attr]
-        event = s.scalar(select(SecurityEvent).where(
+        # the newest (SQLite reuses the ids of rows other tests deleted)
+        event = s.scalars(select(SecurityEvent).where(
             SecurityEvent.kind == "recording.deleted",
-            SecurityEvent.detail["call_record_id"].as_integer() == old[0]))
+            SecurityEvent.detail["call_record_id"].as_integer() == old[0])
+            .order_by(SecurityEvent.id.desc())).first()
         assert event is not None
         assert (event.actor, event.source) == ("system", "retention")
     assert purge_expired(**kwargs) == 0  # idempotent
