@@ -33,6 +33,7 @@ from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
 from controlplane.jobs.outbox_drain import run_drain
+from controlplane.jobs.recordings_retention import run_retention
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
@@ -85,6 +86,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                      name="job-outbox"),
                  # webhook events → deliveries → RQ jobs, retries when due
                  asyncio.create_task(WebhookDispatcher(factory, jobs).run(), name="webhooks"),
+                 # recordings past their tenant's retention: the RQ job, once an hour
+                 asyncio.create_task(run_retention(factory, jobs), name="recordings-retention"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory)),
                                      name="commands"),

@@ -36,6 +36,12 @@ from controlplane.models.outbound import OutboundPolicy  # noqa: F401
 from controlplane.models.outbound_routes import OutboundRoute, OutboundRouteTrunk  # noqa: F401
 from controlplane.models.outbox import JobOutbox  # noqa: F401
 from controlplane.models.panel_sessions import PanelSession  # noqa: F401
+from controlplane.models.recording_tags import (  # noqa: F401
+    RecordingExport,
+    RecordingPolicy,
+    RecordingTag,
+    RecordingTagLink,
+)
 from controlplane.models.recordings import CallRecording
 from controlplane.models.security import SecurityEvent  # noqa: F401
 from controlplane.models.sip_bans import SipBan  # noqa: F401

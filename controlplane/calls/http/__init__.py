@@ -5,6 +5,8 @@
 * :mod:`.api` -- live calls and call records as JSON under ``/api/v1`` (blueprint ``api``).
 * :mod:`.recordings` -- recordings under ``/api/v1/recordings``: list, metadata, audio
   (blueprint ``recordings_api``), with the records' scope.
+* :mod:`.recordings_pages` -- the recordings app's page (blueprint ``recordings``); its
+  search is :mod:`.recordings_search`; tags, deletion and retention :mod:`.recordings_manage`.
 * :mod:`.records` -- the call-records query: filter, scope (own endpoints), pages.
 * :mod:`.live` -- live calls and their event stream, read from the daemon's Redis mirror.
 
@@ -17,6 +19,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.calls.http import api, pages, recordings
+from controlplane.calls.http import (
+    api,
+    pages,
+    recordings,
+    recordings_export,
+    recordings_manage,
+    recordings_pages,
+)
 
-BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp, recordings_pages.bp,
+                                     recordings_manage.bp, recordings_export.bp)

@@ -1,8 +1,9 @@
 """Call recordings over ``/api/v1``: list (filter, pages), metadata and the audio file.
 
-* ``GET /api/v1/recordings`` -- calls that have a recording, newest first: ``from``/``to``,
-  ``number`` (as the call records), ``agent`` (a user id: calls on their phones),
-  ``queue`` (its name), ``page``/``per_page``;
+* ``GET /api/v1/recordings`` -- calls that have a recording, newest first, with the
+  recordings app's search (:mod:`.recordings_search`): ``from``/``to`` (the tenant's zone),
+  ``number``, ``agent``, ``queue``, ``campaign``, ``disposition``, ``min_duration``/
+  ``max_duration``, ``tag``, ``page``/``per_page``;
 * ``GET /api/v1/recordings/<id>`` -- one recording's metadata (``id`` is the call record's);
 * ``GET /api/v1/recordings/<id>/audio`` -- the WAV, with the page route's checks
   (:func:`controlplane.calls.http.pages.recording_response`).
@@ -23,9 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlplane.calls.http.pages import recording_response
-from controlplane.calls.http.records import RecordRow, find_records, get_record, parse_filter
-from controlplane.calls.http.schemas import RecordingsQuery
-from controlplane.models import CallRecord, PhoneEndpoint, User
+from controlplane.calls.http.recordings_search import (
+    Details,
+    RecordingSearchQuery,
+    details,
+    search,
+)
+from controlplane.calls.http.records import RecordRow, get_record
+from controlplane.models import PhoneEndpoint, User
 from controlplane.models.recordings import CallRecording
 from web.api.responses import responds
 from web.auth import current_user, login_required
@@ -50,8 +56,9 @@ def _parts(s: Session, call_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def recording_json(row: RecordRow, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    r = row.record
+def recording_json(row: RecordRow, parts: list[dict[str, Any]],
+                   more: Details | None = None) -> dict[str, Any]:
+    r, more = row.record, more or Details()
     return {
         "id": r.id,
         "call_id": r.call_id,
@@ -66,27 +73,27 @@ def recording_json(row: RecordRow, parts: list[dict[str, Any]]) -> dict[str, Any
         "agent_name": row.agent_name,
         "duration_s": r.recording_duration_s,
         "audio_url": url_for("recordings_api.api_audio", record_id=r.id),
+        "campaign": more.campaign,
+        "disposition": more.disposition,
+        "tags": more.tags,
         "parts": parts,
     }
 
 
 @bp.get("")
 @login_required()
-@validated(query=RecordingsQuery)
-def api_list(query: RecordingsQuery) -> Any:
-    """Calls with a recording, newest first, filtered by date range, number, agent, queue."""
-    flt, user = parse_filter(query), current_user()
-    where = [CallRecord.recording_path.is_not(None), CallRecord.recording_path != ""]
-    if query.queue.strip():
-        where.append(CallRecord.queue == query.queue.strip())
+@validated(query=RecordingSearchQuery)
+def api_list(query: RecordingSearchQuery) -> Any:
+    """Calls with a recording, newest first: the recordings app's search
+    (:mod:`.recordings_search`: dates in the tenant's zone, number, agent, queue, campaign,
+    disposition, duration, tag)."""
+    user = current_user()
     with services().sessions() as s:
-        if query.agent is not None:
-            phones = select(PhoneEndpoint.name).where(PhoneEndpoint.user_id == query.agent,
-                                                      PhoneEndpoint.tenant_id == user.tenant_id)
-            where.append(CallRecord.agent_endpoint.in_(phones))
-        page = find_records(s, user, flt, *where)
+        page = search(s, user, query)
         parts = _parts(s, [r.record.call_id for r in page.rows])
-        items = [recording_json(r, parts[r.record.call_id]) for r in page.rows]
+        more = details(s, user.tenant_id, [r.record for r in page.rows])
+        items = [recording_json(r, parts[r.record.call_id], more[r.record.id])
+                 for r in page.rows]
     return jsonify({"recordings": items, "page": page.page, "per_page": page.per_page,
                     "total": page.total, "pages": page.pages})
 
@@ -108,7 +115,8 @@ def api_get(record_id: int) -> Any:
             if phone is not None and phone.user_id is not None:
                 owner = s.get(User, phone.user_id)
                 agent = (owner.display_name or owner.login) if owner is not None else None
-        body = recording_json(RecordRow(record, agent), _parts(s, [record.call_id])[record.call_id])
+        body = recording_json(RecordRow(record, agent), _parts(s, [record.call_id])[record.call_id],
+                              details(s, record.tenant_id or 0, [record])[record.id])
     return jsonify({"recording": body})
 
 
