@@ -92,8 +92,9 @@ def derive(results: Iterable[Result], now: datetime) -> dict[FunctionKey, list[I
 
 
 def for_tenant(derived: Mapping[FunctionKey, list[Interval]],
-               tenant_id: int) -> dict[str, list[Interval]]:
-    """Tenant ``tenant_id``'s downtime per function: the platform's and its own, merged."""
+               tenant_id: int | None) -> dict[str, list[Interval]]:
+    """Tenant ``tenant_id``'s downtime per function: the platform's and its own, merged
+    (``None``: the platform's alone, the operator's view)."""
     out: dict[str, list[Interval]] = defaultdict(list)
     for (function, tenant), spans in derived.items():
         if tenant is None or tenant == tenant_id:
@@ -127,3 +128,20 @@ def down_since(spans: list[Interval], now: datetime) -> datetime | None:
         if lo <= now < hi or (hi == now and lo < now):
             return lo
     return None
+
+
+def strip(spans: list[Interval], known_from: datetime | None, window: Interval,
+          slots: int) -> list[str]:
+    """``window`` cut into ``slots`` equal slots, each ``down`` (some downtime in it),
+    ``unknown`` (it ended before the first result: nothing was measured) or ``up``."""
+    step = (window[1] - window[0]) / slots
+    out = []
+    for i in range(slots):
+        lo, hi = window[0] + step * i, window[0] + step * (i + 1)
+        if any(s_lo < hi and s_hi > lo for s_lo, s_hi in spans):
+            out.append("down")
+        elif known_from is None or hi <= known_from:
+            out.append("unknown")
+        else:
+            out.append("up")
+    return out
