@@ -123,9 +123,11 @@ def combine(*sources: Mapping[str, list[Interval]]) -> dict[str, list[Interval]]
 
 
 def down_since(spans: list[Interval], now: datetime) -> datetime | None:
-    """When the current outage began, if the function is down at ``now``."""
+    """When the current outage began, if the function is down at ``now`` (an outage still
+    open ends at ``now``, cut to its whole second by :func:`~controlplane.sla.calendar.merge`)."""
+    whole = now.replace(microsecond=0)
     for lo, hi in spans:
-        if lo <= now < hi or (hi == now and lo < now):
+        if lo <= now and hi >= whole:
             return lo
     return None
 

@@ -88,6 +88,9 @@ def test_combine_and_clip() -> None:
 def test_down_since() -> None:
     assert d.down_since([(t(0), t(10)), (t(50), t(100))], t(100)) == t(50)
     assert d.down_since([(t(0), t(10))], t(100)) is None
+    # an outage still open at a ``now`` with microseconds (merge cuts it to the second)
+    odd = t(100) + timedelta(microseconds=250_000)
+    assert d.down_since(d.series_downtime([res(0, True), res(60, False)], odd), odd) == t(60)
 
 
 def test_an_outage_outside_service_hours_changes_nothing() -> None:
