@@ -1,6 +1,6 @@
 """Incidents opened by a failing probe (the incidents module has no probe hook: this is it).
 
-A probe that goes from up to down opens one Critical incident (source ``probe``,
+A probe that fails twice in a row opens one Critical incident (source ``probe``,
 ``reported_by`` ``probe:<name>``) for every tenant with SLA settings: a platform-wide
 failure is every tenant's failure. Its preset is the seed's example the failure matches
 (a dead panel login: "login page down"; a dead control plane: "no calls"), so its label

@@ -11,9 +11,10 @@ failure with the reason as ``detail``: a result is written whatever happens. A r
 go in one transaction; when the database itself cannot take them the round is lost, which
 the gap rule reads as down.
 
-A probe going from up to down (or failing its first run) opens a Critical incident
-(source ``probe``) for every tenant with SLA settings, unless one opened by the same probe
-is not yet repaired (:mod:`controlplane.sla.probe_incidents`).
+A probe failing twice in a row opens a Critical incident (source ``probe``) for every
+tenant with SLA settings, unless one opened by the same probe is not yet repaired
+(:mod:`controlplane.sla.probe_incidents`). A single failure still counts as downtime; it
+only does not page anyone.
 """
 
 from __future__ import annotations
@@ -80,20 +81,22 @@ def run_round(settings: Settings, pool: ThreadPoolExecutor,
 
 def record(settings: Settings, factory: sessionmaker[Session], outcomes: list[Outcome],
            every_s: int) -> None:
-    """Store a round and open incidents for the probes that just went down."""
+    """Store a round and open incidents for the probes that failed twice in a row."""
     from controlplane.db import transaction
     from controlplane.models.sla_probes import SlaProbeRun
     from controlplane.sla import probe_incidents, probe_store
 
     with transaction(factory) as s:
-        went_down = [o for o in outcomes
-                     if not o.ok and probe_store.last_ok(s, o.probe.name) is not False]
+        # the second failure in a row: one alone is a blip (the panel still starting when
+        # the supervisor starts the prober after it) and would page the operator for nothing
+        confirmed = [o for o in outcomes
+                     if not o.ok and probe_store.last_ok(s, o.probe.name) is False]
         probe_store.write(s, [
             SlaProbeRun(probe=o.probe.name, function=function, tenant_id=None,
                         started_at=o.started_at, ok=o.ok, duration_ms=o.duration_ms,
                         interval_s=every_s, detail=o.detail)
             for o in outcomes for function in o.probe.functions])
-        for o in went_down:
+        for o in confirmed:
             probe_incidents.open_for_platform(s, o.probe.name, o.probe.functions, o.detail,
                                               o.started_at)
 

@@ -1,6 +1,6 @@
 """The prober's round (each probe bounded by its own timeout, a result whatever happens) and
-its record (rows per covered function; a probe going down opens one Critical incident per
-tenant with SLA settings, none while one is open). Real database; the probes are stand-ins."""
+its record (rows per covered function; a probe failing twice in a row opens one Critical
+incident per tenant with SLA settings, none while one is open). Real database; the probes are stand-ins."""
 
 from __future__ import annotations
 
@@ -64,16 +64,20 @@ def test_record_writes_rows_and_opens_one_incident_per_outage(
         s.add(SlaSettings(tenant_id=firma.id, level="premium", monthly_fee=Decimal("10")))
         firma_id = firma.id
     with ThreadPoolExecutor(2) as pool:
-        for probe in (OK, BOOM, BOOM, OK, BOOM):
+        for n, probe in enumerate((OK, BOOM, OK, BOOM, BOOM, BOOM, OK, BOOM, BOOM)):
             prober.record(settings, factory, prober.run_round(settings, pool, (probe,)), 5)
+            if n == 3:  # a failure alone (twice, apart) opened nothing
+                with factory() as s:
+                    assert s.scalars(select(SlaIncident)).all() == []
     with factory() as s:
         rows = s.scalars(select(SlaProbeRun).order_by(SlaProbeRun.id)).all()
-        assert len(rows) == 10 and {r.function for r in rows} == {"inbound_call", "ivr"}
-        assert [r.ok for r in rows[::2]] == [True, False, False, True, False]
+        assert len(rows) == 18 and {r.function for r in rows} == {"inbound_call", "ivr"}
+        assert [r.ok for r in rows[::2]] == [True, False, True, False, False, False, True,
+                                             False, False]
         assert all(r.interval_s == 5 and r.tenant_id is None for r in rows)
         found = s.scalars(select(SlaIncident)).all()
-        # up -> down opened one; the second failure did not; down again while it is still
-        # open (not repaired by the operator) did not either
+        # the second failure in a row opened one; the third did not, nor the next outage
+        # while that one is still open (not repaired by the operator)
         assert [(i.tenant_id, i.priority, i.source, i.preset, i.reported_by)
                 for i in found] == [(firma_id, "critical", "probe", "no_calls",
                                      "probe:controlplane")]
