@@ -64,7 +64,11 @@ def panel_login(settings: Settings, timeout_s: float = 10.0) -> str:
     address, password = probe_login(settings.runtime_dir)
     base = _panel_url(settings)
     with requests.Session() as http:
-        http.verify = False  # the panel's own self-signed certificate: reachability, not trust
+        if settings.web_tls:  # the panel's own self-signed certificate: reachability, not trust
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            http.verify = False
         form = http.get(f"{base}/login", timeout=timeout_s)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         if form.status_code != 200 or token is None:
