@@ -24,6 +24,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -58,29 +59,35 @@ def interval_s() -> int:
     return max(1, value)
 
 
+def _timed(check: Callable[[Settings], str], settings: Settings) -> tuple[str, int]:
+    """Run one probe in its thread; its own duration (the others run meanwhile)."""
+    t0 = time.monotonic()
+    detail = check(settings)
+    return detail, int((time.monotonic() - t0) * 1000)
+
+
 def run_round(settings: Settings, pool: ThreadPoolExecutor,
               probes: tuple[Probe, ...] = PROBES, limit_s: float | None = None) -> list[Outcome]:
     """Every probe at once, each bounded by its own timeout (and by ``limit_s``)."""
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    futures = [(p, pool.submit(p.check, settings)) for p in probes]
+    futures = [(p, pool.submit(_timed, p.check, settings)) for p in probes]
     out = []
     for probe, future in futures:
         budget = min(probe.timeout_s, limit_s or probe.timeout_s)
         try:
-            detail = future.result(timeout=max(0.0, budget - (time.monotonic() - t0)))
+            detail, ms = future.result(timeout=max(0.0, budget - (time.monotonic() - t0)))
             ok = True
         except FutureTimeout:
-            ok, detail = False, f"no answer in {budget:g} s"
+            ok, detail, ms = False, f"no answer in {budget:g} s", int(budget * 1000)
         except Exception as err:  # noqa: BLE001 - any failure of a probe is its result
             ok, detail = False, f"{type(err).__name__}: {err}"
-        ms = int((time.monotonic() - t0) * 1000)
+            ms = int((time.monotonic() - t0) * 1000)
         out.append(Outcome(probe, started_at, ok, ms, str(detail)[:500]))
     return out
 
 
-def record(settings: Settings, factory: sessionmaker[Session], outcomes: list[Outcome],
-           every_s: int) -> None:
+def record(factory: sessionmaker[Session], outcomes: list[Outcome], every_s: int) -> None:
     """Store a round and open incidents for the probes that failed twice in a row."""
     from controlplane.db import transaction
     from controlplane.models.sla_probes import SlaProbeRun
@@ -117,7 +124,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         while not stop.is_set():
             outcomes = run_round(settings, pool, limit_s=float(every))
             try:
-                record(settings, factory, outcomes, every)
+                record(factory, outcomes, every)
             except Exception:  # the database is down: the gap will say so
                 log.exception("probe results not stored")
             for o in outcomes:

@@ -50,7 +50,12 @@ def test_a_round_bounds_each_probe_and_keeps_every_failure(tmp_path: Path) -> No
         assert time.monotonic() - t0 < 1.5  # the hanging probe's own 0.3 s, not its 2 s
     assert [(o.probe.name, o.ok) for o in out] == [("controlplane", False), ("panel_login", False)]
     assert out[0].detail == "RuntimeError: connection refused"
-    assert out[1].detail == "no answer in 0.3 s"
+    assert out[1].detail == "no answer in 0.3 s" and out[1].duration_ms == 300
+    with ThreadPoolExecutor(4) as pool:
+        slow_then_fast = prober.run_round(settings, pool, (
+            Probe("panel_login", ("login",), 2.0, lambda _s: time.sleep(0.5) or "slow"), OK))
+    # each probe's own duration: the fast one did not wait for the slow one
+    assert slow_then_fast[0].duration_ms >= 450 and slow_then_fast[1].duration_ms < 300
 
 
 def test_record_writes_rows_and_opens_one_incident_per_outage(
@@ -65,7 +70,7 @@ def test_record_writes_rows_and_opens_one_incident_per_outage(
         firma_id = firma.id
     with ThreadPoolExecutor(2) as pool:
         for n, probe in enumerate((OK, BOOM, OK, BOOM, BOOM, BOOM, OK, BOOM, BOOM)):
-            prober.record(settings, factory, prober.run_round(settings, pool, (probe,)), 5)
+            prober.record(factory, prober.run_round(settings, pool, (probe,)), 5)
             if n == 3:  # a failure alone (twice, apart) opened nothing
                 with factory() as s:
                     assert s.scalars(select(SlaIncident)).all() == []
