@@ -89,3 +89,33 @@ def _move_lab_trunk(s: Session, tenant_id: int, lab_sip_port: int, address: str)
     if (trunk is not None and trunk.port == lab_sip_port and trunk.host != address
             and trunk.host in ("127.0.0.1", "localhost")):
         trunk.host = address
+
+
+def seed_probes(factory: sessionmaker[Session], runtime_dir: Path) -> None:
+    """The SLA probes' own tenant and panel user (:mod:`controlplane.sla.probes`): a tenant
+    of its own keeps the probes out of every customer's users, calls and statistics. Its
+    password is regenerated when its file is missing (``<runtime>/sla-probe-login.txt``).
+    Seeded by the prober when it starts (:func:`controlplane.sla.prober.run`): only a platform
+    that runs the probes has them, and the demo tenant, seeded first, keeps the first id."""
+    from controlplane.sla.probes import LOGIN_FILE, PROBE_DOMAIN, PROBE_LOGIN
+
+    path = runtime_dir / LOGIN_FILE
+    with transaction(factory) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == PROBE_DOMAIN))
+        if tenant is None:
+            tenant = Tenant(domain=PROBE_DOMAIN, name="SLA probes", licences=1)
+            s.add(tenant)
+            s.flush()
+        user = s.scalar(select(User).where(User.tenant_id == tenant.id,
+                                           User.login == PROBE_LOGIN))
+        if user is not None and path.exists():
+            return
+        if user is None:
+            user = User(tenant_id=tenant.id, login=PROBE_LOGIN, role=Role.AGENT,
+                        display_name="SLA probe", password_hash="")
+            s.add(user)
+        secret = generate_password()
+        user.password_hash = hash_password(secret)
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{PROBE_LOGIN}@{PROBE_DOMAIN} {secret}\n")
+    path.chmod(0o600)

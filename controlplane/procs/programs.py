@@ -193,4 +193,6 @@ def all_programs(settings: Settings, *, with_lab: bool) -> list[Program]:
     if not settings.smtp_external:
         programs.append(Daemon(settings, "mailcatcher", centrala("mailcatcher")))
     programs += [Daemon(settings, name, centrala(name)) for name in ("worker", "web")]
+    # The SLA probes: apart from the control plane they measure (controlplane.sla.prober)
+    programs.append(Daemon(settings, "prober", centrala("sla", "prober")))
     return programs

@@ -30,6 +30,8 @@ def register(subparsers: Any) -> None:
     rep.add_argument("--period", required=True, metavar="YYYY-MM")
     rep.add_argument("--json", action="store_true", help="print the statement as JSON")
     rep.set_defaults(func=run_report)
+    # the synthetic probes' process (the supervisor runs it: controlplane.procs.programs)
+    commands.add_parser("prober", help="run the SLA probes").set_defaults(func=run_prober)
 
 
 def _hours(seconds: int) -> str:
@@ -74,3 +76,9 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else _text(data))
     return 0
+
+
+def run_prober(args: argparse.Namespace, settings: Settings) -> int:
+    from controlplane.sla import prober
+
+    return prober.main(settings)

@@ -84,7 +84,7 @@ def get(s: Session, viewer: Viewer, incident_id: int) -> SlaIncident:
     return row
 
 
-def _queue_mail(s: Session, incident_id: int, what: str, serial: int, now: datetime) -> None:
+def queue_mail(s: Session, incident_id: int, what: str, serial: int, now: datetime) -> None:
     spec = outbox.make_spec(MAIL_JOB, (incident_id, what),
                             job_id=f"sla-mail-{incident_id}-{what}-{serial}-{uuid.uuid4().hex[:8]}",
                             options={outbox.RETRY: MAIL_RETRY})
@@ -103,7 +103,7 @@ def report(s: Session, tenant_id: int, *, priority: str, preset: str | None, tit
     audit.record(s, "sla.incident.reported", tenant_id=tenant_id, actor=reporter,
                  source=source, detail={"incident": row.id, "priority": priority,
                                         "preset": preset or ""})
-    _queue_mail(s, row.id, "reported", 0, now)
+    queue_mail(s, row.id, "reported", 0, now)
     return row
 
 
@@ -131,5 +131,5 @@ def record_event(s: Session, incident: SlaIncident, kind: str, *, actor: str, no
     audit.record(s, f"sla.incident.{kind}", tenant_id=incident.tenant_id, actor=actor,
                  source=source, detail={"incident": incident.id, "from": before,
                                         "to": incident.status})
-    _queue_mail(s, incident.id, kind, event.id, now)
+    queue_mail(s, incident.id, kind, event.id, now)
     return event

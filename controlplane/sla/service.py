@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlplane.models.tenancy import Tenant
-from controlplane.sla import store, terms
+from controlplane.sla import probe_store, store, terms
 from controlplane.sla.calendar import Level
+from controlplane.sla.downtime import combine
 from controlplane.sla.exceptions import SlaError, SlaNotConfigured
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -64,7 +65,9 @@ def report(s: Session, domain: str, label: str,
     so_far = (period[0], until)
     statement = terms.statement(
         Level(settings.level), so_far, tz, settings.monthly_fee,
-        downtime=store.downtime(s, tenant.id, period, until),
+        # entered by an operator, and derived from the probes' results
+        downtime=combine(store.downtime(s, tenant.id, period, until),
+                         probe_store.downtime(s, tenant.id, period, until)),
         maintenance=store.maintenance(s, tenant.id, period),
         incidents=store.incidents(s, tenant.id, period, until),
         failure_reported=store.failure_reported(s, tenant.id, period),

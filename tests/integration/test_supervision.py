@@ -58,7 +58,7 @@ class Supervised:
 def supervised(platform) -> Iterator[Supervised]:  # type: ignore[no-untyped-def]
     settings = platform.settings
     assert stack.pid_alive(settings, "supervisor") is None, "a supervisor is already running"
-    had = {name: stack.pid_alive(settings, name) for name in ("worker", "web")}
+    had = {name: stack.pid_alive(settings, name) for name in ("worker", "web", "prober")}
     pid = stack.spawn(settings, "supervisor", centrala("supervise"))
     sup = Supervised(platform, pid)
 
@@ -115,7 +115,7 @@ def _ready_for_the_next_tests(settings) -> None:  # type: ignore[no-untyped-def]
 
 def _as_found(settings, had: dict[str, int | None]) -> None:  # type: ignore[no-untyped-def]
     """Leave the platform as the session fixture made it: one control plane (the active one,
-    in ``controlplane.pid``), and no worker or panel if it had none."""
+    in ``controlplane.pid``), and no worker, panel or prober if it had none."""
     running = {name: stack.pid_alive(settings, name) for name in CONTROLPLANES}
     alive_pids = [pid for pid in running.values() if pid is not None]
     # The heartbeat names the active one; right after a Redis restart it may be missing or
@@ -299,6 +299,38 @@ def test_recording_check_queued_while_redis_is_down_runs_when_it_is_back(  # typ
     assert len(records_for(sup.platform, caller)) == 1
     engine.dispose()
     assert sup.state()["programs"]["redis"]["phase"] == "running"
+
+
+def test_the_sla_prober_is_restarted_and_probes_again(supervised: Supervised) -> None:
+    """The SLA prober is the supervisor's like every daemon: killed, it is back and writing
+    results (its first round runs at start) well within the default minute of a round."""
+    from datetime import UTC, datetime
+
+    from controlplane.models.sla_probes import SlaProbeRun
+
+    sup = supervised
+    restarts_before = sup.state()["programs"]["prober"]["restarts"]
+    old_pid, killed = _kill(sup, "prober")
+    after = datetime.now(UTC)
+
+    def restarted() -> bool:
+        p = sup.state()["programs"]["prober"]
+        return p["phase"] == "running" and p["pid"] not in (None, old_pid) and alive(p["pid"])
+
+    until(restarted, timeout=BACK_WITHIN_S, interval=0.1, what="the prober restarted")
+    assert sup.state()["programs"]["prober"]["restarts"] == restarts_before + 1
+    engine = make_engine(sup.settings.database_url)
+    try:
+        def probed() -> bool:
+            with make_sessionmaker(engine)() as s:
+                return s.scalar(select(SlaProbeRun.id).where(
+                    SlaProbeRun.probe == "controlplane", SlaProbeRun.started_at > after)
+                    .limit(1)) is not None
+
+        until(probed, timeout=20, what="a probe result from the restarted prober")
+    finally:
+        engine.dispose()
+    print(f"\nprober: killed -9, probing again after {time.monotonic() - killed:.1f} s")
 
 
 def test_status_shows_restarts_and_uptime(supervised: Supervised, capsys) -> None:  # type: ignore[no-untyped-def]

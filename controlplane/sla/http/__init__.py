@@ -1,5 +1,6 @@
-"""The SLA room's panel pages and API: the current period, incidents, maintenance windows."""
+"""The SLA room's panel pages and API: the current period, incidents, maintenance windows,
+the probes' status."""
 
-from controlplane.sla.http import contract, incidents, maintenance, pages
+from controlplane.sla.http import contract, incidents, maintenance, pages, status
 
-BLUEPRINTS = (pages.bp, incidents.bp, maintenance.bp, contract.bp)
+BLUEPRINTS = (pages.bp, incidents.bp, maintenance.bp, status.bp, contract.bp)

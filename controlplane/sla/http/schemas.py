@@ -219,3 +219,27 @@ class ClaimOut(BaseModel):
 
 class ClaimList(BaseModel):
     claims: list[ClaimOut]
+
+
+FunctionName = Literal["outbound_call", "inbound_call", "ivr", "login", "agent_ready",
+                       "queue_routing", "chat_routing"]
+SlotState = Literal["up", "down", "unknown"]
+
+
+class FunctionStatusOut(BaseModel):
+    function: FunctionName
+    state: SlotState = Field(description="unknown: not measured (no probe result yet)")
+    since: datetime | None = Field(description="down: when the outage began; up: when the "
+                                   "last one ended (null: up for the whole window)")
+    checked_at: datetime | None = Field(description="the latest probe result")
+    detail: str = Field(description="why the latest failure failed (the operator only)")
+    down_seconds: int = Field(description="downtime in the window, service hours or not")
+    history: list[SlotState] = Field(description="the window, oldest slot first")
+
+
+class StatusOut(BaseModel):
+    tenant: str | None = Field(description="null: the platform-wide view (operator)")
+    at: datetime
+    window_hours: int
+    slot_minutes: int
+    functions: list[FunctionStatusOut]
