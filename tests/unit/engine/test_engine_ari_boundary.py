@@ -114,6 +114,7 @@ def _modules() -> list[Path]:
 # the engine (checked below), so an ARI call cannot hide in one.
 OTHER_HTTP = {
     "controlplane/webhooks/transport.py": "POSTs webhook deliveries to tenants' receivers",
+    "controlplane/sla/probes.py": "the SLA prober logs in to the panel over HTTP, as a user",
 }
 
 
