@@ -78,15 +78,18 @@ def outbound_binding(factory: sessionmaker[Session], phone_name: str, number: st
         if colleague is not None:
             return Binding(phone.tenant_id, "internal", number, None, None, phone.name,
                            f"PJSIP/{colleague.name}", None)
-        leg = _leg(s, phone.tenant_id, number)
-        return Binding(phone.tenant_id, "outbound", number, None,
-                       leg.trunk if leg else None, phone.name, leg.dial if leg else None, None)
+        choice = route_store.choice_for(s, phone.tenant_id, number)
+        if choice is None:
+            return Binding(phone.tenant_id, "outbound", number, None, None, phone.name, None,
+                           None)
+        leg = choice.primary
+        return Binding(phone.tenant_id, "outbound", number, None, leg.trunk, phone.name,
+                       leg.dial, None, failover=tuple(x.dial for x in choice.legs[1:]))
 
 
 def _leg(s: Session, tenant_id: int, number: str) -> Leg | None:
-    """The first leg of the route ``number`` takes. Its later trunks (failover) are not
-    dialled yet: the call machine dials one leg, and a leg failing before answer ends the
-    call (failover needs a transition for causes 34/38/41/42 that dials the next leg)."""
+    """The first leg of the route ``number`` takes (an IVR transfer to a number: one leg,
+    no failover yet)."""
     choice = route_store.choice_for(s, tenant_id, number)
     return choice.primary if choice is not None else None
 

@@ -130,6 +130,9 @@ class TollGuard:
         trunk = trunk_of(binding.dial)
         if binding.direction != "outbound" or trunk is None or binding.tenant_id is None:
             return binding
+        if binding.failover:  # first: nothing may be awaited after the primary's check
+            binding = replace(binding, failover=await self._failover_allowed(
+                call_id, binding.tenant_id, binding.callee, binding.failover))
         verdict = await self.check(call_id=call_id, tenant_id=binding.tenant_id, trunk=trunk,
                                    number=binding.callee, via="phone",
                                    actor=binding.agent_endpoint or "")
@@ -137,6 +140,27 @@ class TollGuard:
             return binding
         return replace(binding, dial=None, refused=verdict.reason[:200],
                        prompt=await self.media(verdict))
+
+    async def _failover_allowed(self, call_id: str, tenant_id: int, number: str,
+                                dials: tuple[str, ...]) -> tuple[str, ...]:
+        """The failover legs the policy would allow now (each trunk's own caps). Checked when
+        the call starts, not audited: a trunk left out is only a way out fewer; if the
+        primary fails, the call fails over to the ones kept."""
+        kept: list[str] = []
+        at = now()
+        for dial in dials:
+            trunk = trunk_of(dial)
+            if trunk is None:
+                continue
+            snap = await asyncio.to_thread(self._load, tenant_id, trunk, at)
+            usage = count_usage(self.calls.calls, tenant_id, trunk, snap, at)
+            verdict = decide(snap.policy, classify(number, snap.policy.region), usage)
+            if verdict.allowed:
+                kept.append(dial)
+            else:
+                log.info("call %s: failover over %s left out: %s", call_id, trunk,
+                         verdict.reason)
+        return tuple(kept)
 
     async def headroom(self, tenant_id: int, trunk: str) -> int:
         """How many calls a dialer may start now without hitting a cap (0 at the hourly cap

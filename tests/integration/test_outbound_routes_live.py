@@ -149,3 +149,40 @@ def test_a_prefix_leaves_by_its_route_and_the_rest_by_the_default(platform, admi
     row = ended_call(platform, plain)
     assert row.trunk != name and row.dial_target == f"PJSIP/{plain}@{row.trunk}"
     assert not carrier_recorded(platform, f"00{plain}")
+
+
+DEAD_CARRIER = "127.0.14.9"  # nothing listens there: a carrier that is down
+
+
+def test_a_dead_first_trunk_fails_over_to_the_next(platform, admin, second_trunk) -> None:  # type: ignore[no-untyped-def]
+    """A route's first trunk points at a carrier that is down: the platform dials the
+    route's second trunk as a new leg and the call goes through; the record names the
+    trunk that carried it."""
+    settings = platform.settings
+    dead = admin.post("/api/v1/trunks", json={
+        "host": DEAD_CARRIER, "port": settings.lab.sip, "username": f"dead{secrets.token_hex(3)}",
+        "secret": secrets.token_hex(12), "register": False, "channels": 10})
+    assert dead.status_code == 201, dead.get_json()
+    dead_trunk = dead.get_json()["trunk"]
+    default_id = first_trunk_id(platform)
+    route = admin.post("/api/v1/outbound-routes", json={
+        "name": "failover", "prefixes": ["1006"], "trunk_ids": [dead_trunk["id"], default_id]})
+    assert route.status_code == 201, route.get_json()
+    route_id = route.get_json()["outbound_route"]["id"]
+    platform_ast = stack.platform_instance(settings)
+    try:
+        # Asterisk's qualify finds the carrier down (no reply to OPTIONS within 3 s); from
+        # then on a leg to it fails at once instead of after SIP's 32 s INVITE timeout.
+        until(lambda: f"{dead_trunk['name']}/" in (out := platform_ast.cli("pjsip show contacts"))
+              and "Unavail" in next(ln for ln in out.splitlines() if dead_trunk["name"] + "/" in ln),
+              timeout=60, interval=1, what="the platform seeing the dead carrier unreachable")
+        number = f"1006{random.randrange(1000):03d}"
+        labcall.phone_dials(settings, PHONE, number, hangup_after=5)
+        until(lambda: carrier_recorded(platform, number), timeout=40,
+              what="the lab carrier answering over the second trunk of the route")
+        row = ended_call(platform, number)
+        assert row.trunk != dead_trunk["name"] and row.answered_at is not None
+        assert row.dial_target == f"PJSIP/{number}@{row.trunk}"
+    finally:
+        admin.delete(f"/api/v1/outbound-routes/{route_id}")
+        admin.delete(f"/api/v1/trunks/{dead_trunk['id']}")

@@ -63,7 +63,11 @@ is not about this call's current leg (a foreign playback, a withdrawn leg's hang
                                                       leg of a queued call gone:
                                                       QueueNotify(failed, that agent); the
                                                       agent leg gone while DIALING or
-                                                      TALKING: Hangup(caller); a queued
+                                                      TALKING: Hangup(caller) -- but an
+                                                      outbound leg failed before answer with
+                                                      a failover cause (20/34/38/41/42/102) and
+                                                      a next trunk: stays DIALING, SaveCall,
+                                                      Originate(next trunk, new leg); a queued
                                                       call's TALKING ends: QueueNotify(ended)
                                                       (agent wrap-up); the last leg gone:
                                                       ENDED, SaveCall (final)

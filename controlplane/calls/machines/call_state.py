@@ -53,6 +53,9 @@ class Binding:
     ivr: bool = False  # the DID leads into an IVR flow (run by the service, see StartIvr)
     refused: str | None = None  # the outbound guard refused the call: why (prompt: the message)
     queue: str | None = None  # the DID routes straight to this ACD queue (by name)
+    # Outbound: the route's later trunks, dialled in order when a leg fails before answer
+    # with a cause that says "this way out is down" (FAILOVER_CAUSES), e.g. PJSIP/48…@trunk2.
+    failover: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class CallState:
     ringing: tuple[RingingLeg, ...] = ()  # queued: legs ringing now; agent_dialed == bool(ringing)
     refused_reason: str | None = None  # the outbound guard refused the call (REJECTING)
     platform_answered_at: datetime | None = None  # the caller's leg was first answered
+    failover: tuple[str, ...] = ()  # outbound: dial strings left to try (Binding.failover)
 
     @property
     def agent_channel(self) -> str:

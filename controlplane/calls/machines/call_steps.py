@@ -76,6 +76,17 @@ def _refuse(state: CallState, why: str, media: str | None, now: datetime) -> Res
                    Play(state.call_id, media or NO_SERVICE_PROMPT, state.prompt_playback)]
 
 
+# Hang-up causes of a leg that failed before answer because its way out is down (the
+# trunk, the carrier or its network), not because of the number or the person: 20 the
+# leg could not even be made (Asterisk refuses to dial a trunk its qualify found
+# unreachable: ARI "Allocation failed", fed back as cause 20 by calls/failures.py), 34 no
+# circuit (SIP 503), 38 network out of order, 41 temporary failure, 42 congestion, 102
+# timer expired (SIP 408: the carrier never answered the INVITE, after 32 s). Busy (17),
+# no answer (18/19), unallocated (1), rejected (21) fail over to nothing: another trunk
+# would only ring the same person again.
+FAILOVER_CAUSES = frozenset({20, 34, 38, 41, 42, 102})
+
+
 def _dial(state: CallState) -> Result:
     dial = state.dial
     assert dial is not None
@@ -156,6 +167,7 @@ def start(event: Entered, now: datetime) -> Result:
         call_id=event.call_id, phase=P.PROMPT, tenant_id=b.tenant_id,
         direction=b.direction, caller=event.caller, callee=b.callee, did=b.did, trunk=b.trunk,
         agent_endpoint=b.agent_endpoint, started_at=now, prompt=b.prompt, dial=b.dial,
+        failover=b.failover,
     )
     if b.ivr:
         state, answer = _answer_caller(replace(state, phase=P.IVR), now)
@@ -330,11 +342,24 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
             return state, []
         if event.channel is not None and event.channel != state.agent_channel:
             return state, []  # an earlier attempt's leg
+        if state.phase == P.DIALING and state.caller_alive and state.failover \
+                and event.cause in FAILOVER_CAUSES:
+            return _fail_over(state)
         if state.phase in (P.DIALING, P.TALKING):
             # In DIALING: no answer, busy or unreachable; the caller is released.
             state = _end(state, event, now)
         state = replace(state, agent_alive=False, agent_dialed=False)
     return _close(state)
+
+
+def _fail_over(state: CallState) -> Result:
+    """The way out failed before answer: dial the route's next trunk as a new leg (the
+    caller keeps hearing ringback; the record names the trunk that carried the call)."""
+    nxt, rest = state.failover[0], state.failover[1:]
+    state = replace(state, attempt=state.attempt + 1, dial=nxt, failover=rest,
+                    trunk=nxt.rpartition("@")[2], agent_alive=False, agent_dialed=False)
+    state, cmds = _dial(state)
+    return state, [SaveCall(state), *cmds]
 
 
 def _ringing_leg_gone(state: CallState, event: LegGone) -> Result:

@@ -197,3 +197,49 @@ def test_callback_leave_says_goodbye_then_hangs_up() -> None:
     assert cmds == [c.Hangup("call1", "normal")] and state.phase == m.Phase.ENDING
     state, cmds = m.step(state, CALLER_GONE, T0)
     assert state.phase == m.Phase.ENDED and state.hangup_by == "system"
+
+
+# ---- outbound failover: the route's next trunk when the way out is down ----
+
+ROUTED = m.Binding(1, "outbound", "1001234", None, "lab", "demo-1003", "PJSIP/1001234@lab",
+                   None, failover=("PJSIP/001001234@lab2", "PJSIP/1001234@lab3"))
+
+
+def test_a_trunk_down_before_answer_dials_the_next_trunk_as_a_new_leg() -> None:
+    down = m.LegGone("agent", 34, "Circuit/channel congestion", channel="call1-agent")
+    state, out = run(ROUTED, [down])
+    assert state.phase == m.Phase.DIALING and state.caller_alive
+    assert (state.trunk, state.dial, state.attempt) == ("lab2", "PJSIP/001001234@lab2", 1)
+    assert state.failover == ("PJSIP/1001234@lab3",)
+    originate = [x for x in out[-1] if isinstance(x, c.Originate)]
+    assert [(o.channel_id, o.endpoint) for o in originate] == [
+        ("call1-agent1", "PJSIP/001001234@lab2")]
+    assert kinds(out[-1])[0] == "SaveCall"  # the record names the new trunk before dialling
+    # the first leg's late hang-up (its old channel) changes nothing
+    late = m.LegGone("agent", 34, "Circuit/channel congestion", channel="call1-agent")
+    again, cmds = m.step(state, late, T0 + timedelta(seconds=5))
+    assert again == state and cmds == []
+    # the second trunk times out too: the third; then answered: a normal call on lab3
+    timeout = m.LegGone("agent", 102, "Recovery on timer expiry", channel="call1-agent1")
+    state, cmds = m.step(state, timeout, T0 + timedelta(seconds=6))
+    assert (state.trunk, state.attempt, state.failover) == ("lab3", 2, ())
+    state, cmds = m.step(state, ANSWER, T0 + timedelta(seconds=7))
+    assert state.phase == m.Phase.TALKING and state.trunk == "lab3"
+
+
+@pytest.mark.parametrize(("cause", "why"), [(17, "busy"), (19, "no answer"), (1, "unallocated"),
+                                            (21, "rejected")])
+def test_the_person_or_the_number_failing_does_not_fail_over(cause: int, why: str) -> None:
+    state, out = run(ROUTED, [m.LegGone("agent", cause, why, channel="call1-agent")])
+    assert state.trunk == "lab" and state.attempt == 0 and state.hangup_cause == cause
+    assert not any(isinstance(x, c.Originate) for x in out[-1])
+    assert "Hangup" in kinds(out[-1])  # the caller is released
+
+
+def test_no_trunk_left_ends_the_call_with_the_last_cause() -> None:
+    one = m.Binding(1, "outbound", "1001234", None, "lab", "demo-1003", "PJSIP/1001234@lab",
+                    None, failover=("PJSIP/1001234@lab2",))
+    state, _ = run(one, [m.LegGone("agent", 34, "congestion", channel="call1-agent"),
+                         m.LegGone("agent", 38, "network out of order", channel="call1-agent1")])
+    assert state.hangup_cause == 38 and state.trunk == "lab2" and not state.failover
+    assert not state.agent_dialed

@@ -230,3 +230,30 @@ async def test_concurrent_checks_cannot_both_take_the_last_line(world, redis_por
     finally:
         await rds.aclose()
     assert sum(got) == 1  # max_concurrent 2, one already live
+
+
+async def test_failover_trunks_are_checked_against_their_own_caps(world, redis_port, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A desk phone's call whose route fails over: a later trunk already at its channel
+    cap is left out (not audited: the call is allowed over the others)."""
+    factory, tid = world
+    with transaction(factory) as s:
+        s.add(Trunk(tenant_id=tid, name="full", host="127.0.0.3", username="u2",
+                    secret="s" * 20, channels=1))
+        s.add(Trunk(tenant_id=tid, name="spare", host="127.0.0.4", username="u3",
+                    secret="s" * 20, channels=5))
+    rds = aioredis.Redis(port=redis_port)
+    svc = _Service(factory, rds, _Settings(tmp_path))
+    guard = TollGuard(svc)  # type: ignore[arg-type]
+    svc.calls["busy"] = _state("busy", "outbound", "PJSIP/1002@full", tenant=tid,
+                               started=datetime.now(UTC))
+    binding = m.Binding(tid, "outbound", "1004567", None, "lab", "demo-1001",
+                        "PJSIP/1004567@lab", None,
+                        failover=("PJSIP/1004567@full", "PJSIP/1004567@spare"))
+    try:
+        got = await guard.guard_binding("n1", binding)
+    finally:
+        await rds.aclose()
+    assert got.dial == "PJSIP/1004567@lab" and got.refused is None
+    assert got.failover == ("PJSIP/1004567@spare",)
+    with factory() as s:
+        assert not s.scalars(select(SecurityEvent).where(SecurityEvent.tenant_id == tid)).all()
