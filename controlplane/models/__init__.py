@@ -48,6 +48,7 @@ from controlplane.models.sla import (  # noqa: F401
     SlaProbeResult,
     SlaSettings,
 )
+from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.user_tokens import UserToken  # noqa: F401
