@@ -24,7 +24,6 @@ change and an audit line (:mod:`.store`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -274,8 +273,10 @@ class SupervisionService:
 
     async def quietly(self, cmd: c.Command) -> None:
         """Run ``cmd``; a failure (the object is gone already) is no matter."""
-        with contextlib.suppress(AriError):
+        try:
             await self.engine.run(cmd)
+        except AriError as err:
+            log.debug("supervision: %s -> %s", cmd, err)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
