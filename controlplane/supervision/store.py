@@ -25,8 +25,8 @@ def supervisor_phone(s: Session, tenant_id: int, user_id: int) -> str | None:
     rows = s.execute(select(PhoneEndpoint.name, PhoneEndpoint.kind).where(
         PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id == user_id)
         .order_by(PhoneEndpoint.id)).all()
-    desk = [n for n, k in rows if k != "webphone"]
-    return (desk or [n for n, _ in rows] or [None])[0]
+    names = [n for n, k in rows if k != "webphone"] or [n for n, _ in rows]
+    return names[0] if names else None
 
 
 def agent_endpoints(s: Session, tenant_id: int, user_id: int) -> set[str] | None:
