@@ -239,10 +239,11 @@ class SupervisionService:
         for cmd in cmds:
             if isinstance(cmd, c.AddToBridge):
                 await self._add(cmd)
-            elif isinstance(cmd, c.Unmute | c.Mute | c.RemoveFromBridge):
-                await self.quietly(cmd)  # not muted / not in that bridge: as good
+            elif isinstance(cmd, c.RemoveFromBridge):
+                await self.quietly(cmd)  # not in that bridge any more: as good
             else:
                 await self.engine.run(cmd)
+            log.debug("supervision %s: %s", session_id, cmd)
 
     async def _add(self, cmd: c.AddToBridge) -> None:
         until = time.monotonic() + ADD_RETRY_S
