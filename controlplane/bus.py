@@ -110,6 +110,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("acd.webphone", {"user_id": int}),
     Command("acd.agent", {"user_id": int, "command": str}, reply=True),  # AGENT_ACTIONS
     Command("calls.record", {"call_id": str}),  # on-demand recording of a call
+    # listen/whisper/barge: action start|mode|stop, target agent:<id>|call:<id>|session:<id>,
+    # "mode" besides (controlplane.supervision; the daemon checks the target is the tenant's)
+    Command("supervision", {"action": str, "target": str}, reply=True),
     Command("dialer.preview_batch", _PREVIEW, reply=True),
     Command("dialer.preview_dial", {**_PREVIEW, "record_id": int}, reply=True),
     Command("dialer.preview_skip", {**_PREVIEW, "record_id": int}, reply=True),
@@ -279,6 +282,17 @@ def send_preview_command(client: StreamClient, command: str, *, tenant_id: int, 
     if record_id is not None:
         body["record_id"] = record_id
     return request(client, body, timeout_s, name)
+
+
+def send_supervision(client: StreamClient, tenant_id: int, actor_id: int, action: str,
+                     target: str, mode: str | None = None,
+                     timeout_s: float = 5.0) -> dict[str, Any]:
+    """Ask the daemon to start, switch or stop supervision (``controlplane.supervision``) on
+    behalf of supervisor ``actor_id``; its reply ``{"ok", "session_id", …}`` or
+    ``{"ok": false, "code", "message"}``."""
+    return request(client, {"cmd": "supervision", "tenant_id": tenant_id, "actor_id": actor_id,
+                            "action": action, "target": target, "mode": mode},
+                   timeout_s, f"supervision {action}")
 
 
 def send_admin_command(client: StreamClient, command: Mapping[str, Any]) -> str:

@@ -39,6 +39,7 @@ from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
 from controlplane.security.ban_service import BanWatcher
 from controlplane.security.command_guard import CommandGuard, refusal_body
+from controlplane.supervision.service import SupervisionService
 from controlplane.tts import EspeakEngine
 from controlplane.webhooks.service import WebhookDispatcher
 
@@ -66,6 +67,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         dialer = CampaignRunner(factory, campaigns, acd)
         campaigns.on_result = dialer.on_result  # compliance rows, retries, pacing
         preview = PreviewDialer(factory, calls)  # agents' preview calls (calls.end_hooks)
+        supervision = SupervisionService(settings, calls)  # listen/whisper/barge (end_hooks)
         ami = AmiClient(settings.bind_address, settings.platform.ami, settings.ami_user,
                         settings.ami_password, redis, on_contact=acd.contact_status)
         sip_bans = BanWatcher(settings, factory, redis, ami)  # brute force → PJSIP ACL
@@ -89,8 +91,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  # recordings past their tenant's retention: the RQ job, once an hour
                  asyncio.create_task(run_retention(factory, jobs), name="recordings-retention"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
-                                               guard=CommandGuard(factory)),
+                                               guard=CommandGuard(factory),
+                                               supervision=supervision),
                                      name="commands"),
+                 asyncio.create_task(_app_events(settings, supervision.app, supervision.on_event,
+                                                 supervision.on_connect), name="supervision"),
                  asyncio.create_task(_preload(ari), name="preload")]
         await stop.wait()
         log.info("stopping: calls in progress stay up in Asterisk and are adopted on restart")
@@ -100,6 +105,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await calls.records.close()  # the call records still held, written before we go
     await redis.aclose()
     engine.dispose()
+
+
+async def _app_events(settings: Settings, app: str, on_event: Any, on_connect: Any) -> None:
+    """Hold the events websocket of a Stasis app of its own (supervision's ``<app>-sv``):
+    its channels never reach the call service."""
+    async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password, app) as ari:
+        await ari.run_events(on_event, on_connect)
 
 
 async def _preload(ari: AriClient, delay_s: float = 1.0) -> None:
@@ -157,9 +169,10 @@ class CommandHandlers:
 
     def __init__(self, redis: aioredis.Redis, acd: QueueService | None,
                  dialer: CampaignCalls | None = None, calls: CallService | None = None,
-                 preview: PreviewDialer | None = None) -> None:
+                 preview: PreviewDialer | None = None,
+                 supervision: SupervisionService | None = None) -> None:
         self.redis, self.acd, self.dialer = redis, acd, dialer
-        self.calls, self.preview = calls, preview
+        self.calls, self.preview, self.supervision = calls, preview, supervision
 
     def table(self) -> bus.CommandTable:
         return bus.bind({
@@ -167,6 +180,7 @@ class CommandHandlers:
             "acd.webphone": self.acd_reload,  # the same re-read, asked by the agent
             "acd.agent": self.acd_agent,
             "calls.record": self.calls_record,
+            "supervision": self.supervise,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
         })
@@ -196,6 +210,13 @@ class CommandHandlers:
         by = str(got.command.get("by") or "admin") if got.admin else got.actor
         await self.calls.record_on_demand(str(got.command["call_id"]), by)
 
+    async def supervise(self, got: bus.Received) -> None:
+        """The panel waits for the reply; the actor is the guard's verified supervisor."""
+        if self.supervision is None:
+            _unavailable(got, "supervision")
+            return
+        await self.supervision.handle(got.command, got.actor, self.redis)
+
     async def dialer_preview(self, got: bus.Received) -> None:
         if self.preview is None:
             _unavailable(got, "preview")
@@ -215,7 +236,8 @@ def _unavailable(got: bus.Received, service: str) -> None:
 
 async def _commands(redis: aioredis.Redis, acd: QueueService | None,
                     dialer: CampaignCalls | None = None, calls: CallService | None = None,
-                    preview: PreviewDialer | None = None, *, guard: CommandGuard) -> None:
+                    preview: PreviewDialer | None = None, *, guard: CommandGuard,
+                    supervision: SupervisionService | None = None) -> None:
     """Read the command streams (:mod:`controlplane.bus`): the panel's and the admin one
     (operators and tests, writable by the Redis admin user only).
 
@@ -226,7 +248,7 @@ async def _commands(redis: aioredis.Redis, acd: QueueService | None,
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
-    table = CommandHandlers(redis, acd, dialer, calls, preview).table()
+    table = CommandHandlers(redis, acd, dialer, calls, preview, supervision).table()
     # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
     last: dict[Any, Any] = {}  # stream name → last id read (redis-py types are loose)
     for stream in (bus.PANEL_STREAM, bus.ADMIN_STREAM):

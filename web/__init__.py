@@ -38,6 +38,7 @@ from controlplane.ivr.http import prompts as ivr_prompts
 from controlplane.models.base import utcnow
 from controlplane.security.login_throttle import Policy
 from controlplane.sla import http as sla_http
+from controlplane.supervision import http as supervision_http
 from controlplane.tenants import http as tenants_http
 from controlplane.webhooks import http as webhooks_http
 from dialplan import webphone
@@ -130,6 +131,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *api_access_http.BLUEPRINTS,
         *webhooks_http.BLUEPRINTS,
         *sla_http.BLUEPRINTS,
+        *supervision_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

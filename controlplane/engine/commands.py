@@ -93,6 +93,7 @@ class Snoop(Command):
     snoop_id: str
     app: str
     spy: str = "in"
+    whisper: str | None = None  # none/in/out/both: the snoop's own audio into the channel
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,23 @@ class StartMoh(Command):
 @dataclass(frozen=True)
 class StopMoh(Command):
     channel_id: str
+
+
+@dataclass(frozen=True)
+class RemoveFromBridge(Command):
+    bridge_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Mute(Command):
+    """Mute ``channel_id`` on the server (``direction`` in: what its party says is dropped)."""
+
+    channel_id: str
+    direction: str = "in"
+
+
+@dataclass(frozen=True)
+class Unmute(Command):
+    channel_id: str
+    direction: str = "in"

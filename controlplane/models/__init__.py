@@ -55,6 +55,7 @@ from controlplane.models.sla import (  # noqa: F401
     SlaSettings,
 )
 from controlplane.models.sla_probes import SlaProbeRun  # noqa: F401
+from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.user_tokens import UserToken  # noqa: F401

@@ -25,6 +25,7 @@ acd.agent, another agent   admin, supervisor: approve      the agent ``user_id``
                            deny force logout
 calls.record               admin, supervisor; an agent     the call ``call_id``
                            on their own call
+supervision                admin, supervisor               (the daemon checks its target)
 dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
 dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
 dialer.place               nobody: the campaign runner places calls in-process
@@ -71,6 +72,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "acd.agent": (Rule(ANYONE, SELF_AGENT_COMMANDS, "self"),
                   Rule(STAFF, SUPERVISOR_AGENT_COMMANDS, "other")),
     "calls.record": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    "supervision": (Rule(STAFF),),
     "dialer.preview_batch": (Rule(ANYONE, target="self"),),
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),
     "dialer.preview_skip": (Rule(ANYONE, target="self"),),

@@ -14,6 +14,7 @@
   const labels = i18n.labels || {};
   const kinds = { direction: "direction", state: "call_phase" };
   const agents = JSON.parse(table.dataset.agents || "{}"); // phone endpoint → agent's name
+  const supervise = document.getElementById("supervise-row"); // supervisors' buttons, if any
   let format = null;
   try {
     format = new Intl.DateTimeFormat(i18n.locale || undefined, {
@@ -46,13 +47,22 @@
         td.textContent = cell(key, value);
         tr.appendChild(td);
       });
+      if (supervise) {
+        const td = document.createElement("td");
+        if (call.state === "talking" && call.agent_endpoint) {
+          const buttons = supervise.content.cloneNode(true);
+          buttons.querySelector("input[name=target]").value = "call:" + call.call_id;
+          td.appendChild(buttons);
+        }
+        tr.appendChild(td);
+      }
       return tr;
     });
     if (!rows.length) {
       const tr = document.createElement("tr");
       tr.className = "empty";
       const td = document.createElement("td");
-      td.colSpan = columns.length;
+      td.colSpan = columns.length + (supervise ? 1 : 0);
       td.textContent = words.no_calls || "No calls in progress.";
       tr.appendChild(td);
       rows.push(tr);

@@ -52,6 +52,12 @@ CASES = [
     (c.Snoop("ch", "ch-amd-snoop", "app-amd"),
      ("POST", "/channels/ch/snoop", {"spy": "in", "app": "app-amd", "snoopId": "ch-amd-snoop"},
       None)),
+    (c.Snoop("ch", "sv1-sv-snoop1", "app-sv", "both", "out"),
+     ("POST", "/channels/ch/snoop", {"spy": "both", "app": "app-sv", "snoopId": "sv1-sv-snoop1",
+                                     "whisper": "out"}, None)),
+    (c.RemoveFromBridge("b", "ch"), ("POST", "/bridges/b/removeChannel", {"channel": "ch"}, None)),
+    (c.Mute("ch"), ("POST", "/channels/ch/mute", {"direction": "in"}, None)),
+    (c.Unmute("ch"), ("DELETE", "/channels/ch/mute", {"direction": "in"}, None)),
     (c.ContinueInDialplan("ch", "ctx", "s"),
      ("POST", "/channels/ch/continue", {"context": "ctx", "extension": "s", "priority": 1}, None)),
 ]
