@@ -206,10 +206,16 @@ class Clocks:
 
 def clocks(level: Level, incident: IncidentFacts, tz: str) -> Clocks:
     """Deadlines of an incident's reaction and repair; the repair clock starts at the
-    reaction (or, until there is one, at the opening: never later than the contract)."""
+    reaction (or, until there is one, at the opening: never later than the contract).
+    Pauses after the reaction move only the repair deadline."""
     reaction, repair = TIMES[level][incident.priority]
     start = incident.reacted_at or incident.opened_at
-    return Clocks(reaction.deadline(level, incident.opened_at, tz, incident.paused),
+    # A pause stops only a clock still running: once the operator reacted, waiting for
+    # the customer moves the repair deadline, not the reaction's (a turn that began before
+    # the reaction counts for it up to the reaction).
+    before = incident.paused if incident.reacted_at is None else tuple(
+        (a, min(b, incident.reacted_at)) for a, b in incident.paused if a < incident.reacted_at)
+    return Clocks(reaction.deadline(level, incident.opened_at, tz, before),
                   repair.deadline(level, start, tz, incident.paused))
 
 

@@ -253,3 +253,19 @@ def test_month_period_is_local_midnight_to_midnight() -> None:
     start, end = terms.month_period(2026, 12, TZ)
     assert start == datetime(2026, 11, 30, 23, tzinfo=UTC)
     assert end == datetime(2026, 12, 31, 23, tzinfo=UTC)
+
+
+def test_a_pause_after_the_reaction_moves_only_the_repair_deadline() -> None:
+    # Premium High: reaction 1 h, reacted at 10:30; the customer's turn 11:00-13:00.
+    wait = ((at(2026, 12, 2, 11), at(2026, 12, 2, 13)),)
+    inc = IncidentFacts(9, Priority.HIGH, at(2026, 12, 2, 10), at(2026, 12, 2, 10, 30),
+                        None, wait)
+    plain = IncidentFacts(9, Priority.HIGH, at(2026, 12, 2, 10), at(2026, 12, 2, 10, 30))
+    c, c0 = terms.clocks(Level.PREMIUM, inc, TZ), terms.clocks(Level.PREMIUM, plain, TZ)
+    assert c.reaction_due == c0.reaction_due
+    assert c.repair_due == c0.repair_due + timedelta(hours=2)
+    # a turn that began before the reaction still counts for it, up to the reaction
+    early = IncidentFacts(9, Priority.HIGH, at(2026, 12, 2, 10), at(2026, 12, 2, 10, 40),
+                          None, ((at(2026, 12, 2, 10, 10), at(2026, 12, 2, 12)),))
+    assert terms.clocks(Level.PREMIUM, early, TZ).reaction_due \
+        == c0.reaction_due + timedelta(minutes=30)
