@@ -103,4 +103,7 @@ def as_dict(tenant: Tenant, label: str, st: terms.Statement) -> dict[str, Any]:
                        "amount": str(p.amount)} for p in st.penalties],
         "penalties_total": str(st.penalties_total),
         "penalties_capped": st.penalties_capped,
+        "days": [{"date": day.isoformat(), "availability_percent": str(d.percent),
+                  "service_seconds": d.service, "downtime_seconds": d.down,
+                  "maintenance_seconds": d.maintenance} for day, d in st.days],
     }

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -172,6 +172,25 @@ def availability(level: Level, period: Interval, tz: str, downtime: Sequence[Int
                         cal.service_seconds_of(level, held, tz))
 
 
+def by_day(level: Level, period: Interval, tz: str, downtime: Sequence[Interval],
+           maintenance: Sequence[Interval] = ()) -> tuple[tuple[date, Availability], ...]:
+    """The period's availability day by day (the tenant's calendar days, DST-safe): what
+    the panel's chart draws. A day without service time has ``service == 0``."""
+    zone = ZoneInfo(tz)
+    day = period[0].astimezone(zone).date()
+    out: list[tuple[date, Availability]] = []
+    while True:
+        lo = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        if lo >= period[1]:
+            break
+        nxt = day + timedelta(days=1)
+        hi = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone).astimezone(UTC)
+        span = (max(lo, period[0]), min(hi, period[1]))
+        out.append((day, availability(level, span, tz, downtime, maintenance)))
+        day = nxt
+    return tuple(out)
+
+
 def credit_percent(level: Level, ratio: Fraction) -> int:
     """5, 10 or 15 when ``ratio`` is below the level's thresholds, else 0."""
     for threshold, percent in CREDITS[level]:  # lowest threshold first
@@ -259,6 +278,7 @@ class Statement:
     penalties: tuple[Penalty, ...]
     penalties_total: Decimal
     penalties_capped: bool
+    days: tuple[tuple[date, Availability], ...] = ()  # the chart: availability per day
 
 
 def statement(level: Level, period: Interval, tz: str, fee: Decimal, *,
@@ -286,4 +306,5 @@ def statement(level: Level, period: Interval, tz: str, fee: Decimal, *,
     total = money(sum((p.amount for p in found), Decimal(0)))
     capped = total > fee
     return Statement(level, period, fee, avail, by_function, percent, eligible, credit,
-                     tuple(found), money(fee) if capped else total, capped)
+                     tuple(found), money(fee) if capped else total, capped,
+                     by_day(level, period, tz, every, maintenance))

@@ -50,6 +50,25 @@ def money(amount: Any) -> str:
     return str(format_currency(amount, "PLN"))
 
 
+def chart(statement: terms.Statement) -> dict[str, Any]:
+    """The month's availability per day as SVG bars (no script: the page prints and reads
+    without JavaScript). The axis starts one point under the worst day (at most 99 %), so
+    a day at 99.9 % is visibly short of the top; red under the level's guarantee."""
+    served = [a for _, a in statement.days if a.service > 0]
+    worst = min((float(terms.as_percent(a.ratio)) for a in served), default=100.0)
+    floor = max(0, min(99, int(worst) - 1 if worst < 100 else 99))
+    guarantee = terms.GUARANTEE[statement.level]
+    bars = []
+    for i, (day, a) in enumerate(statement.days):
+        pct = float(terms.as_percent(a.ratio))
+        height = 0.0 if a.service == 0 else max(2.0, (pct - floor) / (100 - floor) * 100)
+        bars.append({"x": i * 20 + 3, "y": 110 - height, "h": height, "day": day.day,
+                     "date": format_date(day, "d MMMM"), "served": a.service > 0,
+                     "percent": format_decimal(pct, format="0.000"),
+                     "down": duration(a.down), "bad": a.ratio < guarantee})
+    return {"bars": bars, "width": max(1, len(bars)) * 20, "floor": floor}
+
+
 @bp.get("/sla")
 @login_required(Role.ADMIN)
 def page() -> Any:
@@ -78,6 +97,7 @@ def page() -> Any:
     return render_template(
         "sla.html", statement=statement, month=format_date(local.date(), "LLLL yyyy"),
         claims=claims, claimable=last if claimable else None, claim_closes=closes,
+        chart=chart(statement) if statement is not None else None,
         incidents=incidents, levels=LEVELS, functions=FUNCTIONS, priorities=PRIORITIES,
         statuses=STATUSES, duration=duration, money=money,
         percent=lambda v: format_decimal(v, format="0.000"),

@@ -139,6 +139,14 @@ class PenaltyOut(BaseModel):
     amount: str
 
 
+class DayOut(BaseModel):
+    date: str
+    availability_percent: str
+    service_seconds: int
+    downtime_seconds: int
+    maintenance_seconds: int
+
+
 class StatementOut(BaseModel):
     """What ``centrala sla report --json`` prints."""
 
@@ -157,6 +165,7 @@ class StatementOut(BaseModel):
     penalties: list[PenaltyOut]
     penalties_total: str
     penalties_capped: bool
+    days: list[DayOut] = []
 
 
 # ---- the contract: terms (operator) and credit claims ----

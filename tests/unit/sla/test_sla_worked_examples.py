@@ -8,7 +8,7 @@ Saturday. Service time A of the month: Standard 21 Ã— 10 h = 210 h, Progres 21 Ã
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -269,3 +269,17 @@ def test_a_pause_after_the_reaction_moves_only_the_repair_deadline() -> None:
                           None, ((at(2026, 12, 2, 10, 10), at(2026, 12, 2, 12)),))
     assert terms.clocks(Level.PREMIUM, early, TZ).reaction_due \
         == c0.reaction_due + timedelta(minutes=30)
+
+
+def test_the_chart_days_add_up_to_the_period() -> None:
+    """Day by day in the tenant's zone: Standard has no service on the weekend; an outage
+    counts on the day it happened; the days' A and B add up to the period's."""
+    week = (at(2026, 12, 7), at(2026, 12, 14))  # Monday to Monday, Warsaw
+    down = [(at(2026, 12, 8, 9), at(2026, 12, 8, 11)), (at(2026, 12, 12, 9), at(2026, 12, 12, 10))]
+    st = terms.statement(Level.STANDARD, week, TZ, FEE, downtime={"inbound_call": down})
+    days = dict(st.days)
+    assert len(days) == 7 and sum(a.service for a in days.values()) == st.availability.service
+    assert sum(a.down for a in days.values()) == st.availability.down == 2 * H  # not Saturday's
+    tuesday, saturday = days[date(2026, 12, 8)], days[date(2026, 12, 12)]
+    assert (tuesday.service, tuesday.down) == (10 * H, 2 * H)
+    assert (saturday.service, saturday.down) == (0, 0) and saturday.ratio == 1

@@ -71,6 +71,10 @@ def test_polish_admin_sees_availability_downtime_and_incidents(
     assert "5 % opłaty" in html and "wymaga zgłoszenia awarii" in html
     assert "Brak połączeń przychodzących" in html and "Krytyczny" in html
     assert 'class="alert"' in html  # 2 h repair time long gone, not repaired
+    # the chart: 15 days so far, the 10th red (22.5 h of 24: 93.750 %), the others full
+    chart = html[html.index('id="sla-chart"'):html.index("</figure>")]
+    assert chart.count("<rect") == 15 and chart.count('class="bad"') == 1
+    assert "10 " in chart and ": 93,750 %, niedostępność 1 h 30 min" in chart
 
 
 def test_english_and_roles(login, client, polska_sla) -> None:  # type: ignore[no-untyped-def]
