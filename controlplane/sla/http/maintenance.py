@@ -172,12 +172,19 @@ def api_announce(body: MaintenanceBody) -> Any:
 
 
 @bp.get("/api/v1/sla/statement")
-@login_required(Role.ADMIN)
+@login_required(Role.ADMIN, Role.OPERATOR)
 @validated(query=StatementQuery)
 @responds(StatementOut)
 def api_statement(query: StatementQuery) -> Any:
+    """The caller's tenant's statement; the operator names the tenant (``tenant=DOMAIN``)."""
     me = current_user()
+    if me.role is Role.OPERATOR and not query.tenant:
+        raise Invalid([FieldProblem("tenant", "the operator names the tenant (tenant=DOMAIN)",
+                                    "")], parameters=True)
+    if me.role is not Role.OPERATOR and query.tenant not in (None, me.tenant_domain):
+        raise Invalid([FieldProblem("tenant", "only the platform operator names another tenant",
+                                    "")], parameters=True)
+    domain = query.tenant if me.role is Role.OPERATOR and query.tenant else me.tenant_domain
     with services().sessions() as s:
-        tenant, statement = service.report(s, me.tenant_domain, query.period,
-                                           clock(current_app))
+        tenant, statement = service.report(s, domain, query.period, clock(current_app))
         return jsonify(service.as_dict(tenant, query.period, statement))

@@ -10,19 +10,24 @@ prints); a tenant without SLA settings sees a sentence saying so, not an error.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import format_currency, format_date, format_decimal, gettext, lazy_gettext
+from sqlalchemy import select
 
-from controlplane.models import Role
+from controlplane.models import Role, Tenant
 from controlplane.sla import contract, service, store, terms
 from controlplane.sla.calendar import Level
 from controlplane.sla.exceptions import SlaNotConfigured
+from controlplane.sla.http.schemas import PageQuery
 from web.auth import current_user, login_required
+from web.errors import NotFound
 from web.services import services
 from web.session_cookie import clock
+from web.validation import validated
 
 bp = Blueprint("sla", __name__)
 
@@ -69,33 +74,58 @@ def chart(statement: terms.Statement) -> dict[str, Any]:
     return {"bars": bars, "width": max(1, len(bars)) * 20, "floor": floor}
 
 
+def _month(label: str, step: int) -> str:
+    year, month = service.parse_period(label)
+    index = year * 12 + month - 1 + step
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 @bp.get("/sla")
-@login_required(Role.ADMIN)
-def page() -> Any:
+@login_required(Role.ADMIN, Role.OPERATOR)
+@validated(query=PageQuery)
+def page(query: PageQuery) -> Any:
+    """The tenant's month (``?period=YYYY-MM``, default the current one); the operator
+    names the tenant (``?tenant=DOMAIN``, from the tenant's SLA terms page)."""
     me = current_user()
     now = clock(current_app)  # injectable: the tests move it
-    local = now.astimezone(ZoneInfo(me.time_zone))
-    label = f"{local.year:04d}-{local.month:02d}"
     with services().sessions() as s:
+        if me.role is Role.OPERATOR:
+            if not query.tenant:
+                return redirect(url_for("operator.tenants"))
+            row = s.scalar(select(Tenant).where(Tenant.domain == query.tenant))
+            if row is None:
+                raise NotFound(f"no tenant {query.tenant!r}")
+            domain, tenant_id, zone = row.domain, row.id, row.time_zone
+        else:
+            domain, tenant_id, zone = me.tenant_domain, me.tenant_id, me.time_zone
+        local = now.astimezone(ZoneInfo(zone))
+        current = f"{local.year:04d}-{local.month:02d}"
+        label = query.period or current
+        if label > current:
+            label = current  # the future has no statement yet
+        year, month = service.parse_period(label)
         try:
-            tenant, statement = service.report(s, me.tenant_domain, label, now)
+            tenant, statement = service.report(s, domain, label, now)
         except SlaNotConfigured:
             tenant, statement = None, None
         incidents: list[dict[str, Any]] = []
         if statement is not None:
-            for row, facts in store.recent_incidents(s, me.tenant_id, now):
-                clocks = terms.clocks(statement.level, facts, me.time_zone)
-                incidents.append({"row": row, "facts": facts, "clocks": clocks,
+            for row_, facts in store.recent_incidents(s, tenant_id, now):
+                clocks = terms.clocks(statement.level, facts, zone)
+                incidents.append({"row": row_, "facts": facts, "clocks": clocks,
                                   "late": facts.repaired_at is None and now > clocks.repair_due})
-        claims = contract.claims(s, me.tenant_id)
+        claims = contract.claims(s, tenant_id)
         s.expunge_all()
-    # The last closed month can be claimed for 30 days after its end, once.
-    last = f"{local.year - (local.month == 1):04d}-{(local.month - 2) % 12 + 1:02d}"
-    opens, closes = contract.claim_window(last, me.time_zone)
-    claimable = (statement is not None and opens <= now <= closes
+    # The last closed month can be claimed for 30 days after its end, once, by an admin.
+    last = _month(current, -1)
+    opens, closes = contract.claim_window(last, zone)
+    claimable = (me.role is Role.ADMIN and statement is not None and opens <= now <= closes
                  and all(c.period != last for c in claims))
+    first_day = date(year, month, 1)
     return render_template(
-        "sla.html", statement=statement, month=format_date(local.date(), "LLLL yyyy"),
+        "sla.html", statement=statement, month=format_date(first_day, "LLLL yyyy"),
+        period=label, previous=_month(label, -1), next=_month(label, 1) if label < current
+        else None, operator_view=domain if me.role is Role.OPERATOR else None,
         claims=claims, claimable=last if claimable else None, claim_closes=closes,
         chart=chart(statement) if statement is not None else None,
         incidents=incidents, levels=LEVELS, functions=FUNCTIONS, priorities=PRIORITIES,

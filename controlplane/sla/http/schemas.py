@@ -79,6 +79,12 @@ class MaintenanceForm(Form):
 
 class StatementQuery(Query):
     period: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    tenant: Domain | None = None  # the operator's: whose statement
+
+
+class PageQuery(Query):
+    period: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = None
+    tenant: Domain | None = None  # the operator's: whose page
 
 
 # ---- responses ----

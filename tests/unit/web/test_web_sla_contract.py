@@ -136,3 +136,35 @@ def test_periods_outside_the_calendar_are_refused(client: Any, login: Any, csrf:
         assert got.status_code == 400 and got.get_json()["error"]["id"] == "bad_period", period
         stmt = client.get(f"/api/v1/sla/statement?period={period}")
         assert stmt.status_code in (400, 404), period  # 404: no terms set for this tenant
+
+
+def test_the_operator_reads_a_tenants_month_and_admins_browse_past_months(
+        client: Any, login: Any, csrf: Any, clock: Any, polska: int,
+        operator: str) -> None:  # noqa: F811
+    login(operator, PW)
+    assert _api(client, csrf, "PUT", f"/api/v1/tenants/{polska}/sla-terms", level="progres",
+                monthly_fee="500").status_code == 200
+    local = clock.now.astimezone(WARSAW)
+    this = f"{local.year:04d}-{local.month:02d}"
+    page = client.get(f"/sla?tenant={POLSKA_DOMAIN}")
+    assert page.status_code == 200 and POLSKA_DOMAIN in page.get_data(as_text=True)
+    assert 'id="sla-chart"' in page.get_data(as_text=True)
+    assert 'id="sla-claim"' not in page.get_data(as_text=True)  # claiming is the tenant's
+    assert client.get("/sla?tenant=nobody.example").status_code == 404
+    assert client.get("/sla").status_code == 302  # which tenant? the tenants list
+    got = client.get(f"/api/v1/sla/statement?period={this}&tenant={POLSKA_DOMAIN}")
+    assert got.status_code == 200 and got.get_json()["tenant"] == POLSKA_DOMAIN
+    assert client.get(f"/api/v1/sla/statement?period={this}").status_code == 400
+    client.post("/logout")
+
+    login("szef@polska.example")
+    assert client.get(f"/api/v1/sla/statement?period={this}&tenant=demo.centrala.local"
+                      ).status_code == 400  # another tenant: refused
+    last_day = datetime(local.year, local.month, 1, tzinfo=WARSAW) - timedelta(days=1)
+    last = f"{last_day.year:04d}-{last_day.month:02d}"
+    html = client.get(f"/sla?period={last}").get_data(as_text=True)
+    assert 'rel="next"' in html and "Dostępność w miesiącu" in html
+    days = client.get(f"/api/v1/sla/statement?period={last}").get_json()["days"]
+    assert len(days) == last_day.day and days[0]["date"].endswith("-01")
+    html = client.get("/sla?period=2999-01").get_data(as_text=True)  # the future: this month
+    assert 'rel="next"' not in html and "Dostępność w tym miesiącu" in html
