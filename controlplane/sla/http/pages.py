@@ -10,6 +10,7 @@ prints); a tenant without SLA settings sees a sentence saying so, not an error.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,23 +56,29 @@ def money(amount: Any) -> str:
     return str(format_currency(amount, "PLN"))
 
 
-def chart(statement: terms.Statement) -> dict[str, Any]:
+def chart(statement: terms.Statement, days_in_month: int) -> dict[str, Any]:
     """The month's availability per day as SVG bars (no script: the page prints and reads
     without JavaScript). The axis starts one point under the worst day (at most 99 %), so
-    a day at 99.9 % is visibly short of the top; red under the level's guarantee."""
+    a day at 99.9 % is visibly short of the top; red under the level's guarantee. Days
+    still to come have a label and no bar."""
     served = [a for _, a in statement.days if a.service > 0]
     worst = min((float(terms.as_percent(a.ratio)) for a in served), default=100.0)
     floor = max(0, min(99, int(worst) - 1 if worst < 100 else 99))
     guarantee = terms.GUARANTEE[statement.level]
     bars = []
-    for i, (day, a) in enumerate(statement.days):
+    for i in range(days_in_month):
+        x = i * 20 + 3
+        if i >= len(statement.days):
+            bars.append({"x": x, "day": i + 1, "served": False, "future": True, "bad": False})
+            continue
+        day, a = statement.days[i]
         pct = float(terms.as_percent(a.ratio))
         height = 0.0 if a.service == 0 else max(2.0, (pct - floor) / (100 - floor) * 100)
-        bars.append({"x": i * 20 + 3, "y": 110 - height, "h": height, "day": day.day,
+        bars.append({"x": x, "y": 110 - height, "h": height, "day": day.day,
                      "date": format_date(day, "d MMMM"), "served": a.service > 0,
-                     "percent": format_decimal(pct, format="0.000"),
+                     "future": False, "percent": format_decimal(pct, format="0.000"),
                      "down": duration(a.down), "bad": a.ratio < guarantee})
-    return {"bars": bars, "width": max(1, len(bars)) * 20, "floor": floor}
+    return {"bars": bars, "width": days_in_month * 20, "floor": floor}
 
 
 def _month(label: str, step: int) -> str:
@@ -127,7 +134,7 @@ def page(query: PageQuery) -> Any:
         period=label, previous=_month(label, -1), next=_month(label, 1) if label < current
         else None, operator_view=domain if me.role is Role.OPERATOR else None,
         claims=claims, claimable=last if claimable else None, claim_closes=closes,
-        chart=chart(statement) if statement is not None else None,
+        chart=chart(statement, monthrange(year, month)[1]) if statement is not None else None,
         incidents=incidents, levels=LEVELS, functions=FUNCTIONS, priorities=PRIORITIES,
         statuses=STATUSES, duration=duration, money=money,
         percent=lambda v: format_decimal(v, format="0.000"),
