@@ -83,17 +83,26 @@ class QueueCalls:
             await acd.offer_ringing(call_id, event.channel.endpoint)
 
     def bridge_type(self, call_id: str) -> str:
-        """The bridge type of a queued call answered by an agent. ``dtmf_events`` only where
-        the queue records on demand: keys pressed in the conversation then still reach us
-        (the agent's ``*``), but it stops Asterisk bridging the media natively (native_rtp
-        forwards RTP; simple_bridge reads and writes every frame of the conversation, which
-        was most of Asterisk's extra CPU per answered call over app_queue)."""
+        """The bridge type of a queued call answered by an agent: never one Asterisk may
+        bridge natively, because any queued call may be supervised.
+
+        On a ``native_rtp`` bridge Asterisk forwards each leg's RTP packets to the other
+        as they came (the far end's SSRC and sequence numbers). A supervisor's snoop (an
+        audiohook on the agent leg) makes it leave native_rtp for simple_bridge, and the
+        platform then sends its own stream: a new SSRC whose sequence numbers are
+        unrelated to the forwarded ones. Where they fall *behind* (about one leg in two)
+        the far end played nothing: the agent or the caller heard silence for as long as
+        the snoop stayed, and again at every switch (issue 13, item 3; evidence in the
+        supervision test's docstring). ``proxy_media`` keeps the bridge off native_rtp
+        from the first frame, so the stream never changes hands; ``dtmf_events`` (recorded
+        on demand: the agent's ``*`` must reach us) does too. The price is the frame
+        relay that native_rtp saved (CPU per answered call: see the report of issue 13)."""
         acd = self.svc.acd
         t, st = acd.registry.call(call_id) if acd is not None else (None, None)
         if t is None or st is None:
             return "mixing,dtmf_events"  # unknown to the ACD (just restarted): keep the keys
         q = t.cfg.queues.get(st.queue_id)
-        return "mixing" if q is not None and q.recording != Recording.ON_DEMAND else (
+        return "mixing,proxy_media" if q is not None and q.recording != Recording.ON_DEMAND else (
             "mixing,dtmf_events")
 
     async def dtmf(self, event: ev.Event) -> None:
