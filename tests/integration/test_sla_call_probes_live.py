@@ -1,0 +1,132 @@
+"""The call probes (issue 15, item 1): a round records ok for inbound_call, ivr and
+outbound_call; the probe DID's flow unpublished (the platform then answers "no service"),
+ivr reads down while the others stay up; and
+the probe calls are the probe tenant's only, never the demo tenant's.
+
+The prober runs as its own process (``centrala sla prober``) every few seconds next to the
+session's control plane and lab; it seeds the probe tenant's trunk (to the lab at
+127.0.0.4), IVR flow, DID and desk phone and applies them. Leaves the platform as found: the prober
+stopped, its rows deleted, the probe lines removed and the configuration re-applied.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from helpers import until
+from sqlalchemy import delete, select
+
+from controlplane import stack
+from controlplane.admin import apply
+from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.models import CallRecord, Did, PhoneEndpoint, Tenant, Trunk
+from controlplane.models.ivr import IvrFlow
+from controlplane.models.sla import SlaIncident
+from controlplane.models.sla_probes import SlaProbeRun
+from controlplane.procs.programs import centrala
+from controlplane.seed import DEMO_DOMAIN
+from controlplane.sla.probe_calls import PROBE_DID, PROBE_FLOW, PROBE_PHONE, PROBE_TRUNK
+from controlplane.sla.probes import PROBE_DOMAIN
+
+pytestmark = pytest.mark.integration
+
+EVERY_S = 6
+CALLS = ("inbound_call", "ivr", "outbound_call")
+
+
+@pytest.fixture
+def prober(platform, monkeypatch):  # type: ignore[no-untyped-def]
+    settings = platform.settings
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    started_web = stack.pid_alive(settings, "web") is None
+    if started_web:  # the login probe needs a panel; not this test's subject
+        stack.spawn(settings, "web", centrala("web"))
+    stack.stop_process(settings, "prober")
+    monkeypatch.setenv("CENTRALA_SLA_PROBE_INTERVAL_S", str(EVERY_S))
+    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "1")
+    stack.spawn(settings, "prober", centrala("sla", "prober"))
+    try:
+        yield factory
+    finally:
+        stack.stop_process(settings, "prober")
+        if started_web:
+            stack.stop_process(settings, "web")
+        with transaction(factory) as s:
+            s.execute(delete(SlaProbeRun))
+            s.execute(delete(SlaIncident).where(SlaIncident.source == "probe"))
+            s.execute(delete(Did).where(Did.number == PROBE_DID))
+            s.execute(delete(PhoneEndpoint).where(PhoneEndpoint.name == PROBE_PHONE))
+            s.execute(delete(Trunk).where(Trunk.name == PROBE_TRUNK))
+            flow = s.scalar(select(IvrFlow).where(IvrFlow.name == PROBE_FLOW))
+            if flow is not None:
+                flow.current_version_id = None
+                s.flush()
+                s.delete(flow)
+        apply.apply(settings, factory)
+        stack.prepare_lab(settings)
+        engine.dispose()
+
+
+def _latest(factory, after: datetime) -> dict[str, tuple[bool, str]]:  # type: ignore[no-untyped-def]
+    """The newest result after ``after`` of each call function: (ok, detail)."""
+    out: dict[str, tuple[bool, str]] = {}
+    with factory() as s:
+        for run in s.scalars(select(SlaProbeRun).where(
+                SlaProbeRun.function.in_(CALLS), SlaProbeRun.started_at > after)
+                .order_by(SlaProbeRun.started_at)):
+            out[run.function] = (run.ok, run.detail)
+    return out
+
+
+def _states(factory, after: datetime) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    return {f: ok for f, (ok, _) in _latest(factory, after).items()}
+
+
+def _until(factory, fn, timeout: float, what: str, seen: datetime) -> None:  # type: ignore[no-untyped-def]
+    try:
+        until(fn, timeout=timeout, what=what)
+    except AssertionError as err:  # say what the probes saw
+        raise AssertionError(f"{err}; results: {_latest(factory, seen)}") from None
+
+
+def _publish(factory, version_id: int | None) -> int | None:  # type: ignore[no-untyped-def]
+    """Make ``version_id`` the probe flow's current version (None: unpublished); the old one."""
+    with transaction(factory) as s:
+        flow = s.scalar(select(IvrFlow).where(IvrFlow.name == PROBE_FLOW))
+        old, flow.current_version_id = flow.current_version_id, version_id
+        return old
+
+
+def test_call_probes_pass_then_an_unpublished_flow_reads_ivr_down(platform, prober) -> None:  # type: ignore[no-untyped-def]
+    factory = prober
+    start = datetime.now(UTC)
+    # the first round seeds and applies the probe lines; the trunk registers meanwhile
+    _until(factory, lambda: _states(factory, start) == dict.fromkeys(CALLS, True), timeout=45,
+          what="inbound_call, ivr and outbound_call passing", seen=start)
+
+    published = _publish(factory, None)  # the platform answers "no service" instead
+    try:
+        broken = datetime.now(UTC)
+        _until(factory, lambda: _states(factory, broken) == {"inbound_call": True, "ivr": False,
+                                                   "outbound_call": True},
+              timeout=3 * EVERY_S + 10, what="ivr down, inbound and outbound up", seen=broken)
+    finally:
+        _publish(factory, published)
+    fixed = datetime.now(UTC)
+    _until(factory, lambda: _states(factory, fixed).get("ivr") is True, timeout=3 * EVERY_S + 10,
+          what="ivr passing again", seen=fixed)
+
+    with factory() as s:
+        probe_tenant = s.scalar(select(Tenant.id).where(Tenant.domain == PROBE_DOMAIN))
+        demo = s.scalar(select(Tenant.id).where(Tenant.domain == DEMO_DOMAIN))
+        probe_calls = s.scalars(select(CallRecord).where(
+            CallRecord.started_at > start,
+            (CallRecord.did == PROBE_DID) | (CallRecord.agent_endpoint == PROBE_PHONE))).all()
+        assert probe_calls, "the probe calls left no call record"
+        assert {r.tenant_id for r in probe_calls} == {probe_tenant}
+        assert not s.scalars(select(CallRecord).where(
+            CallRecord.tenant_id == demo, CallRecord.started_at > start,
+            (CallRecord.did == PROBE_DID) | (CallRecord.callee == PROBE_DID)
+            | (CallRecord.agent_endpoint == PROBE_PHONE))).first()
