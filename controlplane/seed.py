@@ -169,8 +169,41 @@ def seed_probe_lines(factory: sessionmaker[Session], lab_sip_port: int, prompt_s
             s.add(Did(tenant_id=tenant.id, number=PROBE_DID, trunk_id=trunk.id,
                       flow_id=flow.id if flow is not None else None))
             added = True
-        if s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == PROBE_PHONE)) is None:
-            s.add(PhoneEndpoint(tenant_id=tenant.id, name=PROBE_PHONE, extension="2001",
-                                secret=generate_sip_secret()))
+        phone = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == PROBE_PHONE))
+        if phone is None:
+            phone = PhoneEndpoint(tenant_id=tenant.id, name=PROBE_PHONE, extension="2001",
+                                  secret=generate_sip_secret())
+            s.add(phone)
             added = True
+        _seed_probe_queue(s, tenant, trunk.id, phone)
     return added
+
+
+def _seed_probe_queue(s: Session, tenant: Tenant, trunk_id: int, phone: PhoneEndpoint) -> None:
+    """The probe agent (on the probe desk phone, a member of the probe queue) and the DID
+    of that queue (:mod:`controlplane.sla.probe_agent`). The ACD loads them on first use."""
+    from controlplane.models.acd import Queue, QueueMember
+    from controlplane.sla.probe_agent import PROBE_AGENT, PROBE_QUEUE, PROBE_QUEUE_DID
+
+    tenant.licences = max(tenant.licences, 2)  # the panel probe's user and the probe agent
+    agent = s.scalar(select(User).where(User.tenant_id == tenant.id, User.login == PROBE_AGENT))
+    if agent is None:
+        agent = User(tenant_id=tenant.id, login=PROBE_AGENT, role=Role.AGENT,
+                     display_name="SLA probe agent",
+                     password_hash=hash_password(generate_password()))
+        s.add(agent)
+    s.flush()
+    phone.user_id = agent.id
+    queue = s.scalar(select(Queue).where(Queue.tenant_id == tenant.id, Queue.name == PROBE_QUEUE))
+    if queue is None:
+        # short rings, no wrap-up, no recording, no announcements: one short call a round
+        queue = Queue(tenant_id=tenant.id, name=PROBE_QUEUE, ring_timeout_s=5.0, wrap_up_s=0.0,
+                      recording="never", announce_every_s=None)
+        s.add(queue)
+        s.flush()
+    if s.scalar(select(QueueMember).where(QueueMember.queue_id == queue.id,
+                                          QueueMember.user_id == agent.id)) is None:
+        s.add(QueueMember(queue_id=queue.id, user_id=agent.id))
+    if s.scalar(select(Did).where(Did.number == PROBE_QUEUE_DID)) is None:
+        s.add(Did(tenant_id=tenant.id, number=PROBE_QUEUE_DID, trunk_id=trunk_id,
+                  queue_id=queue.id))

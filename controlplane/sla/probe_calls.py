@@ -14,7 +14,7 @@ call records, live calls or wallboard. The lab also registers the tenant's desk 
   any other prompt, e.g. "no service") and hangs up. Inbound passes when the platform
   answers within :data:`ANSWER_WITHIN_S`; IVR passes when the caller also heard the prompt
   (at least :data:`PROMPT_MIN_S` s of that tone in the lab's recording of what the caller
-  heard). Both functions share one call per round (:class:`_SharedCall`): two calls would
+  heard). Both functions share one call per round (:class:`SharedStep`): two calls would
   double the cost and prove nothing more.
 - ``outbound_call``: the probe desk phone dials :data:`LAB_ANSWERS` through the platform,
   which sends it out over the probe trunk; the lab answers as a person ("Hello?"). Passes when
@@ -28,6 +28,7 @@ The lab plays the public and the carrier, so these probes run only where a lab r
 from __future__ import annotations
 
 import array
+import contextlib
 import math
 import os
 import threading
@@ -177,9 +178,9 @@ def ensure_lines(settings: Settings) -> None:
 
 
 def lab_call(settings: Settings, channel: str, caller_id: str,
-             measure: Callable[[Path], float], what: str) -> CallResult:
+             measure: Callable[[Path], float], what: str, hold_s: int = HOLD_S) -> CallResult:
     """Originate ``channel`` in the lab and wait for its answer (synchronous Originate);
-    answered, the lab caller records what it hears for :data:`HOLD_S` s and hangs up, and
+    answered, the lab caller records what it hears for ``hold_s`` s and hangs up, and
     ``measure`` says how many seconds of ``what`` the recording holds."""
     from controlplane.engine import ami_sync
     from dialplan.labcall import recordings
@@ -189,7 +190,7 @@ def lab_call(settings: Settings, channel: str, caller_id: str,
         "Action": "Originate", "Channel": channel, "Context": "lab-caller", "Exten": "s",
         "Priority": "1", "CallerID": f'"SLA probe" <{caller_id}>',
         "Timeout": str(int(ANSWER_WITHIN_S * 1000)), "ChannelId": f"lab-{lab_id}",
-        "Variable": f"LAB_ID={lab_id},LAB_HANGUP_AFTER={HOLD_S}",
+        "Variable": f"LAB_ID={lab_id},LAB_HANGUP_AFTER={hold_s}",
     }
     t0 = time.monotonic()
     _, replies = ami_sync.actions(settings.bind_address, settings.lab.ami, "lab",
@@ -199,8 +200,13 @@ def lab_call(settings: Settings, channel: str, caller_id: str,
     if replies[0].get("Response") != "Success" or answered_s > ANSWER_WITHIN_S:
         return CallResult(None, 0.0, f"not answered in {ANSWER_WITHIN_S:g} s "
                                      f"({replies[0].get('Message', '')})")
-    _, heard = recordings(settings, lab_id)
-    found = _heard(heard, measure, deadline=time.monotonic() + HOLD_S + 4)
+    mixed, heard = recordings(settings, lab_id)
+    try:
+        found = _heard(heard, measure, deadline=time.monotonic() + hold_s + 4)
+    finally:  # a probe a minute: the lab's spool must not keep them
+        for path in (mixed, heard):
+            with contextlib.suppress(OSError):
+                path.unlink()
     return CallResult(answered_s, found,
                       f"answered in {answered_s:.1f} s, {found:.1f} s of {what} heard")
 
@@ -221,11 +227,13 @@ def _heard(path: Path, measure: Callable[[Path], float], deadline: float) -> flo
     return measure(path) if path.exists() else 0.0
 
 
-class _SharedCall:
-    """One inbound call per round for the two probes that read it (inbound_call, ivr): the
-    first to ask places it, the other waits for its result."""
+class SharedStep:
+    """One step per round for the probes that read it (one inbound call for inbound_call and
+    ivr; the agent going ready for agent_ready and queue_routing): the first to ask runs
+    ``step``, the others wait for its result."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: Callable[[Settings], CallResult], wait_s: float) -> None:
+        self._step, self._wait_s = step, wait_s
         self._lock = threading.Lock()
         self._at = -SHARE_S
         self._done = threading.Event()
@@ -239,20 +247,24 @@ class _SharedCall:
             done = self._done
         if mine:
             try:
-                ensure_lines(settings)
-                self._result = lab_call(settings, f"PJSIP/{PROBE_DID}@{PROBE_ACCOUNT}",
-                                        "48600999000", tone_seconds, "the prompt")
+                self._result = self._step(settings)
             except Exception as err:  # noqa: BLE001 - the reader reports it
                 self._result = CallResult(None, 0.0, f"{type(err).__name__}: {err}")
             finally:
                 done.set()
-        done.wait(ANSWER_WITHIN_S + HOLD_S + 10)
+        done.wait(self._wait_s)
         if self._result is None:
-            raise CallProbeFailed("the shared inbound call gave no result")
+            raise CallProbeFailed("the shared step gave no result")
         return self._result
 
 
-_inbound = _SharedCall()
+def _inbound_step(settings: Settings) -> CallResult:
+    ensure_lines(settings)
+    return lab_call(settings, f"PJSIP/{PROBE_DID}@{PROBE_ACCOUNT}", "48600999000",
+                    tone_seconds, "the prompt")
+
+
+_inbound = SharedStep(_inbound_step, ANSWER_WITHIN_S + HOLD_S + 10)
 
 
 def inbound_call(settings: Settings) -> str:

@@ -14,14 +14,15 @@ or statistics ever hold them), never a customer's:
   user (read-only on ``centrala:*``).
 
 - ``inbound_call``, ``ivr``, ``outbound_call``: real calls through the lab in the probe
-  tenant (:mod:`controlplane.sla.probe_calls`), only where a lab runs (:func:`probes_for`).
-
-Still to come (issue 15, item 1): an agent going ready, a call routed to a probe agent.
+  tenant (:mod:`controlplane.sla.probe_calls`); ``agent_ready``, ``queue_routing``: the
+  probe agent logs in from its desk phone and answers a call of the probe queue
+  (:mod:`controlplane.sla.probe_agent`). Only where a lab runs (:func:`probes_for`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -127,13 +128,22 @@ PROBES = (
 CALL_TIMEOUT_S = 14.0  # answer (≤ 6 s) + 2 s held + the recording closed
 
 
-def call_probes() -> tuple[Probe, ...]:
-    from controlplane.sla import probe_calls
+AGENT_TIMEOUT_S = 25.0  # log out and in (≤ 12 s), then a queue call of 5 s, recording closed
 
-    return (Probe("inbound_call", ("inbound_call",), CALL_TIMEOUT_S, probe_calls.inbound_call),
-            Probe("ivr", ("ivr",), CALL_TIMEOUT_S, probe_calls.ivr),
-            Probe("outbound_call", ("outbound_call",), CALL_TIMEOUT_S,
-                  probe_calls.outbound_call))
+
+def call_probes() -> tuple[Probe, ...]:
+    from controlplane.sla import probe_agent, probe_calls
+
+    calls = (Probe("inbound_call", ("inbound_call",), CALL_TIMEOUT_S, probe_calls.inbound_call),
+             Probe("ivr", ("ivr",), CALL_TIMEOUT_S, probe_calls.ivr),
+             Probe("outbound_call", ("outbound_call",), CALL_TIMEOUT_S,
+                   probe_calls.outbound_call))
+    if os.environ.get("CENTRALA_SLA_AGENT_PROBES", "") == "0":  # tests with short rounds
+        return calls
+    return (*calls,
+            Probe("agent_ready", ("agent_ready",), AGENT_TIMEOUT_S, probe_agent.agent_ready),
+            Probe("queue_routing", ("queue_routing",), AGENT_TIMEOUT_S,
+                  probe_agent.queue_routing))
 
 
 def probes_for(settings: Settings, base: tuple[Probe, ...] = PROBES) -> tuple[Probe, ...]:

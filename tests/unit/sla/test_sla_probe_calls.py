@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.config import load_settings
 from controlplane.ivr.did_store import flow_for_did
 from controlplane.models import Did, PhoneEndpoint, Tenant, Trunk
+from controlplane.models.acd import QueueMember
 from controlplane.seed import DEMO_DOMAIN, seed_demo, seed_probe_lines, seed_probes
-from controlplane.sla import probe_calls, probes
+from controlplane.sla import probe_agent, probe_calls, probes
 from controlplane.sla.probe_calls import CallProbeFailed, CallResult
 from dialplan.lab import render_lab
 
@@ -74,14 +75,15 @@ def test_tone_seconds_finds_the_prompt_and_nothing_else(tmp_path: Path) -> None:
 def _fake_calls(monkeypatch, result: CallResult) -> list[str]:  # type: ignore[no-untyped-def]
     placed: list[str] = []
 
-    def fake(_settings, channel, _cid, _measure, _what):  # type: ignore[no-untyped-def]
+    def fake(_settings, channel, _cid, _measure, _what, hold_s=2):  # type: ignore[no-untyped-def]
         placed.append(channel)
         time.sleep(0.2)  # the other probe asks meanwhile
         return result
 
     monkeypatch.setattr(probe_calls, "ensure_lines", lambda _s: None)
     monkeypatch.setattr(probe_calls, "lab_call", fake)
-    monkeypatch.setattr(probe_calls, "_inbound", probe_calls._SharedCall())
+    monkeypatch.setattr(probe_calls, "_inbound",
+                        probe_calls.SharedStep(probe_calls._inbound_step, 5.0))
     return placed
 
 
@@ -122,8 +124,10 @@ def test_call_probes_only_where_a_lab_runs(monkeypatch, tmp_path: Path) -> None:
     settings = load_settings({"CENTRALA_RUNTIME_DIR": str(tmp_path)})
     monkeypatch.setattr(probe_calls, "enabled", lambda _s: True)
     names = [p.name for p in probes.probes_for(settings)]
-    assert names == ["panel_login", "controlplane", "inbound_call", "ivr", "outbound_call"]
-    assert all(p.timeout_s <= probes.CALL_TIMEOUT_S for p in probes.probes_for(settings))
+    assert names == ["panel_login", "controlplane", "inbound_call", "ivr", "outbound_call",
+                     "agent_ready", "queue_routing"]
+    monkeypatch.setenv("CENTRALA_SLA_AGENT_PROBES", "0")
+    assert [p.name for p in probes.probes_for(settings)][-1] == "outbound_call"
     monkeypatch.setattr(probe_calls, "enabled", lambda _s: False)
     assert probes.probes_for(settings) == probes.PROBES
     monkeypatch.undo()
@@ -157,6 +161,13 @@ def test_probe_lines_are_the_probe_tenants_on_an_address_of_their_own(
         assert settings.lab_carrier_address != trunk.host
         demo = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
         assert demo is not None and demo.id != probe.id
+        # the probe agent is on the probe phone, the only member of the probe queue and its DID
+        queue_did = s.scalar(select(Did).where(Did.number == probe_agent.PROBE_QUEUE_DID))
+        assert queue_did is not None and queue_did.queue is not None
+        assert (queue_did.tenant_id, queue_did.queue.name) == (probe.id, probe_agent.PROBE_QUEUE)
+        members = s.scalars(select(QueueMember.user_id).where(
+            QueueMember.queue_id == queue_did.queue_id)).all()
+        assert members == [phone.user_id] and phone.user_id is not None
         lab = render_lab(s, settings)["pjsip.conf"]
     # the lab plays the probe tenant's carrier at that address and registers its phone
     assert f"bind = {probe_calls.PROBE_CARRIER_ADDRESS}:{settings.lab.sip}" in lab
@@ -170,3 +181,59 @@ def test_the_next_round_places_a_new_call(monkeypatch) -> None:  # type: ignore[
     monkeypatch.setattr(probe_calls, "SHARE_S", 0.0)  # as if the next round had come
     probe_calls.ivr(None)  # type: ignore[arg-type]
     assert len(placed) == 2
+
+
+def _fake_agent(monkeypatch, statuses: dict[str, list[str | None]]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The desk phone's feature codes move the agent through ``statuses[code]``."""
+    from dialplan import labcall
+
+    dialled: list[str] = []
+    now: list[str | None] = [None]
+
+    def dials(_settings, phone, code, hangup_after=0):  # type: ignore[no-untyped-def]
+        assert phone == probe_calls.PROBE_PHONE
+        dialled.append(code)
+        now[:] = statuses[code][-1:]
+        return "x"
+
+    monkeypatch.setattr(labcall, "phone_dials", dials)
+    monkeypatch.setattr(probe_calls, "ensure_lines", lambda _s: None)
+    monkeypatch.setattr(probe_agent, "_ids", lambda _s: (2, 7))
+    monkeypatch.setattr(probe_agent, "agent_status", lambda _s, t, u: now[0])
+    monkeypatch.setattr(probe_agent, "READY_WITHIN_S", 0.5)
+    monkeypatch.setattr(probe_agent, "_ready", probe_calls.SharedStep(probe_agent._ready_step, 5))
+    return dialled
+
+
+def test_agent_ready_logs_out_then_in_and_reads_the_acd(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    dialled = _fake_agent(monkeypatch, {"*53": ["logged_out"], "*50": ["ready"]})
+    assert probe_agent.agent_ready(None).startswith("ready")  # type: ignore[arg-type]
+    assert dialled == ["*53", "*50"]
+
+
+def test_an_agent_that_stays_out_fails_agent_ready_and_queue_routing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _fake_agent(monkeypatch, {"*53": ["logged_out"], "*50": ["logged_out"]})
+    monkeypatch.setattr(probe_calls, "lab_call", lambda *a, **k: pytest.fail("no queue call"))
+    with pytest.raises(CallProbeFailed, match="agent logged_out"):
+        probe_agent.agent_ready(None)  # type: ignore[arg-type]
+    with pytest.raises(CallProbeFailed, match="no ready probe agent"):
+        probe_agent.queue_routing(None)  # type: ignore[arg-type]
+
+
+def test_queue_routing_passes_when_the_agent_is_heard(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _fake_agent(monkeypatch, {"*53": ["logged_out"], "*50": ["ready"]})
+    calls: list[tuple[str, int]] = []
+
+    def call(_s, channel, _cid, _measure, _what, hold_s=2):  # type: ignore[no-untyped-def]
+        calls.append((channel, hold_s))
+        return CallResult(0.1, heard, "answered in 0.1 s")
+
+    monkeypatch.setattr(probe_calls, "lab_call", call)
+    heard = 2.5
+    assert probe_agent.queue_routing(None) == "answered in 0.1 s"  # type: ignore[arg-type]
+    assert calls == [(f"PJSIP/{probe_agent.PROBE_QUEUE_DID}@{probe_calls.PROBE_ACCOUNT}",
+                      probe_agent.QUEUE_HOLD_S)]
+    heard = 0.0  # answered by the platform (music on hold), never by the agent
+    monkeypatch.setattr(probe_calls, "SHARE_S", 0.0)
+    with pytest.raises(CallProbeFailed, match="the agent not heard"):
+        probe_agent.queue_routing(None)  # type: ignore[arg-type]
