@@ -131,8 +131,10 @@ def test_call_probes_only_where_a_lab_runs(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(probe_calls, "enabled", lambda _s: False)
     assert probes.probes_for(settings) == probes.PROBES
     monkeypatch.undo()
-    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "0")
-    assert not probe_calls.enabled(settings)
+    monkeypatch.delenv("CENTRALA_SLA_CALL_PROBES", raising=False)
+    assert not probe_calls.enabled(settings)  # off unless asked for
+    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "1")
+    assert not probe_calls.enabled(settings)  # asked for, but no lab runs here
 
 
 def test_probe_lines_are_the_probe_tenants_on_an_address_of_their_own(
