@@ -34,7 +34,7 @@ PROBE_AGENT = "probe-agent"
 PROBE_QUEUE = "sla-probe"
 PROBE_QUEUE_DID = "48229990002"
 READY_WITHIN_S = 6.0
-QUEUE_HOLD_S = 5  # ring (≤ 1 s) + the phone's 0.5 s answer delay + its tone
+QUEUE_HOLD_S = 7  # the offer (~3 s after the answer here) + the phone's 0.5 s delay + its tone
 AGENT_TONE_HZ = 1400  # PHONE_TONE of the lab's desk phones
 AGENT_HEARD_MIN_S = 1.0
 

@@ -128,7 +128,7 @@ PROBES = (
 CALL_TIMEOUT_S = 14.0  # answer (≤ 6 s) + 2 s held + the recording closed
 
 
-AGENT_TIMEOUT_S = 25.0  # log out and in (≤ 12 s), then a queue call of 5 s, recording closed
+AGENT_TIMEOUT_S = 25.0  # log out and in (≤ 12 s), then a queue call of 7 s, recording closed
 
 
 def call_probes() -> tuple[Probe, ...]:
