@@ -119,3 +119,91 @@ def seed_probes(factory: sessionmaker[Session], runtime_dir: Path) -> None:
     runtime_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{PROBE_LOGIN}@{PROBE_DOMAIN} {secret}\n")
     path.chmod(0o600)
+
+
+def seed_probe_lines(factory: sessionmaker[Session], lab_sip_port: int, prompt_sound: str) -> bool:
+    """The call probes' telephony in the probe tenant (:mod:`controlplane.sla.probe_calls`):
+    a trunk to the lab carrier at an address of its own (trunk calls are identified by
+    source address, so the probe calls land in the probe tenant and never in a customer's
+    records), a DID answered by a published IVR flow that plays ``prompt_sound`` (an Asterisk
+    sound name) and hangs
+    up, and a desk phone the lab registers. Returns whether anything was added (the caller
+    then renders Asterisk and the lab)."""
+    from controlplane.ivr import store as flows
+    from controlplane.models.ivr import IvrFlow
+    from controlplane.sla.probe_calls import (
+        PROBE_ACCOUNT,
+        PROBE_CARRIER_ADDRESS,
+        PROBE_DID,
+        PROBE_FLOW,
+        PROBE_PHONE,
+        PROBE_TRUNK,
+    )
+    from controlplane.sla.probes import PROBE_DOMAIN
+
+    with transaction(factory) as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.domain == PROBE_DOMAIN))
+        if tenant is None:
+            raise RuntimeError("seed_probes first: no probe tenant")
+        added = False
+        trunk = s.scalar(select(Trunk).where(Trunk.name == PROBE_TRUNK))
+        if trunk is None:
+            trunk = Trunk(tenant_id=tenant.id, name=PROBE_TRUNK, host=PROBE_CARRIER_ADDRESS,
+                          port=lab_sip_port, username=PROBE_ACCOUNT,
+                          secret=generate_sip_secret(), register=True)
+            s.add(trunk)
+            s.flush()
+            added = True
+        flow = s.scalar(select(IvrFlow).where(IvrFlow.tenant_id == tenant.id,
+                                              IvrFlow.name == PROBE_FLOW))
+        if flow is None:  # a new version only when missing: the tests unpublish it on purpose
+            version = flows.save_draft(s, tenant.id, PROBE_FLOW, {
+                "format_version": 1, "id": PROBE_FLOW, "start": "prompt",
+                "nodes": {"prompt": {"type": "play", "prompt": {"sound": prompt_sound},
+                                     "next": "bye"},
+                          "bye": {"type": "hangup"}}})
+            flows.publish(s, version.flow_id, version.version)
+            flow = s.get(IvrFlow, version.flow_id)
+        did = s.scalar(select(Did).where(Did.number == PROBE_DID))
+        if did is None:
+            s.add(Did(tenant_id=tenant.id, number=PROBE_DID, trunk_id=trunk.id,
+                      flow_id=flow.id if flow is not None else None))
+            added = True
+        phone = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == PROBE_PHONE))
+        if phone is None:
+            phone = PhoneEndpoint(tenant_id=tenant.id, name=PROBE_PHONE, extension="2001",
+                                  secret=generate_sip_secret())
+            s.add(phone)
+            added = True
+        _seed_probe_queue(s, tenant, trunk.id, phone)
+    return added
+
+
+def _seed_probe_queue(s: Session, tenant: Tenant, trunk_id: int, phone: PhoneEndpoint) -> None:
+    """The probe agent (on the probe desk phone, a member of the probe queue) and the DID
+    of that queue (:mod:`controlplane.sla.probe_agent`). The ACD loads them on first use."""
+    from controlplane.models.acd import Queue, QueueMember
+    from controlplane.sla.probe_agent import PROBE_AGENT, PROBE_QUEUE, PROBE_QUEUE_DID
+
+    tenant.licences = max(tenant.licences, 2)  # the panel probe's user and the probe agent
+    agent = s.scalar(select(User).where(User.tenant_id == tenant.id, User.login == PROBE_AGENT))
+    if agent is None:
+        agent = User(tenant_id=tenant.id, login=PROBE_AGENT, role=Role.AGENT,
+                     display_name="SLA probe agent",
+                     password_hash=hash_password(generate_password()))
+        s.add(agent)
+    s.flush()
+    phone.user_id = agent.id
+    queue = s.scalar(select(Queue).where(Queue.tenant_id == tenant.id, Queue.name == PROBE_QUEUE))
+    if queue is None:
+        # short rings, no wrap-up, no recording, no announcements: one short call a round
+        queue = Queue(tenant_id=tenant.id, name=PROBE_QUEUE, ring_timeout_s=5.0, wrap_up_s=0.0,
+                      recording="never", announce_every_s=None)
+        s.add(queue)
+        s.flush()
+    if s.scalar(select(QueueMember).where(QueueMember.queue_id == queue.id,
+                                          QueueMember.user_id == agent.id)) is None:
+        s.add(QueueMember(queue_id=queue.id, user_id=agent.id))
+    if s.scalar(select(Did).where(Did.number == PROBE_QUEUE_DID)) is None:
+        s.add(Did(tenant_id=tenant.id, number=PROBE_QUEUE_DID, trunk_id=trunk_id,
+                  queue_id=queue.id))

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.config import Settings
-from controlplane.sla.probes import PROBES, Probe
+from controlplane.sla.probes import PROBES, Probe, probes_for
 
 log = logging.getLogger("centrala.sla.prober")
 DEFAULT_INTERVAL_S = 60
@@ -116,13 +116,14 @@ def run(settings: Settings, stop: threading.Event) -> None:
     factory = make_sessionmaker(engine)
     seed_probes(factory, settings.runtime_dir)  # the probe tenant and user (idempotent)
     every = interval_s()
-    log.info("probing %s every %d s", ", ".join(p.name for p in PROBES), every)
+    probes = probes_for(settings, PROBES)
+    log.info("probing %s every %d s", ", ".join(p.name for p in probes), every)
     # a probe stuck past its timeout keeps its thread: room for a few rounds of those
-    pool = ThreadPoolExecutor(len(PROBES) * 4, thread_name_prefix="probe")
+    pool = ThreadPoolExecutor(len(probes) * 4, thread_name_prefix="probe")
     next_at = time.monotonic()
     try:
         while not stop.is_set():
-            outcomes = run_round(settings, pool, limit_s=float(every))
+            outcomes = run_round(settings, pool, probes, limit_s=float(every))
             try:
                 record(factory, outcomes, every)
             except Exception:  # the database is down: the gap will say so

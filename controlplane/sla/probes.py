@@ -13,13 +13,16 @@ or statistics ever hold them), never a customer's:
   Redis heartbeat exists, is fresh and says ARI is connected. Read as the panel's Redis
   user (read-only on ``centrala:*``).
 
-Still to come (issue 15, item 1): an inbound call through the lab carrier to a probe DID
-playing a known prompt, an outbound call via the lab trunk, an agent going ready.
+- ``inbound_call``, ``ivr``, ``outbound_call``: real calls through the lab in the probe
+  tenant (:mod:`controlplane.sla.probe_calls`); ``agent_ready``, ``queue_routing``: the
+  probe agent logs in from its desk phone and answers a call of the probe queue
+  (:mod:`controlplane.sla.probe_agent`). Only where a lab runs (:func:`probes_for`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -121,3 +124,30 @@ PROBES = (
     Probe("panel_login", ("login",), 10.0, panel_login),
     Probe("controlplane", CONTROLPLANE_FUNCTIONS, 3.0, controlplane_alive),
 )
+
+CALL_TIMEOUT_S = 14.0  # answer (≤ 6 s) + 2 s held + the recording closed
+
+
+AGENT_TIMEOUT_S = 25.0  # log out and in (≤ 12 s), then a queue call of 7 s, recording closed
+
+
+def call_probes() -> tuple[Probe, ...]:
+    from controlplane.sla import probe_agent, probe_calls
+
+    calls = (Probe("inbound_call", ("inbound_call",), CALL_TIMEOUT_S, probe_calls.inbound_call),
+             Probe("ivr", ("ivr",), CALL_TIMEOUT_S, probe_calls.ivr),
+             Probe("outbound_call", ("outbound_call",), CALL_TIMEOUT_S,
+                   probe_calls.outbound_call))
+    if os.environ.get("CENTRALA_SLA_AGENT_PROBES", "") == "0":  # tests with short rounds
+        return calls
+    return (*calls,
+            Probe("agent_ready", ("agent_ready",), AGENT_TIMEOUT_S, probe_agent.agent_ready),
+            Probe("queue_routing", ("queue_routing",), AGENT_TIMEOUT_S,
+                  probe_agent.queue_routing))
+
+
+def probes_for(settings: Settings, base: tuple[Probe, ...] = PROBES) -> tuple[Probe, ...]:
+    """The probes this platform runs: ``base``, and the call probes where a lab runs."""
+    from controlplane.sla import probe_calls
+
+    return base + call_probes() if probe_calls.enabled(settings) else base

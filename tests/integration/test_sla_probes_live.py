@@ -58,6 +58,8 @@ def probed(platform, monkeypatch):  # type: ignore[no-untyped-def]
         stack.spawn(settings, "web", centrala("web"))
     stack.stop_process(settings, "prober")  # one a supervisor left, at the default interval
     monkeypatch.setenv("CENTRALA_SLA_PROBE_INTERVAL_S", str(EVERY_S))
+    # the call probes (off by default; test_sla_call_probes_live) take longer than 2 s rounds
+    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "0")
     stack.spawn(settings, "prober", centrala("sla", "prober"))
     try:
         yield factory, tenant_id
