@@ -305,12 +305,12 @@ class CallService:
                 case SaveCall(state=state):
                     await self.save(state)
                 case c.CreateBridge(bridge_id=b):
-                    # A queued call recorded on demand needs dtmf_events (keys pressed in the
-                    # conversation: an agent's "record this call"); a plain mixing bridge
-                    # swallows them but lets Asterisk bridge natively (QueueCalls.bridge_type).
+                    # Never a bridge Asterisk may make native_rtp: a supervisor's snoop would
+                    # switch it and the far end may hear silence (QueueCalls.bridge_type says
+                    # why). A queued call's type also depends on its queue's recording.
                     owner = self.calls.get(b.removesuffix("-bridge"))
                     kind = (self.queue.bridge_type(owner.call_id)
-                            if owner is not None and owner.queue else "mixing")
+                            if owner is not None and owner.queue else "mixing,proxy_media")
                     await self.engine.run(replace(cmd, type=kind))
                 case c.DestroyBridge(bridge_id=b):
                     await self.engine.run(cmd)
