@@ -199,7 +199,7 @@ class WallboardSource:
             row.update(user_id=a.user_id, name=a.display_name,
                        reason=a.reason_label if a.status == "break" else None,
                        level=wf.level(row["in_state_s"], *BREAK_LEVELS_S)
-                       if a.status == "break" else "ok")
+                       if a.status == "break" else None)  # only a break is coloured
             agent_rows.append(row)
 
         queue_rows = []
