@@ -1,6 +1,8 @@
 """The panel as ``python -m web`` serves it, plus a count of its SQL statements written
-every 0.2 s to the file named by ``WALLBOARD_BENCH_QUERIES`` (for ``bench/panel_load.py``:
-database queries per second seen from inside the panel, without changing the panel)."""
+every 0.2 s to the file named by ``WALLBOARD_BENCH_QUERIES`` as ``total auth`` (for
+``bench/panel_load.py``: database queries per second seen from inside the panel, without
+changing the panel; ``auth`` are those reading API tokens or panel sessions, the
+per-viewer re-checks of a stream's credentials)."""
 
 from __future__ import annotations
 
@@ -23,17 +25,19 @@ def main() -> None:
     setup_logging(settings, "web")
     app = create_app(settings=settings)
     out = Path(os.environ["WALLBOARD_BENCH_QUERIES"])
-    count = [0]
+    count = [0, 0]
 
-    def counted(*_: Any) -> None:
+    def counted(*a: Any) -> None:
         count[0] += 1
+        if "api_token" in a[2] or "panel_session" in a[2]:
+            count[1] += 1
 
     event.listen(app.extensions["centrala"].engine, "before_cursor_execute", counted)
 
     def writer() -> None:
         while True:
             tmp = out.with_suffix(".tmp")
-            tmp.write_text(str(count[0]))
+            tmp.write_text(f"{count[0]} {count[1]}")
             tmp.replace(out)
             time.sleep(0.2)
 

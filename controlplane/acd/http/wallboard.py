@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -21,8 +23,10 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     jsonify,
     render_template,
+    request,
     stream_with_context,
 )
 from pydantic import RootModel
@@ -31,10 +35,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from controlplane.acd.http.board import STATUSES
 from controlplane.acd.http.wallboard_cache import WallboardCache, board_stream
 from controlplane.acd.http.wallboard_source import WallboardSource
+from controlplane.api_access import store as api_tokens
+from controlplane.api_access.tokens import bearer_secret
 from controlplane.models import Role
 from web.api.responses import responds
 from web.auth import current_user, login_required, session_still_live
 from web.errors import PanelError
+from web.services import services
+from web.session_cookie import clock
 from web.validation import validated
 
 log = logging.getLogger(__name__)
@@ -109,6 +117,30 @@ def api_board() -> Any:
     return jsonify(_board())
 
 
+def _liveness(recheck_s: float) -> Callable[[], bool]:
+    """Whether the viewer may still watch: the session (or the API token) is re-read from
+    the database at most every ``recheck_s`` — the only per-viewer queries of a stream, and
+    they do not grow with the board's updates. A logout, password change, force logout or
+    token revocation ends the stream within ``recheck_s``."""
+    secret = bearer_secret(request.path, request.headers.get("Authorization"))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def check() -> bool:
+        if secret is None or g.get("centrala_bearer_user") is None:
+            return session_still_live()
+        with services().sessions() as s:
+            return api_tokens.holder(s, secret, clock(app)) is not None
+
+    last = [time.monotonic(), True]
+
+    def still_live() -> bool:
+        if time.monotonic() - float(last[0]) >= recheck_s:
+            last[:] = [time.monotonic(), check()]
+        return bool(last[1])
+
+    return still_live
+
+
 @bp.get("/api/v1/wallboard/stream")
 @login_required(*VIEWERS)
 @validated()
@@ -122,7 +154,7 @@ def api_stream() -> Any:
         current_user().tenant_id,
         max_age_s=cfg["SSE_MAX_AGE_S"],
         keepalive_s=min(10.0, cfg["SSE_BLOCK_MS"] / 1000.0),
-        still_live=session_still_live,
+        still_live=_liveness(cfg.get("WALLBOARD_RECHECK_S", 15.0)),
     )
     resp = Response(stream_with_context(events), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"

@@ -263,3 +263,29 @@ def test_pages_in_polish(client, login, floor, demo_in_polish):  # type: ignore[
     screen = client.get("/wallboard/screen").get_data(as_text=True)
     assert 'class="wb-screen"' in screen and "<nav" not in screen
     assert "Czas w stanie" in screen and "lvl-alarm" in screen  # SL 33 % is red
+
+
+def test_an_open_stream_ends_when_its_session_is_ended(app, client, login, person):  # type: ignore[no-untyped-def]
+    """The session is re-read every WALLBOARD_RECHECK_S (0.3 s here), not on every push."""
+    import time
+
+    from .conftest import PASSWORD, do_login
+
+    uid, address = person
+    app.config.update(SSE_MAX_AGE_S=30.0, WALLBOARD_RECHECK_S=0.3)
+    login(address)
+    resp = client.get("/api/v1/wallboard/stream", buffered=False)
+    try:
+        chunks = iter(resp.response)
+        assert b"event: board" in next(chunks)
+        with app.test_client() as admin:
+            assert do_login(admin, ADMIN, PASSWORD).status_code == 302
+            with admin.session_transaction() as sess:
+                token = sess["csrf"]
+            assert admin.post(f"/api/v1/users/{uid}/sessions/revoke",
+                              headers={"X-CSRF-Token": token}).get_json() == {"revoked": 1}
+        started = time.monotonic()
+        list(chunks)  # ends
+        assert time.monotonic() - started < 10
+    finally:
+        resp.close()
