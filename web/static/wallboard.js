@@ -78,6 +78,20 @@
       const table = root.querySelector('[data-wb="' + kind + '"]');
       if (table) paintTable(table, board[kind] || []);
     });
+    const alerts = root.querySelector("[data-wb-alerts]");
+    if (alerts) {
+      const kinds = JSON.parse(alerts.dataset.kinds || "{}");
+      alerts.replaceChildren();
+      (board.alerts || []).forEach(function (a) {
+        const li = document.createElement("li");
+        let v = String(a.value);
+        if (a.kind === "wait_over") v = secs(a.value);
+        else if (a.kind === "service_level_under") v = number.format(a.value) + "%";
+        else if (a.kind === "break_over") v = number.format(a.value) + " min";
+        li.textContent = (kinds[a.kind] || a.kind) + ": " + a.subject + " (" + v + ")";
+        alerts.appendChild(li);
+      });
+    }
     root.querySelectorAll("[data-total]").forEach(function (el) {
       let v = board.totals;
       el.dataset.total.split(".").forEach(function (k) { v = v == null ? null : v[k]; });

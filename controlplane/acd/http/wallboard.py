@@ -33,6 +33,7 @@ from pydantic import RootModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from controlplane.acd.http.board import STATUSES
+from controlplane.acd.http.wallboard_alerts import KIND_LABELS
 from controlplane.acd.http.wallboard_cache import WallboardCache, board_stream
 from controlplane.acd.http.wallboard_source import WallboardSource
 from controlplane.api_access import store as api_tokens
@@ -93,7 +94,8 @@ def _page(template: str) -> Any:
         board, error = _board(), None
     except Unavailable as err:
         board, error = None, err.message
-    return render_template(template, board=board, error=error, states=STATUSES)
+    return render_template(template, board=board, error=error, states=STATUSES,
+                           alert_kinds={k: str(v) for k, v in KIND_LABELS.items()})
 
 
 @bp.get("/wallboard")

@@ -31,9 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd import wallboard_figures as wf
 from controlplane.acd.agent_events import Status, StatusChanged
+from controlplane.acd.http import wallboard_alerts
 from controlplane.acd.http.board import STATUSES, agent_board
 from controlplane.acd.stats import QueueLogRecord
 from controlplane.bus import acd_key
+from controlplane.db import transaction
 from controlplane.models import Tenant
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
 from controlplane.models.campaigns import Campaign, DialAttempt
@@ -232,7 +234,7 @@ class WallboardSource:
                        level=wf.level(fig["abandon_rate_pct"], 0.8 * cap, cap + 1e-9))
             campaign_out.append(fig)
 
-        return {
+        board: dict[str, Any] = {
             "tenant_id": tenant_id,
             "at": _iso(now),
             "day_start": _iso(start),
@@ -247,4 +249,8 @@ class WallboardSource:
                            for st in STATUSES},
             },
         }
+        with transaction(self.sessions) as s:  # alert rules: fired once per crossing
+            board["alerts"] = wallboard_alerts.apply(s, tenant_id, board,
+                                                     datetime.fromtimestamp(now, UTC))
+        return board
 
