@@ -39,6 +39,7 @@ from controlplane.models import Role, Tenant, User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
 from controlplane.models.campaigns import Campaign, CampaignRecord, DialAttempt
 from controlplane.models.contacts import Contact, ContactPhone
+from controlplane.models.wallboard import WallboardAlertRule
 from controlplane.passwords import hash_password
 from controlplane.seed import DEMO_DOMAIN, seed_demo
 
@@ -229,6 +230,11 @@ def shots(folder: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     floor = start_floor(agents=24, waiting=7, calls=900)
+    with transaction(make_sessionmaker(make_engine(floor.db_url))) as s:
+        s.add_all([WallboardAlertRule(tenant_id=floor.tenant_id, kind="wait_over", threshold=90),
+                   WallboardAlertRule(tenant_id=floor.tenant_id, kind="break_over", threshold=30),
+                   WallboardAlertRule(tenant_id=floor.tenant_id, kind="service_level_under",
+                                      threshold=60, queue_id=floor.queue_ids[0])])
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
@@ -236,7 +242,7 @@ def shots(folder: Path) -> None:
             ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="pl-PL")
             page = ctx.new_page()
             page.goto(floor.base + "/login")
-            page.fill("input[name=address]", f"supervisor@{DEMO_DOMAIN}")
+            page.fill("input[name=address]", f"admin@{DEMO_DOMAIN}")
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_load_state()
@@ -244,10 +250,11 @@ def shots(folder: Path) -> None:
                 ("wallboard-page-1366", "/wallboard", (1366, 900)),
                 ("wallboard-screen-1920", "/wallboard/screen", (1920, 1080)),
                 ("wallboard-screen-1366", "/wallboard/screen", (1366, 768)),
+                ("wallboard-alerts-1366", "/wallboard/alerts", (1366, 900)),
             ):
                 page.set_viewport_size({"width": size[0], "height": size[1]})
                 page.goto(floor.base + url)
-                page.wait_for_selector("table[data-wb=queues]")
+                page.wait_for_selector("table")
                 page.wait_for_timeout(2500)  # the stream's first pushes painted
                 page.screenshot(path=str(folder / f"{name}.png"), full_page=(size[1] == 900))
             ctx.close()

@@ -39,6 +39,7 @@ class DayLog:
     last_queue_id: int = 0
     last_status_id: int = 0
     answers: dict[str, int] = field(default_factory=dict)  # agent → answered today
+    loaded: bool = False  # the day so far was read once; later reads are incremental
 
     def add_queue(self, rows: Iterable[tuple[int, QueueLogRecord]]) -> int:
         """Fold queue-log rows (id, record) in; returns how many were new."""

@@ -8,7 +8,9 @@ the rows the ACD already writes are the one durable truth the historical reports
 Each tenant's :class:`~controlplane.acd.wallboard_figures.DayLog` is loaded once (the day
 so far, on first need) and then fed only the rows with an id above the last one seen
 (``id`` grows with every insert, so this is the log's stream position), so each refresh
-reads a handful of new rows, not the day. A new local day (the tenant's time zone) starts
+reads a handful of new rows, not the day. This relies on the logs having one writer that
+commits in id order (the ACD's :class:`~controlplane.acd.log_writer.LogWriter`, which keeps
+its rows in order even while retrying). A new local day (the tenant's time zone) starts
 a new ``DayLog``. Live state (who is waiting, each agent's status and since when) comes
 from Redis, rebuilt by the ACD after a restart.
 
@@ -91,10 +93,11 @@ class WallboardSource:
             day = self._days.get(tenant_id)
             if day is None or day.start != start:
                 day = self._days[tenant_id] = wf.DayLog(start)
-        first = day.last_queue_id == 0 and day.last_status_id == 0
+        first = not day.loaded
         since = datetime.fromtimestamp(start, UTC)
-        q = select(QueueLog).where(QueueLog.tenant_id == tenant_id)
-        q = q.where(QueueLog.at >= since) if first else q.where(QueueLog.id > day.last_queue_id)
+        q = select(QueueLog).where(QueueLog.tenant_id == tenant_id, QueueLog.at >= since)
+        if not first:
+            q = q.where(QueueLog.id > day.last_queue_id)
         day.add_queue(
             (r.id, QueueLogRecord(r.interaction_id, str(r.queue_id), r.kind, _epoch(r.at),
                                   None if r.user_id is None else str(r.user_id), r.detail))
@@ -116,6 +119,7 @@ class WallboardSource:
                                  r.reason, _epoch(r.at)))
             for r in s.scalars(st.order_by(AgentStatusLog.id))
         )
+        day.loaded = True
         return day
 
     def _campaigns(self, s: Session, tenant_id: int, start: float) -> dict[int, wf.CampaignDay]:
