@@ -59,6 +59,7 @@ from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
 from controlplane.models.user_tokens import UserToken  # noqa: F401
+from controlplane.models.wallboard import WallboardAlertRule  # noqa: F401
 from controlplane.models.webhooks import (  # noqa: F401
     WebhookAttempt,
     WebhookDelivery,

@@ -36,6 +36,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "agent.status_changed",
     "disposition.set",
     "campaign.attempt_finished",
+    "wallboard.alert",  # a wallboard alert rule started (or stopped) firing
 )
 SIGNATURE_HEADER = "Centrala-Signature"
 TIMESTAMP_HEADER = "Centrala-Timestamp"

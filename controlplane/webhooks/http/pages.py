@@ -33,6 +33,7 @@ EVENT_LABELS = {
     "agent.status_changed": _("Agent status changed"),
     "disposition.set": _("Disposition set"),
     "campaign.attempt_finished": _("Campaign attempt finished"),
+    "wallboard.alert": _("Wallboard alert"),
 }
 STATE_LABELS = {"pending": _("Pending"), "delivered": _("Delivered"),
                 "dead": _("Failed (dead letter)")}

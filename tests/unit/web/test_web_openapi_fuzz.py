@@ -67,7 +67,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, redis_port: int) -> Itera
         token_id = row.id
     engine.dispose()
     # No daemon answers agent and preview commands here: give up on them at once (503).
-    app = create_app(config={"TESTING": True, "ACD_COMMAND_TIMEOUT_S": 0.05}, settings=cfg)
+    # SSE streams (/api/v1/wallboard/stream) end after a second, not the default 5 min.
+    app = create_app(config={"TESTING": True, "ACD_COMMAND_TIMEOUT_S": 0.05,
+                             "SSE_MAX_AGE_S": 1.0, "SSE_BLOCK_MS": 500}, settings=cfg)
     app.config["FUZZ_TOKEN"] = (token_id, secret)
     yield app
     app.extensions["centrala"].close()
