@@ -324,3 +324,21 @@ def test_national_format():
     assert national("48600100200", "PL") == "600 100 200"
     assert national("+4930123456", "PL").startswith("+49")
     assert national("1001", "PL") == "1001"
+
+
+def test_wrap_up_shown_on_history_and_call_records(client, login, csrf, world, desk):
+    login(AGENT1)
+    assert post_wrapup(client, csrf, desk["call_id"], {"disposition": "sold",
+                                                       "note": "Zadowolony"}).status_code == 200
+    records = client.get("/api/v1/calls/records?number=221234567").get_json()["records"]
+    mine = [r for r in records if r["call_id"] == desk["call_id"]]
+    assert mine and mine[0]["disposition"] == "sold" and mine[0]["note"] == "Zadowolony"
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    login(ADMIN)
+    contact = client.get(f"/api/v1/contacts/{desk['contact_id']}/history").get_json()
+    calls = [e for e in contact["history"] if e["kind"] == "call"
+             and e.get("disposition") == "sold"]
+    assert calls and calls[0]["disposition_label"] == "Sprzedane"
+    assert calls[0]["note"] == "Zadowolony"
+    page = client.get(f"/contacts/{desk['contact_id']}").get_data(as_text=True)
+    assert "Sprzedane" in page and "Zadowolony" in page
