@@ -87,6 +87,12 @@ def national(number: str, region: str) -> str:
     return str(phonenumbers.format_number(parsed, fmt))
 
 
+def customer_number(call: LiveCall) -> str:
+    """The customer's number: the caller of an inbound call, the called one of a campaign
+    or outbound call."""
+    return call.callee if call.direction in ("campaign", "outbound") else call.caller
+
+
 def status_of(call: LiveCall) -> str:
     """``ringing`` (offered to the agent) or ``talking`` (connected)."""
     return "talking" if call.answered_at or call.state == "talking" else "ringing"
@@ -105,9 +111,7 @@ def _iso(value: str | None) -> datetime | None:
 def live_part(call: LiveCall, region: str, now: datetime) -> dict[str, Any]:
     """What the live hash alone says (re-read on every event: cheap)."""
     started, answered = _iso(call.started_at), _iso(call.answered_at)
-    # The customer's number: the caller of an inbound call, the called one of a campaign
-    # or outbound call.
-    number = call.callee if call.direction in ("campaign", "outbound") else call.caller
+    number = customer_number(call)
     wait_end = answered or now
     return {
         "call_id": call.call_id,
@@ -168,7 +172,7 @@ def ivr_variables(client: redis.Redis, call_id: str) -> dict[str, str]:
 
 def details(s: Session, tenant_id: int, call: LiveCall, region: str) -> dict[str, Any]:
     """What the database knows about the call and its caller (read once per call)."""
-    number = call.callee if call.direction in ("campaign", "outbound") else call.caller
+    number = customer_number(call)
     record = s.scalar(select(CallRecord).where(CallRecord.call_id == call.call_id,
                                                CallRecord.tenant_id == tenant_id))
     contact = _contact_of(s, tenant_id, number, region) if number else None

@@ -39,7 +39,22 @@ class SettingsBody(Body):
     screen_pop_mode: Annotated[str, Field(pattern=r"^(tab|iframe)$")] = "tab"
 
 
+class QuickContactBody(Body):
+    """A contact for the caller of the call on your phone now (``call_id``): its names;
+    the number is the call's."""
+
+    call_id: Annotated[str, Field(min_length=1, max_length=128), ONE_LINE]
+    first_name: Annotated[str, Field(max_length=100), ONE_LINE] = ""
+    last_name: Annotated[str, Field(min_length=1, max_length=100), ONE_LINE]
+
+
 # ---- what the API answers ----
+
+
+class QuickContactOut(BaseModel):
+    contact_id: int
+    name: str
+
 
 
 class WrapUpOut(BaseModel):

@@ -65,6 +65,7 @@
     const cell = $("dk-contact");
     clear(cell);
     const c = call.contact;
+    $("dk-new-contact").hidden = true;
     if (c) {
       const base = root.dataset.contact;
       const name = c.name || ("#" + c.id);
@@ -78,6 +79,8 @@
       }
     } else {
       cell.textContent = words.unknown + " ";
+      // supervisors go to the contacts page; agents create the contact right here
+      $("dk-new-contact").hidden = !!root.dataset.newContact;
       if (root.dataset.newContact) {
         const a = document.createElement("a");
         a.href = root.dataset.newContact + "?phone=" + encodeURIComponent(call.number);
@@ -212,6 +215,25 @@
     }).then(function (r) {
       if (r.ok) { $("dk-saved").textContent = words.saved; showError(""); }
       else showError(words.error.replace("{reason}", (r.data.error || {}).message || ""));
+    }).catch(function () { showError(words.live_lost); });
+  });
+
+  $("dk-new-contact").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (!card || !card.call) return;
+    const form = ev.target;
+    fetch(root.dataset.quickContact, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+      body: JSON.stringify({ call_id: card.call.call_id, first_name: form.first_name.value,
+                             last_name: form.last_name.value }),
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+    }).then(function (r) {
+      if (!r.ok) { showError(words.error.replace("{reason}", (r.data.error || {}).message || "")); return; }
+      showError("");
+      card.call.contact = { id: r.data.contact_id, name: r.data.name, history: [] };
+      paintContact(card.call);
     }).catch(function () { showError(words.live_lost); });
   });
 

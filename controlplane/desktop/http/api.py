@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 from controlplane.campaigns.exceptions import CampaignError
 from controlplane.campaigns.http.pages import as_panel_error
+from controlplane.contacts.http import common as contacts_common
 from controlplane.db import transaction
+from controlplane.desktop import interaction as live_card
 from controlplane.desktop import screen_pop
 from controlplane.desktop.exceptions import InvalidField
 from controlplane.desktop.http.card import Card, settings_of
@@ -27,6 +29,8 @@ from controlplane.desktop.schemas import (
     DispositionBody,
     DispositionList,
     InteractionResponse,
+    QuickContactBody,
+    QuickContactOut,
     SettingsBody,
     SettingsOut,
     WrapUpBody,
@@ -80,6 +84,29 @@ def interaction() -> Any:
             return jsonify(card.build(svc.redis, s, now()))
     except redis.RedisError as err:
         raise Unavailable("live data unavailable (Redis is not reachable)") from err
+
+
+@bp.post("/agents/me/interaction/contact")
+@login_required()
+@validated(body=QuickContactBody)
+@responds(QuickContactOut, 201)
+def create_contact(body: QuickContactBody) -> Any:
+    """A new miniCRM contact for the unknown caller of the call on your phone now."""
+    user, svc = current_user(), services()
+    try:
+        with svc.sessions() as s:
+            card = Card.load(s, user)
+        call = live_card.own_call(svc.redis, user.tenant_id, card.endpoints)
+    except redis.RedisError as err:
+        raise Unavailable("live data unavailable (Redis is not reachable)") from err
+    if call is None or call.call_id != body.call_id:
+        raise NotFound("that call is not on your phone now")
+    number = live_card.customer_number(call)
+    contact_id = contacts_common.save(None, {
+        "first_name": body.first_name, "last_name": body.last_name,
+        "phones": [{"number": number, "main": True}]})
+    name = " ".join(p for p in (body.first_name.strip(), body.last_name.strip()) if p)
+    return jsonify({"contact_id": contact_id, "name": name}), 201
 
 
 @bp.post("/calls/<string:call_id>/wrap-up")

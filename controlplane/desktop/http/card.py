@@ -3,11 +3,13 @@
 :class:`Card` holds what stays the same during one connection (the user, their phones,
 the tenant's region, dispositions and screen pop) and caches the database part of the
 current call by call id (:func:`controlplane.desktop.interaction.details`), so the stream
-reads only Redis (and one small query for the agent's status) on each event.
+reads only Redis (and one small query for the agent's status) on each event, and the
+database part again at most every :data:`DETAILS_TTL_S`.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +31,11 @@ def settings_of(s: Session, tenant_id: int) -> DesktopSettings | None:
     return s.get(DesktopSettings, tenant_id)
 
 
+# The database part of a call is re-read at most this often while events arrive: a contact
+# created, a wrap-up saved or the call record's queue written during the call shows up.
+DETAILS_TTL_S = 5.0
+
+
 @dataclass
 class Card:
     user: CurrentUser
@@ -38,6 +45,7 @@ class Card:
     pop_template: str | None
     pop_mode: str
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _read_at: float = 0.0
 
     @staticmethod
     def load(s: Session, user: CurrentUser) -> Card:
@@ -63,9 +71,11 @@ class Card:
         if call is None:
             self._details.clear()
             return out
-        if call.call_id not in self._details:
+        stale = time.monotonic() - self._read_at > DETAILS_TTL_S
+        if call.call_id not in self._details or stale:
             self._details = {call.call_id: interaction.details(
                 s, self.user.tenant_id, call, self.region)}
+            self._read_at = time.monotonic()
         part = {**interaction.live_part(call, self.region, now), **self._details[call.call_id],
                 "ivr_variables": interaction.ivr_variables(client, call.call_id)}
         campaign = part.get("campaign")

@@ -342,3 +342,25 @@ def test_wrap_up_shown_on_history_and_call_records(client, login, csrf, world, d
     assert calls[0]["note"] == "Zadowolony"
     page = client.get(f"/contacts/{desk['contact_id']}").get_data(as_text=True)
     assert "Sprzedane" in page and "Zadowolony" in page
+
+
+def test_agent_creates_a_contact_for_the_unknown_caller(app, client, login, csrf, world,
+                                                        redis_client, desk):
+    call_id = desk["call_id"] + "-new"
+    call = LiveCall(call_id, world.demo_tenant, "inbound", "talking", "+48600777666", "1",
+                    None, world.agent1_endpoint, datetime.now(UTC).isoformat())
+    redis_client.hset(LIVE_CALLS_KEY, call_id, call.to_json())
+    login(AGENT1)
+    bad = client.post("/api/v1/agents/me/interaction/contact",
+                      json={"call_id": "someone-elses", "last_name": "Nowak"},
+                      headers={"X-CSRF-Token": csrf(client)})
+    assert bad.status_code == 404
+    resp = client.post("/api/v1/agents/me/interaction/contact",
+                       json={"call_id": call_id, "first_name": "Ewa", "last_name": "Nowak"},
+                       headers={"X-CSRF-Token": csrf(client)})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    try:
+        assert interaction(client)["call"]["contact"]["name"] == "Ewa Nowak"
+    finally:
+        with transaction(app.extensions["centrala"].sessions) as s:
+            s.execute(delete(Contact).where(Contact.id == resp.get_json()["contact_id"]))
