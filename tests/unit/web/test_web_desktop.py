@@ -364,3 +364,88 @@ def test_agent_creates_a_contact_for_the_unknown_caller(app, client, login, csrf
     finally:
         with transaction(app.extensions["centrala"].sessions) as s:
             s.execute(delete(Contact).where(Contact.id == resp.get_json()["contact_id"]))
+
+
+@pytest.fixture
+def in_campaign(app, world, desk) -> Iterator[dict[str, int]]:
+    """The desk contact in a campaign (one record, its phone the caller's number)."""
+    from controlplane.models.campaigns import Campaign, CampaignRecord, DialAttempt
+    from controlplane.models.campaigns import Disposition as CampaignDisposition
+
+    factory = app.extensions["centrala"].sessions
+    with transaction(factory) as s:
+        campaign = Campaign(tenant_id=world.demo_tenant, name=f"dk-{uuid.uuid4().hex[:8]}")
+        s.add(campaign)
+        s.flush()
+        phone = s.scalar(select(ContactPhone).where(ContactPhone.contact_id == desk["contact_id"]))
+        record = CampaignRecord(tenant_id=world.demo_tenant, campaign_id=campaign.id,
+                                contact_id=desk["contact_id"], phone_id=phone.id)
+        s.add(record)
+        s.add(CampaignDisposition(tenant_id=world.demo_tenant, campaign_id=campaign.id,
+                                  code="deal", label="Umowa"))
+        s.flush()
+        ids = {"campaign": campaign.id, "record": record.id}
+    yield ids
+    with transaction(factory) as s:
+        s.execute(delete(CallWrapup).where(CallWrapup.call_id.like("desk-%")))
+        s.execute(delete(DialAttempt).where(DialAttempt.campaign_id == ids["campaign"]))
+        s.execute(delete(Campaign).where(Campaign.id == ids["campaign"]))
+
+
+def test_inbound_recontact_goes_on_the_callers_campaign_record(app, client, login, csrf,
+                                                               world, desk, in_campaign):
+    from controlplane.models.campaigns import CampaignRecord, Recontact
+
+    login(AGENT1)
+    due = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    resp = post_wrapup(client, csrf, desk["call_id"], {"disposition": "info", "note": "Oddzwonić",
+                                                       "recontact_at": due.isoformat()})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    rc_id = resp.get_json()["wrapup"]["recontact_id"]
+    with app.extensions["centrala"].sessions() as s:
+        rc = s.get(Recontact, rc_id)
+        assert rc.record_id == in_campaign["record"] and rc.due_at == due
+        assert rc.note == "Oddzwonić" and rc.user_id is not None
+        assert s.get(CampaignRecord, in_campaign["record"]).state == "scheduled"
+    # a second one while the first is pending: refused (move or cancel it), nothing half-done
+    again = post_wrapup(client, csrf, desk["call_id"], {"recontact_at": due.isoformat()})
+    assert again.status_code == 409
+
+
+def test_campaign_call_card_shows_the_record_and_its_dispositions(app, client, login, world,
+                                                                  redis_client, desk,
+                                                                  in_campaign):
+    from controlplane.models.campaigns import DialAttempt
+
+    with transaction(app.extensions["centrala"].sessions) as s:
+        s.add(DialAttempt(tenant_id=world.demo_tenant, campaign_id=in_campaign["campaign"],
+                          record_id=in_campaign["record"], call_id=desk["call_id"],
+                          number=CALLER, mode="progressive", dial_at=desk["started"]))
+    put_live(redis_client, desk["call_id"], world.demo_tenant, world.agent1_endpoint,
+             started=desk["started"])
+    login(AGENT1)
+    doc = interaction(client)
+    campaign = doc["call"]["campaign"]
+    assert campaign["record_id"] == in_campaign["record"] and campaign["state"] == "fresh"
+    assert [d["code"] for d in doc["dispositions"]] == ["deal"]
+
+
+def test_campaign_call_wrap_up_disposes_the_attempt(app, client, login, csrf, world, desk,
+                                                    in_campaign):
+    from controlplane.models import User
+    from controlplane.models.campaigns import DialAttempt
+
+    with transaction(app.extensions["centrala"].sessions) as s:
+        agent1 = s.scalar(select(User.id).where(User.tenant_id == world.demo_tenant,
+                                                User.login == "agent1"))
+        s.add(DialAttempt(tenant_id=world.demo_tenant, campaign_id=in_campaign["campaign"],
+                          record_id=in_campaign["record"], call_id=desk["call_id"],
+                          number=CALLER, mode="progressive", dial_at=desk["started"],
+                          outcome="human", agent_user_id=agent1))
+    login(AGENT1)
+    assert post_wrapup(client, csrf, desk["call_id"], {"disposition": "info"}).status_code == 400
+    resp = post_wrapup(client, csrf, desk["call_id"], {"disposition": "deal", "note": "ok"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    with app.extensions["centrala"].sessions() as s:
+        attempt = s.scalar(select(DialAttempt).where(DialAttempt.call_id == desk["call_id"]))
+        assert attempt.disposition_code == "deal"
