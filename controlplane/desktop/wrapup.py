@@ -152,6 +152,8 @@ def wrap_up(s: Session, client: redis.Redis | None, tenant_id: int, user_id: int
                 note=body.note[:RECONTACT_NOTE_MAX], created_by=user_id)
             recontact_id = rc.id
     row = s.scalar(select(CallWrapup).where(CallWrapup.call_id == call_id))
+    if row is not None and row.tenant_id != tenant_id:  # call ids are platform-wide
+        raise CallNotFound(f"no call {call_id} in your tenant")
     if row is None:
         row = CallWrapup(tenant_id=tenant_id, call_id=call_id, created_at=now)
         s.add(row)

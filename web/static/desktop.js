@@ -78,15 +78,9 @@
         cell.textContent = name;
       }
     } else {
-      cell.textContent = words.unknown + " ";
-      // supervisors go to the contacts page; agents create the contact right here
-      $("dk-new-contact").hidden = !!root.dataset.newContact;
-      if (root.dataset.newContact) {
-        const a = document.createElement("a");
-        a.href = root.dataset.newContact + "?phone=" + encodeURIComponent(call.number);
-        a.textContent = words.create;
-        cell.appendChild(a);
-      }
+      // anyone creates the caller's contact right here (the number is the call's)
+      cell.textContent = words.unknown;
+      $("dk-new-contact").hidden = false;
     }
     const list = $("dk-history");
     clear(list);
