@@ -449,3 +449,18 @@ def test_campaign_call_wrap_up_disposes_the_attempt(app, client, login, csrf, wo
     with app.extensions["centrala"].sessions() as s:
         attempt = s.scalar(select(DialAttempt).where(DialAttempt.call_id == desk["call_id"]))
         assert attempt.disposition_code == "deal"
+
+
+def test_stream_sends_nothing_for_other_tenants_calls(client, login, world, redis_client, desk):
+    login(AGENT1)
+    resp = client.get("/agent/interaction/stream", buffered=False)
+    chunks = iter(resp.response)
+    try:
+        first = next(chunks).decode()
+        assert "event: card" in first
+        put_live(redis_client, "acme-" + desk["call_id"], world.acme_tenant, "acme-2001",
+                 started=desk["started"])
+        redis_client.xadd(EVENTS_STREAM, event_fields("call.talking", call_id="acme-x"))
+        assert all(next(chunks).startswith(b":") for _ in range(3))  # keep-alives only
+    finally:
+        resp.close()
