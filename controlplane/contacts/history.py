@@ -35,6 +35,7 @@ from controlplane.models import (
     Recontact,
     User,
 )
+from controlplane.models.desktop import CallDisposition, CallWrapup
 
 LIMIT = 200
 
@@ -91,13 +92,21 @@ def events(s: Session, contact: Contact, limit: int = LIMIT) -> list[dict[str, A
             "call_record_id": call.id if call else None,
             "recording": bool(call and call.recording_path)})
     attempt_calls = {a.call_id for a in attempts if a.call_id}
+    wraps = {w.call_id: w for w in s.scalars(select(CallWrapup).where(  # agents' wrap-ups
+        CallWrapup.tenant_id == tid, CallWrapup.call_id.in_([c.call_id for c in calls])))}
+    call_labels = {d.code: d.label or d.code for d in s.scalars(
+        select(CallDisposition).where(CallDisposition.tenant_id == tid))} if wraps else {}
     for c in calls:
         if c.call_id in attempt_calls:
             continue
+        w = wraps.get(c.call_id)
+        code = w.disposition_code if w else None
         out.append({"kind": "call", "at": c.started_at, "call_record_id": c.id,
                     "direction": c.direction, "caller": c.caller, "callee": c.callee,
                     "answered": c.answered_at is not None, "duration_s": c.duration_s,
-                    "recording": bool(c.recording_path)})
+                    "recording": bool(c.recording_path), "disposition": code,
+                    "disposition_label": call_labels.get(code, code) if code else None,
+                    "note": w.note if w else None})
     if campaign_of:
         recontacts = list(s.scalars(select(Recontact).where(
             Recontact.record_id.in_(list(campaign_of)), Recontact.tenant_id == tid)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from controlplane.calls.http.schemas import DEFAULT_PER_PAGE, RecordsQuery
 from controlplane.models import CallRecord, PhoneEndpoint, Role, User
+from controlplane.models.desktop import CallWrapup
 from web.auth import CurrentUser
 from web.errors import BadParameter
 from web.validation import parse_query
@@ -37,6 +38,7 @@ class RecordFilter:
 class RecordRow:
     record: CallRecord
     agent_name: str | None
+    wrapup: CallWrapup | None = None  # the agent's disposition and note (controlplane.desktop)
 
     @property
     def answered(self) -> bool:
@@ -69,6 +71,8 @@ class RecordRow:
             "hangup_cause_txt": r.hangup_cause_txt,
             "has_recording": bool(r.recording_path),
             "refused_reason": r.refused_reason,
+            "disposition": self.wrapup.disposition_code if self.wrapup else None,
+            "note": self.wrapup.note if self.wrapup else None,
         }
 
 
@@ -164,9 +168,13 @@ def find_records(s: Session, user: CurrentUser, flt: RecordFilter,
         .limit(flt.per_page)
         .offset((flt.page - 1) * flt.per_page)
     )
+    found = list(s.execute(page_stmt))
+    wrapups = {w.call_id: w for w in s.scalars(select(CallWrapup).where(
+        CallWrapup.tenant_id == user.tenant_id,
+        CallWrapup.call_id.in_([record.call_id for record, _, _ in found])))} if found else {}
     rows = [
-        RecordRow(record, display_name or login)
-        for record, display_name, login in s.execute(page_stmt)
+        RecordRow(record, display_name or login, wrapups.get(record.call_id))
+        for record, display_name, login in found
     ]
     return RecordPage(rows, total, flt.page, flt.per_page)
 

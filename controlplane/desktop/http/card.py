@@ -1,0 +1,99 @@
+"""The interaction card as one JSON document, shared by the API and the SSE stream.
+
+:class:`Card` holds what stays the same during one connection (the user, their phones,
+the tenant's region, dispositions and screen pop) and caches the database part of the
+current call by call id (:func:`controlplane.desktop.interaction.details`), so the stream
+reads only Redis (and one small query for the agent's status) on each event, and the
+database part again at most every :data:`DETAILS_TTL_S`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session
+
+from controlplane.acd.http.board import agent_row
+from controlplane.calls.http.records import own_endpoints
+from controlplane.contacts import store as contacts
+from controlplane.desktop import interaction, screen_pop
+from controlplane.desktop.wrapup import tenant_dispositions
+from controlplane.models import User
+from controlplane.models.desktop import DesktopSettings
+from web.auth import CurrentUser
+
+
+def settings_of(s: Session, tenant_id: int) -> DesktopSettings | None:
+    return s.get(DesktopSettings, tenant_id)
+
+
+# The database part of a call is re-read at most this often while events arrive: a contact
+# created, a wrap-up saved or the call record's queue written during the call shows up.
+DETAILS_TTL_S = 5.0
+
+
+@dataclass
+class Card:
+    user: CurrentUser
+    endpoints: list[str]
+    region: str
+    dispositions: list[dict[str, str]]
+    pop_template: str | None
+    pop_mode: str
+    _details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _read_at: float = 0.0
+
+    @staticmethod
+    def load(s: Session, user: CurrentUser) -> Card:
+        st = settings_of(s, user.tenant_id)
+        return Card(
+            user=user, endpoints=own_endpoints(s, user),
+            region=contacts.region(s, user.tenant_id),
+            dispositions=[{"code": d.code, "label": d.label or d.code}
+                          for d in tenant_dispositions(s, user.tenant_id)],
+            pop_template=st.screen_pop_url if st else None,
+            pop_mode=st.screen_pop_mode if st else "tab")
+
+    def forget(self, call_id: str) -> None:
+        self._details.pop(call_id, None)
+
+    def build(self, client: redis.Redis, s: Session, now: datetime) -> dict[str, Any]:
+        me = s.get(User, self.user.id)
+        assert me is not None  # login_required loaded it
+        agent = agent_row(client, s, self.user.tenant_id, me).to_json()
+        call = interaction.own_call(client, self.user.tenant_id, self.endpoints)
+        out: dict[str, Any] = {"agent": agent, "call": None, "dispositions": self.dispositions,
+                               "screen_pop_mode": self.pop_mode}
+        if call is None:
+            self._details.clear()
+            return out
+        stale = time.monotonic() - self._read_at > DETAILS_TTL_S
+        if call.call_id not in self._details or stale:
+            self._details = {call.call_id: interaction.details(
+                s, self.user.tenant_id, call, self.region)}
+            self._read_at = time.monotonic()
+        part = {**interaction.live_part(call, self.region, now), **self._details[call.call_id],
+                "ivr_variables": interaction.ivr_variables(client, call.call_id)}
+        campaign = part.get("campaign")
+        if campaign is not None:  # a campaign call is disposed with the campaign's codes
+            out["dispositions"] = campaign.get("dispositions", self.dispositions)
+        part["screen_pop_url"] = (screen_pop.fill(
+            self.pop_template, number=part["number"], call_id=call.call_id,
+            queue=part.get("queue")) if self.pop_template else None)
+        out["call"] = part
+        return out
+
+
+def stable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without what changes by itself (the wait while ringing): what the
+    stream compares to decide whether to send."""
+    call = doc.get("call")
+    if call is None or call.get("answered_at"):
+        return doc
+    return {**doc, "call": {k: v for k, v in call.items() if k != "wait_s"}}
+
+

@@ -1,0 +1,264 @@
+// The agent desktop card on /agent: the current interaction, live over server-sent events
+// (/agent/interaction/stream; no polling), the wrap-up form, the screen pop and keyboard
+// shortcuts. The server sends the whole card (JSON) whenever it changes; this paints it
+// with textContent only (never HTML from data). Timers run here from the card's times.
+// The webphone is driven only through its own buttons (webphone.js owns it).
+"use strict";
+(function () {
+  const root = document.getElementById("desktop");
+  if (!root || !window.EventSource) return;
+  const $ = function (id) { return document.getElementById(id); };
+  const words = JSON.parse(root.dataset.text || "{}");
+  const i18n = JSON.parse(root.dataset.i18n || "{}");
+  const statusLabels = (i18n.labels || {}).agent_status || {};
+  let card = null;
+  let popped = {};
+  let format = null;
+  try {
+    format = new Intl.DateTimeFormat(i18n.locale || undefined, {
+      timeZone: i18n.zone || undefined, dateStyle: "short", timeStyle: "short" });
+  } catch (e) { format = null; }
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return isNaN(d) ? iso : (format ? format.format(d) : d.toLocaleString());
+  }
+  function secs(value) {
+    if (value == null) return "";
+    let s = Math.max(0, Math.round(value));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    s = s % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+  }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+  function pairs(dl, obj) {
+    clear(dl);
+    Object.keys(obj).forEach(function (k) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = words[k] || k;
+      dd.textContent = obj[k] == null ? "" : String(obj[k]);
+      dl.appendChild(dt); dl.appendChild(dd);
+    });
+  }
+
+  function historyLine(e) {
+    const parts = [when(e.at), words[e.kind] || e.kind];
+    if (e.kind === "call") {
+      parts.push(words[e.direction] || e.direction);
+      parts.push(words[e.answered ? "answered" : "missed"]);
+      if (e.disposition_label || e.disposition) parts.push(e.disposition_label || e.disposition);
+      if (e.note) parts.push("„" + e.note + "”");
+    } else if (e.kind === "attempt") {
+      parts.push(e.campaign || "");
+      if (e.disposition_label) parts.push(e.disposition_label);
+    } else if (e.kind === "recontact") {
+      parts.push(e.campaign || "");
+      if (e.note) parts.push("„" + e.note + "”");
+    } else if (e.kind === "campaign_record") {
+      parts.push(e.campaign || "");
+    }
+    return parts.filter(Boolean).join(" · ");
+  }
+
+  function paintContact(call) {
+    const cell = $("dk-contact");
+    clear(cell);
+    const c = call.contact;
+    $("dk-new-contact").hidden = true;
+    if (c) {
+      const base = root.dataset.contact;
+      const name = c.name || ("#" + c.id);
+      if (base) {
+        const a = document.createElement("a");
+        a.href = base.replace(/\/0$/, "/" + c.id);
+        a.textContent = name;
+        cell.appendChild(a);
+      } else {
+        cell.textContent = name;
+      }
+    } else {
+      // anyone creates the caller's contact right here (the number is the call's)
+      cell.textContent = words.unknown;
+      $("dk-new-contact").hidden = false;
+    }
+    const list = $("dk-history");
+    clear(list);
+    const items = (c && c.history) || [];
+    items.forEach(function (e) {
+      const li = document.createElement("li");
+      li.textContent = historyLine(e);
+      list.appendChild(li);
+    });
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "–";
+      list.appendChild(li);
+    }
+  }
+
+  function paintDispositions(list, chosen) {
+    const sel = $("dk-disposition");
+    const keep = chosen != null ? chosen : sel.value;
+    while (sel.options.length > 1) sel.remove(1);
+    list.forEach(function (d) {
+      const o = document.createElement("option");
+      o.value = d.code; o.textContent = d.label || d.code;
+      sel.appendChild(o);
+    });
+    sel.value = keep || "";
+  }
+
+  let wrapCall = null;  // the call the wrap-up form is for (kept after the call ends)
+  function paint(doc) {
+    const prev = card;
+    card = doc;
+    const call = doc.call;
+    $("dk-call").hidden = !call;
+    if (call) {
+      $("dk-status").textContent = words[call.status];
+      $("dk-status").className = "badge status-" + (call.status === "talking" ? "on_call" : "ringing");
+      $("dk-number").textContent = call.number_national || call.number;
+      $("dk-direction").textContent = words[call.direction] || call.direction;
+      $("dk-queue").textContent = call.queue || "–";
+      $("dk-did").textContent = call.did_national || call.did || "–";
+      const ivr = call.ivr_variables || {};
+      $("dk-ivr-row").hidden = !Object.keys(ivr).length;
+      pairs($("dk-ivr"), ivr);
+      const camp = call.campaign;
+      $("dk-campaign-row").hidden = !camp;
+      if (camp) pairs($("dk-campaign"), { campaign: camp.campaign, attempts: camp.attempts,
+        state: camp.state, last_outcome: camp.last_outcome, priority: camp.priority });
+      paintContact(call);
+      if (!wrapCall || wrapCall.call_id !== call.call_id) {
+        wrapCall = call;
+        $("dk-note").value = call.wrapup ? call.wrapup.note : "";
+        $("dk-saved").textContent = "";
+        paintDispositions(doc.dispositions, call.wrapup ? call.wrapup.disposition : "");
+      }
+      $("dk-wrapup").hidden = false;
+      if (call.status === "talking" && call.screen_pop_url && !popped[call.call_id]) {
+        popped[call.call_id] = true;
+        screenPop(call.screen_pop_url, doc.screen_pop_mode);
+      }
+    } else {
+      const st = doc.agent && doc.agent.status;
+      $("dk-status").textContent = words.idle + (st ? " · " + (statusLabels[st] || st) : "");
+      $("dk-status").className = "badge status-" + (st || "logged_out");
+      $("dk-wrapup").hidden = !wrapCall;  // wrap up the call just ended
+    }
+    if (!prev) paintDispositions(doc.dispositions, null);
+    tick();
+  }
+
+  function screenPop(url, mode) {
+    if (!/^https?:\/\//i.test(url)) return;  // the server validated it; never a javascript: URL
+    if (mode === "iframe") {
+      $("dk-pop").src = url;
+      $("dk-pop").hidden = false;
+    } else {
+      // (with noopener, window.open returns null whether or not a blocker stopped it)
+      window.open(url, "_blank", "noopener,noreferrer");
+    }
+  }
+
+  function tick() {
+    if (!card) return;
+    const call = card.call;
+    let since = null;
+    if (call) since = Date.parse(call.answered_at || call.started_at);
+    else if (card.agent && card.agent.since_epoch) since = card.agent.since_epoch * 1000;
+    $("dk-timer").textContent = since ? secs((Date.now() - since) / 1000) : "";
+    if (call) {
+      const wait = call.answered_at ? call.wait_s : (Date.now() - Date.parse(call.started_at)) / 1000;
+      $("dk-wait").textContent = secs(wait);
+    }
+  }
+  window.setInterval(tick, 1000);
+
+  function showError(text) {
+    $("dk-error").textContent = text || "";
+    $("dk-error").hidden = !text;
+  }
+
+  function connect() {
+    const es = new EventSource(root.dataset.stream);
+    es.addEventListener("card", function (ev) {
+      showError("");
+      try { paint(JSON.parse(ev.data)); } catch (e) { /* a malformed card: keep the last one */ }
+    });
+    es.addEventListener("unavailable", function () { showError(words.live_lost); });
+    es.onerror = function () { if (es.readyState === EventSource.CLOSED) window.setTimeout(connect, 5000); };
+  }
+  connect();
+
+  $("dk-wrapup").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (!wrapCall) return;
+    const body = { note: $("dk-note").value };
+    if ($("dk-disposition").value) body.disposition = $("dk-disposition").value;
+    const rc = $("dk-recontact").value;
+    if (rc) body.recontact_at = new Date(rc).toISOString();  // the browser's local time → UTC
+    fetch(root.dataset.wrapup.replace("CALL_ID", encodeURIComponent(wrapCall.call_id)), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+      body: JSON.stringify(body),
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+    }).then(function (r) {
+      if (r.ok) { $("dk-saved").textContent = words.saved; showError(""); }
+      else showError(words.error.replace("{reason}", (r.data.error || {}).message || ""));
+    }).catch(function () { showError(words.live_lost); });
+  });
+
+  $("dk-new-contact").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (!card || !card.call) return;
+    const form = ev.target;
+    fetch(root.dataset.quickContact, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+      body: JSON.stringify({ call_id: card.call.call_id, first_name: form.first_name.value,
+                             last_name: form.last_name.value }),
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+    }).then(function (r) {
+      if (!r.ok) { showError(words.error.replace("{reason}", (r.data.error || {}).message || "")); return; }
+      showError("");
+      card.call.contact = { id: r.data.contact_id, name: r.data.name, history: [] };
+      paintContact(card.call);
+    }).catch(function () { showError(words.live_lost); });
+  });
+
+  // ---- keyboard shortcuts (not while typing in a field) ----
+  function click(selector) {
+    const el = document.querySelector(selector);
+    if (el && !el.hidden && !(el.closest("[hidden]"))) { el.click(); return true; }
+    return false;
+  }
+  function toggleHelp(show) {
+    $("dk-help").hidden = show == null ? !$("dk-help").hidden : !show;
+  }
+  $("dk-help-close").addEventListener("click", function () { toggleHelp(false); });
+  document.addEventListener("keydown", function (ev) {
+    const t = ev.target;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    const k = ev.key;
+    let done = false;
+    if (k === "?") { toggleHelp(); done = true; }
+    else if (k === "Escape") { toggleHelp(false); }
+    else if (k === "r" || k === "R") done = click('form[data-show] input[name=command][value=ready] ~ button');
+    else if (k === "b" || k === "B") {
+      const sel = document.querySelector('form[data-show] input[name=command][value=break] ~ select, form[data-show] input[name=command][value=break] ~ input[name=reason]');
+      if (sel && !sel.closest("[hidden]")) { sel.focus(); done = true; }
+    }
+    else if (k === "a" || k === "A") done = click("#wp-answer");
+    else if (k === "h" || k === "H") done = click("#wp-hangup");
+    else if (k === "d" || k === "D") {
+      if (!$("dk-wrapup").hidden) { $("dk-disposition").focus(); done = true; }
+    }
+    if (done) ev.preventDefault();
+  });
+})();
