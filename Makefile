@@ -20,19 +20,21 @@ status:
 
 # The integration tier runs on two workers, each with a whole platform and lab of its own
 # (slots 0 and 1, see tests/conftest.py); a failure in one tier still lets the other run.
+# The unit tier runs on two workers too, a file's tests together (each worker has its own
+# Redis and databases: the fixtures in tests/conftest.py are per session, so per worker).
 test: bootstrap
 	.venv/bin/ruff check .
 	$(IMPORTS)
 	$(TYPECHECK)
 	.venv/bin/pytest -q -n 2 --dist loadfile tests/integration; it=$$?; \
-	.venv/bin/pytest -q tests/unit; unit=$$?; \
+	.venv/bin/pytest -q -n 2 --dist loadfile tests/unit; unit=$$?; \
 	echo "integration tier: exit $$it, unit tier: exit $$unit"; [ $$it = 0 ] && [ $$unit = 0 ]
 
 imports: bootstrap
 	$(IMPORTS)
 
 unit: bootstrap
-	.venv/bin/pytest -q tests/unit
+	.venv/bin/pytest -q -n 2 --dist loadfile tests/unit
 
 integration: bootstrap
 	.venv/bin/pytest -q -n 2 --dist loadfile tests/integration
