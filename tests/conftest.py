@@ -108,7 +108,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     from controlplane import asterisk, stack, supervisor
 
     runtime = Path(IT_RUNTIME)  # fixed: one bind mount into the Asterisk root, reused
-    env = {**TEST_ENV, "CENTRALA_RUNTIME_DIR": str(runtime)}
+    # The SLA call probes (on by default where a lab runs) would add the probe tenant's
+    # lines and calls to every test's platform: off, except in their own test.
+    env = {**TEST_ENV, "CENTRALA_RUNTIME_DIR": str(runtime), "CENTRALA_SLA_CALL_PROBES": "0"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     settings = load_settings()

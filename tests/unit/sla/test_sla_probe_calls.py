@@ -9,11 +9,13 @@ import threading
 import time
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane import stack
 from controlplane.config import load_settings
 from controlplane.ivr.did_store import flow_for_did
 from controlplane.models import Did, PhoneEndpoint, Tenant, Trunk
@@ -132,9 +134,12 @@ def test_call_probes_only_where_a_lab_runs(monkeypatch, tmp_path: Path) -> None:
     assert probes.probes_for(settings) == probes.PROBES
     monkeypatch.undo()
     monkeypatch.delenv("CENTRALA_SLA_CALL_PROBES", raising=False)
-    assert not probe_calls.enabled(settings)  # off unless asked for
-    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "1")
-    assert not probe_calls.enabled(settings)  # asked for, but no lab runs here
+    assert not probe_calls.enabled(settings)  # on by default, but no lab runs here
+    lab = SimpleNamespace(running=lambda: True)
+    monkeypatch.setattr(stack, "lab_instance", lambda _s: lab)
+    assert probe_calls.enabled(settings)  # a lab runs: on by default
+    monkeypatch.setenv("CENTRALA_SLA_CALL_PROBES", "0")
+    assert not probe_calls.enabled(settings)  # turned off
 
 
 def test_probe_lines_are_the_probe_tenants_on_an_address_of_their_own(
