@@ -74,6 +74,11 @@ _SLOTS["8"] = ({
     "CENTRALA_LAB_AMI_PORT": "26448", "CENTRALA_REDIS_PORT": "26491", "CENTRALA_WEB_PORT": "26481",
     "CENTRALA_RTP_RANGE": "26500-26749", "CENTRALA_LAB_RTP_RANGE": "26750-26999",
 }, "/tmp/centrala-it8")
+# The mail catcher's port too: with one default (2525) for every slot, the two workers of
+# `make test` raced for it and the loser's catcher crash-looped (its mail went to the other).
+for _slot, _port in {"0": 25025, "1": 27025, "2": 14025, "3": 16025, "4": 18025,
+                     "5": 30025, "6": 2025, "7": 24025, "8": 26425}.items():
+    _SLOTS[_slot][0]["CENTRALA_MAIL_PORT"] = str(_port)
 TEST_ENV, IT_RUNTIME = _SLOTS[os.environ.get("CENTRALA_IT_SLOT")
                               or (_WORKER.removeprefix("gw") if _WORKER else "0")]
 

@@ -42,6 +42,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controlplane.config import Settings
 
@@ -178,9 +179,39 @@ def ensure_lines(settings: Settings) -> None:
                 if not applied.ok:
                     raise CallProbeFailed(f"probe lines not applied: {applied.error}")
                 stack.prepare_lab(settings)
+                _reload_acd(settings, factory)
         finally:
             engine.dispose()
         _lines_ready = True
+
+
+def _reload_acd(settings: Settings, factory: Any) -> None:
+    """The ACD may have loaded the probe tenant before its queue and agent existed (the
+    panel probe's login is enough): then every queue probe met "no queue 'sla-probe'" until
+    the control plane restarted. Ask it to re-read the tenant, as the probe agent for
+    itself (the command an agent's new webphone sends: ``acd.webphone``, the same re-read)."""
+    import redis
+    from sqlalchemy import select
+
+    from controlplane import bus
+    from controlplane.models import Tenant, User
+    from controlplane.sla.probe_agent import PROBE_AGENT
+    from controlplane.sla.probes import PROBE_DOMAIN
+
+    with factory() as s:
+        tenant_id = s.scalar(select(Tenant.id).where(Tenant.domain == PROBE_DOMAIN))
+        agent_id = s.scalar(select(User.id).where(User.tenant_id == tenant_id,
+                                                  User.login == PROBE_AGENT))
+    if tenant_id is None or agent_id is None:
+        return
+    client = redis.Redis.from_url(settings.redis_url_for("web"), socket_timeout=2.0)
+    try:
+        bus.send_webphone_created(client, int(tenant_id), user_id=int(agent_id))
+    except redis.RedisError as err:  # the next round meets the stale tenant, and says so
+        raise CallProbeFailed(f"the ACD was not asked to re-read the probe tenant: {err}") \
+            from err
+    finally:
+        client.close()
 
 
 def lab_call(settings: Settings, channel: str, caller_id: str,
