@@ -10,34 +10,17 @@ see; agents and supervisors are refused.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import delete
 
 from controlplane.db import transaction
-from controlplane.models import User
-from controlplane.models.base import utcnow
 from controlplane.models.sla_probes import SlaProbeRun
-from controlplane.passwords import hash_password
-from controlplane.tenants import service as tenants
 
-PW = "operator password 123"
+from .test_web_sla_incidents import PW, operator  # noqa: F401 (a fixture)
+
 REASON = "ProbeFailed: no control plane heartbeat"
-
-
-@pytest.fixture
-def operator(app: Flask) -> str:
-    created = tenants.create_operator(app.extensions["centrala"].sessions,
-                                      f"op-{uuid.uuid4().hex[:6]}@centrala.example",
-                                      by="test", now=utcnow())
-    with transaction(app.extensions["centrala"].sessions) as s:
-        user = s.get(User, created.user_id)
-        assert user is not None
-        user.password_hash = hash_password(PW)
-    return created.address
 
 
 @pytest.fixture
@@ -102,7 +85,7 @@ def test_a_tenants_own_probe_counts_for_it(login, client, probed) -> None:  # ty
     assert "Service status" in page and "Down" in page  # acme works in English
 
 
-def test_the_operator_sees_the_platform_and_why(login, client, operator, probed) -> None:  # type: ignore[no-untyped-def]
+def test_the_operator_sees_the_platform_and_why(login, client, operator, probed) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     login(operator, PW)
     body = client.get("/api/v1/sla/status").get_json()
     assert body["tenant"] is None
