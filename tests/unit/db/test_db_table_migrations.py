@@ -23,6 +23,8 @@ CASES = [
      {"tenant", "acd_queue", "supervision_session"}),
     ("e1a0c0de0028", "e1a0c0de0027", {"call_disposition", "call_wrapup", "desktop_settings"},
      {"call_record", "wallboard_alert_rule"}),
+    ("e1a0c0de0029", "e1a0c0de0028", {"ticket", "ticket_message", "ticket_category"},
+     {"contact", "acd_queue", "call_wrapup"}),
 ]
 
 
