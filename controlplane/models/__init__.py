@@ -13,6 +13,7 @@ from controlplane.models.campaigns import (  # noqa: F401
     Disposition,
     Recontact,
 )
+from controlplane.models.chat import Chat, ChatMessage  # noqa: F401
 from controlplane.models.contact_merges import ContactMerge  # noqa: F401
 from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
 from controlplane.models.desktop import CallDisposition, CallWrapup, DesktopSettings  # noqa: F401
@@ -56,10 +57,10 @@ from controlplane.models.sla import (  # noqa: F401
     SlaSettings,
 )
 from controlplane.models.sla_probes import SlaProbeRun  # noqa: F401
-from controlplane.models.tickets import Ticket, TicketCategory, TicketMessage  # noqa: F401
 from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
+from controlplane.models.tickets import Ticket, TicketCategory, TicketMessage  # noqa: F401
 from controlplane.models.user_tokens import UserToken  # noqa: F401
 from controlplane.models.wallboard import WallboardAlertRule  # noqa: F401
 from controlplane.models.webhooks import (  # noqa: F401

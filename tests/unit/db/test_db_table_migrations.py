@@ -25,6 +25,7 @@ CASES = [
      {"call_record", "wallboard_alert_rule"}),
     ("e1a0c0de0029", "e1a0c0de0028", {"ticket", "ticket_message", "ticket_category"},
      {"contact", "acd_queue", "call_wrapup"}),
+    ("e1a0c0de0030", "e1a0c0de0029", {"chat", "chat_message"}, {"ticket", "acd_queue"}),
 ]
 
 
