@@ -86,6 +86,10 @@ def acd_key(tenant: int, part: str) -> str:
 # ---- the command table ----
 AGENT_ACTIONS = ("login", "logout", "ready", "break", "cancel_break", "approve", "deny", "force")
 PREVIEW_ACTIONS = ("batch", "dial", "skip")
+# chats (controlplane.chat): the visitor's (no panel user: the chat itself is checked) and
+# the agent's. The daemon's handlers and the guard's rules come with the chat router.
+CHAT_VISITOR_ACTIONS = ("enqueue", "leave")  # a chat was created / its visitor left
+CHAT_AGENT_ACTIONS = ("accept", "decline", "end", "transfer")  # transfer: target agent:|queue:
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,25 @@ def send_supervision(client: StreamClient, tenant_id: int, actor_id: int, action
     return request(client, {"cmd": "supervision", "tenant_id": tenant_id, "actor_id": actor_id,
                             "action": action, "target": target, "mode": mode},
                    timeout_s, f"supervision {action}")
+
+
+def send_chat_command(client: StreamClient, action: str, *, tenant_id: int, chat_id: int,
+                      actor_id: int | None = None, target: str | None = None,
+                      timeout_s: float = 3.0) -> dict[str, Any] | None:
+    """Send ``chat.<action>`` for chat ``chat_id``. A visitor's action
+    (:data:`CHAT_VISITOR_ACTIONS`; ``actor_id`` None) is sent without waiting and returns
+    None; an agent's (:data:`CHAT_AGENT_ACTIONS`, acting for themselves as ``actor_id``)
+    waits for the daemon's reply ``{"ok": true, …}`` or ``{"ok": false, "code", "message"}``.
+    """
+    name = f"chat.{action}"
+    if action in CHAT_VISITOR_ACTIONS:
+        send(client, {"cmd": name, "tenant_id": tenant_id, "actor_id": None,
+                      "chat_id": chat_id})
+        return None
+    if action not in CHAT_AGENT_ACTIONS or actor_id is None:
+        raise BadCommand(f"unknown chat command {action!r} (an agent's needs actor_id)")
+    return request(client, {"cmd": name, "tenant_id": tenant_id, "actor_id": actor_id,
+                            "chat_id": chat_id, "target": target}, timeout_s, name)
 
 
 def send_admin_command(client: StreamClient, command: Mapping[str, Any]) -> str:
