@@ -1,6 +1,6 @@
 """One timeline of a contact across campaigns, newest first.
 
-Five sources, each read for the contact's tenant only:
+Eight sources, each read for the contact's tenant only:
 
 * ``campaign_record``: the contact entered a campaign (campaign name, record state);
 * ``attempt``: a dial attempt of one of its records (outcome, disposition and its label,
@@ -8,7 +8,13 @@ Five sources, each read for the contact's tenant only:
 * ``call``: a call record whose caller or callee is one of its numbers (in and out),
   other than the campaign calls already listed as attempts;
 * ``recontact``: a call-back scheduled for one of its records (due time, status, note);
-* ``hlr``: an HLR look-up of one of its numbers.
+* ``hlr``: an HLR look-up of one of its numbers;
+* ``ticket``: a ticket of the contact (by ``contact_id``, or requested from one of its
+  numbers or its e-mail address) -- number, subject, status, the channel it began on;
+* ``message``: an e-mail or SMS in or out on one of those tickets (chat lines are not
+  listed one by one: the chat is);
+* ``chat``: a chat of the contact (by ``contact_id``, the visitor's e-mail or number),
+  its status, agent, length and ticket.
 
 Each event is a plain dict with ``kind``, ``at`` (aware UTC datetime) and its fields;
 :mod:`controlplane.contacts.http` turns them into JSON and human labels. ``limit`` caps
@@ -20,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from controlplane.contacts import store
@@ -35,9 +41,12 @@ from controlplane.models import (
     Recontact,
     User,
 )
+from controlplane.models.chat import Chat
 from controlplane.models.desktop import CallDisposition, CallWrapup
+from controlplane.models.tickets import Ticket, TicketMessage
 
 LIMIT = 200
+SNIPPET = 160  # characters of an e-mail or SMS shown on the timeline
 
 
 def _names(s: Session, tenant_id: int, ids: set[int]) -> dict[int, str]:
@@ -123,7 +132,57 @@ def events(s: Session, contact: Contact, limit: int = LIMIT) -> list[dict[str, A
                            .order_by(HlrResult.checked_at.desc()).limit(limit)):
             out.append({"kind": "hlr", "at": h.checked_at, "number": h.number,
                         "status": h.status, "provider": h.provider, "detail": h.detail})
+    out.extend(_desk(s, contact, numbers, limit))
     out.sort(key=lambda e: e["at"], reverse=True)
+    return out
+
+
+def _desk(s: Session, contact: Contact, numbers: list[str], limit: int) -> list[dict[str, Any]]:
+    """The contact's tickets, their e-mails and SMS, and its chats."""
+    tid, email = contact.tenant_id, contact.email.strip().lower()
+    mine = [Ticket.contact_id == contact.id]
+    if numbers:
+        mine.append(Ticket.requester.in_(numbers))
+    if email:
+        mine.append(func.lower(Ticket.requester) == email)
+    tickets = list(s.scalars(select(Ticket).where(Ticket.tenant_id == tid, or_(*mine))
+                             .order_by(Ticket.created_at.desc()).limit(limit)))
+    out: list[dict[str, Any]] = [
+        {"kind": "ticket", "at": t.created_at, "ticket_id": t.id, "number": t.number,
+         "subject": t.subject, "status": t.status, "channel": t.channel,
+         "merged_into_id": t.merged_into_id} for t in tickets]
+    by_id = {t.id: t for t in tickets}
+    if by_id:
+        for m in s.scalars(select(TicketMessage).where(
+                TicketMessage.tenant_id == tid, TicketMessage.ticket_id.in_(list(by_id)),
+                TicketMessage.channel.in_(("email", "sms")),
+                TicketMessage.direction.in_(("in", "out")))
+                .order_by(TicketMessage.created_at.desc()).limit(limit)):
+            body = " ".join(m.body.split())
+            out.append({"kind": "message", "at": m.created_at, "ticket_id": m.ticket_id,
+                        "ticket_number": by_id[m.ticket_id].number, "channel": m.channel,
+                        "direction": m.direction, "sender": m.sender,
+                        "text": body[:SNIPPET] + ("…" if len(body) > SNIPPET else "")})
+    whose = [Chat.contact_id == contact.id]
+    if numbers:
+        whose.append(Chat.visitor_phone.in_(numbers))
+    if email:
+        whose.append(func.lower(Chat.visitor_email) == email)
+    chats = list(s.scalars(select(Chat).where(Chat.tenant_id == tid, or_(*whose))
+                           .order_by(Chat.created_at.desc()).limit(limit)))
+    agents = _names(s, tid, {c.agent_user_id for c in chats if c.agent_user_id})
+    ticket_numbers = dict(s.execute(select(Ticket.id, Ticket.number).where(
+        Ticket.tenant_id == tid, Ticket.id.in_([c.ticket_id for c in chats if c.ticket_id])
+    )).all()) if any(c.ticket_id for c in chats) else {}
+    for c in chats:
+        length = ((c.ended_at - c.answered_at).total_seconds()
+                  if c.ended_at and c.answered_at else None)
+        out.append({"kind": "chat", "at": c.created_at, "chat_id": c.id, "status": c.status,
+                    "agent": agents.get(c.agent_user_id) if c.agent_user_id else None,
+                    "duration_s": round(length) if length is not None else None,
+                    "ticket_id": c.ticket_id,
+                    "ticket_number": ticket_numbers.get(c.ticket_id) if c.ticket_id else None,
+                    "survey_score": c.survey_score})
     return out
 
 

@@ -57,6 +57,14 @@
       if (e.note) parts.push("„" + e.note + "”");
     } else if (e.kind === "campaign_record") {
       parts.push(e.campaign || "");
+    } else if (e.kind === "ticket") {
+      parts.push("#" + e.number, e.subject || "");
+    } else if (e.kind === "message") {
+      parts.push(words[e.channel] || e.channel, words[e.direction === "in" ? "from_customer" : "to_customer"],
+                 "#" + e.ticket_number, "„" + (e.text || "") + "”");
+    } else if (e.kind === "chat") {
+      if (e.agent) parts.push(e.agent);
+      if (e.ticket_number) parts.push("#" + e.ticket_number);
     }
     return parts.filter(Boolean).join(" · ");
   }

@@ -21,7 +21,14 @@ from controlplane.admin.http.common import list_args
 from controlplane.contacts.exceptions import FieldIssue, InvalidFields, NumberTaken
 from controlplane.contacts.http import common
 from controlplane.contacts.http.common import ROLES
-from controlplane.contacts.http.labels import HLR_STATUS, MOVED, RECONTACT_STATUS
+from controlplane.contacts.http.labels import (
+    CHANNEL,
+    CHAT_STATUS,
+    HLR_STATUS,
+    MOVED,
+    RECONTACT_STATUS,
+    TICKET_STATUS,
+)
 from web.auth import login_required
 
 bp = Blueprint("contacts", __name__)
@@ -58,7 +65,9 @@ def _render(contact_id: int | None, values: dict[str, Any], errors: dict[str, st
     card = common.card(contact_id) if contact_id is not None else None
     return render_template("contacts_form.html", contact_id=contact_id, values=values,
                            errors=errors, card=card, recontact_status=RECONTACT_STATUS,
-                           hlr_status=HLR_STATUS, moved_names=MOVED), status
+                           hlr_status=HLR_STATUS, moved_names=MOVED,
+                           ticket_status=TICKET_STATUS, chat_status=CHAT_STATUS,
+                           channel_names=CHANNEL), status
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])

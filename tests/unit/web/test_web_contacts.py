@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from controlplane.campaigns import store as campaign_store
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.desk import threads
 from controlplane.models import (
     CallRecord,
     CampaignRecord,
@@ -24,8 +25,10 @@ from controlplane.models import (
     HlrResult,
     Recontact,
 )
+from controlplane.models.chat import Chat
 from controlplane.models.contact_merges import ContactMerge
 from controlplane.models.security import SecurityEvent
+from controlplane.models.tickets import Ticket
 from controlplane.seed import DEMO_DOMAIN
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
@@ -230,6 +233,57 @@ def test_history_is_one_timeline_newest_first(client, login, world_of) -> None: 
     assert attempt["recording_url"].startswith("/calls/records/")
     call = next(e for e in body["history"] if e["kind"] == "call")
     assert call["direction"] == "inbound"  # the outbound one is the attempt, not twice
+
+
+def test_the_timeline_holds_tickets_mails_sms_and_chats(client, login, sessions,  # type: ignore[no-untyped-def]
+                                                        demo_in_polish) -> None:
+    """One contact timeline across channels: its tickets (found by contact, number or
+    address), their e-mails and SMS in and out, and its chats; in Polish on the page."""
+    _national, e164 = _number()
+    at = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    with transaction(sessions) as s:
+        tid = campaign_store.tenant_id(s, DEMO_DOMAIN)
+        contact = Contact(tenant_id=tid, first_name="Ola", last_name="Kanałowa",
+                          email=f"ola{next(_n)}@klient.example", custom={})
+        s.add(contact)
+        s.flush()
+        s.add(ContactPhone(tenant_id=tid, contact_id=contact.id, number=e164, kind="mobile"))
+        s.flush()
+        sms = threads.receive(s, threads.Inbound(tid, "sms", e164, "Paczka nie doszła",
+                                                 thread_key=True, at=at))
+        mail = threads.receive(s, threads.Inbound(
+            tid, "email", contact.email.upper(), "Proszę o fakturę", subject="Faktura",
+            external_id=f"<{next(_n)}@klient.example>", at=at + timedelta(hours=1)))
+        threads.reply(s, s.get_one(Ticket, mail.ticket_id), body="W załączniku",
+                      channel="email", author_user_id=None, at=at + timedelta(hours=2))
+        s.add(Chat(tenant_id=tid, public_id=f"pub-{next(_n)}", status="ended",
+                   visitor_email=contact.email, created_at=at + timedelta(hours=3),
+                   answered_at=at + timedelta(hours=3, seconds=20),
+                   ended_at=at + timedelta(hours=3, minutes=5), survey_score=5,
+                   ticket_id=sms.ticket_id))
+        other = Contact(tenant_id=tid, first_name="Inny", custom={})
+        s.add(other)
+        s.flush()
+        threads.receive(s, threads.Inbound(tid, "sms", "+48600999111", "nie moje",
+                                           thread_key=True, at=at))
+        cid = contact.id
+    login(SUPERVISOR)
+    events = client.get(f"/api/v1/contacts/{cid}/history").get_json()["history"]
+    kinds = [e["kind"] for e in events]
+    # a ticket and the message that opened it share a moment: the ticket is listed first
+    assert kinds == ["chat", "message", "ticket", "message", "ticket", "message"], kinds
+    chat, out, inbound = events[0], events[1], events[3]
+    assert (chat["status"], chat["duration_s"], chat["survey_score"]) == ("ended", 280, 5)
+    assert chat["ticket_number"] == next(e["number"] for e in events
+                                         if e["kind"] == "ticket" and e["channel"] == "sms")
+    assert (out["direction"], out["channel"], out["text"]) == ("out", "email", "W załączniku")
+    assert (inbound["direction"], inbound["text"]) == ("in", "Proszę o fakturę")
+    assert "nie moje" not in str(events)
+    login(ADMIN)
+    html = client.get(f"/contacts/{cid}").get_data(as_text=True)
+    for text in ("Zgłoszenie nr", "Faktura", "Nowe", "E-mail do klienta", "SMS od klienta",
+                 "Czat", "Zakończony", "ocena 5/5"):
+        assert text in html, text
 
 
 def test_contact_page_in_polish(client, login, world_of, demo_in_polish) -> None:  # type: ignore[no-untyped-def]

@@ -35,8 +35,9 @@ DEMO_AGENT = "agent1@demo.centrala.local"
 
 
 def _catalog() -> dict[object, object]:
+    """msgid (with its msgctxt, when it has one) → msgstr."""
     with PO.open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
+        return {(m.context, m.id) if m.context else m.id: m.string for m in read_po(f) if m.id}
 
 
 def test_every_text_of_the_panel_has_a_polish_translation() -> None:
@@ -45,10 +46,12 @@ def test_every_text_of_the_panel_has_a_polish_translation() -> None:
     method_map = [("controlplane/**.py", "python"), ("web/**.py", "python"),
                   ("web/templates/**.html", "jinja2")]
     missing, empty = [], []
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
+    for filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map=method_map
     ):
         key = message if isinstance(message, str) else tuple(message)
+        if context:
+            key = (context, key)
         if key not in polish:
             missing.append((filename, key))
         elif not (all(polish[key]) if isinstance(polish[key], tuple | list) else polish[key]):
@@ -243,11 +246,13 @@ def test_the_attempts_page_shows_names_and_local_times(  # type: ignore[no-untyp
                            dial_at=at, ended_at=at, outcome="human")
         s.add(made)
         s.flush()
-        camp_id, made_id, agent_id = camp.id, made.id, agent.id
+        camp_id, made_id = camp.id, made.id
     login(POLISH_ADMIN)
     page = client.get(f"/campaigns/{camp_id}/attempts").get_data(as_text=True)
     row = page.split(f'id="attempt-{made_id}"', 1)[1].split("</tr>", 1)[0]
-    assert "<td>Anna Nowak</td>" in row and f"<td>{agent_id}</td>" not in row  # a name
+    # the agent column (after the mode) holds a name; the row's other cells hold ids that
+    # may equal the agent's id, so only that cell is checked
+    assert "<td>Podgląd</td><td>Anna Nowak</td>" in row, row
     assert ">1.03.2025, 09:00</time>" in row  # Warsaw time, Polish format
     assert "Odebrał człowiek" in row and "Podgląd" in row  # labels, not "human", "preview"
     assert "2025-03-01T08:00:00<" not in row  # no ISO stamps shown
