@@ -32,7 +32,15 @@ from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request
-from flask_babel import Babel, format_date, format_datetime, get_locale, get_timezone, gettext
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    gettext,
+)
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -59,6 +67,7 @@ def install(app: Flask, runtime_dir: Path) -> None:
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["time_tag"] = time_tag
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.globals["client_config"] = client_config
     app.jinja_env.globals["user_names"] = labels.user_names
     app.jinja_env.globals["zone_name"] = zone_name
@@ -149,6 +158,14 @@ def time_tag(value: datetime | str | float | None, fmt: str = "short") -> Markup
     return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
         moment.isoformat(timespec="seconds").replace("+00:00", "Z"), utc,
         format_datetime(moment, fmt))
+
+
+def decimal(value: float | None, places: int = 1) -> str:
+    """A number written as the page's language writes it ("1,5" in Polish), ``places``
+    decimals at most."""
+    if value is None:
+        return ""
+    return format_decimal(round(value, places), format="#,##0." + "#" * places if places else "#,##0")
 
 
 def duration(value: float | None) -> str:

@@ -4,6 +4,7 @@ from controlplane.models.access import TenantAccess, UserTotp  # noqa: F401
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
 from controlplane.models.api_tokens import ApiToken  # noqa: F401
 from controlplane.models.base import Base
+from controlplane.models.call_quality import CallQuality  # noqa: F401
 from controlplane.models.callbacks import CallbackRequest  # noqa: F401
 from controlplane.models.calls import CallRecord
 from controlplane.models.campaigns import (  # noqa: F401

@@ -34,6 +34,7 @@ from controlplane import stack
 from controlplane.db import transaction
 from controlplane.models import Did, PhoneEndpoint, Role, Tenant, Trunk, User
 from controlplane.models.acd import Queue, QueueMember
+from controlplane.models.call_quality import CallQuality
 from controlplane.passwords import hash_password
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 from dialplan import labcall
@@ -140,26 +141,14 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
                                                                   tmp_path: Path) -> None:
     w, settings = world, world.settings
-    mic = tmp_path / "mic.wav"
-    subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(mic), "synth", "60",
-                    "sine", str(BROWSER_TONE), "vol", "0.3"], check=True)
+    mic = microphone(tmp_path)
     platform_ast = stack.platform_instance(settings)  # type: ignore[arg-type]
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={mic}",
-            "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
-            "--autoplay-policy=no-user-gesture-required"])
+        browser = launch(pw, mic)
         try:
             context = browser.new_context(viewport={"width": 1366, "height": 900},
                                           locale="pl-PL")
-            page = context.new_page()
-            page.goto(f"{w.base}/login")
-            page.fill("input[name=address]", w.address)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
-            page.goto(f"{w.base}/agent")
+            page = agent_page(context, w)
             root = page.locator("#webphone")
             # 1. registered: in the page (JsSIP) and in Asterisk
             until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
@@ -216,10 +205,22 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
             page.click("#wp-hangup")
             until(lambda: root.get_attribute("data-state") == "registered", timeout=15,
                   interval=0.2, what="the webphone idle after hanging up")
+            # 6. the call's quality, measured in the page, reported for its record
+            until(lambda: root.get_attribute("data-quality-sent") is not None, timeout=15,
+                  interval=0.2, what="the webphone reporting the call's quality")
+            assert root.get_attribute("data-quality-sent") == "ok"
         finally:
             browser.close()
-    # 6. the call record: answered by the webphone, from the queue; audio both ways
+    # 7. the call record: answered by the webphone, from the queue; audio both ways
     row = ended_record(_Platform(settings), caller, timeout=60)
+    with session_factory_of(settings)() as s:
+        quality = s.scalar(select(CallQuality).where(CallQuality.call_id == row.call_id))
+    assert quality is not None and quality.endpoint == name and quality.source == "webphone"
+    assert quality.packets_received > 100 and quality.jitter_ms is not None
+    assert quality.first_audio_ms is not None and 0 <= quality.first_audio_ms < 5000
+    print(f"answer → first audio at the agent: {quality.first_audio_ms} ms; "
+          f"loss {quality.loss_pct} %, jitter {quality.jitter_ms:.1f} ms, "
+          f"RTT {quality.rtt_ms} ms, codec {quality.codec}")
     assert row.answered_at is not None and row.agent_endpoint == name and row.queue == "webq"
     assert row.recording_path
     until(lambda: duration_s(row.recording_path) > 1, timeout=10, what="recording to be written")
@@ -228,6 +229,122 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
     _, caller_heard = labcall.recordings(settings, lab_id)  # type: ignore[arg-type]
     until(lambda: caller_heard.exists(), timeout=10, what="the caller's recording")
     assert tone_share(caller_heard, BROWSER_TONE) > 0.5 > 0.01 > tone_share(caller_heard, CALLER_TONE)
+
+
+def microphone(tmp_path: Path) -> Path:
+    """The browser's fake microphone: a minute of the browser's tone."""
+    mic = tmp_path / "mic.wav"
+    subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(mic), "synth", "60",
+                    "sine", str(BROWSER_TONE), "vol", "0.3"], check=True)
+    return mic
+
+
+def launch(pw, mic: Path):  # type: ignore[no-untyped-def]
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={mic}",
+        "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
+        "--autoplay-policy=no-user-gesture-required"])
+
+
+def agent_page(context, w: World, login: bool = True):  # type: ignore[no-untyped-def]
+    """A tab of ``context`` on the agent page (logging in first when ``login``)."""
+    page = context.new_page()
+    if login:
+        page.goto(f"{w.base}/login")
+        page.fill("input[name=address]", w.address)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_load_state()
+    page.goto(f"{w.base}/agent")
+    return page
+
+
+def test_one_registration_across_tabs_driven_from_any(world: World, tmp_path: Path) -> None:
+    """Two tabs of one agent: only one registers (Asterisk sees one contact); the other
+    shows the phone's state, answers and hangs up a call heard in the first, and takes the
+    phone over between calls; closing the phone tab hands it to the other."""
+    w, settings = world, world.settings
+    platform_ast = stack.platform_instance(settings)  # type: ignore[arg-type]
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, microphone(tmp_path))
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="pl-PL")
+            first = agent_page(context, w)
+            one = first.locator("#webphone")
+            until(lambda: one.get_attribute("data-state") == "registered", timeout=40,
+                  interval=0.5, what="the first tab registered")
+            second = agent_page(context, w, login=False)
+            two = second.locator("#webphone")
+            until(lambda: two.get_attribute("data-state") == "registered", timeout=20,
+                  interval=0.3, what="the second tab showing the first tab's state")
+            assert two.get_attribute("data-tab") == "remote"
+            assert one.get_attribute("data-tab") == "phone"
+            assert second.locator("#wp-takeover").is_visible()
+            with session_factory_of(settings)() as s:
+                name = s.scalar(select(PhoneEndpoint.name).where(
+                    PhoneEndpoint.user_id == w.user_id, PhoneEndpoint.kind == "webphone"))
+
+            def contacts() -> int:
+                return sum(1 for line in platform_ast.cli("pjsip show contacts").splitlines()
+                           if "Contact:" in line and f"{name}/" in line)
+
+            until(lambda: contacts() == 1, timeout=20, what="Asterisk's one contact")
+            # a call rings in both tabs; the second answers; the first plays it
+            second.reload()  # the ACD knows the agent once the webphone exists (as above)
+            until(lambda: second.evaluate(ME_JS)["status"] is not None, timeout=20,
+                  interval=0.5, what="the ACD knowing the agent")
+            # (SQLite reuses a deleted user's id: this file's first agent had the same id,
+            # and the ACD may still hold it ready; what matters here is being ready)
+            if second.evaluate(ME_JS)["status"] == "logged_out":
+                second.locator("form:has(input[name=command][value=login]) button").click()
+                second.wait_for_load_state()
+            until(lambda: second.evaluate(ME_JS)["status"] == "ready", timeout=20,
+                  interval=0.5, what="the agent ready")
+            two = second.locator("#webphone")
+            until(lambda: two.get_attribute("data-tab") == "remote"
+                  and two.get_attribute("data-state") == "registered", timeout=20,
+                  interval=0.3, what="the reloaded second tab showing the phone")
+            until(lambda: second.evaluate(ME_JS)["reachable"] is True, timeout=30,
+                  interval=0.5, what="the ACD sees the webphone reachable")
+            caller = unique_caller()
+            labcall.call(settings, labcall.CallSpec(  # type: ignore[arg-type]
+                did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=25))
+            until(lambda: two.get_attribute("data-state") == "ringing", timeout=30,
+                  interval=0.2, what="the second tab showing the call ringing")
+            assert caller in (second.locator("#wp-caller").text_content() or "")
+            second.click("#wp-answer")
+            until(lambda: one.get_attribute("data-state") == "on_call", timeout=15,
+                  interval=0.2, what="the call answered (from the second tab)")
+            until(lambda: two.get_attribute("data-state") == "on_call", timeout=5,
+                  interval=0.2, what="the second tab showing the call")
+            assert not second.locator("#wp-takeover").is_visible()  # never during a call
+            heard = first.evaluate(HEARD_JS, CALLER_TONE)
+            assert heard > 30, f"the phone tab hears the caller only {heard:.1f} dB up"
+            second.click("#wp-hangup")
+            until(lambda: one.get_attribute("data-state") == "registered", timeout=15,
+                  interval=0.2, what="hung up from the second tab")
+            # take over: the second tab registers, the first lets go; still one contact
+            until(lambda: second.locator("#wp-takeover").is_visible(), timeout=10,
+                  interval=0.2, what="the take-over button after the call")
+            second.click("#wp-takeover")
+            until(lambda: two.get_attribute("data-tab") == "phone"
+                  and two.get_attribute("data-state") == "registered", timeout=30,
+                  interval=0.3, what="the second tab holding the phone")
+            until(lambda: one.get_attribute("data-tab") == "remote", timeout=10,
+                  interval=0.2, what="the first tab letting go")
+            until(lambda: contacts() == 1, timeout=20,
+                  what="Asterisk's one contact after the take-over")
+            # closing the phone tab hands the phone to the other
+            second.close()
+            until(lambda: one.get_attribute("data-tab") == "phone"
+                  and one.get_attribute("data-state") == "registered", timeout=30,
+                  interval=0.3, what="the first tab registering when the phone tab closed")
+            until(lambda: contacts() == 1, timeout=20,
+                  what="Asterisk's one contact after the phone tab closed")
+        finally:
+            browser.close()
 
 
 @dataclass(frozen=True)

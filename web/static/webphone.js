@@ -9,48 +9,144 @@
 // uses. An incoming call shows its caller and the answer button; once answered:
 // hang up, mute, hold and the DTMF keypad (RFC 4733, as Asterisk's endpoints expect).
 // The remote audio plays in the hidden <audio> element.
+//
+// One registration per agent, whatever the number of tabs. The tabs of one agent elect
+// the tab that holds the phone with a Web Lock named after the agent's SIP user: the tab
+// holding the lock registers; every other tab waits for it in the lock's queue, shows
+// what the phone tab broadcasts (BroadcastChannel) and sends its button presses there, so
+// a call can be answered from any tab while the audio plays in the phone tab. "Take over"
+// steals the lock (never during a call): the old tab unregisters and waits again. When
+// the phone tab closes, the lock passes to the next tab, which registers.
+//
+// Call quality: the phone tab measures each answered call with WebRTC statistics: the
+// time from the answer to the first audio received (dead air), and at the end packets
+// received and lost, jitter and round trip; it reports them for the call's record
+// (POST …/webphone/calls/<call id>/quality; the call id is the X-Centrala-Call-Id header
+// Asterisk's INVITE carries).
 (function () {
   "use strict";
   var root = document.getElementById("webphone");
   if (!root || !window.JsSIP) { return; }
   var text = JSON.parse(root.getAttribute("data-text") || "{}");
   var $ = function (id) { return document.getElementById(id); };
-  var ua = null, session = null;
+  var ua = null, session = null, conf = null, bus = null, quality = null;
+  var holder = false;  // this tab holds the registration
+  var queued = null;  // AbortController of this tab's place in the lock's queue
+  var requests = 0, heldBy = 0;  // lock requests made; the one that holds the phone
+  var view = { state: "starting", caller: "", muted: false, held: false };
 
   function show(id, on) { $(id).hidden = !on; }
-  function setState(state, label, cls) {
-    root.setAttribute("data-state", state);
-    var badge = $("wp-state");
-    badge.textContent = label || text[state] || state;
-    badge.className = "badge" + (cls ? " " + cls : "");
+  function toggleLabel(button, on) {
+    button.textContent = button.getAttribute(on ? "data-on" : "data-off");
+    button.setAttribute("aria-pressed", on ? "true" : "false");
   }
   function error(message) { var e = $("wp-error"); e.textContent = message || ""; e.hidden = !message; }
 
-  function callControls(state) {
-    var ringing = state === "ringing", live = state === "on_call" || state === "on_hold";
+  var BADGE = { registered: "ok", on_call: "ok", ringing: "warn", on_hold: "warn",
+                elsewhere: "warn", unregistered: "bad", failed: "bad" };
+
+  function render() {
+    var st = view.state, ringing = st === "ringing", live = st === "on_call" || st === "on_hold";
+    root.setAttribute("data-state", st);
+    root.setAttribute("data-tab", holder ? "phone" : "remote");
+    root.setAttribute("data-caller", view.caller || "");
+    var badge = $("wp-state");
+    badge.textContent = view.label || text[st] || st;
+    badge.className = "badge" + (BADGE[st] ? " " + BADGE[st] : "");
+    $("wp-caller").textContent = view.callerText || "";
     show("wp-call", ringing || live);
     show("wp-answer", ringing);
     show("wp-hangup", ringing || live);
     show("wp-mute", live);
     show("wp-hold", live);
     show("wp-keypad", live);
+    toggleLabel($("wp-mute"), view.muted);
+    toggleLabel($("wp-hold"), view.held);
+    // another tab holds the phone: say so, and offer to take it over between calls
+    show("wp-elsewhere", !holder && bus !== null);
+    show("wp-takeover", !holder && bus !== null && !ringing && !live);
   }
 
-  function toggleLabel(button, on) {
-    button.textContent = button.getAttribute(on ? "data-on" : "data-off");
-    button.setAttribute("aria-pressed", on ? "true" : "false");
+  function publish(patch) {
+    Object.keys(patch).forEach(function (k) { view[k] = patch[k]; });
+    render();
+    if (holder && bus) { bus.postMessage({ type: "state", view: view }); }
   }
 
-  function registeredState() {
-    return ua && ua.isRegistered() ? ["registered", null, "ok"] : ["unregistered", null, "bad"];
+  function idleState() {
+    var on = ua && ua.isRegistered();
+    return { state: on ? "registered" : "unregistered", caller: "", callerText: "",
+             muted: false, held: false, label: null };
   }
 
+  // ---- call quality (phone tab only) ----
+  function inboundAudio(stats) {
+    var found = { inbound: null, remote: null, codec: "" }, codecs = {};
+    stats.forEach(function (r) {
+      if (r.type === "inbound-rtp" && (r.kind || r.mediaType) === "audio") { found.inbound = r; }
+      if (r.type === "remote-inbound-rtp" && (r.kind || r.mediaType) === "audio") { found.remote = r; }
+      if (r.type === "codec") { codecs[r.id] = r.mimeType || ""; }
+    });
+    if (found.inbound && found.inbound.codecId) {
+      found.codec = (codecs[found.inbound.codecId] || "").replace(/^audio\//, "");
+    }
+    return found;
+  }
+
+  function figures(stats) {
+    var got = inboundAudio(stats), inbound = got.inbound, remote = got.remote || {};
+    if (!inbound) { return null; }
+    return {
+      packets_received: Math.max(0, inbound.packetsReceived || 0),
+      packets_lost: Math.max(0, inbound.packetsLost || 0),
+      jitter_ms: inbound.jitter !== undefined ? inbound.jitter * 1000 : null,
+      rtt_ms: remote.roundTripTime !== undefined ? remote.roundTripTime * 1000 : null,
+      codec: got.codec.slice(0, 32),
+      heard: (inbound.totalAudioEnergy || 0) > 0 || (inbound.audioLevel || 0) > 0
+    };
+  }
+
+  // Samples the call's statistics while it lasts: every 20 ms until the first audio is
+  // heard, then every second. The last sample is what is reported: once the call has
+  // ended its peer connection is closed and has no statistics left.
+  function measure(q) {
+    (function poll() {
+      if (!q.pc || q.ended) { return; }
+      q.pc.getStats().then(function (stats) {
+        var f = figures(stats);
+        if (f) { q.last = f; }
+        if (f && f.heard && q.firstAudioMs === null) {
+          q.firstAudioMs = Math.round(performance.now() - q.answeredAt);
+          root.setAttribute("data-first-audio-ms", String(q.firstAudioMs));
+        }
+        window.setTimeout(poll, q.firstAudioMs === null ? 20 : 1000);
+      }).catch(function () { window.setTimeout(poll, 200); });
+    }());
+  }
+
+  function report(q) {
+    if (!q || !q.callId || q.answeredAt === null || !q.last) { return; }
+    var body = { packets_received: q.last.packets_received, packets_lost: q.last.packets_lost,
+                 jitter_ms: q.last.jitter_ms, rtt_ms: q.last.rtt_ms,
+                 first_audio_ms: q.firstAudioMs, codec: q.last.codec };
+    var url = root.getAttribute("data-quality").replace("CALL_ID", encodeURIComponent(q.callId));
+    fetch(url, { method: "POST", credentials: "same-origin",
+                 headers: { "Content-Type": "application/json",
+                            "X-CSRF-Token": root.getAttribute("data-csrf") },
+                 body: JSON.stringify(body), keepalive: true })
+      .then(function (r) { root.setAttribute("data-quality-sent", r.ok ? "ok" : String(r.status)); })
+      .catch(function () { root.setAttribute("data-quality-sent", "error"); });
+  }
+
+  // ---- the phone itself (phone tab only) ----
   function endCall() {
+    var q = quality;
+    quality = null;
     session = null;
+    if (q) { q.ended = true; }
+    report(q);
     $("wp-audio").srcObject = null;
-    callControls("idle");
-    var st = registeredState();
-    setState(st[0], st[1], st[2]);
+    publish(idleState());
   }
 
   function attachAudio(pc) {
@@ -64,32 +160,116 @@
     if (session) { ev.session.terminate({ status_code: 486 }); return; }  // one call at a time
     session = ev.session;
     var who = session.remote_identity;
-    $("wp-caller").textContent = (who.display_name ? who.display_name + " " : "") +
-      (who.uri && who.uri.user ? "<" + who.uri.user + ">" : "");
-    root.setAttribute("data-caller", who.uri ? who.uri.user : "");
-    session.on("peerconnection", function (e) { attachAudio(e.peerconnection); });
-    session.on("accepted", function () { setState("on_call", null, "ok"); callControls("on_call"); });
-    session.on("confirmed", function () { setState("on_call", null, "ok"); callControls("on_call"); });
-    session.on("hold", function () { setState("on_hold", null, "warn"); });
-    session.on("unhold", function () { setState("on_call", null, "ok"); });
+    quality = { callId: ev.request ? ev.request.getHeader("X-Centrala-Call-Id") : null,
+                pc: null, answeredAt: null, firstAudioMs: null, last: null, ended: false };
+    var q = quality;
+    session.on("peerconnection", function (e) { q.pc = e.peerconnection; attachAudio(e.peerconnection); });
+    if (session.connection) { q.pc = session.connection; attachAudio(session.connection); }
+    function talking() {
+      if (q.answeredAt === null) {
+        q.answeredAt = performance.now();
+        q.pc = q.pc || session.connection;
+        measure(q);
+      }
+      publish({ state: "on_call" });
+    }
+    session.on("accepted", talking);
+    session.on("confirmed", talking);
+    session.on("hold", function () { publish({ state: "on_hold", held: true }); });
+    session.on("unhold", function () { publish({ state: "on_call", held: false }); });
     session.on("ended", endCall);
     session.on("failed", endCall);
-    setState("ringing", null, "warn");
-    callControls("ringing");
+    publish({ state: "ringing", label: null, muted: false, held: false,
+              caller: who.uri ? who.uri.user : "",
+              callerText: (who.display_name ? who.display_name + " " : "") +
+                          (who.uri && who.uri.user ? "<" + who.uri.user + ">" : "") });
   }
 
-  function start(conf) {
+  var ACTIONS = {
+    answer: function () { if (session) { session.answer({ mediaConstraints: { audio: true, video: false } }); } },
+    hangup: function () { if (session) { session.terminate(); } },
+    mute: function () {
+      if (!session) { return; }
+      var muted = session.isMuted().audio;
+      if (muted) { session.unmute({ audio: true }); } else { session.mute({ audio: true }); }
+      publish({ muted: !muted });
+    },
+    hold: function () {
+      if (!session) { return; }
+      if (session.isOnHold().local) { session.unhold(); } else { session.hold(); }
+    },
+    dtmf: function (digit) { if (session && digit) { session.sendDTMF(digit, { transportType: "RFC2833" }); } }
+  };
+
+  function act(name, arg) {
+    if (holder) { ACTIONS[name](arg); } else if (bus) { bus.postMessage({ type: "act", name: name, arg: arg }); }
+  }
+
+  function register() {
     var socket = new JsSIP.WebSocketInterface(conf.ws_url);
     ua = new JsSIP.UA({
       sockets: [socket], uri: conf.sip_uri, authorization_user: conf.username,
       password: conf.password, display_name: conf.display_name, register: true,
       register_expires: 120, session_timers: false, user_agent: "Centrala webphone"
     });
-    ua.on("registered", function () { if (!session) { setState("registered", null, "ok"); } });
-    ua.on("unregistered", function () { if (!session) { setState("unregistered", null, "bad"); } });
-    ua.on("registrationFailed", function () { if (!session) { setState("failed", null, "bad"); } });
+    ua.on("registered", function () { if (!session) { publish({ state: "registered", label: null }); } });
+    ua.on("unregistered", function () { if (!session) { publish({ state: "unregistered", label: null }); } });
+    ua.on("registrationFailed", function () { if (!session) { publish({ state: "failed", label: null }); } });
     ua.on("newRTCSession", onSession);
     ua.start();
+  }
+
+  function unregister() {
+    if (session) { session.terminate(); }
+    if (ua) { ua.stop(); ua = null; }
+  }
+
+  // ---- which tab holds the phone ----
+  function lockName() { return "centrala-webphone:" + conf.username; }
+
+  function hold() {  // called with the lock: this tab is the phone until it is taken
+    holder = true;
+    publish({ state: "starting", label: null });
+    register();
+    return new Promise(function () { /* held until the tab closes or another steals it */ });
+  }
+
+  function wait(steal) {
+    var id = ++requests, options = {};
+    if (steal) { options.steal = true; } else { queued = new AbortController(); options.signal = queued.signal; }
+    navigator.locks.request(lockName(), options, function () { heldBy = id; return hold(); }).catch(function () {
+      if (heldBy !== id) { return; }  // a wait given up for a take-over, not the phone
+      heldBy = 0;  // another tab took the phone over: let it go and wait again
+      holder = false;
+      unregister();
+      publish({ state: "elsewhere", label: null });
+      wait(false);
+    });
+  }
+
+  function takeOver() {
+    if (holder || !navigator.locks) { return; }
+    if (queued) { queued.abort(); queued = null; }
+    wait(true);
+  }
+
+  function elect() {
+    if (!navigator.locks || !window.BroadcastChannel) { holder = true; register(); return; }
+    bus = new BroadcastChannel(lockName());
+    bus.onmessage = function (ev) {
+      var m = ev.data || {};
+      if (m.type === "state" && !holder) {
+        view = m.view; render();
+      } else if (m.type === "hello" && holder) {
+        bus.postMessage({ type: "state", view: view });
+      } else if (m.type === "act" && holder && ACTIONS[m.name]) {
+        ACTIONS[m.name](m.arg);
+      }
+    };
+    view.state = "elsewhere";
+    render();
+    bus.postMessage({ type: "hello" });
+    wait(false);
   }
 
   function pollServer() {
@@ -104,30 +284,18 @@
       .catch(function () { /* the next poll tries again */ });
   }
 
-  $("wp-answer").addEventListener("click", function () {
-    if (!session) { return; }
-    session.answer({ mediaConstraints: { audio: true, video: false } });
-  });
-  $("wp-hangup").addEventListener("click", function () { if (session) { session.terminate(); } });
-  $("wp-mute").addEventListener("click", function () {
-    if (!session) { return; }
-    var muted = session.isMuted().audio;
-    if (muted) { session.unmute({ audio: true }); } else { session.mute({ audio: true }); }
-    toggleLabel(this, !muted);
-  });
-  $("wp-hold").addEventListener("click", function () {
-    if (!session) { return; }
-    var held = session.isOnHold().local;
-    if (held) { session.unhold(); } else { session.hold(); }
-    toggleLabel(this, !held);
-  });
+  $("wp-answer").addEventListener("click", function () { act("answer"); });
+  $("wp-hangup").addEventListener("click", function () { act("hangup"); });
+  $("wp-mute").addEventListener("click", function () { act("mute"); });
+  $("wp-hold").addEventListener("click", function () { act("hold"); });
+  $("wp-takeover").addEventListener("click", takeOver);
   $("wp-keypad").addEventListener("click", function (ev) {
     var digit = ev.target.getAttribute && ev.target.getAttribute("data-dtmf");
-    if (session && digit) { session.sendDTMF(digit, { transportType: "RFC2833" }); }
+    if (digit) { act("dtmf", digit); }
   });
-  window.addEventListener("beforeunload", function () { if (ua) { ua.stop(); } });
+  window.addEventListener("beforeunload", function () { if (holder) { unregister(); } });
 
-  setState("starting");
+  render();
   fetch(root.getAttribute("data-config"), { credentials: "same-origin" })
     .then(function (r) {
       return r.json().then(function (body) {
@@ -135,6 +303,6 @@
         return body;
       });
     })
-    .then(function (conf) { start(conf); pollServer(); window.setInterval(pollServer, 5000); })
-    .catch(function (e) { setState("unregistered", text.no_config, "bad"); error(e.message); });
+    .then(function (c) { conf = c; elect(); pollServer(); window.setInterval(pollServer, 5000); })
+    .catch(function (e) { publish({ state: "unregistered", label: text.no_config }); error(e.message); });
 }());

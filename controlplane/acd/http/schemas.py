@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from controlplane.bus import AGENT_ACTIONS
 from web.schemas.common import MAX_ITEMS, ONE_LINE, Body, Count, Id, Number, SignedInt
@@ -69,3 +69,31 @@ class AgentCommand(Body):
 
     command: Command
     reason: Annotated[str, Field(max_length=MAX_REASON_LEN), ONE_LINE] | None = None
+
+
+class CallQualityBody(Body):
+    """What the webphone measured on its leg of one call (WebRTC ``getStats``)."""
+
+    packets_received: Annotated[int, Field(ge=0, le=100_000_000)]
+    packets_lost: Annotated[int, Field(ge=0, le=100_000_000)]
+    jitter_ms: Annotated[float, Field(ge=0, le=60_000)] | None = None
+    rtt_ms: Annotated[float, Field(ge=0, le=60_000)] | None = None
+    first_audio_ms: Annotated[int, Field(ge=0, le=3_600_000)] | None = None
+    codec: Annotated[str, Field(max_length=32), ONE_LINE] = ""
+
+
+class CallQualityOut(BaseModel):
+    source: str
+    packets_received: int
+    packets_lost: int
+    loss_pct: float | None
+    jitter_ms: float | None
+    rtt_ms: float | None
+    first_audio_ms: int | None
+    codec: str
+    reported_at: str
+
+
+class CallQualityResponse(BaseModel):
+    call_id: str
+    quality: CallQualityOut

@@ -11,6 +11,8 @@ the agent's phones (``acd.webphone``: ``acd.reload`` is an admin's command). A u
 desk phone gets no webphone (409 ``has_desk_phone``; the agent page does not offer one). Every issue of the
 credentials is audited; they never appear in a page's HTML nor in a log line.
 ``GET /api/v1/agents/me/webphone/status`` is the registration alone, for polling.
+``POST /api/v1/agents/me/webphone/calls/<call id>/quality`` keeps what the webphone measured
+on a call that rang it (:mod:`controlplane.models.call_quality`); reporting again replaces it.
 """
 
 from __future__ import annotations
@@ -22,17 +24,23 @@ from typing import Any
 import redis
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext
+from sqlalchemy import select
 
+from controlplane.acd.http.schemas import CallQualityBody, CallQualityResponse
 from controlplane.admin import service as admin_service
 from controlplane.admin import webphone as webphones
 from controlplane.admin.http.common import write
 from controlplane.bus import CONTACTS_KEY, send_webphone_created
 from controlplane.db import transaction
+from controlplane.desktop.wrapup import own_call
 from controlplane.models import PhoneEndpoint
+from controlplane.models.base import utcnow
+from controlplane.models.call_quality import CallQuality
 from controlplane.security import audit
 from dialplan import webphone
+from web.api.responses import responds
 from web.auth import Forbidden, client_address, current_user, login_required
-from web.errors import PanelError
+from web.errors import NotFound, PanelError
 from web.services import services
 from web.validation import validated
 
@@ -145,3 +153,34 @@ def api_my_webphone_status() -> Any:
     if name is None:
         return jsonify({"webphone": None, "registration": None, "contact_status": None})
     return jsonify({"webphone": name, **_registration(name)})
+
+
+@bp.post("/api/v1/agents/me/webphone/calls/<string:call_id>/quality")
+@login_required()
+@validated(body=CallQualityBody)
+@responds(CallQualityResponse)
+def api_my_call_quality(call_id: str, body: CallQualityBody) -> Any:
+    """What your webphone measured on call ``call_id`` (which rang it); 404 for a call
+    that is not your tenant's, 403 for one on another phone."""
+    _own_session_only()
+    me, svc = current_user(), services()
+    if len(call_id) > 128:
+        raise NotFound("no such call in your tenant")
+    with transaction(svc.sessions) as s:
+        phone = webphones.find(s, me.tenant_id, me.id)
+        if phone is None:
+            raise NotFound("you have no webphone")
+        own_call(s, svc.redis, me.tenant_id, [phone.name], call_id)  # 404 / 403
+        row = s.scalar(select(CallQuality).where(CallQuality.call_id == call_id,
+                                                 CallQuality.endpoint == phone.name))
+        if row is None:
+            row = CallQuality(tenant_id=me.tenant_id, call_id=call_id, endpoint=phone.name)
+            s.add(row)
+        row.user_id = me.id
+        row.source = "webphone"
+        for name, value in body.model_dump().items():
+            setattr(row, name, value)
+        row.created_at = utcnow()
+        s.flush()
+        out = row.to_json()
+    return jsonify({"call_id": call_id, "quality": out})

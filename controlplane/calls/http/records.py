@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from controlplane.calls.http.schemas import DEFAULT_PER_PAGE, RecordsQuery
 from controlplane.models import CallRecord, PhoneEndpoint, Role, User
+from controlplane.models.call_quality import CallQuality
 from controlplane.models.desktop import CallWrapup
 from web.auth import CurrentUser
 from web.errors import BadParameter
@@ -39,6 +40,7 @@ class RecordRow:
     record: CallRecord
     agent_name: str | None
     wrapup: CallWrapup | None = None  # the agent's disposition and note (controlplane.desktop)
+    quality: CallQuality | None = None  # what the agent's webphone measured (models.call_quality)
 
     @property
     def answered(self) -> bool:
@@ -73,6 +75,7 @@ class RecordRow:
             "refused_reason": r.refused_reason,
             "disposition": self.wrapup.disposition_code if self.wrapup else None,
             "note": self.wrapup.note if self.wrapup else None,
+            "quality": self.quality.to_json() if self.quality else None,
         }
 
 
@@ -172,8 +175,12 @@ def find_records(s: Session, user: CurrentUser, flt: RecordFilter,
     wrapups = {w.call_id: w for w in s.scalars(select(CallWrapup).where(
         CallWrapup.tenant_id == user.tenant_id,
         CallWrapup.call_id.in_([record.call_id for record, _, _ in found])))} if found else {}
+    qualities = {q.call_id: q for q in s.scalars(select(CallQuality).where(
+        CallQuality.tenant_id == user.tenant_id,
+        CallQuality.call_id.in_([record.call_id for record, _, _ in found])))} if found else {}
     rows = [
-        RecordRow(record, display_name or login, wrapups.get(record.call_id))
+        RecordRow(record, display_name or login, wrapups.get(record.call_id),
+                  qualities.get(record.call_id))
         for record, display_name, login in found
     ]
     return RecordPage(rows, total, flt.page, flt.per_page)

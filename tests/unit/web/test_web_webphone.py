@@ -169,3 +169,60 @@ def test_an_agent_with_a_desk_phone_gets_no_webphone(client, login) -> None:  # 
     assert "webphone.js" not in page and 'id="webphone"' not in page
     status = client.get("/api/v1/agents/me/webphone/status").get_json()
     assert status["webphone"] is None  # none was made
+
+
+def test_the_webphone_reports_how_a_call_sounded(app, client, login, csrf, person, world,  # type: ignore[no-untyped-def]
+                                                 demo_in_polish) -> None:
+    """The quality of a call that rang the webphone is kept beside its record and shown on
+    the call records; another phone's call is 403, another tenant's or no call 404, and
+    bad figures are a 400 naming the field."""
+    from datetime import UTC, datetime
+
+    from controlplane.models import CallRecord
+    from controlplane.models.call_quality import CallQuality
+
+    uid, address = person
+    login(address)
+    headers = {"X-CSRF-Token": csrf(client)}
+    factory = app.extensions["centrala"].sessions
+    try:
+        name = client.get("/api/v1/agents/me/webphone").get_json()["username"]
+        at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        with transaction(factory) as s:
+            for call_id, endpoint, tenant in (("q-mine", name, world.demo_tenant),
+                                              ("q-other", "demo-1001", world.demo_tenant),
+                                              ("q-acme", name, world.acme_tenant)):
+                s.add(CallRecord(call_id=call_id, tenant_id=tenant, direction="inbound",
+                                 status="ended", caller="48600100777", callee="webq",
+                                 caller_channel="PJSIP/x", agent_endpoint=endpoint,
+                                 started_at=at, answered_at=at, ended_at=at))
+        url = "/api/v1/agents/me/webphone/calls/{}/quality"
+        good = {"packets_received": 995, "packets_lost": 5, "jitter_ms": 3.25, "rtt_ms": 41.0,
+                "first_audio_ms": 180, "codec": "opus"}
+        resp = client.post(url.format("q-mine"), json=good, headers=headers)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        assert resp.get_json()["quality"]["loss_pct"] == 0.5
+        again = client.post(url.format("q-mine"), json={**good, "packets_lost": 10},
+                            headers=headers)
+        assert again.get_json()["quality"]["packets_lost"] == 10  # replaced, not added
+        assert client.post(url.format("q-other"), json=good,
+                           headers=headers).status_code == 403
+        assert client.post(url.format("q-acme"), json=good, headers=headers).status_code == 404
+        assert client.post(url.format("nothing"), json=good, headers=headers).status_code == 404
+        bad = client.post(url.format("q-mine"), json={**good, "jitter_ms": -1}, headers=headers)
+        assert bad.status_code == 400 and "jitter_ms" in bad.get_data(as_text=True)
+        with factory() as s:
+            assert s.scalar(select(CallQuality.packets_lost).where(
+                CallQuality.call_id == "q-mine")) == 10
+        page = client.get("/calls/records", query_string={"number": "48600100777"})
+        html = page.get_data(as_text=True)
+        assert "Jakość dźwięku" in html and "straty 1%" in html, html[-3000:]
+        assert "jitter 3,2 ms" in html  # written as Polish writes numbers
+        assert "pierwszy dźwięk po 180 ms" in html and "RTT 41 ms" in html
+    finally:
+        with transaction(factory) as s:
+            s.execute(delete(CallQuality).where(CallQuality.call_id.like("q-%")))
+            from controlplane.models import CallRecord
+            s.execute(delete(CallRecord).where(CallRecord.call_id.in_(
+                ["q-mine", "q-other", "q-acme"])))
+        _cleanup(app, uid)
