@@ -87,6 +87,9 @@ class Settings:
     # CENTRALA_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private/loopback addresses
     # (on-premise receivers, tests); refused by default (controlplane.webhooks.transport).
     webhooks_allow_private: bool = False
+    # CENTRALA_SFTP_ALLOW_PRIVATE=1: recordings may be copied to SFTP servers on private or
+    # loopback addresses (an on-premises archive); by default only public ones
+    sftp_allow_private: bool = False
     secrets_file: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -248,4 +251,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                     or f"{'https' if _flag(env, 'WEB_TLS') else 'http'}://{bind}:"
                     f"{_env(env, 'WEB_PORT', '8080')}").rstrip("/"),
         webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE"),
+        sftp_allow_private=_flag(env, "SFTP_ALLOW_PRIVATE"),
     )

@@ -32,8 +32,9 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
+from controlplane.jobs import recordings_retention, recordings_sftp
 from controlplane.jobs.outbox_drain import run_drain
-from controlplane.jobs.recordings_retention import run_retention
+from controlplane.jobs.periodic import run_every
 from controlplane.jobs.worker import queue
 from controlplane.live import raise_if_cancelled
 from controlplane.logs import setup_logging
@@ -89,7 +90,14 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  # webhook events → deliveries → RQ jobs, retries when due
                  asyncio.create_task(WebhookDispatcher(factory, jobs).run(), name="webhooks"),
                  # recordings past their tenant's retention: the RQ job, once an hour
-                 asyncio.create_task(run_retention(factory, jobs), name="recordings-retention"),
+                 asyncio.create_task(run_every(factory, jobs, recordings_retention.JOB,
+                                               recordings_retention.PREFIX,
+                                               recordings_retention.EVERY_S),
+                                     name="recordings-retention"),
+                 # recordings not yet on their tenant's SFTP server: the RQ job, every minute
+                 asyncio.create_task(run_every(factory, jobs, recordings_sftp.JOB,
+                                               recordings_sftp.PREFIX, recordings_sftp.EVERY_S),
+                                     name="recordings-sftp"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory),
                                                supervision=supervision),

@@ -7,17 +7,13 @@ years of calls is emptied over a few runs, never by one job holding the database
 event written by ``system`` with ``source="retention"`` -- and unlinks the files after each
 tenant's commit. Idempotent: a second run finds nothing more to delete.
 
-Scheduling: :func:`run_retention` is the control plane's loop (started by the daemon beside
-the outbox drain and the webhook dispatcher: the platform's periodic work all lives there)
-that enqueues the job every hour through the job outbox, with one job id per hour, so a
-restarted daemon or a second one never queues the same hour twice and a Redis outage only
-delays it. rq's own scheduler was not chosen: its scheduled jobs live only in Redis, and a
-Redis restarted empty (which the platform survives) would lose the chain.
+Scheduling: the daemon queues it once an hour (:mod:`controlplane.jobs.periodic`).
+A tenant copying its recordings to SFTP (:mod:`controlplane.jobs.recordings_sftp`) keeps
+every recording not copied yet (:func:`controlplane.recordings.store.expired`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.config import load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
-from controlplane.jobs import outbox
-from controlplane.live import raise_if_cancelled
+from controlplane.jobs.periodic import enqueue_period
 from controlplane.models.recording_tags import RecordingPolicy
 from controlplane.recordings import store
 
@@ -38,6 +33,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 EVERY_S = 3600.0
 JOB = "controlplane.jobs.recordings_retention.purge_expired"
+PREFIX = "recordings-retention"
 
 
 def purge_expired(database_url: str | None = None, now: str | None = None,
@@ -71,16 +67,5 @@ def purge_expired(database_url: str | None = None, now: str | None = None,
 
 
 def enqueue_hourly(queue: Queue, factory: sessionmaker[Session], now: datetime) -> None:
-    outbox.enqueue(queue, factory, JOB, job_id=f"recordings-retention-{now:%Y%m%d%H}")
-
-
-async def run_retention(factory: sessionmaker[Session], queue: Queue,
-                        every_s: float = EVERY_S) -> None:
-    """The control plane's loop: the retention job once an hour; ends only when cancelled."""
-    while True:
-        try:
-            await asyncio.to_thread(enqueue_hourly, queue, factory, datetime.now(UTC))
-        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-            raise_if_cancelled()
-            log.exception("recordings retention not queued")
-        await asyncio.sleep(every_s)
+    """What the daemon's loop does once an hour (:func:`controlplane.jobs.periodic.run_every`)."""
+    enqueue_period(queue, factory, JOB, PREFIX, EVERY_S, now)

@@ -39,6 +39,7 @@ from controlplane.models.outbound import OutboundPolicy  # noqa: F401
 from controlplane.models.outbound_routes import OutboundRoute, OutboundRouteTrunk  # noqa: F401
 from controlplane.models.outbox import JobOutbox  # noqa: F401
 from controlplane.models.panel_sessions import PanelSession  # noqa: F401
+from controlplane.models.recording_sftp import RecordingSftp, RecordingUpload  # noqa: F401
 from controlplane.models.recording_tags import (  # noqa: F401
     RecordingExport,
     RecordingPolicy,

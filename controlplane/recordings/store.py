@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from controlplane.models import CallRecord
+from controlplane.models.recording_sftp import RecordingSftp, RecordingUpload
 from controlplane.models.recording_tags import (
     RETENTION_MAX_DAYS,
     TAG_MAX,
@@ -142,9 +143,16 @@ def unlink(files: list[Path]) -> None:
 
 def expired(s: Session, tenant_id: int, days: int, now: datetime,
             limit: int) -> list[CallRecord]:
-    """The tenant's recorded calls that started more than ``days`` days before ``now``."""
-    return list(s.scalars(
-        select(CallRecord).where(CallRecord.tenant_id == tenant_id,
-                                 CallRecord.recording_path.is_not(None),
-                                 CallRecord.started_at < now - timedelta(days=days))
-        .order_by(CallRecord.started_at).limit(limit)))
+    """The tenant's recorded calls that started more than ``days`` days before ``now``;
+    while the tenant copies its recordings to SFTP, only those whose every recording is
+    copied (nothing is deleted before the tenant's archive has it)."""
+    stmt = select(CallRecord).where(CallRecord.tenant_id == tenant_id,
+                                    CallRecord.recording_path.is_not(None),
+                                    CallRecord.started_at < now - timedelta(days=days))
+    if s.scalar(select(RecordingSftp.enabled).where(RecordingSftp.tenant_id == tenant_id)):
+        uncopied = (select(CallRecording.call_id)
+                    .outerjoin(RecordingUpload, RecordingUpload.recording_id == CallRecording.id)
+                    .where(CallRecording.tenant_id == tenant_id,
+                           RecordingUpload.uploaded_at.is_(None)))
+        stmt = stmt.where(CallRecord.call_id.not_in(uncopied))
+    return list(s.scalars(stmt.order_by(CallRecord.started_at).limit(limit)))

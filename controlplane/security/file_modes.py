@@ -32,7 +32,7 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 SHARED_DIR = 0o750  # the runtime folder: the Asterisk group may walk through it
 # Folders of ours under the runtime folder whose whole content is private.
-PRIVATE_TREES = ("log", "run", "redis", "baresip", "tls", "backups")
+PRIVATE_TREES = ("log", "run", "redis", "baresip", "tls", "backups", "sftp")
 PRIVATE_FILES = ("secrets.json", "demo-login.txt")
 # Asterisk's own trees (owned by its user): fix_ownership handles them.
 ASTERISK_TREES = ("platform", "lab")

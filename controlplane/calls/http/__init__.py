@@ -6,7 +6,8 @@
 * :mod:`.recordings` -- recordings under ``/api/v1/recordings``: list, metadata, audio
   (blueprint ``recordings_api``), with the records' scope.
 * :mod:`.recordings_pages` -- the recordings app's page (blueprint ``recordings``); its
-  search is :mod:`.recordings_search`; tags, deletion and retention :mod:`.recordings_manage`.
+  search is :mod:`.recordings_search`; tags, deletion and retention :mod:`.recordings_manage`; the copy
+  to the tenant's SFTP server :mod:`.recordings_sftp`.
 * :mod:`.records` -- the call-records query: filter, scope (own endpoints), pages.
 * :mod:`.live` -- live calls and their event stream, read from the daemon's Redis mirror.
 
@@ -26,7 +27,9 @@ from controlplane.calls.http import (
     recordings_export,
     recordings_manage,
     recordings_pages,
+    recordings_sftp,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp, recordings_pages.bp,
-                                     recordings_manage.bp, recordings_export.bp)
+                                     recordings_manage.bp, recordings_export.bp,
+                                     recordings_sftp.bp)
