@@ -20,12 +20,15 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import soundfile
+from cutproxy import CutProxy
 from helpers import duration_s, free_port, tone_ratio, tone_share, until
 from labtools import CALLER_TONE, ended_record, reload_acd, session_factory, unique_caller
 from sqlalchemy import delete, select
@@ -239,12 +242,18 @@ def microphone(tmp_path: Path) -> Path:
     return mic
 
 
-def launch(pw, mic: Path):  # type: ignore[no-untyped-def]
-    return pw.chromium.launch(executable_path=CHROMIUM, args=[
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}",
-        "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
-        "--autoplay-policy=no-user-gesture-required"])
+def launch(pw, mic: Path, proxy: str | None = None):  # type: ignore[no-untyped-def]
+    """Chromium with a fake microphone; ``proxy`` ("127.0.0.1:port", "host:port" of the
+    panel): the browser's other connections (the SIP WebSocket) go through a proxy."""
+    args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}",
+            "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
+            "--autoplay-policy=no-user-gesture-required"]
+    if proxy:
+        through, panel = proxy.split(",")
+        # loopback is never proxied unless "<-loopback>" says so; the panel stays direct
+        args += [f"--proxy-server=http://{through}", f"--proxy-bypass-list=<-loopback>;{panel}"]
+    return pw.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
 def agent_page(context, w: World, login: bool = True):  # type: ignore[no-untyped-def]
@@ -345,6 +354,84 @@ def test_one_registration_across_tabs_driven_from_any(world: World, tmp_path: Pa
                   what="Asterisk's one contact after the phone tab closed")
         finally:
             browser.close()
+
+
+def _tail(path: Path, seconds: float, out: Path) -> Path:
+    """The last ``seconds`` of a recording, as a file of its own."""
+    audio, rate = soundfile.read(str(path), always_2d=True)
+    soundfile.write(str(out), audio[-int(seconds * rate):], rate)
+    return out
+
+
+def test_a_call_survives_a_10_s_network_cut(world: World, tmp_path: Path) -> None:
+    """The browser's network is cut for 10 s during a call (its SIP WebSocket runs through
+    a proxy that drops every connection and refuses new ones): the page sees the cut,
+    registers again within 5 s of the network's return, renegotiates the call (re-INVITE,
+    ICE restart), and audio flows both ways afterwards."""
+    w, settings = world, world.settings
+    proxy = CutProxy()
+    panel = w.base.split("//", 1)[1]
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, microphone(tmp_path), f"127.0.0.1:{proxy.port},{panel}")
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="pl-PL")
+            page = agent_page(context, w)
+            root = page.locator("#webphone")
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
+                  interval=0.5, what="the webphone registered")
+            page.reload()
+            until(lambda: page.evaluate(ME_JS)["status"] is not None, timeout=20,
+                  interval=0.5, what="the ACD knowing the agent")
+            if page.evaluate(ME_JS)["status"] == "logged_out":
+                page.locator("form:has(input[name=command][value=login]) button").click()
+                page.wait_for_load_state()
+            root = page.locator("#webphone")
+            until(lambda: page.evaluate(ME_JS)["status"] == "ready"
+                  and page.evaluate(ME_JS)["reachable"] is True, timeout=40, interval=0.5,
+                  what="the agent ready with the webphone reachable")
+            caller = unique_caller()
+            lab_id = labcall.call(settings, labcall.CallSpec(  # type: ignore[arg-type]
+                did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=60))
+            until(lambda: root.get_attribute("data-state") == "ringing", timeout=30,
+                  interval=0.2, what="the webphone ringing")
+            page.click("#wp-answer")
+            until(lambda: root.get_attribute("data-state") == "on_call", timeout=15,
+                  interval=0.2, what="the call answered")
+            assert page.evaluate(HEARD_JS, CALLER_TONE) > 30, "no audio before the cut"
+            assert proxy.tunnels >= 1, "the SIP WebSocket did not go through the proxy"
+            proxy.cut()
+            until(lambda: root.get_attribute("data-network") == "down", timeout=10,
+                  interval=0.2, what="the page seeing its connection cut")
+            cut_at = time.monotonic()
+            until(lambda: time.monotonic() - cut_at >= 10, timeout=15, interval=0.5,
+                  what="ten seconds of network cut")
+            proxy.restore()
+            back_at = time.monotonic()
+            until(lambda: root.get_attribute("data-network") == "up", timeout=10,
+                  interval=0.1, what="the WebSocket connected again")
+            until(lambda: root.get_attribute("data-recovered") is not None, timeout=10,
+                  interval=0.1, what="the call renegotiated (re-INVITE, ICE restart)")
+            recovered_s = time.monotonic() - back_at
+            assert root.get_attribute("data-state") == "on_call"
+            until(lambda: root.get_attribute("data-server") == "registered", timeout=5,
+                  interval=0.2,
+                  what="Asterisk seeing the webphone registered within 5 s of the return")
+            print(f"network back → call renegotiated in {recovered_s:.1f} s")
+            assert page.evaluate(HEARD_JS, CALLER_TONE) > 30, "no audio after the cut"
+            until(lambda: time.monotonic() - back_at >= 4, timeout=10, interval=0.5,
+                  what="four seconds of the browser's tone to the caller after the cut")
+            page.click("#wp-hangup")
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=15,
+                  interval=0.2, what="the webphone idle after hanging up")
+        finally:
+            browser.close()
+            proxy.close()
+    _, caller_heard = labcall.recordings(settings, lab_id)  # type: ignore[arg-type]
+    until(lambda: caller_heard.exists() and duration_s(caller_heard) > 15, timeout=20,
+          what="the caller's recording")
+    tail = _tail(caller_heard, 3.0, tmp_path / "tail.wav")
+    assert tone_share(tail, BROWSER_TONE) > 0.5, "the caller does not hear the browser after the cut"
 
 
 @dataclass(frozen=True)

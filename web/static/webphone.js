@@ -18,6 +18,11 @@
 // steals the lock (never during a call): the old tab unregisters and waits again. When
 // the phone tab closes, the lock passes to the next tab, which registers.
 //
+// Network cuts: JsSIP reconnects its WebSocket every 1–3 s and registers again on its own;
+// a call that was up when the connection dropped is renegotiated once it is back (a
+// re-INVITE with an ICE restart): Asterisk learns the new connection for the dialog and
+// the media path is checked again, so a laptop that changed networks keeps its call.
+//
 // Call quality: the phone tab measures each answered call with WebRTC statistics: the
 // time from the answer to the first audio received (dead air), and at the end packets
 // received and lost, jitter and round trip; it reports them for the call's record
@@ -210,7 +215,23 @@
     ua = new JsSIP.UA({
       sockets: [socket], uri: conf.sip_uri, authorization_user: conf.username,
       password: conf.password, display_name: conf.display_name, register: true,
-      register_expires: 120, session_timers: false, user_agent: "Centrala webphone"
+      register_expires: 120, session_timers: false, user_agent: "Centrala webphone",
+      connection_recovery_min_interval: 1, connection_recovery_max_interval: 3
+    });
+    var cut = false;
+    ua.on("disconnected", function () {
+      cut = true;
+      if (!session) { publish({ state: "unregistered", label: null }); }
+      root.setAttribute("data-network", "down");
+    });
+    ua.on("connected", function () {
+      root.setAttribute("data-network", "up");
+      if (cut && session && session.isEstablished()) {
+        session.renegotiate({ rtcOfferConstraints: { iceRestart: true } }, function () {
+          root.setAttribute("data-recovered", String(Date.now()));
+        });
+      }
+      cut = false;
     });
     ua.on("registered", function () { if (!session) { publish({ state: "registered", label: null }); } });
     ua.on("unregistered", function () { if (!session) { publish({ state: "unregistered", label: null }); } });
