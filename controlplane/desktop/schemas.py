@@ -37,6 +37,7 @@ class SettingsBody(Body):
 
     screen_pop_url: Annotated[str, Field(max_length=URL_MAX), ONE_LINE] | None = None
     screen_pop_mode: Annotated[str, Field(pattern=r"^(tab|iframe)$")] = "tab"
+    supervision_notice: bool = False  # tell agents when a supervisor joins their call
 
 
 class QuickContactBody(Body):
@@ -116,3 +117,4 @@ class DispositionList(BaseModel):
 class SettingsOut(BaseModel):
     screen_pop_url: str | None
     screen_pop_mode: str
+    supervision_notice: bool

@@ -70,4 +70,6 @@ class DesktopSettings(Base):
         ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
     screen_pop_url: Mapped[str | None] = mapped_column(String(URL_MAX))
     screen_pop_mode: Mapped[str] = mapped_column(String(8), default="tab")
+    # the agent is told, on the desktop card, when a supervisor listens, whispers or barges
+    supervision_notice: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

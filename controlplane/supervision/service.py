@@ -18,7 +18,8 @@ executor. The phone's StasisStart (it answered) connects the session; its hang-u
 current snoop's end (its agent leg is gone) or the call's end (the call service's end hook)
 ends it. Ending only removes the session's own objects, in a task of its own, so monitoring
 never delays the call's hang-up or the agent's state. Every start, switch and end is a row
-change and an audit line (:mod:`.store`).
+change and an audit line (:mod:`.store`), and a ``supervision.changed`` event on
+``centrala:events`` (the agent's desktop card shows it when the tenant tells its agents).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from controlplane.engine import commands as c
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
 from controlplane.errors import CentralaError
+from controlplane.live import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
 from controlplane.supervision import orphans, plan, store
 from controlplane.supervision.exceptions import (
     AlreadySupervising,
@@ -186,6 +188,8 @@ class SupervisionService:
                 else:  # still ringing: the mode is applied when the phone answers
                     self.sessions[session_id] = replace(s, mode=mode)
                 await asyncio.to_thread(store.change_mode, self.db, session_id, mode, actor)
+                await self._announce(self.sessions[session_id], "active" if s.answered
+                                     else "dialing")
             return {"ok": True, "session_id": session_id, "mode": mode,
                     "state": "active" if s.answered else "dialing"}
 
@@ -227,6 +231,7 @@ class SupervisionService:
                 self._spawn(self._end(session_id, "call_ended", "controlplane"))
                 return
         await asyncio.to_thread(store.mark_active, self.db, session_id)
+        await self._announce(s, "active")
 
     def _call_ended(self, call_id: str, state: CallState | None, cause: int) -> None:
         """The call service's end hook (sync, under the call's lock): only schedules."""
@@ -271,6 +276,17 @@ class SupervisionService:
             await asyncio.to_thread(store.end_session, self.db, session_id, reason, actor)
         except Exception as err:  # noqa: BLE001 - the sweep closes it after a restart
             log.warning("supervision %s: row not closed: %s", session_id, err)
+        await self._announce(s, "ended")
+
+    async def _announce(self, s: plan.Session, state: str) -> None:
+        """Wake the agent's desktop card (it reads the session's row itself)."""
+        try:
+            await self.calls.redis.xadd(EVENTS_STREAM, event_fields(
+                "supervision.changed", tenant_id=s.tenant_id, call_id=s.call_id,
+                session_id=s.session_id, mode=s.mode, state=state),
+                maxlen=EVENTS_MAXLEN, approximate=True)
+        except Exception as err:  # noqa: BLE001 - a notice, never a reason to fail supervision
+            log.info("supervision %s: event not sent: %s", s.session_id, err)
 
     async def quietly(self, cmd: c.Command) -> None:
         """Run ``cmd``; a failure (the object is gone already) is no matter."""

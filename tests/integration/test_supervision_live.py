@@ -26,6 +26,7 @@ starts, besides what each phone heard.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -262,6 +263,17 @@ def test_listen_whisper_barge_without_redialling_then_the_call_ends_the_session(
             select(SecurityEvent).where(SecurityEvent.kind.like("supervision.%"))
             .order_by(SecurityEvent.id))]
     assert [kinds.count(sid) for sid in (first, second, third)] == [2, 3, 4]
+
+    # every connect, switch and end woke the agents' desktop cards (supervision.changed)
+    client = redis.Redis.from_url(w.platform.settings.redis_url_for("web"))
+    try:
+        changes = [json.loads(f[b"data"]) for _, f in client.xrange(bus.EVENTS_STREAM)]
+    finally:
+        client.close()
+    third_changes = [(e["mode"], e["state"]) for e in changes
+                     if e.get("type") == "supervision.changed" and e["session_id"] == third]
+    assert third_changes == [("whisper", "active"), ("barge", "active"), ("listen", "active"),
+                             ("listen", "ended")], third_changes
 
 
 def test_a_control_plane_killed_mid_session_leaves_no_snoop_on_the_customer(

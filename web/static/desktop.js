@@ -139,6 +139,9 @@
       if (camp) pairs($("dk-campaign"), { campaign: camp.campaign, attempts: camp.attempts,
         state: camp.state, last_outcome: camp.last_outcome, priority: camp.priority });
       paintContact(call);
+      const sv = call.supervised;  // only when the tenant tells its agents
+      $("dk-supervised").hidden = !sv;
+      $("dk-supervised").textContent = sv ? (words["supervised_" + sv.mode] || sv.mode).replace("{name}", sv.by) : "";
       if (!wrapCall || wrapCall.call_id !== call.call_id) {
         wrapCall = call;
         $("dk-note").value = call.wrapup ? call.wrapup.note : "";
@@ -151,6 +154,7 @@
         screenPop(call.screen_pop_url, doc.screen_pop_mode);
       }
     } else {
+      $("dk-supervised").hidden = true;
       const st = doc.agent && doc.agent.status;
       $("dk-status").textContent = words.idle + (st ? " · " + (statusLabels[st] || st) : "");
       $("dk-status").className = "badge status-" + (st || "logged_out");

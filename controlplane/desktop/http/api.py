@@ -217,7 +217,7 @@ def retire_disposition(code: str) -> Any:
     return "", 204
 
 
-def save_settings(url: str | None, mode: str) -> DesktopSettings:
+def save_settings(url: str | None, mode: str, supervision_notice: bool = False) -> DesktopSettings:
     user = current_user()
     template = screen_pop.validate(url)
     if mode not in ("tab", "iframe"):
@@ -228,9 +228,11 @@ def save_settings(url: str | None, mode: str) -> DesktopSettings:
             row = DesktopSettings(tenant_id=user.tenant_id)
             s.add(row)
         row.screen_pop_url, row.screen_pop_mode = template, mode
+        row.supervision_notice = supervision_notice
         audit.record(s, "desktop.settings", tenant_id=user.tenant_id, actor=user.address,
                      source="panel", detail={"screen_pop_url": template or "",
-                                             "screen_pop_mode": mode})
+                                             "screen_pop_mode": mode,
+                                             "supervision_notice": supervision_notice})
         s.flush()
         s.expunge(row)
         return row
@@ -244,7 +246,8 @@ def settings_get() -> Any:
     with services().sessions() as s:
         row = settings_of(s, current_user().tenant_id)
         return jsonify({"screen_pop_url": row.screen_pop_url if row else None,
-                        "screen_pop_mode": row.screen_pop_mode if row else "tab"})
+                        "screen_pop_mode": row.screen_pop_mode if row else "tab",
+                        "supervision_notice": bool(row and row.supervision_notice)})
 
 
 @bp.put("/desktop/settings")
@@ -252,6 +255,8 @@ def settings_get() -> Any:
 @validated(body=SettingsBody)
 @responds(SettingsOut)
 def settings_put(body: SettingsBody) -> Any:
-    """``{"screen_pop_url": "https://crm.example/?phone={number}", "screen_pop_mode": "tab"}``."""
-    row = save_settings(body.screen_pop_url, body.screen_pop_mode)
-    return jsonify({"screen_pop_url": row.screen_pop_url, "screen_pop_mode": row.screen_pop_mode})
+    """``{"screen_pop_url": "https://crm.example/?phone={number}", "screen_pop_mode": "tab",
+    "supervision_notice": false}``."""
+    row = save_settings(body.screen_pop_url, body.screen_pop_mode, body.supervision_notice)
+    return jsonify({"screen_pop_url": row.screen_pop_url, "screen_pop_mode": row.screen_pop_mode,
+                    "supervision_notice": row.supervision_notice})

@@ -4,7 +4,8 @@
 the tenant's region, dispositions and screen pop) and caches the database part of the
 current call by call id (:func:`controlplane.desktop.interaction.details`), so the stream
 reads only Redis (and one small query for the agent's status) on each event, and the
-database part again at most every :data:`DETAILS_TTL_S`.
+database part again at most every :data:`DETAILS_TTL_S`. When the tenant tells its agents
+they are supervised, one more small query per build while a call is up: who supervises it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlplane.acd.http.board import agent_row
@@ -24,6 +26,7 @@ from controlplane.desktop import interaction, screen_pop
 from controlplane.desktop.wrapup import tenant_dispositions
 from controlplane.models import User
 from controlplane.models.desktop import DesktopSettings
+from controlplane.models.supervision import SupervisionSession
 from web.auth import CurrentUser
 
 
@@ -44,6 +47,7 @@ class Card:
     dispositions: list[dict[str, str]]
     pop_template: str | None
     pop_mode: str
+    supervision_notice: bool = False
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
     _read_at: float = 0.0
 
@@ -56,7 +60,8 @@ class Card:
             dispositions=[{"code": d.code, "label": d.label or d.code}
                           for d in tenant_dispositions(s, user.tenant_id)],
             pop_template=st.screen_pop_url if st else None,
-            pop_mode=st.screen_pop_mode if st else "tab")
+            pop_mode=st.screen_pop_mode if st else "tab",
+            supervision_notice=bool(st and st.supervision_notice))
 
     def forget(self, call_id: str) -> None:
         self._details.pop(call_id, None)
@@ -84,8 +89,24 @@ class Card:
         part["screen_pop_url"] = (screen_pop.fill(
             self.pop_template, number=part["number"], call_id=call.call_id,
             queue=part.get("queue")) if self.pop_template else None)
+        if self.supervision_notice:  # read on every build: a session starts at any moment
+            part["supervised"] = supervised(s, self.user.tenant_id, call.call_id)
         out["call"] = part
         return out
+
+
+def supervised(s: Session, tenant_id: int, call_id: str) -> dict[str, str] | None:
+    """Who supervises the call now and how (a connected session), for the agent's notice."""
+    row = s.execute(select(SupervisionSession.mode, User.display_name, User.login)
+                    .outerjoin(User, User.id == SupervisionSession.supervisor_id)
+                    .where(SupervisionSession.tenant_id == tenant_id,
+                           SupervisionSession.call_id == call_id,
+                           SupervisionSession.state == "active")
+                    .order_by(SupervisionSession.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    mode, name, login = row
+    return {"mode": mode, "by": name or login or ""}
 
 
 def stable(doc: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def _page(errors: dict[str, str], values: dict[str, Any] | None = None) -> Any:
         st = settings_of(s, user.tenant_id)
         rows = [{"code": d.code, "label": d.label} for d in tenant_dispositions(s, user.tenant_id)]
     shown = values or {"screen_pop_url": st.screen_pop_url if st else "",
-                       "screen_pop_mode": st.screen_pop_mode if st else "tab"}
+                       "screen_pop_mode": st.screen_pop_mode if st else "tab",
+                       "supervision_notice": bool(st and st.supervision_notice)}
     return render_template("admin_desktop.html", values=shown, dispositions=rows,
                            errors=errors), 422 if errors else 200
 
@@ -80,9 +81,11 @@ def index() -> Any:
 @login_required(Role.ADMIN)
 def save() -> Any:
     values = {"screen_pop_url": request.form.get("screen_pop_url", ""),
-              "screen_pop_mode": request.form.get("screen_pop_mode", "tab")}
+              "screen_pop_mode": request.form.get("screen_pop_mode", "tab"),
+              "supervision_notice": request.form.get("supervision_notice") == "on"}
     try:
-        save_settings(values["screen_pop_url"], values["screen_pop_mode"])
+        save_settings(values["screen_pop_url"], values["screen_pop_mode"],
+                      values["supervision_notice"])
     except InvalidField as err:
         return _page({err.field: _("Not a safe screen-pop address: it must start with "
                                    "https:// or http://, name a host and use only "

@@ -16,8 +16,9 @@ from controlplane.db import transaction
 from controlplane.desktop import screen_pop
 from controlplane.desktop.exceptions import InvalidField
 from controlplane.desktop.interaction import national
-from controlplane.models import CallRecord, Contact, ContactPhone
+from controlplane.models import CallRecord, Contact, ContactPhone, User
 from controlplane.models.desktop import CallDisposition, CallWrapup, DesktopSettings
+from controlplane.models.supervision import SupervisionSession
 from controlplane.seed import DEMO_DOMAIN
 
 ADMIN = f"admin@{DEMO_DOMAIN}"
@@ -293,6 +294,42 @@ def test_screen_pop_setting_api_and_card(client, login, csrf, world, redis_clien
     assert "frame-src https://crm.example" in page.headers["Content-Security-Policy"]
 
 
+def test_agents_are_told_of_supervision_when_the_tenant_wants(client, login, csrf, world,
+                                                              redis_client, desk):
+    """Off by default: the card says nothing. On: a connected session shows who supervises
+    and how; a ringing or ended one shows nothing."""
+    factory = client.application.extensions["centrala"].sessions
+    with transaction(factory) as s:
+        admin = s.scalar(select(User).where(User.login == "admin",
+                                            User.tenant_id == world.demo_tenant))
+        row = SupervisionSession(tenant_id=world.demo_tenant, supervisor_id=admin.id,
+                                 call_id=desk["call_id"], phone="demo-1009", mode="whisper",
+                                 state="active")
+        s.add(row)
+        s.flush()
+        session_id = row.id
+    try:
+        put_live(redis_client, desk["call_id"], world.demo_tenant, world.agent1_endpoint,
+                 started=desk["started"])
+        login(AGENT1)
+        assert "supervised" not in interaction(client)["call"]  # the tenant did not ask
+        client.post("/logout", data={"csrf_token": csrf(client)})
+        login(ADMIN)
+        ok = client.put("/api/v1/desktop/settings", json={"supervision_notice": True},
+                        headers={"X-CSRF-Token": csrf(client)})
+        assert ok.status_code == 200 and ok.get_json()["supervision_notice"] is True
+        client.post("/logout", data={"csrf_token": csrf(client)})
+        login(AGENT1)
+        supervised = interaction(client)["call"]["supervised"]
+        assert supervised["mode"] == "whisper" and supervised["by"]
+        with transaction(factory) as s:
+            s.get(SupervisionSession, session_id).state = "ended"
+        assert interaction(client)["call"]["supervised"] is None
+    finally:
+        with transaction(factory) as s:
+            s.execute(delete(SupervisionSession).where(SupervisionSession.id == session_id))
+
+
 # ---- pages ----
 
 def test_agent_page_has_the_card_in_polish(client, login, demo_in_polish, desk):
@@ -308,10 +345,16 @@ def test_admin_desktop_page(client, login, csrf, demo_in_polish, desk):
     page = client.get("/admin/desktop")
     assert page.status_code == 200
     assert "Sprzedane" in page.get_data(as_text=True)
+    assert "Informuj konsultantów, gdy przełożony słucha" in page.get_data(as_text=True)
     resp = client.post("/admin/desktop", data={"csrf_token": csrf(client),
                                                "screen_pop_url": "javascript:alert(1)",
                                                "screen_pop_mode": "tab"})
     assert resp.status_code == 422
+    saved = client.post("/admin/desktop", data={"csrf_token": csrf(client), "screen_pop_url": "",
+                                                "screen_pop_mode": "tab",
+                                                "supervision_notice": "on"})
+    assert saved.status_code == 302
+    assert client.get("/api/v1/desktop/settings").get_json()["supervision_notice"] is True
 
 
 def test_admin_desktop_page_is_for_admins(client, login, desk):
