@@ -38,6 +38,7 @@ from controlplane.db import transaction
 from controlplane.models import Did, PhoneEndpoint, Role, Tenant, Trunk, User
 from controlplane.models.acd import Queue, QueueMember
 from controlplane.models.call_quality import CallQuality
+from controlplane.models.desktop import CallDisposition, CallWrapup
 from controlplane.passwords import hash_password
 from controlplane.seed import DEMO_DOMAIN, LAB_TRUNK
 from dialplan import labcall
@@ -100,6 +101,9 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
         s.execute(delete(Did).where(Did.number == DID))
         trunk_id = s.scalar(select(Trunk.id).where(Trunk.name == LAB_TRUNK))
         s.add(Did(tenant_id=tenant_id, number=DID, trunk_id=trunk_id, queue_id=queue.id))
+        if s.scalar(select(CallDisposition).where(CallDisposition.tenant_id == tenant_id,
+                                                  CallDisposition.code == "sold")) is None:
+            s.add(CallDisposition(tenant_id=tenant_id, code="sold", label="Sprzedane"))
         user_id = user.id
     reload_acd(platform, tenant_id)
     port = free_port()
@@ -126,6 +130,8 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
         log.close()
         with transaction(factory) as s:
             s.execute(delete(Did).where(Did.number == DID))
+            s.execute(delete(CallDisposition).where(CallDisposition.tenant_id == tenant_id,
+                                                    CallDisposition.code == "sold"))
             s.execute(delete(Queue).where(Queue.tenant_id == tenant_id, Queue.name == "webq"))
             s.execute(delete(PhoneEndpoint).where(PhoneEndpoint.user_id == user_id))
             s.execute(delete(User).where(User.id == user_id))
@@ -212,12 +218,22 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
             until(lambda: root.get_attribute("data-quality-sent") is not None, timeout=15,
                   interval=0.2, what="the webphone reporting the call's quality")
             assert root.get_attribute("data-quality-sent") == "ok"
+            # 7. the agent disposes the call on the card it just ended
+            until(lambda: page.locator("#dk-wrapup").is_visible(), timeout=10, interval=0.2,
+                  what="the wrap-up form after the call")
+            page.select_option("#dk-disposition", "sold")
+            page.fill("#dk-note", "webphone call")
+            page.click("#dk-wrapup button[type=submit]")
+            until(lambda: (page.locator("#dk-saved").text_content() or "").strip() != "",
+                  timeout=10, interval=0.2, what="the wrap-up saved")
         finally:
             browser.close()
-    # 7. the call record: answered by the webphone, from the queue; audio both ways
+    # 8. the call record: answered by the webphone, from the queue, disposed; audio both ways
     row = ended_record(_Platform(settings), caller, timeout=60)
     with session_factory_of(settings)() as s:
         quality = s.scalar(select(CallQuality).where(CallQuality.call_id == row.call_id))
+        wrap = s.scalar(select(CallWrapup).where(CallWrapup.call_id == row.call_id))
+    assert wrap is not None and (wrap.disposition_code, wrap.note) == ("sold", "webphone call")
     assert quality is not None and quality.endpoint == name and quality.source == "webphone"
     assert quality.packets_received > 100 and quality.jitter_ms is not None
     assert quality.first_audio_ms is not None and 0 <= quality.first_audio_ms < 5000
