@@ -5,7 +5,9 @@ day's logs, 200 agents, 150 callers waiting, a campaign, and the panel as ``pyth
 serves it, counting its SQL statements), then for 1, 50 and 500 viewers (aiohttp clients,
 one API token) appends an answered call to the queue log every ~2 s and measures, per
 viewer, the time from the row's commit to the first board showing it (the update latency),
-and the panel's SQL statements per second over the same window. Printed: p50/p95/max
+and the panel's SQL statements per second over the same window. Each change is announced on
+the daemon's events stream after its rows, as the ACD does (``--no-events``: rows only, the
+wallboard's timed refresh alone). Printed: p50/p95/max
 latency and queries/s per viewer count, and their ratios against the 1-viewer baseline of
 the same run. The goal: p95 under 1 s, queries/s flat.
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from wallboard_floor import Floor, start_floor  # noqa: E402
 
+from controlplane.bus import EVENTS_MAXLEN, EVENTS_STREAM, event_fields  # noqa: E402
 from controlplane.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from controlplane.models.acd import QueueLog  # noqa: E402
 
@@ -69,16 +72,23 @@ def queries(floor: Floor) -> tuple[int, int]:
         return 0, 0
 
 
-def answer_one(factory, floor: Floor, n: int) -> None:  # type: ignore[no-untyped-def]
+def answer_one(factory, floor: Floor, n: int, announce: bool) -> None:  # type: ignore[no-untyped-def]
+    """What the ACD does when an agent answers: the queue-log rows, then (``announce``) the
+    event on the daemon's stream, which the panel's wallboard wakes on."""
     now = datetime.now(UTC)
     with transaction(factory) as s:
         for kind in ("enter", "answer"):
             s.add(QueueLog(tenant_id=floor.tenant_id, queue_id=floor.queue_ids[0],
                            interaction_id=f"load-{n}", kind=kind, at=now,
                            user_id=floor.agent_ids[0] if kind == "answer" else None))
+    if announce:
+        floor.redis.xadd(EVENTS_STREAM, event_fields("queue.answered", tenant_id=floor.tenant_id,
+                                                     call_id=f"load-{n}"),
+                         maxlen=EVENTS_MAXLEN, approximate=True)
 
 
-async def round_of(floor: Floor, factory, viewers: int, changes: int, base_n: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def round_of(floor: Floor, factory, viewers: int, changes: int, base_n: int,  # type: ignore[no-untyped-def]
+                   announce: bool = True) -> dict[str, float]:
     url = floor.base + "/api/v1/wallboard/stream"
     conn = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -91,7 +101,7 @@ async def round_of(floor: Floor, factory, viewers: int, changes: int, base_n: in
             latencies: list[float] = []
             q0, t0 = queries(floor), time.monotonic()
             for k in range(changes):
-                await asyncio.to_thread(answer_one, factory, floor, base_n + k)
+                await asyncio.to_thread(answer_one, factory, floor, base_n + k, announce)
                 committed = time.monotonic()
                 target = start_answered + k + 1
                 deadline = committed + 15
@@ -123,13 +133,16 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=8)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--waiting", type=int, default=150)
+    parser.add_argument("--no-events", action="store_true",
+                        help="write the rows without the daemon's event: the timed refresh only")
     args = parser.parse_args()
     floor = start_floor(agents=args.agents, waiting=args.waiting)
     factory = make_sessionmaker(make_engine(floor.db_url))
     try:
         rows = []
         for i, n in enumerate(int(x) for x in args.viewers.split(",")):
-            rows.append(asyncio.run(round_of(floor, factory, n, args.changes, 1000 * i)))
+            rows.append(asyncio.run(round_of(floor, factory, n, args.changes, 1000 * i,
+                                             announce=not args.no_events)))
             print(f"{n} viewers done", file=sys.stderr, flush=True)
     finally:
         floor.stop()

@@ -34,10 +34,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from controlplane.acd.http.board import STATUSES
 from controlplane.acd.http.wallboard_alerts import KIND_LABELS
-from controlplane.acd.http.wallboard_cache import WallboardCache, board_stream
+from controlplane.acd.http.wallboard_cache import EventWaker, WallboardCache, board_stream
 from controlplane.acd.http.wallboard_source import WallboardSource
 from controlplane.api_access import store as api_tokens
 from controlplane.api_access.tokens import bearer_secret
+from controlplane.bus import EVENTS_STREAM
 from controlplane.models import Role
 from web.api.responses import responds
 from web.auth import current_user, login_required, session_still_live
@@ -79,6 +80,8 @@ def board_cache(app: Flask | None = None) -> WallboardCache:
                 cache = WallboardCache(source.compute,
                                        refresh_s=app.config.get("WALLBOARD_REFRESH_S", 1.0))
                 app.extensions[EXTENSION] = cache
+                if app.config.get("WALLBOARD_WAKE_ON_EVENTS", True):
+                    EventWaker(svc.redis, cache, EVENTS_STREAM).start()
     return cache
 
 

@@ -8,6 +8,15 @@ tenant's lock, while the others wait on that lock and then find it fresh. So a t
 figures cost at most one computation (a few small queries) per ``refresh_s`` however many
 screens watch: the database load grows with tenants watched, not with viewers.
 
+Waking on events: :class:`EventWaker`, one thread per panel process, reads the daemon's
+events stream (agent status, queue and call events, each naming its tenant; the ACD
+publishes them after writing the rows the figures are read from) and *pokes* the tenant's
+board: it is recomputed as soon as it is at least ``min_interval_s`` old, rather than at
+the next ``refresh_s``. A change reaches the screens in tens of milliseconds instead of up
+to a refresh later, and an event storm still costs at most one computation per
+``min_interval_s`` per tenant. The timed refresh stays, for what no event announces (the
+clock moving the day's figures, a Redis outage).
+
 :func:`board_stream` is one viewer's server-sent events: the current board first, then
 each newer version (``event: board``, ``id:`` the version), keep-alives between. It
 waits on the cache's condition (woken when any viewer's refresh produced a new version,
@@ -22,6 +31,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +56,14 @@ class WallboardCache:
     """Boards by tenant (see the module docstring)."""
 
     def __init__(self, compute: Callable[[int], dict[str, Any]], *, refresh_s: float = 1.0,
+                 min_interval_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.compute = compute
         self.refresh_s = refresh_s
+        self.min_interval_s = min(min_interval_s, refresh_s)
         self.clock = clock
         self._entries: dict[int, Entry] = {}
+        self._poked: set[int] = set()  # tenants an event said changed since their computation
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
         self._changed = threading.Condition()
@@ -60,11 +73,25 @@ class WallboardCache:
         with self._guard:
             return self._locks.setdefault(tenant_id, threading.Lock())
 
+    def _max_age(self, tenant_id: int) -> float:
+        return self.min_interval_s if tenant_id in self._poked else self.refresh_s
+
     def _fresh(self, tenant_id: int) -> Entry | None:
         e = self._entries.get(tenant_id)
-        if e is not None and self.clock() - e.computed_at < self.refresh_s:
+        if e is not None and self.clock() - e.computed_at < self._max_age(tenant_id):
             return e
         return None
+
+    def watched(self, tenant_id: int) -> bool:
+        return tenant_id in self._entries
+
+    def poke(self, tenant_id: int) -> None:
+        """Something of the tenant changed: recompute its board as soon as allowed."""
+        if tenant_id not in self._entries:
+            return  # nobody watches it: nothing to hurry
+        self._poked.add(tenant_id)
+        with self._changed:
+            self._changed.notify_all()
 
     def get(self, tenant_id: int) -> Entry:
         """The tenant's board, recomputed when older than ``refresh_s``.
@@ -76,6 +103,7 @@ class WallboardCache:
             e = self._fresh(tenant_id)  # another viewer may have just done it
             if e is not None:
                 return e
+            self._poked.discard(tenant_id)  # what the event announced is in this computation
             board = self.compute(tenant_id)
             self.computations += 1
             text = json.dumps(board, sort_keys=True)
@@ -100,9 +128,57 @@ class WallboardCache:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            due = e.computed_at + self.refresh_s - self.clock()
+            due = e.computed_at + self._max_age(tenant_id) - self.clock()
             with self._changed:
                 self._changed.wait(timeout=max(0.01, min(left, due)))
+
+
+class EventWaker:
+    """Pokes the boards of the tenants the daemon's events name (see the module docstring).
+
+    A daemon thread blocked on ``XREAD`` of the events stream; it holds the cache weakly and
+    ends once the cache is gone (an app discarded by a test). A Redis error pauses it for a
+    second: the timed refresh covers the gap."""
+
+    def __init__(self, client: redis.Redis, cache: WallboardCache, stream: str,
+                 block_ms: int = 1000) -> None:
+        self.client, self.stream, self.block_ms = client, stream, block_ms
+        self._cache = weakref.ref(cache)
+        self.thread = threading.Thread(target=self._run, name="wallboard-waker", daemon=True)
+
+    def start(self) -> EventWaker:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        last = "$"
+        while (cache := self._cache()) is not None:
+            del cache  # not held while blocked
+            try:
+                reply = self.client.xread({self.stream: last}, block=self.block_ms, count=500)
+            except (redis.RedisError, OSError, ValueError) as err:  # Redis gone, pool closed
+                log.info("wallboard waker: %s", err)
+                time.sleep(1.0)
+                last = "$"
+                continue
+            cache = self._cache()
+            if cache is None:
+                return
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    last = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+                    tenant = _tenant_of(fields)
+                    if tenant is not None:
+                        cache.poke(tenant)
+
+
+def _tenant_of(fields: dict[Any, Any]) -> int | None:
+    raw = fields.get(b"data", fields.get("data"))
+    try:
+        tenant = json.loads(raw).get("tenant_id") if raw else None
+    except (ValueError, AttributeError):
+        return None
+    return tenant if isinstance(tenant, int) else None
 
 
 def board_stream(

@@ -215,7 +215,9 @@ def redis_client(redis_port: int) -> Iterator[redis.Redis]:
 @pytest.fixture
 def app_config() -> dict[str, object]:
     """Overridable per test module; short blocking so stream tests stay fast."""
-    return {"TESTING": True, "SSE_BLOCK_MS": 200, "SSE_MAX_AGE_S": 10.0}
+    # the wallboard's event waker is a thread per app: its own tests start one explicitly
+    return {"TESTING": True, "SSE_BLOCK_MS": 200, "SSE_MAX_AGE_S": 10.0,
+            "WALLBOARD_WAKE_ON_EVENTS": False}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,8 +16,9 @@ import pytest
 from sqlalchemy import event, select
 
 from controlplane.acd.http.wallboard import EXTENSION
-from controlplane.acd.http.wallboard_cache import WallboardCache, board_stream
+from controlplane.acd.http.wallboard_cache import EventWaker, WallboardCache, board_stream
 from controlplane.acd.http.wallboard_source import WallboardSource, day_start
+from controlplane.bus import EVENTS_STREAM, event_fields
 from controlplane.db import transaction
 from controlplane.models import User
 from controlplane.models.acd import AgentStatusLog, Queue, QueueLog, QueueMember
@@ -194,6 +196,51 @@ def test_concurrent_viewers_of_a_stale_board_compute_it_once(app, world, floor, 
     for t in threads:
         t.join(10)
     assert cache.computations == 1
+
+
+def test_an_event_of_the_tenant_brings_the_recomputation_forward(app, world, floor, clock):  # type: ignore[no-untyped-def]
+    """A poke makes the board due after ``min_interval_s`` instead of ``refresh_s``; many
+    pokes in that interval cost one computation; another tenant's poke changes nothing."""
+    svc = app.extensions["centrala"]
+    source = WallboardSource(svc.sessions, svc.redis, lambda: clock.now.timestamp())
+    fake = FakeClock()
+    cache = WallboardCache(source.compute, refresh_s=5.0, min_interval_s=0.2, clock=fake)
+    cache.get(world.demo_tenant)
+    fake.t += 0.1
+    for _ in range(10):
+        cache.poke(world.demo_tenant)
+        cache.poke(world.acme_tenant)  # not watched: ignored
+    cache.get(world.demo_tenant)
+    assert cache.computations == 1  # not before min_interval_s
+    fake.t += 0.15
+    cache.get(world.demo_tenant)
+    cache.get(world.demo_tenant)
+    assert cache.computations == 2  # due at 0.2 s, once for the ten pokes
+    fake.t += 1.0
+    cache.get(world.demo_tenant)
+    assert cache.computations == 2  # unpoked: the timed refresh again (5 s)
+    assert not cache.watched(world.acme_tenant)
+
+
+def test_the_waker_reads_the_events_stream(app, world, floor, clock, redis_client):  # type: ignore[no-untyped-def]
+    """A real Redis: an event naming the tenant, XADDed as the daemon does, wakes a viewer
+    waiting for the next board well before the timed refresh (60 s here)."""
+    svc = app.extensions["centrala"]
+    source = WallboardSource(svc.sessions, svc.redis, lambda: clock.now.timestamp())
+    cache = WallboardCache(source.compute, refresh_s=60.0, min_interval_s=0.05)
+    first = cache.get(world.demo_tenant)
+    EventWaker(svc.redis, cache, EVENTS_STREAM, block_ms=200).start()
+    poked = threading.Event()
+    real_poke = cache.poke
+    cache.poke = lambda tid: (real_poke(tid), poked.set())  # type: ignore[method-assign]
+    deadline = time.monotonic() + 10
+    while not poked.is_set() and time.monotonic() < deadline:  # the waker reads from "$"
+        redis_client.xadd(EVENTS_STREAM, event_fields("agent.status", tenant_id=world.demo_tenant))
+        poked.wait(0.3)
+    assert poked.is_set(), "the waker never saw the event"
+    # the viewer's wait ends in a recomputation after min_interval_s, not after 60 s
+    cache.next_after(world.demo_tenant, first.version, timeout_s=0.5)
+    assert cache.computations >= 2
 
 
 def read_events(resp: Any, n: int) -> list[dict[str, str]]:
