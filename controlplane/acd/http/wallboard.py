@@ -11,6 +11,7 @@ The pages are rendered with the board and ``static/wallboard.js`` keeps them cur
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -122,19 +123,34 @@ def api_board() -> Any:
     return jsonify(_board())
 
 
+# API token (its secret's hash) → (monotonic time of the check, still valid): wall screens
+# often share one token, and then share one re-check per interval.
+_token_checks: dict[str, tuple[float, bool]] = {}
+_token_checks_lock = threading.Lock()
+
+
 def _liveness(recheck_s: float) -> Callable[[], bool]:
     """Whether the viewer may still watch: the session (or the API token) is re-read from
     the database at most every ``recheck_s`` — the only per-viewer queries of a stream, and
-    they do not grow with the board's updates. A logout, password change, force logout or
-    token revocation ends the stream within ``recheck_s``."""
+    they do not grow with the board's updates; screens on one API token share its re-check.
+    A logout, password change, force logout or token revocation ends the stream within
+    ``recheck_s``."""
     secret = bearer_secret(request.path, request.headers.get("Authorization"))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    token_key = hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
     def check() -> bool:
         if secret is None or g.get("centrala_bearer_user") is None:
             return session_still_live()
+        with _token_checks_lock:
+            at, ok = _token_checks.get(token_key, (float("-inf"), False))
+        if time.monotonic() - at < recheck_s:
+            return ok
         with services().sessions() as s:
-            return api_tokens.holder(s, secret, clock(app)) is not None
+            ok = api_tokens.holder(s, secret, clock(app)) is not None
+        with _token_checks_lock:
+            _token_checks[token_key] = (time.monotonic(), ok)
+        return ok
 
     last = [time.monotonic(), True]
 
