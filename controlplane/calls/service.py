@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 # DID → (flow version id, parsed flow) for a new call; None when the DID has no flow.
 FlowLookup = Callable[[str], "tuple[str, Flow] | None"]
 PROMPT_SUFFIX = "-prompt"  # the call's own prompt (machine.CallState.prompt_playback)
+ECHO_TEST_CODE = "*43"  # a phone's echo test: the dialplan's centrala-echo plays it back
+ECHO_CONTEXT = "centrala-echo"
 LIVE_AUDIT_EVERY_S = 10.0  # how long a stale live-calls entry can last (audit_live_view)
 EndHook = Callable[[str, "CallState | None", int], None]  # see CallService.end_hooks
 
@@ -197,6 +199,12 @@ class CallService:
     async def _enter(self, event: ev.StasisStart) -> None:
         call_id, kind = event.channel.id, event.args[0]
         target = event.args[1] if len(event.args) > 1 else event.channel.exten
+        if kind == "outbound" and target == ECHO_TEST_CODE:  # the dialplan echoes it back
+            try:
+                await self.engine.run(c.ContinueInDialplan(call_id, ECHO_CONTEXT, "s"))
+            except AriError as err:
+                log.info("echo test on %s: %s", call_id, err)
+            return
         if kind == "outbound" and target.startswith("*") and self.acd is not None:
             await self.queue.feature_code(call_id, event.channel.endpoint, target)
             return

@@ -171,7 +171,10 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
                   what="Asterisk's contact for the webphone")
             until(lambda: root.get_attribute("data-server") == "registered", timeout=30,
                   interval=0.5, what="the page showing Asterisk's view")
-            # 2. the agent logs in to the queues (ready)
+            # 2. the preflight (microphone, then Asterisk's echo test) unlocks the queues
+            assert page.locator("form:has(input[name=command][value=login]) button").is_disabled()
+            preflight(page)
+            # 3. the agent logs in to the queues (ready)
             page.reload()
             page.locator("form:has(input[name=command][value=login]) button").click()
             page.wait_for_load_state()
@@ -258,6 +261,17 @@ def microphone(tmp_path: Path) -> Path:
     return mic
 
 
+def preflight(page) -> None:  # type: ignore[no-untyped-def]
+    """Run the webphone's preflight in ``page`` (the phone tab) and wait for its pass."""
+    root = page.locator("#webphone")
+    page.click("#wp-preflight")
+    until(lambda: root.get_attribute("data-preflight") in ("passed", "failed"), timeout=30,
+          interval=0.2, what="the preflight's result")
+    assert root.get_attribute("data-preflight") == "passed", \
+        page.locator("#wp-preflight-result").text_content()
+    assert page.locator("form:has(input[name=command][value=login]) button").is_enabled()
+
+
 def launch(pw, mic: Path, proxy: str | None = None):  # type: ignore[no-untyped-def]
     """Chromium with a fake microphone; ``proxy`` ("127.0.0.1:port", "host:port" of the
     panel): the browser's other connections (the SIP WebSocket) go through a proxy."""
@@ -316,6 +330,7 @@ def test_one_registration_across_tabs_driven_from_any(world: World, tmp_path: Pa
                            if "Contact:" in line and f"{name}/" in line)
 
             until(lambda: contacts() == 1, timeout=20, what="Asterisk's one contact")
+            preflight(first)  # in the phone tab; the pass is the browser's, for every tab
             # a call rings in both tabs; the second answers; the first plays it
             second.reload()  # the ACD knows the agent once the webphone exists (as above)
             until(lambda: second.evaluate(ME_JS)["status"] is not None, timeout=20,
@@ -372,6 +387,31 @@ def test_one_registration_across_tabs_driven_from_any(world: World, tmp_path: Pa
             browser.close()
 
 
+def test_a_silent_microphone_fails_the_preflight_and_keeps_the_queues_locked(
+        world: World, tmp_path: Path) -> None:
+    """A microphone that sends only silence: the preflight says so, and the agent cannot log
+    in to the queues from this browser."""
+    silent = tmp_path / "silent.wav"
+    subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(silent), "trim",
+                    "0", "30"], check=True)
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw, silent)
+        try:
+            page = agent_page(browser.new_context(locale="pl-PL"), world)
+            root = page.locator("#webphone")
+            until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
+                  interval=0.5, what="the webphone registered")
+            page.click("#wp-preflight")
+            until(lambda: root.get_attribute("data-preflight") == "failed", timeout=30,
+                  interval=0.2, what="the preflight failing")
+            assert "Mikrofon nie przesyła dźwięku" in (
+                page.locator("#wp-preflight-result").text_content() or "")
+            assert page.locator("form:has(input[name=command][value=login]) button").is_disabled()
+            assert page.locator("#wp-preflight-needed").is_visible()
+        finally:
+            browser.close()
+
+
 def _tail(path: Path, seconds: float, out: Path) -> Path:
     """The last ``seconds`` of a recording, as a file of its own."""
     audio, rate = soundfile.read(str(path), always_2d=True)
@@ -396,6 +436,7 @@ def test_a_call_survives_a_10_s_network_cut(world: World, tmp_path: Path) -> Non
             root = page.locator("#webphone")
             until(lambda: root.get_attribute("data-state") == "registered", timeout=40,
                   interval=0.5, what="the webphone registered")
+            preflight(page)
             page.reload()
             until(lambda: page.evaluate(ME_JS)["status"] is not None, timeout=20,
                   interval=0.5, what="the ACD knowing the agent")

@@ -23,6 +23,11 @@
 // re-INVITE with an ICE restart): Asterisk learns the new connection for the dialog and
 // the media path is checked again, so a laptop that changed networks keeps its call.
 //
+// Preflight: before a webphone agent can log in to the queues or go ready, the phone tab
+// checks the microphone (its level, in the page) and the whole media path: it calls *43,
+// Asterisk's echo test, and listens for its own voice coming back. A pass is kept for the
+// day in this browser (localStorage), so other tabs and reloads do not ask again.
+//
 // Call quality: the phone tab measures each answered call with WebRTC statistics: the
 // time from the answer to the first audio received (dead air), and at the end packets
 // received and lost, jitter and round trip; it reports them for the call's record
@@ -70,6 +75,7 @@
     // another tab holds the phone: say so, and offer to take it over between calls
     show("wp-elsewhere", !holder && bus !== null);
     show("wp-takeover", !holder && bus !== null && !ringing && !live);
+    show("wp-preflight", holder && st === "registered");
   }
 
   function publish(patch) {
@@ -245,6 +251,96 @@
     if (ua) { ua.stop(); ua = null; }
   }
 
+  // ---- preflight (phone tab only) ----
+  var PREFLIGHT_MIN_LEVEL = 0.01;  // RMS of the samples heard (full scale 1.0)
+
+  function preflightKey() { return "centrala-preflight:" + conf.username; }
+  function today() { return new Date().toISOString().slice(0, 10); }
+  function preflightPassed() {
+    try { return window.localStorage.getItem(preflightKey()) === today(); } catch (e) { return true; }
+  }
+
+  function level(stream, ms) {  // the loudest RMS of ``stream`` over ``ms``
+    var ctx = new (window.AudioContext || window.webkitAudioContext)();
+    var an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    ctx.createMediaStreamSource(stream).connect(an);
+    var data = new Float32Array(an.fftSize), loudest = 0, until = performance.now() + ms;
+    return new Promise(function (resolve) {
+      (function sample() {
+        an.getFloatTimeDomainData(data);
+        var sum = 0;
+        for (var i = 0; i < data.length; i++) { sum += data[i] * data[i]; }
+        loudest = Math.max(loudest, Math.sqrt(sum / data.length));
+        if (performance.now() < until) { window.setTimeout(sample, 50); return; }
+        ctx.close();
+        resolve(loudest);
+      }());
+    });
+  }
+
+  function gate() {  // the queue log-in and ready buttons wait for a passed preflight
+    var ok = preflightPassed();
+    document.querySelectorAll("form input[name=command]").forEach(function (input) {
+      if (input.value !== "login" && input.value !== "ready") { return; }
+      var button = input.form && input.form.querySelector("button");
+      if (button) { button.disabled = !ok; button.title = ok ? "" : (text.preflight_first || ""); }
+    });
+    show("wp-preflight-needed", !ok);
+    root.setAttribute("data-preflight", ok ? "passed" : (root.getAttribute("data-preflight") || "needed"));
+  }
+
+  function preflightResult(state, message) {
+    root.setAttribute("data-preflight", state);
+    $("wp-preflight-result").textContent = message || "";
+  }
+
+  function preflight() {
+    if (!holder || !ua || session) { return; }
+    preflightResult("running", text.preflight_mic);
+    navigator.mediaDevices.getUserMedia({ audio: true, video: false }).then(function (mic) {
+      return level(mic, 1500).then(function (heard) {
+        mic.getTracks().forEach(function (t) { t.stop(); });
+        if (heard < PREFLIGHT_MIN_LEVEL) { throw new Error(text.preflight_silent_mic); }
+        preflightResult("running", text.preflight_echo);
+        return echoTest();
+      });
+    }).then(function () {
+      try { window.localStorage.setItem(preflightKey(), today()); } catch (e) { /* private mode */ }
+      preflightResult("passed", text.preflight_ok);
+      gate();
+    }).catch(function (e) {
+      preflightResult("failed", (e && e.message) || text.preflight_failed);
+    });
+  }
+
+  function echoTest() {  // resolves once our own voice came back through Asterisk
+    return new Promise(function (resolve, reject) {
+      var target = "sip:*43@" + conf.sip_uri.split("@")[1], done = false;
+      var call = ua.call(target, { mediaConstraints: { audio: true, video: false } });
+      function finish(err) {
+        if (done) { return; }
+        done = true;
+        if (!call.isEnded()) { call.terminate(); }
+        if (err) { reject(err); } else { resolve(); }
+      }
+      call.on("failed", function () { finish(new Error(text.preflight_failed)); });
+      call.on("confirmed", function () {
+        var receivers = call.connection.getReceivers().filter(function (r) { return r.track && r.track.kind === "audio"; });
+        if (!receivers.length) { finish(new Error(text.preflight_silent_echo)); return; }
+        // the agent hears their own voice (the point of an echo test); Chromium also feeds
+        // a remote stream to WebAudio only while a media element plays it
+        var echo = new MediaStream([receivers[0].track]);
+        $("wp-audio").srcObject = echo;
+        level(echo, 2500).then(function (heard) {
+          $("wp-audio").srcObject = null;
+          finish(heard < PREFLIGHT_MIN_LEVEL ? new Error(text.preflight_silent_echo) : null);
+        });
+      });
+      window.setTimeout(function () { finish(new Error(text.preflight_failed)); }, 15000);
+    });
+  }
+
   // ---- which tab holds the phone ----
   function lockName() { return "centrala-webphone:" + conf.username; }
 
@@ -310,6 +406,7 @@
   $("wp-mute").addEventListener("click", function () { act("mute"); });
   $("wp-hold").addEventListener("click", function () { act("hold"); });
   $("wp-takeover").addEventListener("click", takeOver);
+  $("wp-preflight").addEventListener("click", preflight);
   $("wp-keypad").addEventListener("click", function (ev) {
     var digit = ev.target.getAttribute && ev.target.getAttribute("data-dtmf");
     if (digit) { act("dtmf", digit); }
@@ -324,6 +421,9 @@
         return body;
       });
     })
-    .then(function (c) { conf = c; elect(); pollServer(); window.setInterval(pollServer, 5000); })
+    .then(function (c) {
+      conf = c; gate(); elect(); pollServer(); window.setInterval(pollServer, 5000);
+      window.addEventListener("storage", gate);  // another tab passed it
+    })
     .catch(function (e) { publish({ state: "unregistered", label: text.no_config }); error(e.message); });
 }());
