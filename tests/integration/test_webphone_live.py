@@ -22,15 +22,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import soundfile
 from cutproxy import CutProxy
 from helpers import duration_s, free_port, tone_ratio, tone_share, until
 from labtools import CALLER_TONE, ended_record, reload_acd, session_factory, unique_caller
+from rq import Queue as JobQueue
+from rq import SimpleWorker
 from sqlalchemy import delete, select
 
 from controlplane import stack
@@ -78,6 +82,7 @@ class World:
     address: str
     user_id: int
     settings: object
+    supervisor: str = ""
 
 
 @pytest.fixture
@@ -91,7 +96,9 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
         tenant_id = s.scalar(select(Tenant.id).where(Tenant.domain == DEMO_DOMAIN))
         user = User(tenant_id=tenant_id, login=login, role=Role.AGENT, display_name="Web Agent",
                     password_hash=hash_password(PASSWORD))
-        s.add(user)
+        boss = User(tenant_id=tenant_id, login=login + "-sv", role=Role.SUPERVISOR,
+                    display_name="Web Supervisor", password_hash=hash_password(PASSWORD))
+        s.add_all([user, boss])
         s.execute(delete(Queue).where(Queue.tenant_id == tenant_id, Queue.name == "webq"))
         queue = Queue(tenant_id=tenant_id, name="webq", strategy="linear", ring_timeout_s=20,
                       announce_every_s=None)
@@ -123,7 +130,8 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
 
     try:
         until(up, timeout=30, what="the panel answering")
-        yield World(base, f"{login}@{DEMO_DOMAIN}", user_id, platform.settings)
+        yield World(base, f"{login}@{DEMO_DOMAIN}", user_id, platform.settings,
+                    f"{login}-sv@{DEMO_DOMAIN}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -135,6 +143,7 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
             s.execute(delete(Queue).where(Queue.tenant_id == tenant_id, Queue.name == "webq"))
             s.execute(delete(PhoneEndpoint).where(PhoneEndpoint.user_id == user_id))
             s.execute(delete(User).where(User.id == user_id))
+            s.execute(delete(User).where(User.login == login + "-sv"))
         stack.apply_platform_config(platform.settings)  # the webphone's endpoint goes too
         reload_acd(platform, tenant_id)
         factory.kw["bind"].dispose()
@@ -251,6 +260,71 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
     _, caller_heard = labcall.recordings(settings, lab_id)  # type: ignore[arg-type]
     until(lambda: caller_heard.exists(), timeout=10, what="the caller's recording")
     assert tone_share(caller_heard, BROWSER_TONE) > 0.5 > 0.01 > tone_share(caller_heard, CALLER_TONE)
+    # 9. a supervisor finds the recording by agent, tags it, plays it (Range), zips it
+    supervisor_finds_tags_plays_and_zips(w, row.id, tmp_path)
+
+
+def supervisor_finds_tags_plays_and_zips(w: World, record_id: int, tmp_path: Path) -> None:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                     args=["--autoplay-policy=no-user-gesture-required"])
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="pl-PL", accept_downloads=True)
+            page = context.new_page()
+            page.goto(f"{w.base}/login")
+            page.fill("input[name=address]", w.supervisor)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("form button[type=submit]")
+            page.wait_for_load_state()
+            page.goto(f"{w.base}/recordings?agent={w.user_id}")
+            row = page.locator(f"#rec-{record_id}")
+            assert row.count() == 1, "the webphone call's recording, found by its agent"
+            tag = "webphone-" + secrets.token_hex(2)
+            row.locator("input[name=tag]").fill(tag)
+            row.locator("form.tag-form button[type=submit]").last.click()
+            page.wait_for_load_state()
+            page.goto(f"{w.base}/recordings?tag={tag}")
+            row = page.locator(f"#rec-{record_id}")
+            assert row.count() == 1, "found again by its tag"
+            shot(page, "recordings")
+            # play it and seek: the browser asks for a byte range, the panel answers 206
+            ranges: list[tuple[str, int]] = []
+            page.on("response", lambda r: ranges.append((r.request.headers.get("range", ""),
+                                                         r.status))
+                    if "/recording" in r.url else None)
+            audio = row.locator("audio")
+            audio.evaluate("a => { a.muted = true; a.play(); }")
+            try:
+                until(lambda: audio.evaluate("a => a.readyState >= 1 && a.duration > 1"),
+                      timeout=15, interval=0.2, what="the recording's metadata in the player")
+            except AssertionError as err:
+                state = audio.evaluate("a => [a.networkState, a.error && a.error.code, a.src]")
+                raise AssertionError(f"{err}: player {state}, responses {ranges}") from None
+            audio.evaluate("a => { a.currentTime = a.duration - 0.5; }")
+            until(lambda: any(rng.startswith("bytes=") and status == 206 for rng, status in ranges),
+                  timeout=15, interval=0.2, what=f"a ranged request of the recording ({ranges})")
+            # a ZIP of the selection, built by an RQ job with a progress bar
+            row.locator("input.zip-pick").check()
+            page.click("#zip-start")
+            conn = redis.Redis.from_url(w.settings.redis_url_for("worker"))  # type: ignore[attr-defined]
+            until(lambda: SimpleWorker([JobQueue("default", connection=conn)],
+                                       connection=conn).work(burst=True) and
+                  page.locator("#zip-status a").count() > 0, timeout=30, interval=0.5,
+                  what="the ZIP built and offered")
+            with page.expect_download() as download:
+                page.locator("#zip-status a").click()
+            path = tmp_path / "recordings.zip"
+            download.value.save_as(str(path))
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.endswith(".wav")]
+                assert names, z.namelist()
+                for name in names:
+                    z.extract(name, tmp_path / "unzipped")
+                    info = soundfile.info(str(tmp_path / "unzipped" / name))
+                    assert info.frames > info.samplerate, (name, info)  # over a second
+        finally:
+            browser.close()
 
 
 def microphone(tmp_path: Path) -> Path:
