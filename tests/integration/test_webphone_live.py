@@ -196,6 +196,21 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
                   interval=0.5, what="Asterisk's view after the reload")
             until(lambda: page.evaluate(ME_JS)["reachable"] is True, timeout=30, interval=0.5,
                   what="the ACD sees the agent's webphone reachable")
+            # a supervisor watches the wallboard (its own browser context, SSE)
+            board = context.browser.new_context(viewport={"width": 1366, "height": 900},
+                                                locale="pl-PL").new_page()
+            board.goto(f"{w.base}/login")
+            board.fill("input[name=address]", w.supervisor)
+            board.fill("input[name=password]", PASSWORD)
+            board.click("form button[type=submit]")
+            board.wait_for_load_state()
+            board.goto(f"{w.base}/wallboard")
+
+            def agent_on_board() -> str:
+                return str(board.evaluate(
+                    "() => Array.from(document.querySelectorAll('[data-wb=agents] tr'))"
+                    ".map(r => r.textContent).find(t => t.includes('Web Agent')) || ''"))
+
             # 3. a lab caller dials the DID; the browser rings with the caller's number
             caller = unique_caller()
             lab_id = labcall.call(settings, labcall.CallSpec(  # type: ignore[arg-type]
@@ -208,6 +223,11 @@ def test_browser_agent_answers_a_queue_call_with_audio_both_ways(world: World,
             until(lambda: root.get_attribute("data-state") == "on_call", timeout=15,
                   interval=0.2, what="the call answered in the browser")
             shot(page, "on-call")
+            # the wallboard shows the agent on the call, pushed over SSE
+            until(lambda: "Rozmowa" in agent_on_board(), timeout=10, interval=0.2,
+                  what="the wallboard showing the agent on a call")
+            board.click("form[action='/logout'] button")  # one workstation per user
+            board.wait_for_load_state()
             # 4. the browser hears the caller's tone (well above the noise floor)
             heard = page.evaluate(HEARD_JS, CALLER_TONE)
             assert heard > 30, f"caller's tone only {heard:.1f} dB above the median in the browser"
