@@ -114,6 +114,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("acd.webphone", {"user_id": int}),
     Command("acd.agent", {"user_id": int, "command": str}, reply=True),  # AGENT_ACTIONS
     Command("calls.record", {"call_id": str}),  # on-demand recording of a call
+    # a blind transfer of a talking call to a queue of the tenant
+    Command("calls.transfer", {"call_id": str, "queue_id": int}, reply=True),
     # listen/whisper/barge: action start|mode|stop, target agent:<id>|call:<id>|session:<id>,
     # "mode" besides (controlplane.supervision; the daemon checks the target is the tenant's)
     Command("supervision", {"action": str, "target": str}, reply=True),
@@ -316,6 +318,16 @@ def send_chat_command(client: StreamClient, action: str, *, tenant_id: int, chat
         raise BadCommand(f"unknown chat command {action!r} (an agent's needs actor_id)")
     return request(client, {"cmd": name, "tenant_id": tenant_id, "actor_id": actor_id,
                             "chat_id": chat_id, "target": target}, timeout_s, name)
+
+
+def send_transfer(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
+                  queue_id: int, timeout_s: float = 5.0) -> dict[str, Any]:
+    """Ask the daemon to send talking call ``call_id`` to queue ``queue_id`` (a blind
+    transfer) for panel user ``actor_id``; its reply ``{"ok": true, "queue": …}`` or
+    ``{"ok": false, "code", "message"}``."""
+    return request(client, {"cmd": "calls.transfer", "tenant_id": tenant_id,
+                            "actor_id": actor_id, "call_id": call_id, "queue_id": queue_id},
+                   timeout_s, "calls.transfer")
 
 
 def send_admin_command(client: StreamClient, command: Mapping[str, Any]) -> str:

@@ -188,6 +188,7 @@ class CommandHandlers:
             "acd.webphone": self.acd_reload,  # the same re-read, asked by the agent
             "acd.agent": self.acd_agent,
             "calls.record": self.calls_record,
+            "calls.transfer": self.calls_transfer,
             "supervision": self.supervise,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
@@ -217,6 +218,17 @@ class CommandHandlers:
             return
         by = str(got.command.get("by") or "admin") if got.admin else got.actor
         await self.calls.record_on_demand(str(got.command["call_id"]), by)
+
+    async def calls_transfer(self, got: bus.Received) -> None:
+        """The panel waits for the reply; the guard checked the call and the queue."""
+        if self.calls is None:
+            _unavailable(got, "calls")
+            return
+        by = str(got.command.get("by") or "admin") if got.admin else got.actor
+        body = await self.calls.transfer(str(got.command["call_id"]),
+                                         int(got.command["tenant_id"]),
+                                         int(got.command["queue_id"]), by)
+        await acd_commands.push_reply(self.redis, got.command, body)
 
     async def supervise(self, got: bus.Received) -> None:
         """The panel waits for the reply; the actor is the guard's verified supervisor."""

@@ -38,6 +38,7 @@ from controlplane.calls.machines.call_events import (
     QueueNotify,
     SaveCall,
     StartIvr,
+    TransferToQueue,
 )
 from controlplane.calls.machines.call_state import (
     Binding,
@@ -58,6 +59,7 @@ __all__ = [
     "AgentAnswered", "CallEvent", "CancelOffer", "ConnectDeadline", "Connected", "Enqueue",
     "Entered", "EnterQueue", "IvrFinished", "LeaveQueue", "LegGone", "OfferAgent", "Out",
     "PlayAbandon", "PromptDone", "QueueNotify", "SaveCall", "StartIvr",
+    "TransferToQueue",
     "Binding", "CallState", "Phase", "RingingLeg", "agent_channel_id",
     "attempt_of_agent_channel", "call_of_agent_channel", "carrier_answered_at",
     "carrier_billsec",

@@ -10,6 +10,7 @@ from controlplane.admin import route_store
 from controlplane.admin.outbound_routes import Leg
 from controlplane.calls.machine import Binding
 from controlplane.models import Did, PhoneEndpoint
+from controlplane.models.acd import Queue
 from dialplan.checks import normalise_number
 
 
@@ -109,3 +110,10 @@ def transfer_target(factory: sessionmaker[Session], tenant_id: int | None, to: s
             leg = _leg(s, tenant_id, target.lstrip("+"))
             return (leg.dial, None) if leg is not None else (None, None)
     return None, None
+
+
+def queue_name(factory: sessionmaker[Session], tenant_id: int, queue_id: int) -> str | None:
+    """The name of the tenant's queue ``queue_id`` (a transfer's target), or None."""
+    with factory() as s:
+        return s.scalar(select(Queue.name).where(Queue.id == queue_id,
+                                                 Queue.tenant_id == tenant_id))

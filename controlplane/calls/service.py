@@ -158,6 +158,11 @@ class CallService:
     async def record_on_demand(self, call_id: str, started_by: str) -> bool:
         return await self.queue.record_on_demand(call_id, started_by)
 
+    async def transfer(self, call_id: str, tenant_id: int, queue_id: int,
+                       by: str) -> dict[str, object]:
+        """A blind transfer to a queue (:meth:`QueueCalls.transfer`)."""
+        return await self.queue.transfer(call_id, tenant_id, queue_id, by)
+
     # ---- ARI events in ----
     async def _unknown_start(self, event: ev.StasisStart) -> None:
         log.warning("StasisStart with unknown args %s; hanging up", event.args)

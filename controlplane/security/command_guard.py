@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.bus import ADMIN_STREAM
 from controlplane.db import transaction
 from controlplane.models import CallRecord, PhoneEndpoint, Tenant, User
+from controlplane.models.acd import Queue
 from controlplane.models.campaigns import Campaign, CampaignRecord
 from controlplane.security import audit
 from controlplane.security import command_rules as rules
@@ -131,6 +132,8 @@ def _owner(s: Session, ref: rules.Ref) -> rules.Owner | None:
         return rules.Owner(row.tenant_id, agent)
     if ref.kind == "campaign":
         tenant = s.scalar(select(Campaign.tenant_id).where(Campaign.id == ref.key))
+    elif ref.kind == "queue":
+        tenant = s.scalar(select(Queue.tenant_id).where(Queue.id == ref.key))
     else:  # "record"
         tenant = s.scalar(select(CampaignRecord.tenant_id).where(CampaignRecord.id == ref.key))
     return rules.Owner(tenant) if tenant is not None else None

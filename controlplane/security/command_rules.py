@@ -25,6 +25,8 @@ acd.agent, another agent   admin, supervisor: approve      the agent ``user_id``
                            deny force logout
 calls.record               admin, supervisor; an agent     the call ``call_id``
                            on their own call
+calls.transfer             admin, supervisor; an agent     the call ``call_id``, the queue
+                           on their own call               ``queue_id``
 supervision                admin, supervisor               (the daemon checks its target)
 dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
 dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
@@ -72,6 +74,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "acd.agent": (Rule(ANYONE, SELF_AGENT_COMMANDS, "self"),
                   Rule(STAFF, SUPERVISOR_AGENT_COMMANDS, "other")),
     "calls.record": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    "calls.transfer": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
     "supervision": (Rule(STAFF),),
     "dialer.preview_batch": (Rule(ANYONE, target="self"),),
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),
@@ -83,7 +86,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 FIELDS: dict[str, Mapping[str, type]] = {c.name: c.fields for c in COMMANDS.values()
                                          if not c.admin_only}
 OBJECT_FIELDS = {"user_id": "user", "call_id": "call", "campaign_id": "campaign",
-                 "record_id": "record"}
+                 "record_id": "record", "queue_id": "queue"}
 # Why the daemon refused, and how loud the audit line is: "alert" for what only a forged
 # entry can carry (an actor outside the tenant, a dialer command), "warning" for what the
 # panel does not send or a user reaching for another tenant's object by its id.

@@ -119,6 +119,24 @@
   }
 
   let wrapCall = null;  // the call the wrap-up form is for (kept after the call ends)
+  // A blind transfer of the call in progress to a queue of the tenant.
+  let transferFor = null;
+  function paintTransfer(call, queues) {
+    const form = $("dk-transfer");
+    form.hidden = call.status !== "talking" || !queues.length;
+    if (transferFor === call.call_id) return;
+    transferFor = call.call_id;
+    $("dk-transfer-result").textContent = "";
+    const select = $("dk-transfer-queue");
+    clear(select);
+    queues.forEach(function (q) {
+      const o = document.createElement("option");
+      o.value = String(q.id); o.textContent = q.name;
+      if (q.name === call.queue) o.disabled = true;  // the queue it came from
+      select.appendChild(o);
+    });
+  }
+
   function paint(doc) {
     const prev = card;
     card = doc;
@@ -139,6 +157,7 @@
       if (camp) pairs($("dk-campaign"), { campaign: camp.campaign, attempts: camp.attempts,
         state: camp.state, last_outcome: camp.last_outcome, priority: camp.priority });
       paintContact(call);
+      paintTransfer(call, doc.queues || []);
       const sv = call.supervised;  // only when the tenant tells its agents
       $("dk-supervised").hidden = !sv;
       $("dk-supervised").textContent = sv ? (words["supervised_" + sv.mode] || sv.mode).replace("{name}", sv.by) : "";
@@ -155,6 +174,7 @@
       }
     } else {
       $("dk-supervised").hidden = true;
+      $("dk-transfer").hidden = true;
       const st = doc.agent && doc.agent.status;
       $("dk-status").textContent = words.idle + (st ? " · " + (statusLabels[st] || st) : "");
       $("dk-status").className = "badge status-" + (st || "logged_out");
@@ -204,6 +224,23 @@
     es.onerror = function () { if (es.readyState === EventSource.CLOSED) window.setTimeout(connect, 5000); };
   }
   connect();
+
+  $("dk-transfer").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (!card || !card.call) return;
+    const queueId = Number($("dk-transfer-queue").value);
+    fetch(root.dataset.transfer.replace("CALL_ID", encodeURIComponent(card.call.call_id)), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+      body: JSON.stringify({ queue_id: queueId })
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        $("dk-transfer-result").textContent = r.ok ? (words.transferred || "").replace("{queue}", body.queue)
+          : ((body.error && body.error.message) || String(r.status));
+        root.dataset.transferred = r.ok ? body.queue : "";
+      });
+    }).catch(function (e) { $("dk-transfer-result").textContent = String(e); });
+  });
 
   $("dk-wrapup").addEventListener("submit", function (ev) {
     ev.preventDefault();

@@ -56,6 +56,10 @@ is not about this call's current leg (a foreign playback, a withdrawn leg's hang
     LeaveQueue       QUEUED        → ABANDONING       (campaign) as ConnectDeadline
     ConnectDeadline  QUEUED        → ABANDONING       QueueNotify(caller_left),
                                                       Hangup(ringing legs), PlayAbandon
+    TransferToQueue  TALKING       → QUEUED           QueueNotify(ended: the first agent's
+                                                      wrap-up), Hangup(agent leg, no longer
+                                                      the call's), DestroyBridge, SaveCall,
+                                                      StartMoh, Enqueue(the new queue)
     LegGone          ENDED         → ENDED            (nothing is left)
     LegGone          *             → =|ENDING|ENDED   the caller gone: Hangup(the agent leg),
                                                       DestroyBridge; queued: also
@@ -116,6 +120,7 @@ from controlplane.calls.machines.call_events import (
     LegGone,
     OfferAgent,
     PromptDone,
+    TransferToQueue,
 )
 from controlplane.calls.machines.call_state import CallState, Phase
 from controlplane.calls.machines.call_steps import Result
@@ -144,6 +149,7 @@ TRANSITIONS: dict[type[Any], dict[Phase, frozenset[Phase]]] = {
     Connected: {P.TALKING: _to(P.TALKING)},
     LeaveQueue: {P.QUEUED: _to(P.ENDING, P.REJECTING, P.ABANDONING)},
     ConnectDeadline: {P.QUEUED: _to(P.ABANDONING)},
+    TransferToQueue: {P.TALKING: _to(P.QUEUED)},
     LegGone: {**{p: _to(p, P.ENDING, P.ENDED) for p in Phase}, P.ENDED: _to(P.ENDED)},
 }
 STARTS = _to(P.IVR, P.PROMPT, P.DIALING, P.REJECTING, P.QUEUED)  # the phases ``start`` leads to
@@ -169,6 +175,7 @@ HANDLERS: dict[tuple[type[Any], Phase | None], Handler] = {
     (Connected, None): s.connected,
     (LeaveQueue, None): s.leave_queue,
     (ConnectDeadline, None): s.connect_deadline,
+    (TransferToQueue, None): s.transfer_to_queue,
     (LegGone, None): s.leg_gone,
 }
 

@@ -70,6 +70,17 @@ class Connected:
 
 
 @dataclass(frozen=True)
+class TransferToQueue:
+    """The agent (or a supervisor) sends the talking caller to a queue (a blind transfer):
+    the agent's leg goes, the caller waits in ``queue`` with music for the next agent."""
+
+    queue: str
+    by: str  # who asked (for the log)
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LeaveQueue:
     """The queue gives the call up (overflow to nowhere, no agents, maximum wait, callback
     requested); ``farewell`` is played to the caller before the hang-up."""
@@ -156,7 +167,8 @@ class SaveCall:
 
 
 CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
-             | Connected | LeaveQueue | CancelOffer | EnterQueue | ConnectDeadline)
+             | Connected | LeaveQueue | CancelOffer | EnterQueue | ConnectDeadline
+             | TransferToQueue)
 # StartMoh / StopMoh are engine commands (Command subclasses); named here for the reader:
 # the call machine is the one model of hold music.
 Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh | PlayAbandon

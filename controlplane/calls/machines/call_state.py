@@ -98,6 +98,7 @@ class CallState:
     ringing: tuple[RingingLeg, ...] = ()  # queued: legs ringing now; agent_dialed == bool(ringing)
     refused_reason: str | None = None  # the outbound guard refused the call (REJECTING)
     platform_answered_at: datetime | None = None  # the caller's leg was first answered
+    transfers: int = 0  # blind transfers so far: each later part is recorded under its own name
     failover: tuple[str, ...] = ()  # outbound: dial strings left to try (Binding.failover)
 
     @property

@@ -29,6 +29,7 @@ from controlplane.calls.machines.call_events import (
     QueueNotify,
     SaveCall,
     StartIvr,
+    TransferToQueue,
 )
 from controlplane.calls.machines.call_state import (
     CallState,
@@ -243,8 +244,27 @@ def offer_agent(state: CallState, event: OfferAgent, now: datetime) -> Result:
 def connected(state: CallState, event: Connected, now: datetime) -> Result:
     if not event.record or state.recording:
         return state, []
-    state = replace(state, recording=state.call_id)
-    return state, [RecordBridge(state.bridge_id, state.call_id), SaveCall(state)]
+    name = state.call_id if not state.transfers else f"{state.call_id}-t{state.transfers}"
+    state = replace(state, recording=name)
+    return state, [RecordBridge(state.bridge_id, name), SaveCall(state)]
+
+
+def transfer_to_queue(state: CallState, event: TransferToQueue, now: datetime) -> Result:
+    """TALKING: a blind transfer. The agent's leg is hung up as no longer the call's (its
+    hang-up is then ignored), the queue hears the first agent's part end (wrap-up), the
+    bridge goes (and its recording with it), and the caller waits in the new queue with
+    music. The first answer time stays the call's; the next part is recorded apart."""
+    if not state.caller_alive:
+        return state, []
+    first: list[Out] = ([QueueNotify(state.call_id, "ended", state.agent_endpoint)]
+                        if state.queue is not None else [])
+    old = state.agent_channel
+    state = replace(state, phase=P.QUEUED, queue=event.queue, agent_alive=False,
+                    agent_dialed=False, ringing=(), recording=None,
+                    transfers=state.transfers + 1, connect_by=None, abandon_media=None)
+    return state, [*first, Hangup(old, "normal"), DestroyBridge(state.bridge_id),
+                   SaveCall(state), StartMoh(state.call_id),
+                   Enqueue(state.call_id, event.queue, event.priority, event.skills)]
 
 
 def leave_queue(state: CallState, event: LeaveQueue, now: datetime) -> Result:
@@ -314,7 +334,8 @@ def queued_answer(state: CallState, event: AgentAnswered, now: datetime) -> Resu
         return _abandon(state)  # connected this late, the call counts as abandoned anyway
     others = tuple(other for other in state.ringing if other != leg)
     state = replace(state, phase=P.TALKING, agent_alive=True, agent_dialed=False, ringing=(),
-                    answered_at=now, agent_endpoint=leg.agent_endpoint, dial=leg.dial,
+                    answered_at=state.answered_at or now,  # a transferred call: the first
+                    agent_endpoint=leg.agent_endpoint, dial=leg.dial,
                     attempt=attempt_of_agent_channel(leg.channel))
     # The others are not reported one by one: "answered" makes the ACD withdraw them as
     # answered elsewhere (no missed offer); their CancelOffers then find nothing ringing.

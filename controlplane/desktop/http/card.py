@@ -25,6 +25,7 @@ from controlplane.contacts import store as contacts
 from controlplane.desktop import interaction, screen_pop
 from controlplane.desktop.wrapup import tenant_dispositions
 from controlplane.models import User
+from controlplane.models.acd import Queue
 from controlplane.models.desktop import DesktopSettings
 from controlplane.models.supervision import SupervisionSession
 from web.auth import CurrentUser
@@ -48,6 +49,7 @@ class Card:
     pop_template: str | None
     pop_mode: str
     supervision_notice: bool = False
+    queues: list[dict[str, object]] = field(default_factory=list)  # transfer targets
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
     _read_at: float = 0.0
 
@@ -61,7 +63,10 @@ class Card:
                           for d in tenant_dispositions(s, user.tenant_id)],
             pop_template=st.screen_pop_url if st else None,
             pop_mode=st.screen_pop_mode if st else "tab",
-            supervision_notice=bool(st and st.supervision_notice))
+            supervision_notice=bool(st and st.supervision_notice),
+            queues=[{"id": qid, "name": name} for qid, name in s.execute(
+                select(Queue.id, Queue.name).where(Queue.tenant_id == user.tenant_id)
+                .order_by(Queue.name))])
 
     def forget(self, call_id: str) -> None:
         self._details.pop(call_id, None)
@@ -72,7 +77,7 @@ class Card:
         agent = agent_row(client, s, self.user.tenant_id, me).to_json()
         call = interaction.own_call(client, self.user.tenant_id, self.endpoints)
         out: dict[str, Any] = {"agent": agent, "call": None, "dispositions": self.dispositions,
-                               "screen_pop_mode": self.pop_mode}
+                               "screen_pop_mode": self.pop_mode, "queues": self.queues}
         if call is None:
             self._details.clear()
             return out

@@ -32,6 +32,8 @@ def owners() -> dict[Ref, Owner | None]:
         Ref("campaign", 6): Owner(T2),
         Ref("record", 50): Owner(T1),
         Ref("record", 60): Owner(T2),
+        Ref("queue", 7): Owner(T1),
+        Ref("queue", 8): Owner(T2),
     }
 
 
@@ -70,6 +72,10 @@ ALLOWED = [
     ("supervisor logs an agent out", SUPER, agent_cmd("logout", AGENT.user_id)),
     ("supervisor records a call", SUPER, {"cmd": "calls.record", "call_id": CALL}),
     ("agent records their own call", AGENT, {"cmd": "calls.record", "call_id": CALL}),
+    ("agent transfers their own call", AGENT,
+     {"cmd": "calls.transfer", "call_id": CALL, "queue_id": 7}),
+    ("supervisor transfers a call", SUPER,
+     {"cmd": "calls.transfer", "call_id": CALL, "queue_id": 7}),
     ("agent's preview batch", AGENT, preview("batch", AGENT.user_id)),
     ("supervisor listens to an agent", SUPER,
      {"cmd": "supervision", "action": "start", "target": "agent:12", "mode": "listen"}),
@@ -97,6 +103,12 @@ REFUSED = [
      {"cmd": "calls.record", "call_id": FOREIGN_CALL}, "foreign_object"),
     ("a call that does not exist", SUPER, {"cmd": "calls.record", "call_id": "nope"},
      "not_found"),
+    ("agent transfers a colleague's call", Actor(13, T1, "agent", True, "a2@one"),
+     {"cmd": "calls.transfer", "call_id": CALL, "queue_id": 7}, "forbidden"),
+    ("a transfer to another tenant's queue", AGENT,
+     {"cmd": "calls.transfer", "call_id": CALL, "queue_id": 8}, "foreign_object"),
+    ("a transfer to no queue", AGENT,
+     {"cmd": "calls.transfer", "call_id": CALL, "queue_id": 99}, "not_found"),
     ("agent listens to a colleague", AGENT,
      {"cmd": "supervision", "action": "start", "target": "agent:13", "mode": "listen"},
      "forbidden"),

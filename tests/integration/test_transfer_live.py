@@ -1,0 +1,139 @@
+"""A blind transfer to a queue, on a live call: a lab caller dials a DID routed to queue
+``tra``; agent tr1's desk phone answers; tr1 sends the caller to queue ``trb`` (the bus
+command the agent desktop's "Transfer" button sends); tr1's phone is released and the
+caller waits with music until agent tr2's phone answers. The caller hears tr2's phone
+(another tone than tr1's); the call record keeps its first answer and names tr2; the queue
+log has the first part's end and the second queue's entry and answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import soundfile
+from helpers import duration_s, sound_report, tone_share, until
+from labtools import (
+    CALLER_TONE,
+    agents_on_phones,
+    ended_record,
+    lab_cli,
+    latest_status,
+    log_agents,
+    records_for,
+    reload_acd,
+    session_factory,
+    unique_caller,
+)
+from sqlalchemy import delete, select
+
+from controlplane import bus
+from controlplane.db import transaction
+from controlplane.models import Did, PhoneEndpoint, Tenant
+from controlplane.models.acd import Queue, QueueLog, QueueMember
+from controlplane.seed import DEMO_DIDS, DEMO_DOMAIN
+from dialplan import labcall
+
+pytestmark = pytest.mark.integration
+DID = "48221000003"
+PHONES = {"tr1": "demo-1007", "tr2": "demo-1008"}  # desk phones of the lab (1009 is baresip)
+FIRST_TONE, SECOND_TONE = 1400, 1900  # what each agent's phone "says" (lab PHONE_TONE)
+
+
+@pytest.fixture
+def queues(platform) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """tr1 in queue tra (the DID's), tr2 in queue trb."""
+    factory = session_factory(platform)
+    with transaction(factory) as s:
+        tenant_id = s.scalar(select(Tenant.id).where(Tenant.domain == DEMO_DOMAIN))
+        users = agents_on_phones(s, tenant_id, PHONES)
+        s.execute(delete(Queue).where(Queue.tenant_id == tenant_id,
+                                      Queue.name.in_(("tra", "trb"))))
+        ids = {}
+        for name, member in (("tra", "tr1"), ("trb", "tr2")):
+            queue = Queue(tenant_id=tenant_id, name=name, strategy="linear", ring_timeout_s=15,
+                          announce_every_s=None)
+            s.add(queue)
+            s.flush()
+            s.add(QueueMember(queue_id=queue.id, user_id=users[member], penalty=0))
+            ids[name] = queue.id
+        did = s.scalar(select(Did).where(Did.number == DID))
+        did.phone_endpoint_id, did.flow_id, did.queue_id = None, None, ids["tra"]
+    reload_acd(platform, tenant_id)
+    yield {"users": users, "queues": ids, "tenant": tenant_id}
+    lab_cli(platform, "dialplan set global PHONE_TONE 1400")
+    log_agents(platform, PHONES.values(), users, "*53", "logged_out")
+    with transaction(factory) as s:
+        did = s.scalar(select(Did).where(Did.number == DID))
+        did.queue_id = None
+        did.phone_endpoint_id = s.scalar(select(PhoneEndpoint.id).where(
+            PhoneEndpoint.extension == DEMO_DIDS[DID], PhoneEndpoint.tenant_id == tenant_id))
+        s.execute(delete(Queue).where(Queue.tenant_id == tenant_id,
+                                      Queue.name.in_(("tra", "trb"))))
+    factory.kw["bind"].dispose()
+
+
+def test_an_agent_sends_the_caller_to_another_queue(platform, queues, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    users = queues["users"]
+    for phone in PHONES.values():
+        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
+    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
+                      for u in users.values()), timeout=30, what="both agents logged in")
+    log_agents(platform, PHONES.values(), users, "*51", "ready")
+    lab_cli(platform, f"dialplan set global PHONE_TONE {FIRST_TONE}")
+    caller = unique_caller()
+    lab_id = labcall.call(platform.settings, labcall.CallSpec(
+        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=40))
+
+    def talking_to(phone: str) -> Any:
+        rows = records_for(platform, caller)
+        return rows[0] if rows and rows[0].phase == "talking" and \
+            rows[0].agent_endpoint == phone else None
+
+    first = until(lambda: talking_to(PHONES["tr1"]), timeout=30, what="tr1 talking")
+    until(lambda: latest_status(platform, users["tr1"]) == "on_call", timeout=10,
+          what="tr1 on the call")
+    # tr1's phone reads its tone when it answers and again after its DTMF second: let the
+    # caller hear it for 3 s (the recording grows 16 kB/s) before tr2's phone gets another
+    _, heard = labcall.recordings(platform.settings, lab_id)
+    until(heard.exists, timeout=10, what="the caller's recording started")
+    at_answer = heard.stat().st_size
+    until(lambda: heard.stat().st_size > at_answer + 3 * 16_000, timeout=15,
+          what="three seconds of tr1 heard by the caller")
+    lab_cli(platform, f"dialplan set global PHONE_TONE {SECOND_TONE}")  # tr2's phone
+    client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+    try:
+        # another tenant's queue, or none: refused; then the transfer itself
+        refused = bus.send_transfer(client, queues["tenant"], users["tr1"], first.call_id,
+                                    999_999, timeout_s=10)
+        assert refused["ok"] is False, refused
+        got = bus.send_transfer(client, queues["tenant"], users["tr1"], first.call_id,
+                                queues["queues"]["trb"], timeout_s=10)
+    finally:
+        client.close()
+    assert got == {"ok": True, "call_id": first.call_id, "queue": "trb"}, got
+    until(lambda: latest_status(platform, users["tr1"]) in ("wrap_up", "ready"), timeout=10,
+          what="tr1 released (wrap-up) by the transfer")
+    second = until(lambda: talking_to(PHONES["tr2"]), timeout=30, what="tr2 talking")
+    assert second.call_id == first.call_id
+    row = ended_record(platform, caller, timeout=60)
+    assert row.agent_endpoint == PHONES["tr2"] and row.queue == "trb"
+    assert row.answered_at == first.answered_at  # the call's first answer
+    with session_factory(platform)() as s:
+        log = [(r.kind, r.queue_id) for r in s.scalars(select(QueueLog).where(
+            QueueLog.interaction_id == row.call_id).order_by(QueueLog.id))]
+    tra, trb = queues["queues"]["tra"], queues["queues"]["trb"]
+    assert ("enter", tra) in log and ("enter", trb) in log, log
+    assert [k for k, q in log if q == trb].count("answer") == 1, log
+    until(lambda: duration_s(heard) > 5, timeout=20,
+          what="the caller's recording")
+    # the caller heard the first agent's phone, then (after music) the second's: judged
+    # on the first and last seconds (a whole-file spectrum's window hides the edges)
+    audio, rate = soundfile.read(str(heard), always_2d=True)
+    head, tail = tmp_path / "head.wav", tmp_path / "tail.wav"
+    soundfile.write(str(head), audio[: 5 * rate], rate)
+    soundfile.write(str(tail), audio[-5 * rate:], rate)
+    assert tone_share(head, FIRST_TONE) > 0.3, sound_report(head)
+    assert tone_share(tail, SECOND_TONE) > 0.5 > 0.01 > tone_share(tail, FIRST_TONE), \
+        sound_report(tail)

@@ -1,0 +1,83 @@
+"""A blind transfer to a queue in the call machine: the talking caller goes back to waiting
+in another queue; the first agent's leg is let go (its hang-up is no longer the call's), the
+first answer time stays the call's, and the next part is recorded under its own name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from controlplane.calls import machine as m
+from controlplane.engine import commands as c
+
+T0 = datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC)
+IVR_DID = m.Binding(1, "inbound", "4822", "4822", "lab", None, None, None, ivr=True)
+
+
+def show(cmd: object) -> str:
+    match cmd:
+        case c.Hangup(channel_id=ch):
+            return f"Hangup {ch}"
+        case c.RecordBridge(name=name):
+            return f"RecordBridge {name}"
+        case m.QueueNotify(what=what, agent_endpoint=ep):
+            return f"QueueNotify {what} {ep}"
+        case m.Enqueue(queue=q):
+            return f"Enqueue {q}"
+        case c.Originate(channel_id=ch):
+            return f"Originate {ch}"
+        case _:
+            return type(cmd).__name__
+
+
+def run(state: m.CallState, event: object, at: datetime) -> tuple[m.CallState, list[str]]:
+    state, cmds = m.step(state, event, at)  # type: ignore[arg-type]
+    return state, [show(x) for x in cmds]
+
+
+def talking() -> m.CallState:
+    state, _ = m.start(m.Entered("call1", "48600", IVR_DID), T0)
+    state, _ = m.step(state, m.IvrFinished("queued:sales", queue="sales"), T0)
+    state, _ = m.step(state, m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15), T0)
+    state, _ = m.step(state, m.AgentAnswered("call1-agent"), T0 + timedelta(seconds=5))
+    state, _ = m.step(state, m.Connected(record=True), T0 + timedelta(seconds=5))
+    return state
+
+
+def test_a_talking_call_goes_to_another_queue_and_a_second_agent() -> None:
+    state = talking()
+    assert state.recording == "call1"
+    state, cmds = run(state, m.TransferToQueue("billing", by="agent"), T0 + timedelta(seconds=60))
+    assert cmds == ["QueueNotify ended demo-1001", "Hangup call1-agent", "DestroyBridge",
+                    "SaveCall", "StartMoh", "Enqueue billing"]
+    assert (state.phase, state.queue, state.transfers) == (m.Phase.QUEUED, "billing", 1)
+    # the first agent's leg hanging up is not the call's business any more
+    state, cmds = run(state, m.LegGone("agent", 16, "x", channel="call1-agent"),
+                      T0 + timedelta(seconds=61))
+    assert cmds == [] and state.phase == m.Phase.QUEUED and state.caller_alive
+    state, cmds = run(state, m.OfferAgent("demo-1002", "PJSIP/demo-1002", 15),
+                      T0 + timedelta(seconds=62))
+    assert cmds == ["SaveCall", "Originate call1-agent1"]
+    state, cmds = run(state, m.AgentAnswered("call1-agent1"), T0 + timedelta(seconds=70))
+    assert "QueueNotify answered demo-1002" in cmds
+    assert state.answered_at == T0 + timedelta(seconds=5)  # the call's first answer
+    assert state.agent_endpoint == "demo-1002"
+    state, cmds = run(state, m.Connected(record=True), T0 + timedelta(seconds=70))
+    assert cmds == ["RecordBridge call1-t1", "SaveCall"]  # the second part, its own name
+    state, cmds = run(state, m.LegGone("caller", 16, "Normal Clearing"),
+                      T0 + timedelta(seconds=90))
+    assert "QueueNotify ended demo-1002" in cmds and "Hangup call1-agent1" in cmds
+
+
+def test_the_caller_leaving_while_transferred_leaves_the_new_queue() -> None:
+    state, _ = m.step(talking(), m.TransferToQueue("billing", by="agent"), T0 + timedelta(60))
+    state, cmds = run(state, m.LegGone("caller", 16, "Normal Clearing"),
+                      T0 + timedelta(seconds=65))
+    assert cmds[0].startswith("QueueNotify caller_left")
+    assert state.phase in (m.Phase.ENDED, m.Phase.ENDING)
+
+
+def test_only_a_talking_call_is_transferred() -> None:
+    state, _ = m.start(m.Entered("call1", "48600", IVR_DID), T0)
+    state, _ = m.step(state, m.IvrFinished("queued:sales", queue="sales"), T0)
+    new, cmds = m.step(state, m.TransferToQueue("billing", by="agent"), T0)
+    assert (new, cmds) == (state, [])  # still waiting: nothing to transfer
