@@ -42,6 +42,19 @@ def check(body: str) -> None:
             parameter=unknown[0])
 
 
+SAMPLE: dict[str, Any] = {"requester_name": "Jan Kowalski", "requester": "jan@example.com",
+                          "ticket_number": 1042, "subject": "Awaria", "status": "open",
+                          "priority": "normal", "category": "Reklamacje", "queue": "Obsługa",
+                          "agent_name": "Anna Nowak", "agent_login": "anna",
+                          "tenant_name": "Firma"}
+
+
+def trial(body: str) -> None:
+    """Check ``body`` and render it once with :data:`SAMPLE` values: a template saved is
+    one that renders (the sandbox refuses ``{{ subject.__class__ }}`` only when run)."""
+    render(body, SAMPLE)
+
+
 def render(body: str, params: Mapping[str, Any]) -> str:
     """``body`` with ``params``; TemplateInvalid naming what is wrong."""
     check(body)
