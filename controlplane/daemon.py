@@ -32,6 +32,7 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
+from controlplane.jobs.desk_rules import run_desk_rules
 from controlplane.jobs.outbox_drain import run_drain
 from controlplane.jobs.recordings_retention import run_retention
 from controlplane.jobs.worker import queue
@@ -90,6 +91,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(WebhookDispatcher(factory, jobs).run(), name="webhooks"),
                  # recordings past their tenant's retention: the RQ job, once an hour
                  asyncio.create_task(run_retention(factory, jobs), name="recordings-retention"),
+                 # the desk's time-triggered business rules: the RQ job, once a minute
+                 asyncio.create_task(run_desk_rules(factory, jobs), name="desk-rules"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory),
                                                supervision=supervision),

@@ -18,12 +18,10 @@ from sqlalchemy.orm import Session
 from controlplane.desk import templates
 from controlplane.desk.exceptions import DeskNotFound, FieldIssue, InvalidFields
 from controlplane.desk.schemas import TicketFilters
-from controlplane.desk.store import Viewer, user_name
-from controlplane.models import Tenant
-from controlplane.models.acd import Queue
+from controlplane.desk.store import Viewer
 from controlplane.models.base import utcnow
 from controlplane.models.desk import TicketTemplate, TicketView
-from controlplane.models.tickets import Ticket, TicketCategory
+from controlplane.models.tickets import TicketCategory
 
 VIEW_FILTERS = ("status", "priority", "category_id", "assignee", "queue_id", "channel", "q")
 
@@ -114,23 +112,6 @@ def save_template(s: Session, tenant_id: int, template_id: int | None,
     except IntegrityError:
         raise InvalidFields([FieldIssue("name", "this name is taken")]) from None
     return row
-
-
-def parameters(s: Session, ticket: Ticket, viewer: Viewer) -> dict[str, Any]:
-    """The values a template may use for ``ticket``, answered by ``viewer``."""
-    category = (s.scalar(select(TicketCategory.name).where(
-        TicketCategory.id == ticket.category_id)) if ticket.category_id else None)
-    queue = (s.scalar(select(Queue.name).where(Queue.id == ticket.queue_id))
-             if ticket.queue_id else None)
-    tenant = s.get(Tenant, ticket.tenant_id)
-    return {"requester_name": ticket.requester_name or ticket.requester,
-            "requester": ticket.requester, "ticket_number": ticket.number,
-            "subject": ticket.subject, "status": ticket.status, "priority": ticket.priority,
-            "category": category or "", "queue": queue or "",
-            "agent_name": (user_name(s, ticket.tenant_id, viewer.user_id) or viewer.name
-                           or viewer.actor),
-            "agent_login": viewer.actor.split("@", 1)[0],
-            "tenant_name": tenant.name if tenant else ""}
 
 
 # ---- saved views ----

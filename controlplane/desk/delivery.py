@@ -2,10 +2,12 @@
 
 Theory of operation
 -------------------
-The panel commits the agent's reply with ``meta["delivery"] = "pending"`` and then calls
-:func:`queue`, which leaves ``desk_deliver(message_id)`` (:mod:`controlplane.jobs.desk_delivery`)
-in the job outbox (the panel's Redis user may not touch RQ's keys; the control plane
-queues it within seconds). The job calls :func:`deliver`, which
+A reply to an e-mail or SMS ticket is written with ``meta["delivery"] = "pending"``, and
+:func:`queue` adds the job ``desk_deliver(message_id)`` (:mod:`controlplane.jobs.desk_delivery`)
+to the job outbox table *in the same transaction*: the job exists exactly when the message
+does, whoever wrote it (an agent in the panel or the API, a business rule, a channel), and
+the control plane queues it on RQ within seconds (the panel's Redis user may not touch
+RQ's keys anyway). The job calls :func:`deliver`, which
 
 1. loads the message and its ticket; a message already ``sent`` is done (idempotent: RQ
    may run a job twice);
@@ -25,14 +27,17 @@ import importlib
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.db import transaction
 from controlplane.jobs import outbox
+from controlplane.models.outbox import JobOutbox
 from controlplane.models.tickets import Ticket, TicketMessage
 
 log = logging.getLogger(__name__)
 
+JOB = "controlplane.jobs.desk_delivery.desk_deliver"
 SENDERS = {"email": "controlplane.desk.email.outgoing", "sms": "controlplane.desk.sms.outgoing"}
 RETRY = {"max": 5, "interval": [30, 120, 600, 1800, 3600]}
 JOB_TIMEOUT_S = 120
@@ -43,13 +48,14 @@ def job_id(message_id: int) -> str:
     return f"desk-deliver-{message_id}"
 
 
-def queue(factory: sessionmaker[Session], message_id: int) -> None:
-    """Leave the delivery job of ``message_id`` in the outbox (call after its commit)."""
-    from controlplane.jobs.desk_delivery import desk_deliver
-
-    outbox.keep(factory, outbox.make_spec(desk_deliver, (message_id,), job_id=job_id(message_id),
-                                          options={"job_timeout": JOB_TIMEOUT_S,
-                                                   outbox.RETRY: RETRY}))
+def queue(s: Session, message_id: int) -> None:
+    """Add the delivery job of ``message_id`` to the job outbox in ``s``'s transaction."""
+    spec = outbox.make_spec(JOB, (message_id,), job_id=job_id(message_id),
+                            options={"job_timeout": JOB_TIMEOUT_S, outbox.RETRY: RETRY})
+    if s.scalar(select(JobOutbox.id).where(JobOutbox.job_id == spec.job_id)) is None:
+        s.add(JobOutbox(job_id=spec.job_id, queue=spec.queue, func=spec.func,
+                        args=list(spec.args), kwargs=dict(spec.kwargs),
+                        options=dict(spec.options), last_error=""))
 
 
 def sender_for(channel: str) -> Any | None:

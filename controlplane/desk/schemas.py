@@ -300,3 +300,48 @@ class ViewResponse(BaseModel):
 
 class Deleted(BaseModel):
     deleted: int
+
+
+RuleTrigger = Literal["created", "updated", "message", "time"]
+
+
+class RuleBody(Body):
+    """A business rule: ``trigger`` (created, updated, message or time), ``conditions``
+    (``{"field", "op", "value"}``, all must hold) and ``actions`` (``{"set": field,
+    "value"}``, ``{"note": text}``, ``{"reply_template": id}``, ``{"webhook": label}``), in
+    ``position`` order with the tenant's other rules. The fields and operators are listed
+    in :mod:`controlplane.desk.rules`; a wrong one is 422 naming it."""
+
+    name: Line100 | None = None
+    trigger: RuleTrigger | None = None
+    conditions: Annotated[list[dict[str, Any]], Field(max_length=20)] | None = None
+    actions: Annotated[list[dict[str, Any]], Field(max_length=10)] | None = None
+    active: bool | None = None
+    position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+
+
+class RuleOut(BaseModel):
+    id: int
+    name: str
+    trigger: str
+    conditions: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    active: bool
+    position: int
+
+
+class UsageOut(BaseModel):
+    """Rule runs this month (``YYYY-MM``) and the tenant's limit (null: none)."""
+
+    month: str
+    runs: int
+    limit: int | None
+
+
+class RuleList(BaseModel):
+    rules: list[RuleOut]
+    usage: UsageOut
+
+
+class RuleResponse(BaseModel):
+    rule: RuleOut

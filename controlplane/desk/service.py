@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from controlplane.desk import threads
+from controlplane.desk import delivery, threads
 from controlplane.desk.exceptions import (
     FieldIssue,
     InvalidFields,
@@ -78,7 +78,7 @@ def _text(v: object) -> str:
     return "" if v is None else str(v)[:300]
 
 
-def _check(s: Session, tenant_id: int, values: Mapping[str, Any]) -> dict[str, str]:
+def check_refs(s: Session, tenant_id: int, values: Mapping[str, Any]) -> dict[str, str]:
     """Display names of the referenced category/user/queue; InvalidFields for another
     tenant's (or an inactive user)."""
     names: dict[str, str] = {}
@@ -121,8 +121,8 @@ def change(s: Session, viewer: Viewer, ticket: Ticket, values: Mapping[str, Any]
     (old, new). Each change is a history event; together one ``ticket.updated`` event."""
     _not_merged(s, ticket)
     values = {k: v for k, v in values.items() if k in FIELDS}
-    names = _check(s, ticket.tenant_id, values)
-    old_names = {k: _name_of(s, ticket, k) for k in values if k in names or k.endswith("_id")}
+    names = check_refs(s, ticket.tenant_id, values)
+    old_names = {k: name_of(s, ticket, k) for k in values if k in names or k.endswith("_id")}
     changes: dict[str, tuple[Any, Any]] = {}
     now = utcnow()
     for key, new in values.items():
@@ -147,7 +147,7 @@ def change(s: Session, viewer: Viewer, ticket: Ticket, values: Mapping[str, Any]
     return changes
 
 
-def _name_of(s: Session, ticket: Ticket, key: str) -> str:
+def name_of(s: Session, ticket: Ticket, key: str) -> str:
     value = getattr(ticket, key, None)
     if value is None:
         return ""
@@ -163,22 +163,20 @@ def _name_of(s: Session, ticket: Ticket, key: str) -> str:
 def open_ticket(s: Session, viewer: Viewer, *, subject: str, body: str, requester: str,
                 requester_name: str = "", fields: Mapping[str, Any] | None = None) -> Ticket:
     """A ticket opened in the panel (or the API) for a customer: the first message is the
-    customer's as the agent took it down (channel ``panel``)."""
-    extra = dict(fields or {})
-    _check(s, viewer.tenant_id, {"subject": subject, **extra})
+    customer's as the agent took it down (channel ``panel``); ``fields`` are then set as
+    changes of the new ticket (each on its history)."""
+    extra = {k: v for k, v in (fields or {}).items() if k in FIELDS and v is not None}
+    check_refs(s, viewer.tenant_id, {"subject": subject, **extra})
     got = threads.receive(s, threads.Inbound(viewer.tenant_id, "panel", requester, body,
                                              subject=subject, sender_name=requester_name,
                                              meta={"entered_by": viewer.actor}))
     ticket = s.get_one(Ticket, got.ticket_id)
-    for key, value in extra.items():
-        if key in FIELDS and value is not None:
-            setattr(ticket, key, value)
-    s.flush()
-    created(s, ticket, viewer)
+    if extra:
+        change(s, viewer, ticket, extra)
     return ticket
 
 
-def created(s: Session, ticket: Ticket, viewer: Viewer, depth: int = 0) -> None:
+def opened(s: Session, ticket: Ticket, viewer: Viewer, depth: int = 0) -> None:
     """What follows a new ticket, whoever opened it (the panel, a channel through
     :func:`controlplane.desk.threads.receive`): its first history line, the webhook, rules."""
     event(s, ticket, viewer, "created", "", ticket.status, channel=ticket.channel)
@@ -187,15 +185,25 @@ def created(s: Session, ticket: Ticket, viewer: Viewer, depth: int = 0) -> None:
     _rules(s, ticket, "created", depth, set())
 
 
-def message_added(s: Session, ticket: Ticket, message: TicketMessage, depth: int = 0) -> None:
+def message_added(s: Session, ticket: Ticket, message: TicketMessage, depth: int = 0, *,
+                  rules: bool = True) -> None:
     """What follows a new message in a ticket: the webhook (not for private notes) and the
     rules of a customer's message."""
     if message.direction != "note":
         webhooks.emit(s, "ticket.message", ticket.tenant_id,
                       {"ticket": ticket_json(ticket), "message": message_json(message)},
                       key=("ticket.message", message.id))
-    if message.direction == "in":
+    if message.direction == "in" and rules:
         _rules(s, ticket, "message", depth, set())
+
+
+def received(s: Session, ticket: Ticket, message: TicketMessage, *, created: bool) -> None:
+    """A customer's message came in through a channel (:func:`threads.receive`): a new
+    ticket's first line and ``created`` rules, or the ``message`` rules of a known one."""
+    v = Viewer(ticket.tenant_id, None, "admin", f"channel:{message.channel}")
+    if created:
+        opened(s, ticket, v)
+    message_added(s, ticket, message, rules=not created)
 
 
 def message_json(m: TicketMessage) -> dict[str, Any]:
@@ -207,13 +215,15 @@ def message_json(m: TicketMessage) -> dict[str, Any]:
 
 def post(s: Session, viewer: Viewer, ticket: Ticket, body: str, *, note: bool = False,
          depth: int = 0) -> TicketMessage:
-    """An agent's reply (out through the ticket's channel, see :mod:`.delivery`) or a
-    private note. The caller queues the delivery after its commit."""
+    """An agent's reply (out through the ticket's channel: its delivery job joins the
+    job outbox in this transaction, see :mod:`.delivery`) or a private note."""
     _not_merged(s, ticket)
     channel = "panel" if note else REPLY_CHANNEL.get(ticket.channel, "panel")
     meta = {"delivery": "pending"} if not note and channel in CHANNELS_DELIVERED else {}
     row = threads.reply(s, ticket, body=body, channel=channel, author_user_id=viewer.user_id,
                         sender=viewer.actor if viewer.user_id else "", note=note, meta=meta)
+    if meta:
+        delivery.queue(s, row.id)
     message_added(s, ticket, row, depth)
     return row
 

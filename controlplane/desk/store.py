@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from controlplane.admin.store import Page, paged, sort_of
 from controlplane.desk.exceptions import DeskNotFound, TicketNotFound
-from controlplane.models import User
+from controlplane.models import Tenant, User
 from controlplane.models.acd import Queue, QueueMember
 from controlplane.models.desk import TicketEvent, TicketTime
 from controlplane.models.tickets import TICKET_PRIORITIES, Ticket, TicketCategory, TicketMessage
@@ -215,3 +215,20 @@ def user_name(s: Session, tenant_id: int, user_id: int | None) -> str:
     row = s.execute(select(User.display_name, User.login).where(
         User.id == user_id, User.tenant_id == tenant_id)).first()
     return (row[0] or row[1]) if row else ""
+
+
+def template_parameters(s: Session, ticket: Ticket, viewer: Viewer) -> dict[str, Any]:
+    """The values a template may use for ``ticket``, answered by ``viewer``."""
+    category = (s.scalar(select(TicketCategory.name).where(
+        TicketCategory.id == ticket.category_id)) if ticket.category_id else None)
+    queue = (s.scalar(select(Queue.name).where(Queue.id == ticket.queue_id))
+             if ticket.queue_id else None)
+    tenant = s.get(Tenant, ticket.tenant_id)
+    return {"requester_name": ticket.requester_name or ticket.requester,
+            "requester": ticket.requester, "ticket_number": ticket.number,
+            "subject": ticket.subject, "status": ticket.status, "priority": ticket.priority,
+            "category": category or "", "queue": queue or "",
+            "agent_name": (user_name(s, ticket.tenant_id, viewer.user_id) or viewer.name
+                           or viewer.actor),
+            "agent_login": viewer.actor.split("@", 1)[0],
+            "tenant_name": tenant.name if tenant else ""}

@@ -2,9 +2,8 @@
 
 The write path (:func:`write`): the change runs in one transaction with its audit line
 (``ticket.updated``, ``ticket.merged``…, ids and field names only: a customer's words stay
-out of the security log) and the ticket's own history (:mod:`controlplane.desk.service`
-writes that); replies are handed to delivery only after the commit, so the job always
-finds its message.
+out of the security log), the ticket's own history, webhook events, the business rules it
+triggers and a reply's delivery job (:mod:`controlplane.desk.service` writes those).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.admin.store import Page
 from controlplane.db import transaction
-from controlplane.desk import catalog, delivery, presence, service, store
+from controlplane.desk import catalog, presence, service, store
 from controlplane.desk.exceptions import DeskNotFound, FieldIssue, InvalidFields, TicketNotFound
 from controlplane.desk.store import Viewer
 from controlplane.desk.templates import render as tpl_render
@@ -134,15 +133,13 @@ def patch(ticket_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def post(ticket_id: int, body: str, note: bool) -> dict[str, Any]:
-    """Add a reply or a note; a reply on an e-mail or SMS ticket is queued for delivery."""
+    """Add a reply or a note (a reply on an e-mail or SMS ticket is queued for delivery in
+    the same transaction, :mod:`controlplane.desk.delivery`)."""
     def add(s: Session, v: Viewer) -> dict[str, Any]:
         row = service.post(s, v, store.ticket(s, v, ticket_id, lock=True), body, note=note)
         return service.message_json(row)
-    msg = write(add, "ticket.noted" if note else "ticket.replied",
-                lambda m: {"ticket": ticket_id, "message": m["id"]})
-    if msg["delivery"] == "pending":
-        delivery.queue(services().sessions, msg["id"])
-    return msg
+    return write(add, "ticket.noted" if note else "ticket.replied",
+                 lambda m: {"ticket": ticket_id, "message": m["id"]})
 
 
 def log_time(ticket_id: int, minutes: int, note: str) -> int:
@@ -184,4 +181,4 @@ def render(ticket_id: int, template_id: int) -> str:
     with services().sessions() as s:
         t = store.ticket(s, v, ticket_id)
         tpl = catalog.template(s, v.tenant_id, template_id)
-        return tpl_render(tpl.body, catalog.parameters(s, t, v))
+        return tpl_render(tpl.body, store.template_parameters(s, t, v))

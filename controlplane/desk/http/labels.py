@@ -26,3 +26,5 @@ EVENT = {"created": _("Ticket opened"), "status": _("Status"), "priority": _("Pr
 SORT = {"updated": _("Last change"), "created": _("Opened"), "number": _("Number"),
         "priority": _("Priority"), "status": _("Status"), "subject": _("Subject")}
 PRESENCE = {"viewing": _("viewing"), "typing": _("typing a reply")}
+TRIGGER = {"created": _("A ticket is opened"), "updated": _("A ticket is changed"),
+           "message": _("The customer writes"), "time": _("Time passes (checked every minute)")}
