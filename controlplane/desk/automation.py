@@ -21,7 +21,7 @@ in there). Past the limit no rule runs and the ticket's history says so once per
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,8 @@ from controlplane.models.tickets import Ticket
 from controlplane.webhooks import outbox as webhooks
 
 log = logging.getLogger(__name__)
-TIME_BATCH = 500  # tickets per tenant per run (oldest change first)
+TIME_BATCH = 500  # tickets read at a time (by id: every open ticket is looked at each run)
+TIME_MAX = 50_000  # open tickets per tenant per run, at most
 
 
 def month_of(now: datetime) -> str:
@@ -179,6 +180,20 @@ def _template_reply(s: Session, ticket: Ticket, v: Viewer, firing: pure.Firing,
     service.post(s, v, ticket, text, depth=firing.depth + 1)  # delivered like an agent's
 
 
+def _open_tickets(s: Session, tenant_id: int) -> Iterator[Ticket]:
+    """The tenant's open, unmerged tickets in id order, a batch at a time (every one is
+    looked at: an old ticket no rule matches never hides the newer ones behind it)."""
+    after, seen = 0, 0
+    while seen < TIME_MAX:
+        batch = s.scalars(select(Ticket).where(
+            Ticket.tenant_id == tenant_id, Ticket.status != "closed", Ticket.id > after,
+            Ticket.merged_into_id.is_(None)).order_by(Ticket.id).limit(TIME_BATCH)).all()
+        if not batch:
+            return
+        yield from batch
+        after, seen = batch[-1].id, seen + len(batch)
+
+
 def time_rules(s: Session, tenant_id: int, now: datetime) -> int:
     """Run the tenant's time rules over its open tickets; how many fired."""
     rules = load(s, tenant_id)
@@ -187,10 +202,7 @@ def time_rules(s: Session, tenant_id: int, now: datetime) -> int:
         return 0
     others = [r for r in rules if r.trigger != "time"]
     fired = 0
-    tickets = s.scalars(select(Ticket).where(
-        Ticket.tenant_id == tenant_id, Ticket.status != "closed",
-        Ticket.merged_into_id.is_(None)).order_by(Ticket.updated_at).limit(TIME_BATCH)).all()
-    for ticket in tickets:
+    for ticket in _open_tickets(s, tenant_id):
         done = dict(s.execute(select(TicketRuleFired.rule_id, TicketRuleFired.ticket_updated_at)
                               .where(TicketRuleFired.ticket_id == ticket.id)).all())
         due = [r for r in timed if r.id not in done or done[r.id] < ticket.updated_at]

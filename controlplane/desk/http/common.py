@@ -125,11 +125,15 @@ def create(values: Mapping[str, Any]) -> int:
 
 
 def patch(ticket_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
-    def change(s: Session, v: Viewer) -> dict[str, Any]:
-        changes = service.change(s, v, store.ticket(s, v, ticket_id, lock=True), values)
-        return {"ticket": ticket_id, "fields": sorted(changes)}
-    write(change, "ticket.updated", lambda d: d)
-    return ticket_json(ticket_id)
+    """Change the ticket; it as it is now (read in the change's transaction: an agent who
+    moves a ticket to a queue they are not in may no longer see it afterwards)."""
+    def change(s: Session, v: Viewer) -> tuple[dict[str, Any], list[str]]:
+        t = store.ticket(s, v, ticket_id, lock=True)
+        changes = service.change(s, v, t, values)
+        return service.ticket_json(t), sorted(changes)
+    out, _fields = write(change, "ticket.updated",
+                         lambda r: {"ticket": ticket_id, "fields": r[1]})
+    return out
 
 
 def post(ticket_id: int, body: str, note: bool) -> dict[str, Any]:

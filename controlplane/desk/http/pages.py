@@ -136,6 +136,10 @@ def fields(ticket_id: int) -> BaseResponse:
         _refused(err)
         return _back(ticket_id)
     flash(_("Ticket saved"), "ok")
+    try:
+        common.ticket_json(ticket_id)
+    except TicketNotFound:  # moved to a queue the agent is not in: no longer theirs to see
+        return redirect(url_for("desk.index"))
     return _back(ticket_id)
 
 

@@ -279,3 +279,14 @@ def test_ticket_page_in_polish(client, login, csrf, desk, demo_in_polish) -> Non
     assert "pending" not in html.replace('value="pending"', "")
     listing = client.get(f"/tickets?q={desk.tag}").get_data(as_text=True)
     assert "Zgłoszenia" in listing and f"Awaria {desk.tag}" in listing
+
+
+def test_an_agent_who_moves_a_ticket_away_gets_it_back_once(  # type: ignore[no-untyped-def]
+        client, login, csrf, desk) -> None:
+    elsewhere = desk.queue("agent2")
+    tid = desk.ticket("Przeniesione")
+    login(AGENT)
+    resp = client.patch(f"/api/v1/tickets/{tid}", headers=_h(client, csrf),
+                        json={"queue_id": elsewhere})
+    assert resp.status_code == 200 and resp.get_json()["ticket"]["queue_id"] == elsewhere
+    assert client.get(f"/api/v1/tickets/{tid}").status_code == 404  # not theirs any more
