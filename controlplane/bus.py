@@ -27,6 +27,7 @@ name                               kind    written by                      read 
 ``centrala:outbox:queued:<job>``   string  whoever queues a job            outbox drain
 ``centrala:web:login-failures:…``  zset    panel                           panel
 ``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
+``centrala:web:desk-presence:…``   zset+   panel (ticket page, every 5 s)  panel (collisions)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -76,6 +77,8 @@ OUTBOX_QUEUED_PREFIX = "centrala:outbox:queued:"  # + job id
 LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"
 # counter: API requests of one user in one month (controlplane/api_access/quota.py)
 API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month: YYYYMM
+# zset (user id → until) and hash (user id → name, state): who is on a ticket (desk.presence)
+DESK_PRESENCE_KEY = "centrala:web:desk-presence:{tenant}:{ticket}"
 
 
 def acd_key(tenant: int, part: str) -> str:

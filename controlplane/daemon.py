@@ -32,7 +32,7 @@ from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
 from controlplane.engine.ari_ import AriClient
-from controlplane.jobs import recordings_retention, recordings_sftp
+from controlplane.jobs import desk_rules, recordings_retention, recordings_sftp
 from controlplane.jobs.outbox_drain import run_drain
 from controlplane.jobs.periodic import run_every
 from controlplane.jobs.worker import queue
@@ -98,6 +98,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(run_every(factory, jobs, recordings_sftp.JOB,
                                                recordings_sftp.PREFIX, recordings_sftp.EVERY_S),
                                      name="recordings-sftp"),
+                 # the desk's time-triggered business rules: the RQ job, once a minute
+                 asyncio.create_task(run_every(factory, jobs, desk_rules.JOB, desk_rules.PREFIX,
+                                               desk_rules.EVERY_S), name="desk-rules"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory),
                                                supervision=supervision),

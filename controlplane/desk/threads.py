@@ -17,6 +17,10 @@ A channel (the mailbox reader, the SMS gateway's webhook, the chat) builds an
 3. **Else a new ticket**, numbered after the tenant's highest number; two writers that
    pick the same number collide on the unique (tenant, number) and the loser retries.
 
+What follows, in the same transaction (:func:`controlplane.desk.service.received`): the
+ticket's history line, the ``ticket.created``/``ticket.message`` webhook events and the
+tenant's business rules (a rule may answer at once: an auto-reply).
+
 A message to a solved ticket reopens it (``open``); a closed ticket is never reopened —
 the message starts a new ticket. The requester's miniCRM contact is found by number
 (E.164) or by e-mail address.
@@ -160,6 +164,10 @@ def receive(s: Session, msg: Inbound) -> Received:
                         external_id=msg.external_id, meta=dict(msg.meta), created_at=now)
     s.add(row)
     s.flush()
+    # the desk's follow-ups in the same transaction: history, webhooks, business rules
+    from controlplane.desk import service  # service builds on this module
+
+    service.received(s, ticket, row, created=created)
     return Received(ticket.id, ticket.number, row.id, created=created, duplicate=False)
 
 

@@ -17,6 +17,15 @@ from controlplane.models.campaigns import (  # noqa: F401
 from controlplane.models.chat import Chat, ChatMessage  # noqa: F401
 from controlplane.models.contact_merges import ContactMerge  # noqa: F401
 from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
+from controlplane.models.desk import (  # noqa: F401
+    TicketEvent,
+    TicketRule,
+    TicketRuleFired,
+    TicketRuleUsage,
+    TicketTemplate,
+    TicketTime,
+    TicketView,
+)
 from controlplane.models.desktop import CallDisposition, CallWrapup, DesktopSettings  # noqa: F401
 from controlplane.models.dial_lists import (  # noqa: F401
     BlacklistEntry,

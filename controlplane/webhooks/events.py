@@ -37,6 +37,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "disposition.set",
     "campaign.attempt_finished",
     "wallboard.alert",  # a wallboard alert rule started (or stopped) firing
+    "ticket.created",  # the desk (controlplane.desk.service)
+    "ticket.updated",
+    "ticket.message",
 )
 SIGNATURE_HEADER = "Centrala-Signature"
 TIMESTAMP_HEADER = "Centrala-Timestamp"

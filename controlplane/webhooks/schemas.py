@@ -65,6 +65,9 @@ class WebhookForm(Form):
     ev_disposition_set: Literal["on"] | None = None
     ev_campaign_attempt_finished: Literal["on"] | None = None
     ev_wallboard_alert: Literal["on"] | None = None
+    ev_ticket_created: Literal["on"] | None = None
+    ev_ticket_updated: Literal["on"] | None = None
+    ev_ticket_message: Literal["on"] | None = None
 
     def events(self) -> list[str]:
         return [t for t in EVENT_TYPES if getattr(self, field_of(t)) == "on"]

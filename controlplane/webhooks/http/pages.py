@@ -34,6 +34,9 @@ EVENT_LABELS = {
     "disposition.set": _("Disposition set"),
     "campaign.attempt_finished": _("Campaign attempt finished"),
     "wallboard.alert": _("Wallboard alert"),
+    "ticket.created": _("Ticket opened"),
+    "ticket.updated": _("Ticket changed"),
+    "ticket.message": _("Ticket message"),
 }
 STATE_LABELS = {"pending": _("Pending"), "delivered": _("Delivered"),
                 "dead": _("Failed (dead letter)")}

@@ -26,7 +26,7 @@ CASES = [
     ("e1a0c0de0029", "e1a0c0de0028", {"ticket", "ticket_message", "ticket_category"},
      {"contact", "acd_queue", "call_wrapup"}),
     ("e1a0c0de0030", "e1a0c0de0029", {"chat", "chat_message"}, {"ticket", "acd_queue"}),
-    ("e1a0c0de0037", "e1a0c0de0030", {"call_quality"}, {"call_record", "chat"}),
+    ("e1a0c0de0037", "e1a0c0de0031", {"call_quality"}, {"call_record", "chat"}),
     ("e1a0c0de0038", "e1a0c0de0037", {"recording_sftp", "recording_upload"},
      {"call_recording", "call_quality"}),
 ]
