@@ -110,3 +110,20 @@ def buckets(first: date, last: date, zone: str, interval: Interval) -> Buckets:
         items.append(Bucket(start.timestamp(), midnight(nxt, tz).timestamp(), start))
         day = nxt
     return _made(interval, zone, items)
+
+
+def chunks(first: date, last: date, interval: Interval, days: int = 7) -> list[tuple[date, date]]:
+    """The range cut into spans of whole intervals of about ``days`` days (at least one
+    interval each), for a job that builds a long report piece by piece with progress:
+    every interval lies in exactly one span, so no bucket is split between two."""
+    step = Interval.DAY if interval is Interval.HOUR else interval
+    out: list[tuple[date, date]] = []
+    span_start = day = first
+    end_day = last + _DAY
+    while day < end_day:
+        nxt = min(_next_edge(day, step), end_day)
+        if (nxt - span_start).days >= days or nxt == end_day:
+            out.append((span_start, nxt - _DAY))
+            span_start = nxt
+        day = nxt
+    return out

@@ -106,8 +106,8 @@ def _build(s: Session, tenant_id: int, name: str, f: Filters, b: Buckets, now: f
         queue_members = store.members(s, tenant_id)
         members = {str(cid): [str(u) for u in queue_members.get(qid or -1, [])]
                    for cid, (_, qid, _) in info.items()}
-        wanted = sorted({int(a) for m in members.values() for a in m})
-        statuses = store.status_records(s, tenant_id, b.start, b.end, wanted, limit)
+        people = sorted({int(a) for m in members.values() for a in m})
+        statuses = store.status_records(s, tenant_id, b.start, b.end, people, limit)
         _check(statuses, limit)
         caps = {str(cid): cap for cid, (_, _, cap) in info.items()}
         return outcomes.campaigns(tries, b, _agent_seconds(statuses, b, now), members, caps)

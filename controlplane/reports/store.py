@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controlplane.acd.agent_events import Status, StatusChanged
@@ -37,8 +37,13 @@ def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def _limited(q: Select[Any], limit: int | None) -> Select[Any]:
-    return q if limit is None else q.limit(limit + 1)
+_Q = TypeVar("_Q")
+
+
+def _limited(q: _Q, limit: int | None) -> _Q:
+    """``q`` reading at most ``limit + 1`` rows (a select; typed loosely so its row types
+    survive)."""
+    return q if limit is None else q.limit(limit + 1)  # type: ignore[attr-defined]
 
 
 def time_zone(s: Session, tenant_id: int) -> str:
