@@ -21,7 +21,7 @@
       backgroundColor: COLOURS[i % COLOURS.length],
       borderColor: COLOURS[i % COLOURS.length],
       yAxisID: s.axis === "pct" ? "pct" : "y",
-      stack: s.line ? undefined : "all",
+      stack: s.line || !spec.stacked ? undefined : "all",
       spanGaps: true,
     }));
     const scales = {

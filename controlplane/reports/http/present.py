@@ -102,6 +102,9 @@ def chart(report: Report) -> dict[str, Any]:
     else:
         x, keys = "status", ["count"]
     sums = _sum_by(rows, x, keys)
+    if x == "period":  # every interval of the range on the axis, the quiet ones at zero
+        sums = OrderedDict((b.key, sums.get(b.key, dict.fromkeys(keys, 0.0)))
+                           for b in report.buckets.items)
     scale = 3600.0 if name == "agent_time" else 1.0
     series: list[dict[str, Any]] = [{"label": heads.get(k, k),
                "data": [round(v[k] / scale, 2) for v in sums.values()]} for k in keys]

@@ -163,3 +163,16 @@ def test_hlr_counts_per_status_and_provider() -> None:
                       outcomes.Lookup(at(2026, 12, 1, 9), "active", "fake"),
                       outcomes.Lookup(at(2026, 12, 1, 9), "inactive", "fake")], b)
     assert [(r["status"], r["count"]) for r in t.rows] == [("active", 2), ("inactive", 1)]
+
+
+def test_chunks_hold_whole_intervals() -> None:
+    from controlplane.reports.periods import chunks
+
+    days = chunks(date(2026, 11, 1), date(2026, 12, 11), Interval.DAY)
+    assert days[0] == (date(2026, 11, 1), date(2026, 11, 7)) and len(days) == 6
+    assert days[-1] == (date(2026, 12, 6), date(2026, 12, 11))
+    months = chunks(date(2026, 10, 15), date(2026, 12, 2), Interval.MONTH)
+    assert months == [(date(2026, 10, 15), date(2026, 10, 31)),
+                      (date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 12, 1), date(2026, 12, 2))]
+    weeks = chunks(date(2026, 12, 2), date(2026, 12, 20), Interval.WEEK)
+    assert all(a.weekday() == 0 for a, _ in weeks[1:]) and weeks[-1][1] == date(2026, 12, 20)
