@@ -54,31 +54,32 @@ def time_zone(s: Session, tenant_id: int) -> str:
 def queue_records(s: Session, tenant_id: int, start: float, end: float,
                   queues: Sequence[int] = (), limit: int | None = None
                   ) -> list[QueueLogRecord]:
-    q = select(QueueLog).where(QueueLog.tenant_id == tenant_id, QueueLog.at >= _dt(start),
-                               QueueLog.at < _dt(end))
+    ql = QueueLog  # columns, not ORM objects: a month is tens of thousands of rows
+    q = select(ql.interaction_id, ql.queue_id, ql.kind, ql.at, ql.user_id, ql.detail).where(
+        ql.tenant_id == tenant_id, ql.at >= _dt(start), ql.at < _dt(end))
     if queues:
-        q = q.where(QueueLog.queue_id.in_(queues))
-    return [QueueLogRecord(r.interaction_id, str(r.queue_id), r.kind, _epoch(r.at),
-                           None if r.user_id is None else str(r.user_id), r.detail)
-            for r in s.scalars(_limited(q.order_by(QueueLog.at, QueueLog.id), limit))]
+        q = q.where(ql.queue_id.in_(queues))
+    return [QueueLogRecord(iid, str(qid), kind, _epoch(at), None if uid is None else str(uid),
+                           detail)
+            for iid, qid, kind, at, uid, detail
+            in s.execute(_limited(q.order_by(ql.at, ql.id), limit))]
 
 
 def status_records(s: Session, tenant_id: int, start: float, end: float,
                    agents: Sequence[int] = (), limit: int | None = None
                    ) -> list[StatusChanged]:
     """The changes in the range and each agent's last change before it."""
+    sl = AgentStatusLog
     lo, hi = _dt(start), _dt(end)
-    before = (select(func.max(AgentStatusLog.id))
-              .where(AgentStatusLog.tenant_id == tenant_id, AgentStatusLog.at < lo)
-              .group_by(AgentStatusLog.user_id))
-    inside = (AgentStatusLog.at >= lo) & (AgentStatusLog.at < hi)
-    q = select(AgentStatusLog).where(AgentStatusLog.tenant_id == tenant_id,
-                                     inside | AgentStatusLog.id.in_(before))
+    before = (select(func.max(sl.id)).where(sl.tenant_id == tenant_id, sl.at < lo)
+              .group_by(sl.user_id))
+    inside = (sl.at >= lo) & (sl.at < hi)
+    q = select(sl.user_id, sl.from_status, sl.to_status, sl.reason, sl.at).where(
+        sl.tenant_id == tenant_id, inside | sl.id.in_(before))
     if agents:
-        q = q.where(AgentStatusLog.user_id.in_(agents))
-    return [StatusChanged(str(r.user_id), Status(r.from_status), Status(r.to_status), r.reason,
-                          _epoch(r.at))
-            for r in s.scalars(_limited(q.order_by(AgentStatusLog.id), limit))]
+        q = q.where(sl.user_id.in_(agents))
+    return [StatusChanged(str(uid), Status(from_), Status(to), reason, _epoch(at))
+            for uid, from_, to, reason, at in s.execute(_limited(q.order_by(sl.id), limit))]
 
 
 def wrapups(s: Session, tenant_id: int, start: float, end: float,

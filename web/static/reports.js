@@ -1,8 +1,6 @@
 // The reports page: draws the report's chart with Chart.js (vendor/chart.umd.js, from npm)
-// from the JSON block the page rendered (no inline script: CSP), and runs a background
-// export: POST /api/v1/reports/exports, then polls GET /api/v1/reports/exports/<id> every
-// second, moving the progress bar until the file is ready (then offers the link) or failed.
-// While the API fails (network, a restart) it waits longer each time, up to ten seconds.
+// from the JSON block the page rendered (no inline script: CSP), and starts a background
+// export (POST /api/v1/reports/exports) whose progress export_progress.js shows.
 "use strict";
 (function () {
   const COLOURS = ["#2f6fde", "#d9822b", "#3aa76d", "#c23b3b", "#8a5cd6", "#1f9bb4",
@@ -43,51 +41,13 @@
     if (!box) return;
     const start = document.getElementById("report-export-start");
     const format = document.getElementById("report-export-format");
-    const bar = document.getElementById("report-export-bar");
-    const status = document.getElementById("report-export-status");
-
-    function say(text, href) {
-      status.textContent = text;
-      if (href) {
-        const a = document.createElement("a");
-        a.href = href;
-        a.textContent = box.dataset.download;
-        status.append(" ", a);
-      }
-    }
-
-    function poll(url, delay) {
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-        .then((body) => {
-          const e = body.export;
-          bar.max = Math.max(1, e.total);
-          bar.value = e.done;
-          if (e.state === "done") { say(box.dataset.ready, e.download_url); start.disabled = false; return; }
-          if (e.state === "failed") { say(box.dataset.failed); start.disabled = false; return; }
-          say(box.dataset.building + " " + box.dataset.parts.replace("{done}", e.done)
-              .replace("{total}", e.total || "?"));
-          setTimeout(() => poll(url, 1000), 1000);
-        })
-        .catch(() => setTimeout(() => poll(url, Math.min(delay * 2, 10000)), delay));
-    }
-
-    start.addEventListener("click", () => {
-      start.disabled = true;
-      bar.hidden = false;
-      bar.value = 0;
-      say(box.dataset.building);
-      fetch(box.dataset.url, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json",
-                   "X-CSRF-Token": box.dataset.csrf },
-        body: JSON.stringify({ report: box.dataset.report, format: format.value,
-                               query: JSON.parse(box.dataset.query) }),
-      })
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-        .then((body) => poll(box.dataset.url + "/" + body.export.id, 1000))
-        .catch(() => { say(box.dataset.failed); start.disabled = false; });
-    });
+    start.addEventListener("click", () => window.CentralaExport.run({
+      box: box, button: start,
+      bar: document.getElementById("report-export-bar"),
+      status: document.getElementById("report-export-status"),
+      body: { report: box.dataset.report, format: format.value,
+              query: JSON.parse(box.dataset.query) },
+    }));
   }
 
   document.addEventListener("DOMContentLoaded", () => { drawChart(); exporter(); });
