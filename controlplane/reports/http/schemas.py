@@ -32,6 +32,9 @@ def _ids(value: str) -> str:
     return value
 
 
+# Days a report may name: the epoch on, and far from the calendar's end (a range's default
+# start or end is computed from the one given, in days either side).
+Day = Annotated[date, Field(ge=date(1970, 1, 8), le=date(2999, 12, 24))]
 IdList = Annotated[str, Field(max_length=1200, pattern=r"^[0-9]+(,[0-9]+)*$"),
                    AfterValidator(_ids)]
 
@@ -43,8 +46,8 @@ def id_tuple(value: str | None) -> tuple[int, ...]:
 class ReportQuery(Query):
     """Which days, cut how, narrowed to which queues, agents or campaign."""
 
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     interval: IntervalName = "day"
     queues: IdList | None = None
     agents: IdList | None = None

@@ -198,3 +198,11 @@ def test_a_long_report_is_built_by_a_job(client, login, csrf, app, calls, settin
         with transaction(factory) as s:
             s.execute(delete(JobOutbox).where(JobOutbox.job_id.like("report-export-%")))
             s.execute(delete(ReportExport))
+
+
+def test_days_at_the_calendars_ends_are_refused(client, login) -> None:  # type: ignore[no-untyped-def]
+    login(ADMIN)
+    for params in ({"from": "9999-12-31"}, {"to": "0001-01-02"}, {"from": "1969-12-31"}):
+        resp = api(client, "/api/v1/reports/calls_by_queue", **params)
+        assert resp.status_code == 400, (params, resp.status_code)
+        assert client.get("/reports/agent_time", query_string=params).status_code == 200
