@@ -123,7 +123,7 @@ def test_a_long_range_is_refused_inline(client, login, calls) -> None:  # type: 
     assert page.status_code == 200 and "Export in the background" in page.get_data(as_text=True)
 
 
-def test_page_in_english_and_polish(client, login, calls, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
+def test_page_in_polish(client, login, calls, demo_in_polish) -> None:  # type: ignore[no-untyped-def]
     login(SUPERVISOR)
     html = client.get(f"/reports/calls_by_queue?from={calls['day']}&to={calls['day']}"
                       f"&queues={calls['queue']}").get_data(as_text=True)
@@ -206,3 +206,11 @@ def test_days_at_the_calendars_ends_are_refused(client, login) -> None:  # type:
         resp = api(client, "/api/v1/reports/calls_by_queue", **params)
         assert resp.status_code == 400, (params, resp.status_code)
         assert client.get("/reports/agent_time", query_string=params).status_code == 200
+
+
+def test_page_in_english(client, login, calls) -> None:  # type: ignore[no-untyped-def]
+    login(SUPERVISOR)
+    html = client.get(f"/reports/abandons?from={calls['day']}&to={calls['day']}"
+                      ).get_data(as_text=True)
+    assert ">Reports</a>" in html and "Abandoned calls" in html and "Waited 10–30 s" in html
+    assert "Export in the background" in html and 'id="report-chart-data"' in html
