@@ -44,10 +44,12 @@ fi
 # Browser libraries the panel serves itself (no CDN): npm ci from package-lock.json (exact
 # versions and integrity hashes), then one script per library into web/static/vendor/
 # (git-ignored: built here, like the virtualenv). JsSIP publishes CommonJS only, so
-# scripts/bundle_vendor.mjs packs it with its four small dependencies.
+# scripts/bundle_vendor.mjs packs it with its four small dependencies. Chart.js (the
+# reports' charts) ships a self-contained UMD build: copied as it is.
 npm_stamp=node_modules/.centrala-lock
 npm_want=$(sha256sum package-lock.json | cut -c1-16)
-if [ "$(cat $npm_stamp 2>/dev/null)" != "$npm_want" ] || [ ! -f web/static/vendor/jssip.js ]; then
+if [ "$(cat $npm_stamp 2>/dev/null)" != "$npm_want" ] || [ ! -f web/static/vendor/jssip.js ] \
+        || [ ! -f web/static/vendor/chart.umd.js ]; then
     # npm ships with NodeSource's nodejs and is a package of its own in Debian's: either will do
     if ! command -v npm >/dev/null; then
         [ "$(id -u)" = 0 ] || { echo "error: npm is missing (apt-get install npm)" >&2; exit 2; }
@@ -57,6 +59,7 @@ if [ "$(cat $npm_stamp 2>/dev/null)" != "$npm_want" ] || [ ! -f web/static/vendo
     echo "bootstrap: installing browser libraries (npm ci, pinned by package-lock.json)"
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
     node scripts/bundle_vendor.mjs jssip JsSIP web/static/vendor/jssip.js
+    cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.umd.js
     echo "$npm_want" > $npm_stamp
 fi
 

@@ -38,6 +38,7 @@ from controlplane.desktop import http as desktop_http
 from controlplane.ivr import http as ivr_http
 from controlplane.ivr.http import prompts as ivr_prompts
 from controlplane.models.base import utcnow
+from controlplane.reports import http as reports_http
 from controlplane.security.login_throttle import Policy
 from controlplane.sla import http as sla_http
 from controlplane.supervision import http as supervision_http
@@ -136,6 +137,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *supervision_http.BLUEPRINTS,
         *desktop_http.BLUEPRINTS,
         *desk_http.BLUEPRINTS,
+        *reports_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -7,7 +7,8 @@ it within seconds, as for contact imports). :func:`build_zip` writes each record
 the job stays cheap) and commits ``done`` after each file, which the page's progress bar
 polls (``GET /api/v1/recordings/exports/<id>``). The ZIP is written under a temporary name
 and renamed when complete, so a download never sees half a file. Past ``expires_at``
-(:data:`KEEP_S`) the download is refused and the next export removes the file.
+(:data:`KEEP_S`) the download is refused and the next export removes the file (the file
+handling is :mod:`controlplane.jobs.file_exports`, shared with the long reports).
 Idempotent: a finished export is not rebuilt.
 """
 
@@ -22,29 +23,20 @@ from sqlalchemy import select
 
 from controlplane.config import load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
+from controlplane.jobs import file_exports
 from controlplane.models import CallRecord
 from controlplane.models.recording_tags import RecordingExport
 from controlplane.recordings.store import resolve
 
 log = logging.getLogger(__name__)
 
-KEEP_S = 3600
+KEEP_S = file_exports.KEEP_S
 JOB_TIMEOUT_S = 3600
-
-
-def exports_dir(runtime_dir: Path) -> Path:
-    return runtime_dir / "exports"
+exports_dir = file_exports.exports_dir
 
 
 def zip_path(runtime_dir: Path, export_id: int) -> Path:
     return exports_dir(runtime_dir) / f"recordings-{export_id}.zip"
-
-
-def _sweep(folder: Path, now: datetime) -> None:
-    """Remove ZIPs older than :data:`KEEP_S` (their rows have expired already)."""
-    for old in folder.glob("recordings-*.zip*"):
-        if now.timestamp() - old.stat().st_mtime > KEEP_S:
-            old.unlink(missing_ok=True)
 
 
 def build_zip(export_id: int, database_url: str | None = None,
@@ -66,12 +58,12 @@ def build_zip(export_id: int, database_url: str | None = None,
             ids = [int(i) for i in export.record_ids.split(",") if i]
         folder = exports_dir(runtime)
         folder.mkdir(parents=True, exist_ok=True)
-        _sweep(folder, datetime.now(UTC))
+        file_exports.sweep(folder, "recordings-*.zip*", datetime.now(UTC))
         target = zip_path(runtime, export_id)
-        partial = target.with_suffix(".zip.part")
         done = 0
         try:
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+            with file_exports.written(target) as partial, \
+                    zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
                 for record_id in ids:
                     with factory() as s:  # the tenant's, still recorded (not deleted since)
                         record = s.scalar(select(CallRecord).where(
@@ -84,9 +76,7 @@ def build_zip(export_id: int, database_url: str | None = None,
                     done += 1
                     with transaction(factory) as s:
                         s.get(RecordingExport, export_id).done = done  # type: ignore[union-attr]
-            partial.replace(target)
         except OSError as err:
-            partial.unlink(missing_ok=True)
             with transaction(factory) as s:
                 row = s.get(RecordingExport, export_id)
                 if row is not None:

@@ -56,6 +56,7 @@ from controlplane.models.recording_tags import (  # noqa: F401
     RecordingTagLink,
 )
 from controlplane.models.recordings import CallRecording
+from controlplane.models.reports import ReportExport  # noqa: F401
 from controlplane.models.security import SecurityEvent  # noqa: F401
 from controlplane.models.sip_bans import SipBan  # noqa: F401
 from controlplane.models.sla import (  # noqa: F401

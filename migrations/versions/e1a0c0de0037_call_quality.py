@@ -1,7 +1,7 @@
 """Call quality at the agent's end, as the webphone measured it
 
 Revision ID: e1a0c0de0037
-Revises: e1a0c0de0031
+Revises: e1a0c0de0036
 Create Date: 2026-12-04 12:15:00
 
 ``call_quality``: packets, loss, jitter, round trip and time to first audio of one call at
@@ -14,7 +14,7 @@ from alembic import op
 from controlplane.models.base import UtcDateTime
 
 revision = "e1a0c0de0037"
-down_revision = "e1a0c0de0031"
+down_revision = "e1a0c0de0036"
 branch_labels = None
 depends_on = None
 

@@ -26,7 +26,9 @@ CASES = [
     ("e1a0c0de0029", "e1a0c0de0028", {"ticket", "ticket_message", "ticket_category"},
      {"contact", "acd_queue", "call_wrapup"}),
     ("e1a0c0de0030", "e1a0c0de0029", {"chat", "chat_message"}, {"ticket", "acd_queue"}),
-    ("e1a0c0de0037", "e1a0c0de0031", {"call_quality"}, {"call_record", "chat"}),
+    ("e1a0c0de0036", "e1a0c0de0031", {"report_export"},
+     {"acd_queue_log", "acd_agent_status_log", "call_wrapup", "dial_attempt", "hlr_result"}),
+    ("e1a0c0de0037", "e1a0c0de0036", {"call_quality"}, {"call_record", "chat"}),
     ("e1a0c0de0038", "e1a0c0de0037", {"recording_sftp", "recording_upload"},
      {"call_recording", "call_quality"}),
 ]
