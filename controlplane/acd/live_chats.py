@@ -180,6 +180,9 @@ class ChatSteps:
             if c.status == "active" and a is not None and a.status != S.LOGGED_OUT:
                 self._hold(t, b, c, a, now)
                 continue
+            if c.queue_id not in t.cfg.queues:  # its queue was deleted meanwhile
+                b.order(out.EndChat(t.tid, c.chat_id, "missed", "system", "queue_removed"))
+                continue
             t.callers[iid] = c.interaction.customer or ""
             self.steps.enter(t, b, c.interaction, c.queue_id, now, resumed_at=c.entered_at)
             if c.status != "waiting":
