@@ -14,6 +14,8 @@ from controlplane.acd import outputs as out
 from controlplane.acd.interactions import Channel, Interaction, capacity_of
 from controlplane.acd.live_chats import OpenChat
 from controlplane.acd.service import QueueService
+from controlplane.db import transaction
+from controlplane.models.acd_channels import AcdChannelSettings, AgentChatCapacity
 
 
 @dataclass
@@ -253,3 +255,29 @@ async def test_a_restart_keeps_an_active_chat_and_requeues_a_waiting_one(
     assert chats2.kinds() == [("requeue", 2, w.queues["web"])]  # capacity 1: it waits
     assert (await svc2.chat_ended(w.tenant, 1)).ok
     assert chats2.kinds()[-1] == ("offer", 2, a1)
+
+
+async def test_capacity_comes_from_the_tenant_and_agent_settings_and_reload(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"web": {}}, {"web": ("a1", "a2")})
+    with transaction(db) as s:
+        s.add(AcdChannelSettings(tenant_id=w.tenant, chats_per_agent=2, voice_with_chats=False,
+                                 chat_offer_timeout_s=30))
+        s.add(AgentChatCapacity(user_id=w.users["a2"], tenant_id=w.tenant, chats=1))
+    svc, _, chats = make(db, rds, clock)
+    await login(svc, w, "a1", "a2")
+    t = svc._tenants[w.tenant]
+    a1, a2 = str(w.users["a1"]), str(w.users["a2"])
+    assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 2
+    assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
+    await svc.enqueue_chat(1, w.tenant, w.queues["web"])
+    assert isinstance(chats.orders[0], out.OfferChat) and chats.orders[0].timeout_s == 30
+    with transaction(db) as s:
+        row = s.get(AcdChannelSettings, w.tenant)
+        assert row is not None
+        row.chats_per_agent, row.voice_with_chats = 4, True
+    await svc.reload(w.tenant)
+    assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 4
+    assert t.settings_for(a1).capacity.alongside == {Channel.CHAT}
+    assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
