@@ -63,16 +63,15 @@ class Reports:
             r = queue_report(records, qid, now, t.cfg.sl_threshold_s.get(qid, 20.0))
             if r.avg_handle_s:
                 t.aht[qid] = r.avg_handle_s
-            live = [
-                now - s.entered_at
-                for s in t.queued.values()
-                if s.queue_id == qid and s.phase in qm.QUEUED
-            ]
+            waiting = [s for s in t.queued.values() if s.queue_id == qid and s.phase in qm.QUEUED]
+            live = [now - s.entered_at for s in waiting]
             queues.append(
                 {
                     "queue_id": qid,
                     "name": t.cfg.names.get(qid, qid),
-                    "waiting": len(live),
+                    "waiting": len(live),  # every channel; of them chats:
+                    "waiting_chats": sum(1 for s in waiting
+                                         if s.interaction.channel == Channel.CHAT),
                     "longest_wait_s": round(max(live, default=0.0), 1),
                     "entered": r.entered,
                     "answered": r.answered,
