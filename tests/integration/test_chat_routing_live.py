@@ -119,6 +119,7 @@ def world(platform) -> Iterator[World]:  # type: ignore[no-untyped-def]
             PhoneEndpoint.extension == DEMO_DIDS[DID], PhoneEndpoint.tenant_id == tenant_id))
         s.execute(delete(Chat).where(Chat.queue_id.in_(ids)))
         s.execute(delete(Queue).where(Queue.id.in_(ids)))
+        s.execute(delete(AcdChannelSettings).where(AcdChannelSettings.tenant_id == tenant_id))
     reload_acd(platform, tenant_id)
     w.redis.close()
     factory.kw["bind"].dispose()
@@ -135,6 +136,7 @@ def test_a_chat_is_offered_accepted_and_holds_off_a_call_until_it_ends(world: Wo
                              if e["type"] == "chat.offered"], timeout=5, interval=0.05,
                     what="chat.offered")
     latency = time.monotonic() - sent
+    print(f"chat.enqueue → chat.offered: {latency * 1000:.0f} ms")
     assert latency < 2.0, f"offered after {latency:.2f} s"
     assert offered[0]["user_id"] == world.user and offered[0]["tenant_id"] == world.tenant_id
     assert world.chat(chat_id).status == "offered"
@@ -186,3 +188,33 @@ def test_a_restart_keeps_an_active_chat_active(world: World) -> None:
     assert reply is not None and reply["ok"], reply
     c = world.chat(chat_id)
     assert (c.status, c.ended_by) == ("ended", "agent")
+
+
+def test_with_capacity_two_the_third_chat_waits_until_one_ends(world: World) -> None:
+    with transaction(session_factory(world.platform)) as s:
+        s.add(AcdChannelSettings(tenant_id=world.tenant_id, chats_per_agent=2,
+                                 voice_with_chats=False, chat_offer_timeout_s=20))
+    reload_acd(world.platform, world.tenant_id)
+    assert world.agent("login")["ok"]
+    until(lambda: world.agent("ready")["status"] == "ready", timeout=15, what="agent ready")
+    chats = [world.new_chat() for _ in range(3)]
+    for n, chat_id in enumerate(chats):
+        world.send("enqueue", chat_id)
+        if n < 2:
+            until(lambda c=chat_id: world.chat(c).status == "offered", timeout=10, what="offered")
+            reply = world.send("accept", chat_id, actor_id=world.user)
+            assert reply is not None and reply["ok"], reply
+    third = chats[2]
+    until(lambda: f"chat:{third}" in world.waiting(), timeout=10, what="the third chat waiting")
+    time.sleep(2)  # a bounded look: capacity 2 reached, no offer
+    assert world.chat(third).status == "waiting"
+    assert world.waiting()[f"chat:{third}"]["channel"] == "chat"
+    start = world.last_event_id()
+    ended = time.monotonic()
+    reply = world.send("end", chats[0], actor_id=world.user)
+    assert reply is not None and reply["ok"], reply
+    until(lambda: any(e["type"] == "chat.offered" for e in world.events_after(start, third)),
+          timeout=5, interval=0.05, what="the third chat offered")
+    freed = time.monotonic() - ended
+    print(f"capacity freed → next chat offered: {freed * 1000:.0f} ms")
+    assert freed < 2.0
