@@ -70,3 +70,22 @@ def test_the_wallboard_says_how_many_waiting_are_chats(
         3, 1, "w tym 1 czat")
     page = client.get("/queues/wallboard").get_data(as_text=True)
     assert "w tym 1 czat" in page
+
+
+def test_the_live_wallboard_counts_waiting_chats_among_the_waiting(
+    client, login, world, chatting, redis_client
+) -> None:
+    _, qid = chatting
+    key = f"centrala:acd:{world.demo_tenant}:waiting"
+    entered = "2020-01-01T00:00:00+00:00"
+    redis_client.hset(key, mapping={
+        "call-1": json.dumps({"queue_id": str(qid), "entered_at": entered, "channel": "voice"}),
+        "chat:7": json.dumps({"queue_id": str(qid), "entered_at": entered, "channel": "chat"}),
+    })
+    try:
+        login(SUPERVISOR)
+        board = client.get("/api/v1/wallboard").get_json()
+        row = next(q for q in board["queues"] if q["queue_id"] == qid)
+        assert (row["waiting"], row["waiting_chats"]) == (2, 1)
+    finally:
+        redis_client.delete(key)
