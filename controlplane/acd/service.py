@@ -80,16 +80,8 @@ from controlplane.acd.publisher import MIRROR_SENTINEL, ChatConnector, Connector
 from controlplane.live import raise_if_cancelled
 
 __all__ = [
-    "COMMANDS",
-    "KEY",
-    "MIRROR_SENTINEL",
-    "AcdError",
-    "ChatResult",
-    "CommandResult",
-    "Connector",
-    "QueueService",
-    "UnknownQueue",
-    "UnknownTenant",
+    "COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult",
+    "CommandResult", "Connector", "QueueService", "UnknownQueue", "UnknownTenant",
 ]
 
 log = logging.getLogger(__name__)
@@ -286,8 +278,7 @@ class QueueService:
         skills: Iterable[str | tuple[str, int]] | Mapping[str, int] = (),
         customer: str = "",
     ) -> None:
-        """Chat ``chat_id`` enters queue ``queue_id`` (raises UnknownQueue); ``customer``
-        (phone, e-mail) finds its sticky agent."""
+        """Chat ``chat_id`` enters queue ``queue_id`` (UnknownQueue); ``customer``: sticky."""
         async with self._op() as b:
             t = await self.tenants.get(tenant_id, b)
             qid = str(queue_id)
