@@ -3,7 +3,9 @@ connector, accepted, declined, timed out, transferred, ended, restored after a r
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from dataclasses import dataclass, field, replace
 
 import redis.asyncio as aioredis
@@ -281,3 +283,50 @@ async def test_capacity_comes_from_the_tenant_and_agent_settings_and_reload(
     assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 4
     assert t.settings_for(a1).capacity.alongside == {Channel.CHAT}
     assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
+
+
+async def test_exactly_one_agent_per_offer_under_interleaved_operations(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    """Chats enqueued, accepted, declined and ended concurrently, with ticks between: at
+    every moment a chat is offered to one agent at most and an agent has one offer at most,
+    and no agent ever holds more chats than the limit."""
+    w = seed(db, {"web": {"strategy": "random"}}, {"web": ("a1", "a2", "a3")})
+    svc, _, chats = make(db, rds, clock)
+    await login(svc, w, "a1", "a2", "a3")
+    set_chats(svc, w, 2)
+    t = svc._tenants[w.tenant]
+    rng = random.Random(7)
+
+    def check() -> None:
+        offers = [a.offer.interaction_id for a in t.agents.values() if a.offer is not None]
+        assert len(offers) == len(set(offers))
+        for st in t.queued.values():
+            assert len(st.offered) <= 1
+        assert all(a.load.get(Channel.CHAT, 0) <= 2 for a in t.agents.values())
+
+    async def act(n: int) -> None:
+        await svc.enqueue_chat(n, w.tenant, w.queues["web"])
+        for _ in range(6):
+            check()
+            st = t.queued.get(f"chat:{n}")
+            if st is None:
+                return
+            if st.offered:
+                aid = int(st.offered[0])
+                if rng.random() < 0.7:
+                    await svc.chat_accepted(w.tenant, n, aid)
+                    await asyncio.sleep(0)
+                    await svc.chat_ended(w.tenant, n)
+                    return
+                await svc.chat_declined(w.tenant, n, aid)
+            else:
+                clock.now += 1
+                await svc.tick()
+
+    await asyncio.gather(*(act(n) for n in range(1, 31)))
+    check()
+    offered = [o for o in chats.orders if isinstance(o, out.OfferChat)]
+    withdrawn_or_taken = [o for o in chats.orders
+                          if isinstance(o, out.WithdrawChatOffer | out.AssignChat)]
+    assert offered and len(withdrawn_or_taken) <= len(offered)
