@@ -90,7 +90,8 @@ def acd_key(tenant: int, part: str) -> str:
 AGENT_ACTIONS = ("login", "logout", "ready", "break", "cancel_break", "approve", "deny", "force")
 PREVIEW_ACTIONS = ("batch", "dial", "skip")
 # chats (controlplane.chat): the visitor's (no panel user: the chat itself is checked) and
-# the agent's. The daemon's handlers and the guard's rules come with the chat router.
+# the agent's. The daemon's handlers: controlplane.chat.service; the guard's rules:
+# controlplane.security.command_rules.
 CHAT_VISITOR_ACTIONS = ("enqueue", "leave")  # a chat was created / its visitor left
 CHAT_AGENT_ACTIONS = ("accept", "decline", "end", "transfer")  # transfer: target agent:|queue:
 
@@ -127,7 +128,16 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("dialer.preview_skip", {**_PREVIEW, "record_id": int}, reply=True),
     Command("dialer.place", admin_only="calls are placed only by the daemon's own campaign "
                                        "runner"),
+    # chats (controlplane.chat.service): the visitor's, without a panel user (actor_id None)
+    Command("chat.enqueue", {"chat_id": int}),
+    Command("chat.leave", {"chat_id": int}),
+    # the agent's (transfer also by admin/supervisor); target agent:<user id>|queue:<id>
+    Command("chat.accept", {"chat_id": int}, reply=True),
+    Command("chat.decline", {"chat_id": int}, reply=True),
+    Command("chat.end", {"chat_id": int}, reply=True),
+    Command("chat.transfer", {"chat_id": int, "target": str}, reply=True),
 )}
+CHAT_COMMANDS = tuple(f"chat.{a}" for a in (*CHAT_VISITOR_ACTIONS, *CHAT_AGENT_ACTIONS))
 PREVIEW_COMMANDS = tuple(f"dialer.preview_{a}" for a in PREVIEW_ACTIONS)
 
 

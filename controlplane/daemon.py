@@ -26,6 +26,7 @@ from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.service import CallService
+from controlplane.chat.service import ChatService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
 from controlplane.dialer.preview import PreviewDialer
@@ -61,8 +62,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         jobs = queue(settings, "controlplane")
         calls = CallService(settings, ari, factory, redis, jobs, tts=tts, http=http)
         calls.routes = RouteCache(factory)  # DID → binding, flow, calendars (routing_cache)
-        acd = QueueService(factory, redis, QueueConnector(calls))
-        calls.acd = acd
+        chats = ChatService(factory, redis)  # the ACD's chat connector, chat.* commands
+        acd = QueueService(factory, redis, QueueConnector(calls), chat_connector=chats)
+        calls.acd = chats.acd = acd
         # Dialer attempts; the campaign runner / compliance log hook in via campaigns.on_result.
         campaigns = calls.campaigns = CampaignCalls(calls)
         dialer = CampaignRunner(factory, campaigns, acd)
@@ -81,6 +83,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(_heartbeat(redis, ari, ami), name="heartbeat"),
                  asyncio.create_task(calls.audit_live_view(), name="live-view-audit"),
                  asyncio.create_task(acd.run(), name="acd"),
+                 asyncio.create_task(chats.start(), name="chats-restore"),
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
                  # jobs kept while Redis was down are queued when it is back
@@ -103,7 +106,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                                                desk_rules.EVERY_S), name="desk-rules"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory),
-                                               supervision=supervision),
+                                               supervision=supervision, chats=chats),
                                      name="commands"),
                  asyncio.create_task(_app_events(settings, supervision.app, supervision.on_event,
                                                  supervision.on_connect), name="supervision"),
@@ -181,9 +184,11 @@ class CommandHandlers:
     def __init__(self, redis: aioredis.Redis, acd: QueueService | None,
                  dialer: CampaignCalls | None = None, calls: CallService | None = None,
                  preview: PreviewDialer | None = None,
-                 supervision: SupervisionService | None = None) -> None:
+                 supervision: SupervisionService | None = None,
+                 chats: ChatService | None = None) -> None:
         self.redis, self.acd, self.dialer = redis, acd, dialer
         self.calls, self.preview, self.supervision = calls, preview, supervision
+        self.chats = chats
 
     def table(self) -> bus.CommandTable:
         return bus.bind({
@@ -195,6 +200,7 @@ class CommandHandlers:
             "supervision": self.supervise,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
+            **dict.fromkeys(bus.CHAT_COMMANDS, self.chat),
         })
 
     async def acd_reload(self, got: bus.Received) -> None:
@@ -240,6 +246,13 @@ class CommandHandlers:
             return
         await self.supervision.handle(got.command, got.actor, self.redis)
 
+    async def chat(self, got: bus.Received) -> None:
+        """A visitor's chat command, or an agent's (the panel waits for its reply)."""
+        if self.chats is None:
+            _unavailable(got, "chat")
+            return
+        await self.chats.handle(got)
+
     async def dialer_preview(self, got: bus.Received) -> None:
         if self.preview is None:
             _unavailable(got, "preview")
@@ -260,7 +273,8 @@ def _unavailable(got: bus.Received, service: str) -> None:
 async def _commands(redis: aioredis.Redis, acd: QueueService | None,
                     dialer: CampaignCalls | None = None, calls: CallService | None = None,
                     preview: PreviewDialer | None = None, *, guard: CommandGuard,
-                    supervision: SupervisionService | None = None) -> None:
+                    supervision: SupervisionService | None = None,
+                    chats: ChatService | None = None) -> None:
     """Read the command streams (:mod:`controlplane.bus`): the panel's and the admin one
     (operators and tests, writable by the Redis admin user only).
 
@@ -271,7 +285,7 @@ async def _commands(redis: aioredis.Redis, acd: QueueService | None,
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
-    table = CommandHandlers(redis, acd, dialer, calls, preview, supervision).table()
+    table = CommandHandlers(redis, acd, dialer, calls, preview, supervision, chats).table()
     # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
     last: dict[Any, Any] = {}  # stream name → last id read (redis-py types are loose)
     for stream in (bus.PANEL_STREAM, bus.ADMIN_STREAM):

@@ -8,7 +8,7 @@ snapshots, and the live ACD's steps over its in-memory state:
 
     interactions, queues, agent_events, agent_machine, queue_machine, router, stats,
     sessions, feature_codes, outputs (the orders to calls), exceptions, tenant,
-    live_state, live_report, live_steps, live_calls, live_commands, testing,
+    live_state, live_report, live_steps, live_calls, live_chats, live_commands, testing,
     wallboard_figures (the wallboard's day figures from the logs), wallboard_alerts (its
     alert rules, crossed or not)
 
@@ -16,7 +16,7 @@ I/O modules (the edges):
 
     service        QueueService: the operations, composed of the collaborators below
     live_tenants   tenants and restored agents from the database and Redis
-    publisher      Redis mirror, orders to the connector, rows, platform events
+    publisher      Redis mirror, orders to the connectors (calls, chats), rows, events
     log_writer     the log rows, retried while the database is locked
     store          the SQL
     commands       the panel's client of the daemon's command stream

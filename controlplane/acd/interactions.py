@@ -20,7 +20,10 @@ with a given load may be offered one more interaction of a channel is
 * Chats and e-mails share the agent: each is capped by its own limit
   (defaults: 6 chats, 3 e-mails), and they do not block each other.
 
-The limits are per tenant (or per agent) in :class:`Capacity`.
+The limits are per tenant (or per agent) in :class:`Capacity`. A tenant may let calls
+reach agents who hold chats (``Capacity.alongside``, the "voice while in chats" option, off
+by default): voice is then offered next to chats, but while the call lasts still nothing
+else is (the chats already held go on).
 """
 
 from __future__ import annotations
@@ -40,17 +43,27 @@ class Channel(enum.StrEnum):
 class Capacity:
     """How many interactions of each channel one agent may hold at once.
 
-    ``exclusive`` channels are offered only to an agent who holds nothing, and
-    block every other channel while held.
+    ``exclusive`` channels are offered only to an agent who holds nothing (or only
+    channels of ``alongside``), and block every other channel while held.
     """
 
     limits: Mapping[Channel, int] = field(
         default_factory=lambda: {Channel.VOICE: 1, Channel.CHAT: 6, Channel.EMAIL: 3}
     )
     exclusive: frozenset[Channel] = frozenset({Channel.VOICE})
+    alongside: frozenset[Channel] = frozenset()
 
 
 DEFAULT_CAPACITY = Capacity()
+DEFAULT_CHATS = 6
+
+
+def capacity_of(chats: int = DEFAULT_CHATS, voice_with_chats: bool = False) -> Capacity:
+    """The tenant's (or an agent's) capacity from its two settings: how many chats at
+    once, and whether a call may reach an agent who holds chats."""
+    limits = {Channel.VOICE: 1, Channel.CHAT: max(chats, 0), Channel.EMAIL: 3}
+    alongside = frozenset({Channel.CHAT}) if voice_with_chats else frozenset()
+    return Capacity(limits, alongside=alongside)
 
 
 def can_take(load: Mapping[Channel, int], channel: Channel, capacity: Capacity) -> bool:
@@ -58,7 +71,7 @@ def can_take(load: Mapping[Channel, int], channel: Channel, capacity: Capacity) 
     held = {ch: n for ch, n in load.items() if n > 0}
     if any(ch in capacity.exclusive for ch in held):
         return False
-    if channel in capacity.exclusive and held:
+    if channel in capacity.exclusive and any(ch not in capacity.alongside for ch in held):
         return False
     return held.get(channel, 0) < capacity.limits.get(channel, 0)
 
@@ -77,7 +90,9 @@ class Interaction:
     ``skills`` are the required skills with their minimum levels (1–10).
     ``customer`` identifies a returning customer (a miniCRM contact id or the
     caller number) for relationship retention; ``last_agent`` is the agent who
-    last talked to that customer and ``last_contact_at`` when.
+    last talked to that customer and ``last_contact_at`` when. ``direct_agent``: an
+    agent transferred it to that agent, who is offered it first (once, with no time
+    window; if they let it go it goes to the queue's candidates).
     """
 
     interaction_id: str
@@ -88,3 +103,4 @@ class Interaction:
     customer: str | None = None
     last_agent: str | None = None
     last_contact_at: float | None = None
+    direct_agent: str | None = None  # transferred to this agent: offered to them first

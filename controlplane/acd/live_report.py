@@ -37,7 +37,7 @@ class Reports:
         for aid, a in t.agents.items():
             if a.status == S.LOGGED_OUT:
                 continue
-            free = am.available_channels(a, t.settings.capacity)
+            free = am.available_channels(a, t.settings_for(aid).capacity)
             phone = t.endpoint.get(aid)
             if phone is None or self.registry.phones_busy.get(phone):  # nothing to ring / in a call
                 free = free - {Channel.VOICE}
@@ -63,16 +63,15 @@ class Reports:
             r = queue_report(records, qid, now, t.cfg.sl_threshold_s.get(qid, 20.0))
             if r.avg_handle_s:
                 t.aht[qid] = r.avg_handle_s
-            live = [
-                now - s.entered_at
-                for s in t.queued.values()
-                if s.queue_id == qid and s.phase in qm.QUEUED
-            ]
+            waiting = [s for s in t.queued.values() if s.queue_id == qid and s.phase in qm.QUEUED]
+            live = [now - s.entered_at for s in waiting]
             queues.append(
                 {
                     "queue_id": qid,
                     "name": t.cfg.names.get(qid, qid),
-                    "waiting": len(live),
+                    "waiting": len(live),  # every channel; of them chats:
+                    "waiting_chats": sum(1 for s in waiting
+                                         if s.interaction.channel == Channel.CHAT),
                     "longest_wait_s": round(max(live, default=0.0), 1),
                     "entered": r.entered,
                     "answered": r.answered,
@@ -87,7 +86,8 @@ class Reports:
                     "agents_free": sum(
                         1
                         for m in q.members
-                        if t.logged_in(m) and am.available_channels(t.agents[m])
+                        if t.logged_in(m)
+                        and am.available_channels(t.agents[m], t.settings_for(m).capacity)
                     ),
                 }
             )
@@ -115,7 +115,7 @@ class Reports:
             pos, ewt = positions.get(iid, (None, None))
             values = (s.queue_id, t.cfg.names.get(s.queue_id), pos, ewt, s.phase, s.offered,
                       s.entered_at, s.interaction.arrived_at, s.interaction.priority,
-                      t.callers.get(iid, ""))
+                      t.callers.get(iid, ""), s.interaction.channel)
             hit = cache.get(iid)
             if hit is not None and hit[0] == values:
                 out[iid] = hit[1]
@@ -132,6 +132,7 @@ class Reports:
                     "arrived_at": iso(s.interaction.arrived_at),
                     "priority": s.interaction.priority,
                     "caller": values[9],
+                    "channel": str(s.interaction.channel),
                 }
             )
             cache[iid] = (values, encoded)

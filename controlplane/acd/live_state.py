@@ -20,7 +20,7 @@ from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
 from controlplane.acd import queue_machine as qm
 from controlplane.acd import sessions as ss
-from controlplane.acd.outputs import CallOrder
+from controlplane.acd.outputs import Order
 from controlplane.acd.router import RouterState
 from controlplane.acd.stats import QueueLogRecord
 from controlplane.acd.tenant import Logs, TenantConfig
@@ -72,10 +72,16 @@ class TenantLive:
     log: dict[str, deque[QueueLogRecord]] = field(default_factory=dict)  # per queue, for stats
     aht: dict[str, float] = field(default_factory=dict)
     stats_at: float = float("-inf")
+    # agents whose capacity differs from the tenant's (their own chat limit)
+    agent_settings: dict[str, am.AgentSettings] = field(default_factory=dict)
 
     @property
     def tid(self) -> int:
         return self.cfg.tenant_id
+
+    def settings_for(self, aid: str) -> am.AgentSettings:
+        """The settings agent ``aid``'s machine runs with (their own capacity, if set)."""
+        return self.agent_settings.get(aid, self.settings)
 
     def logged_in(self, aid: str) -> bool:
         a = self.agents.get(aid)
@@ -134,7 +140,7 @@ class Batch:
     """The work one operation decided, carried out in this order after it: orders to calls,
     database rows, stream events (and, before them, the Redis mirror of the live state)."""
 
-    orders: list[CallOrder] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
     logs: list[Logs] = field(default_factory=list)
     events: list[Published] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
@@ -142,7 +148,7 @@ class Batch:
     touched: set[int] = field(default_factory=set)
     stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # tenant → latest queue.stats
 
-    def order(self, o: CallOrder) -> None:
+    def order(self, o: Order) -> None:
         self.orders.append(o)
 
     def publish(self, kind: str, **payload: Any) -> None:

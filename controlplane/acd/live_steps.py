@@ -15,6 +15,10 @@ Where an order comes from (grep the order's name):
     queue_machine.Overflow         → LeaveQueue       (_apply; or re-entry into another queue)
     queue_machine.Left(callback)   → LeaveForCallback (_apply)
     a deleted queue                → LeaveQueue(queue_removed) (queue)
+
+A chat (interaction id ``chat:<id>``, channel chat) gets the chat orders instead
+(``OfferChat``, ``WithdrawChatOffer``, ``AssignChat``, ``RequeueChat``, ``EndChat``: see
+:mod:`controlplane.acd.outputs`); announcements and recording do not apply to it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from controlplane.acd import agent_machine as am
 from controlplane.acd import outputs as out
 from controlplane.acd import queue_machine as qm
 from controlplane.acd import sessions as ss
-from controlplane.acd.interactions import Interaction
+from controlplane.acd.interactions import Channel, Interaction
 from controlplane.acd.live_report import Reports
 from controlplane.acd.live_state import Batch, Registry, TenantLive, iso
 from controlplane.acd.queues import DestinationKind, Recording
@@ -35,6 +39,17 @@ from controlplane.acd.router import queue_positions, route
 from controlplane.acd.stats import QueueLogRecord
 
 S = ev.Status
+# why a chat offer was withdrawn, as the chat's events say it (queue_machine.CancelOffer's)
+CHAT_WITHDRAW_REASONS = {"timeout": "timeout", "caller_left": "visitor_left",
+                         "overflow": "transferred", "answered_elsewhere": "transferred",
+                         "callback": "visitor_left"}
+
+
+def chat_of(st: qm.QueuedState) -> int | None:
+    """The chat id of a queued chat (None: another channel)."""
+    if st.interaction.channel != Channel.CHAT:
+        return None
+    return out.chat_id_of(st.iid)
 
 
 class Steps:
@@ -53,7 +68,7 @@ class Steps:
     def agent(self, t: TenantLive, b: Batch, aid: str, event: ev.AgentEvent, now: float) -> None:
         """Feed one event to an agent's machine."""
         state = t.agents.get(aid) or am.AgentState(aid)
-        new, outs = am.step(state, event, now, t.settings)
+        new, outs = am.step(state, event, now, t.settings_for(aid))
         t.agents[aid] = new
         if new is not state:
             b.dirty.add((t.tid, aid))
@@ -95,7 +110,9 @@ class Steps:
         q = t.cfg.queues.get(st.queue_id)
         if q is None:  # the queue was deleted while the call waited
             self.drop(t, b, call_id)
-            b.order(out.LeaveQueue(call_id, "queue_removed"))
+            cid = chat_of(st)
+            b.order(out.LeaveQueue(call_id, "queue_removed") if cid is None
+                    else out.EndChat(t.tid, cid, "missed", "system", "queue_removed"))
             return
         new, outs = qm.step(st, e, now, q)
         t.queued[call_id] = new
@@ -124,6 +141,7 @@ class Steps:
     ) -> None:
         """Carry out the queue machine's outputs (docs/acd.md §9, commands out)."""
         iid = st.iid
+        cid = chat_of(st)
         b.touched.add(t.tid)
         reenter: str | None = None
         record = any(isinstance(o, qm.Record) and o.mode == Recording.ALWAYS for o in outs)
@@ -131,14 +149,19 @@ class Steps:
             if isinstance(o, QueueLogRecord):
                 t.log.setdefault(o.queue_id, deque(maxlen=20_000)).append(o)
                 b.logs_of(t.tid).queue.append((o, t.callers.get(iid, "")))
+            elif cid is not None and isinstance(o, qm.AnnouncePosition | qm.Record):
+                continue  # a chat has neither position announcements nor a recording
             elif isinstance(o, qm.AnnouncePosition):
                 b.order(out.AnnouncePosition(iid, o.position, o.ewt_s or 0.0))
             elif isinstance(o, qm.Offer):
-                b.order(out.RingAgent(iid, t.endpoint[o.agent], o.timeout_s))
+                b.order(out.RingAgent(iid, t.endpoint[o.agent], o.timeout_s) if cid is None
+                        else out.OfferChat(t.tid, cid, int(o.agent), int(st.queue_id),
+                                           o.timeout_s))
             elif isinstance(o, qm.CancelOffer):
-                self._cancel(t, b, o, now)
+                self._cancel(t, b, o, now, cid)
             elif isinstance(o, qm.Connect):
-                b.order(out.ConnectAgent(iid, t.endpoint[o.agent], record))
+                b.order(out.ConnectAgent(iid, t.endpoint[o.agent], record) if cid is None
+                        else out.AssignChat(t.tid, cid, int(o.agent)))
             elif isinstance(o, qm.Record) and o.mode == Recording.ON_DEMAND:
                 self.event(b, "queue.record_on_demand", t, now, call_id=iid, agent=o.agent)
             elif isinstance(o, qm.Overflow):
@@ -149,6 +172,8 @@ class Steps:
                     and (dest.target not in t.visited.get(iid, set()))
                 ):
                     reenter = dest.target
+                elif cid is not None:  # a chat has nowhere else to go: it is missed
+                    b.order(out.EndChat(t.tid, cid, "missed", "system", o.reason))
                 else:
                     b.order(out.LeaveQueue(iid, o.reason, dest))
             elif isinstance(o, qm.Left) and o.outcome != "answered":
@@ -158,12 +183,20 @@ class Steps:
                     b.order(out.LeaveForCallback(iid, name))
         if reenter is not None:
             self.enter(t, b, st.interaction, reenter, now)
+            if cid is not None:
+                b.order(out.RequeueChat(t.tid, cid, int(reenter)))
         elif iid not in t.queued:
             self.drop(t, b, iid)
 
-    def _cancel(self, t: TenantLive, b: Batch, o: qm.CancelOffer, now: float) -> None:
+    def _cancel(
+        self, t: TenantLive, b: Batch, o: qm.CancelOffer, now: float, cid: int | None = None
+    ) -> None:
         endpoint = t.endpoint.get(o.agent)
-        if endpoint is not None:
+        if cid is not None:
+            if o.reason not in ("late", "stale"):  # those: the agent's offer is not this one
+                reason = CHAT_WITHDRAW_REASONS.get(o.reason, o.reason)
+                b.order(out.WithdrawChatOffer(t.tid, cid, int(o.agent), reason))
+        elif endpoint is not None:
             b.order(out.WithdrawOffer(o.interaction_id, endpoint, o.reason))
         if o.reason in ("late", "stale"):
             return  # only the agent leg: the agent's offer is not this one

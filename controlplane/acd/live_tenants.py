@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ from controlplane.acd import agent_machine as am
 from controlplane.acd import sessions as ss
 from controlplane.acd import store
 from controlplane.acd.exceptions import UnknownTenant
+from controlplane.acd.interactions import capacity_of
 from controlplane.acd.live_state import KEY, Batch, OpenBreaks, Registry, TenantLive
 from controlplane.acd.live_steps import Steps
 from controlplane.acd.tenant import TenantConfig, agent_from_json
@@ -46,7 +48,14 @@ class Tenants:
         self.max_missed = max_missed
 
     def settings(self, cfg: TenantConfig) -> am.AgentSettings:
-        return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks())
+        capacity = capacity_of(cfg.chats, cfg.voice_with_chats)
+        return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks(), capacity)
+
+    @staticmethod
+    def agent_settings(cfg: TenantConfig, base: am.AgentSettings) -> dict[str, am.AgentSettings]:
+        """The agents with their own chat limit, and the settings their machines run with."""
+        return {aid: replace(base, capacity=capacity_of(n, cfg.voice_with_chats))
+                for aid, n in cfg.agent_chats.items()}
 
     async def ids(self) -> list[int]:
         return await asyncio.to_thread(store.tenant_ids, self.db)
@@ -63,6 +72,7 @@ class Tenants:
             ss.SessionsState(tenant_id, cfg.licences),
             rng=random.Random(tenant_id),
         )
+        t.agent_settings = self.agent_settings(cfg, t.settings)
         self.registry.tenants[tenant_id] = t
         self.registry.own(t)
         await self._restore(t, b)
@@ -76,6 +86,7 @@ class Tenants:
             return
         cfg = await self._config(tenant_id)
         t.cfg, t.settings = cfg, self.settings(cfg)
+        t.agent_settings = self.agent_settings(cfg, t.settings)
         self.registry.own(t)
 
     async def _config(self, tenant_id: int) -> TenantConfig:

@@ -13,6 +13,16 @@ event for the call's machine:
     Overflow / Left (not answered) LeaveQueue      →   calls.machine.LeaveQueue
     Left(callback_requested)       LeaveForCallback →  store the callback, then LeaveQueue
 
+Chats (interaction id ``chat:<chat id>``) get their own orders, carried out by the chat
+service (:mod:`controlplane.chat.service`), never by the call service:
+
+    ACD decision (queue_machine)   order here          chat service
+    Offer                          OfferChat       →   status offered, event chat.offered
+    CancelOffer                    WithdrawChatOffer → status waiting, chat.offer_withdrawn
+    Connect                        AssignChat      →   status active, chat.assigned
+    (re-)entering a queue          RequeueChat     →   status waiting, queue_id, chat.requeued
+    Overflow / Left / Ended        EndChat         →   status ended|missed, chat.ended
+
 Hold music is not an order: the call machine starts it when the call is queued and stops it
 when the call leaves the queue or an agent answers (one model of it, in the call machine).
 Outcomes come back through the service's ``offer_answered`` / ``offer_failed`` /
@@ -93,3 +103,78 @@ class LeaveForCallback:
 
 
 CallOrder = RingAgent | WithdrawOffer | ConnectAgent | AnnouncePosition | LeaveQueue | LeaveForCallback
+
+
+# ---- chats ----
+
+CHAT_PREFIX = "chat:"
+
+
+def chat_iid(chat_id: int) -> str:
+    """The interaction id of chat ``chat_id`` in the ACD."""
+    return f"{CHAT_PREFIX}{chat_id}"
+
+
+def chat_id_of(interaction_id: str) -> int | None:
+    """The chat id of a chat interaction (None: not a chat)."""
+    if not interaction_id.startswith(CHAT_PREFIX):
+        return None
+    tail = interaction_id[len(CHAT_PREFIX):]
+    return int(tail) if tail.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChat:
+    """Offer the chat to agent ``user_id`` (one agent per offer) for ``timeout_s``."""
+
+    tenant_id: int
+    chat_id: int
+    user_id: int
+    queue_id: int
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawChatOffer:
+    """The offer to ``user_id`` is over: ``reason`` timeout | declined | visitor_left |
+    transferred (``queue_machine.CancelOffer`` reasons mapped by the live steps)."""
+
+    tenant_id: int
+    chat_id: int
+    user_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignChat:
+    """Agent ``user_id`` accepted: they hold the chat now."""
+
+    tenant_id: int
+    chat_id: int
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequeueChat:
+    """The chat waits (again) in ``queue_id``: overflow, a transfer, an offer withdrawn."""
+
+    tenant_id: int
+    chat_id: int
+    queue_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndChat:
+    """The chat is over. ``status`` ended (it was answered) or missed; ``by`` visitor |
+    agent | system; ``outcome`` the queue's reason for a missed one (abandoned,
+    max_wait, no_agents…)."""
+
+    tenant_id: int
+    chat_id: int
+    status: str
+    by: str
+    outcome: str = ""
+
+
+ChatOrder = OfferChat | WithdrawChatOffer | AssignChat | RequeueChat | EndChat
+Order = CallOrder | ChatOrder

@@ -35,6 +35,18 @@ class Connector(Protocol):
     async def send(self, order: out.CallOrder) -> None: ...
 
 
+class ChatConnector(Protocol):
+    """What the ACD asks of the chat service (:mod:`controlplane.chat.service`): carry out
+    one chat order. Outcomes come back through the service's ``chat_accepted`` /
+    ``chat_declined`` / ``chat_left`` / ``chat_ended`` / ``chat_transferred``."""
+
+    async def send_chat(self, order: out.ChatOrder) -> None: ...
+
+
+CHAT_ORDERS = (out.OfferChat, out.WithdrawChatOffer, out.AssignChat, out.RequeueChat,
+               out.EndChat)
+
+
 class Publisher:
     """Carries out a batch: mirror (under the service's lock), then orders, rows, events."""
 
@@ -46,9 +58,11 @@ class Publisher:
         registry: Registry,
         reports: Reports,
         clock: Callable[[], float],
+        chat_connector: ChatConnector | None = None,
     ) -> None:
         self.redis = redis
         self.connector = connector
+        self.chat_connector = chat_connector
         self.log_writer = log_writer
         self.registry = registry
         self.reports = reports
@@ -60,16 +74,22 @@ class Publisher:
         # restarted) leaves the mirror unknown: the next one rewrites every agent.
         self._rewrite_all = False
 
-    async def send(self, b: Batch) -> list[out.RingAgent]:
-        """Orders, then rows, then events; returns the offers the connector failed to make
-        (the service feeds them back as ``offer_failed(cause="error")``)."""
-        failed: list[out.RingAgent] = []
+    async def send(self, b: Batch) -> list[out.RingAgent | out.OfferChat]:
+        """Orders, then rows, then events; returns the offers the connectors failed to make
+        (the service feeds them back as a failed offer, cause ``error``). Chat orders go to
+        the chat connector, every other to the call connector."""
+        failed: list[out.RingAgent | out.OfferChat] = []
         for order in b.orders:
             try:
-                await self.connector.send(order)
+                if isinstance(order, CHAT_ORDERS):
+                    if self.chat_connector is None:
+                        raise RuntimeError("no chat service in this process")
+                    await self.chat_connector.send_chat(order)
+                else:
+                    await self.connector.send(order)
             except Exception as err:  # noqa: BLE001 - one failed order must not stop the rest
                 log.warning("connector %s failed: %s", order, err)
-                if isinstance(order, out.RingAgent):
+                if isinstance(order, out.RingAgent | out.OfferChat):
                     failed.append(order)
         logs = [lg for lg in b.logs if lg]
         if logs:

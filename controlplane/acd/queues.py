@@ -124,3 +124,4 @@ class QueueConfig:
     moh_class: str = "default"
     recording: Recording = Recording.ALWAYS
     callback_key: str | None = None  # DTMF key a waiting caller presses for a callback
+    chat_offer_timeout_s: float = 20.0  # a chat offer not accepted by then goes to the next agent

@@ -11,8 +11,13 @@ into ``Reserve`` events for the agents and an ``Offered`` event for the
 interaction. One pass:
 
 1. Serving order, across all queues: waiting interactions with no offer out,
-   sorted by (effective priority desc, arrival asc, queue ``order`` asc,
-   queue id, interaction id). Effective priority is the queue's aging rule
+   sorted by (channel, effective priority desc, arrival asc, queue ``order``
+   asc, queue id, interaction id). Channel first: voice, then chat, then
+   e-mail (:data:`CHANNEL_ORDER`). Only an agent who holds nothing can take a
+   call, and a chat or e-mail given to such an agent would shut calls out of
+   them, while a chat can also go to an agent already chatting; so when both
+   fit the same agent, the waiting call is offered first (issue 14: "a
+   waiting call is offered before a waiting e-mail"). Effective priority is the queue's aging rule
    applied to the interaction's base priority (:mod:`.queues`). This one
    order is also what an agent in several queues sees: a free agent gets the
    first interaction in it that they may take, so ties between queues fall
@@ -42,6 +47,12 @@ interaction. One pass:
 
 An agent gets at most one offer per pass (and the agent machine accepts one
 offer at a time). The pass stops early when no free agent is left.
+
+Chats (and e-mails) are offered to exactly one agent: ``ring_all`` rings
+phones, it does not apply to them (the first candidate is offered). Their
+offer lasts the queue's ``chat_offer_timeout_s``, not a ring timeout. An
+interaction transferred to an agent (``direct_agent``) is offered to that
+agent first, like a sticky one without a time window.
 """
 
 from __future__ import annotations
@@ -97,7 +108,7 @@ class RouterState:
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """Offer ``interaction_id`` to ``agents`` (several: ring all) for ``timeout_s``.
-    ``why`` is ``sticky`` or the strategy name."""
+    ``why`` is ``sticky``, ``direct`` (a transfer to an agent) or the strategy name."""
 
     interaction_id: str
     queue_id: str
@@ -107,11 +118,24 @@ class Assignment:
     why: str
 
 
-def serving_key(w: Waiting, q: QueueConfig, now: float) -> tuple[float, float, int, str, str]:
+CHANNEL_ORDER = {Channel.VOICE: 0, Channel.CHAT: 1, Channel.EMAIL: 2}
+
+
+def serving_key(
+    w: Waiting, q: QueueConfig, now: float
+) -> tuple[int, float, float, int, str, str]:
     """Sort key of the global serving order (smallest first)."""
     i = w.interaction
     eff = effective_priority(q.aging, i.priority, now - i.arrived_at)
-    return (-eff, i.arrived_at, q.order, q.queue_id, i.interaction_id)
+    return (CHANNEL_ORDER[i.channel], -eff, i.arrived_at, q.order, q.queue_id, i.interaction_id)
+
+
+def offer_timeout(i: Interaction, q: QueueConfig, agent: AgentView | None) -> float:
+    """How long an offer lasts: a call rings for the agent's or the queue's ring timeout;
+    a chat or e-mail waits for acceptance ``chat_offer_timeout_s``."""
+    if i.channel != Channel.VOICE:
+        return q.chat_offer_timeout_s
+    return (agent.ring_timeout_s if agent is not None else None) or q.ring_timeout_s
 
 
 def qualified(agent: AgentView, required: Mapping[str, int]) -> bool:
@@ -129,6 +153,9 @@ def skill_score(agent: AgentView, required: Mapping[str, int], pref: SkillPrefer
 def _sticky(w: Waiting, q: QueueConfig, snap: Snapshot, now: float) -> str | None:
     """The agent this interaction is reserved for now, if any."""
     i = w.interaction
+    direct = i.direct_agent
+    if direct is not None and direct in snap.agents and w.tried.get(direct, 0) == 0:
+        return direct
     if i.last_agent is None or q.sticky_wait_s <= 0 or now - w.entered_at >= q.sticky_wait_s:
         return None
     if q.sticky_max_age_s is not None and (
@@ -195,11 +222,10 @@ def route(
             a = free.get(sticky)
             if a is not None and i.channel in a.free and qualified(a, i.skills):
                 del free[sticky]
-                timeout = a.ring_timeout_s or q.ring_timeout_s
+                timeout = offer_timeout(i, q, a)
+                why = "direct" if sticky == i.direct_agent else "sticky"
                 out.append(
-                    Assignment(
-                        i.interaction_id, q.queue_id, (sticky,), timeout, q.wrap_up_s, "sticky"
-                    )
+                    Assignment(i.interaction_id, q.queue_id, (sticky,), timeout, q.wrap_up_s, why)
                 )
             continue
         cands = [
@@ -210,12 +236,11 @@ def route(
         if not cands:
             continue
         ranked = _rank(w, q, cands, RouterState(last), rng)
-        chosen = ranked if q.strategy == Strategy.RING_ALL else ranked[:1]
+        ring_all = q.strategy == Strategy.RING_ALL and i.channel == Channel.VOICE
+        chosen = ranked if ring_all else ranked[:1]
         for a in chosen:
             del free[a.agent_id]
-        timeout = (
-            q.ring_timeout_s if len(chosen) > 1 else chosen[0].ring_timeout_s or q.ring_timeout_s
-        )
+        timeout = offer_timeout(i, q, chosen[0] if len(chosen) == 1 else None)
         last[q.queue_id] = chosen[0].agent_id
         out.append(
             Assignment(

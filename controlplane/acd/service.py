@@ -34,14 +34,21 @@ Redis keys (the panel reads them; the service only writes them, and reads the ag
 at start):
 
     centrala:acd:{tenant}:agents   hash  agent (user id) → agent state JSON (tenant.agent_to_json)
-    centrala:acd:{tenant}:waiting  hash  call id → {queue, position, ewt_s, phase, …} JSON
+    centrala:acd:{tenant}:waiting  hash  interaction id (call id, ``chat:<id>``) →
+                                         {queue, position, ewt_s, phase, channel, …} JSON
     centrala:acd:{tenant}:stats    string  the latest queue.stats payload
     centrala:events                stream  agent.status, agent.break, queue.stats, … (live.py)
 
 After a Redis restart (empty agents hash) the agents are rebuilt from each one's latest
 ``AgentStatusLog`` row. Offers outstanding at a restart are withdrawn (the call service
-hangs up orphan agent legs); waiting interactions are not restored (the call service
-re-enqueues calls it adopts).
+hangs up orphan agent legs); waiting interactions are not restored by the ACD itself (the
+call service re-enqueues calls it adopts; the chat service hands back the open chats of the
+``chat`` table through ``restore_chats``).
+
+Chats are interactions of channel chat (``chat:<chat id>``): the chat service reports them
+through ``enqueue_chat`` / ``chat_accepted`` / ``chat_declined`` / ``chat_left`` /
+``chat_ended`` / ``chat_transferred`` (:mod:`controlplane.acd.live_chats`), and their
+orders go to the ``chat_connector``, never to the call service.
 """
 
 from __future__ import annotations
@@ -56,30 +63,25 @@ from typing import Any
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
+from controlplane.acd import outputs as out
 from controlplane.acd import store
 from controlplane.acd.exceptions import AcdError, UnknownQueue, UnknownTenant
 from controlplane.acd.feature_codes import SOUNDS, parse
 from controlplane.acd.interactions import Channel, Interaction
 from controlplane.acd.live_calls import CallSteps
+from controlplane.acd.live_chats import ChatResult, ChatSteps, OpenChat
 from controlplane.acd.live_commands import COMMANDS, AgentCommands
 from controlplane.acd.live_report import Reports
 from controlplane.acd.live_state import KEY, Batch, CommandResult, Registry, TenantLive, skills_of
 from controlplane.acd.live_steps import Steps
 from controlplane.acd.live_tenants import Tenants
 from controlplane.acd.log_writer import LogWriter
-from controlplane.acd.publisher import MIRROR_SENTINEL, Connector, Publisher
+from controlplane.acd.publisher import MIRROR_SENTINEL, ChatConnector, Connector, Publisher
 from controlplane.live import raise_if_cancelled
 
 __all__ = [
-    "COMMANDS",
-    "KEY",
-    "MIRROR_SENTINEL",
-    "AcdError",
-    "CommandResult",
-    "Connector",
-    "QueueService",
-    "UnknownQueue",
-    "UnknownTenant",
+    "COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult",
+    "CommandResult", "Connector", "QueueService", "UnknownQueue", "UnknownTenant",
 ]
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class QueueService:
         max_missed: int = 3,
         stats_interval_s: float = 5.0,
         stats_window_s: float = 3600.0,
+        chat_connector: ChatConnector | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -106,11 +109,12 @@ class QueueService:
         reports = Reports(self.registry, stats_window_s)
         self.steps = Steps(self.registry, reports, stats_interval_s)
         self.calls = CallSteps(self.registry, self.steps)
+        self.chats = ChatSteps(self.steps)
         self.commands = AgentCommands(self.registry, self.steps)
         self.tenants = Tenants(db, redis, self.registry, self.steps, clock, max_missed)
         self._log_writer = LogWriter(db)  # never drops a row for a locked database
         self.publisher = Publisher(redis, connector, self._log_writer, self.registry, reports,
-                                   clock)
+                                   clock, chat_connector)
         self._lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[Any] | None = None
@@ -263,6 +267,61 @@ class QueueService:
             if owner is not None:
                 self.calls.reachability(owner[0], owner[1], endpoint, b, self.clock())
 
+    # ---- the chat service's reports (controlplane.acd.live_chats) ----
+
+    async def enqueue_chat(
+        self,
+        chat_id: int,
+        tenant_id: int,
+        queue_id: int | str,
+        priority: float = 0,
+        skills: Iterable[str | tuple[str, int]] | Mapping[str, int] = (),
+        customer: str = "",
+    ) -> None:
+        """Chat ``chat_id`` enters queue ``queue_id`` (UnknownQueue); ``customer``: sticky."""
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            qid = str(queue_id)
+            if qid not in t.cfg.queues:
+                raise UnknownQueue(f"tenant {tenant_id} has no queue {qid}")
+            last = await self._last_agent(t, qid, customer)
+            now = self.clock()
+            i = Interaction(out.chat_iid(chat_id), Channel.CHAT, now, float(priority),
+                            skills_of(skills), customer or None, *(last or (None, None)))
+            self.chats.enqueue(t, b, i, qid, now)
+
+    async def chat_accepted(self, tenant_id: int, chat_id: int, user_id: int) -> ChatResult:
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            return self.chats.accepted(t, b, chat_id, str(user_id), self.clock())
+
+    async def chat_declined(self, tenant_id: int, chat_id: int, user_id: int) -> ChatResult:
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            return self.chats.declined(t, b, chat_id, str(user_id), self.clock())
+
+    async def chat_left(self, tenant_id: int, chat_id: int) -> None:
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            self.chats.left(t, b, chat_id, self.clock())
+
+    async def chat_ended(self, tenant_id: int, chat_id: int, by: str = "agent") -> ChatResult:
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            return self.chats.ended(t, b, chat_id, by, self.clock())
+
+    async def chat_transferred(self, tenant_id: int, chat_id: int, target: str) -> ChatResult:
+        """``target``: ``agent:<user id>`` or ``queue:<queue id>``."""
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            return self.chats.transferred(t, b, chat_id, target, self.clock())
+
+    async def restore_chats(self, tenant_id: int, chats: list[OpenChat]) -> None:
+        """The open chats of a tenant after a restart (read by the chat service)."""
+        async with self._op() as b:
+            t = await self.tenants.get(tenant_id, b)
+            self.chats.restore(t, b, chats, self.clock())
+
     # ---- agents ----
 
     async def agent_command(
@@ -325,4 +384,10 @@ class QueueService:
 
     async def _send(self, b: Batch) -> None:
         for order in await self.publisher.send(b):
-            await self.offer_failed(order.call_id, order.agent_endpoint, "error")
+            if isinstance(order, out.OfferChat):
+                async with self._op() as again:
+                    t = await self.tenants.get(order.tenant_id, again)
+                    self.chats.offer_failed(t, again, order.chat_id, str(order.user_id),
+                                            self.clock())
+            else:
+                await self.offer_failed(order.call_id, order.agent_endpoint, "error")

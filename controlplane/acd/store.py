@@ -12,7 +12,7 @@ they are re-exported here for the modules that import them from the store.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -44,6 +44,7 @@ from controlplane.models.acd import (
     QueueLog,
     QueueMember,
 )
+from controlplane.models.acd_channels import AcdChannelSettings, AgentChatCapacity
 from controlplane.webhooks import outbox as webhook_outbox
 
 Factory = sessionmaker[Session]
@@ -97,10 +98,20 @@ def load_tenant(db: Factory, tenant_id: int) -> TenantConfig | None:
             .order_by(QueueMember.penalty, QueueMember.id)
         ):
             members[m.queue_id].append(str(m.user_id))
+        channels = s.get(AcdChannelSettings, tenant_id)
         cfg = TenantConfig(tenant_id, tenant.licences)
+        if channels is not None:
+            cfg = replace(cfg, chats=channels.chats_per_agent,
+                          voice_with_chats=channels.voice_with_chats)
+        for cap in s.scalars(select(AgentChatCapacity)
+                             .where(AgentChatCapacity.tenant_id == tenant_id)):
+            cfg.agent_chats[str(cap.user_id)] = cap.chats
         for r in rows:
             qid = str(r.id)
             cfg.queues[qid] = _queue_config(r, tuple(members[r.id]), ids)
+            if channels is not None:
+                cfg.queues[qid] = replace(cfg.queues[qid],
+                                          chat_offer_timeout_s=channels.chat_offer_timeout_s)
             cfg.by_name[r.name] = qid
             cfg.names[qid] = r.name
             cfg.sl_threshold_s[qid] = r.sl_threshold_s

@@ -37,6 +37,11 @@ class TenantConfig:
     skills: dict[str, dict[str, int]] = field(default_factory=dict)
     endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)
     breaks: dict[str, ev.BreakReason] = field(default_factory=dict)
+    # channels and capacity (models/acd_channels.py): chats per agent, calls next to chats,
+    # and the agents with their own chat limit
+    chats: int = 6
+    voice_with_chats: bool = False
+    agent_chats: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

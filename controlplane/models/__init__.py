@@ -2,6 +2,7 @@
 
 from controlplane.models.access import TenantAccess, UserTotp  # noqa: F401
 from controlplane.models.acd import Queue, QueueLog  # noqa: F401
+from controlplane.models.acd_channels import AcdChannelSettings, AgentChatCapacity  # noqa: F401
 from controlplane.models.api_tokens import ApiToken  # noqa: F401
 from controlplane.models.base import Base
 from controlplane.models.call_quality import CallQuality  # noqa: F401

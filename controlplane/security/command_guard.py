@@ -30,13 +30,14 @@ from controlplane.db import transaction
 from controlplane.models import CallRecord, PhoneEndpoint, Tenant, User
 from controlplane.models.acd import Queue
 from controlplane.models.campaigns import Campaign, CampaignRecord
+from controlplane.models.chat import Chat
 from controlplane.security import audit
 from controlplane.security import command_rules as rules
 
 log = logging.getLogger(__name__)
 REFUSED = "command.refused"
 _DETAIL_FIELDS = ("cmd", "command", "user_id", "call_id", "campaign_id", "record_id",
-                  "attempt_id", "number", "trunk", "caller_id", "queue")
+                  "attempt_id", "number", "trunk", "caller_id", "queue", "chat_id", "target")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _short(value: object) -> object:
 
 
 def _facts(s: Session, req: rules.Request) -> rules.Facts:
-    user = s.get(User, req.actor_id)
+    user = s.get(User, req.actor_id) if req.actor_id is not None else None
     actor = None
     if user is not None:
         actor = rules.Actor(user.id, user.tenant_id, str(user.role.value), bool(user.active),
@@ -130,10 +131,15 @@ def _owner(s: Session, ref: rules.Ref) -> rules.Owner | None:
                           .where(PhoneEndpoint.name == row.agent_endpoint))
                  if row.agent_endpoint else None)
         return rules.Owner(row.tenant_id, agent)
-    if ref.kind == "campaign":
-        tenant = s.scalar(select(Campaign.tenant_id).where(Campaign.id == ref.key))
-    elif ref.kind == "queue":
+    if ref.kind == "chat":
+        chat = s.execute(select(Chat.tenant_id, Chat.agent_user_id, Chat.status)
+                         .where(Chat.id == ref.key)).first()
+        return (rules.Owner(chat.tenant_id, chat.agent_user_id, chat.status)
+                if chat is not None else None)
+    if ref.kind == "queue":
         tenant = s.scalar(select(Queue.tenant_id).where(Queue.id == ref.key))
+    elif ref.kind == "campaign":
+        tenant = s.scalar(select(Campaign.tenant_id).where(Campaign.id == ref.key))
     else:  # "record"
         tenant = s.scalar(select(CampaignRecord.tenant_id).where(CampaignRecord.id == ref.key))
     return rules.Owner(tenant) if tenant is not None else None

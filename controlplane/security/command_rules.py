@@ -31,8 +31,19 @@ supervision                admin, supervisor               (the daemon checks it
 dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
 dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
 dialer.place               nobody: the campaign runner places calls in-process
+chat.enqueue, chat.leave   the visitor: no actor           the chat ``chat_id``, in a state
+                           (``actor_id`` null)             the action fits (:data:`VISITOR`)
+chat.accept, chat.decline  the agent it is offered to      the chat (status offered)
+chat.end                   the agent holding it            the chat (status active)
+chat.transfer              the agent holding it; admin,    the chat (active); the target
+                           supervisor                      ``agent:<user>`` / ``queue:<id>``
 anything else              nobody
 =========================  ==============================  ==================================
+
+A visitor's chat command names no user (the visitor has no account: whoever holds the
+chat's secret ``public_id`` is the visitor, and the panel checked it); the chat must be the
+tenant's and in a state the action fits, so a forged entry can at most end a live chat of
+that tenant early. The daemon's ACD checks the live offer again (the database may lag it).
 
 The table mirrors the panel's own checks (``web/agents.py``, ``web/queues.py``,
 ``web/campaigns.py``): a refusal here means a panel bug or a forged entry, so every one is
@@ -55,8 +66,15 @@ SUPERVISOR_AGENT_COMMANDS = frozenset({"approve", "deny", "force", "logout"})
 AGENT_COMMANDS = frozenset(AGENT_ACTIONS)  # the bus's; each is in one of the two sets above
 
 # Whose object the target must be: None (no condition), "self" (the command's user_id is
-# the actor), "other" (it is not), "own_call" (the actor is the call's agent).
+# the actor), "other" (it is not), "own_call" (the actor is the call's agent),
+# "offered_chat" / "held_chat" (the chat is offered to / held by the actor), "open_chat"
+# (the chat is held by an agent).
 Target = str | None
+# The visitor's chat commands (no actor) and the chat statuses each fits.
+VISITOR: dict[str, frozenset[str]] = {
+    "chat.enqueue": frozenset({"waiting"}),
+    "chat.leave": frozenset({"waiting", "offered", "active"}),
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "dialer.preview_batch": (Rule(ANYONE, target="self"),),
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),
     "dialer.preview_skip": (Rule(ANYONE, target="self"),),
+    # the visitor's: no user at all (parse refuses one); VISITOR says which chats fit
+    "chat.enqueue": (),
+    "chat.leave": (),
+    "chat.accept": (Rule(ANYONE, target="offered_chat"),),
+    "chat.decline": (Rule(ANYONE, target="offered_chat"),),
+    "chat.end": (Rule(ANYONE, target="held_chat"),),
+    "chat.transfer": (Rule(ANYONE, target="held_chat"), Rule(STAFF, target="open_chat")),
 }
 # The fields each command must carry besides cmd, actor_id and tenant_id come from the bus's
 # command table (one definition for the sender, this guard and the daemon's handlers); an id
@@ -86,7 +111,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 FIELDS: dict[str, Mapping[str, type]] = {c.name: c.fields for c in COMMANDS.values()
                                          if not c.admin_only}
 OBJECT_FIELDS = {"user_id": "user", "call_id": "call", "campaign_id": "campaign",
-                 "record_id": "record", "queue_id": "queue"}
+                 "record_id": "record", "queue_id": "queue", "chat_id": "chat"}
 # Why the daemon refused, and how loud the audit line is: "alert" for what only a forged
 # entry can carry (an actor outside the tenant, a dialer command), "warning" for what the
 # panel does not send or a user reaching for another tenant's object by its id.
@@ -106,7 +131,8 @@ NOT_ON_STREAM = {c.name: c.admin_only for c in COMMANDS.values() if c.admin_only
 
 @dataclass(frozen=True)
 class Ref:
-    """An object a command names: ``kind`` (user, call, campaign, record) and its id."""
+    """An object a command names: ``kind`` (user, call, campaign, record, chat, queue) and
+    its id."""
 
     kind: str
     key: int | str
@@ -117,7 +143,7 @@ class Request:
     """What one command asks for, as far as the rules care."""
 
     cmd: str
-    actor_id: int
+    actor_id: int | None  # None: a visitor's chat command (VISITOR)
     tenant_id: int
     action: str | None = None  # acd.agent's "command"
     user_id: int | None = None  # the agent the command is for (acd.agent, preview)
@@ -137,10 +163,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class Owner:
-    """Whose an object is: its tenant, and for a call the agent user on it (if any)."""
+    """Whose an object is: its tenant, and for a call the agent user on it (if any); for a
+    chat the agent it is offered to or held by, and its status (``state``)."""
 
     tenant_id: int | None
     user_id: int | None = None
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,18 +240,39 @@ def parse(command: object) -> Request:
                                        f"{NOT_ON_STREAM[cmd]}")
     if cmd not in FIELDS:
         raise Refused("not_accepted", f"unknown command {cmd!r}")
-    actor_id, tenant_id = _int(command, "actor_id"), _int(command, "tenant_id")
+    if cmd in VISITOR:
+        if command.get("actor_id") is not None:
+            raise Refused("bad_command", f"{cmd} is the visitor's: it names no user")
+        actor_id: int | None = None
+    else:
+        actor_id = _int(command, "actor_id")
+    tenant_id = _int(command, "tenant_id")
     values: dict[str, int | str] = {}
     for name, kind in FIELDS[cmd].items():
         values[name] = _int(command, name) if kind is int else _str(command, name)
+    refs = [Ref(OBJECT_FIELDS[n], v) for n, v in values.items() if n in OBJECT_FIELDS]
+    if cmd == "chat.transfer":
+        refs.append(_transfer_target(str(values["target"])))
     action = values.get("command")
     if action is not None and action not in AGENT_COMMANDS:
         raise Refused("bad_command", f"field 'command': unknown agent command {action!r}")
     user_id = values.get("user_id")
     return Request(cmd, actor_id, tenant_id, str(action) if action is not None else None,
-                   int(user_id) if user_id is not None else None,
-                   tuple(Ref(OBJECT_FIELDS[n], v) for n, v in values.items()
-                         if n in OBJECT_FIELDS))
+                   int(user_id) if user_id is not None else None, tuple(refs))
+
+
+def _transfer_target(target: str) -> Ref:
+    """The object a chat transfer's ``target`` names: ``agent:<user id>`` or ``queue:<id>``."""
+    kind, _, value = target.partition(":")
+    if kind not in ("agent", "queue") or not value.isdigit():
+        raise Refused("bad_command", f"field 'target': expected agent:<id> or queue:<id>, "
+                                     f"got {target!r}")
+    return Ref("user" if kind == "agent" else "queue", int(value))
+
+
+def _chat(req: Request, facts: Facts) -> Owner | None:
+    chats = [facts.objects.get(r) for r in req.objects if r.kind == "chat"]
+    return chats[0] if chats else None
 
 
 def _target_ok(rule: Rule, req: Request, actor: Actor, facts: Facts) -> bool:
@@ -234,6 +283,11 @@ def _target_ok(rule: Rule, req: Request, actor: Actor, facts: Facts) -> bool:
     if rule.target == "own_call":
         calls = [facts.objects.get(r) for r in req.objects if r.kind == "call"]
         return bool(calls) and all(o is not None and o.user_id == actor.user_id for o in calls)
+    if rule.target in ("offered_chat", "held_chat", "open_chat"):
+        chat = _chat(req, facts)
+        state = {"offered_chat": "offered"}.get(rule.target, "active")
+        mine = rule.target == "open_chat" or (chat is not None and chat.user_id == actor.user_id)
+        return chat is not None and chat.state == state and mine
     return True
 
 
@@ -246,6 +300,8 @@ def _what(req: Request) -> str:
 
 def decide(req: Request, facts: Facts) -> Verdict:
     """Allow ``req`` or say why not (the module docstring's order and table)."""
+    if req.actor_id is None:
+        return _visitor(req, facts)
     actor = facts.actor
     if actor is None:
         return Verdict(False, "unknown_user", f"no user {req.actor_id}")
@@ -254,6 +310,19 @@ def decide(req: Request, facts: Facts) -> Verdict:
                                               f"{req.tenant_id}")
     if not actor.active:
         return Verdict(False, "inactive_user", f"user {actor.address} is deactivated")
+    found = _objects(req, facts)
+    if found is not None:
+        return found
+    for rule in RULES[req.cmd]:
+        if (actor.role in rule.roles
+                and (rule.actions is None or req.action in rule.actions)
+                and _target_ok(rule, req, actor, facts)):
+            return ALLOWED
+    return Verdict(False, "forbidden", f"{actor.role} {actor.address} may not {_what(req)}")
+
+
+def _objects(req: Request, facts: Facts) -> Verdict | None:
+    """Refused unless every object the request names exists and is the tenant's."""
     for ref in req.objects:
         owner = facts.objects.get(ref)
         if owner is None or owner.tenant_id is None:
@@ -261,9 +330,18 @@ def decide(req: Request, facts: Facts) -> Verdict:
         if owner.tenant_id != req.tenant_id:
             return Verdict(False, "foreign_object", f"{ref.kind} {ref.key!r} belongs to another "
                                                     "tenant", f"no {ref.kind} {ref.key!r}")
-    for rule in RULES[req.cmd]:
-        if (actor.role in rule.roles
-                and (rule.actions is None or req.action in rule.actions)
-                and _target_ok(rule, req, actor, facts)):
-            return ALLOWED
-    return Verdict(False, "forbidden", f"{actor.role} {actor.address} may not {_what(req)}")
+    return None
+
+
+def _visitor(req: Request, facts: Facts) -> Verdict:
+    """A visitor's chat command: the chat is the tenant's and its status fits the action."""
+    if req.cmd not in VISITOR:
+        return Verdict(False, "unknown_user", f"{req.cmd} needs an acting user")
+    found = _objects(req, facts)
+    if found is not None:
+        return found
+    chat = _chat(req, facts)
+    if chat is None or chat.state not in VISITOR[req.cmd]:
+        state = chat.state if chat is not None else None
+        return Verdict(False, "forbidden", f"{req.cmd} does not fit a chat that is {state}")
+    return ALLOWED

@@ -6,6 +6,7 @@
 * :mod:`.queue_form` -- validation and writes of the queue and break-reason forms.
 * :mod:`.wallboard` -- the live wallboard of the day, pages, API and SSE (``wallboard``).
 * :mod:`.wallboard_alerts` -- alert rules: fired once per crossing, admin page and API.
+* :mod:`.channels` -- chats per agent, calls next to chats, the chat offer timeout.
 * :mod:`.board` -- the live read models (wallboard, agent rows) from the ACD's Redis mirror.
 
 Like every ``controlplane.<domain>.http``, it reads the domain's tables and talks to the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controlplane.acd.http import agents, queues, wallboard, wallboard_alerts, webphone
+from controlplane.acd.http import agents, channels, queues, wallboard, wallboard_alerts, webphone
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
-    agents.bp, queues.bp, webphone.bp, wallboard.bp, wallboard_alerts.bp)
+    agents.bp, queues.bp, webphone.bp, wallboard.bp, wallboard_alerts.bp, channels.bp)

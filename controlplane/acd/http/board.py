@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from flask_babel import ngettext
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,8 @@ class AgentRow:
     reachable: bool | None  # None: logged out or no phone
     endpoint: str | None
     missed: int
+    chats: int = 0  # of what is held, chats (an agent on_call may be chatting, not talking)
+    chats_label: str = ""  # "2 chats" in the page's language; "" when none
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +115,7 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
     reason = d.get("reason")
     endpoint = d.get("endpoint")
     since = float(d["since"])
+    chats = sum(1 for w in d.get("held") or () if w.get("ch") == "chat")
     return AgentRow(
         user_id=user.id,
         login=user.login,
@@ -128,7 +132,14 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
         reachable=bool(d.get("reachable")) if endpoint else None,
         endpoint=endpoint,
         missed=int(d.get("missed", 0)),
+        chats=chats,
+        chats_label=ngettext("%(num)d chat", "%(num)d chats", chats) if chats else "",
     )
+
+
+def _chats_waiting(n: int) -> str:
+    """How many of a queue's waiting interactions are chats, for the wallboard ("" if none)."""
+    return ngettext("incl. %(num)d chat", "incl. %(num)d chats", n) if n else ""
 
 
 def agent_board(client: redis.Redis, s: Session, tenant_id: int) -> list[AgentRow]:
@@ -188,6 +199,8 @@ def wallboard(client: redis.Redis, s: Session, tenant_id: int) -> dict[str, Any]
                 "queue_id": q.id,
                 "name": q.name,
                 "waiting": figures.get("waiting", 0),
+                "waiting_chats": figures.get("waiting_chats", 0),
+                "waiting_chats_label": _chats_waiting(figures.get("waiting_chats", 0)),
                 "longest_wait_s": figures.get("longest_wait_s", 0.0),
                 "service_level_pct": figures.get("service_level_pct"),
                 "sl_threshold_s": q.sl_threshold_s,

@@ -97,3 +97,34 @@ class CallQualityOut(BaseModel):
 class CallQualityResponse(BaseModel):
     call_id: str
     quality: CallQualityOut
+
+# Channels and capacity (/api/v1/acd/channels, /admin/channels): models/acd_channels.py.
+Chats = Annotated[int, Field(ge=0, le=20)]
+
+
+class ChannelSettingsBody(Body):
+    """The fields to change: chats an agent holds at once (0–20), whether a call may reach
+    an agent holding chats, how long a chat offer waits for the agent (5–300 s)."""
+
+    chats_per_agent: Chats | None = None
+    voice_with_chats: bool | None = None
+    chat_offer_timeout_s: Annotated[int, Field(ge=5, le=300)] | None = None
+
+
+class AgentCapacityBody(Body):
+    """An agent's own chat limit; ``null``: the tenant's."""
+
+    chats: Chats | None = None
+
+
+class AgentCapacityOut(BaseModel):
+    user_id: int
+    login: str
+    chats: int | None
+
+
+class ChannelSettingsOut(BaseModel):
+    chats_per_agent: int
+    voice_with_chats: bool
+    chat_offer_timeout_s: int
+    agents: list[AgentCapacityOut]

@@ -154,17 +154,18 @@ class WallboardSource:
 
     # ---- the live mirror ----
 
-    def _waiting(self, tenant_id: int, now: float) -> dict[str, list[float]]:
-        """Queue id → the waits (s) of the interactions waiting in it now."""
+    def _waiting(self, tenant_id: int, now: float) -> dict[str, list[tuple[float, str]]]:
+        """Queue id → the waits (s) and channels of the interactions waiting in it now."""
         raw: dict[str, str] = self.redis.hgetall(acd_key(tenant_id, "waiting"))  # type: ignore[assignment]
-        out: dict[str, list[float]] = {}
+        out: dict[str, list[tuple[float, str]]] = {}
         for value in raw.values():
             try:
                 d = json.loads(value)
                 entered = datetime.fromisoformat(d["entered_at"]).timestamp()
             except (ValueError, KeyError, TypeError):
                 continue
-            out.setdefault(str(d.get("queue_id")), []).append(max(0.0, now - entered))
+            out.setdefault(str(d.get("queue_id")), []).append(
+                (max(0.0, now - entered), str(d.get("channel") or "voice")))
         return out
 
     # ---- the board ----
@@ -210,7 +211,8 @@ class WallboardSource:
 
         queue_rows = []
         for q in queues:
-            waiting = waits.get(str(q.id), [])
+            waiting = [w for w, _ in waits.get(str(q.id), [])]  # every channel
+            chats = sum(1 for _, ch in waits.get(str(q.id), []) if ch == "chat")
             longest = round(max(waiting, default=0.0), 1)
             figures = wf.queue_day(day, str(q.id), now, q.sl_threshold_s)
             per_status = dict.fromkeys(STATUSES, 0)
@@ -218,7 +220,7 @@ class WallboardSource:
                 st = status_of.get(uid, "logged_out")
                 per_status[st if st in per_status else "logged_out"] += 1
             queue_rows.append({
-                "queue_id": q.id, "name": q.name, "waiting": len(waiting),
+                "queue_id": q.id, "name": q.name, "waiting": len(waiting), "waiting_chats": chats,
                 "longest_wait_s": longest, "sl_threshold_s": q.sl_threshold_s, **figures,
                 "agents": per_status,
                 "levels": {
