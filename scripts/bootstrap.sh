@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester nodejs"
+DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester nodejs dovecot-imapd dovecot-lmtpd"
 [ -f amd/DEBIAN_PACKAGES ] && DEBS="$DEBS $(grep -v '^#' amd/DEBIAN_PACKAGES | tr '\n' ' ')"
 missing=""
 for pkg in $DEBS; do
