@@ -16,6 +16,7 @@ from controlplane.models.campaigns import (  # noqa: F401
 from controlplane.models.chat import Chat, ChatMessage  # noqa: F401
 from controlplane.models.contact_merges import ContactMerge  # noqa: F401
 from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
+from controlplane.models.desk_mail import DeskMailbox, DeskSurvey  # noqa: F401
 from controlplane.models.desktop import CallDisposition, CallWrapup, DesktopSettings  # noqa: F401
 from controlplane.models.dial_lists import (  # noqa: F401
     BlacklistEntry,

@@ -26,6 +26,7 @@ CASES = [
     ("e1a0c0de0029", "e1a0c0de0028", {"ticket", "ticket_message", "ticket_category"},
      {"contact", "acd_queue", "call_wrapup"}),
     ("e1a0c0de0030", "e1a0c0de0029", {"chat", "chat_message"}, {"ticket", "acd_queue"}),
+    ("e1a0c0de0032", "e1a0c0de0030", {"desk_mailbox", "desk_survey"}, {"ticket", "chat"}),
 ]
 
 
