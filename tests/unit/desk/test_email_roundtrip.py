@@ -165,3 +165,36 @@ def test_mail_becomes_a_ticket_the_reply_threads_and_the_answer_joins(
 
     # Nothing is read twice: another poll (a restarted reader) records nothing new.
     assert reader.poll(factory, settings.runtime_dir, box_id).read == 0
+
+
+def test_the_poller_reads_due_mailboxes_once_and_records_a_bad_login(
+        factory: sessionmaker[Session], maillab: MailLab, tmp_path: Path) -> None:  # noqa: F811
+    from concurrent.futures import Future, ThreadPoolExecutor
+    from datetime import timedelta
+
+    from controlplane.desk.email import poller
+    from controlplane.models.base import utcnow
+
+    settings = _settings(tmp_path)
+    box_id, _general, _inv = _world(factory, settings, maillab)
+    auto = _customer_mail("Out of office", "Jestem na urlopie", Auto_Submitted="auto-replied")
+    maillab.send(auto)
+    running: dict[int, Future[reader.Polled]] = {}
+    with ThreadPoolExecutor(2) as pool:
+        assert poller.tick(factory, settings.runtime_dir, pool, running) == [box_id]
+        assert poller.tick(factory, settings.runtime_dir, pool, running) == []  # in flight
+        running[box_id].result(timeout=20)
+        assert poller.tick(factory, settings.runtime_dir, pool, running) == []  # not due yet
+    with factory() as s:
+        msg = s.scalars(select(TicketMessage)).one()
+        assert msg.meta["automatic"] == "Auto-Submitted: auto-replied"  # recorded, marked
+    now = utcnow()
+    assert poller.due([(1, 30, None), (2, 30, now - timedelta(seconds=31)),
+                       (3, 30, now - timedelta(seconds=5))], now) == [1, 2]
+    # a wrong password: the poll says so on the mailbox, in words, without the password
+    with transaction(factory) as s:
+        s.get_one(DeskMailbox, box_id).imap_password = vault.encrypt(settings.runtime_dir, "zle!")
+    got = reader.poll(factory, settings.runtime_dir, box_id)
+    assert "login refused" in got.error and "zle!" not in got.error
+    with factory() as s:
+        assert "login refused" in s.get_one(DeskMailbox, box_id).last_error
