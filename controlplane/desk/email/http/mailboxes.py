@@ -24,9 +24,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from controlplane.admin.http.common import ADMIN, form_values, write
 from controlplane.desk.email import connection, outgoing, reader, service, store
 from controlplane.desk.email.exceptions import FieldIssue, InvalidFields
-from controlplane.desk.email.http.schemas import MailboxBody
+from controlplane.desk.email.http.schemas import (
+    MailboxBody,
+    MailboxDeleted,
+    MailboxList,
+    MailboxResponse,
+)
 from controlplane.desk.email.rules import FIELDS as RULE_FIELDS
 from controlplane.desk.email.vault import VaultError
+from web.api.responses import responds
 from web.auth import current_user, login_required
 from web.services import services
 from web.validation import validated
@@ -184,6 +190,7 @@ def _api_box(box_id: int) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/mailboxes")
+@responds(MailboxList)
 @login_required(*ADMIN)
 @validated()
 def api_list() -> Any:
@@ -193,6 +200,7 @@ def api_list() -> Any:
 
 
 @bp.post("/api/v1/mailboxes")
+@responds(MailboxResponse, 201)
 @login_required(*ADMIN)
 @validated(body=MailboxBody)
 def api_create(body: MailboxBody) -> Any:
@@ -200,6 +208,7 @@ def api_create(body: MailboxBody) -> Any:
 
 
 @bp.get("/api/v1/mailboxes/<int:box_id>")
+@responds(MailboxResponse)
 @login_required(*ADMIN)
 @validated()
 def api_get(box_id: int) -> Any:
@@ -207,6 +216,7 @@ def api_get(box_id: int) -> Any:
 
 
 @bp.put("/api/v1/mailboxes/<int:box_id>")
+@responds(MailboxResponse)
 @login_required(*ADMIN)
 @validated(body=MailboxBody)
 def api_update(box_id: int, body: MailboxBody) -> Any:
@@ -215,6 +225,7 @@ def api_update(box_id: int, body: MailboxBody) -> Any:
 
 
 @bp.delete("/api/v1/mailboxes/<int:box_id>")
+@responds(MailboxDeleted)
 @login_required(*ADMIN)
 @validated()
 def api_delete(box_id: int) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from web.schemas.common import ONE_LINE, Body, Id
 
@@ -50,3 +50,46 @@ class MailboxBody(Body):
     rules: Annotated[list[RuleBody], Field(max_length=50)] | None = None
     poll_interval_s: Annotated[int, Field(ge=5, le=3600)] | None = None
     active: bool | None = None
+
+
+class RuleOut(BaseModel):
+    field: str
+    contains: str
+    queue_id: int
+
+
+class MailboxOut(BaseModel):
+    """A mailbox as the API shows it: passwords never, only whether one is set;
+    ``last_poll_at`` / ``last_error`` the reader's last poll ("" error: it went fine)."""
+
+    id: int
+    address: str
+    display_name: str
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_login: str
+    imap_password_set: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_login: str
+    smtp_password_set: bool
+    queue_id: int | None
+    rules: list[RuleOut]
+    poll_interval_s: int
+    active: bool
+    last_poll_at: str | None
+    last_error: str
+
+
+class MailboxResponse(BaseModel):
+    mailbox: MailboxOut
+
+
+class MailboxList(BaseModel):
+    mailboxes: list[MailboxOut]
+
+
+class MailboxDeleted(BaseModel):
+    deleted: int
