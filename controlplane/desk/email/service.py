@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from controlplane.desk.email import rules, store, vault
@@ -46,21 +47,37 @@ def mailbox_json(box: DeskMailbox) -> dict[str, Any]:
     }
 
 
+def _rule_message(message: str) -> str:
+    """A rule problem (:func:`rules.problems`, pure, in English) in the user's language."""
+    known = {
+        "must be a list": _("must be a list"),
+        f"at most {rules.MAX_RULES} rules": _("at most %(n)d rules", n=rules.MAX_RULES),
+        "must be an object with field, contains and queue_id":
+            _("must be an object with field, contains and queue_id"),
+        f"must be one of {', '.join(rules.FIELDS)}":
+            _("one of %(values)s", values=", ".join(rules.FIELDS)),
+        f"text of 1 to {rules.MAX_TEXT} characters":
+            _("text of 1 to %(n)d characters", n=rules.MAX_TEXT),
+        "not a queue of this tenant": _("not a queue of this tenant"),
+    }
+    return str(known.get(message, message))
+
+
 def _server(values: dict[str, Any], box: DeskMailbox | None, kind: str,
             issues: list[FieldIssue]) -> None:
     host_f, port_f, sec_f = f"{kind}_host", f"{kind}_port", f"{kind}_security"
     host = values.get(host_f, getattr(box, host_f, None) if box else None)
     security = values.get(sec_f) or (getattr(box, sec_f) if box else "ssl")
     if not host or not HOST.match(str(host)):
-        issues.append(FieldIssue(host_f, "a host name or address"))
+        issues.append(FieldIssue(host_f, _("a host name or address")))
     if security not in SECURITIES:
-        issues.append(FieldIssue(sec_f, f"one of {', '.join(SECURITIES)}"))
+        issues.append(FieldIssue(sec_f, _("one of %(values)s", values=", ".join(SECURITIES))))
     elif security == "plain" and host and not is_loopback(str(host)):
-        issues.append(FieldIssue(sec_f, "an unencrypted connection is allowed only to a "
-                                        "loopback host (127.0.0.1, ::1, localhost)"))
+        issues.append(FieldIssue(sec_f, _("an unencrypted connection is allowed only to a "
+                                          "loopback host (127.0.0.1, ::1, localhost)")))
     port = values.get(port_f)
     if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
-        issues.append(FieldIssue(port_f, "a port from 1 to 65535"))
+        issues.append(FieldIssue(port_f, _("a port from 1 to 65535")))
 
 
 def _problems(s: Session, tenant_id: int, box: DeskMailbox | None,
@@ -68,26 +85,27 @@ def _problems(s: Session, tenant_id: int, box: DeskMailbox | None,
     issues: list[FieldIssue] = []
     address = values.get("address", box.address if box else None)
     if not address or not ADDRESS.match(str(address)):
-        issues.append(FieldIssue("address", "an e-mail address"))
+        issues.append(FieldIssue("address", _("an e-mail address")))
     elif store.address_taken(s, tenant_id, str(address).lower(), box.id if box else None):
-        issues.append(FieldIssue("address", "this tenant has a mailbox with this address"))
+        issues.append(FieldIssue("address", _("this tenant has a mailbox with this address")))
     for name, top in TEXT_FIELDS.items():
         value = values.get(name)
         if value is not None and len(str(value)) > top:
-            issues.append(FieldIssue(name, f"at most {top} characters"))
+            issues.append(FieldIssue(name, _("at most %(n)d characters", n=top)))
     _server(values, box, "imap", issues)
     _server(values, box, "smtp", issues)
     if box is None and not values.get("imap_password"):
-        issues.append(FieldIssue("imap_password", "required"))
+        issues.append(FieldIssue("imap_password", _("required")))
     queue_ids = {q for q, _name in store.queues(s, tenant_id)}
     queue = values.get("queue_id")
     if queue is not None and queue not in queue_ids:
-        issues.append(FieldIssue("queue_id", "not a queue of this tenant"))
+        issues.append(FieldIssue("queue_id", _("not a queue of this tenant")))
     if "rules" in values and values["rules"] is not None:
-        issues += [FieldIssue(f, m) for f, m in rules.problems(values["rules"], queue_ids)]
+        issues += [FieldIssue(f, _rule_message(m))
+                   for f, m in rules.problems(values["rules"], queue_ids)]
     every = values.get("poll_interval_s")
     if every is not None and (not isinstance(every, int) or not 5 <= every <= 3600):
-        issues.append(FieldIssue("poll_interval_s", "from 5 to 3600 seconds"))
+        issues.append(FieldIssue("poll_interval_s", _("from 5 to 3600 seconds")))
     return issues
 
 

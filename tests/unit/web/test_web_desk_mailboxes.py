@@ -156,7 +156,7 @@ def test_polish_pages_form_rules_and_the_connection_test(  # type: ignore[no-unt
                                                     "csrf_token": csrf(client)})
     failed = client.post(f"/admin/mailboxes/{box_id}/test",
                          data={"csrf_token": csrf(client)}).get_data(as_text=True)
-    assert "Test połączenia nieudany" in failed and "login refused" in failed
+    assert "Test połączenia nieudany" in failed and "logowanie odrzucone" in failed
     assert "zle-haslo" not in failed
 
 

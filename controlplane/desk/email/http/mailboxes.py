@@ -43,6 +43,25 @@ INTS = ("imap_port", "smtp_port", "queue_id", "poll_interval_s")
 PASSWORDS = ("imap_password", "smtp_password")
 
 
+def shown_error(text: str) -> str:
+    """A stored poll error or a test's answer (English: the reader runs outside any
+    request) with its known phrases in the user's language; host names stay as they are."""
+    phrases = {
+        "login refused (check the login and password)":
+            _("login refused (check the login and password)"),
+        "connection refused": _("connection refused"),
+        "unknown host": _("unknown host"),
+        "no answer in time": _("no answer in time"),
+        "an unencrypted connection is allowed only to a loopback host":
+            _("an unencrypted connection is allowed only to a loopback host"),
+        "INBOX cannot be opened": _("INBOX cannot be opened"),
+        "enter the password again": _("enter the password again"),
+    }
+    for english, local in phrases.items():
+        text = text.replace(english, local)
+    return text
+
+
 def _save(box_id: int | None, values: dict[str, Any]) -> int:
     tid, runtime = current_user().tenant_id, services().settings.runtime_dir
 
@@ -111,6 +130,10 @@ def _form(box_id: int | None, values: dict[str, Any], errors: dict[str, str],
     with services().sessions() as s:
         queues = store.queues(s, current_user().tenant_id)
     rules = list(values.get("rules") or []) + [{}] * RULE_ROWS
+    if values.get("last_error"):
+        values = {**values, "last_error": shown_error(values["last_error"])}
+    if test is not None:
+        test = connection.TestResult(shown_error(test.imap), shown_error(test.smtp))
     return render_template("desk_mailbox_form.html", box_id=box_id, values=values,
                            errors=errors, queues=queues, rules=rules, rule_fields=RULE_FIELDS,
                            test=test)
@@ -123,6 +146,8 @@ def index() -> Any:
         tid = current_user().tenant_id
         rows = [service.mailbox_json(b) for b in store.mailboxes(s, tid)]
         queues = dict(store.queues(s, tid))
+    for row in rows:
+        row["last_error"] = shown_error(row["last_error"])
     return render_template("desk_mailboxes.html", rows=rows, queues=queues)
 
 
