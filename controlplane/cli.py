@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     from controlplane.sla.cli import register as register_sla
 
     register_sla(sub)  # `sla report`: a tenant's availability, credits and penalties
+    from controlplane.desk.email.cli import register as register_desk_mail
+
+    register_desk_mail(sub)  # `desk-mail poller|poll`: the desk's mailboxes (IMAP reader)
     for optional in ("amd.cli", "ivr_flows.cli"):
         _register_optional(sub, optional)
     return parser

@@ -40,7 +40,8 @@ log = logging.getLogger("centrala.supervisor")
 NAME = "supervisor"
 LOGIN_FILE = "demo-login.txt"
 # stopped by `down` if left by a dead supervisor (or started by hand)
-DAEMONS = ("controlplane", "controlplane-standby", "mailcatcher", "worker", "web", "prober")
+DAEMONS = ("controlplane", "controlplane-standby", "mailcatcher", "worker", "web", "prober",
+           "mailpoller")
 UP_TIMEOUT_S = 180.0  # a first start builds nothing here (provisioning is done before)
 HEALTHY_TIMEOUT_S = 45.0
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester nodejs openssh-server"
+DEBS="debootstrap redis-server redis-tools baresip postgresql sox espeak-ng libsndfile1 sqlite3 procps chromium sip-tester nodejs openssh-server dovecot-imapd dovecot-lmtpd"
 [ -f amd/DEBIAN_PACKAGES ] && DEBS="$DEBS $(grep -v '^#' amd/DEBIAN_PACKAGES | tr '\n' ' ')"
 missing=""
 for pkg in $DEBS; do
@@ -19,10 +19,14 @@ if [ -n "$missing" ]; then
     echo "bootstrap: installing Debian packages:$missing"
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
-    # openssh-server is here for the tests' SFTP server only: a machine that had no SSH
-    # server gets none listening on every address because of us
+    # openssh-server and dovecot are here for the tests' SFTP and IMAP servers only (each
+    # test starts its own on loopback): a machine that had none gets none listening on
+    # every address because of us
     case " $missing " in *" openssh-server "*)
         command -v systemctl >/dev/null && systemctl disable --now ssh.service ssh.socket 2>/dev/null || true ;;
+    esac
+    case " $missing " in *" dovecot-imapd "*)
+        command -v systemctl >/dev/null && systemctl disable --now dovecot.service dovecot.socket 2>/dev/null || true ;;
     esac
 fi
 

@@ -34,6 +34,7 @@ from controlplane.campaigns.http import import_pages as campaign_import_pages
 from controlplane.config import Settings, load_settings
 from controlplane.contacts import http as contacts_http
 from controlplane.desk import http as desk_http
+from controlplane.desk.email import http as desk_email_http
 from controlplane.desktop import http as desktop_http
 from controlplane.ivr import http as ivr_http
 from controlplane.ivr.http import prompts as ivr_prompts
@@ -138,6 +139,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *desktop_http.BLUEPRINTS,
         *desk_http.BLUEPRINTS,
         *reports_http.BLUEPRINTS,
+        *desk_email_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -27,6 +27,7 @@ from controlplane.models.desk import (  # noqa: F401
     TicketTime,
     TicketView,
 )
+from controlplane.models.desk_mail import DeskMailbox, DeskSurvey  # noqa: F401
 from controlplane.models.desktop import CallDisposition, CallWrapup, DesktopSettings  # noqa: F401
 from controlplane.models.dial_lists import (  # noqa: F401
     BlacklistEntry,

@@ -195,4 +195,6 @@ def all_programs(settings: Settings, *, with_lab: bool) -> list[Program]:
     programs += [Daemon(settings, name, centrala(name)) for name in ("worker", "web")]
     # The SLA probes: apart from the control plane they measure (controlplane.sla.prober)
     programs.append(Daemon(settings, "prober", centrala("sla", "prober")))
+    # The desk's mailbox reader (controlplane.desk.email.poller): blocking IMAP, apart
+    programs.append(Daemon(settings, "mailpoller", centrala("desk-mail", "poller")))
     return programs

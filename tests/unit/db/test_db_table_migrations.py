@@ -31,6 +31,7 @@ CASES = [
     ("e1a0c0de0037", "e1a0c0de0036", {"call_quality"}, {"call_record", "chat"}),
     ("e1a0c0de0038", "e1a0c0de0037", {"recording_sftp", "recording_upload"},
      {"call_recording", "call_quality"}),
+    ("e1a0c0de0032", "e1a0c0de0035", {"desk_mailbox", "desk_survey"}, {"ticket", "chat"}),
 ]
 
 
