@@ -15,17 +15,21 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+import pytest
 from desklab import MailLab, maillab  # noqa: F401
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.config import Settings, load_settings
 from controlplane.db import transaction
-from controlplane.desk import threads
+from controlplane.desk import delivery, threads
+from controlplane.desk import service as desk_service
 from controlplane.desk.email import outgoing, reader, survey, vault
+from controlplane.desk.store import Viewer
 from controlplane.models import Tenant
 from controlplane.models.acd import Queue
 from controlplane.models.desk_mail import DeskMailbox, DeskSurvey
+from controlplane.models.outbox import JobOutbox
 from controlplane.models.tickets import Ticket, TicketMessage
 
 SUPPORT = "support@firma.example"
@@ -89,7 +93,8 @@ def _poll_until(factory: sessionmaker[Session], settings: Settings, box_id: int,
 
 
 def test_mail_becomes_a_ticket_the_reply_threads_and_the_answer_joins(
-        factory: sessionmaker[Session], maillab: MailLab, tmp_path: Path) -> None:  # noqa: F811
+        factory: sessionmaker[Session], maillab: MailLab, tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _settings(tmp_path)
     box_id, general, invoices = _world(factory, settings, maillab)
     first = _customer_mail("Faktura 12/2026 – błędna kwota", "Dzień dobry,\nkwota się nie zgadza.")
@@ -114,16 +119,23 @@ def test_mail_becomes_a_ticket_the_reply_threads_and_the_answer_joins(
         box = s.get_one(DeskMailbox, box_id)
         assert box.last_uid >= 1 and box.uidvalidity and box.last_error == ""
 
-    # The agent replies (what the tickets' reply job does: threads.reply, then deliver).
+    # The agent replies as the ticket page does (desk.service.post: the delivery job joins
+    # the job outbox in the reply's transaction), then the job runs (desk.delivery.deliver
+    # over the e-mail channel's sender, with the worker's settings from the environment).
+    monkeypatch.setenv("CENTRALA_RUNTIME_DIR", str(settings.runtime_dir))
+    monkeypatch.setenv("CENTRALA_PUBLIC_URL", "https://panel.firma.example")
     with transaction(factory) as s:
         ticket = s.scalars(select(Ticket)).one()
-        out = threads.reply(s, ticket, body="Dziękujemy, poprawimy fakturę.", channel="email",
-                            author_user_id=None)
-        sent_id = outgoing.deliver(s, ticket, out, settings=settings)
+        viewer = Viewer(ticket.tenant_id, None, "admin", "system")
+        out_id = desk_service.post(s, viewer, ticket, "Dziękujemy, poprawimy fakturę.").id
+        assert s.scalar(select(JobOutbox.job_id).where(
+            JobOutbox.job_id == delivery.job_id(out_id))) is not None
+    assert delivery.deliver(factory, out_id) == "sent"
+    assert delivery.deliver(factory, out_id) == "sent"  # a retried job sends nothing again
+    with factory() as s:
+        out = s.get_one(TicketMessage, out_id)
+        sent_id = out.external_id
         assert sent_id and sent_id.endswith("@firma.example>")
-        assert out.external_id == sent_id
-        again = outgoing.deliver(s, ticket, out, settings=settings)  # a retried job
-        assert again == sent_id
     [reply] = maillab.wait_for(CUSTOMER)
     assert reply["In-Reply-To"] == first["Message-ID"]
     assert first["Message-ID"] in reply["References"]
