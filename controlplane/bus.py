@@ -27,6 +27,7 @@ name                               kind    written by                      read 
 ``centrala:outbox:queued:<job>``   string  whoever queues a job            outbox drain
 ``centrala:web:login-failures:…``  zset    panel                           panel
 ``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
+``centrala:web:sms-inbound:…``     string  panel (INCR per gateway post)   panel (429)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -76,6 +77,8 @@ OUTBOX_QUEUED_PREFIX = "centrala:outbox:queued:"  # + job id
 LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"
 # counter: API requests of one user in one month (controlplane/api_access/quota.py)
 API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month: YYYYMM
+# counter: SMS gateway posts from one address in one minute (desk/sms/http/inbound.py)
+SMS_INBOUND_KEY = "centrala:web:sms-inbound:{address}:{minute}"
 
 
 def acd_key(tenant: int, part: str) -> str:

@@ -33,6 +33,7 @@ from controlplane.campaigns import http as campaigns_http
 from controlplane.campaigns.http import import_pages as campaign_import_pages
 from controlplane.config import Settings, load_settings
 from controlplane.contacts import http as contacts_http
+from controlplane.desk.sms import http as sms_http
 from controlplane.desktop import http as desktop_http
 from controlplane.ivr import http as ivr_http
 from controlplane.ivr.http import prompts as ivr_prompts
@@ -134,6 +135,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *sla_http.BLUEPRINTS,
         *supervision_http.BLUEPRINTS,
         *desktop_http.BLUEPRINTS,
+        *sms_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit
