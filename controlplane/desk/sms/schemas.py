@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from controlplane.models.sms import AUTO_REPLY_MAX, TEMPLATE_BODY_MAX
 from web.schemas.common import MULTI_LINE, ONE_LINE, Body, Id
@@ -50,3 +50,85 @@ class SegmentsBody(Body):
     """A text to count: ``{"text": "..."}`` (GSM-7 or UCS-2, segments)."""
 
     text: Annotated[str, Field(max_length=TEMPLATE_BODY_MAX), MULTI_LINE] = ""
+
+
+# --- what the API answers (web.api.responses.responds: the API description) -------------
+
+
+class SegmentsOut(BaseModel):
+    """How a text goes: ``encoding`` gsm7/ucs2, ``units`` in all, ``segments`` (SMS billed),
+    ``per_segment``, ``left`` in the last one, ``forcing`` (the characters forcing UCS-2)."""
+
+    encoding: Literal["gsm7", "ucs2"]
+    units: int
+    segments: int
+    per_segment: int
+    left: int
+    forcing: list[str]
+
+
+class SegmentsResponse(BaseModel):
+    """A text's segment count."""
+
+    segments: SegmentsOut
+
+
+class AccountOut(BaseModel):
+    """The SMS account; ``api_key_set`` says whether a key is stored (never the key),
+    ``inbound_path`` is where the gateway posts (signed with the inbound secret)."""
+
+    id: int
+    provider: str
+    api_url: str
+    api_key_set: bool
+    inbound_path: str
+    numbers: list[str]
+    sender_id: str
+    queue_id: int | None
+    auto_reply_enabled: bool
+    auto_reply_text: str
+    auto_reply_segments: SegmentsOut
+    auto_reply_quiet_hours: int
+    active: bool
+
+
+class AccountResponse(BaseModel):
+    """The tenant's SMS account (null before it is saved); ``inbound_secret`` only in the
+    answer that created it."""
+
+    account: AccountOut | None
+    inbound_secret: str | None = None
+
+
+class SecretResponse(BaseModel):
+    """A new inbound secret, answered this once."""
+
+    inbound_secret: str
+
+
+class TemplateOut(BaseModel):
+    """A reply template with the parameters it uses and its segment count."""
+
+    id: int
+    name: str
+    body: str
+    parameters: list[str]
+    segments: SegmentsOut
+
+
+class TemplateResponse(BaseModel):
+    """One reply template."""
+
+    template: TemplateOut
+
+
+class TemplateList(BaseModel):
+    """The tenant's reply templates, by name."""
+
+    templates: list[TemplateOut]
+
+
+class Deleted(BaseModel):
+    """The id of what was deleted."""
+
+    deleted: int

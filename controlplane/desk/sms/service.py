@@ -117,6 +117,15 @@ def _text_issue(field: str, text: str, top: int) -> FieldIssue | None:
     return None
 
 
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # a bad port raises here
+    except ValueError:  # "http://[::1" and the like
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _flag(value: Any) -> bool:
     return value in (True, 1, "1", "on", "true", "yes")
 
@@ -133,8 +142,7 @@ def save_account(s: Session, tenant_id: int, values: Mapping[str, Any],
                                                 kinds=", ".join(providers.KINDS))))
     api_url = str(given.get("api_url") if "api_url" in given else (row.api_url if row else "")
                   or "").strip()
-    if api_url and (urlsplit(api_url).scheme not in ("http", "https")
-                    or not urlsplit(api_url).hostname):
+    if api_url and not _http_url(api_url):
         issues.append(FieldIssue("api_url", _("an address starting with http:// or https://")))
     sender = str(given.get("sender_id") if "sender_id" in given
                  else (row.sender_id if row else "") or "").strip()

@@ -14,7 +14,8 @@ PUBLIC = {"static", "auth.login", "auth.logout", "health.healthz",
           # the mailed links and "Forgot password?": their users are not logged in
           "links.activate", "links.activate_submit", "links.reset", "links.reset_submit",
           "links.forgot", "links.forgot_submit",
-          "login_access.code", "login_access.take_over"}  # the steps after the password
+          "login_access.code", "login_access.take_over",  # the steps after the password
+          "sms_inbound.receive"}  # the SMS gateway's webhook: signed, no user
 
 
 def test_every_route_is_guarded_or_deliberately_public(app: Flask):

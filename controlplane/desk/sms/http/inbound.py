@@ -24,7 +24,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from controlplane import bus
 from controlplane.db import transaction
-from controlplane.desk.sms import service, store
+from controlplane.desk.sms import providers, service, store
 from controlplane.desk.sms.exceptions import BadSignature, TooManyRequests
 from controlplane.desk.sms.providers import InboundSms
 from controlplane.errors import CentralaError
@@ -82,7 +82,9 @@ def receive(public_id: str) -> Any:
         account = store.account_by_public_id(s, public_id[:64])
         provider = service.provider_of(account, svc.settings.runtime_dir,
                                        svc.settings.webhooks_allow_private)
-        if not provider.verify(request.headers, body, time.time()):
+        signed = {name: request.headers.get(name, "")  # case-insensitive here, exact there
+                  for name in (providers.TIMESTAMP_HEADER, providers.SIGNATURE_HEADER)}
+        if not provider.verify(signed, body, time.time()):
             raise BadSignature("bad or missing signature, or a timestamp outside the "
                                "replay window")
         parsed = provider.parse(body, now)

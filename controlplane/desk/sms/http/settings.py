@@ -25,8 +25,19 @@ from controlplane.admin.exceptions import InvalidFields
 from controlplane.admin.http.common import ADMIN, flash_applied, form_values, write
 from controlplane.desk.sms import segments, service, store, texts
 from controlplane.desk.sms.exceptions import NotConfigured
-from controlplane.desk.sms.schemas import SegmentsBody, SmsAccountBody, SmsTemplateBody
+from controlplane.desk.sms.schemas import (
+    AccountResponse,
+    Deleted,
+    SecretResponse,
+    SegmentsBody,
+    SegmentsResponse,
+    SmsAccountBody,
+    SmsTemplateBody,
+    TemplateList,
+    TemplateResponse,
+)
 from controlplane.models.acd import Queue
+from web.api.responses import responds
 from web.auth import current_user, login_required
 from web.services import services
 from web.validation import validated
@@ -170,6 +181,7 @@ def template_delete(template_id: int) -> BaseResponse:
 @bp.get("/api/v1/sms/account")
 @login_required(*ADMIN)
 @validated()
+@responds(AccountResponse)
 def api_account() -> Any:
     """The tenant's SMS account (null before it is saved); never its secrets."""
     with services().sessions() as s:
@@ -180,6 +192,7 @@ def api_account() -> Any:
 @bp.put("/api/v1/sms/account")
 @login_required(*ADMIN)
 @validated(body=SmsAccountBody)
+@responds(AccountResponse)
 def api_account_save(body: SmsAccountBody) -> Any:
     """Create or change the account; fields not sent keep their value. When this creates
     the account, ``inbound_secret`` is in the answer, this once."""
@@ -193,6 +206,7 @@ def api_account_save(body: SmsAccountBody) -> Any:
 @bp.post("/api/v1/sms/account/secret")
 @login_required(*ADMIN)
 @validated()
+@responds(SecretResponse)
 def api_regenerate() -> Any:
     """A new inbound secret (the old one stops working now), answered this once."""
     return jsonify({"inbound_secret": _regenerate()})
@@ -201,6 +215,7 @@ def api_regenerate() -> Any:
 @bp.get("/api/v1/sms/templates")
 @login_required(*ADMIN)
 @validated()
+@responds(TemplateList)
 def api_templates() -> Any:
     with services().sessions() as s:
         rows = store.templates(s, current_user().tenant_id)
@@ -210,6 +225,7 @@ def api_templates() -> Any:
 @bp.post("/api/v1/sms/templates")
 @login_required(*ADMIN)
 @validated(body=SmsTemplateBody)
+@responds(TemplateResponse, 201)
 def api_template_create(body: SmsTemplateBody) -> Any:
     return jsonify({"template": _save_template(None, body.given())}), 201
 
@@ -217,6 +233,7 @@ def api_template_create(body: SmsTemplateBody) -> Any:
 @bp.get("/api/v1/sms/templates/<int:template_id>")
 @login_required(*ADMIN)
 @validated()
+@responds(TemplateResponse)
 def api_template(template_id: int) -> Any:
     with services().sessions() as s:
         row = store.template(s, current_user().tenant_id, template_id)
@@ -226,6 +243,7 @@ def api_template(template_id: int) -> Any:
 @bp.put("/api/v1/sms/templates/<int:template_id>")
 @login_required(*ADMIN)
 @validated(body=SmsTemplateBody)
+@responds(TemplateResponse)
 def api_template_update(template_id: int, body: SmsTemplateBody) -> Any:
     return jsonify({"template": _save_template(template_id, body.given())})
 
@@ -233,6 +251,7 @@ def api_template_update(template_id: int, body: SmsTemplateBody) -> Any:
 @bp.delete("/api/v1/sms/templates/<int:template_id>")
 @login_required(*ADMIN)
 @validated()
+@responds(Deleted)
 def api_template_delete(template_id: int) -> Any:
     _delete_template(template_id)
     return jsonify({"deleted": template_id})
@@ -241,6 +260,7 @@ def api_template_delete(template_id: int) -> Any:
 @bp.post("/api/v1/sms/segments")
 @login_required(*ADMIN)
 @validated(body=SegmentsBody)
+@responds(SegmentsResponse)
 def api_segments(body: SegmentsBody) -> Any:
     """How ``text`` goes: GSM-7 or UCS-2 (and which characters force it), in how many SMS."""
     return jsonify({"segments": segments.count(body.text).to_json()})
