@@ -28,6 +28,7 @@ name                               kind    written by                      read 
 ``centrala:web:login-failures:…``  zset    panel                           panel
 ``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
 ``centrala:web:desk-presence:…``   zset+   panel (ticket page, every 5 s)  panel (collisions)
+``centrala:web:sms-inbound:…``     string  panel (INCR per gateway post)   panel (429)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -79,6 +80,8 @@ LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"
 API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month: YYYYMM
 # zset (user id → until) and hash (user id → name, state): who is on a ticket (desk.presence)
 DESK_PRESENCE_KEY = "centrala:web:desk-presence:{tenant}:{ticket}"
+# counter: SMS gateway posts from one address in one minute (desk/sms/http/inbound.py)
+SMS_INBOUND_KEY = "centrala:web:sms-inbound:{address}:{minute}"
 
 
 def acd_key(tenant: int, part: str) -> str:

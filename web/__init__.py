@@ -35,6 +35,7 @@ from controlplane.config import Settings, load_settings
 from controlplane.contacts import http as contacts_http
 from controlplane.desk import http as desk_http
 from controlplane.desk.email import http as desk_email_http
+from controlplane.desk.sms import http as sms_http
 from controlplane.desktop import http as desktop_http
 from controlplane.ivr import http as ivr_http
 from controlplane.ivr.http import prompts as ivr_prompts
@@ -140,6 +141,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *desk_http.BLUEPRINTS,
         *reports_http.BLUEPRINTS,
         *desk_email_http.BLUEPRINTS,
+        *sms_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

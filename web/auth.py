@@ -233,6 +233,13 @@ def public(view: F) -> F:
     return view
 
 
+def signed_post(view: F) -> F:
+    """Mark a view that machines post to, signed (an SMS gateway's webhook): no browser and
+    no cookie, so no CSRF token; the view checks the signature itself."""
+    view.centrala_signed_post = True  # type: ignore[attr-defined]
+    return view
+
+
 def _request_target() -> str:
     return request.full_path if request.query_string else request.path
 
@@ -261,6 +268,9 @@ def _check_csrf() -> None:
         return
     if bearer_secret(request.path, request.headers.get("Authorization")) is not None:
         return  # an API token, not a cookie: no other site can make a browser send it
+    if getattr(current_app.view_functions.get(request.endpoint or ""), "centrala_signed_post",
+               False):
+        return  # a machine's signed post (see signed_post): no session to forge
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get("csrf")
     if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):

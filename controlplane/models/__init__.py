@@ -71,6 +71,7 @@ from controlplane.models.sla import (  # noqa: F401
     SlaSettings,
 )
 from controlplane.models.sla_probes import SlaProbeRun  # noqa: F401
+from controlplane.models.sms import DeskSmsAccount, DeskSmsAutoReply, DeskSmsTemplate  # noqa: F401
 from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User

@@ -15,7 +15,8 @@ PUBLIC = {"static", "auth.login", "auth.logout", "health.healthz",
           "links.activate", "links.activate_submit", "links.reset", "links.reset_submit",
           "links.forgot", "links.forgot_submit",
           "login_access.code", "login_access.take_over",  # the steps after the password
-          "desk_survey.page", "desk_survey.answer"}  # a reply's survey link: the customer
+          "desk_survey.page", "desk_survey.answer",  # a reply's survey link: the customer
+          "sms_inbound.receive"}  # the SMS gateway's webhook: signed, no user
 
 
 def test_every_route_is_guarded_or_deliberately_public(app: Flask):
