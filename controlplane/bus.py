@@ -27,6 +27,9 @@ name                               kind    written by                      read 
 ``centrala:outbox:queued:<job>``   string  whoever queues a job            outbox drain
 ``centrala:web:login-failures:…``  zset    panel                           panel
 ``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
+``centrala:web:chat:<chat id>``    stream  panel (a chat's messages and    panel (the chat's SSE)
+                                           typing; never the daemon)
+``centrala:web:chat-rate:…``       string  panel (INCR per visitor call)   panel (rate limit, 429)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -76,6 +79,10 @@ OUTBOX_QUEUED_PREFIX = "centrala:outbox:queued:"  # + job id
 LOGIN_FAILURES_PREFIX = "centrala:web:login-failures:"
 # counter: API requests of one user in one month (controlplane/api_access/quota.py)
 API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month: YYYYMM
+# A chat's live messages and typing (controlplane.chat.transport). Under centrala:web: because
+# only the panel writes it (its Redis user may write nothing else); the daemon never reads it.
+CHAT_STREAM_KEY = "centrala:web:chat:{chat_id}"
+CHAT_RATE_KEY = "centrala:web:chat-rate:{scope}:{who}:{window}"  # scope: ip | chat
 
 
 def acd_key(tenant: int, part: str) -> str:
