@@ -18,7 +18,7 @@ from web.schemas.common import MULTI_LINE, ONE_LINE, Body, Id, Query
 Line = Annotated[str, Field(max_length=200), ONE_LINE]
 Short = Annotated[str, Field(max_length=100), ONE_LINE]
 Text = Annotated[str, Field(min_length=1, max_length=BODY_MAX), MULTI_LINE]
-Origin = Annotated[str, Field(max_length=200, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$")]
+Origin = Annotated[str, Field(max_length=200, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+/?$")]
 Mode = Literal["required", "optional", "off"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]

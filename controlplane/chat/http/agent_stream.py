@@ -1,4 +1,4 @@
-"""The agent's chat console over server-sent events (``GET /agent/chats/events``).
+"""The agent's chat console over server-sent events (``GET /agent/chats/stream``).
 
 Theory of operation: one connection per console, one panel thread blocked in ``XREAD`` on
 ``centrala:events`` and the streams of the chats the agent holds (the set changes as the
@@ -140,7 +140,7 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
         yield sse("unavailable", {"message": "live data unavailable"})
 
 
-@bp.get("/agent/chats/events")
+@bp.get("/agent/chats/stream")
 @login_required()
 def events() -> Response:
     svc, user = services(), current_user()
