@@ -18,7 +18,6 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, render_template
-from flask_babel import gettext as _
 
 from controlplane.bus import ControlPlaneNotAnswering, send_chat_command
 from controlplane.chat import canned, store, transcript, transport
@@ -187,11 +186,3 @@ def api_end(chat_id: int) -> Any:
 def api_transfer(chat_id: int, body: TransferBody) -> Any:
     return jsonify(_command("transfer", chat_id, body.target))
 
-
-def labels() -> dict[str, str]:
-    """The console's texts for its script (translated server-side)."""
-    return {"accept": _("Accept"), "decline": _("Decline"), "end": _("End chat"),
-            "typing": _("typing…"), "ended": _("The chat has ended."),
-            "transfer": _("Transfer"), "send": _("Send"), "offer": _("New chat"),
-            "visitor": _("Visitor"), "you": _("You"), "no_chats": _("No chats now."),
-            "refused": _("Refused"), "joined": _("You joined the chat.")}
