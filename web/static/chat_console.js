@@ -167,6 +167,7 @@
   }
 
   var es = new EventSource(root.dataset.events);
+  es.addEventListener("ready", function () { root.dataset.ready = "1"; });
   es.addEventListener("offer", function (e) {
     var d = JSON.parse(e.data), el = document.getElementById("chat-offer-template").content.firstElementChild.cloneNode(true);
     el.dataset.chat = d.chat.id;

@@ -22,7 +22,7 @@
          leaveMsg: "Wyślij wiadomość", sent: "Dziękujemy, odpowiemy najszybciej, jak to możliwe.",
          survey: "Jak oceniasz rozmowę?", comment: "Komentarz (opcjonalnie)", rate: "Oceń",
          thanks: "Dziękujemy za ocenę!", required: "To pole jest wymagane", error: "Coś poszło nie tak, spróbuj ponownie.",
-         greeting: "Dzień dobry! W czym możemy pomóc?", you: "Ty", agent: "Konsultant", stars: "gwiazdki"},
+         greeting: "Dzień dobry! W czym możemy pomóc?", end: "Zakończ", you: "Ty", agent: "Konsultant", stars: "gwiazdki"},
     en: {open: "Chat", close: "Close chat", minimize: "Minimise", title: "Chat with us",
          name: "Name", email: "E-mail", phone: "Phone", message: "Message", start: "Start chat",
          send: "Send", leave: "End chat", waiting: "Waiting for an agent…",
@@ -31,7 +31,7 @@
          leaveMsg: "Send message", sent: "Thank you, we will reply as soon as we can.",
          survey: "How was the chat?", comment: "Comment (optional)", rate: "Rate",
          thanks: "Thank you for rating!", required: "This field is required", error: "Something went wrong, please try again.",
-         greeting: "Hello! How can we help?", you: "You", agent: "Agent", stars: "stars"}
+         greeting: "Hello! How can we help?", end: "End", you: "You", agent: "Agent", stars: "stars"}
   }[lang];
 
   var returning = !!localStorage.getItem(visitorKey);
@@ -58,6 +58,7 @@
     "input,textarea{border:1px solid #bbb;border-radius:6px;padding:6px}button.main{border:0;border-radius:6px;padding:8px;color:#fff;cursor:pointer}" +
     ".foot{border-top:1px solid #ddd;padding:8px;display:flex;gap:6px}.foot textarea{flex:1;resize:none}.typing{color:#666;font-size:12px;min-height:16px;padding:0 10px}" +
     ".err{color:#b00020;font-size:12px}.stars{display:flex;gap:4px}.stars button{font-size:22px;background:none;border:0;cursor:pointer;color:#bbb}.stars button.on{color:#f5a623}" +
+    ".end{border:1px solid #bbb;border-radius:6px;background:#fff;color:#333;cursor:pointer;font-size:12px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
   root.innerHTML = "<style>" + css + "</style>";
   var cfg = null, chat = localStorage.getItem(store), seen = {}, lastSeq = 0, es = null;
@@ -189,7 +190,7 @@
     var area = el("textarea", {rows: "2", maxlength: "4000", "aria-label": T.message, placeholder: T.message});
     var send = el("button", {"class": "main", type: "button"}, T.send);
     send.style.background = cfg.color;
-    var leave = el("button", {type: "button", title: T.leave, "aria-label": T.leave}, "⏻");
+    var leave = el("button", {"class": "end", type: "button", title: T.leave}, T.end);
     foot.textContent = "";
     foot.appendChild(area); foot.appendChild(send); foot.appendChild(leave);
     var lastTyping = 0;
@@ -235,13 +236,17 @@
     es.addEventListener("state", function (e) {
       var d = JSON.parse(e.data);
       if (d.status === "ended" || d.status === "missed") { finish(d.survey_done); }
+      else if (d.status === "active") { Array.prototype.forEach.call(log.querySelectorAll(".waiting"), function (w) { w.remove(); }); }
       else if (d.status !== "active" && !log.querySelector(".waiting")) {
         var li = el("li", {"class": "system waiting"}, T.waiting); log.appendChild(li);
       }
     });
     es.addEventListener("chat", function (e) {
       var d = JSON.parse(e.data);
-      if (d.type === "chat.assigned") { line({seq: 0, author: "system", body: T.joined}); }
+      if (d.type === "chat.assigned") {
+        Array.prototype.forEach.call(log.querySelectorAll(".waiting"), function (w) { w.remove(); });
+        line({seq: 0, author: "system", body: T.joined});
+      }
     });
     es.addEventListener("error", function () {
       // The browser reconnects by itself (Last-Event-ID); a closed stream is reopened

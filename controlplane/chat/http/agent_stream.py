@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, stream_with_context
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
@@ -148,7 +148,7 @@ def events() -> Response:
     stream = console_stream(svc.redis, console, block_ms=current_app.config["SSE_BLOCK_MS"],
                             max_age_s=current_app.config["SSE_MAX_AGE_S"],
                             still_live=session_still_live)
-    resp = Response(stream, mimetype="text/event-stream")
+    resp = Response(stream_with_context(stream), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, stream_with_context
 
 from controlplane.bus import ControlPlaneNotAnswering, send_chat_command
 from controlplane.chat import canned, store, transcript, transport
@@ -94,7 +94,7 @@ def watch_stream(chat_id: int, query: StreamQuery) -> Response:
                                    block_ms=current_app.config["SSE_BLOCK_MS"],
                                    max_age_s=current_app.config["SSE_MAX_AGE_S"],
                                    still_live=session_still_live)
-    resp = Response(events, mimetype="text/event-stream")
+    resp = Response(stream_with_context(events), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
