@@ -202,11 +202,13 @@ def _events(resp):
                 yield fields["event"], json.loads(fields["data"])
 
 
-def test_the_console_stream_offers_then_holds_a_chat(app, client, login, csrf, world, clean,
-                                                      redis_client) -> None:
+def test_the_console_stream_offers_then_holds_a_chat(app, client, login, login_form, csrf, world,
+                                                      clean, redis_client) -> None:
     agent1 = _user(app, "agent1")
     chat = _chat(app, world, agent=None, status="offered")
     login(AGENT1)
+    other = app.test_client()  # the console's second request, while the stream is open
+    assert login_form(other, AGENT1).status_code == 302
     resp = client.get("/agent/chats/stream", buffered=False)
     events = _events(resp)
     try:
@@ -229,8 +231,8 @@ def test_the_console_stream_offers_then_holds_a_chat(app, client, login, csrf, w
             {"kind": "typing", "author": "visitor", "typing": True})})
         assert next(events) == ("typing", {"kind": "typing", "author": "visitor", "typing": True,
                                            "chat_id": chat})
-        client.post(f"/api/v1/chat/chats/{chat}/messages", headers={"X-CSRF-Token": csrf(client)},
-                    json={"body": "W czym pomóc?"})
+        other.post(f"/api/v1/chat/chats/{chat}/messages", headers={"X-CSRF-Token": csrf(other)},
+                   json={"body": "W czym pomóc?"})
         name, doc = next(events)
         assert name == "message" and (doc["seq"], doc["chat_id"]) == (2, chat)
         redis_client.xadd(EVENTS_STREAM, event_fields(
