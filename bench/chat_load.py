@@ -261,6 +261,11 @@ def main() -> None:
     stack = Stack(args.agents)
     try:
         asyncio.run(measure(stack, args))
+    except BaseException:
+        lines = (stack.folder / "panel.log").read_text(errors="replace").splitlines()
+        print("\n".join(["---- the panel's log, last errors ----",
+                         *[ln for ln in lines if "Error" in ln or "error" in ln][-15:]]))
+        raise
     finally:
         stack.stop()
 

@@ -13,14 +13,17 @@ serialised; on PostgreSQL the later writer waited for the earlier one's commit t
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.chat.exceptions import ChatNotFound, NotYourChat
+from controlplane.db import is_locked, retry_locked, transaction
+from controlplane.errors import Unavailable
 from controlplane.models import User
 from controlplane.models.base import utcnow
 from controlplane.models.chat import Chat, ChatMessage
@@ -28,6 +31,23 @@ from controlplane.models.chat_widgets import ChatWidget
 
 SEQ_RETRIES = 8
 OPEN_STATUSES = ("waiting", "offered", "active")
+T = TypeVar("T")
+
+
+def write(sessions: sessionmaker[Session], change: Callable[[Session], T]) -> T:
+    """Run ``change`` in one transaction, again while SQLite says "locked": a chat line
+    must not be lost, and on SQLite two writers that both read (the next seq, the ticket)
+    before writing collide at once, whatever the busy timeout (a WAL snapshot went stale).
+    Still locked after the retries: 503, the client sends again."""
+    def once() -> T:
+        with transaction(sessions) as s:
+            return change(s)
+    try:
+        return retry_locked(once, attempts=6, what="chat message")
+    except OperationalError as err:
+        if is_locked(err):
+            raise Unavailable("the chat is busy; send again in a moment") from err
+        raise
 
 
 def create(s: Session, widget: ChatWidget, *, name: str, email: str, phone: str, kind: str,

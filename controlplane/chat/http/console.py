@@ -22,7 +22,6 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, st
 from controlplane.bus import ControlPlaneNotAnswering, send_chat_command
 from controlplane.chat import canned, store, transcript, transport
 from controlplane.chat.schemas import MessageBody, StreamQuery, TransferBody, TypingBody
-from controlplane.db import transaction
 from controlplane.errors import CentralaError, Unavailable
 from controlplane.models import Role
 from web.auth import current_user, login_required, session_still_live
@@ -137,12 +136,15 @@ def api_chat(chat_id: int) -> Any:
 @validated(body=MessageBody)
 def api_message(chat_id: int, body: MessageBody) -> Any:
     user, svc = current_user(), services()
-    with transaction(svc.sessions) as s:
+    now = current_app.config["CLOCK"]()
+
+    def change(s: Any) -> dict[str, Any]:
         chat = store.held_by(s, user.tenant_id, chat_id, user.id)
-        msg = store.append(s, chat, "agent", body.body, user_id=user.id,
-                           now=current_app.config["CLOCK"]())
+        msg = store.append(s, chat, "agent", body.body, user_id=user.id, now=now)
         transcript.record(s, chat, msg)
-        doc = store.message_json(msg, {user.id: user.display_name})
+        return store.message_json(msg, {user.id: user.display_name})
+
+    doc = store.write(svc.sessions, change)
     transport.publish(svc.redis, chat_id, doc)
     return jsonify({"message": doc}), 201
 

@@ -147,7 +147,8 @@ def start(key: str, body: StartBody) -> Any:
     svc = services()
     transport.limit(svc.redis, "ip", client_address(), _limit("CHAT_STARTS_PER_IP_MINUTE"),
                     time.time())
-    with transaction(svc.sessions) as s:
+
+    def change(s: Any) -> tuple[int, int, str, str, Any, str]:
         widget = widget_settings.by_key(s, key)
         if not widget_settings.is_open(s, widget, _now()):
             raise ChatClosed(_("The chat is closed now; leave a message instead."))
@@ -170,6 +171,9 @@ def start(key: str, body: StartBody) -> Any:
             transcript.record(s, chat, first)
         chat_id, tenant_id, public_id = chat.id, chat.tenant_id, chat.public_id
         greeting = widget.greetings.get(kind, "")
+        return chat_id, tenant_id, public_id, greeting, first, kind
+
+    chat_id, tenant_id, public_id, greeting, first, kind = store.write(svc.sessions, change)
     if first is not None:
         transport.publish(svc.redis, chat_id, store.message_json(first, {}))
     try:
@@ -234,11 +238,13 @@ def message(public_id: str, body: MessageBody) -> Any:
     chat_id, _tid, status = _open_chat(public_id)
     if status not in store.OPEN_STATUSES:
         raise ChatClosed("this chat has ended")
-    with transaction(svc.sessions) as s:
+    def change(s: Any) -> dict[str, Any]:
         chat = s.get_one(Chat, chat_id)
         msg = store.append(s, chat, "visitor", body.body, now=_now())
         transcript.record(s, chat, msg)
-        doc = store.message_json(msg, {})
+        return store.message_json(msg, {})
+
+    doc = store.write(svc.sessions, change)
     transport.publish(svc.redis, chat_id, doc)
     return jsonify({"seq": doc["seq"]}), 201
 
