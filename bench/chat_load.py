@@ -104,31 +104,43 @@ class Agent:
     def __init__(self, address: str) -> None:
         self.address = address
         self.ready = asyncio.Event()
+        self.reconnects = 0
 
-    async def run(self, base: str, seen: dict[str, float]) -> None:
+    async def run(self, base: str, seen: dict[str, float], logins: asyncio.Semaphore) -> None:
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(base, cookie_jar=jar,
                                          connector=aiohttp.TCPConnector(limit=0)) as http:
-            form = await (await http.get("/login")).text()
-            token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-            assert token, "no CSRF token on the login form"
-            resp = await http.post("/login", data={"address": self.address, "password": PASSWORD,
-                                                   "csrf_token": token.group(1)},
-                                   allow_redirects=False)
-            assert resp.status == 302, f"login of {self.address}: {resp.status}"
-            async with http.get("/agent/chats/stream", timeout=aiohttp.ClientTimeout(None)) as s:
-                buf = ""
-                async for chunk in s.content.iter_any():
-                    buf += chunk.decode()
-                    while "\n\n" in buf:
-                        block, buf = buf.split("\n\n", 1)
-                        if "event: ready" in block:
-                            self.ready.set()
-                        if "event: message" not in block:
-                            continue
-                        doc = json.loads(block.split("data: ", 1)[1])
-                        if doc.get("author") == "visitor":
-                            seen.setdefault(doc["body"], time.time())
+            async with logins:  # a shift's logins are spread out, not 100 at the same second
+                form = await (await http.get("/login")).text()
+                token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+                assert token, "no CSRF token on the login form"
+                resp = await http.post("/login", data={
+                    "address": self.address, "password": PASSWORD,
+                    "csrf_token": token.group(1)}, allow_redirects=False)
+                assert resp.status == 302, f"login of {self.address}: {resp.status}"
+            while True:  # as a browser's EventSource: reconnect when the stream ends
+                try:
+                    await self.listen(http, seen)
+                except aiohttp.ClientError:
+                    self.reconnects += 1
+                await asyncio.sleep(1)
+
+    async def listen(self, http: aiohttp.ClientSession, seen: dict[str, float]) -> None:
+        async with http.get("/agent/chats/stream", timeout=aiohttp.ClientTimeout(None)) as s:
+            buf = ""
+            async for chunk in s.content.iter_any():
+                buf += chunk.decode()
+                while "\n\n" in buf:
+                    block, buf = buf.split("\n\n", 1)
+                    if "event: ready" in block:
+                        self.ready.set()
+                    if "event: message" not in block and "event: chat" not in block:
+                        continue
+                    doc = json.loads(block.split("data: ", 1)[1])
+                    now = time.time()
+                    for msg in doc.get("messages", [doc]):  # a whole chat after a reconnect
+                        if msg.get("author") == "visitor":
+                            seen.setdefault(msg["body"], now)
 
 
 async def visitor(http: aiohttp.ClientSession, n: int, chats: list[tuple[int, str]]) -> None:
@@ -196,7 +208,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
     factory = make_sessionmaker(make_engine(stack.db_url))
     seen: dict[str, float] = {}
     crew = [Agent(a) for a in agents]
-    agent_tasks = [asyncio.create_task(a.run(base, seen)) for a in crew]
+    logins = asyncio.Semaphore(4)
+    agent_tasks = [asyncio.create_task(a.run(base, seen, logins)) for a in crew]
     await asyncio.wait_for(asyncio.gather(*(a.ready.wait() for a in crew)), 120)
     print(f"{len(crew)} agents' consoles connected")
 
@@ -244,7 +257,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
           f"delivered to the agent's console {delivered} (lost {len(sent) - delivered})")
     print(f"delivery latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  "
           f"max {lat[-1] if lat else float('nan'):.1f}")
-    print(f"window {window:.1f} s, {delivered / window:.1f} messages/s")
+    print(f"window {window:.1f} s, {delivered / window:.1f} messages/s, "
+          f"agent stream reconnects {sum(a.reconnects for a in crew)}")
     for name, i in (("panel", 0), ("redis", 1)):
         used = cpu1[i] - cpu0[i]
         print(f"CPU {name}: {used:.2f} s = {used / window * 100:.0f} % of a core, "

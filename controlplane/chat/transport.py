@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import CHAT_RATE_KEY, CHAT_STREAM_KEY, EVENTS_STREAM
@@ -174,6 +175,8 @@ def chat_stream(client: redis.Redis, sessions: sessionmaker[Session], chat_id: i
                             yield sse("state", feed.state())
                     else:
                         yield from (sse(*o) for o in feed.on_chat_entry(doc))
-    except redis.RedisError as err:
+    except (redis.RedisError, SQLAlchemyError) as err:
+        # Redis or the database not answering (a full pool under load): end the stream; the
+        # client reconnects after ``retry`` and resumes by seq.
         log.warning("chat %s stream stopped: %s", chat_id, err)
         yield sse("unavailable", {"message": "live data unavailable"})

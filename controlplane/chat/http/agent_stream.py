@@ -28,6 +28,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Response, current_app, stream_with_context
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
@@ -135,7 +136,7 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
                     else:
                         chat_id = int(str(stream).rsplit(":", 1)[1])
                         yield from console.on_chat_entry(chat_id, doc)
-    except redis.RedisError as err:
+    except (redis.RedisError, SQLAlchemyError) as err:  # the console reconnects, whole
         log.warning("chat console of user %s stopped: %s", console.user_id, err)
         yield sse("unavailable", {"message": "live data unavailable"})
 
