@@ -29,6 +29,9 @@ name                               kind    written by                      read 
 ``centrala:web:api-requests:…``    string  panel (INCR per API request)    panel (quota, 429)
 ``centrala:web:desk-presence:…``   zset+   panel (ticket page, every 5 s)  panel (collisions)
 ``centrala:web:sms-inbound:…``     string  panel (INCR per gateway post)   panel (429)
+``centrala:web:chat:<chat id>``    stream  panel (a chat's messages and    panel (the chat's SSE)
+                                           typing; never the daemon)
+``centrala:web:chat-rate:…``       string  panel (INCR per visitor call)   panel (rate limit, 429)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -82,6 +85,10 @@ API_REQUESTS_KEY = "centrala:web:api-requests:{tenant}:{user}:{month}"  # month:
 DESK_PRESENCE_KEY = "centrala:web:desk-presence:{tenant}:{ticket}"
 # counter: SMS gateway posts from one address in one minute (desk/sms/http/inbound.py)
 SMS_INBOUND_KEY = "centrala:web:sms-inbound:{address}:{minute}"
+# A chat's live messages and typing (controlplane.chat.transport). Under centrala:web: because
+# only the panel writes it (its Redis user may write nothing else); the daemon never reads it.
+CHAT_STREAM_KEY = "centrala:web:chat:{chat_id}"
+CHAT_RATE_KEY = "centrala:web:chat-rate:{scope}:{who}:{window}"  # scope: ip | chat
 
 
 def acd_key(tenant: int, part: str) -> str:

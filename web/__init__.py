@@ -31,6 +31,7 @@ from controlplane.api_access import http as api_access_http
 from controlplane.calls import http as calls_http
 from controlplane.campaigns import http as campaigns_http
 from controlplane.campaigns.http import import_pages as campaign_import_pages
+from controlplane.chat import http as chat_http
 from controlplane.config import Settings, load_settings
 from controlplane.contacts import http as contacts_http
 from controlplane.desk import http as desk_http
@@ -142,6 +143,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         *reports_http.BLUEPRINTS,
         *desk_email_http.BLUEPRINTS,
         *sms_http.BLUEPRINTS,
+        *chat_http.BLUEPRINTS,
     ):
         app.register_blueprint(bp)
     campaigns_http.imports.install(app)  # contact imports API, own upload size limit

@@ -240,6 +240,13 @@ def signed_post(view: F) -> F:
     return view
 
 
+def cookieless(view: F) -> F:
+    """Mark a public view that never reads the session cookie (its caller proves itself
+    otherwise, e.g. a chat's secret id): the CSRF check has nothing to protect there."""
+    view.centrala_cookieless = True  # type: ignore[attr-defined]
+    return view
+
+
 def _request_target() -> str:
     return request.full_path if request.query_string else request.path
 
@@ -268,9 +275,11 @@ def _check_csrf() -> None:
         return
     if bearer_secret(request.path, request.headers.get("Authorization")) is not None:
         return  # an API token, not a cookie: no other site can make a browser send it
-    if getattr(current_app.view_functions.get(request.endpoint or ""), "centrala_signed_post",
-               False):
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "centrala_signed_post", False):
         return  # a machine's signed post (see signed_post): no session to forge
+    if getattr(view, "centrala_cookieless", False):
+        return  # reads no cookie (the chat widget's visitor API): nothing to forge
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get("csrf")
     if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):

@@ -16,6 +16,7 @@ from controlplane.models.campaigns import (  # noqa: F401
     Recontact,
 )
 from controlplane.models.chat import Chat, ChatMessage  # noqa: F401
+from controlplane.models.chat_widgets import CannedResponse, ChatWidget  # noqa: F401
 from controlplane.models.contact_merges import ContactMerge  # noqa: F401
 from controlplane.models.contacts import Contact, ContactPhone, HlrResult  # noqa: F401
 from controlplane.models.desk import (  # noqa: F401

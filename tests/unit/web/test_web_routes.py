@@ -16,7 +16,12 @@ PUBLIC = {"static", "auth.login", "auth.logout", "health.healthz",
           "links.forgot", "links.forgot_submit",
           "login_access.code", "login_access.take_over",  # the steps after the password
           "desk_survey.page", "desk_survey.answer",  # a reply's survey link: the customer
-          "sms_inbound.receive"}  # the SMS gateway's webhook: signed, no user
+          "sms_inbound.receive",  # the SMS gateway's webhook: signed, no user
+          # the chat widget on a website: its script and the visitor's API (no login; the
+          # widget's key and the chat's secret id, CORS and rate limits guard it)
+          "chat_visitor.widget_js", "chat_visitor.config", "chat_visitor.start",
+          "chat_visitor.offline", "chat_visitor.message", "chat_visitor.typing",
+          "chat_visitor.leave", "chat_visitor.survey", "chat_visitor.stream"}
 
 
 def test_every_route_is_guarded_or_deliberately_public(app: Flask):
