@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import redis
 from helpers import free_port, until
-from labtools import agents_on_phones, reload_acd, session_factory
+from labtools import agents_on_phones, latest_status, reload_acd, session_factory
 from sqlalchemy import delete, select
 
 from controlplane import bus
@@ -108,9 +108,22 @@ def shop(platform, tmp_path: Path) -> Iterator[dict[str, Any]]:  # type: ignore[
         log.close()
         page_server.shutdown()
         page_server.server_close()
-        with contextlib.suppress(bus.CommandError, redis.RedisError):
-            bus.send_agent_command(client, ids["tenant"], ids["agent"], "logout", timeout_s=3,
-                                   actor_id=ids["agent"])
+        # the chat ends in the ACD first (the visitor leaves): an agent holding a chat only
+        # logs out once it ends, and would keep the desk phone for later files' agents
+        with session_factory(platform)() as s:
+            open_chats = list(s.scalars(select(Chat.id).where(
+                Chat.queue_id == ids["chat_q"],
+                Chat.status.in_(("waiting", "offered", "active")))))
+        for chat_id in open_chats:
+            bus.send_chat_command(client, "leave", tenant_id=ids["tenant"], chat_id=chat_id)
+
+        def logged_out() -> bool:
+            with contextlib.suppress(bus.CommandError, redis.RedisError):
+                bus.send_agent_command(client, ids["tenant"], ids["agent"], "logout",
+                                       timeout_s=3, actor_id=ids["agent"])
+            return latest_status(platform, ids["agent"]) == "logged_out"
+
+        until(logged_out, timeout=60, interval=1, what="the chat agent logged out")
         client.close()
         with transaction(factory) as s:
             chats = list(s.scalars(select(Chat.id).where(Chat.queue_id == ids["chat_q"])))

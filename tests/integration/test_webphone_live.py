@@ -328,10 +328,16 @@ def supervisor_finds_tags_plays_and_zips(w: World, record_id: int, tmp_path: Pat
             row.locator("input.zip-pick").check()
             page.click("#zip-start")
             conn = redis.Redis.from_url(w.settings.redis_url_for("worker"))  # type: ignore[attr-defined]
-            until(lambda: SimpleWorker([JobQueue("default", connection=conn)],
-                                       connection=conn).work(burst=True) and
-                  page.locator("#zip-status a").count() > 0, timeout=30, interval=0.5,
-                  what="the ZIP built and offered")
+            try:  # the job reaches RQ through the outbox the control plane drains
+                def built() -> bool:  # run what is queued, then look at the page
+                    SimpleWorker([JobQueue("default", connection=conn)],
+                                 connection=conn).work(burst=True)
+                    return page.locator("#zip-status a").count() > 0
+
+                until(built, timeout=90, interval=0.5, what="the ZIP built and offered")
+            except AssertionError as err:
+                raise AssertionError(f"{err}; the page says "
+                                     f"{page.locator('#zip-status').text_content()!r}") from None
             with page.expect_download() as download:
                 page.locator("#zip-status a").click()
             path = tmp_path / "recordings.zip"
