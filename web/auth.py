@@ -55,6 +55,7 @@ from web import ip_allow, known_devices
 from web.errors import CsrfFailed, PanelError, wants_json
 from web.services import services
 from web.session_cookie import PanelSession, clock
+from web.view_marks import cookieless, public, signed_post  # noqa: F401  (re-exported: views import them from here)
 
 log = logging.getLogger(__name__)
 
@@ -225,26 +226,6 @@ def ended_reason() -> str | None:
 
 def ended_message(reason: str | None) -> str | None:
     return str(_ENDED[reason]) if reason in _ENDED else None
-
-
-def public(view: F) -> F:
-    """Mark a view as deliberately reachable without login (checked by the tests)."""
-    view.centrala_public = True  # type: ignore[attr-defined]
-    return view
-
-
-def signed_post(view: F) -> F:
-    """Mark a view that machines post to, signed (an SMS gateway's webhook): no browser and
-    no cookie, so no CSRF token; the view checks the signature itself."""
-    view.centrala_signed_post = True  # type: ignore[attr-defined]
-    return view
-
-
-def cookieless(view: F) -> F:
-    """Mark a public view that never reads the session cookie (its caller proves itself
-    otherwise, e.g. a chat's secret id): the CSRF check has nothing to protect there."""
-    view.centrala_cookieless = True  # type: ignore[attr-defined]
-    return view
 
 
 def _request_target() -> str:

@@ -132,7 +132,10 @@ def known_ids(fuzz_settings: Settings) -> list[int]:
 @pytest.fixture(scope="module")
 def fuzz_app(fuzz_settings: Settings, known_ids: list[int]) -> Iterator[Flask]:
     app = create_app(
-        config={"TESTING": True, "ACD_COMMAND_TIMEOUT_S": 0.01, "SSE_BLOCK_MS": 10},
+        # streams end at once (a fuzzed SSE request would otherwise hold for the default
+        # 300 s); no wallboard waker thread per app
+        config={"TESTING": True, "ACD_COMMAND_TIMEOUT_S": 0.01, "SSE_BLOCK_MS": 10,
+                "SSE_MAX_AGE_S": 0.5, "WALLBOARD_WAKE_ON_EVENTS": False},
         settings=fuzz_settings,
     )
     yield app
