@@ -95,8 +95,12 @@ def log_agents(platform, phones, users: dict[str, int], code: str, status: str) 
 
     for phone in phones:
         labcall.phone_dials(platform.settings, phone, code, hangup_after=3)
-    until(lambda: all(latest_status(platform, u) == status for u in users.values()), timeout=30,
-          what=f"agents {status} after {code}")
+    try:
+        until(lambda: all(latest_status(platform, u) == status for u in users.values()),
+              timeout=30, what=f"agents {status} after {code}")
+    except AssertionError as err:  # say who stayed where: the next person needs it
+        states = {login: latest_status(platform, u) for login, u in users.items()}
+        raise AssertionError(f"{err}; their states: {states}") from None
 
 
 # ---- the panel, in process ----
