@@ -133,6 +133,11 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("calls.transfer", {"call_id": str, "queue_id": int}, reply=True),
     Command("calls.transfer_agent", {"call_id": str, "user_id": int}, reply=True),
     Command("calls.transfer_number", {"call_id": str, "number": str}, reply=True),
+    # an attended transfer: consult a colleague or a number while the caller holds, then
+    # action complete (hand the caller over) | cancel (back with the caller)
+    Command("calls.consult_agent", {"call_id": str, "user_id": int}, reply=True),
+    Command("calls.consult_number", {"call_id": str, "number": str}, reply=True),
+    Command("calls.consult_end", {"call_id": str, "action": str}, reply=True),
     # listen/whisper/barge: action start|mode|stop, target agent:<id>|call:<id>|session:<id>,
     # "mode" besides (controlplane.supervision; the daemon checks the target is the tenant's)
     Command("supervision", {"action": str, "target": str}, reply=True),
@@ -213,6 +218,7 @@ class LiveCall:
     agent_endpoint: str | None
     started_at: str
     answered_at: str | None = None
+    consult: dict[str, Any] | None = None  # the agent consults: {"target", "answered"}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -350,6 +356,10 @@ def send_chat_command(client: StreamClient, action: str, *, tenant_id: int, chat
 TRANSFER_COMMANDS = {"calls.transfer": ("queue", "queue_id"),
                      "calls.transfer_agent": ("agent", "user_id"),
                      "calls.transfer_number": ("number", "number")}
+CONSULT_COMMANDS = {"calls.consult_agent": ("agent", "user_id"),
+                    "calls.consult_number": ("number", "number"),
+                    "calls.consult_end": ("end", "action")}
+CONSULT_ACTIONS = ("complete", "cancel")
 
 
 def send_transfer(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
@@ -358,6 +368,16 @@ def send_transfer(client: StreamClient, tenant_id: int, actor_id: int, call_id: 
     ``actor_id``) to ``kind`` queue (``value`` its id), agent (a user id) or number; its
     reply ``{"ok": true, …}`` or ``{"ok": false, "code", "message"}``."""
     cmd, field = next((c, f) for c, (k, f) in TRANSFER_COMMANDS.items() if k == kind)
+    return request(client, {"cmd": cmd, "tenant_id": tenant_id, "actor_id": actor_id,
+                            "call_id": call_id, field: value}, timeout_s, cmd)
+
+
+def send_consult(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
+                 kind: str, value: int | str, timeout_s: float = 5.0) -> dict[str, Any]:
+    """An attended transfer's steps for panel user ``actor_id``: ``kind`` agent (``value`` a
+    user id) or number starts the consultation; ``end`` with ``value`` complete|cancel ends
+    it. The reply as :func:`send_transfer`'s."""
+    cmd, field = next((c, f) for c, (k, f) in CONSULT_COMMANDS.items() if k == kind)
     return request(client, {"cmd": cmd, "tenant_id": tenant_id, "actor_id": actor_id,
                             "call_id": call_id, field: value}, timeout_s, cmd)
 

@@ -309,4 +309,6 @@ def live_json(state: CallState) -> str:
     return LiveCall(state.call_id, state.tenant_id, state.direction, state.phase.value,
                     state.caller, state.callee, state.did, state.agent_endpoint,
                     state.started_at.isoformat(),
-                    state.answered_at.isoformat() if state.answered_at else None).to_json()
+                    state.answered_at.isoformat() if state.answered_at else None,
+                    {"target": state.consult.target, "answered": state.consult.answered}
+                    if state.consult is not None else None).to_json()

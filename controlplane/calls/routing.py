@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from controlplane.admin import route_store
 from controlplane.admin.outbound_routes import Leg
 from controlplane.calls.machine import Binding
-from controlplane.models import Did, PhoneEndpoint
+from controlplane.models import Did, PhoneEndpoint, User
 from controlplane.models.acd import Queue
+from controlplane.supervision import store as supervision_store
 from dialplan.checks import normalise_number
 
 
@@ -117,3 +118,14 @@ def queue_name(factory: sessionmaker[Session], tenant_id: int, queue_id: int) ->
     with factory() as s:
         return s.scalar(select(Queue.name).where(Queue.id == queue_id,
                                                  Queue.tenant_id == tenant_id))
+
+
+def consult_target(factory: sessionmaker[Session], tenant_id: int,
+                   user_id: int) -> tuple[str, str] | None:
+    """(endpoint, name) of the colleague ``user_id`` an agent consults, or None."""
+    with factory() as s:
+        user = s.get(User, user_id)
+        if user is None or user.tenant_id != tenant_id or not user.active:
+            return None
+        phone = supervision_store.phone_to_ring(s, tenant_id, user_id)
+        return (phone, user.display_name or user.login) if phone else None

@@ -56,7 +56,7 @@ from controlplane.calls.record_writer import RecordWriter
 from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.stasis import StasisRouter
 from controlplane.calls.toll_guard import TollGuard
-from controlplane.calls.transfers import Target, Transfers
+from controlplane.calls.transfers import Transfers
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
@@ -159,11 +159,6 @@ class CallService:
 
     async def record_on_demand(self, call_id: str, started_by: str) -> bool:
         return await self.queue.record_on_demand(call_id, started_by)
-
-    async def transfer(self, call_id: str, tenant_id: int, target: Target,
-                       by: str) -> dict[str, object]:
-        """A blind transfer to a queue, an agent or a number (:class:`Transfers`)."""
-        return await self.transfers.transfer(call_id, tenant_id, target, by)
 
     # ---- ARI events in ----
     async def _unknown_start(self, event: ev.StasisStart) -> None:

@@ -1,5 +1,7 @@
-"""Blind transfers of a talking call, asked from the panel: to a queue, to an agent (through
+"""Transfers of a talking call, asked from the panel. Blind: to a queue, to an agent (through
 the call's queue, offered to that agent first) or to a number over the tenant's trunk.
+Attended: the agent consults a colleague (their phone) or a number while the caller holds,
+then completes (the caller is handed over) or cancels (back with the caller).
 
 Only a call whose caller is the customer can be transferred (inbound or campaign): on a
 phone's own call out the "other leg" is the customer, and letting the agent go would hang
@@ -9,7 +11,7 @@ machine's side is :mod:`controlplane.calls.machines.call_transfers`.
 
 Every answer is a dict for the panel: ``{"ok": True, ...}`` or ``{"ok": False, "code",
 "message"}`` with ``code`` one of not_found, not_talking, not_transferable, not_queued,
-no_route, refused.
+no_route, refused, consulting (a consultation is going on), not_consulting, not_answered.
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from controlplane.calls import routing, toll_guard
-from controlplane.calls.machine import CallState, Phase, TransferToNumber, TransferToQueue
+from controlplane.calls.machine import (
+    CallEvent,
+    CallState,
+    CancelConsult,
+    CompleteConsult,
+    Phase,
+    StartConsult,
+    TransferToNumber,
+    TransferToQueue,
+)
 
 if TYPE_CHECKING:
     from controlplane.calls.service import CallService
@@ -55,6 +66,8 @@ class Transfers:
         if state.direction not in TRANSFERABLE:
             return _no("not_transferable", "only a customer's call (inbound or campaign) can "
                        "be transferred")
+        if state.consult is not None:
+            return _no("consulting", "finish or cancel the consultation first")
         return None
 
     async def transfer(self, call_id: str, tenant_id: int, target: Target,
@@ -100,9 +113,7 @@ class Transfers:
     async def _to_number(self, call_id: str, tenant_id: int, number: str,
                          by: str) -> dict[str, object]:
         svc = self.svc
-        dial, _ = await asyncio.to_thread(routing.transfer_target, svc.db, tenant_id,
-                                          "number", number)
-        trunk = toll_guard.trunk_of(dial)
+        dial, trunk = await self._route(tenant_id, number)
         if dial is None or trunk is None:
             return _no("no_route", f"no outbound route takes {number}")
         async with svc.lock(call_id):
@@ -116,3 +127,58 @@ class Transfers:
             await svc.feed(call_id, TransferToNumber(dial, number, by))
         log.info("call %s transferred to %s over %s by %s", call_id, number, trunk, by)
         return {"ok": True, "call_id": call_id, "number": number}
+
+    async def consult(self, call_id: str, tenant_id: int, target: Target,
+                      by: str) -> dict[str, object]:
+        """Call a colleague (``agent``: a user id) or a ``number`` while the caller holds."""
+        svc = self.svc
+        if target.kind == "agent":
+            found = await asyncio.to_thread(routing.consult_target, svc.db, tenant_id,
+                                            int(target.value))
+            if found is None:
+                return _no("not_found", "that colleague has no phone")
+            endpoint, name = found
+            event = StartConsult(f"PJSIP/{endpoint}", name, by, agent_endpoint=endpoint)
+            async with svc.lock(call_id):
+                if (no := self._refusal(svc.calls.get(call_id), tenant_id)) is not None:
+                    return no
+                await svc.feed(call_id, event)
+        else:
+            dial, trunk = await self._route(tenant_id, target.value)
+            if dial is None or trunk is None:
+                return _no("no_route", f"no outbound route takes {target.value}")
+            async with svc.lock(call_id):
+                if (no := self._refusal(svc.calls.get(call_id), tenant_id)) is not None:
+                    return no
+                verdict = await svc.guard.check(call_id=call_id, tenant_id=tenant_id,
+                                                trunk=trunk, number=target.value.lstrip("+"),
+                                                via="consult", actor=by)
+                if not verdict.allowed:
+                    return _no("refused", verdict.reason)
+                await svc.feed(call_id, StartConsult(dial, target.value, by))
+        log.info("call %s: %s consults %s %s", call_id, by, target.kind, target.value)
+        return {"ok": True, "call_id": call_id, "consult": target.kind}
+
+    async def end_consult(self, call_id: str, tenant_id: int, action: str,
+                          by: str) -> dict[str, object]:
+        """``complete`` (hand the caller over; the consulted party must have answered) or
+        ``cancel`` (back with the caller)."""
+        svc = self.svc
+        async with svc.lock(call_id):
+            state = svc.calls.get(call_id)
+            if state is None or state.tenant_id != tenant_id:
+                return _no("not_found", "no such call")
+            if state.phase != Phase.TALKING or state.consult is None:
+                return _no("not_consulting", "no consultation is going on")
+            if action == "complete" and not state.consult.answered:
+                return _no("not_answered", "the consulted party has not answered yet")
+            event: CallEvent = (CompleteConsult(by) if action == "complete"
+                                else CancelConsult(by))
+            await svc.feed(call_id, event)
+        log.info("call %s: consultation %s by %s", call_id, action, by)
+        return {"ok": True, "call_id": call_id, "consult": action}
+
+    async def _route(self, tenant_id: int, number: str) -> tuple[str | None, str | None]:
+        dial, _ = await asyncio.to_thread(routing.transfer_target, self.svc.db, tenant_id,
+                                          "number", number)
+        return dial, toll_guard.trunk_of(dial)

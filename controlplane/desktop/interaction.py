@@ -124,6 +124,7 @@ def live_part(call: LiveCall, region: str, now: datetime) -> dict[str, Any]:
         "started_at": started.isoformat() if started else None,
         "answered_at": answered.isoformat() if answered else None,
         "wait_s": round((wait_end - started).total_seconds(), 1) if started else None,
+        "consult": call.consult,  # an attended transfer under way: {"target", "answered"}
     }
 
 

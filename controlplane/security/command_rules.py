@@ -31,6 +31,9 @@ calls.transfer_agent       admin, supervisor; an agent     the call ``call_id``,
                            on their own call               ``user_id``
 calls.transfer_number      admin, supervisor; an agent     the call ``call_id`` (the daemon
                            on their own call               routes and guards the number)
+calls.consult_agent,       admin, supervisor; an agent     the call ``call_id``; the user
+calls.consult_number,      on their own call               ``user_id`` (consult_agent)
+calls.consult_end
 supervision                admin, supervisor               (the daemon checks its target)
 dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
 dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
@@ -99,6 +102,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "calls.transfer": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
     "calls.transfer_agent": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
     "calls.transfer_number": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    **dict.fromkeys(("calls.consult_agent", "calls.consult_number", "calls.consult_end"),
+                    (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call"))),
     "supervision": (Rule(STAFF),),
     "dialer.preview_batch": (Rule(ANYONE, target="self"),),
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),

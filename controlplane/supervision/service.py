@@ -147,7 +147,7 @@ class SupervisionService:
         """(the supervisor's phone, the call, its agent's user id), from the database and
         the call service's calls; raises what the panel shows."""
         with self.db() as s:
-            phone = store.supervisor_phone(s, tenant_id, actor_id)
+            phone = store.phone_to_ring(s, tenant_id, actor_id)
             if phone is None:
                 raise NoSupervisorPhone("you have no phone to be rung: ask an administrator "
                                         "for a desk phone or use the webphone")

@@ -20,8 +20,9 @@ from controlplane.security import audit
 SOURCE = "supervision"
 
 
-def supervisor_phone(s: Session, tenant_id: int, user_id: int) -> str | None:
-    """The endpoint to ring for ``user_id``: a desk phone first, else their webphone."""
+def phone_to_ring(s: Session, tenant_id: int, user_id: int) -> str | None:
+    """The endpoint to ring for ``user_id``: a desk phone first, else their webphone (a
+    supervisor's phone; a colleague an agent consults before a transfer)."""
     rows = s.execute(select(PhoneEndpoint.name, PhoneEndpoint.kind).where(
         PhoneEndpoint.tenant_id == tenant_id, PhoneEndpoint.user_id == user_id)
         .order_by(PhoneEndpoint.id)).all()

@@ -12,6 +12,7 @@ sends). A lab caller dials a DID routed to queue ``tra``; agent tr1's desk phone
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -210,3 +211,101 @@ def lab_recording(platform, number: str):  # type: ignore[no-untyped-def]
         found = sorted(recdir.glob(f"out-{number}-*.wav"))
         return found[-1] if found else None
     return find
+
+
+def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  # type: ignore[no-untyped-def]
+    """An attended transfer to a number: tr1 consults it while the caller holds; it answers;
+    tr1 completes: the caller talks to the number, and tr1's leg is gone."""
+    users = queues["users"]
+    for phone in PHONES.values():
+        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
+    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
+                      for u in users.values()), timeout=30, what="both agents logged in")
+    log_agents(platform, PHONES.values(), users, "*51", "ready")
+    caller = unique_caller()
+    labcall.call(platform.settings, labcall.CallSpec(
+        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=70))
+    first = until(lambda: (r := records_for(platform, caller)) and r[0].phase == "talking"
+                  and r[0].agent_endpoint == PHONES["tr1"] and r[0], timeout=30,
+                  what="tr1 talking")
+    call_id = first.call_id
+
+    def consult(kind: str, value: object) -> Any:
+        client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+        try:
+            return bus.send_consult(client, queues["tenant"], users["tr1"], call_id, kind,
+                                    value, timeout_s=10)  # type: ignore[arg-type]
+        finally:
+            client.close()
+
+    def live() -> dict[str, Any]:
+        client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+        try:
+            raw = client.hget(bus.LIVE_CALLS_KEY, call_id)
+        finally:
+            client.close()
+        return json.loads(raw) if raw else {}
+
+    # a number answers (the lab carrier's "person"); tr1 comes back to the caller
+    number = f"100{random.randrange(10_000):04d}"
+    assert consult("number", number) == {"ok": True, "call_id": call_id, "consult": "number"}
+    until(lambda: (live().get("consult") or {}).get("answered"), timeout=20,
+          what="the consulted number answered")
+    assert consult("end", "complete") == {"ok": True, "call_id": call_id, "consult": "complete"}
+    until(lambda: live().get("agent_endpoint") is None, timeout=10,
+          what="the caller handed to the number")
+    assert live().get("consult") is None
+    # the same call cannot be consulted again by tr1: their leg has gone
+    refused = consult("agent", users["tr2"])
+    assert refused["ok"] is False, refused
+    row = ended_record(platform, caller, timeout=90)
+    assert row.callee == number and row.answered_at == first.answered_at
+
+
+def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:  # type: ignore[no-untyped-def]
+    """tr1 consults tr2 (the caller holds), comes back, consults again and hands over."""
+    users = queues["users"]
+    for phone in PHONES.values():
+        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
+    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
+                      for u in users.values()), timeout=30, what="both agents logged in")
+    log_agents(platform, PHONES.values(), users, "*51", "ready")
+    caller = unique_caller()
+    labcall.call(platform.settings, labcall.CallSpec(
+        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=70))
+    first = until(lambda: (r := records_for(platform, caller)) and r[0].phase == "talking"
+                  and r[0].agent_endpoint == PHONES["tr1"] and r[0], timeout=30,
+                  what="tr1 talking")
+    call_id = first.call_id
+    client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+
+    def consult(kind: str, value: object) -> Any:
+        return bus.send_consult(client, queues["tenant"], users["tr1"], call_id, kind, value,  # type: ignore[arg-type]
+                                timeout_s=10)
+
+    def state() -> dict[str, Any]:
+        raw = client.hget(bus.LIVE_CALLS_KEY, call_id)
+        return json.loads(raw) if raw else {}
+
+    try:
+        assert consult("end", "complete")["code"] == "not_consulting"
+        assert consult("agent", users["tr2"])["ok"] is True
+        until(lambda: (state().get("consult") or {}).get("answered"), timeout=20,
+              what="tr2 answered the consultation")
+        assert consult("agent", users["tr2"])["code"] == "consulting"  # one at a time
+        assert consult("end", "cancel")["ok"] is True
+        until(lambda: state().get("consult") is None, timeout=10, what="back with the caller")
+        assert state()["agent_endpoint"] == PHONES["tr1"]
+        # again, and this time hand the caller over
+        assert consult("agent", users["tr2"])["ok"] is True
+        until(lambda: (state().get("consult") or {}).get("answered"), timeout=20,
+              what="tr2 answered the second consultation")
+        assert consult("end", "complete")["ok"] is True
+        until(lambda: state().get("agent_endpoint") == PHONES["tr2"], timeout=10,
+              what="the caller handed to tr2")
+    finally:
+        client.close()
+    until(lambda: latest_status(platform, users["tr1"]) in ("wrap_up", "ready"), timeout=10,
+          what="tr1 released (wrap-up) by the transfer")
+    row = ended_record(platform, caller, timeout=90)
+    assert row.agent_endpoint == PHONES["tr2"] and row.answered_at == first.answered_at

@@ -142,6 +142,47 @@
     $("dk-transfer-queue").value = first ? first.value : "number";
     $("dk-transfer-number").hidden = $("dk-transfer-queue").value !== "number";
   }
+  function paintConsult(call) {
+    const c = call && call.status === "talking" ? call.consult : null;
+    $("dk-consulting").hidden = !c;
+    if (c) {
+      $("dk-consult-state").textContent = (words[c.answered ? "consult_talking" : "consult_ringing"] || "")
+        .replace("{target}", c.target);
+      $("dk-consult-complete").disabled = !c.answered;
+    }
+    $("dk-consult").disabled = !!c;
+    $("dk-transfer").querySelector("button[type=submit]").disabled = !!c;
+  }
+  function transferTarget() {
+    const choice = $("dk-transfer-queue").value;
+    const kind = choice.split(":")[0], id = Number(choice.split(":")[1]);
+    return kind === "queue" ? { queue_id: id } : kind === "agent" ? { agent_id: id }
+      : { number: $("dk-transfer-number").value.replace(/[\s-]/g, "") };
+  }
+  function callApi(url, payload, done) {
+    fetch(url.replace("CALL_ID", encodeURIComponent(card.call.call_id)), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+      body: JSON.stringify(payload)
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { $("dk-transfer-result").textContent = (body.error && body.error.message) || String(r.status); return; }
+        done(body);
+      });
+    }).catch(function (e) { $("dk-transfer-result").textContent = String(e); });
+  }
+  $("dk-consult").addEventListener("click", function () {
+    if (!card || !card.call) return;
+    const target = transferTarget();
+    if (target.queue_id) { $("dk-transfer-result").textContent = words.consult_queue || ""; return; }
+    callApi(root.dataset.consult, target, function () { $("dk-transfer-result").textContent = ""; });
+  });
+  ["complete", "cancel"].forEach(function (action) {
+    $("dk-consult-" + action).addEventListener("click", function () {
+      if (!card || !card.call) return;
+      callApi(root.dataset.consult + "/" + action, {}, function () { $("dk-transfer-result").textContent = ""; });
+    });
+  });
   $("dk-transfer-queue").addEventListener("change", function () {
     const number = $("dk-transfer-queue").value === "number";
     $("dk-transfer-number").hidden = !number;
@@ -170,6 +211,7 @@
         state: camp.state, last_outcome: camp.last_outcome, priority: camp.priority });
       paintContact(call);
       paintTransfer(call, doc.queues || [], doc.agents || []);
+      paintConsult(call);
       const sv = call.supervised;  // only when the tenant tells its agents
       $("dk-supervised").hidden = !sv;
       $("dk-supervised").textContent = sv ? (words["supervised_" + sv.mode] || sv.mode).replace("{name}", sv.by) : "";
@@ -187,6 +229,7 @@
     } else {
       $("dk-supervised").hidden = true;
       $("dk-transfer").hidden = true;
+      paintConsult(null);
       const st = doc.agent && doc.agent.status;
       $("dk-status").textContent = words.idle + (st ? " · " + (statusLabels[st] || st) : "");
       $("dk-status").className = "badge status-" + (st || "logged_out");
@@ -240,10 +283,7 @@
   $("dk-transfer").addEventListener("submit", function (ev) {
     ev.preventDefault();
     if (!card || !card.call) return;
-    const choice = $("dk-transfer-queue").value;
-    const kind = choice.split(":")[0], id = Number(choice.split(":")[1]);
-    const payload = kind === "queue" ? { queue_id: id } : kind === "agent" ? { agent_id: id }
-      : { number: $("dk-transfer-number").value.replace(/[\s-]/g, "") };
+    const payload = transferTarget();
     const picked = $("dk-transfer-queue").selectedOptions[0];
     fetch(root.dataset.transfer.replace("CALL_ID", encodeURIComponent(card.call.call_id)), {
       method: "POST", credentials: "same-origin",

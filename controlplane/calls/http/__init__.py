@@ -2,7 +2,8 @@
 
 * :mod:`.pages` -- live calls (with their event stream), call records and recording
   downloads (blueprint ``calls``).
-* :mod:`.api` -- live calls and call records as JSON under ``/api/v1`` (blueprint ``api``).
+* :mod:`.api` -- live calls and call records as JSON under ``/api/v1`` (blueprint ``api``);
+  :mod:`.transfers` -- blind and attended transfers on the same blueprint.
 * :mod:`.recordings` -- recordings under ``/api/v1/recordings``: list, metadata, audio
   (blueprint ``recordings_api``), with the records' scope.
 * :mod:`.recordings_pages` -- the recordings app's page (blueprint ``recordings``); its
@@ -28,6 +29,7 @@ from controlplane.calls.http import (
     recordings_manage,
     recordings_pages,
     recordings_sftp,
+    transfers,  # noqa: F401  (its routes are on api.bp)
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp, api.bp, recordings.bp, recordings_pages.bp,

@@ -63,6 +63,12 @@ is not about this call's current leg (a foreign playback, a withdrawn leg's hang
                                                       agent: offered to them first)
     TransferToNumber TALKING       → DIALING          as TransferToQueue up to SaveCall, then
                                                       StartRinging, Originate(the number)
+    StartConsult     TALKING       → TALKING          RemoveFromBridge(caller), StartMoh,
+                                                      SaveCall, Originate(consult leg); its
+                                                      answer, its end, CompleteConsult and
+                                                      CancelConsult: see call_consult
+    CompleteConsult  TALKING       → TALKING          (the consulted party takes the call)
+    CancelConsult    TALKING       → TALKING          (the agent is back with the caller)
     LegGone          ENDED         → ENDED            (nothing is left)
     LegGone          DIALING       → =|ENDING|ENDED|QUEUED  as below; and a number a queued
                                                       call was transferred to did not answer:
@@ -114,12 +120,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from controlplane.calls.machines import call_consult as co
 from controlplane.calls.machines import call_steps as s
 from controlplane.calls.machines import call_transfers as tr
 from controlplane.calls.machines.call_events import (
     AgentAnswered,
     CallEvent,
+    CancelConsult,
     CancelOffer,
+    CompleteConsult,
     ConnectDeadline,
     Connected,
     EnterQueue,
@@ -128,6 +137,7 @@ from controlplane.calls.machines.call_events import (
     LegGone,
     OfferAgent,
     PromptDone,
+    StartConsult,
     TransferToNumber,
     TransferToQueue,
 )
@@ -160,6 +170,9 @@ TRANSITIONS: dict[type[Any], dict[Phase, frozenset[Phase]]] = {
     ConnectDeadline: {P.QUEUED: _to(P.ABANDONING)},
     TransferToQueue: {P.TALKING: _to(P.QUEUED)},
     TransferToNumber: {P.TALKING: _to(P.DIALING)},
+    StartConsult: {P.TALKING: _to(P.TALKING)},
+    CompleteConsult: {P.TALKING: _to(P.TALKING)},
+    CancelConsult: {P.TALKING: _to(P.TALKING)},
     LegGone: {**{p: _to(p, P.ENDING, P.ENDED) for p in Phase}, P.ENDED: _to(P.ENDED),
               P.DIALING: _to(P.DIALING, P.ENDING, P.ENDED, P.QUEUED)},
 }
@@ -188,6 +201,9 @@ HANDLERS: dict[tuple[type[Any], Phase | None], Handler] = {
     (ConnectDeadline, None): s.connect_deadline,
     (TransferToQueue, None): tr.transfer_to_queue,
     (TransferToNumber, None): tr.transfer_to_number,
+    (StartConsult, None): co.start_consult,
+    (CompleteConsult, None): co.complete_consult,
+    (CancelConsult, None): co.cancel_consult,
     (LegGone, None): s.leg_gone,
 }
 

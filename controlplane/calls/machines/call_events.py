@@ -94,6 +94,31 @@ class TransferToNumber:
 
 
 @dataclass(frozen=True)
+class StartConsult:
+    """The agent (or a supervisor) calls ``dial`` (``target`` as shown; ``agent_endpoint``
+    when it is a colleague's phone) while the caller holds."""
+
+    dial: str
+    target: str
+    by: str
+    agent_endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class CompleteConsult:
+    """Hand the caller over to the consulted party (it must have answered)."""
+
+    by: str
+
+
+@dataclass(frozen=True)
+class CancelConsult:
+    """End the consultation: the agent is back with the caller."""
+
+    by: str
+
+
+@dataclass(frozen=True)
 class LeaveQueue:
     """The queue gives the call up (overflow to nowhere, no agents, maximum wait, callback
     requested); ``farewell`` is played to the caller before the hang-up."""
@@ -182,7 +207,8 @@ class SaveCall:
 
 CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
              | Connected | LeaveQueue | CancelOffer | EnterQueue | ConnectDeadline
-             | TransferToQueue | TransferToNumber)
+             | TransferToQueue | TransferToNumber | StartConsult | CompleteConsult
+             | CancelConsult)
 # StartMoh / StopMoh are engine commands (Command subclasses); named here for the reader:
 # the call machine is the one model of hold music.
 Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh | PlayAbandon

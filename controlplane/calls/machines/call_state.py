@@ -68,6 +68,19 @@ class RingingLeg:
 
 
 @dataclass(frozen=True)
+class ConsultLeg:
+    """The agent's consultation call before an attended transfer: ``channel`` (an agent-leg
+    id, so its events find the call), to ``target`` (a number, or an agent's phone
+    ``agent_endpoint``), ``answered`` once it is bridged with the agent."""
+
+    channel: str
+    dial: str
+    target: str
+    agent_endpoint: str | None = None
+    answered: bool = False
+
+
+@dataclass(frozen=True)
 class CallState:
     call_id: str
     phase: Phase
@@ -101,6 +114,8 @@ class CallState:
     transfers: int = 0  # blind transfers so far: each later part is recorded under its own name
     failover: tuple[str, ...] = ()  # outbound: dial strings left to try (Binding.failover)
     fallback_queue: str | None = None  # a transfer to a number rings: back here if unanswered
+    consult: ConsultLeg | None = None  # the agent consults someone while the caller holds
+    last_leg: int = 0  # the highest agent-leg number a consultation used (never reused)
 
     @property
     def agent_channel(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from controlplane.calls.machines import call_consult as consult
 from controlplane.calls.machines.call_events import (
     AgentAnswered,
     CancelOffer,
@@ -115,6 +116,8 @@ def _teardown(state: CallState) -> list[Out]:
         cmds += [Hangup(leg.channel) for leg in state.ringing]
     elif state.agent_alive or (state.agent_dialed and state.phase != P.ENDED):
         cmds.append(Hangup(state.agent_channel))
+    if state.consult is not None:
+        cmds.append(Hangup(state.consult.channel))
     if state.answered_at is not None:
         cmds.append(DestroyBridge(state.bridge_id))
     return cmds
@@ -232,6 +235,8 @@ def offer_agent(state: CallState, event: OfferAgent, now: datetime) -> Result:
         return state, []  # that phone rings for this call already
     # a new channel per offer, so a late event of an earlier ring is recognised
     attempt = state.attempt + 1 if state.agent_endpoint is not None else state.attempt
+    if state.last_leg and state.last_leg >= attempt:  # a consultation used that number
+        attempt = consult.next_leg(state)
     leg = RingingLeg(agent_channel_id(state.call_id, attempt), event.agent_endpoint, event.dial)
     state = replace(state, agent_endpoint=event.agent_endpoint, dial=event.dial,
                     agent_dialed=True, attempt=attempt, ringing=(*state.ringing, leg))
@@ -306,6 +311,10 @@ def late_answer(state: CallState, event: AgentAnswered, now: datetime) -> Result
     (the caller left while it rang, or another ring-all leg answered first): hang it up."""
     if state.phase == P.TALKING and event.channel in (None, state.agent_channel):
         return state, []
+    leg = state.consult
+    if state.phase == P.TALKING and leg is not None and event.channel == leg.channel \
+            and not leg.answered:
+        return consult.consult_answered(state)
     return state, [Hangup(event.channel or state.agent_channel)]
 
 
@@ -340,6 +349,8 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
             note: list[Out] = [QueueNotify(state.call_id, "caller_left", state.agent_endpoint)]
             state, cmds = _close(state)
             return state, [*note, *cmds]
+    elif state.consult is not None and event.channel == state.consult.channel:
+        return consult.consult_gone(state)
     elif state.ringing:
         return _ringing_leg_gone(state, event)
     else:
@@ -347,6 +358,9 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
             return state, []
         if event.channel is not None and event.channel != state.agent_channel:
             return state, []  # an earlier attempt's leg
+        if state.consult is not None and state.consult.answered and state.caller_alive:
+            # the agent hung up during an answered consultation: the caller is handed over
+            return consult.complete_consult(replace(state, agent_alive=False), None, now)
         if state.phase == P.DIALING and state.caller_alive and state.failover \
                 and event.cause in FAILOVER_CAUSES:
             return _fail_over(state)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from controlplane.calls.machines.call_consult import next_leg
 from controlplane.calls.machines.call_events import (
     Enqueue,
     Out,
@@ -78,7 +79,7 @@ def transfer_to_number(state: CallState, event: TransferToNumber, now: datetime)
     state, cmds = _leave_agent(state)
     state = replace(state, phase=P.DIALING, dial=event.dial, callee=event.callee,
                     failover=event.failover, agent_endpoint=None, agent_dialed=True,
-                    attempt=state.attempt + 1, fallback_queue=state.queue)
+                    attempt=next_leg(state), fallback_queue=state.queue)
     return state, [
         *cmds, SaveCall(state), StartRinging(state.call_id),
         Originate(state.agent_channel, event.dial, f"agent,{state.call_id}", state.caller,
@@ -92,6 +93,6 @@ def transfer_unanswered(state: CallState) -> Result:
     assert queue is not None
     state = replace(state, phase=P.QUEUED, queue=queue, fallback_queue=None, dial=None,
                     failover=(), agent_alive=False, agent_dialed=False,
-                    attempt=state.attempt + 1)  # the next offer rings on a new leg id
+                    attempt=next_leg(state))  # the next offer rings on a new leg id
     return state, [StopRinging(state.call_id), SaveCall(state), StartMoh(state.call_id),
                    Enqueue(state.call_id, queue, 0, ())]

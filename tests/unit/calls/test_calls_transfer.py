@@ -136,3 +136,70 @@ def test_a_call_that_never_queued_is_released_when_the_number_does_not_answer() 
     state, cmds = run(state, m.LegGone("agent", 17, "Busy", channel="call2-agent1"),
                       T0 + timedelta(seconds=25))
     assert "Hangup call2" in cmds and state.phase == m.Phase.ENDING
+
+
+# ---- attended transfer: consult, then complete or cancel ----
+
+CONSULT = m.StartConsult("PJSIP/demo-1002", "Bea", by="agent", agent_endpoint="demo-1002")
+
+
+def consulting(answered: bool = True) -> m.CallState:
+    state, cmds = run(talking(), CONSULT, T0 + timedelta(seconds=30))
+    assert cmds == ["RemoveFromBridge", "StartMoh", "SaveCall", "Originate call1-agent1"]
+    if answered:
+        state, cmds = run(state, m.AgentAnswered("call1-agent1"), T0 + timedelta(seconds=34))
+        assert cmds == ["AddToBridge", "SaveCall"]
+    return state
+
+
+def test_complete_hands_the_caller_to_the_consulted_colleague() -> None:
+    state = consulting()
+    assert state.consult is not None and state.consult.answered
+    state, cmds = run(state, m.CompleteConsult(by="agent"), T0 + timedelta(seconds=50))
+    assert cmds == ["QueueNotify ended demo-1001", "Hangup call1-agent", "StopMoh",
+                    "AddToBridge", "SaveCall"]
+    assert (state.agent_endpoint, state.agent_channel, state.consult) == (
+        "demo-1002", "call1-agent1", None)
+    # the first agent's leg going is no longer the call's; the colleague's is
+    state, cmds = run(state, m.LegGone("agent", 16, "x", channel="call1-agent"),
+                      T0 + timedelta(seconds=51))
+    assert cmds == [] and state.phase == m.Phase.TALKING
+    state, cmds = run(state, m.LegGone("agent", 16, "x", channel="call1-agent1"),
+                      T0 + timedelta(seconds=80))
+    assert "Hangup call1" in cmds and state.phase == m.Phase.ENDING
+
+
+def test_cancel_and_an_unanswered_consultation_bring_the_agent_back() -> None:
+    state, cmds = run(consulting(), m.CancelConsult(by="agent"), T0 + timedelta(seconds=50))
+    assert cmds == ["Hangup call1-agent1", "StopMoh", "AddToBridge", "SaveCall"]
+    assert state.consult is None and state.agent_channel == "call1-agent"
+    # a second consultation gets a new leg; this one does not answer (busy)
+    state, cmds = run(state, CONSULT, T0 + timedelta(seconds=60))
+    assert cmds[-1] == "Originate call1-agent2"
+    state, cmds = run(state, m.LegGone("agent", 17, "Busy", channel="call1-agent2"),
+                      T0 + timedelta(seconds=62))
+    assert cmds == ["StopMoh", "AddToBridge", "SaveCall"]
+    assert state.phase == m.Phase.TALKING and state.agent_alive and state.consult is None
+
+
+def test_the_agent_hanging_up_during_an_answered_consultation_hands_over() -> None:
+    state, cmds = run(consulting(), m.LegGone("agent", 16, "x", channel="call1-agent"),
+                      T0 + timedelta(seconds=50))
+    assert cmds == ["QueueNotify ended demo-1001", "StopMoh", "AddToBridge", "SaveCall"]
+    assert state.agent_channel == "call1-agent1" and state.phase == m.Phase.TALKING
+
+
+def test_the_caller_leaving_during_a_consultation_ends_the_consult_leg_too() -> None:
+    state, cmds = run(consulting(answered=False), m.LegGone("caller", 16, "x"),
+                      T0 + timedelta(seconds=40))
+    assert "Hangup call1-agent1" in cmds and "Hangup call1-agent" in cmds
+
+
+def test_complete_waits_for_an_answer_and_offers_never_reuse_a_consult_leg() -> None:
+    state = consulting(answered=False)
+    assert m.step(state, m.CompleteConsult(by="agent"), T0 + timedelta(seconds=40)) == (state, [])
+    state, _ = m.step(state, m.CancelConsult(by="agent"), T0 + timedelta(seconds=41))
+    state, _ = m.step(state, m.TransferToQueue("billing", by="agent"), T0 + timedelta(seconds=42))
+    state, cmds = run(state, m.OfferAgent("demo-1003", "PJSIP/demo-1003", 15),
+                      T0 + timedelta(seconds=43))
+    assert cmds == ["SaveCall", "Originate call1-agent2"]  # agent1 was the consultation's
