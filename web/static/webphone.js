@@ -72,8 +72,8 @@
     show("wp-answer", ringing);
     show("wp-hangup", ringing || live);
     show("wp-mute", live);
-    show("wp-hold", live);
-    show("wp-keypad", live);
+    show("wp-hold", live && !view.supervision);  // holding a barge would play music into the call
+    show("wp-keypad", live && !view.supervision);
     toggleLabel($("wp-mute"), view.muted);
     toggleLabel($("wp-hold"), view.held);
     // another tab holds the phone: say so, and offer to take it over between calls
@@ -91,7 +91,7 @@
   function idleState() {
     var on = ua && ua.isRegistered();
     return { state: on ? "registered" : "unregistered", caller: "", callerText: "",
-             muted: false, held: false, label: null };
+             muted: false, held: false, label: null, supervision: false };
   }
 
   // ---- call quality (phone tab only) ----
@@ -194,10 +194,12 @@
     session.on("unhold", function () { publish({ state: "on_call", held: false }); });
     session.on("ended", endCall);
     session.on("failed", endCall);
+    var supervision = SUPERVISION_LEG.test(q.callId || "");
     answerOwnSupervision(session, q.callId);
-    publish({ state: "ringing", label: null, muted: false, held: false,
+    publish({ state: "ringing", label: null, muted: false, held: false, supervision: supervision,
               caller: who.uri ? who.uri.user : "",
-              callerText: (who.display_name ? who.display_name + " " : "") +
+              callerText: supervision ? text.supervision || "" :
+                          (who.display_name ? who.display_name + " " : "") +
                           (who.uri && who.uri.user ? "<" + who.uri.user + ">" : "") });
   }
 
@@ -206,8 +208,10 @@
   // is conversation missed (and in listen mode the server mutes them anyway). Only that
   // call, checked with the server first: the session in progress of this login, still
   // dialing, whose phone leg (sv<id>-sv-phone) the INVITE names; any other call rings.
+  var SUPERVISION_LEG = /^sv(\d+)-sv-phone$/;  // controlplane/supervision/plan.py's phone leg
+
   function answerOwnSupervision(s, callId) {
-    var found = /^sv(\d+)-sv-phone$/.exec(callId || ""), url = root.getAttribute("data-supervision");
+    var found = SUPERVISION_LEG.exec(callId || ""), url = root.getAttribute("data-supervision");
     if (!found || !url) { return; }
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -215,7 +219,6 @@
         var mine = b && b.session;
         if (!mine || mine.id !== Number(found[1]) || mine.state !== "dialing") { return; }
         if (session !== s || s.isEstablished() || s.isEnded()) { return; }
-        publish({ callerText: text.supervision || "" });
         ACTIONS.answer();
       })
       .catch(function () { /* it rings on: the supervisor answers it by hand */ });
