@@ -194,6 +194,7 @@ def _refusals() -> dict[str, str]:
         "already_supervising": gettext("you are already supervising a call"),
         "session_not_found": gettext("the session has ended"),
         "controlplane_not_answering": gettext("the control plane is not answering"),
+        "asterisk": gettext("your phone could not be rung (is it connected?)"),
     }
 
 
