@@ -36,6 +36,7 @@ from labtools import CALLER_TONE, ended_record, reload_acd, session_factory, uni
 from rq import Queue as JobQueue
 from rq import SimpleWorker
 from sqlalchemy import delete, select
+from webphonelab import BROWSER_TONE, CHROMIUM, HEARD_JS, ME_JS, launch, microphone, preflight
 
 from controlplane import stack
 from controlplane.db import transaction
@@ -49,31 +50,8 @@ from dialplan import labcall
 
 pytestmark = pytest.mark.integration
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
 DID = "48221000077"
-BROWSER_TONE = 1100  # the browser's fake microphone
 PASSWORD = "Webphone-" + secrets.token_hex(6)
-
-# The page's received audio, measured in the page: energy in the FFT bin of ``hz`` against
-# the median bin (WebAudio's analyser on the <audio> element's stream).
-HEARD_JS = """async (hz) => {
-  const stream = document.getElementById('wp-audio').srcObject;
-  if (!stream) return 0;
-  const ctx = new AudioContext();
-  const src = ctx.createMediaStreamSource(stream);
-  const an = ctx.createAnalyser(); an.fftSize = 8192; src.connect(an);
-  const bins = new Float32Array(an.frequencyBinCount);
-  await new Promise(r => setTimeout(r, 1500));
-  an.getFloatFrequencyData(bins);
-  const at = Math.round(hz / (ctx.sampleRate / an.fftSize));
-  const peak = Math.max(...bins.slice(at - 2, at + 3));
-  const sorted = Array.from(bins).sort((a, b) => a - b);
-  await ctx.close();
-  return peak - sorted[Math.floor(sorted.length / 2)];  // dB above the median bin
-}"""
-
-
-ME_JS = "fetch('/api/v1/agents/me').then(r => r.json()).then(b => b.agent)"
 
 
 @dataclass(frozen=True)
@@ -351,39 +329,6 @@ def supervisor_finds_tags_plays_and_zips(w: World, record_id: int, tmp_path: Pat
                     assert info.frames > info.samplerate, (name, info)  # over a second
         finally:
             browser.close()
-
-
-def microphone(tmp_path: Path) -> Path:
-    """The browser's fake microphone: a minute of the browser's tone."""
-    mic = tmp_path / "mic.wav"
-    subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(mic), "synth", "60",
-                    "sine", str(BROWSER_TONE), "vol", "0.3"], check=True)
-    return mic
-
-
-def preflight(page) -> None:  # type: ignore[no-untyped-def]
-    """Run the webphone's preflight in ``page`` (the phone tab) and wait for its pass."""
-    root = page.locator("#webphone")
-    page.click("#wp-preflight")
-    until(lambda: root.get_attribute("data-preflight") in ("passed", "failed"), timeout=30,
-          interval=0.2, what="the preflight's result")
-    assert root.get_attribute("data-preflight") == "passed", \
-        page.locator("#wp-preflight-result").text_content()
-    assert page.locator("form:has(input[name=command][value=login]) button").is_enabled()
-
-
-def launch(pw, mic: Path, proxy: str | None = None):  # type: ignore[no-untyped-def]
-    """Chromium with a fake microphone; ``proxy`` ("127.0.0.1:port", "host:port" of the
-    panel): the browser's other connections (the SIP WebSocket) go through a proxy."""
-    args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={mic}",
-            "--allow-loopback-in-peer-connection",  # Asterisk's RTP is on 127.0.0.1
-            "--autoplay-policy=no-user-gesture-required"]
-    if proxy:
-        through, panel = proxy.split(",")
-        # loopback is never proxied unless "<-loopback>" says so; the panel stays direct
-        args += [f"--proxy-server=http://{through}", f"--proxy-bypass-list=<-loopback>;{panel}"]
-    return pw.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
 def agent_page(context, w: World, login: bool = True):  # type: ignore[no-untyped-def]

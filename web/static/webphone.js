@@ -28,6 +28,10 @@
 // Asterisk's echo test, and listens for its own voice coming back. A pass is kept for the
 // day in this browser (localStorage), so other tabs and reloads do not ask again.
 //
+// Supervisors and admins get the same phone on the live calls page and the agents board
+// (one registration across tabs as above, no queue gate): it rings for their supervision
+// sessions and answers their own one by itself (answerOwnSupervision).
+//
 // Call quality: the phone tab measures each answered call with WebRTC statistics: the
 // time from the answer to the first audio received (dead air), and at the end packets
 // received and lost, jitter and round trip; it reports them for the call's record
@@ -68,8 +72,8 @@
     show("wp-answer", ringing);
     show("wp-hangup", ringing || live);
     show("wp-mute", live);
-    show("wp-hold", live);
-    show("wp-keypad", live);
+    show("wp-hold", live && !view.supervision);  // holding a barge would play music into the call
+    show("wp-keypad", live && !view.supervision);
     toggleLabel($("wp-mute"), view.muted);
     toggleLabel($("wp-hold"), view.held);
     // another tab holds the phone: say so, and offer to take it over between calls
@@ -87,7 +91,7 @@
   function idleState() {
     var on = ua && ua.isRegistered();
     return { state: on ? "registered" : "unregistered", caller: "", callerText: "",
-             muted: false, held: false, label: null };
+             muted: false, held: false, label: null, supervision: false };
   }
 
   // ---- call quality (phone tab only) ----
@@ -190,10 +194,34 @@
     session.on("unhold", function () { publish({ state: "on_call", held: false }); });
     session.on("ended", endCall);
     session.on("failed", endCall);
-    publish({ state: "ringing", label: null, muted: false, held: false,
+    var supervision = SUPERVISION_LEG.test(q.callId || "");
+    answerOwnSupervision(session, q.callId);
+    publish({ state: "ringing", label: null, muted: false, held: false, supervision: supervision,
               caller: who.uri ? who.uri.user : "",
-              callerText: (who.display_name ? who.display_name + " " : "") +
+              callerText: supervision ? text.supervision || "" :
+                          (who.display_name ? who.display_name + " " : "") +
                           (who.uri && who.uri.user ? "<" + who.uri.user + ">" : "") });
+  }
+
+  // A supervisor's own session rings their phone because they just asked for it (a button of
+  // the live calls page or the agents board): answered at once, as every second of ringing
+  // is conversation missed (and in listen mode the server mutes them anyway). Only that
+  // call, checked with the server first: the session in progress of this login, still
+  // dialing, whose phone leg (sv<id>-sv-phone) the INVITE names; any other call rings.
+  var SUPERVISION_LEG = /^sv(\d+)-sv-phone$/;  // controlplane/supervision/plan.py's phone leg
+
+  function answerOwnSupervision(s, callId) {
+    var found = SUPERVISION_LEG.exec(callId || ""), url = root.getAttribute("data-supervision");
+    if (!found || !url) { return; }
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) {
+        var mine = b && b.session;
+        if (!mine || mine.id !== Number(found[1]) || mine.state !== "dialing") { return; }
+        if (session !== s || s.isEstablished() || s.isEnded()) { return; }
+        ACTIONS.answer();
+      })
+      .catch(function () { /* it rings on: the supervisor answers it by hand */ });
   }
 
   var ACTIONS = {
@@ -281,6 +309,10 @@
 
   function gate() {  // the queue log-in and ready buttons wait for a passed preflight
     var ok = preflightPassed();
+    if (root.getAttribute("data-gate") !== "queues") {  // a supervisor's page: no queues here
+      root.setAttribute("data-preflight", ok ? "passed" : (root.getAttribute("data-preflight") || "needed"));
+      return;
+    }
     document.querySelectorAll("form input[name=command]").forEach(function (input) {
       if (input.value !== "login" && input.value !== "ready") { return; }
       var button = input.form && input.form.querySelector("button");

@@ -8,7 +8,10 @@ service: the call is the tenant's and talking). Switching (``PATCH``) and stoppi
 (``DELETE``) name the session. Rows are read from ``supervision_session`` (the daemon writes
 them). The buttons post one form (:class:`.schemas.SuperviseForm`) and come back to their
 page with a message; the pages show the supervisor's session in progress with its switch
-and stop buttons (``_supervision.html``, through :func:`active_session`).
+and stop buttons (``_supervision.html``, through :func:`active_session`); with script
+(``web/static/supervise.js``) the buttons use the API instead, so the page and a webphone
+call in it stay. Staff without a desk phone get the webphone on those pages
+(:func:`webphone_offered`); it answers their own session's call by itself.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, flash, jsonify, redirect, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from controlplane.admin import webphone as webphones
 from controlplane.bus import ControlPlaneNotAnswering, send_supervision
 from controlplane.errors import CentralaError
-from controlplane.models import Role, User
+from controlplane.models import Role, Tenant, User
 from controlplane.models.supervision import SupervisionSession
 from controlplane.supervision import store
 from controlplane.supervision.http.schemas import ModeBody, StartBody, SuperviseForm
@@ -182,16 +186,26 @@ def form_post(form: SuperviseForm) -> BaseResponse:
     return back
 
 
-def _why(err: CentralaError) -> str:
-    """The refusal in the user's language (the daemon's messages are English)."""
-    known = {
+def _refusals() -> dict[str, str]:
+    """The daemon's refusals by error id, in the user's language (its messages are English)."""
+    return {
         "not_on_call": gettext("not on a call with an agent now"),
         "no_phone": gettext("you have no phone to be rung"),
         "already_supervising": gettext("you are already supervising a call"),
         "session_not_found": gettext("the session has ended"),
         "controlplane_not_answering": gettext("the control plane is not answering"),
+        "asterisk": gettext("your phone could not be rung (is it connected?)"),
     }
-    return known.get(err.error_id, err.message)
+
+
+def _why(err: CentralaError) -> str:
+    return _refusals().get(err.error_id, err.message)
+
+
+def supervision_texts() -> dict[str, Any]:
+    """What supervise.js writes in the bar: the modes' labels and the refusals' sentences."""
+    return {"modes": {m: mode_label(m) for m in MODES}, "refusals": _refusals(),
+            "refused": gettext("Supervision refused: %(why)s", why="{why}")}
 
 
 def mode_label(mode: str) -> str:
@@ -201,7 +215,24 @@ def mode_label(mode: str) -> str:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"active_supervision": active_session, "supervision_mode_label": mode_label}
+    return {"active_supervision": active_session, "supervision_mode_label": mode_label,
+            "supervision_texts": supervision_texts, "supervision_webphone": webphone_offered}
+
+
+def webphone_offered() -> bool:
+    """Whether the supervisor's pages run the webphone: for staff without a desk phone (a
+    desk phone is rung first, :func:`..store.supervisor_phone`) whose tenant allows
+    webphones or who has one already; the same component, and registration, as the agent's."""
+    user = current_user()
+    if user.role not in STAFF:
+        return False
+    if "centrala_sv_webphone" not in g:  # asked by the page's head and its body
+        with services().sessions() as s:
+            tenant = s.get(Tenant, user.tenant_id)
+            g.centrala_sv_webphone = webphones.offered(s, user.tenant_id, user.id) and (
+                bool(tenant is not None and tenant.webphone_enabled)
+                or webphones.find(s, user.tenant_id, user.id) is not None)
+    return bool(g.centrala_sv_webphone)
 
 
 def active_session() -> dict[str, Any] | None:

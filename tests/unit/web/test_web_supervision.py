@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from controlplane.bus import COMMANDS_STREAM
 from controlplane.db import transaction
-from controlplane.models import User
+from controlplane.models import PhoneEndpoint, Tenant, User
 from controlplane.models.supervision import SupervisionSession
 from controlplane.seed import DEMO_DOMAIN
 from controlplane.supervision import store
@@ -181,9 +181,53 @@ def test_the_pages_buttons_start_switch_and_stop_in_polish(
     client.post("/supervision", data={"csrf_token": csrf_of(client), "session": str(sid),
                                       "stop": "1", "back": "live"})
     page = client.get("/calls/live").get_data(as_text=True)
-    assert "Nadzór w toku" not in page and "Nadzór zakończony." in page
+    # the bar stays in the page for supervise.js, hidden, with no session
+    assert 'data-session="" data-mode="" data-state="none"' in page and "Nadzór zakończony." in page
     daemon.refuse = "not_on_call"
     client.post("/supervision", data={"csrf_token": csrf_of(client), "target": "call:x",
                                       "mode": "listen", "back": "live"})
     assert "nie rozmawia teraz z agentem" in client.get("/calls/live").get_data(as_text=True)
 
+
+
+def test_a_supervisor_without_a_desk_phone_gets_the_webphone_on_the_supervision_pages(
+        app: Flask, client: FlaskClient, login: Callable[..., Any], world: World,
+        person: tuple[int, str]) -> None:
+    """The live calls page and the agents board run the webphone for staff without a desk
+    phone (the agent's component: no queue gate, and it answers their own session's call);
+    not when the tenant turns webphones off (none made yet), nor beside a desk phone."""
+    uid, address = person
+    login(address)
+    factory = app.extensions["centrala"].sessions
+    for path in ("/calls/live", "/agents"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'id="webphone"' in page and "webphone.js" in page and "supervise.js" in page
+        assert 'data-supervision="/api/v1/supervision"' in page and "data-gate" not in page
+        assert 'id="supervision-bar"' in page
+    agent_page = client.get("/agent").get_data(as_text=True)  # their own status page too
+    assert 'data-gate="queues"' in agent_page and 'data-supervision="' in agent_page
+    try:
+        with transaction(factory) as s:
+            s.get(Tenant, world.demo_tenant).webphone_enabled = False
+        assert 'id="webphone"' not in client.get("/calls/live").get_data(as_text=True)
+    finally:
+        with transaction(factory) as s:
+            s.get(Tenant, world.demo_tenant).webphone_enabled = True
+    with transaction(factory) as s:
+        desk = s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == "demo-1003"))
+        owner, desk.user_id = desk.user_id, uid
+    try:
+        page = client.get("/agents").get_data(as_text=True)
+        assert 'id="webphone"' not in page and "webphone.js" not in page
+        assert "supervise.js" in page  # the buttons still switch in place
+    finally:
+        with transaction(factory) as s:
+            s.scalar(select(PhoneEndpoint).where(PhoneEndpoint.name == "demo-1003")
+                     ).user_id = owner
+
+
+def test_agents_get_no_supervision_answering(client: FlaskClient,
+                                             login: Callable[..., Any]) -> None:
+    login(f"agent1@{DEMO_DOMAIN}")
+    page = client.get("/calls/live").get_data(as_text=True)
+    assert 'id="supervision-bar"' not in page and 'data-supervision="' not in page
