@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -146,3 +149,49 @@ class ThrowawayRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+# A cold panel imports the whole app (every domain's blueprints) before it answers: about 5 s
+# on an idle 2-core machine, several times that while both integration workers run Asterisk,
+# baresip and Chromium. The wait is bounded, and a panel that never answers says why.
+PANEL_START_TIMEOUT_S = 90.0
+
+
+@contextmanager
+def panel_process(env: dict[str, str], log_path: Path, base: str,
+                  timeout: float = PANEL_START_TIMEOUT_S) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m web`` with ``env`` (its port in ``CENTRALA_WEB_PORT``), answering
+    ``base + /healthz`` before this yields; stopped after. Its output goes to ``log_path``,
+    whose tail is in the error when it exits or never answers."""
+    log = log_path.open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "web"], env=env, stdout=log, stderr=log)
+    started = time.monotonic()
+
+    def tail() -> str:
+        lines = log_path.read_text(errors="replace").splitlines()[-30:]
+        return f"{log_path}:\n" + "\n".join(lines)
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"the panel exited ({proc.returncode}); {tail()}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    try:
+        try:
+            until(up, timeout=timeout, interval=0.2, what="the panel answering")
+        except AssertionError as err:
+            raise AssertionError(f"{err}; {tail()}") from None
+        print(f"panel answering after {time.monotonic() - started:.1f} s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpers import free_port, until
+from helpers import free_port, panel_process, until
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TONE = 1100  # the default fake microphone's tone
@@ -100,24 +98,6 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def panel_server(settings, log_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A panel (``python -m web``) on a free port for the browsers; its base URL."""
     port = free_port()
-    log = log_path.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "web"],
-                            env={**os.environ, "CENTRALA_WEB_PORT": str(port)},
-                            stdout=log, stderr=log)
     base = f"http://{settings.bind_address}:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, f"panel exited; see {log_path}"
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    try:
-        until(up, timeout=30, what="the panel answering")
+    with panel_process({**os.environ, "CENTRALA_WEB_PORT": str(port)}, log_path, base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()

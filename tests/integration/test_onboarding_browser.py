@@ -23,13 +23,12 @@ import os
 import secrets
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import free_port, until
+from helpers import free_port, panel_process, until
 from labtools import ended_record, unique_caller
 from mailcatcher import Catcher, catcher, link_in  # noqa: F401  (catcher: a fixture)
 from redis import Redis
@@ -66,25 +65,9 @@ def world(platform, catcher: Catcher, tmp_path: Path,  # noqa: F811
     monkeypatch.setenv("CENTRALA_SMTP_URL", catcher.url)
     port = free_port()
     env = {**os.environ, "CENTRALA_SMTP_URL": catcher.url, "CENTRALA_WEB_PORT": str(port)}
-    log = (tmp_path / "web.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "web"], env=env, stdout=log, stderr=log)
     base = f"http://{platform.settings.bind_address}:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, f"panel exited; see {tmp_path / 'web.log'}"
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    try:
-        until(up, timeout=30, what="the panel answering")
+    with panel_process(env, tmp_path / "web.log", base):
         yield World(base, f"ob{secrets.token_hex(3)}.example", catcher, platform.settings)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def deliver_mail(settings, box: Catcher, address: str, count: int = 1) -> str:  # type: ignore[no-untyped-def]

@@ -19,9 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ import pytest
 import redis
 import soundfile
 from cutproxy import CutProxy
-from helpers import duration_s, free_port, tone_ratio, tone_share, until
+from helpers import duration_s, free_port, panel_process, tone_ratio, tone_share, until
 from labtools import CALLER_TONE, ended_record, reload_acd, session_factory, unique_caller
 from rq import Queue as JobQueue
 from rq import SimpleWorker
@@ -92,28 +90,13 @@ def world(platform, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyp
         user_id = user.id
     reload_acd(platform, tenant_id)
     port = free_port()
-    log = (tmp_path / "web.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "web"],
-                            env={**os.environ, "CENTRALA_WEB_PORT": str(port)},
-                            stdout=log, stderr=log)
     base = f"http://{platform.settings.bind_address}:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, f"panel exited; see {tmp_path / 'web.log'}"
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
     try:
-        until(up, timeout=30, what="the panel answering")
-        yield World(base, f"{login}@{DEMO_DOMAIN}", user_id, platform.settings,
-                    f"{login}-sv@{DEMO_DOMAIN}")
+        with panel_process({**os.environ, "CENTRALA_WEB_PORT": str(port)},
+                           tmp_path / "web.log", base):
+            yield World(base, f"{login}@{DEMO_DOMAIN}", user_id, platform.settings,
+                        f"{login}-sv@{DEMO_DOMAIN}")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
         with transaction(factory) as s:
             s.execute(delete(Did).where(Did.number == DID))
             s.execute(delete(CallDisposition).where(CallDisposition.tenant_id == tenant_id,

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import free_port, panel_process
 
 from controlplane.config import Settings
 
@@ -49,25 +47,9 @@ def server(
         "CENTRALA_BIND_ADDRESS": "127.0.0.1",
         "CENTRALA_WEB_PORT": str(port),
     }
-    log = (tmp_path_factory.mktemp("server") / "web.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "web"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, "panel exited; see web.log"
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    try:
-        until(up, timeout=20)
+    with panel_process(env, tmp_path_factory.mktemp("server") / "web.log", base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
