@@ -52,9 +52,17 @@ class Viewer:
 
     def __init__(self) -> None:
         self.seen: dict[int, float] = {}
+        self.error: str | None = None
         self.ready = asyncio.Event()
 
     async def run(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
+        try:
+            await self._read(session, url, token)
+        except (aiohttp.ClientError, OSError, ValueError) as err:
+            self.error = f"{type(err).__name__}: {err}"
+            self.ready.set()  # failed: nothing more to wait for
+
+    async def _read(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
         async with session.get(url, headers=headers) as resp:
             resp.raise_for_status()
@@ -95,6 +103,9 @@ def answer_one(factory, floor: Floor, n: int, announce: bool) -> None:  # type: 
                          maxlen=EVENTS_MAXLEN, approximate=True)
 
 
+RAMP = 50
+
+
 def pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
@@ -114,16 +125,23 @@ async def round_of(floor: Floor, factory, viewers: int, changes: int, base_n: in
         for a in agents:
             a.seen.clear()
             a.ready.clear()
-        tasks = [asyncio.create_task(v.run(session, url, floor.token)) for v in screens]
-        tasks += [asyncio.create_task(a.run(floor.base)) for a in agents]
-        if polls:
-            tasks += [asyncio.create_task(poll_me(a.session, floor.base)) for a in agents]
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await asyncio.wait_for(asyncio.gather(*(v.ready.wait() for v in screens),
-                                                  *(a.ready.wait() for a in agents)), 300)
-            failed = [a.error for a in agents if a.error]
+            # opened RAMP at a time (all of them stay open): 700 connects at once overflow
+            # the listen backlog of a busy machine, and SYN retries then take minutes
+            opening: list[Viewer | AgentStream] = [*screens, *agents]
+            for i in range(0, len(opening), RAMP):
+                batch = opening[i:i + RAMP]
+                tasks += [asyncio.create_task(
+                    o.run(session, url, floor.token) if isinstance(o, Viewer)
+                    else o.run(floor.base)) for o in batch]
+                await asyncio.wait_for(asyncio.gather(*(o.ready.wait() for o in batch)), 120)
+            if polls:
+                tasks += [asyncio.create_task(poll_me(a.session, floor.base)) for a in agents]
+            failed = [o.error for o in opening if o.error]
             if failed:
-                print(f"  {len(failed)} agent streams failed, e.g. {failed[0]}", file=sys.stderr)
+                print(f"  {len(failed)} streams failed, e.g. {failed[0]}", file=sys.stderr)
+            screens = [v for v in screens if not v.error]
             start_answered = max(max(v.seen) for v in screens)
             latencies: list[float] = []
             agent_lat: list[float] = []
