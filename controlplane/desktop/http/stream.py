@@ -3,7 +3,7 @@
 Theory of operation: events on ``centrala:events`` (calls' phases, agents' status changes)
 are only a wake-up, and the panel reads them once for every agent page: :class:`.waker.
 CardWaker` (one thread per process) wakes a stream only for an event that may change its
-card (its tenant's calls, its own agent events). The stream then rebuilds the card for
+card (its agent's own events, a call on its phones or on the card). The stream then rebuilds the card for
 this user (:class:`.card.Card`: Redis only while no call is up; the database part of a
 call read once per call) and sends it when it differs from the last one sent. The page
 never polls; the timers run in the browser from ``since``/``answered_at``. The stream ends
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
 from controlplane.desktop.http.card import Card, stable
-from controlplane.desktop.http.waker import CardWaker
+from controlplane.desktop.http.waker import CardWaker, audiences_of
 from web.auth import current_user, login_required, panel_session
 from web.errors import PanelError
 from web.services import services
@@ -51,19 +51,22 @@ def card_stream(waker: CardWaker, sessions: sessionmaker[Session], client: redis
                 still_live: Callable[[], bool] = lambda: True) -> Iterator[str]:
     """``card`` events (the JSON of :meth:`Card.build`) when it changes, keep-alives between."""
     deadline = time.monotonic() + max_age_s
-    tenant, user = card.user.tenant_id, card.user.id
 
     def build() -> dict[str, Any]:
         with sessions() as s:
             return card.build(client, s, now())
 
+    def audiences(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+        shown = (doc.get("call") or {}).get("call_id")
+        return audiences_of(card.user.tenant_id, card.user.id, card.endpoints, shown)
+
     try:
-        seen = waker.version(tenant, user)
+        seen = waker.version(audiences({}))  # before the build: nothing after it is missed
         doc = build()
         sent = json.dumps(stable(doc), sort_keys=True)
         yield f"retry: {RECONNECT_MS}\n" + _sse("card", json.dumps(doc))
         while (left := deadline - time.monotonic()) > 0:
-            woken = waker.wait(tenant, user, seen, min(left, block_ms / 1000.0))
+            woken = waker.wait(audiences(doc), seen, min(left, block_ms / 1000.0))
             if not still_live():
                 return
             if woken is None:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select
 
-from controlplane.bus import EVENTS_STREAM, event_fields
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.db import transaction
 from controlplane.desktop.http import stream as desktop_stream
-from controlplane.desktop.http.waker import EVERYONE, CardWaker, audience
+from controlplane.desktop.http.waker import EVERYONE, CardWaker, audience, audiences_of, parsed
 from controlplane.models import User
 from controlplane.security import panel_sessions
 from controlplane.seed import DEMO_DOMAIN
@@ -40,47 +40,71 @@ def data(**fields: object) -> dict[str, str]:
     return {"data": json.dumps(fields)}
 
 
+ON_PHONE = {"c1": "demo-1001"}  # the live-calls hash, as the waker reads it
+
+
 @pytest.mark.parametrize(("fields", "who"), [
-    (data(type="agent.status", tenant_id=3, agent="17", to="break"), ("agent", 3, 17)),
-    (data(type="agent.break", tenant_id=3, agent=17), ("agent", 3, 17)),
-    (data(type="agent.status", tenant_id=3), ("tenant", 3)),  # no agent named: all of it
-    (data(type="call.talking", tenant_id=3, call_id="c1"), ("tenant", 3)),
-    (data(type="supervision.changed", tenant_id=3), ("tenant", 3)),
-    (data(type="something.new", tenant_id=3), ("tenant", 3)),
-    (data(type="queue.stats", tenant_id=3), None),
-    (data(type="queue.answered", tenant_id=3), None),
-    (data(type="chat.offered", tenant_id=3), None),
-    (data(type="call.talking", call_id="c1"), EVERYONE),  # no tenant: anyone's
-    (data(type="call.talking", tenant_id=None), EVERYONE),
-    ({"data": "{not json"}, EVERYONE),
-    ({b"data": b'{"type": "agent.status", "tenant_id": 1, "agent": "2"}'}, ("agent", 1, 2)),
+    (data(type="agent.status", tenant_id=3, agent="17", to="break"), {("agent", 3, 17)}),
+    (data(type="agent.break", tenant_id=3, agent=17), {("agent", 3, 17)}),
+    (data(type="agent.status", tenant_id=3), {("tenant", 3)}),  # no agent named: all of it
+    (data(type="call.ringing", tenant_id=3, call_id="c1"),
+     {("call", "c1"), ("endpoint", "demo-1001")}),  # its card, and the phone it rings on
+    (data(type="call.ended", tenant_id=3, call_id="c2"), {("call", "c2")}),  # gone: its card
+    (data(type="call.talking", call_id="c1"), {("call", "c1"), ("endpoint", "demo-1001")}),
+    (data(type="supervision.changed", tenant_id=3, call_id="c2"), {("call", "c2")}),
+    (data(type="something.new", tenant_id=3), {("tenant", 3)}),
+    (data(type="queue.stats", tenant_id=3), set()),
+    (data(type="queue.answered", tenant_id=3, call_id="c1"), set()),
+    (data(type="chat.offered", tenant_id=3), set()),
+    (data(type="something.new"), {EVERYONE}),  # no tenant: anyone's
+    ({"data": "{not json"}, {EVERYONE}),
+    ({"data": "[1, 2]"}, {EVERYONE}),
+    ({b"data": b'{"type": "agent.status", "tenant_id": 1, "agent": "2"}'}, {("agent", 1, 2)}),
 ])
 def test_audience_of_each_event(fields, who) -> None:  # type: ignore[no-untyped-def]
-    assert audience(fields) == who
+    assert audience(parsed(fields), ON_PHONE.get) == who
 
 
-def test_the_waker_wakes_the_named_agent_and_its_tenant_only(app, world, redis_client):  # type: ignore[no-untyped-def]
+def test_the_waker_wakes_the_named_agent_and_the_phone_of_a_call_only(  # type: ignore[no-untyped-def]
+        app, world, redis_client):
     a1 = user_id(app, world.demo_tenant, "agent1")
     a2 = user_id(app, world.demo_tenant, "agent2")
+    me = audiences_of(world.demo_tenant, a1, [world.agent1_endpoint], None)
+    other = audiences_of(world.demo_tenant, a2, [world.agent2_endpoint], None)
+    acme = audiences_of(world.acme_tenant, 999, ["acme-2001"], None)
     waker = CardWaker(app.extensions["centrala"].redis, EVENTS_STREAM, block_ms=200).start()
-    v1, v2 = waker.version(world.demo_tenant, a1), waker.version(world.demo_tenant, a2)
+    v1, v2 = waker.version(me), waker.version(other)
     # started: what is added now is read (the waker starts after the newest entry, not "$")
     redis_client.xadd(EVENTS_STREAM, event_fields("agent.status", tenant_id=world.demo_tenant,
                                                   agent=str(a2)))
-    assert waker.wait(world.demo_tenant, a2, v2, 5.0) is not None
-    assert waker.version(world.demo_tenant, a1) == v1  # agent2's status: not agent1's card
-    acme = waker.version(world.acme_tenant, 1)
-    redis_client.xadd(EVENTS_STREAM, event_fields("queue.stats", tenant_id=world.demo_tenant))
-    redis_client.xadd(EVENTS_STREAM, event_fields("call.talking", tenant_id=world.acme_tenant,
-                                                  call_id="x"))
-    deadline = time.monotonic() + 5
-    while waker.version(world.acme_tenant, 1) == acme and time.monotonic() < deadline:
-        waker.wait(world.acme_tenant, 1, acme, 0.1)
-    assert waker.version(world.acme_tenant, 1) > acme
-    assert waker.version(world.demo_tenant, a1) == v1  # another tenant's call, queue figures
-    redis_client.xadd(EVENTS_STREAM, event_fields("call.ringing", tenant_id=world.demo_tenant,
-                                                  call_id="y"))
-    assert waker.wait(world.demo_tenant, a1, v1, 5.0) is not None  # its tenant's call: maybe its
+    assert waker.wait(other, v2, 5.0) is not None
+    assert waker.version(me) == v1  # agent2's status: not agent1's card
+    v2 = waker.version(other)
+    put(redis_client, "waker-x", world.acme_tenant, "acme-2001")
+    put(redis_client, "waker-y", world.demo_tenant, world.agent2_endpoint)
+    try:
+        before = waker.version(acme)
+        redis_client.xadd(EVENTS_STREAM, event_fields("queue.stats", tenant_id=world.demo_tenant))
+        redis_client.xadd(EVENTS_STREAM, event_fields(
+            "call.talking", tenant_id=world.acme_tenant, call_id="waker-x"))
+        redis_client.xadd(EVENTS_STREAM, event_fields(
+            "call.ringing", tenant_id=world.demo_tenant, call_id="waker-y"))
+        assert waker.wait(acme, before, 5.0) is not None
+        assert waker.wait(other, v2, 5.0) is not None  # rings on agent2's phone
+        assert waker.version(me) == v1  # another tenant's call, queue figures, agent2's call
+        shown = audiences_of(world.demo_tenant, a1, [world.agent1_endpoint], "waker-y")
+        redis_client.hdel(LIVE_CALLS_KEY, "waker-y")
+        redis_client.xadd(EVENTS_STREAM, event_fields(
+            "call.ended", tenant_id=world.demo_tenant, call_id="waker-y"))
+        assert waker.wait(shown, v1, 5.0) is not None  # a card showing the call wakes
+    finally:
+        redis_client.hdel(LIVE_CALLS_KEY, "waker-x", "waker-y")
+
+
+def put(r, call_id: str, tenant: int, endpoint: str) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC).isoformat()
+    r.hset(LIVE_CALLS_KEY, call_id, LiveCall(call_id, tenant, "inbound", "ringing", "+4822",
+                                             "+4822", None, endpoint, now).to_json())
 
 
 def test_session_watch_reads_all_open_sessions_in_one_query(app, world) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +146,7 @@ def test_session_watch_reads_all_open_sessions_in_one_query(app, world) -> None:
         event.remove(svc.engine, "before_cursor_execute", count)
 
 
-def test_a_stream_reads_no_sql_for_other_agents_and_shows_its_own(app, client, login, world,  # type: ignore[no-untyped-def]
+def test_a_stream_reads_no_sql_for_other_agents_or_their_calls_and_shows_its_own(app, client, login, world,  # type: ignore[no-untyped-def]
                                                                   redis_client):
     a1 = user_id(app, world.demo_tenant, "agent1")
     a2 = user_id(app, world.demo_tenant, "agent2")
@@ -141,11 +165,15 @@ def test_a_stream_reads_no_sql_for_other_agents_and_shows_its_own(app, client, l
         watch.recheck_s = 3600  # no session re-read inside this test's window
         assert watch.live(panel_session_id(app, a1))  # (the first re-read, made now)
         event.listen(svc.engine, "before_cursor_execute", count)
-        before = waker.version(world.demo_tenant, a2)
+        other = audiences_of(world.demo_tenant, a2, [world.agent2_endpoint], None)
+        before = waker.version(other)
+        put(redis_client, "waker-z", world.demo_tenant, world.agent2_endpoint)
         for _ in range(5):
             redis_client.xadd(EVENTS_STREAM, event_fields(
                 "agent.status", tenant_id=world.demo_tenant, agent=str(a2), to="ready"))
-        assert waker.wait(world.demo_tenant, a2, before, 5.0) is not None
+            redis_client.xadd(EVENTS_STREAM, event_fields(
+                "call.ringing", tenant_id=world.demo_tenant, call_id="waker-z"))
+        assert waker.wait(other, before, 5.0) is not None
         assert all(next(chunks).startswith(b":") for _ in range(3))  # keep-alives only
         assert statements == []
         redis_client.hset(f"centrala:acd:{world.demo_tenant}:agents", str(a1), json.dumps(
@@ -166,6 +194,7 @@ def test_a_stream_reads_no_sql_for_other_agents_and_shows_its_own(app, client, l
     finally:
         event.remove(svc.engine, "before_cursor_execute", count)
         redis_client.hdel(f"centrala:acd:{world.demo_tenant}:agents", str(a1))
+        redis_client.hdel(LIVE_CALLS_KEY, "waker-z")
         resp.close()
 
 
