@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 from redis import Redis
 
-from controlplane.bus import EVENTS_MAXLEN, EVENTS_STREAM, event_fields
+from controlplane.bus import EVENTS_MAXLEN, EVENTS_STREAM, acd_key, event_fields
 from controlplane.seed import DEMO_DOMAIN
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -99,7 +99,7 @@ def change_agent(redis: Redis, tenant_id: int, agent_id: int) -> str:
     """What the ACD does when an agent's status changes: the agent's entry of the live hash,
     then ``agent.status`` on the events stream. Goes to ``break`` (``ready`` when already
     on a break); returns the new status."""
-    key = f"centrala:acd:{tenant_id}:agents"
+    key = acd_key(tenant_id, "agents")
     entry = json.loads(redis.hget(key, str(agent_id)) or "{}")  # type: ignore[arg-type]
     old = entry.get("status", "logged_out")
     new = "ready" if old == "break" else "break"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select
 
-from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
+from controlplane.bus import EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, acd_key, event_fields
 from controlplane.db import transaction
 from controlplane.desktop.http import stream as desktop_stream
 from controlplane.desktop.http.waker import EVERYONE, CardWaker, audience, audiences_of, parsed
@@ -176,7 +176,7 @@ def test_a_stream_reads_no_sql_for_other_agents_or_their_calls_and_shows_its_own
         assert waker.wait(other, before, 5.0) is not None
         assert all(next(chunks).startswith(b":") for _ in range(3))  # keep-alives only
         assert statements == []
-        redis_client.hset(f"centrala:acd:{world.demo_tenant}:agents", str(a1), json.dumps(
+        redis_client.hset(acd_key(world.demo_tenant, "agents"), str(a1), json.dumps(
             {"agent": str(a1), "status": "break", "reason": "unknown-code",
              "since": time.time()}))
         redis_client.xadd(EVENTS_STREAM, event_fields(
@@ -193,7 +193,7 @@ def test_a_stream_reads_no_sql_for_other_agents_or_their_calls_and_shows_its_own
         assert len(statements) == 1 and "break_reason" in statements[0]
     finally:
         event.remove(svc.engine, "before_cursor_execute", count)
-        redis_client.hdel(f"centrala:acd:{world.demo_tenant}:agents", str(a1))
+        redis_client.hdel(acd_key(world.demo_tenant, "agents"), str(a1))
         redis_client.hdel(LIVE_CALLS_KEY, "waker-z")
         resp.close()
 
