@@ -4,8 +4,10 @@ the agent page's live stream, ``/agent/interaction/stream``, open, and a change 
 written as the ACD writes it (its entry of the live agents hash, then ``agent.status`` on the
 daemon's events stream) whose arrival on that agent's stream is timed.
 
-The agent page's other live part, "my status" (``static/acd.js``), polls
-``/api/v1/agents/me`` every 2 s; :func:`poll_me` plays it when asked (``--agent-polls``).
+The agent page's other live part, "my status" (``static/acd.js``), paints the agent row of
+the same card stream and polls ``/api/v1/agents/me`` every 2 s only while that stream is
+down (it always polled before); :func:`poll_me` plays that polling when asked
+(``--agent-polls``).
 """
 
 from __future__ import annotations

@@ -235,7 +235,9 @@ def main() -> None:
     parser.add_argument("--agent-streams", default="0,200",
                         help="agents' interaction streams beside the most viewers ('' for none)")
     parser.add_argument("--agent-polls", action="store_true",
-                        help="each agent also polls /api/v1/agents/me every 2 s (its page does)")
+                        help="each agent also polls /api/v1/agents/me every 2 s, as the agent "
+                             "page did before \"my status\" took the card stream's row (and "
+                             "still does while that stream is down)")
     parser.add_argument("--no-events", action="store_true",
                         help="write the rows without the daemon's event: the timed refresh only")
     args = parser.parse_args()
