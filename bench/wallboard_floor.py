@@ -32,6 +32,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from controlplane.api_access import store as tokens
+from controlplane.bus import LIVE_CALLS_KEY, LiveCall
 from controlplane.config import load_settings
 from controlplane.db import make_engine, make_sessionmaker, transaction
 from controlplane.migrate import upgrade
@@ -103,6 +104,7 @@ def seed_floor(db_url: str, redis: Redis, agents: int, waiting: int, calls: int,
         tenant = s.scalar(select(Tenant).where(Tenant.domain == DEMO_DOMAIN))
         assert tenant is not None
         tenant.locale, tenant.time_zone = "pl", "UTC"
+        tenant.licences = agents + 10  # every agent may log in (bench/panel_agents.py)
         for u in s.scalars(select(User).where(User.tenant_id == tenant.id)):
             u.password_hash = pw
         admin = s.scalar(select(User).where(User.tenant_id == tenant.id, User.login == "admin"))
@@ -176,7 +178,8 @@ def seed_floor(db_url: str, redis: Redis, agents: int, waiting: int, calls: int,
 
 def write_live(redis: Redis, tid: int, qids: list[int], aids: list[int], waiting: int,
                now: float) -> None:
-    """The ACD's mirror: each agent's status, and ``waiting`` callers spread over queues."""
+    """The ACD's mirror: each agent's status, and ``waiting`` callers spread over queues;
+    the live calls hash the record writer keeps: the waiting calls and the agents' calls."""
     rnd = random.Random(11)
     pipe = redis.pipeline()
     for aid in aids:
@@ -187,11 +190,19 @@ def write_live(redis: Redis, tid: int, qids: list[int], aids: list[int], waiting
             "reason": rnd.choice(BREAKS) if status == "break" else None,
             "since": now - rnd.uniform(5, 2400), "answered": 0, "held": [], "missed": 0,
             "deferred": None, "pending_break": None, "endpoint": None}))
+        if status == "on_call":  # its call, on a phone of its own (as the record writer keeps it)
+            started = datetime.fromtimestamp(now - rnd.uniform(30, 600), UTC).isoformat()
+            pipe.hset(LIVE_CALLS_KEY, f"talk-{aid}", LiveCall(
+                f"talk-{aid}", tid, "inbound", "talking", "+48221234567", "+48225550000",
+                "+48225550000", f"bench-phone-{aid}", started, started).to_json())
     for n in range(waiting):
         entered = now - rnd.expovariate(1 / 25)
         pipe.hset(f"centrala:acd:{tid}:waiting", f"wait-{n}", json.dumps({
             "queue_id": str(qids[n % len(qids)]), "phase": "queued",
             "entered_at": datetime.fromtimestamp(entered, UTC).isoformat()}))
+        pipe.hset(LIVE_CALLS_KEY, f"wait-{n}", LiveCall(
+            f"wait-{n}", tid, "inbound", "queued", f"+4860{n:07d}", "+48225550000",
+            "+48225550000", None, datetime.fromtimestamp(entered, UTC).isoformat()).to_json())
     pipe.execute()
 
 

@@ -84,6 +84,9 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK": utcnow,
     "SSE_BLOCK_MS": 10_000,
     "SSE_MAX_AGE_S": 300.0,
+    # Open streams' panel sessions are re-read together at most this often
+    # (web.stream_sessions): a logout elsewhere ends them within it.
+    "SSE_RECHECK_S": 2.0,
 }
 
 # Our own JS and CSS only; no inline script, no framing.

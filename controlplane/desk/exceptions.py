@@ -10,8 +10,8 @@ from __future__ import annotations
 from controlplane.admin.exceptions import FieldIssue, InvalidFields
 from controlplane.errors import CentralaError, Conflict, NotFound
 
-__all__ = ["FieldIssue", "InvalidFields", "NothingWaiting", "TemplateInvalid",
-           "TicketNotFound", "TicketMerged", "DeskNotFound"]
+__all__ = ["AttachmentNotFound", "FieldIssue", "InvalidFields", "NothingWaiting",
+           "TemplateInvalid", "TicketNotFound", "TicketMerged", "DeskNotFound"]
 
 
 class TicketNotFound(NotFound):
@@ -24,6 +24,12 @@ class DeskNotFound(NotFound):
     """No such category, template, view or rule in the user's tenant."""
 
     error_id = "desk_not_found"
+
+
+class AttachmentNotFound(NotFound):
+    """No such attachment on a message of the ticket, or its file is not kept."""
+
+    error_id = "attachment_not_found"
 
 
 class TicketMerged(Conflict):

@@ -154,6 +154,18 @@ class TicketList(BaseModel):
     pages: int
 
 
+class AttachmentOut(BaseModel):
+    """An attachment of a message: download it at
+    ``/api/v1/tickets/<ticket>/messages/<message>/attachments/<index>``; ``stored``: false
+    when only its description was kept."""
+
+    index: int
+    name: str
+    type: str
+    size: int
+    stored: bool
+
+
 class MessageOut(BaseModel):
     """A message: ``direction`` in (customer), out (a reply) or note (private);
     ``delivery``: pending, sent or ``failed: …`` for replies sent through a channel."""
@@ -168,6 +180,7 @@ class MessageOut(BaseModel):
     external_id: str | None
     delivery: str | None
     created_at: str
+    attachments: list[AttachmentOut] = []
 
 
 class EventOut(BaseModel):

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from controlplane.desk import delivery, threads
+from controlplane.desk import attachments, delivery, threads
 from controlplane.desk.exceptions import (
     FieldIssue,
     InvalidFields,
@@ -210,7 +210,8 @@ def message_json(m: TicketMessage) -> dict[str, Any]:
     return {"id": m.id, "ticket_id": m.ticket_id, "direction": m.direction,
             "channel": m.channel, "author_user_id": m.author_user_id, "sender": m.sender,
             "body": m.body, "external_id": m.external_id,
-            "delivery": (m.meta or {}).get("delivery"), "created_at": m.created_at.isoformat()}
+            "delivery": (m.meta or {}).get("delivery"), "created_at": m.created_at.isoformat(),
+            "attachments": attachments.listed(m.meta)}
 
 
 def post(s: Session, viewer: Viewer, ticket: Ticket, body: str, *, note: bool = False,

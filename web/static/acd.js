@@ -1,4 +1,5 @@
-// ACD pages (my status, agent board, queue wallboard): poll the JSON API every 2 s and
+// ACD pages (my status, agent board, queue wallboard): poll the JSON API every 2 s (my
+// status: only while the agent page's card stream is down, see below) and
 // update the cells marked data-field in place; forms marked data-show are shown only when
 // the agent's status (or "pending" / "pending_break") matches. The server renders every
 // row and every form (with its CSRF token), so nothing here builds HTML: textContent only.
@@ -102,7 +103,17 @@
     }
   }
 
+  // On the agent page the desktop card's stream (desktop.js) carries the agent's own row:
+  // paint it from there, and poll only while that stream is not delivering.
+  const desk = root.id === "agent-me" ? document.getElementById("desktop") : null;
+  if (desk) {
+    document.addEventListener("centrala:card", function (ev) {
+      if (ev.detail && ev.detail.agent) paintAgent(root, ev.detail.agent);
+    });
+  }
+
   function poll() {
+    if (desk && desk.dataset.live === "1") { window.setTimeout(poll, POLL_MS); return; }
     fetch(root.dataset.poll, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (resp) {
         if (resp.status === 401) { window.location.reload(); return null; }

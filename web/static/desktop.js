@@ -2,7 +2,9 @@
 // (/agent/interaction/stream; no polling), the wrap-up form, the screen pop and keyboard
 // shortcuts. The server sends the whole card (JSON) whenever it changes; this paints it
 // with textContent only (never HTML from data). Timers run here from the card's times.
-// The webphone is driven only through its own buttons (webphone.js owns it).
+// The webphone is driven only through its own buttons (webphone.js owns it). Each card is
+// also announced to the page ("centrala:card" on document, root data-live="1" while the
+// stream delivers), so "my status" above needs no polling of its own.
 "use strict";
 (function () {
   const root = document.getElementById("desktop");
@@ -273,10 +275,18 @@
     const es = new EventSource(root.dataset.stream);
     es.addEventListener("card", function (ev) {
       showError("");
-      try { paint(JSON.parse(ev.data)); } catch (e) { /* a malformed card: keep the last one */ }
+      let doc = null;
+      try { doc = JSON.parse(ev.data); } catch (e) { return; /* malformed: keep the last one */ }
+      root.dataset.live = "1";
+      paint(doc);
+      // "My status" (acd.js) paints the card's agent row instead of polling for it.
+      document.dispatchEvent(new CustomEvent("centrala:card", { detail: doc }));
     });
-    es.addEventListener("unavailable", function () { showError(words.live_lost); });
-    es.onerror = function () { if (es.readyState === EventSource.CLOSED) window.setTimeout(connect, 5000); };
+    es.addEventListener("unavailable", function () { root.dataset.live = "0"; showError(words.live_lost); });
+    es.onerror = function () {
+      root.dataset.live = "0";  // acd.js polls again until the stream is back
+      if (es.readyState === EventSource.CLOSED) window.setTimeout(connect, 5000);
+    };
   }
   connect();
 

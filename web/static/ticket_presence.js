@@ -2,7 +2,7 @@
 // ticket (POST …/presence, "viewing", or "typing" while the reply box holds unsent text)
 // and shows who else is. An entry lives 15 s on the server, so a closed tab drops out by
 // itself. A response template picked in the list is rendered for this ticket and put
-// into the reply box. No inline script (CSP): URLs, CSRF token and labels are data
+// into the reply box where the cursor is. No inline script (CSP): URLs, CSRF token and labels are data
 // attributes of the page.
 "use strict";
 (function () {
@@ -40,10 +40,25 @@
     });
   }
 
+  // The rendered template goes where the cursor is (replacing a selection), so a reply
+  // already begun is kept; the list goes back to "—" to allow the same template again.
   const pick = document.getElementById("template-pick");
+  const problem = document.getElementById("template-error");
+  function insert(text) {
+    const start = reply.selectionStart ?? reply.value.length;
+    const end = reply.selectionEnd ?? start;
+    const before = reply.value.slice(0, start);
+    const gap = before && !before.endsWith("\n") ? "\n" : "";
+    reply.value = before + gap + text + reply.value.slice(end);
+    const at = before.length + gap.length + text.length;
+    reply.focus();
+    reply.setSelectionRange(at, at);
+    reply.dispatchEvent(new Event("input"));
+  }
   if (pick && reply) {
     pick.addEventListener("change", () => {
       if (!pick.value) return;
+      if (problem) problem.hidden = true;
       fetch(pick.dataset.url, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json",
@@ -52,10 +67,11 @@
       })
         .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
         .then(({ ok, body }) => {
-          if (ok) { reply.value = body.text; reply.dispatchEvent(new Event("input")); }
-          else { window.alert(body.error ? body.error.message : pick.dataset.failed || ""); }
+          if (ok) { insert(body.text); pick.value = ""; return; }
+          const why = body.error ? body.error.message : "";
+          if (problem) { problem.textContent = pick.dataset.failed + (why ? " " + why : ""); problem.hidden = false; }
         })
-        .catch(() => {});
+        .catch(() => { if (problem) { problem.textContent = pick.dataset.failed; problem.hidden = false; } });
     });
   }
 })();

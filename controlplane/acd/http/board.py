@@ -160,10 +160,14 @@ def agent_board(client: redis.Redis, s: Session, tenant_id: int) -> list[AgentRo
     return [_row(u, raw.get(str(u.id)), labels) for u in users]
 
 
-def agent_row(client: redis.Redis, s: Session, tenant_id: int, user: User) -> AgentRow:
-    """One agent's live row (``user`` must already be known to be of ``tenant_id``)."""
+def agent_row(client: redis.Redis, s: Session, tenant_id: int, user: User,
+              labels: dict[str, str] | None = None) -> AgentRow:
+    """One agent's live row (``user`` must already be known to be of ``tenant_id``);
+    ``labels``: the tenant's :func:`break_labels` when the caller keeps them (read from
+    ``s`` otherwise)."""
     raw = _raw_agents(client, tenant_id, [str(user.id)])
-    return _row(user, raw.get(str(user.id)), break_labels(s, tenant_id))
+    return _row(user, raw.get(str(user.id)),
+                break_labels(s, tenant_id) if labels is None else labels)
 
 
 def queue_stats(client: redis.Redis, tenant_id: int) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ queues, those assigned to them and the general inbox (:mod:`controlplane.desk.st
   ``PATCH /tickets/<id>``: status, priority, category, assignee, queue, subject.
 * ``GET|POST /tickets/<id>/messages``: the thread; a reply (out through the ticket's
   channel) or a private note (``note: true``).
+* ``GET /tickets/<id>/messages/<message>/attachments/<index>``: an e-mail's attachment, as
+  a download.
 * ``POST /tickets/<id>/time`` (minutes), ``POST /tickets/<id>/merge`` (``into``),
   ``GET|POST /tickets/<id>/presence`` (collision detection), ``POST /tickets/next``.
 """
@@ -140,3 +142,14 @@ def api_presence(ticket_id: int) -> Any:
 @responds(PresenceList)
 def api_here(ticket_id: int, body: PresenceCreate) -> Any:
     return jsonify({"presence": common.here(ticket_id, body.state)})
+
+
+@bp.get("/tickets/<int:ticket_id>/messages/<int:message_id>/attachments/<int:index>")
+@login_required(*ROLES)
+@validated()
+@responds(None, 200, "application/octet-stream")
+def api_attachment(ticket_id: int, message_id: int, index: int) -> Any:
+    """An attachment of a message of the ticket's thread (``attachments`` of the message
+    lists them by ``index``), as a download in its own type; 404 when the ticket is not
+    one you may see, the message has no such attachment or its file is not kept."""
+    return common.download(ticket_id, message_id, index)

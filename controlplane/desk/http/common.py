@@ -13,12 +13,19 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import redis
+from flask import Response, send_file
 from sqlalchemy.orm import Session
 
 from controlplane.admin.store import Page
 from controlplane.db import transaction
-from controlplane.desk import catalog, presence, service, store
-from controlplane.desk.exceptions import DeskNotFound, FieldIssue, InvalidFields, TicketNotFound
+from controlplane.desk import attachments, catalog, presence, service, store
+from controlplane.desk.exceptions import (
+    AttachmentNotFound,
+    DeskNotFound,
+    FieldIssue,
+    InvalidFields,
+    TicketNotFound,
+)
 from controlplane.desk.store import Viewer
 from controlplane.desk.templates import render as tpl_render
 from controlplane.models import Role
@@ -108,6 +115,30 @@ def detail(ticket_id: int) -> dict[str, Any]:
                 "minutes": store.minutes(s, t.id),
                 "presence": others(t.id),
                 "merged_into_number": into.number if into else None}
+
+
+def attachment(ticket_id: int, message_id: int, index: int) -> attachments.AttachmentFile:
+    """A file attached to a message of the ticket's thread, when the viewer may see the
+    ticket (a merged ticket's messages belong to the thread it was merged into)."""
+    v = viewer()
+    with services().sessions() as s:
+        t = store.ticket(s, v, ticket_id)
+        message = next((m for m in store.messages(s, t) if m.id == message_id), None)
+        if message is None:
+            raise AttachmentNotFound(f"no message {message_id} on ticket {ticket_id}")
+        return attachments.file_of(services().settings.runtime_dir, v.tenant_id, message,
+                                   index)
+
+
+def download(ticket_id: int, message_id: int, index: int) -> Response:
+    """The attachment as a download (page and API): its own type, offered under a safe
+    name, never shown in the panel's origin (``attachment``, ``nosniff``), not cached."""
+    f = attachment(ticket_id, message_id, index)
+    resp = send_file(f.path, mimetype=f.content_type, as_attachment=True,
+                     download_name=f.name, conditional=True, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 def ticket_json(ticket_id: int) -> dict[str, Any]:

@@ -101,6 +101,12 @@ def ticket(ticket_id: int) -> Any:
                            **_choices(), **_labels())
 
 
+@bp.get("/tickets/<int:ticket_id>/messages/<int:message_id>/attachments/<int:index>")
+@login_required(*ROLES)
+def attachment(ticket_id: int, message_id: int, index: int) -> BaseResponse:
+    return common.download(ticket_id, message_id, index)
+
+
 def _back(ticket_id: int) -> BaseResponse:
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 

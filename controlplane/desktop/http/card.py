@@ -1,10 +1,11 @@
 """The interaction card as one JSON document, shared by the API and the SSE stream.
 
 :class:`Card` holds what stays the same during one connection (the user, their phones,
-the tenant's region, dispositions and screen pop) and caches the database part of the
-current call by call id (:func:`controlplane.desktop.interaction.details`), so the stream
-reads only Redis (and one small query for the agent's status) on each event, and the
-database part again at most every :data:`DETAILS_TTL_S`. When the tenant tells its agents
+the tenant's region, dispositions, screen pop, the user's row and the tenant's break
+labels, re-read when a reason the card does not know shows up) and caches the database
+part of the current call by call id (:func:`controlplane.desktop.interaction.details`), so
+the stream reads only Redis on each event while the agent has no call, and the database
+part of a call again at most every :data:`DETAILS_TTL_S`. When the tenant tells its agents
 they are supervised, one more small query per build while a call is up: who supervises it.
 """
 
@@ -19,7 +20,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controlplane.acd.http.board import agent_row
+from controlplane.acd.http.board import agent_row, break_labels
 from controlplane.calls.http.records import own_endpoints
 from controlplane.contacts import store as contacts
 from controlplane.desktop import interaction, screen_pop
@@ -50,9 +51,15 @@ class Card:
     pop_mode: str
     supervision_notice: bool = False
     queues: list[dict[str, object]] = field(default_factory=list)  # transfer targets
+<<<<<<< HEAD
     agents: list[dict[str, object]] = field(default_factory=list)  # the same, the colleagues
+=======
+    me: User | None = None  # the user's row as loaded (name, login), detached
+    labels: dict[str, str] = field(default_factory=dict)  # break reason code → label
+>>>>>>> h/panelbench
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
     _read_at: float = 0.0
+    _asked: set[str] = field(default_factory=set)  # unknown reasons the labels were re-read for
 
     @staticmethod
     def load(s: Session, user: CurrentUser) -> Card:
@@ -68,18 +75,27 @@ class Card:
             queues=[{"id": qid, "name": name} for qid, name in s.execute(
                 select(Queue.id, Queue.name).where(Queue.tenant_id == user.tenant_id)
                 .order_by(Queue.name))],
+<<<<<<< HEAD
             agents=[{"id": uid, "name": name or login} for uid, name, login in s.execute(
                 select(User.id, User.display_name, User.login).where(
                     User.tenant_id == user.tenant_id, User.active, User.id != user.id,
                     User.role == Role.AGENT).order_by(User.display_name, User.login))])
+=======
+            me=s.get(User, user.id), labels=break_labels(s, user.tenant_id))
+>>>>>>> h/panelbench
 
     def forget(self, call_id: str) -> None:
         self._details.pop(call_id, None)
 
     def build(self, client: redis.Redis, s: Session, now: datetime) -> dict[str, Any]:
-        me = s.get(User, self.user.id)
+        me = self.me or s.get(User, self.user.id)
         assert me is not None  # login_required loaded it
-        agent = agent_row(client, s, self.user.tenant_id, me).to_json()
+        row = agent_row(client, s, self.user.tenant_id, me, self.labels)
+        if row.reason and row.reason not in self.labels and row.reason not in self._asked:
+            self._asked.add(row.reason)  # a reason added since the load: read once
+            self.labels = break_labels(s, self.user.tenant_id)
+            row = agent_row(client, s, self.user.tenant_id, me, self.labels)
+        agent = row.to_json()
         call = interaction.own_call(client, self.user.tenant_id, self.endpoints)
         out: dict[str, Any] = {"agent": agent, "call": None, "dispositions": self.dispositions,
                                "screen_pop_mode": self.pop_mode, "queues": self.queues,

@@ -22,6 +22,7 @@ from controlplane.desk import service
 from controlplane.desk.store import Viewer
 from controlplane.desk.threads import Inbound, receive
 from controlplane.models import Tenant
+from controlplane.models.desk import TicketTemplate
 from controlplane.models.tickets import Ticket
 
 pytestmark = pytest.mark.integration
@@ -100,5 +101,56 @@ def test_the_agent_sees_the_admin_typing_on_the_same_ticket(  # type: ignore[no-
                 for name, url in (("setup", "/tickets/setup"), ("rules", "/tickets/rules")):
                     admin.goto(server + url)
                     admin.screenshot(path=str(folder / f"tickets_{name}.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def template(settings: Settings, ticket: int) -> Iterator[str]:
+    """A response template of the ticket's tenant, with parameters; its name."""
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    name = f"Przeprosiny {uuid.uuid4().hex[:6]}"
+    with transaction(factory) as s:
+        tenant = s.scalar(select(Tenant.id).where(Tenant.domain == POLSKA))
+        row = TicketTemplate(tenant_id=tenant, name=name, body=(
+            "Szanowny Panie {{ requester_name }},\nprzepraszamy za kłopot ze zgłoszeniem "
+            "nr {{ ticket_number }}.\n{{ agent_name }}"))
+        s.add(row)
+        s.flush()
+        template_id = row.id
+    yield name
+    with transaction(factory) as s:
+        s.execute(delete(TicketTemplate).where(TicketTemplate.id == template_id))
+
+
+def test_a_template_picked_in_the_reply_box_goes_in_at_the_cursor(  # type: ignore[no-untyped-def]
+        server: str, password: str, ticket: int, template: str) -> None:
+    """Polish page: the agent starts a reply, picks a template; the rendered template (its
+    parameters filled for this ticket and agent) goes in after what was written, which
+    stays; the list goes back to "—"."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 900},
+                                       locale="pl-PL").new_page()
+            _login(page, server, f"agentka@{POLSKA}", password)
+            page.goto(f"{server}/tickets/{ticket}")
+            assert "Szablon odpowiedzi" in page.locator("#reply-form").inner_text()
+            page.fill("#reply-body", "Dzień dobry,")
+            page.select_option("#template-pick", label=template)
+            reply = page.locator("#reply-body")
+            sync_api.expect(reply).to_have_value(
+                "Dzień dobry,\nSzanowny Panie Jan Kowalski,\nprzepraszamy za kłopot ze "
+                f"zgłoszeniem nr {page.locator('h1').inner_text().split('#')[1].split()[0]}.\n"
+                "Anna Nowak", timeout=15_000)
+            assert page.locator("#template-pick").input_value() == ""
+            assert page.locator("#template-error").is_hidden()
+            shots = os.environ.get("CENTRALA_SHOTS")
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "tickets_reply_template.png"),
+                                full_page=True)
         finally:
             browser.close()
