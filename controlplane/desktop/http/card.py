@@ -51,12 +51,9 @@ class Card:
     pop_mode: str
     supervision_notice: bool = False
     queues: list[dict[str, object]] = field(default_factory=list)  # transfer targets
-<<<<<<< HEAD
     agents: list[dict[str, object]] = field(default_factory=list)  # the same, the colleagues
-=======
     me: User | None = None  # the user's row as loaded (name, login), detached
     labels: dict[str, str] = field(default_factory=dict)  # break reason code → label
->>>>>>> h/panelbench
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
     _read_at: float = 0.0
     _asked: set[str] = field(default_factory=set)  # unknown reasons the labels were re-read for
@@ -75,14 +72,11 @@ class Card:
             queues=[{"id": qid, "name": name} for qid, name in s.execute(
                 select(Queue.id, Queue.name).where(Queue.tenant_id == user.tenant_id)
                 .order_by(Queue.name))],
-<<<<<<< HEAD
             agents=[{"id": uid, "name": name or login} for uid, name, login in s.execute(
                 select(User.id, User.display_name, User.login).where(
                     User.tenant_id == user.tenant_id, User.active, User.id != user.id,
-                    User.role == Role.AGENT).order_by(User.display_name, User.login))])
-=======
+                    User.role == Role.AGENT).order_by(User.display_name, User.login))],
             me=s.get(User, user.id), labels=break_labels(s, user.tenant_id))
->>>>>>> h/panelbench
 
     def forget(self, call_id: str) -> None:
         self._details.pop(call_id, None)
