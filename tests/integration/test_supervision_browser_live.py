@@ -184,8 +184,13 @@ def contacts(platform, user_id: int) -> int:  # type: ignore[no-untyped-def]
 def ready_agent(page) -> None:  # type: ignore[no-untyped-def]
     """The agent's webphone registered and checked, the agent in the queues, reachable."""
     root = page.locator("#webphone")
-    until(lambda: root.get_attribute("data-state") == "registered", timeout=40, interval=0.5,
-          what="the agent's webphone registered")
+    try:
+        until(lambda: root.get_attribute("data-state") == "registered", timeout=60,
+              interval=0.5, what="the agent's webphone registered")
+    except AssertionError as err:  # what the phone said, for the next person
+        said = {a: root.get_attribute(a) for a in ("data-state", "data-network", "data-server")}
+        raise AssertionError(f"{err}; the webphone: {said}, "
+                             f"{page.locator('#webphone').inner_text()!r}") from None
     preflight(page)
     page.reload()  # the ACD knows the agent's phone once the webphone exists
     until(lambda: page.evaluate(ME_JS)["status"] is not None, timeout=20, interval=0.5,
