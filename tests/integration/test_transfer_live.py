@@ -157,21 +157,13 @@ def _transfer(platform, queues, who: str, call_id: str, kind: str, value: object
 
 def test_to_a_colleague_then_a_busy_number_then_a_number_that_answers(platform, queues) -> None:  # type: ignore[no-untyped-def]
     users = queues["users"]
-    for phone in PHONES.values():
-        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
-    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
-                      for u in users.values()), timeout=30, what="both agents logged in")
-    log_agents(platform, PHONES.values(), users, "*51", "ready")
-    caller = unique_caller()
-    labcall.call(platform.settings, labcall.CallSpec(
-        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=90))
+    caller, first = _tr1_talking(platform, users, hangup_after=90)
 
     def talking_to(phone: str | None) -> Any:
         rows = records_for(platform, caller)
         return rows[0] if rows and rows[0].phase == "talking" and \
             rows[0].agent_endpoint == phone else None
 
-    first = until(lambda: talking_to(PHONES["tr1"]), timeout=30, what="tr1 talking")
     # 1. to tr2, who is in no queue of this call: offered to them first, through tra
     got = _transfer(platform, queues, "tr1", first.call_id, "agent", users["tr2"])
     assert got == {"ok": True, "call_id": first.call_id, "queue": "tra",
@@ -213,10 +205,8 @@ def lab_recording(platform, number: str):  # type: ignore[no-untyped-def]
     return find
 
 
-def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  # type: ignore[no-untyped-def]
-    """An attended transfer to a number: tr1 consults it while the caller holds; it answers;
-    tr1 completes: the caller talks to the number, and tr1's leg is gone."""
-    users = queues["users"]
+def _tr1_talking(platform, users: dict[str, int], hangup_after: int) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
+    """Both agents ready; a new lab caller into ``tra`` talking to tr1: (caller, record)."""
     for phone in PHONES.values():
         labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
     until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
@@ -224,10 +214,18 @@ def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  
     log_agents(platform, PHONES.values(), users, "*51", "ready")
     caller = unique_caller()
     labcall.call(platform.settings, labcall.CallSpec(
-        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=70))
+        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=hangup_after))
     first = until(lambda: (r := records_for(platform, caller)) and r[0].phase == "talking"
                   and r[0].agent_endpoint == PHONES["tr1"] and r[0], timeout=30,
                   what="tr1 talking")
+    return caller, first
+
+
+def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  # type: ignore[no-untyped-def]
+    """An attended transfer to a number: tr1 consults it while the caller holds; it answers;
+    tr1 completes: the caller talks to the number, and tr1's leg is gone."""
+    users = queues["users"]
+    caller, first = _tr1_talking(platform, users, hangup_after=70)
     call_id = first.call_id
 
     def consult(kind: str, value: object) -> Any:
@@ -265,17 +263,7 @@ def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  
 def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:  # type: ignore[no-untyped-def]
     """tr1 consults tr2 (the caller holds), comes back, consults again and hands over."""
     users = queues["users"]
-    for phone in PHONES.values():
-        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
-    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
-                      for u in users.values()), timeout=30, what="both agents logged in")
-    log_agents(platform, PHONES.values(), users, "*51", "ready")
-    caller = unique_caller()
-    labcall.call(platform.settings, labcall.CallSpec(
-        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=70))
-    first = until(lambda: (r := records_for(platform, caller)) and r[0].phase == "talking"
-                  and r[0].agent_endpoint == PHONES["tr1"] and r[0], timeout=30,
-                  what="tr1 talking")
+    caller, first = _tr1_talking(platform, users, hangup_after=70)
     call_id = first.call_id
     client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
 
