@@ -56,12 +56,14 @@ class Capacity:
 
 DEFAULT_CAPACITY = Capacity()
 DEFAULT_CHATS = 6
+DEFAULT_EMAILS = 3
 
 
-def capacity_of(chats: int = DEFAULT_CHATS, voice_with_chats: bool = False) -> Capacity:
-    """The tenant's (or an agent's) capacity from its two settings: how many chats at
-    once, and whether a call may reach an agent who holds chats."""
-    limits = {Channel.VOICE: 1, Channel.CHAT: max(chats, 0), Channel.EMAIL: 3}
+def capacity_of(chats: int = DEFAULT_CHATS, voice_with_chats: bool = False,
+                emails: int = DEFAULT_EMAILS) -> Capacity:
+    """The tenant's (or an agent's) capacity from its settings: how many chats and
+    e-mails (tickets) at once, and whether a call may reach an agent who holds chats."""
+    limits = {Channel.VOICE: 1, Channel.CHAT: max(chats, 0), Channel.EMAIL: max(emails, 0)}
     alongside = frozenset({Channel.CHAT}) if voice_with_chats else frozenset()
     return Capacity(limits, alongside=alongside)
 
