@@ -48,13 +48,13 @@ class Tenants:
         self.max_missed = max_missed
 
     def settings(self, cfg: TenantConfig) -> am.AgentSettings:
-        capacity = capacity_of(cfg.chats, cfg.voice_with_chats)
+        capacity = capacity_of(cfg.chats, cfg.voice_with_chats, cfg.emails)
         return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks(), capacity)
 
     @staticmethod
     def agent_settings(cfg: TenantConfig, base: am.AgentSettings) -> dict[str, am.AgentSettings]:
         """The agents with their own chat limit, and the settings their machines run with."""
-        return {aid: replace(base, capacity=capacity_of(n, cfg.voice_with_chats))
+        return {aid: replace(base, capacity=capacity_of(n, cfg.voice_with_chats, cfg.emails))
                 for aid, n in cfg.agent_chats.items()}
 
     async def ids(self) -> list[int]:
