@@ -129,7 +129,7 @@ def open_routes(db: Factory, to_epoch: Callable[[datetime], float]) -> dict[int,
     with db() as s:
         for r, t in s.execute(select(TicketRoute, Ticket)
                               .join(Ticket, Ticket.id == TicketRoute.ticket_id)
-                              .order_by(TicketRoute.entered_at, TicketRoute.ticket_id)).tuples():
+                              .order_by(TicketRoute.entered_at, TicketRoute.ticket_id)):
             f = _facts(t, r)
             entered = to_epoch(r.entered_at)
             agent = str(r.user_id) if r.state == "held" and r.user_id is not None else None
