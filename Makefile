@@ -22,13 +22,17 @@ status:
 # (slots 0 and 1, see tests/conftest.py); a failure in one tier still lets the other run.
 # The unit tier runs on two workers too, a file's tests together (each worker has its own
 # Redis and databases: the fixtures in tests/conftest.py are per session, so per worker).
+# The integration tier's failures are printed again at the end (CI shows only the output's tail).
 test: bootstrap
 	.venv/bin/ruff check .
 	$(IMPORTS)
 	$(TYPECHECK)
-	.venv/bin/pytest -q -n 2 --dist loadfile tests/integration; it=$$?; \
-	.venv/bin/pytest -q -n 2 --dist loadfile tests/unit; unit=$$?; \
-	echo "integration tier: exit $$it, unit tier: exit $$unit"; [ $$it = 0 ] && [ $$unit = 0 ]
+	mkdir -p var; { .venv/bin/pytest -q -rfE -n 2 --dist loadfile tests/integration; \
+	  echo $$? > var/integration.rc; } 2>&1 | tee var/integration.log; it=$$(cat var/integration.rc); \
+	.venv/bin/pytest -q -rfE -n 2 --dist loadfile tests/unit; unit=$$?; \
+	echo "integration tier: exit $$it, unit tier: exit $$unit"; \
+	grep -E '^(FAILED|ERROR) ' var/integration.log | sed 's/^/integration: /'; \
+	[ $$it = 0 ] && [ $$unit = 0 ]
 
 imports: bootstrap
 	$(IMPORTS)

@@ -131,8 +131,11 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("acd.webphone", {"user_id": int}),
     Command("acd.agent", {"user_id": int, "command": str}, reply=True),  # AGENT_ACTIONS
     Command("calls.record", {"call_id": str}),  # on-demand recording of a call
-    # a blind transfer of a talking call to a queue of the tenant
+    # a blind transfer of a talking call to a queue of the tenant, to an agent (through the
+    # call's queue, offered to them first) or to a number over the tenant's trunk
     Command("calls.transfer", {"call_id": str, "queue_id": int}, reply=True),
+    Command("calls.transfer_agent", {"call_id": str, "user_id": int}, reply=True),
+    Command("calls.transfer_number", {"call_id": str, "number": str}, reply=True),
     # listen/whisper/barge: action start|mode|stop, target agent:<id>|call:<id>|session:<id>,
     # "mode" besides (controlplane.supervision; the daemon checks the target is the tenant's)
     Command("supervision", {"action": str, "target": str}, reply=True),
@@ -367,14 +370,20 @@ def send_ticket_command(client: StreamClient, action: str, *, tenant_id: int, ti
                             "ticket_id": ticket_id}, timeout_s, name)
 
 
+# the transfer commands: command → (target kind, the field naming the target)
+TRANSFER_COMMANDS = {"calls.transfer": ("queue", "queue_id"),
+                     "calls.transfer_agent": ("agent", "user_id"),
+                     "calls.transfer_number": ("number", "number")}
+
+
 def send_transfer(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
-                  queue_id: int, timeout_s: float = 5.0) -> dict[str, Any]:
-    """Ask the daemon to send talking call ``call_id`` to queue ``queue_id`` (a blind
-    transfer) for panel user ``actor_id``; its reply ``{"ok": true, "queue": …}`` or
-    ``{"ok": false, "code", "message"}``."""
-    return request(client, {"cmd": "calls.transfer", "tenant_id": tenant_id,
-                            "actor_id": actor_id, "call_id": call_id, "queue_id": queue_id},
-                   timeout_s, "calls.transfer")
+                  kind: str, value: int | str, timeout_s: float = 5.0) -> dict[str, Any]:
+    """Ask the daemon to send talking call ``call_id`` (a blind transfer, for panel user
+    ``actor_id``) to ``kind`` queue (``value`` its id), agent (a user id) or number; its
+    reply ``{"ok": true, …}`` or ``{"ok": false, "code", "message"}``."""
+    cmd, field = next((c, f) for c, (k, f) in TRANSFER_COMMANDS.items() if k == kind)
+    return request(client, {"cmd": cmd, "tenant_id": tenant_id, "actor_id": actor_id,
+                            "call_id": call_id, field: value}, timeout_s, cmd)
 
 
 def send_admin_command(client: StreamClient, command: Mapping[str, Any]) -> str:

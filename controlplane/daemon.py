@@ -26,6 +26,7 @@ from controlplane.calls.campaign_glue import CampaignCalls
 from controlplane.calls.queue_connector import QueueConnector
 from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.service import CallService
+from controlplane.calls.transfers import Target
 from controlplane.chat.service import ChatService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
@@ -202,7 +203,7 @@ class CommandHandlers:
             "acd.webphone": self.acd_reload,  # the same re-read, asked by the agent
             "acd.agent": self.acd_agent,
             "calls.record": self.calls_record,
-            "calls.transfer": self.calls_transfer,
+            **dict.fromkeys(bus.TRANSFER_COMMANDS, self.calls_transfer),
             "supervision": self.supervise,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
@@ -241,9 +242,10 @@ class CommandHandlers:
             _unavailable(got, "calls")
             return
         by = str(got.command.get("by") or "admin") if got.admin else got.actor
+        kind, field = bus.TRANSFER_COMMANDS[str(got.command["cmd"])]
         body = await self.calls.transfer(str(got.command["call_id"]),
                                          int(got.command["tenant_id"]),
-                                         int(got.command["queue_id"]), by)
+                                         Target(kind, str(got.command[field])), by)
         await acd_commands.push_reply(self.redis, got.command, body)
 
     async def supervise(self, got: bus.Received) -> None:

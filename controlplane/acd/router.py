@@ -53,7 +53,9 @@ phones, it does not apply to them (the first candidate is offered). Their
 offer lasts the queue's ``chat_offer_timeout_s`` (``email_offer_timeout_s``), not a ring
 timeout. An
 interaction transferred to an agent (``direct_agent``) is offered to that
-agent first, like a sticky one without a time window.
+agent first, like a sticky one without a time window; unlike a sticky one it
+does not wait for them: if that agent cannot take it now (busy, on a break),
+the queue's agents may.
 """
 
 from __future__ import annotations
@@ -231,7 +233,10 @@ def route(
                 out.append(
                     Assignment(i.interaction_id, q.queue_id, (sticky,), timeout, q.wrap_up_s, why)
                 )
-            continue
+                continue
+            if sticky != i.direct_agent:
+                continue  # a sticky interaction waits for its agent (within the window)
+            # a transfer's agent who cannot take it now: the queue's agents may
         cands = [
             a
             for m in q.members

@@ -175,8 +175,9 @@ class QueueService:
         caller: str = "",
         *,
         resume: bool = False,
+        direct_agent: str | None = None,
     ) -> None:
-        """A call enters queue ``queue_name``; raises UnknownQueue. A call already queued
+        """A call enters queue ``queue_name`` (offered to ``direct_agent`` first); raises UnknownQueue. A call already queued
         is left alone. ``resume``: the call waited before a restart of the control plane —
         it gets back its place (first arrival, entry time, priority and skills, from the
         queue log) instead of joining at the end."""
@@ -205,6 +206,7 @@ class QueueService:
                 caller or None,
                 last[0] if last else None,
                 last[1] if last else None,
+                direct_agent,
             )
             resumed_at = before.entered_at if before else None
             self.calls.enqueue(t, b, i, qid, caller, now, resumed_at)

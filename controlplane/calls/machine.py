@@ -38,6 +38,7 @@ from controlplane.calls.machines.call_events import (
     QueueNotify,
     SaveCall,
     StartIvr,
+    TransferToNumber,
     TransferToQueue,
 )
 from controlplane.calls.machines.call_state import (
@@ -59,6 +60,7 @@ __all__ = [
     "AgentAnswered", "CallEvent", "CancelOffer", "ConnectDeadline", "Connected", "Enqueue",
     "Entered", "EnterQueue", "IvrFinished", "LeaveQueue", "LegGone", "OfferAgent", "Out",
     "PlayAbandon", "PromptDone", "QueueNotify", "SaveCall", "StartIvr",
+    "TransferToNumber",
     "TransferToQueue",
     "Binding", "CallState", "Phase", "RingingLeg", "agent_channel_id",
     "attempt_of_agent_channel", "call_of_agent_channel", "carrier_answered_at",

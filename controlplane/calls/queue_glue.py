@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from controlplane.acd.queues import Recording
 from controlplane.acd.service import UnknownQueue, UnknownTenant
-from controlplane.calls import machine, records, routing
+from controlplane.calls import machine, records
 from controlplane.calls.common import now
 from controlplane.calls.machine import (
     CallState,
@@ -22,7 +22,6 @@ from controlplane.calls.machine import (
     Phase,
     QueueNotify,
     StartMoh,
-    TransferToQueue,
 )
 from controlplane.db import transaction
 from controlplane.engine import commands as c
@@ -67,7 +66,8 @@ class QueueCalls:
         try:
             if isinstance(cmd, Enqueue):
                 await acd.enqueue(cmd.call_id, state.tenant_id or 0, cmd.queue, cmd.priority,
-                                  cmd.skills, state.caller, resume=cmd.resume)
+                                  cmd.skills, state.caller, resume=cmd.resume,
+                                  direct_agent=cmd.direct_agent)
             elif cmd.what == "answered":
                 await acd.offer_answered(cmd.call_id, cmd.agent_endpoint or "")
             elif cmd.what == "failed":
@@ -224,25 +224,6 @@ class QueueCalls:
             state = svc.calls.get(call_id)
             if state is not None and state.phase == Phase.QUEUED:
                 await svc.execute(StartMoh(call_id))
-
-    async def transfer(self, call_id: str, tenant_id: int, queue_id: int,
-                       by: str) -> dict[str, object]:
-        """A blind transfer of a talking call of the tenant to its queue ``queue_id``; the
-        reply for the panel (``ok``, or ``code`` and ``message``)."""
-        svc = self.svc
-        name = await asyncio.to_thread(routing.queue_name, svc.db, tenant_id, queue_id)
-        if name is None:
-            return {"ok": False, "code": "not_found", "message": f"no queue {queue_id}"}
-        async with svc.lock(call_id):
-            state = svc.calls.get(call_id)
-            if state is None or state.tenant_id != tenant_id:
-                return {"ok": False, "code": "not_found", "message": f"no call {call_id}"}
-            if state.phase != Phase.TALKING:
-                return {"ok": False, "code": "not_talking",
-                        "message": "only a call in progress with an agent can be transferred"}
-            await svc.feed(call_id, TransferToQueue(name, by))
-        log.info("call %s transferred to queue %s by %s", call_id, name, by)
-        return {"ok": True, "call_id": call_id, "queue": name}
 
     async def feature_code(self, channel_id: str, endpoint: str, code: str) -> None:
         """A desk phone dialled ``*50``…: change the agent's state and say so (no call record)."""

@@ -56,6 +56,7 @@ from controlplane.calls.record_writer import RecordWriter
 from controlplane.calls.routing_cache import RouteCache
 from controlplane.calls.stasis import StasisRouter
 from controlplane.calls.toll_guard import TollGuard
+from controlplane.calls.transfers import Target, Transfers
 from controlplane.config import Settings
 from controlplane.engine import commands as c
 from controlplane.engine import events as ev
@@ -108,6 +109,7 @@ class CallService:
         self.router = StasisRouter(unknown_start=self._unknown_start)
         self.ivr = IvrCalls(self)
         self.queue = QueueCalls(self)
+        self.transfers = Transfers(self)
         self.reconciler = Reconciler(self)
         for kind in ("inbound", "outbound"):
             self.router.start_kind(kind, self._enter)
@@ -158,10 +160,10 @@ class CallService:
     async def record_on_demand(self, call_id: str, started_by: str) -> bool:
         return await self.queue.record_on_demand(call_id, started_by)
 
-    async def transfer(self, call_id: str, tenant_id: int, queue_id: int,
+    async def transfer(self, call_id: str, tenant_id: int, target: Target,
                        by: str) -> dict[str, object]:
-        """A blind transfer to a queue (:meth:`QueueCalls.transfer`)."""
-        return await self.queue.transfer(call_id, tenant_id, queue_id, by)
+        """A blind transfer to a queue, an agent or a number (:class:`Transfers`)."""
+        return await self.transfers.transfer(call_id, tenant_id, target, by)
 
     # ---- ARI events in ----
     async def _unknown_start(self, event: ev.StasisStart) -> None:

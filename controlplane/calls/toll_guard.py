@@ -69,7 +69,7 @@ def legs_of(direction: str, trunk: str | None, dial: str | None,
         legs.append((trunk, False))
     if direction == "campaign" and trunk:
         legs.append((trunk, True))
-    elif (out := trunk_of(dial)) is not None:
+    if (out := trunk_of(dial)) is not None:  # a number dialled (also one transferred to)
         legs.append((out, True))
     return legs
 

@@ -27,6 +27,10 @@ calls.record               admin, supervisor; an agent     the call ``call_id``
                            on their own call
 calls.transfer             admin, supervisor; an agent     the call ``call_id``, the queue
                            on their own call               ``queue_id``
+calls.transfer_agent       admin, supervisor; an agent     the call ``call_id``, the user
+                           on their own call               ``user_id``
+calls.transfer_number      admin, supervisor; an agent     the call ``call_id`` (the daemon
+                           on their own call               routes and guards the number)
 supervision                admin, supervisor               (the daemon checks its target)
 dialer.preview_batch       anyone, for themselves          the campaign ``campaign_id``
 dialer.preview_dial|skip   (``user_id`` == actor)          the campaign, its ``record_id``
@@ -98,6 +102,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
                   Rule(STAFF, SUPERVISOR_AGENT_COMMANDS, "other")),
     "calls.record": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
     "calls.transfer": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    "calls.transfer_agent": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
+    "calls.transfer_number": (Rule(STAFF), Rule(frozenset({AGENT}), target="own_call")),
     "supervision": (Rule(STAFF),),
     "dialer.preview_batch": (Rule(ANYONE, target="self"),),
     "dialer.preview_dial": (Rule(ANYONE, target="self"),),

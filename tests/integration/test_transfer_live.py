@@ -1,12 +1,18 @@
-"""A blind transfer to a queue, on a live call: a lab caller dials a DID routed to queue
-``tra``; agent tr1's desk phone answers; tr1 sends the caller to queue ``trb`` (the bus
-command the agent desktop's "Transfer" button sends); tr1's phone is released and the
-caller waits with music until agent tr2's phone answers. The caller hears tr2's phone
-(another tone than tr1's); the call record keeps its first answer and names tr2; the queue
-log has the first part's end and the second queue's entry and answer."""
+"""Blind transfers on live calls (the bus commands the agent desktop's "Transfer" button
+sends). A lab caller dials a DID routed to queue ``tra``; agent tr1's desk phone answers.
+
+1. To a queue: tr1 sends the caller to queue ``trb``; tr1's phone is released and the
+   caller waits with music until agent tr2's phone answers. The caller hears tr2's phone
+   (another tone than tr1's); the call record keeps its first answer and names tr2; the
+   queue log has the first part's end and the second queue's entry and answer.
+2. To an agent, then to numbers: tr1 sends the caller to tr2 (not a member of ``tra``: the
+   call goes through it, offered to tr2 first); tr2 sends it to a busy number, so it comes
+   back to ``tra`` and tr1; tr1 sends it to a number that answers, and the carrier's side
+   hears the caller."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,10 +112,10 @@ def test_an_agent_sends_the_caller_to_another_queue(platform, queues, tmp_path) 
     try:
         # another tenant's queue, or none: refused; then the transfer itself
         refused = bus.send_transfer(client, queues["tenant"], users["tr1"], first.call_id,
-                                    999_999, timeout_s=10)
+                                    "queue", 999_999, timeout_s=10)
         assert refused["ok"] is False, refused
         got = bus.send_transfer(client, queues["tenant"], users["tr1"], first.call_id,
-                                queues["queues"]["trb"], timeout_s=10)
+                                "queue", queues["queues"]["trb"], timeout_s=10)
     finally:
         client.close()
     assert got == {"ok": True, "call_id": first.call_id, "queue": "trb"}, got
@@ -137,3 +143,70 @@ def test_an_agent_sends_the_caller_to_another_queue(platform, queues, tmp_path) 
     assert tone_share(head, FIRST_TONE) > 0.3, sound_report(head)
     assert tone_share(tail, SECOND_TONE) > 0.5 > 0.01 > tone_share(tail, FIRST_TONE), \
         sound_report(tail)
+
+
+def _transfer(platform, queues, who: str, call_id: str, kind: str, value: object) -> Any:  # type: ignore[no-untyped-def]
+    client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+    try:
+        return bus.send_transfer(client, queues["tenant"], queues["users"][who], call_id, kind,
+                                 value, timeout_s=10)  # type: ignore[arg-type]
+    finally:
+        client.close()
+
+
+def test_to_a_colleague_then_a_busy_number_then_a_number_that_answers(platform, queues) -> None:  # type: ignore[no-untyped-def]
+    users = queues["users"]
+    for phone in PHONES.values():
+        labcall.phone_dials(platform.settings, phone, "*50", hangup_after=3)
+    until(lambda: all(latest_status(platform, u) not in (None, "logged_out")
+                      for u in users.values()), timeout=30, what="both agents logged in")
+    log_agents(platform, PHONES.values(), users, "*51", "ready")
+    caller = unique_caller()
+    labcall.call(platform.settings, labcall.CallSpec(
+        did=DID, caller_id=caller, tone_hz=CALLER_TONE, hangup_after=90))
+
+    def talking_to(phone: str | None) -> Any:
+        rows = records_for(platform, caller)
+        return rows[0] if rows and rows[0].phase == "talking" and \
+            rows[0].agent_endpoint == phone else None
+
+    first = until(lambda: talking_to(PHONES["tr1"]), timeout=30, what="tr1 talking")
+    # 1. to tr2, who is in no queue of this call: offered to them first, through tra
+    got = _transfer(platform, queues, "tr1", first.call_id, "agent", users["tr2"])
+    assert got == {"ok": True, "call_id": first.call_id, "queue": "tra",
+                   "agent": str(users["tr2"])}, got
+    until(lambda: talking_to(PHONES["tr2"]), timeout=30, what="tr2 talking")
+    # 2. a busy number: the caller is back in tra, and tr1 (free again) answers
+    busy = f"400{random.randrange(10_000):04d}"
+    got = _transfer(platform, queues, "tr2", first.call_id, "number", busy)
+    assert got == {"ok": True, "call_id": first.call_id, "number": busy}, got
+    until(lambda: talking_to(PHONES["tr1"]), timeout=40, what="back in tra, tr1 talking")
+    # 3. a number that answers: the call goes on with the carrier's side
+    answers = f"100{random.randrange(10_000):04d}"
+    got = _transfer(platform, queues, "tr1", first.call_id, "number", answers)
+    assert got["ok"], got
+    last = until(lambda: talking_to(None), timeout=30, what="the number talking")
+    assert last.callee == answers and last.answered_at == first.answered_at
+    # a transfer is refused on what is not a customer's talking call of the tenant
+    assert _transfer(platform, queues, "tr1", "no-such-call", "number", answers)["ok"] is False
+    row = ended_record(platform, caller, timeout=120)
+    assert row.callee == answers and row.agent_endpoint is None
+    with session_factory(platform)() as s:
+        log = [(r.kind, r.queue_id) for r in s.scalars(select(QueueLog).where(
+            QueueLog.interaction_id == row.call_id).order_by(QueueLog.id))]
+    tra = queues["queues"]["tra"]
+    assert [k for k, q in log if q == tra].count("answer") == 3, log  # tr1, tr2, tr1 again
+    carrier = lab_recording(platform, answers)
+    until(lambda: carrier() is not None and duration_s(carrier()) > 3, timeout=30,
+          what="the carrier's recording of the transferred call")
+    assert tone_share(carrier(), CALLER_TONE) > 0.05, sound_report(carrier())
+
+
+def lab_recording(platform, number: str):  # type: ignore[no-untyped-def]
+    """The lab carrier's MixMonitor of the call to ``number`` (``out-<number>-*.wav``)."""
+    recdir, _ = labcall.lab_dirs(platform.settings)
+
+    def find() -> Any:
+        found = sorted(recdir.glob(f"out-{number}-*.wav"))
+        return found[-1] if found else None
+    return find

@@ -119,23 +119,35 @@
   }
 
   let wrapCall = null;  // the call the wrap-up form is for (kept after the call ends)
-  // A blind transfer of the call in progress to a queue of the tenant.
+  // A blind transfer of the call in progress: to a queue, to a colleague (through the
+  // call's queue: rung first, then the queue) or to a phone number.
   let transferFor = null;
-  function paintTransfer(call, queues) {
+  function option(group, value, label, disabled) {
+    const o = document.createElement("option");
+    o.value = value; o.textContent = label; o.disabled = !!disabled;
+    group.appendChild(o);
+  }
+  function paintTransfer(call, queues, agents) {
     const form = $("dk-transfer");
-    form.hidden = call.status !== "talking" || !queues.length;
+    form.hidden = call.status !== "talking" || !["inbound", "campaign"].includes(call.direction);
     if (transferFor === call.call_id) return;
     transferFor = call.call_id;
     $("dk-transfer-result").textContent = "";
-    const select = $("dk-transfer-queue");
-    clear(select);
-    queues.forEach(function (q) {
-      const o = document.createElement("option");
-      o.value = String(q.id); o.textContent = q.name;
-      if (q.name === call.queue) o.disabled = true;  // the queue it came from
-      select.appendChild(o);
-    });
+    const qs = $("dk-transfer-queues"), ags = $("dk-transfer-agents");
+    clear(qs); clear(ags);
+    queues.forEach(function (q) { option(qs, "queue:" + q.id, q.name, q.name === call.queue); });
+    if (call.queue) agents.forEach(function (a) { option(ags, "agent:" + a.id, a.name); });
+    ags.hidden = !call.queue || !agents.length;
+    const first = form.querySelector("option:not([disabled])");
+    $("dk-transfer-queue").value = first ? first.value : "number";
+    $("dk-transfer-number").hidden = $("dk-transfer-queue").value !== "number";
   }
+  $("dk-transfer-queue").addEventListener("change", function () {
+    const number = $("dk-transfer-queue").value === "number";
+    $("dk-transfer-number").hidden = !number;
+    $("dk-transfer-number").required = number;
+    if (number) $("dk-transfer-number").focus();
+  });
 
   function paint(doc) {
     const prev = card;
@@ -157,7 +169,7 @@
       if (camp) pairs($("dk-campaign"), { campaign: camp.campaign, attempts: camp.attempts,
         state: camp.state, last_outcome: camp.last_outcome, priority: camp.priority });
       paintContact(call);
-      paintTransfer(call, doc.queues || []);
+      paintTransfer(call, doc.queues || [], doc.agents || []);
       const sv = call.supervised;  // only when the tenant tells its agents
       $("dk-supervised").hidden = !sv;
       $("dk-supervised").textContent = sv ? (words["supervised_" + sv.mode] || sv.mode).replace("{name}", sv.by) : "";
@@ -228,16 +240,24 @@
   $("dk-transfer").addEventListener("submit", function (ev) {
     ev.preventDefault();
     if (!card || !card.call) return;
-    const queueId = Number($("dk-transfer-queue").value);
+    const choice = $("dk-transfer-queue").value;
+    const kind = choice.split(":")[0], id = Number(choice.split(":")[1]);
+    const payload = kind === "queue" ? { queue_id: id } : kind === "agent" ? { agent_id: id }
+      : { number: $("dk-transfer-number").value.replace(/[\s-]/g, "") };
+    const picked = $("dk-transfer-queue").selectedOptions[0];
     fetch(root.dataset.transfer.replace("CALL_ID", encodeURIComponent(card.call.call_id)), {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
-      body: JSON.stringify({ queue_id: queueId })
+      body: JSON.stringify(payload)
     }).then(function (r) {
       return r.json().then(function (body) {
-        $("dk-transfer-result").textContent = r.ok ? (words.transferred || "").replace("{queue}", body.queue)
+        const said = body.number ? (words.transferred_number || "").replace("{number}", body.number)
+          : body.agent ? (words.transferred_agent || "").replace("{agent}", picked ? picked.textContent : body.agent)
+            .replace("{queue}", body.queue)
+          : (words.transferred || "").replace("{queue}", body.queue);
+        $("dk-transfer-result").textContent = r.ok ? said
           : ((body.error && body.error.message) || String(r.status));
-        root.dataset.transferred = r.ok ? body.queue : "";
+        root.dataset.transferred = r.ok ? (body.queue || body.number || "") : "";
       });
     }).catch(function (e) { $("dk-transfer-result").textContent = String(e); });
   });

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import redis
 from flask import Blueprint, jsonify, url_for
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
 from controlplane.bus import ControlPlaneNotAnswering, send_transfer
 from controlplane.calls.http.live import calls_json, live_calls
@@ -66,15 +66,38 @@ def calls_records(query: RecordsQuery) -> Any:
     )
 
 
-class TransferBody(Body):
-    """The queue of your tenant the caller is sent to."""
+Dialled = Annotated[str, Field(pattern=r"^\+?[0-9]{3,20}$")]
 
-    queue_id: Id
+
+class TransferBody(Body):
+    """Exactly one target: a queue of your tenant, an agent of it (through the call's queue:
+    rung first, then the queue's agents) or a number (routed over your outbound routes)."""
+
+    queue_id: Id | None = None
+    agent_id: Id | None = None
+    number: Dialled | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        given = [n for n in ("queue_id", "agent_id", "number") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of queue_id, agent_id, number")
+        return self
+
+    def target(self) -> tuple[str, int | str]:
+        if self.queue_id is not None:
+            return "queue", self.queue_id
+        if self.agent_id is not None:
+            return "agent", self.agent_id
+        assert self.number is not None
+        return "number", self.number
 
 
 class TransferOut(BaseModel):
     call_id: str
-    queue: str
+    queue: str | None = None
+    agent: str | None = None
+    number: str | None = None
 
 
 class Refused(PanelError):
@@ -85,7 +108,8 @@ class Refused(PanelError):
         self.status, self.error_id = status, error_id
 
 
-REFUSAL_STATUS = {"not_found": 404, "not_talking": 409, "foreign_object": 404}
+REFUSAL_STATUS = {"not_found": 404, "not_talking": 409, "foreign_object": 404,
+                  "not_transferable": 409, "not_queued": 409, "no_route": 422, "refused": 403}
 
 
 @bp.post("/calls/<string:call_id>/transfer")
@@ -93,13 +117,15 @@ REFUSAL_STATUS = {"not_found": 404, "not_talking": 409, "foreign_object": 404}
 @validated(body=TransferBody)
 @responds(TransferOut)
 def transfer(call_id: str, body: TransferBody) -> Any:
-    """A blind transfer: the talking caller waits in queue ``queue_id`` for the next agent;
-    your leg ends (agents: only a call on their own phone; supervisors: any of the tenant)."""
+    """A blind transfer of a talking customer's call: to queue ``queue_id`` (the caller waits
+    for the next agent), to agent ``agent_id`` (rung first, then the call's queue) or to
+    ``number`` (the caller hears it ring; unanswered, a queued call goes back to its queue).
+    Your leg ends (agents: only a call on their own phone; supervisors: any of the tenant)."""
     user, svc = current_user(), services()
     if len(call_id) > 128:
         raise Refused("no such call", 404, "not_found")
     try:
-        result = send_transfer(svc.redis, user.tenant_id, user.id, call_id, body.queue_id)
+        result = send_transfer(svc.redis, user.tenant_id, user.id, call_id, *body.target())
     except ControlPlaneNotAnswering as err:
         raise Unavailable(str(err)) from err
     except redis.RedisError as err:
@@ -108,4 +134,5 @@ def transfer(call_id: str, body: TransferBody) -> Any:
         code = str(result.get("code") or "refused")
         raise Refused(str(result.get("message") or "refused"), REFUSAL_STATUS.get(code, 403),
                       code)
-    return jsonify({"call_id": call_id, "queue": result["queue"]})
+    return jsonify({"call_id": call_id, **{k: result[k] for k in ("queue", "agent", "number")
+                                           if k in result}})

@@ -59,8 +59,15 @@ is not about this call's current leg (a foreign playback, a withdrawn leg's hang
     TransferToQueue  TALKING       → QUEUED           QueueNotify(ended: the first agent's
                                                       wrap-up), Hangup(agent leg, no longer
                                                       the call's), DestroyBridge, SaveCall,
-                                                      StartMoh, Enqueue(the new queue)
+                                                      StartMoh, Enqueue(the new queue; to an
+                                                      agent: offered to them first)
+    TransferToNumber TALKING       → DIALING          as TransferToQueue up to SaveCall, then
+                                                      StartRinging, Originate(the number)
     LegGone          ENDED         → ENDED            (nothing is left)
+    LegGone          DIALING       → =|ENDING|ENDED|QUEUED  as below; and a number a queued
+                                                      call was transferred to did not answer:
+                                                      QUEUED, StopRinging, SaveCall, StartMoh,
+                                                      Enqueue(back to its queue)
     LegGone          *             → =|ENDING|ENDED   the caller gone: Hangup(the agent leg),
                                                       DestroyBridge; queued: also
                                                       QueueNotify(caller_left); a ringing
@@ -108,6 +115,7 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.calls.machines import call_steps as s
+from controlplane.calls.machines import call_transfers as tr
 from controlplane.calls.machines.call_events import (
     AgentAnswered,
     CallEvent,
@@ -120,6 +128,7 @@ from controlplane.calls.machines.call_events import (
     LegGone,
     OfferAgent,
     PromptDone,
+    TransferToNumber,
     TransferToQueue,
 )
 from controlplane.calls.machines.call_state import CallState, Phase
@@ -150,7 +159,9 @@ TRANSITIONS: dict[type[Any], dict[Phase, frozenset[Phase]]] = {
     LeaveQueue: {P.QUEUED: _to(P.ENDING, P.REJECTING, P.ABANDONING)},
     ConnectDeadline: {P.QUEUED: _to(P.ABANDONING)},
     TransferToQueue: {P.TALKING: _to(P.QUEUED)},
-    LegGone: {**{p: _to(p, P.ENDING, P.ENDED) for p in Phase}, P.ENDED: _to(P.ENDED)},
+    TransferToNumber: {P.TALKING: _to(P.DIALING)},
+    LegGone: {**{p: _to(p, P.ENDING, P.ENDED) for p in Phase}, P.ENDED: _to(P.ENDED),
+              P.DIALING: _to(P.DIALING, P.ENDING, P.ENDED, P.QUEUED)},
 }
 STARTS = _to(P.IVR, P.PROMPT, P.DIALING, P.REJECTING, P.QUEUED)  # the phases ``start`` leads to
 
@@ -175,7 +186,8 @@ HANDLERS: dict[tuple[type[Any], Phase | None], Handler] = {
     (Connected, None): s.connected,
     (LeaveQueue, None): s.leave_queue,
     (ConnectDeadline, None): s.connect_deadline,
-    (TransferToQueue, None): s.transfer_to_queue,
+    (TransferToQueue, None): tr.transfer_to_queue,
+    (TransferToNumber, None): tr.transfer_to_number,
     (LegGone, None): s.leg_gone,
 }
 

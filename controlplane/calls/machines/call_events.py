@@ -78,6 +78,19 @@ class TransferToQueue:
     by: str  # who asked (for the log)
     priority: int = 0
     skills: tuple[str, ...] = ()
+    agent: str | None = None  # to this agent (ACD id): offered to them first, then the queue
+
+
+@dataclass(frozen=True)
+class TransferToNumber:
+    """The agent (or a supervisor) sends the talking caller to a number over the tenant's
+    trunk (a blind transfer): the agent's leg goes and the caller hears ringing while
+    ``dial`` rings; if it is not answered, a queued call goes back to its queue."""
+
+    dial: str
+    callee: str
+    by: str
+    failover: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,7 @@ class Enqueue:
     priority: int
     skills: tuple[str, ...]
     resume: bool = False  # the call waited before a restart: it keeps its place
+    direct_agent: str | None = None  # a transfer to this agent: offered to them first
 
 
 @dataclass(frozen=True)
@@ -168,7 +182,7 @@ class SaveCall:
 
 CallEvent = (Entered | PromptDone | AgentAnswered | LegGone | IvrFinished | OfferAgent
              | Connected | LeaveQueue | CancelOffer | EnterQueue | ConnectDeadline
-             | TransferToQueue)
+             | TransferToQueue | TransferToNumber)
 # StartMoh / StopMoh are engine commands (Command subclasses); named here for the reader:
 # the call machine is the one model of hold music.
 Out = Command | SaveCall | StartIvr | Enqueue | QueueNotify | StartMoh | StopMoh | PlayAbandon

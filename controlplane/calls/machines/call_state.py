@@ -100,6 +100,7 @@ class CallState:
     platform_answered_at: datetime | None = None  # the caller's leg was first answered
     transfers: int = 0  # blind transfers so far: each later part is recorded under its own name
     failover: tuple[str, ...] = ()  # outbound: dial strings left to try (Binding.failover)
+    fallback_queue: str | None = None  # a transfer to a number rings: back here if unanswered
 
     @property
     def agent_channel(self) -> str:

@@ -29,7 +29,6 @@ from controlplane.calls.machines.call_events import (
     QueueNotify,
     SaveCall,
     StartIvr,
-    TransferToQueue,
 )
 from controlplane.calls.machines.call_state import (
     CallState,
@@ -38,6 +37,7 @@ from controlplane.calls.machines.call_state import (
     agent_channel_id,
     attempt_of_agent_channel,
 )
+from controlplane.calls.machines.call_transfers import part_recording, transfer_unanswered
 from controlplane.engine.commands import (
     AddToBridge,
     Answer,
@@ -149,7 +149,8 @@ def _drop_legs(state: CallState, legs: tuple[RingingLeg, ...]) -> CallState:
 def _close(state: CallState) -> Result:
     """After a hang-up: release what is left; ENDED once no leg remains."""
     cmds = _teardown(state)
-    if state.queue is not None and state.answered_at is not None and state.phase == P.TALKING:
+    if (state.queue is not None and state.answered_at is not None and state.phase == P.TALKING
+            and state.agent_endpoint is not None):  # not a number a transfer reached
         cmds.append(QueueNotify(state.call_id, "ended", state.agent_endpoint))
     if not state.caller_alive and not state.agent_alive and not state.agent_dialed:
         state = replace(state, phase=P.ENDED)
@@ -244,27 +245,9 @@ def offer_agent(state: CallState, event: OfferAgent, now: datetime) -> Result:
 def connected(state: CallState, event: Connected, now: datetime) -> Result:
     if not event.record or state.recording:
         return state, []
-    name = state.call_id if not state.transfers else f"{state.call_id}-t{state.transfers}"
+    name = part_recording(state)
     state = replace(state, recording=name)
     return state, [RecordBridge(state.bridge_id, name), SaveCall(state)]
-
-
-def transfer_to_queue(state: CallState, event: TransferToQueue, now: datetime) -> Result:
-    """TALKING: a blind transfer. The agent's leg is hung up as no longer the call's (its
-    hang-up is then ignored), the queue hears the first agent's part end (wrap-up), the
-    bridge goes (and its recording with it), and the caller waits in the new queue with
-    music. The first answer time stays the call's; the next part is recorded apart."""
-    if not state.caller_alive:
-        return state, []
-    first: list[Out] = ([QueueNotify(state.call_id, "ended", state.agent_endpoint)]
-                        if state.queue is not None else [])
-    old = state.agent_channel
-    state = replace(state, phase=P.QUEUED, queue=event.queue, agent_alive=False,
-                    agent_dialed=False, ringing=(), recording=None,
-                    transfers=state.transfers + 1, connect_by=None, abandon_media=None)
-    return state, [*first, Hangup(old, "normal"), DestroyBridge(state.bridge_id),
-                   SaveCall(state), StartMoh(state.call_id),
-                   Enqueue(state.call_id, event.queue, event.priority, event.skills)]
 
 
 def leave_queue(state: CallState, event: LeaveQueue, now: datetime) -> Result:
@@ -305,15 +288,16 @@ def cancel_offer(state: CallState, event: CancelOffer, now: datetime) -> Result:
 
 def agent_answered(state: CallState, event: AgentAnswered, now: datetime) -> Result:
     """DIALING: the one agent leg answered; bridge it with the caller and record."""
-    state = replace(state, phase=P.TALKING, agent_alive=True, answered_at=now,
-                    recording=state.call_id)
+    state = replace(state, phase=P.TALKING, agent_alive=True, fallback_queue=None,
+                    answered_at=state.answered_at or now,  # a transferred call: the first
+                    recording=part_recording(state))
     # Answer is a no-op for an inbound caller the platform answered already; it answers
     # an outbound phone, or an inbound caller rung straight through to a phone.
     state, answer = _answer_caller(state, now)
     return state, [
         StopRinging(state.call_id), answer, CreateBridge(state.bridge_id),
         AddToBridge(state.bridge_id, (state.call_id, state.agent_channel)),
-        RecordBridge(state.bridge_id, state.call_id), SaveCall(state),
+        RecordBridge(state.bridge_id, part_recording(state)), SaveCall(state),
     ]
 
 
@@ -366,6 +350,8 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
         if state.phase == P.DIALING and state.caller_alive and state.failover \
                 and event.cause in FAILOVER_CAUSES:
             return _fail_over(state)
+        if state.phase == P.DIALING and state.caller_alive and state.fallback_queue:
+            return transfer_unanswered(state)  # a transfer to a number: back to the queue
         if state.phase in (P.DIALING, P.TALKING):
             # In DIALING: no answer, busy or unreachable; the caller is released.
             state = _end(state, event, now)

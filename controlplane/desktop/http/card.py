@@ -24,7 +24,7 @@ from controlplane.calls.http.records import own_endpoints
 from controlplane.contacts import store as contacts
 from controlplane.desktop import interaction, screen_pop
 from controlplane.desktop.wrapup import tenant_dispositions
-from controlplane.models import User
+from controlplane.models import Role, User
 from controlplane.models.acd import Queue
 from controlplane.models.desktop import DesktopSettings
 from controlplane.models.supervision import SupervisionSession
@@ -50,6 +50,7 @@ class Card:
     pop_mode: str
     supervision_notice: bool = False
     queues: list[dict[str, object]] = field(default_factory=list)  # transfer targets
+    agents: list[dict[str, object]] = field(default_factory=list)  # the same, the colleagues
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
     _read_at: float = 0.0
 
@@ -66,7 +67,11 @@ class Card:
             supervision_notice=bool(st and st.supervision_notice),
             queues=[{"id": qid, "name": name} for qid, name in s.execute(
                 select(Queue.id, Queue.name).where(Queue.tenant_id == user.tenant_id)
-                .order_by(Queue.name))])
+                .order_by(Queue.name))],
+            agents=[{"id": uid, "name": name or login} for uid, name, login in s.execute(
+                select(User.id, User.display_name, User.login).where(
+                    User.tenant_id == user.tenant_id, User.active, User.id != user.id,
+                    User.role == Role.AGENT).order_by(User.display_name, User.login))])
 
     def forget(self, call_id: str) -> None:
         self._details.pop(call_id, None)
@@ -77,7 +82,8 @@ class Card:
         agent = agent_row(client, s, self.user.tenant_id, me).to_json()
         call = interaction.own_call(client, self.user.tenant_id, self.endpoints)
         out: dict[str, Any] = {"agent": agent, "call": None, "dispositions": self.dispositions,
-                               "screen_pop_mode": self.pop_mode, "queues": self.queues}
+                               "screen_pop_mode": self.pop_mode, "queues": self.queues,
+                               "agents": self.agents}
         if call is None:
             self._details.clear()
             return out

@@ -99,6 +99,10 @@ EVENT = st.one_of(
     st.builds(m.EnterQueue, st.just("q"), st.just(T0 + timedelta(seconds=6)),
               st.just("sound:sorry")),
     st.just(m.ConnectDeadline()),
+    st.builds(m.TransferToQueue, st.sampled_from(["sales", "support"]), st.just("agent 7"),
+              agent=st.sampled_from([None, "7"])),
+    st.builds(m.TransferToNumber, st.just("PJSIP/48600@lab"), st.just("48600"),
+              st.just("agent 7"), failover=st.sampled_from([(), ("PJSIP/48600@lab2",)])),
     st.just(cm.CustomerAnswered()),
     st.builds(cm.AmdDecided, st.booleans(), st.just(T0 + timedelta(seconds=3))),
 )

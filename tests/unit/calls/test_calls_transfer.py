@@ -81,3 +81,58 @@ def test_only_a_talking_call_is_transferred() -> None:
     state, _ = m.step(state, m.IvrFinished("queued:sales", queue="sales"), T0)
     new, cmds = m.step(state, m.TransferToQueue("billing", by="agent"), T0)
     assert (new, cmds) == (state, [])  # still waiting: nothing to transfer
+
+
+def test_a_transfer_to_an_agent_names_them_to_the_queue() -> None:
+    state, cmds = m.step(talking(), m.TransferToQueue("sales", by="agent", agent="12"),
+                         T0 + timedelta(seconds=30))
+    enqueue = [x for x in cmds if isinstance(x, m.Enqueue)]
+    assert [(e.queue, e.direct_agent) for e in enqueue] == [("sales", "12")]
+    assert state.phase == m.Phase.QUEUED
+
+
+NUMBER = m.TransferToNumber("PJSIP/48500@lab", "48500", by="agent")
+
+
+def test_a_number_answers_and_the_caller_talks_to_it() -> None:
+    state, cmds = run(talking(), NUMBER, T0 + timedelta(seconds=60))
+    assert cmds == ["QueueNotify ended demo-1001", "Hangup call1-agent", "DestroyBridge",
+                    "SaveCall", "StartRinging", "Originate call1-agent1"]
+    assert (state.phase, state.fallback_queue, state.callee) == (m.Phase.DIALING, "sales",
+                                                                 "48500")
+    # the first agent's hang-up is no longer the call's
+    state, cmds = run(state, m.LegGone("agent", 16, "x", channel="call1-agent"),
+                      T0 + timedelta(seconds=61))
+    assert cmds == [] and state.phase == m.Phase.DIALING
+    state, cmds = run(state, m.AgentAnswered("call1-agent1"), T0 + timedelta(seconds=70))
+    assert state.phase == m.Phase.TALKING and "RecordBridge call1-t1" in cmds
+    assert state.answered_at == T0 + timedelta(seconds=5)  # the call's first answer
+    # the number hangs up: the call ends; no second "ended" to the queue (no agent of it)
+    state, cmds = run(state, m.LegGone("agent", 16, "x", channel="call1-agent1"),
+                      T0 + timedelta(seconds=90))
+    assert not any(x.startswith("QueueNotify") for x in cmds)
+    assert "Hangup call1" in cmds and state.phase == m.Phase.ENDING
+
+
+def test_a_number_that_does_not_answer_sends_the_caller_back_to_the_queue() -> None:
+    state, _ = m.step(talking(), NUMBER, T0 + timedelta(seconds=60))
+    state, cmds = run(state, m.LegGone("agent", 19, "No Answer", channel="call1-agent1"),
+                      T0 + timedelta(seconds=90))
+    assert cmds == ["StopRinging", "SaveCall", "StartMoh", "Enqueue sales"]
+    assert (state.phase, state.caller_alive, state.ended_at) == (m.Phase.QUEUED, True, None)
+    # and the queue offers it to an agent again
+    state, cmds = run(state, m.OfferAgent("demo-1002", "PJSIP/demo-1002", 15),
+                      T0 + timedelta(seconds=91))
+    assert cmds == ["SaveCall", "Originate call1-agent2"]
+
+
+def test_a_call_that_never_queued_is_released_when_the_number_does_not_answer() -> None:
+    did = m.Binding(1, "inbound", "4822", "4822", "lab", "demo-1001", "PJSIP/demo-1001", None)
+    state, _ = m.start(m.Entered("call2", "48600", did), T0)
+    state, _ = m.step(state, m.AgentAnswered("call2-agent"), T0 + timedelta(seconds=3))
+    state, cmds = run(state, m.TransferToNumber("PJSIP/48500@lab", "48500", by="agent"),
+                      T0 + timedelta(seconds=20))
+    assert cmds[0] == "Hangup call2-agent" and "Originate call2-agent1" in cmds
+    state, cmds = run(state, m.LegGone("agent", 17, "Busy", channel="call2-agent1"),
+                      T0 + timedelta(seconds=25))
+    assert "Hangup call2" in cmds and state.phase == m.Phase.ENDING
