@@ -43,10 +43,10 @@ call service re-enqueues calls it adopts; the chat service hands back the open c
 
 Chats are interactions of channel chat (``chat:<chat id>``): the chat service reports them
 through ``enqueue_chat`` / ``chat_accepted`` / ``chat_declined`` / ``chat_left`` /
-``chat_ended`` / ``chat_transferred`` (:mod:`controlplane.acd.live_chats`), and their
-orders go to the ``chat_connector``, never to the call service. Tickets (``ticket:<id>``,
-channel e-mail) likewise through :meth:`QueueService.on_tenant` with the steps of
-:mod:`controlplane.acd.live_tickets`; their orders go to the ``ticket_connector``.
+``chat_ended`` / ``chat_transferred`` (:mod:`controlplane.acd.live_chats`); their orders go
+to the ``chat_connector``. Tickets (``ticket:<id>``, channel e-mail) likewise through
+:meth:`QueueService.on_tenant` and :mod:`controlplane.acd.live_tickets`; their orders go to
+the ``ticket_connector``.
 """
 
 from __future__ import annotations
@@ -79,10 +79,8 @@ from controlplane.acd.log_writer import LogWriter
 from controlplane.acd.publisher import MIRROR_SENTINEL, Connector, Publisher
 from controlplane.live import raise_if_cancelled
 
-__all__ = [
-    "COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult",
-    "CommandResult", "Connector", "QueueService", "UnknownQueue", "UnknownTenant",
-]
+__all__ = ["COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult", "CommandResult",
+           "Connector", "QueueService", "UnknownQueue", "UnknownTenant"]
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -177,10 +175,10 @@ class QueueService:
         resume: bool = False,
         direct_agent: str | None = None,
     ) -> None:
-        """A call enters queue ``queue_name`` (offered to ``direct_agent`` first); raises UnknownQueue. A call already queued
-        is left alone. ``resume``: the call waited before a restart of the control plane —
-        it gets back its place (first arrival, entry time, priority and skills, from the
-        queue log) instead of joining at the end."""
+        """A call enters queue ``queue_name`` (offered to ``direct_agent`` first); raises
+        UnknownQueue. A call already queued is left alone. ``resume``: the call waited before
+        a restart of the control plane — it gets back its place (first arrival, entry time,
+        priority and skills, from the queue log) instead of joining at the end."""
         async with self._op() as b:
             t = await self.tenants.get(tenant_id, b)
             qid = t.cfg.by_name.get(queue_name)
