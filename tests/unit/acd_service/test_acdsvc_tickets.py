@@ -134,6 +134,24 @@ async def test_a_waiting_call_is_offered_before_a_waiting_email(
     assert desk.offers() == [(1, w.users["a1"])]  # the e-mail once the call is over
 
 
+async def test_an_agent_holding_emails_still_gets_calls_and_no_email_during_one(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"web": {}}, {"web": ("a1",)})
+    svc, conn, desk = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await enqueue(svc, w, 1)
+    assert await accept(svc, w, 1, "a1")
+    await svc.enqueue("call-1", w.tenant, "web")
+    assert conn.named("offer") == [("offer", "call-1", "ph-a1", 20.0)]  # not blocked
+    await svc.offer_answered("call-1", "ph-a1")
+    await enqueue(svc, w, 2)
+    assert desk.offers() == [(1, w.users["a1"])]  # during the call: nothing new
+    await svc.call_ended("call-1")
+    assert desk.offers()[-1] == (2, w.users["a1"]) and emails(svc, w, "a1") == 1
+    assert status(svc, w, "a1") == "on_call"  # the e-mail still in hand, the next offered
+
+
 async def test_declined_and_timed_out_offers_go_to_the_next_agent(
     db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
 ) -> None:
