@@ -1,6 +1,7 @@
 """Channels and capacity in the panel: how many chats an agent holds at once (the tenant's
 number, and an agent's own), whether a call may reach an agent who holds chats, how long a
-chat offer waits for the agent. The admin's page ``/admin/channels`` and
+chat offer waits for the agent; how many e-mails (tickets) an agent holds at once and how
+long an e-mail offer waits. The admin's page ``/admin/channels`` and
 ``/api/v1/acd/channels`` (plus ``/api/v1/acd/agents/<id>/capacity``).
 
 Theory of operation
@@ -39,8 +40,12 @@ from controlplane.models import Role, User
 from controlplane.models.acd_channels import (
     DEFAULT_CHAT_OFFER_TIMEOUT_S,
     DEFAULT_CHATS,
+    DEFAULT_EMAIL_OFFER_TIMEOUT_S,
+    DEFAULT_EMAILS,
     MAX_CHAT_OFFER_TIMEOUT_S,
     MAX_CHATS,
+    MAX_EMAIL_OFFER_TIMEOUT_S,
+    MAX_EMAILS,
     AcdChannelSettings,
     AgentChatCapacity,
 )
@@ -55,7 +60,11 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("acd_channels", __name__)
 # (field, lowest, highest) of the form's numbers: the schema's bounds
-BOUNDS = {"chats_per_agent": (0, MAX_CHATS), "chat_offer_timeout_s": (5, MAX_CHAT_OFFER_TIMEOUT_S)}
+BOUNDS = {"chats_per_agent": (0, MAX_CHATS), "chat_offer_timeout_s": (5, MAX_CHAT_OFFER_TIMEOUT_S),
+          "emails_per_agent": (0, MAX_EMAILS),
+          "email_offer_timeout_s": (5, MAX_EMAIL_OFFER_TIMEOUT_S)}
+FIELDS = ("chats_per_agent", "voice_with_chats", "chat_offer_timeout_s", "emails_per_agent",
+          "email_offer_timeout_s")
 
 
 # ---- reads and writes (the page and the API share them) ----
@@ -71,6 +80,8 @@ def _settings(s: Session, tenant_id: int) -> dict[str, Any]:
         "chats_per_agent": row.chats_per_agent if row else DEFAULT_CHATS,
         "voice_with_chats": row.voice_with_chats if row else False,
         "chat_offer_timeout_s": row.chat_offer_timeout_s if row else DEFAULT_CHAT_OFFER_TIMEOUT_S,
+        "emails_per_agent": row.emails_per_agent if row else DEFAULT_EMAILS,
+        "email_offer_timeout_s": row.email_offer_timeout_s if row else DEFAULT_EMAIL_OFFER_TIMEOUT_S,
         "agents": [{"user_id": u.id, "login": u.login, "chats": own.get(u.id)} for u in users],
     }
 
@@ -92,15 +103,15 @@ def save_settings(values: dict[str, Any]) -> bool:
         if row is None:
             row = AcdChannelSettings(tenant_id=user.tenant_id, chats_per_agent=DEFAULT_CHATS,
                                      voice_with_chats=False,
-                                     chat_offer_timeout_s=DEFAULT_CHAT_OFFER_TIMEOUT_S)
+                                     chat_offer_timeout_s=DEFAULT_CHAT_OFFER_TIMEOUT_S,
+                                     emails_per_agent=DEFAULT_EMAILS,
+                                     email_offer_timeout_s=DEFAULT_EMAIL_OFFER_TIMEOUT_S)
             s.add(row)
-        for name in ("chats_per_agent", "voice_with_chats", "chat_offer_timeout_s"):
+        for name in FIELDS:
             if values.get(name) is not None:
                 setattr(row, name, values[name])
         audit.record(s, "acd.channels", tenant_id=user.tenant_id, actor=user.address,
-                     source="panel", detail={"chats_per_agent": row.chats_per_agent,
-                                             "voice_with_chats": row.voice_with_chats,
-                                             "chat_offer_timeout_s": row.chat_offer_timeout_s})
+                     source="panel", detail={name: getattr(row, name) for name in FIELDS})
     return _tell(user.tenant_id)
 
 
@@ -141,8 +152,8 @@ def api_get() -> Any:
 @validated(body=ChannelSettingsBody)
 @responds(ChannelSettingsOut)
 def api_put(body: ChannelSettingsBody) -> Any:
-    """``{"chats_per_agent": 4, "voice_with_chats": false, "chat_offer_timeout_s": 20}``;
-    fields left out stay as they are."""
+    """``{"chats_per_agent": 4, "voice_with_chats": false, "chat_offer_timeout_s": 20,
+    "emails_per_agent": 3, "email_offer_timeout_s": 60}``; fields left out stay as they are."""
     save_settings(body.model_dump())
     with services().sessions() as s:
         return jsonify(_settings(s, current_user().tenant_id))
@@ -197,13 +208,9 @@ def index() -> Any:
 def save() -> Any:
     errors: dict[str, str] = {}
     form = request.form
-    values: dict[str, Any] = {
-        "chats_per_agent": _number(form.get("chats_per_agent", ""), "chats_per_agent", errors),
-        "chat_offer_timeout_s": _number(form.get("chat_offer_timeout_s", ""),
-                                        "chat_offer_timeout_s", errors),
-        "voice_with_chats": form.get("voice_with_chats") == "on",
-    }
-    for name in BOUNDS:
+    values: dict[str, Any] = {name: _number(form.get(name, ""), name, errors) for name in BOUNDS}
+    values["voice_with_chats"] = form.get("voice_with_chats") == "on"
+    for name in ("chats_per_agent", "chat_offer_timeout_s"):  # the e-mail ones: blank, unchanged
         if values[name] is None and name not in errors:
             errors[name] = _("Required.")
     if errors:
