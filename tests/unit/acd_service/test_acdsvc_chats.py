@@ -281,7 +281,7 @@ async def test_capacity_comes_from_the_tenant_and_agent_settings_and_reload(
         row.chats_per_agent, row.voice_with_chats = 4, True
     await svc.reload(w.tenant)
     assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 4
-    assert t.settings_for(a1).capacity.alongside == {Channel.CHAT}
+    assert t.settings_for(a1).capacity.alongside == {Channel.CHAT, Channel.EMAIL}  # e-mail: always
     assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
 
 
