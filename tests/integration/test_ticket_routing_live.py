@@ -4,13 +4,19 @@ panel's ``/api/v1`` (the Flask app on the platform's database and Redis); with e
 capacity 1 the second e-mail waits until the first is solved, then is offered. While the
 agent holds an e-mail a lab call to their queue still reaches their desk phone (voice next
 to e-mails). Prints e-mail read (ticket committed) → ``ticket.offered`` and solved → next
-offer. Ends with nothing held and the agent logged out.
+offer. In Chromium (the panel as its own process): the offer box on the agent page counts
+down, "accept" opens the ticket, "give back to the queue" puts it back, the tickets list
+shows it offered again and takes it. Ends with nothing held and the agent logged out.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -20,7 +26,7 @@ from typing import Any
 import pytest
 import redis
 from desklab import MailLab, maillab  # noqa: F401
-from helpers import until
+from helpers import free_port, until
 from labtools import (
     agents_on_phones,
     ended_record,
@@ -239,3 +245,77 @@ def test_an_email_is_offered_accepted_and_the_next_waits_for_the_capacity(
         assert resp.status_code == 200
         until(lambda: world.route(second) is None, timeout=10, what="nothing held")
     app.extensions["centrala"].close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def panel(world: World, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The panel as its own process (``python -m web``) on a free port: its base URL."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    port = free_port()
+    log = (tmp_path / "web.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "web"],
+                            env={**os.environ, "CENTRALA_WEB_PORT": str(port)},
+                            stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, f"panel exited; see {tmp_path / 'web.log'}"
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    try:
+        until(up, timeout=30, what="the panel answering")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_in_chromium_the_offer_box_accepts_and_the_ticket_page_gives_back(
+        world: World, panel: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    assert world.agent("login")["ok"]
+    until(lambda: world.agent("ready")["status"] == "ready", timeout=15, what="agent ready")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 900},
+                                       locale="pl-PL").new_page()
+            page.goto(panel + "/login")
+            page.fill("input[name=address]", f"mailer1@{DEMO_DOMAIN}")
+            page.fill("input[name=password]", PASSWORD)
+            page.locator("form button[type=submit]").click()
+            page.wait_for_load_state()
+            page.goto(panel + "/agent")
+            subject = f"Przeglądarka {uuid.uuid4().hex[:6]}"
+            tid = world.mail(subject)
+            box = page.locator("#ticket-offers")
+            expect(box.locator(".ticket-offer-subject")).to_contain_text(subject, timeout=15_000)
+            left = box.locator(".ticket-offer-left").inner_text()
+            assert any(ch.isdigit() for ch in left), left  # the countdown
+            box.locator(".ticket-accept").click()
+            page.wait_for_url(f"**/tickets/{tid}", timeout=15_000)
+            assert world.route(tid) == ("held", world.user)
+            page.on("dialog", lambda d: d.accept())  # "give back?" confirmed
+            page.locator("button.ticket-release").click()
+            page.wait_for_load_state()
+            until(lambda: world.ticket(tid).assignee_user_id is None, timeout=10,
+                  what="given back")
+            # the only agent: offered again, now seen in the tickets list's box
+            page.goto(panel + "/tickets")
+            expect(page.locator("#ticket-offers .ticket-offer-subject")).to_contain_text(
+                subject, timeout=20_000)
+            page.locator("#ticket-offers .ticket-accept").click()
+            page.wait_for_url(f"**/tickets/{tid}", timeout=15_000)
+            until(lambda: world.route(tid) == ("held", world.user), timeout=10, what="held")
+        finally:
+            browser.close()
