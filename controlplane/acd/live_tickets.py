@@ -23,8 +23,9 @@ closed: :meth:`TicketSteps.gone`). The connector (:mod:`controlplane.desk.acd`) 
     restored          resumed Enter | CONNECTED     held work again      RequeueTicket
 
 An accepted ticket counts in its agent's e-mail load until it is solved, closed, reassigned
-or released. An agent who logs out sets their tickets aside (they stay theirs in the desk
-but no longer count: a logout is not deferred for days by an open e-mail thread).
+or released; it is background work (``agent_machine.BACKGROUND``): the agent stays ready for
+calls and chats, takes breaks, gets wrap-up after calls. An agent who logs out sets their
+tickets aside (they stay theirs in the desk but no longer count).
 
 Pure (no I/O): runs inside one operation of :class:`~controlplane.acd.service.QueueService`.
 """
@@ -200,12 +201,9 @@ class TicketSteps:
         iid = k.interaction.interaction_id
         if any(w.interaction_id == iid for w in a.held):
             return  # the agents hash kept it
-        new = replace(a, held=(*a.held, am.Work(iid, Channel.EMAIL, k.queue_id, 0.0)))
-        if a.status == S.READY:  # rebuilt from the status log, which did not know the ticket
-            new = replace(new, status=S.ON_CALL, since=now)
-            b.logs_of(t.tid).statuses.append(ev.StatusChanged(a.agent_id, S.READY, S.ON_CALL,
-                                                              None, now))
-        t.agents[a.agent_id] = new
+        # background work (agent_machine.BACKGROUND): it counts, the status stays
+        t.agents[a.agent_id] = replace(a, held=(*a.held, am.Work(iid, Channel.EMAIL,
+                                                                   k.queue_id, 0.0)))
         b.dirty.add((t.tid, a.agent_id))
 
     def _unqueue(self, t: TenantLive, b: Batch, ticket_id: int, reason: str,

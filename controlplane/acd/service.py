@@ -26,9 +26,8 @@ Every public method is one *operation*:
    retried while the database is locked, ``log_writer.py``), then the stream events.
 
 A connector may call back into the service (``offer_failed`` from inside a ``RingAgent``):
-the nested operation sends its own orders inline instead of waiting for the send lock its
-caller holds. A ``RingAgent`` the connector fails to carry out is fed back as
-``offer_failed(cause="error")``.
+the nested operation sends its own orders inline, not waiting for the send lock its caller
+holds. A ``RingAgent`` the connector fails is fed back as ``offer_failed(cause="error")``.
 
 Redis keys (the panel reads them; the service writes them, reads the agents back at start):
 ``centrala:acd:{tenant}:agents`` (hash: agent → state JSON, tenant.agent_to_json),
@@ -354,6 +353,8 @@ class QueueService:
             owner = await self.tenants.owner(phone_endpoint, b)
             if owner is None:
                 return SOUNDS["unknown_phone"]
+            if fc.action == "logout":  # as agent_command: the tickets held stop counting
+                self.tickets.set_aside(owner[0], b, owner[1], self.clock())
             return self.commands.feature_code(owner[0], b, owner[1], fc, phone_endpoint,
                                               self.clock())
 

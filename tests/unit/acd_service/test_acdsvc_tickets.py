@@ -88,7 +88,7 @@ async def test_a_ticket_is_offered_to_the_ready_agent_for_60_s_and_accepted(
     assert status(svc, w, "a1") == "reserved"
     assert await accept(svc, w, 7, "a1")
     assert desk.kinds()[-1] == ("assign", 7, a1)
-    assert emails(svc, w, "a1") == 1 and status(svc, w, "a1") == "on_call"
+    assert emails(svc, w, "a1") == 1 and status(svc, w, "a1") == "ready"  # background work
     assert not await accept(svc, w, 7, "a1")  # offered no more
     await gone(svc, w, 7)  # solved: no wrap-up for a ticket (the queue's is for calls)
     assert desk.kinds()[-1] == ("drop", 7, "solved")
@@ -134,10 +134,10 @@ async def test_a_waiting_call_is_offered_before_a_waiting_email(
     assert desk.offers() == [(1, w.users["a1"])]  # the e-mail once the call is over
 
 
-async def test_an_agent_holding_emails_still_gets_calls_and_no_email_during_one(
+async def test_an_agent_holding_emails_still_gets_calls_wrap_up_and_breaks(
     db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
 ) -> None:
-    w = seed(db, {"web": {}}, {"web": ("a1",)})
+    w = seed(db, {"web": {"wrap_up_s": 5}}, {"web": ("a1",)})
     svc, conn, desk = make(db, rds, clock)
     await login(svc, w, "a1")
     await enqueue(svc, w, 1)
@@ -148,8 +148,16 @@ async def test_an_agent_holding_emails_still_gets_calls_and_no_email_during_one(
     await enqueue(svc, w, 2)
     assert desk.offers() == [(1, w.users["a1"])]  # during the call: nothing new
     await svc.call_ended("call-1")
+    assert status(svc, w, "a1") == "wrap_up"  # the call's wrap-up, e-mail in hand or not
+    clock.now += 5
+    await svc.tick()
     assert desk.offers()[-1] == (2, w.users["a1"]) and emails(svc, w, "a1") == 1
-    assert status(svc, w, "a1") == "on_call"  # the e-mail still in hand, the next offered
+    assert status(svc, w, "a1") == "reserved"
+    assert await accept(svc, w, 2, "a1")
+    assert (await svc.agent_command(w.tenant, w.users["a1"], "break", "coffee")).ok
+    assert status(svc, w, "a1") == "break:coffee"  # at once: e-mails do not defer it
+    await gone(svc, w, 1)  # solved during the break: the load drops, the break goes on
+    assert emails(svc, w, "a1") == 1 and status(svc, w, "a1") == "break:coffee"
 
 
 async def test_declined_and_timed_out_offers_go_to_the_next_agent(
@@ -221,6 +229,11 @@ async def test_release_requeues_to_the_others_first_and_logout_sets_tickets_asid
     assert (await svc.agent_command(w.tenant, a2, "logout")).ok
     assert status(svc, w, "a2") == "logged_out"  # not deferred by the ticket
     assert desk.kinds()[-1] == ("drop", 4, "agent_logged_out")
+    await enqueue(svc, w, 5)
+    assert await accept(svc, w, 5, "a1")
+    await svc.feature_code("ph-a1", "*53")  # the desk phone's logout: set aside too
+    assert status(svc, w, "a1") == "logged_out" and emails(svc, w, "a1") == 0
+    assert desk.kinds()[-1] == ("drop", 5, "agent_logged_out")
 
 
 async def test_a_restart_counts_held_tickets_and_offers_waiting_ones_again(
