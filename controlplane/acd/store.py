@@ -106,7 +106,10 @@ def load_tenant(db: Factory, tenant_id: int) -> TenantConfig | None:
                           emails=channels.emails_per_agent)
         for cap in s.scalars(select(AgentChatCapacity)
                              .where(AgentChatCapacity.tenant_id == tenant_id)):
-            cfg.agent_chats[str(cap.user_id)] = cap.chats
+            if cap.chats is not None:
+                cfg.agent_chats[str(cap.user_id)] = cap.chats
+            if cap.emails is not None:
+                cfg.agent_emails[str(cap.user_id)] = cap.emails
         for r in rows:
             qid = str(r.id)
             cfg.queues[qid] = _queue_config(r, tuple(members[r.id]), ids)

@@ -43,6 +43,7 @@ class TenantConfig:
     voice_with_chats: bool = False
     emails: int = 3  # tickets (e-mail, SMS) per agent
     agent_chats: dict[str, int] = field(default_factory=dict)
+    agent_emails: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -7,8 +7,8 @@
   the agent's accept before it goes to the next agent; ``emails_per_agent`` (default 3)
   how many tickets (e-mails, SMS) an agent holds at once, ``email_offer_timeout_s``
   (default 60) how long a ticket's offer waits.
-* ``acd_agent_capacity``: an agent's own chat limit, over the tenant's (a trainee holds 2,
-  a senior 8).
+* ``acd_agent_capacity``: an agent's own chat and e-mail limits, over the tenant's (a trainee
+  holds 2 chats, a senior 8; null: the tenant's number).
 
 The live ACD reads both (``acd/store.py``) at start and on ``acd.reload``.
 """
@@ -57,9 +57,11 @@ class AgentChatCapacity(Base):
     __tablename__ = "acd_agent_capacity"
     __table_args__ = (
         CheckConstraint(f"chats BETWEEN 0 AND {MAX_CHATS}", name="chats"),
+        CheckConstraint(f"emails BETWEEN 0 AND {MAX_EMAILS}", name="emails"),
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
                                          primary_key=True)
     tenant_id: Mapped[int] = tenant_fk()
-    chats: Mapped[int] = mapped_column(Integer)
+    chats: Mapped[int | None] = mapped_column(Integer)
+    emails: Mapped[int | None] = mapped_column(Integer)

@@ -6,7 +6,8 @@ Create Date: 2026-12-05 10:00:00
 
 ``ticket_route`` (a ticket in the ACD's hands: waiting, offered to, or held by an agent;
 see :mod:`controlplane.models.ticket_routes`) and two columns of ``acd_channel_settings``:
-``emails_per_agent`` (default 3) and ``email_offer_timeout_s`` (default 60).
+``emails_per_agent`` (default 3) and ``email_offer_timeout_s`` (default 60); an agent's own
+e-mail limit in ``acd_agent_capacity.emails`` (its ``chats`` may now be null: only e-mails).
 """
 
 import sqlalchemy as sa
@@ -48,9 +49,19 @@ def upgrade() -> None:
                                       "emails_per_agent BETWEEN 0 AND 20")
         batch.create_check_constraint(op.f("ck_acd_channel_settings_email_offer_timeout_s"),
                                       "email_offer_timeout_s BETWEEN 5 AND 3600")
+    with op.batch_alter_table("acd_agent_capacity") as batch:
+        batch.alter_column("chats", existing_type=sa.Integer(), nullable=True)
+        batch.add_column(sa.Column("emails", sa.Integer(), nullable=True))
+        batch.create_check_constraint(op.f("ck_acd_agent_capacity_emails"),
+                                      "emails BETWEEN 0 AND 20")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM acd_agent_capacity WHERE chats IS NULL")
+    with op.batch_alter_table("acd_agent_capacity") as batch:
+        batch.drop_constraint(op.f("ck_acd_agent_capacity_emails"), type_="check")
+        batch.drop_column("emails")
+        batch.alter_column("chats", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("acd_channel_settings") as batch:
         batch.drop_constraint(op.f("ck_acd_channel_settings_email_offer_timeout_s"), type_="check")
         batch.drop_constraint(op.f("ck_acd_channel_settings_emails_per_agent"), type_="check")

@@ -72,7 +72,7 @@ FIELDS = ("chats_per_agent", "voice_with_chats", "chat_offer_timeout_s", "emails
 
 def _settings(s: Session, tenant_id: int) -> dict[str, Any]:
     row = s.get(AcdChannelSettings, tenant_id)
-    own = {c.user_id: c.chats for c in s.scalars(
+    own = {c.user_id: c for c in s.scalars(
         select(AgentChatCapacity).where(AgentChatCapacity.tenant_id == tenant_id))}
     users = s.scalars(select(User).where(User.tenant_id == tenant_id, User.active.is_(True))
                       .order_by(User.login)).all()
@@ -82,7 +82,9 @@ def _settings(s: Session, tenant_id: int) -> dict[str, Any]:
         "chat_offer_timeout_s": row.chat_offer_timeout_s if row else DEFAULT_CHAT_OFFER_TIMEOUT_S,
         "emails_per_agent": row.emails_per_agent if row else DEFAULT_EMAILS,
         "email_offer_timeout_s": row.email_offer_timeout_s if row else DEFAULT_EMAIL_OFFER_TIMEOUT_S,
-        "agents": [{"user_id": u.id, "login": u.login, "chats": own.get(u.id)} for u in users],
+        "agents": [{"user_id": u.id, "login": u.login,
+                    "chats": own[u.id].chats if u.id in own else None,
+                    "emails": own[u.id].emails if u.id in own else None} for u in users],
     }
 
 
@@ -115,8 +117,9 @@ def save_settings(values: dict[str, Any]) -> bool:
     return _tell(user.tenant_id)
 
 
-def save_agent(user_id: int, chats: int | None) -> bool:
-    """An agent's own chat limit (None: the tenant's); NotFound for another tenant's user."""
+def save_agent(user_id: int, values: dict[str, int | None]) -> bool:
+    """An agent's own limits (``chats``, ``emails``; None: the tenant's; a name left out:
+    unchanged); NotFound for another tenant's user."""
     user = current_user()
     with transaction(services().sessions) as s:
         agent = s.scalar(select(User).where(User.id == user_id,
@@ -124,14 +127,19 @@ def save_agent(user_id: int, chats: int | None) -> bool:
         if agent is None:
             raise NotFound(f"no user {user_id} in your tenant")
         row = s.get(AgentChatCapacity, user_id)
-        if chats is None and row is not None:
-            s.delete(row)
-        elif chats is not None and row is None:
-            s.add(AgentChatCapacity(user_id=user_id, tenant_id=user.tenant_id, chats=chats))
-        elif chats is not None and row is not None:
-            row.chats = chats
+        if row is None:
+            row = AgentChatCapacity(user_id=user_id, tenant_id=user.tenant_id)
+            s.add(row)
+        for name in ("chats", "emails"):
+            if name in values:
+                setattr(row, name, values[name])
+        if row.chats is None and row.emails is None:  # both the tenant's: no row
+            if row in s.new:
+                s.expunge(row)
+            else:
+                s.delete(row)
         audit.record(s, "acd.agent_capacity", tenant_id=user.tenant_id, actor=user.address,
-                     source="panel", detail={"user_id": user_id, "chats": chats})
+                     source="panel", detail={"user_id": user_id, **values})
     return _tell(user.tenant_id)
 
 
@@ -164,11 +172,15 @@ def api_put(body: ChannelSettingsBody) -> Any:
 @validated(body=AgentCapacityBody)
 @responds(AgentCapacityOut)
 def api_agent_put(user_id: int, body: AgentCapacityBody) -> Any:
-    """``{"chats": 2}``: the agent holds at most 2 chats; ``{"chats": null}``: the tenant's."""
-    save_agent(user_id, body.chats)
+    """``{"chats": 2}``: the agent holds at most 2 chats; ``{"chats": null}``: the tenant's;
+    ``{"emails": 1}`` likewise for e-mails (tickets)."""
+    save_agent(user_id, {k: getattr(body, k) for k in body.model_fields_set})
     with services().sessions() as s:
+        row = s.get(AgentChatCapacity, user_id)
         login = s.scalar(select(User.login).where(User.id == user_id)) or ""
-    return jsonify({"user_id": user_id, "login": login, "chats": body.chats})
+        return jsonify({"user_id": user_id, "login": login,
+                        "chats": row.chats if row else None,
+                        "emails": row.emails if row else None})
 
 
 # ---- the page ----
@@ -225,8 +237,9 @@ def save() -> Any:
 @login_required(Role.ADMIN)
 def save_agent_form(user_id: int) -> BaseResponse | Any:
     errors: dict[str, str] = {}
-    chats = _number(request.form.get("chats", ""), "chats", errors)
+    values = {name: _number(request.form.get(name, ""), name, errors)
+              for name in ("chats", "emails") if name in request.form}
     if errors:
-        return _page({f"agent-{user_id}": errors["chats"]})
-    _flash_saved(save_agent(user_id, chats))
+        return _page({f"agent-{user_id}": next(iter(errors.values()))})
+    _flash_saved(save_agent(user_id, values))
     return redirect(url_for("acd_channels.index"))

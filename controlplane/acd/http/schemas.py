@@ -115,15 +115,18 @@ class ChannelSettingsBody(Body):
 
 
 class AgentCapacityBody(Body):
-    """An agent's own chat limit; ``null``: the tenant's."""
+    """An agent's own chat and e-mail limits; ``null``: the tenant's; a field left out stays
+    as it is."""
 
     chats: Chats | None = None
+    emails: Annotated[int, Field(ge=0, le=20)] | None = None
 
 
 class AgentCapacityOut(BaseModel):
     user_id: int
     login: str
     chats: int | None
+    emails: int | None = None
 
 
 class ChannelSettingsOut(BaseModel):

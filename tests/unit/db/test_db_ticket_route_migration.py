@@ -15,6 +15,7 @@ def shape(url: str) -> tuple[set[str], set[str]]:
     try:
         i = inspect(engine)
         cols = {c["name"] for c in i.get_columns("acd_channel_settings")}
+        cols |= {f"agent.{c['name']}" for c in i.get_columns("acd_agent_capacity")}
         return set(i.get_table_names()), cols
     finally:
         engine.dispose()
@@ -31,6 +32,7 @@ def test_ticket_routing_goes_up_down_and_up(db_url: str) -> None:
     upgrade(db_url, "e1a0c0de0040")
     tables, cols = shape(db_url)
     assert "ticket_route" in tables and {"emails_per_agent", "email_offer_timeout_s"} <= cols
+    assert "agent.emails" in cols
     with engine.begin() as c:
         row = c.execute(text("SELECT chats_per_agent, emails_per_agent, email_offer_timeout_s "
                              "FROM acd_channel_settings")).one()
@@ -38,6 +40,7 @@ def test_ticket_routing_goes_up_down_and_up(db_url: str) -> None:
     command.downgrade(alembic_config(db_url), "e1a0c0de0034")
     tables, cols = shape(db_url)
     assert "ticket_route" not in tables and "emails_per_agent" not in cols
+    assert "agent.emails" not in cols and "agent.chats" in cols
     assert {"ticket", "chat_widget"} <= tables
     upgrade(db_url, "e1a0c0de0040")
     assert "ticket_route" in shape(db_url)[0]

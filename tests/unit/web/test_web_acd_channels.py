@@ -86,10 +86,15 @@ def test_an_agents_own_limit_set_and_cleared_and_never_across_tenants(
     login(ADMIN)
     headers = {"X-CSRF-Token": csrf(client)}
     resp = client.put(f"/api/v1/acd/agents/{agent}/capacity", json={"chats": 2}, headers=headers)
-    assert resp.get_json() == {"user_id": agent, "login": "agent1", "chats": 2}
+    assert resp.get_json() == {"user_id": agent, "login": "agent1", "chats": 2, "emails": None}
+    resp = client.put(f"/api/v1/acd/agents/{agent}/capacity", json={"emails": 1}, headers=headers)
+    assert resp.get_json() == {"user_id": agent, "login": "agent1", "chats": 2, "emails": 1}
     listed = client.get("/api/v1/acd/channels").get_json()["agents"]
-    assert {"user_id": agent, "login": "agent1", "chats": 2} in listed
-    client.put(f"/api/v1/acd/agents/{agent}/capacity", json={"chats": None}, headers=headers)
+    assert {"user_id": agent, "login": "agent1", "chats": 2, "emails": 1} in listed
+    bad = client.put(f"/api/v1/acd/agents/{agent}/capacity", json={"emails": 21}, headers=headers)
+    assert bad.status_code in (400, 422) and "emails" in bad.get_data(as_text=True)
+    client.put(f"/api/v1/acd/agents/{agent}/capacity", json={"chats": None, "emails": None},
+               headers=headers)
     with app.extensions["centrala"].sessions() as s:
         assert s.get(AgentChatCapacity, agent) is None
     bob = _user(app, "bob")  # acme's agent
