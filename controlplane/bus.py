@@ -104,6 +104,9 @@ PREVIEW_ACTIONS = ("batch", "dial", "skip")
 # controlplane.security.command_rules.
 CHAT_VISITOR_ACTIONS = ("enqueue", "leave")  # a chat was created / its visitor left
 CHAT_AGENT_ACTIONS = ("accept", "decline", "end", "transfer")  # transfer: target agent:|queue:
+# tickets routed by the ACD (controlplane.desk.acd): "sync" (re-read the ticket: it was
+# created or changed; no user needed) and the agent's offer answers and release
+TICKET_AGENT_ACTIONS = ("accept", "decline", "release")
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("chat.decline", {"chat_id": int}, reply=True),
     Command("chat.end", {"chat_id": int}, reply=True),
     Command("chat.transfer", {"chat_id": int, "target": str}, reply=True),
+    Command("ticket.sync", {"ticket_id": int}),
+    *(Command(f"ticket.{a}", {"ticket_id": int}, reply=True) for a in TICKET_AGENT_ACTIONS),
 )}
+TICKET_COMMANDS = ("ticket.sync", *(f"ticket.{a}" for a in TICKET_AGENT_ACTIONS))
 CHAT_COMMANDS = tuple(f"chat.{a}" for a in (*CHAT_VISITOR_ACTIONS, *CHAT_AGENT_ACTIONS))
 PREVIEW_COMMANDS = tuple(f"dialer.preview_{a}" for a in PREVIEW_ACTIONS)
 
@@ -350,6 +356,24 @@ def send_chat_command(client: StreamClient, action: str, *, tenant_id: int, chat
         raise BadCommand(f"unknown chat command {action!r} (an agent's needs actor_id)")
     return request(client, {"cmd": name, "tenant_id": tenant_id, "actor_id": actor_id,
                             "chat_id": chat_id, "target": target}, timeout_s, name)
+
+
+def send_ticket_sync(client: StreamClient, tenant_id: int, ticket_id: int) -> None:
+    """Tell the daemon ticket ``ticket_id`` was created or changed (after the commit): its
+    ACD re-reads it and routes it, or takes it out of routing (no reply)."""
+    send(client, {"cmd": "ticket.sync", "tenant_id": tenant_id, "actor_id": None,
+                  "ticket_id": ticket_id})
+
+
+def send_ticket_command(client: StreamClient, action: str, *, tenant_id: int, ticket_id: int,
+                        actor_id: int, timeout_s: float = 3.0) -> dict[str, Any]:
+    """Agent ``actor_id`` accepts, declines or releases (:data:`TICKET_AGENT_ACTIONS`)
+    ticket ``ticket_id``; the daemon's reply ``{"ok", "code", "message"}``."""
+    if action not in TICKET_AGENT_ACTIONS:
+        raise BadCommand(f"unknown ticket command {action!r}")
+    name = f"ticket.{action}"
+    return request(client, {"cmd": name, "tenant_id": tenant_id, "actor_id": actor_id,
+                            "ticket_id": ticket_id}, timeout_s, name)
 
 
 # the transfer commands: command → (target kind, the field naming the target)

@@ -30,6 +30,7 @@ from controlplane.calls.transfers import Target
 from controlplane.chat.service import ChatService
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.desk.acd import TicketConnector
 from controlplane.dialer.preview import PreviewDialer
 from controlplane.dialer.runner import CampaignRunner
 from controlplane.engine.ami import AmiClient
@@ -64,8 +65,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         calls = CallService(settings, ari, factory, redis, jobs, tts=tts, http=http)
         calls.routes = RouteCache(factory)  # DID → binding, flow, calendars (routing_cache)
         chats = ChatService(factory, redis)  # the ACD's chat connector, chat.* commands
-        acd = QueueService(factory, redis, QueueConnector(calls), chat_connector=chats)
-        calls.acd = chats.acd = acd
+        tickets = TicketConnector(factory, redis)  # the ACD's ticket connector, ticket.*
+        acd = QueueService(factory, redis, QueueConnector(calls), chat_connector=chats,
+                           ticket_connector=tickets)
+        calls.acd = chats.acd = tickets.acd = acd
         # Dialer attempts; the campaign runner / compliance log hook in via campaigns.on_result.
         campaigns = calls.campaigns = CampaignCalls(calls)
         dialer = CampaignRunner(factory, campaigns, acd)
@@ -85,6 +88,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                  asyncio.create_task(calls.audit_live_view(), name="live-view-audit"),
                  asyncio.create_task(acd.run(), name="acd"),
                  asyncio.create_task(chats.start(), name="chats-restore"),
+                 asyncio.create_task(tickets.run(), name="tickets"),  # restore, then sweeps
                  asyncio.create_task(campaigns.run(), name="dialer-amd"),
                  asyncio.create_task(dialer.run(), name="dialer"),
                  # jobs kept while Redis was down are queued when it is back
@@ -107,7 +111,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                                                desk_rules.EVERY_S), name="desk-rules"),
                  asyncio.create_task(_commands(redis, acd, campaigns, calls, preview,
                                                guard=CommandGuard(factory),
-                                               supervision=supervision, chats=chats),
+                                               supervision=supervision, chats=chats,
+                                               tickets=tickets),
                                      name="commands"),
                  asyncio.create_task(_app_events(settings, supervision.app, supervision.on_event,
                                                  supervision.on_connect), name="supervision"),
@@ -186,10 +191,11 @@ class CommandHandlers:
                  dialer: CampaignCalls | None = None, calls: CallService | None = None,
                  preview: PreviewDialer | None = None,
                  supervision: SupervisionService | None = None,
-                 chats: ChatService | None = None) -> None:
+                 chats: ChatService | None = None,
+                 tickets: TicketConnector | None = None) -> None:
         self.redis, self.acd, self.dialer = redis, acd, dialer
         self.calls, self.preview, self.supervision = calls, preview, supervision
-        self.chats = chats
+        self.chats, self.tickets = chats, tickets
 
     def table(self) -> bus.CommandTable:
         return bus.bind({
@@ -202,6 +208,7 @@ class CommandHandlers:
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
             **dict.fromkeys(bus.CHAT_COMMANDS, self.chat),
+            **dict.fromkeys(bus.TICKET_COMMANDS, self.ticket),
         })
 
     async def acd_reload(self, got: bus.Received) -> None:
@@ -264,6 +271,13 @@ class CommandHandlers:
             return
         await self.chats.handle(got)
 
+    async def ticket(self, got: bus.Received) -> None:
+        """``ticket.sync`` (re-read the ticket), or an agent's answer to an offer."""
+        if self.tickets is None:
+            _unavailable(got, "ticket")
+            return
+        await self.tickets.handle(got)
+
     async def dialer_preview(self, got: bus.Received) -> None:
         if self.preview is None:
             _unavailable(got, "preview")
@@ -285,7 +299,8 @@ async def _commands(redis: aioredis.Redis, acd: QueueService | None,
                     dialer: CampaignCalls | None = None, calls: CallService | None = None,
                     preview: PreviewDialer | None = None, *, guard: CommandGuard,
                     supervision: SupervisionService | None = None,
-                    chats: ChatService | None = None) -> None:
+                    chats: ChatService | None = None,
+                    tickets: TicketConnector | None = None) -> None:
     """Read the command streams (:mod:`controlplane.bus`): the panel's and the admin one
     (operators and tests, writable by the Redis admin user only).
 
@@ -296,7 +311,8 @@ async def _commands(redis: aioredis.Redis, acd: QueueService | None,
     Entries added before the daemon started are not replayed (the daemon loads
     everything at start).
     """
-    table = CommandHandlers(redis, acd, dialer, calls, preview, supervision, chats).table()
+    table = CommandHandlers(redis, acd, dialer, calls, preview, supervision, chats,
+                            tickets).table()
     # Explicit ids, never "$" again: a read that times out must not skip what came meanwhile.
     last: dict[Any, Any] = {}  # stream name → last id read (redis-py types are loose)
     for stream in (bus.PANEL_STREAM, bus.ADMIN_STREAM):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.config import Settings
 from controlplane.db import make_engine, make_sessionmaker
+from controlplane.desk import acd_sync
 
 EXTENSION_KEY = "centrala"
 # XREAD in the live stream blocks for a few seconds; the socket timeout must outlast it.
@@ -39,7 +40,9 @@ class Services:
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
             decode_responses=True,
         )
-        return Services(settings, engine, make_sessionmaker(engine), client)
+        sessions = make_sessionmaker(engine)
+        acd_sync.install(sessions, client)  # ticket.sync after a commit that touched a ticket
+        return Services(settings, engine, sessions, client)
 
     def close(self) -> None:
         """Release pooled connections (tests and orderly shutdown)."""

@@ -26,6 +26,11 @@ time of the queue the last interaction came from (0: straight to ready);
   sets it again. The status itself does not change.
 * While an agent holds chats (status on_call) they may still be reserved for
   more, within :mod:`.interactions` capacity; one offer at a time.
+* E-mails (tickets) are *background* work (:data:`BACKGROUND`): held for hours or
+  days, they count in the agent's load but do not make the agent busy. An agent
+  who holds only e-mails is ``ready`` (offered calls, chats and e-mails within
+  capacity), takes breaks at once, and gets the queue's wrap-up after a call;
+  an e-mail that ends (solved, given back) in any status just leaves the load.
 
 The table below lists, per event, the statuses in which it is accepted and the
 statuses it may lead to. An event in a status not listed is refused with a
@@ -47,6 +52,7 @@ _IDLE = (S.READY, S.WRAP_UP, S.BREAK)  # a break or logout starts at once
 _BUSY = (S.RESERVED, S.RINGING, S.ON_CALL)  # … is deferred
 _IN = (*_IDLE, *_BUSY)
 _AFTER_WORK = frozenset({S.READY, S.BREAK, S.LOGGED_OUT})
+BACKGROUND = frozenset({Channel.EMAIL})  # held work that does not make the agent busy
 
 
 def _rows(
@@ -67,10 +73,11 @@ TRANSITIONS: dict[type[Any], dict[Status, frozenset[Status]]] = {
     ev.ForceBreak: {**_rows(_IDLE, frozenset({S.BREAK})), **_rows(_BUSY)},
     ev.Reserve: {S.READY: frozenset({S.RESERVED}), S.ON_CALL: frozenset({S.ON_CALL})},
     ev.Ringing: {S.RESERVED: frozenset({S.RINGING}), S.ON_CALL: frozenset({S.ON_CALL})},
-    ev.Answered: _rows((S.RESERVED, S.RINGING, S.ON_CALL), frozenset({S.ON_CALL})),
+    ev.Answered: _rows((S.RESERVED, S.RINGING, S.ON_CALL), _AFTER_WORK | {S.ON_CALL}),
     ev.OfferFailed: {**_rows((S.RESERVED, S.RINGING), _AFTER_WORK), **_rows((S.ON_CALL,))},
     ev.OfferCancelled: {**_rows((S.RESERVED, S.RINGING), _AFTER_WORK), **_rows((S.ON_CALL,))},
-    ev.InteractionEnded: {S.ON_CALL: _AFTER_WORK | {S.ON_CALL, S.WRAP_UP, S.RESERVED}},
+    ev.InteractionEnded: {**_rows((S.READY, S.RESERVED, S.RINGING, S.WRAP_UP, S.BREAK)),
+                          S.ON_CALL: _AFTER_WORK | {S.ON_CALL, S.WRAP_UP, S.RESERVED}},
     ev.ContactStatus: _rows(tuple(S)),
     ev.Tick: {**_rows(tuple(s for s in S if s != S.WRAP_UP)), S.WRAP_UP: _AFTER_WORK | {S.WRAP_UP}},
 }
@@ -178,9 +185,14 @@ def _free(state: AgentState, now: float) -> Result:
     return _move(state, S.BREAK, d.reason, now)
 
 
+def busy(state: AgentState) -> bool:
+    """Holds work that makes the agent busy (a call, chats; not e-mails alone)."""
+    return any(w.channel not in BACKGROUND for w in state.held)
+
+
 def _settle(state: AgentState, now: float, wrap_s: float = 0.0) -> Result:
-    """Pick the status that matches the agent's offer and held work."""
-    if state.held:
+    """Pick the status that matches the agent's offer and held (foreground) work."""
+    if busy(state):
         return _move(state, S.ON_CALL, None, now)
     if state.offer is not None:
         return _move(state, S.RESERVED, None, now)
@@ -293,7 +305,7 @@ def _answered(s: AgentState, e: ev.Answered, now: float, cfg: AgentSettings) -> 
     if s.offer is None or not _offer_matches(s, e.interaction_id):
         return _refuse(s, e, "no such offer", now)
     s = replace(s, held=(*s.held, s.offer), offer=None, missed=0, answered=s.answered + 1)
-    return _move(s, S.ON_CALL, None, now)
+    return _settle(s, now)  # on_call; an e-mail alone: ready (BACKGROUND)
 
 
 def _offer_failed(s: AgentState, e: ev.OfferFailed, now: float, cfg: AgentSettings) -> Result:
@@ -318,6 +330,8 @@ def _ended(s: AgentState, e: ev.InteractionEnded, now: float, cfg: AgentSettings
     if work is None:
         return _refuse(s, e, "no such interaction", now)
     s = replace(s, held=tuple(w for w in s.held if w is not work))
+    if s.status != S.ON_CALL:  # background work (an e-mail) ended: the status stays
+        return s, []
     return _settle(s, now, work.wrap_up_s)
 
 

@@ -12,17 +12,21 @@ with a given load may be offered one more interaction of a channel is
     1 voice call                 no                     no              no
     k chats (k < chat limit)     no                     yes             yes (below limit)
     chat limit reached           no                     no              yes (below limit)
-    j emails                     no                     below limit     below limit
+    j emails (only)              yes                    below limit     below limit
 
-* Voice is *exclusive*: it is offered only to an agent who holds nothing, and
-  while an agent talks nothing else is offered (a person cannot type into six
-  chats while on the phone, and a ringing phone must not interrupt chats).
+* Voice is *exclusive*: it is offered only to an agent who holds nothing but
+  e-mails, and while an agent talks nothing else is offered (a person cannot
+  type into six chats while on the phone, and a ringing phone must not
+  interrupt chats).
+* E-mails (tickets, SMS) never keep a call away: an accepted ticket is work in
+  hand for hours or days, nobody waits on it live, and an agent who holds one
+  must still answer the phone (``Capacity.alongside`` always has e-mail).
 * Chats and e-mails share the agent: each is capped by its own limit
   (defaults: 6 chats, 3 e-mails), and they do not block each other.
 
 The limits are per tenant (or per agent) in :class:`Capacity`. A tenant may let calls
-reach agents who hold chats (``Capacity.alongside``, the "voice while in chats" option, off
-by default): voice is then offered next to chats, but while the call lasts still nothing
+reach agents who hold chats too (``Capacity.alongside``, the "voice while in chats" option,
+off by default): voice is then offered next to chats, but while the call lasts still nothing
 else is (the chats already held go on).
 """
 
@@ -44,25 +48,27 @@ class Capacity:
     """How many interactions of each channel one agent may hold at once.
 
     ``exclusive`` channels are offered only to an agent who holds nothing (or only
-    channels of ``alongside``), and block every other channel while held.
+    channels of ``alongside``: e-mails always), and block every other channel while held.
     """
 
     limits: Mapping[Channel, int] = field(
         default_factory=lambda: {Channel.VOICE: 1, Channel.CHAT: 6, Channel.EMAIL: 3}
     )
     exclusive: frozenset[Channel] = frozenset({Channel.VOICE})
-    alongside: frozenset[Channel] = frozenset()
+    alongside: frozenset[Channel] = frozenset({Channel.EMAIL})
 
 
 DEFAULT_CAPACITY = Capacity()
 DEFAULT_CHATS = 6
+DEFAULT_EMAILS = 3
 
 
-def capacity_of(chats: int = DEFAULT_CHATS, voice_with_chats: bool = False) -> Capacity:
-    """The tenant's (or an agent's) capacity from its two settings: how many chats at
-    once, and whether a call may reach an agent who holds chats."""
-    limits = {Channel.VOICE: 1, Channel.CHAT: max(chats, 0), Channel.EMAIL: 3}
-    alongside = frozenset({Channel.CHAT}) if voice_with_chats else frozenset()
+def capacity_of(chats: int = DEFAULT_CHATS, voice_with_chats: bool = False,
+                emails: int = DEFAULT_EMAILS) -> Capacity:
+    """The tenant's (or an agent's) capacity from its settings: how many chats and
+    e-mails (tickets) at once, and whether a call may reach an agent who holds chats."""
+    limits = {Channel.VOICE: 1, Channel.CHAT: max(chats, 0), Channel.EMAIL: max(emails, 0)}
+    alongside = frozenset({Channel.EMAIL, Channel.CHAT} if voice_with_chats else {Channel.EMAIL})
     return Capacity(limits, alongside=alongside)
 
 

@@ -69,9 +69,11 @@ class Reports:
                 {
                     "queue_id": qid,
                     "name": t.cfg.names.get(qid, qid),
-                    "waiting": len(live),  # every channel; of them chats:
+                    "waiting": len(live),  # every channel; of them chats, e-mails:
                     "waiting_chats": sum(1 for s in waiting
                                          if s.interaction.channel == Channel.CHAT),
+                    "waiting_emails": sum(1 for s in waiting
+                                          if s.interaction.channel == Channel.EMAIL),
                     "longest_wait_s": round(max(live, default=0.0), 1),
                     "entered": r.entered,
                     "answered": r.answered,

@@ -18,12 +18,16 @@ Where an order comes from (grep the order's name):
 
 A chat (interaction id ``chat:<id>``, channel chat) gets the chat orders instead
 (``OfferChat``, ``WithdrawChatOffer``, ``AssignChat``, ``RequeueChat``, ``EndChat``: see
-:mod:`controlplane.acd.outputs`); announcements and recording do not apply to it.
+:mod:`controlplane.acd.outputs`); announcements and recording do not apply to it. A ticket
+(``ticket:<id>``, channel e-mail) likewise gets the ticket orders; it waits as long as it
+takes (only an overflow *to another queue* applies to it, :func:`desk_queue`), and its work
+has no wrap-up.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from controlplane.acd import agent_events as ev
@@ -34,7 +38,7 @@ from controlplane.acd import sessions as ss
 from controlplane.acd.interactions import Channel, Interaction
 from controlplane.acd.live_report import Reports
 from controlplane.acd.live_state import Batch, Registry, TenantLive, iso
-from controlplane.acd.queues import DestinationKind, Recording
+from controlplane.acd.queues import Destination, DestinationKind, QueueConfig, Recording
 from controlplane.acd.router import queue_positions, route
 from controlplane.acd.stats import QueueLogRecord
 
@@ -50,6 +54,26 @@ def chat_of(st: qm.QueuedState) -> int | None:
     if st.interaction.channel != Channel.CHAT:
         return None
     return out.chat_id_of(st.iid)
+
+
+def ticket_of(st: qm.QueuedState) -> int | None:
+    """The ticket id of a queued ticket (None: another channel)."""
+    if st.interaction.channel != Channel.EMAIL:
+        return None
+    return out.ticket_id_of(st.iid)
+
+
+def _to_queue(d: Destination | None) -> Destination | None:
+    return d if d is not None and d.kind == DestinationKind.QUEUE else None
+
+
+def desk_queue(q: QueueConfig) -> QueueConfig:
+    """The queue as a ticket sees it: a ticket has no caller to hang up on or send to
+    voicemail, so only an overflow to another queue applies; without one it keeps waiting."""
+    over = _to_queue(q.overflow)
+    return replace(q, max_wait_s=q.max_wait_s if over else None,
+                   max_waiting=q.max_waiting if over else None, overflow=over,
+                   no_agents=_to_queue(q.no_agents), announce_interval_s=None)
 
 
 class Steps:
@@ -102,17 +126,24 @@ class Steps:
                            workstation=o.workstation, reason=o.reason)
         return outs
 
+    @staticmethod
+    def config(t: TenantLive, qid: str, channel: Channel) -> QueueConfig | None:
+        """Queue ``qid`` as the machine of an interaction of ``channel`` runs with."""
+        q = t.cfg.queues.get(qid)
+        return desk_queue(q) if q is not None and channel == Channel.EMAIL else q
+
     def queue(self, t: TenantLive, b: Batch, call_id: str, e: qm.QueueEvent, now: float) -> None:
         """Feed one event to a queued call's machine."""
         st = t.queued.get(call_id)
         if st is None:
             return
-        q = t.cfg.queues.get(st.queue_id)
+        q = self.config(t, st.queue_id, st.interaction.channel)
         if q is None:  # the queue was deleted while the call waited
             self.drop(t, b, call_id)
-            cid = chat_of(st)
-            b.order(out.LeaveQueue(call_id, "queue_removed") if cid is None
-                    else out.EndChat(t.tid, cid, "missed", "system", "queue_removed"))
+            cid, kid = chat_of(st), ticket_of(st)
+            b.order(out.EndChat(t.tid, cid, "missed", "system", "queue_removed")
+                    if cid is not None else out.DropTicket(t.tid, kid, "queue_removed")
+                    if kid is not None else out.LeaveQueue(call_id, "queue_removed"))
             return
         new, outs = qm.step(st, e, now, q)
         t.queued[call_id] = new
@@ -128,7 +159,8 @@ class Steps:
         resumed_at: float | None = None,
     ) -> None:
         """The interaction enters queue ``qid`` (see ``queue_machine.start``)."""
-        q = t.cfg.queues[qid]
+        q = self.config(t, qid, i.channel)
+        assert q is not None, qid
         waiting = sum(1 for s in t.queued.values() if s.queue_id == qid and s.phase in qm.QUEUED)
         staffed = sum(1 for m in q.members if t.logged_in(m))
         st, outs = qm.start(qm.Enter(i, waiting, staffed, resumed_at), q, now)
@@ -141,7 +173,7 @@ class Steps:
     ) -> None:
         """Carry out the queue machine's outputs (docs/acd.md §9, commands out)."""
         iid = st.iid
-        cid = chat_of(st)
+        cid, kid = chat_of(st), ticket_of(st)
         b.touched.add(t.tid)
         reenter: str | None = None
         record = any(isinstance(o, qm.Record) and o.mode == Recording.ALWAYS for o in outs)
@@ -149,19 +181,22 @@ class Steps:
             if isinstance(o, QueueLogRecord):
                 t.log.setdefault(o.queue_id, deque(maxlen=20_000)).append(o)
                 b.logs_of(t.tid).queue.append((o, t.callers.get(iid, "")))
-            elif cid is not None and isinstance(o, qm.AnnouncePosition | qm.Record):
-                continue  # a chat has neither position announcements nor a recording
+            elif (cid, kid) != (None, None) and isinstance(o, qm.AnnouncePosition | qm.Record):
+                continue  # a chat or ticket has neither position announcements nor a recording
             elif isinstance(o, qm.AnnouncePosition):
                 b.order(out.AnnouncePosition(iid, o.position, o.ewt_s or 0.0))
             elif isinstance(o, qm.Offer):
-                b.order(out.RingAgent(iid, t.endpoint[o.agent], o.timeout_s) if cid is None
-                        else out.OfferChat(t.tid, cid, int(o.agent), int(st.queue_id),
-                                           o.timeout_s))
+                b.order(out.OfferChat(t.tid, cid, int(o.agent), int(st.queue_id), o.timeout_s)
+                        if cid is not None else
+                        out.OfferTicket(t.tid, kid, int(o.agent), int(st.queue_id), o.timeout_s)
+                        if kid is not None else
+                        out.RingAgent(iid, t.endpoint[o.agent], o.timeout_s))
             elif isinstance(o, qm.CancelOffer):
-                self._cancel(t, b, o, now, cid)
+                self._cancel(t, b, o, now, cid, kid)
             elif isinstance(o, qm.Connect):
-                b.order(out.ConnectAgent(iid, t.endpoint[o.agent], record) if cid is None
-                        else out.AssignChat(t.tid, cid, int(o.agent)))
+                b.order(out.AssignChat(t.tid, cid, int(o.agent)) if cid is not None
+                        else out.AssignTicket(t.tid, kid, int(o.agent)) if kid is not None
+                        else out.ConnectAgent(iid, t.endpoint[o.agent], record))
             elif isinstance(o, qm.Record) and o.mode == Recording.ON_DEMAND:
                 self.event(b, "queue.record_on_demand", t, now, call_id=iid, agent=o.agent)
             elif isinstance(o, qm.Overflow):
@@ -172,6 +207,8 @@ class Steps:
                     and (dest.target not in t.visited.get(iid, set()))
                 ):
                     reenter = dest.target
+                elif kid is not None:  # desk_queue: a ticket overflows only to a queue
+                    continue
                 elif cid is not None:  # a chat has nowhere else to go: it is missed
                     b.order(out.EndChat(t.tid, cid, "missed", "system", o.reason))
                 else:
@@ -185,17 +222,22 @@ class Steps:
             self.enter(t, b, st.interaction, reenter, now)
             if cid is not None:
                 b.order(out.RequeueChat(t.tid, cid, int(reenter)))
+            elif kid is not None:
+                b.order(out.RequeueTicket(t.tid, kid, int(reenter)))
         elif iid not in t.queued:
             self.drop(t, b, iid)
 
     def _cancel(
-        self, t: TenantLive, b: Batch, o: qm.CancelOffer, now: float, cid: int | None = None
+        self, t: TenantLive, b: Batch, o: qm.CancelOffer, now: float, cid: int | None = None,
+        kid: int | None = None,
     ) -> None:
         endpoint = t.endpoint.get(o.agent)
-        if cid is not None:
+        if cid is not None or kid is not None:
             if o.reason not in ("late", "stale"):  # those: the agent's offer is not this one
                 reason = CHAT_WITHDRAW_REASONS.get(o.reason, o.reason)
-                b.order(out.WithdrawChatOffer(t.tid, cid, int(o.agent), reason))
+                b.order(out.WithdrawChatOffer(t.tid, cid, int(o.agent), reason)
+                        if cid is not None else
+                        out.WithdrawTicketOffer(t.tid, kid or 0, int(o.agent), reason))
         elif endpoint is not None:
             b.order(out.WithdrawOffer(o.interaction_id, endpoint, o.reason))
         if o.reason in ("late", "stale"):
@@ -235,8 +277,9 @@ class Steps:
             accepted = []
             for aid in a.agents:
                 before = t.agents[aid]
-                reserve = ev.Reserve(a.interaction_id, st.interaction.channel, a.queue_id,
-                                     a.wrap_up_s)
+                channel = st.interaction.channel
+                reserve = ev.Reserve(a.interaction_id, channel, a.queue_id,
+                                     0.0 if channel == Channel.EMAIL else a.wrap_up_s)
                 self.agent(t, b, aid, reserve, now)
                 if t.agents[aid] is not before:
                     accepted.append(aid)

@@ -48,14 +48,17 @@ class Tenants:
         self.max_missed = max_missed
 
     def settings(self, cfg: TenantConfig) -> am.AgentSettings:
-        capacity = capacity_of(cfg.chats, cfg.voice_with_chats)
+        capacity = capacity_of(cfg.chats, cfg.voice_with_chats, cfg.emails)
         return am.AgentSettings(self.max_missed, cfg.breaks or OpenBreaks(), capacity)
 
     @staticmethod
     def agent_settings(cfg: TenantConfig, base: am.AgentSettings) -> dict[str, am.AgentSettings]:
-        """The agents with their own chat limit, and the settings their machines run with."""
-        return {aid: replace(base, capacity=capacity_of(n, cfg.voice_with_chats))
-                for aid, n in cfg.agent_chats.items()}
+        """The agents with their own chat or e-mail limit, and the settings their machines
+        run with."""
+        return {aid: replace(base, capacity=capacity_of(
+            cfg.agent_chats.get(aid, cfg.chats), cfg.voice_with_chats,
+            cfg.agent_emails.get(aid, cfg.emails)))
+            for aid in {*cfg.agent_chats, *cfg.agent_emails}}
 
     async def ids(self) -> list[int]:
         return await asyncio.to_thread(store.tenant_ids, self.db)

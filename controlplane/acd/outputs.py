@@ -23,6 +23,11 @@ service (:mod:`controlplane.chat.service`), never by the call service:
     (re-)entering a queue          RequeueChat     →   status waiting, queue_id, chat.requeued
     Overflow / Left / Ended        EndChat         →   status ended|missed, chat.ended
 
+Tickets (``ticket:<ticket id>``, channel e-mail) get theirs, carried out by the desk's
+ticket connector (:mod:`controlplane.desk.acd`): ``OfferTicket``, ``WithdrawTicketOffer``,
+``AssignTicket`` (the ticket's assignee), ``RequeueTicket``, ``DropTicket`` (it left the
+ACD: its routing row goes).
+
 Hold music is not an order: the call machine starts it when the call is queued and stops it
 when the call leaves the queue or an agent answers (one model of it, in the call machine).
 Outcomes come back through the service's ``offer_answered`` / ``offer_failed`` /
@@ -177,4 +182,76 @@ class EndChat:
 
 
 ChatOrder = OfferChat | WithdrawChatOffer | AssignChat | RequeueChat | EndChat
-Order = CallOrder | ChatOrder
+
+
+# ---- tickets (e-mail, SMS: the desk's channel, routed as e-mail) ----
+
+TICKET_PREFIX = "ticket:"
+
+
+def ticket_iid(ticket_id: int) -> str:
+    """The interaction id of ticket ``ticket_id`` in the ACD."""
+    return f"{TICKET_PREFIX}{ticket_id}"
+
+
+def ticket_id_of(interaction_id: str) -> int | None:
+    """The ticket id of a ticket interaction (None: not a ticket)."""
+    if not interaction_id.startswith(TICKET_PREFIX):
+        return None
+    tail = interaction_id[len(TICKET_PREFIX):]
+    return int(tail) if tail.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTicket:
+    """Offer the ticket to agent ``user_id`` (one agent per offer) for ``timeout_s``."""
+
+    tenant_id: int
+    ticket_id: int
+    user_id: int
+    queue_id: int
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawTicketOffer:
+    """The offer to ``user_id`` is over: ``reason`` timeout | declined | taken (the ticket
+    left the ACD: assigned elsewhere, solved, merged) | transferred (overflow)."""
+
+    tenant_id: int
+    ticket_id: int
+    user_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignTicket:
+    """Agent ``user_id`` accepted: the ticket is theirs (its assignee) and counts in their
+    e-mail load until it is solved, closed, reassigned or released."""
+
+    tenant_id: int
+    ticket_id: int
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequeueTicket:
+    """The ticket waits (again) in ``queue_id``: entered, overflowed, released."""
+
+    tenant_id: int
+    ticket_id: int
+    queue_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropTicket:
+    """The ticket left the ACD (``reason`` taken | solved | released_by_desk |
+    queue_removed): forget its routing row."""
+
+    tenant_id: int
+    ticket_id: int
+    reason: str
+
+
+TicketOrder = OfferTicket | WithdrawTicketOffer | AssignTicket | RequeueTicket | DropTicket
+Order = CallOrder | ChatOrder | TicketOrder

@@ -43,6 +43,15 @@ class ChatConnector(Protocol):
     async def send_chat(self, order: out.ChatOrder) -> None: ...
 
 
+class TicketConnector(Protocol):
+    """What the ACD asks of the desk (:mod:`controlplane.desk.acd`): carry out one ticket
+    order. Outcomes come back through the service's ``tickets_op``."""
+
+    async def send_ticket(self, order: out.TicketOrder) -> None: ...
+
+
+TICKET_ORDERS = (out.OfferTicket, out.WithdrawTicketOffer, out.AssignTicket,
+                 out.RequeueTicket, out.DropTicket)
 CHAT_ORDERS = (out.OfferChat, out.WithdrawChatOffer, out.AssignChat, out.RequeueChat,
                out.EndChat)
 
@@ -59,10 +68,12 @@ class Publisher:
         reports: Reports,
         clock: Callable[[], float],
         chat_connector: ChatConnector | None = None,
+        ticket_connector: TicketConnector | None = None,
     ) -> None:
         self.redis = redis
         self.connector = connector
         self.chat_connector = chat_connector
+        self.ticket_connector = ticket_connector
         self.log_writer = log_writer
         self.registry = registry
         self.reports = reports
@@ -74,22 +85,26 @@ class Publisher:
         # restarted) leaves the mirror unknown: the next one rewrites every agent.
         self._rewrite_all = False
 
-    async def send(self, b: Batch) -> list[out.RingAgent | out.OfferChat]:
+    async def send(self, b: Batch) -> list[out.RingAgent | out.OfferChat | out.OfferTicket]:
         """Orders, then rows, then events; returns the offers the connectors failed to make
         (the service feeds them back as a failed offer, cause ``error``). Chat orders go to
-        the chat connector, every other to the call connector."""
-        failed: list[out.RingAgent | out.OfferChat] = []
+        the chat connector, ticket orders to the desk's, every other to the call connector."""
+        failed: list[out.RingAgent | out.OfferChat | out.OfferTicket] = []
         for order in b.orders:
             try:
                 if isinstance(order, CHAT_ORDERS):
                     if self.chat_connector is None:
                         raise RuntimeError("no chat service in this process")
                     await self.chat_connector.send_chat(order)
+                elif isinstance(order, TICKET_ORDERS):
+                    if self.ticket_connector is None:
+                        raise RuntimeError("no ticket connector in this process")
+                    await self.ticket_connector.send_ticket(order)
                 else:
                     await self.connector.send(order)
             except Exception as err:  # noqa: BLE001 - one failed order must not stop the rest
                 log.warning("connector %s failed: %s", order, err)
-                if isinstance(order, out.RingAgent | out.OfferChat):
+                if isinstance(order, out.RingAgent | out.OfferChat | out.OfferTicket):
                     failed.append(order)
         logs = [lg for lg in b.logs if lg]
         if logs:

@@ -125,3 +125,4 @@ class QueueConfig:
     recording: Recording = Recording.ALWAYS
     callback_key: str | None = None  # DTMF key a waiting caller presses for a callback
     chat_offer_timeout_s: float = 20.0  # a chat offer not accepted by then goes to the next agent
+    email_offer_timeout_s: float = 60.0  # likewise a ticket's (e-mail, SMS) offer

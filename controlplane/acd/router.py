@@ -50,7 +50,8 @@ offer at a time). The pass stops early when no free agent is left.
 
 Chats (and e-mails) are offered to exactly one agent: ``ring_all`` rings
 phones, it does not apply to them (the first candidate is offered). Their
-offer lasts the queue's ``chat_offer_timeout_s``, not a ring timeout. An
+offer lasts the queue's ``chat_offer_timeout_s`` (``email_offer_timeout_s``), not a ring
+timeout. An
 interaction transferred to an agent (``direct_agent``) is offered to that
 agent first, like a sticky one without a time window; unlike a sticky one it
 does not wait for them: if that agent cannot take it now (busy, on a break),
@@ -134,7 +135,10 @@ def serving_key(
 
 def offer_timeout(i: Interaction, q: QueueConfig, agent: AgentView | None) -> float:
     """How long an offer lasts: a call rings for the agent's or the queue's ring timeout;
-    a chat or e-mail waits for acceptance ``chat_offer_timeout_s``."""
+    a chat waits for acceptance ``chat_offer_timeout_s``, an e-mail (a ticket)
+    ``email_offer_timeout_s``."""
+    if i.channel == Channel.EMAIL:
+        return q.email_offer_timeout_s
     if i.channel != Channel.VOICE:
         return q.chat_offer_timeout_s
     return (agent.ring_timeout_s if agent is not None else None) or q.ring_timeout_s

@@ -26,18 +26,13 @@ Every public method is one *operation*:
    retried while the database is locked, ``log_writer.py``), then the stream events.
 
 A connector may call back into the service (``offer_failed`` from inside a ``RingAgent``):
-the nested operation sends its own orders inline instead of waiting for the send lock its
-caller holds. A ``RingAgent`` the connector fails to carry out is fed back as
-``offer_failed(cause="error")``.
+the nested operation sends its own orders inline, not waiting for the send lock its caller
+holds. A ``RingAgent`` the connector fails is fed back as ``offer_failed(cause="error")``.
 
-Redis keys (the panel reads them; the service only writes them, and reads the agents back
-at start):
-
-    centrala:acd:{tenant}:agents   hash  agent (user id) → agent state JSON (tenant.agent_to_json)
-    centrala:acd:{tenant}:waiting  hash  interaction id (call id, ``chat:<id>``) →
-                                         {queue, position, ewt_s, phase, channel, …} JSON
-    centrala:acd:{tenant}:stats    string  the latest queue.stats payload
-    centrala:events                stream  agent.status, agent.break, queue.stats, … (live.py)
+Redis keys (the panel reads them; the service writes them, reads the agents back at start):
+``centrala:acd:{tenant}:agents`` (hash: agent → state JSON, tenant.agent_to_json),
+``…:waiting`` (hash: interaction id → {queue, position, ewt_s, phase, channel, …} JSON),
+``…:stats`` (the latest queue.stats payload); events on ``centrala:events`` (live.py).
 
 After a Redis restart (empty agents hash) the agents are rebuilt from each one's latest
 ``AgentStatusLog`` row. Offers outstanding at a restart are withdrawn (the call service
@@ -47,8 +42,10 @@ call service re-enqueues calls it adopts; the chat service hands back the open c
 
 Chats are interactions of channel chat (``chat:<chat id>``): the chat service reports them
 through ``enqueue_chat`` / ``chat_accepted`` / ``chat_declined`` / ``chat_left`` /
-``chat_ended`` / ``chat_transferred`` (:mod:`controlplane.acd.live_chats`), and their
-orders go to the ``chat_connector``, never to the call service.
+``chat_ended`` / ``chat_transferred`` (:mod:`controlplane.acd.live_chats`); their orders go
+to the ``chat_connector``. Tickets (``ticket:<id>``, channel e-mail) likewise through
+:meth:`QueueService.on_tenant` and :mod:`controlplane.acd.live_tickets`; their orders go to
+the ``ticket_connector``.
 """
 
 from __future__ import annotations
@@ -58,12 +55,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.acd import outputs as out
+from controlplane.acd import publisher as pub
 from controlplane.acd import store
 from controlplane.acd.exceptions import AcdError, UnknownQueue, UnknownTenant
 from controlplane.acd.feature_codes import SOUNDS, parse
@@ -75,16 +73,16 @@ from controlplane.acd.live_report import Reports
 from controlplane.acd.live_state import KEY, Batch, CommandResult, Registry, TenantLive, skills_of
 from controlplane.acd.live_steps import Steps
 from controlplane.acd.live_tenants import Tenants
+from controlplane.acd.live_tickets import TicketSteps
 from controlplane.acd.log_writer import LogWriter
-from controlplane.acd.publisher import MIRROR_SENTINEL, ChatConnector, Connector, Publisher
+from controlplane.acd.publisher import MIRROR_SENTINEL, Connector, Publisher
 from controlplane.live import raise_if_cancelled
 
-__all__ = [
-    "COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult",
-    "CommandResult", "Connector", "QueueService", "UnknownQueue", "UnknownTenant",
-]
+__all__ = ["COMMANDS", "KEY", "MIRROR_SENTINEL", "AcdError", "ChatResult", "CommandResult",
+           "Connector", "QueueService", "UnknownQueue", "UnknownTenant"]
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class QueueService:
@@ -100,7 +98,8 @@ class QueueService:
         max_missed: int = 3,
         stats_interval_s: float = 5.0,
         stats_window_s: float = 3600.0,
-        chat_connector: ChatConnector | None = None,
+        chat_connector: pub.ChatConnector | None = None,
+        ticket_connector: pub.TicketConnector | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -110,11 +109,12 @@ class QueueService:
         self.steps = Steps(self.registry, reports, stats_interval_s)
         self.calls = CallSteps(self.registry, self.steps)
         self.chats = ChatSteps(self.steps)
+        self.tickets = TicketSteps(self.steps)
         self.commands = AgentCommands(self.registry, self.steps)
         self.tenants = Tenants(db, redis, self.registry, self.steps, clock, max_missed)
         self._log_writer = LogWriter(db)  # never drops a row for a locked database
         self.publisher = Publisher(redis, connector, self._log_writer, self.registry, reports,
-                                   clock, chat_connector)
+                                   clock, chat_connector, ticket_connector)
         self._lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[Any] | None = None
@@ -174,10 +174,10 @@ class QueueService:
         resume: bool = False,
         direct_agent: str | None = None,
     ) -> None:
-        """A call enters queue ``queue_name`` (offered to ``direct_agent`` first); raises UnknownQueue. A call already queued
-        is left alone. ``resume``: the call waited before a restart of the control plane —
-        it gets back its place (first arrival, entry time, priority and skills, from the
-        queue log) instead of joining at the end."""
+        """A call enters queue ``queue_name`` (offered to ``direct_agent`` first); raises
+        UnknownQueue. A call already queued is left alone. ``resume``: the call waited before
+        a restart of the control plane — it gets back its place (first arrival, entry time,
+        priority and skills, from the queue log) instead of joining at the end."""
         async with self._op() as b:
             t = await self.tenants.get(tenant_id, b)
             qid = t.cfg.by_name.get(queue_name)
@@ -293,36 +293,34 @@ class QueueService:
             self.chats.enqueue(t, b, i, qid, now)
 
     async def chat_accepted(self, tenant_id: int, chat_id: int, user_id: int) -> ChatResult:
-        async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            return self.chats.accepted(t, b, chat_id, str(user_id), self.clock())
+        return await self.on_tenant(tenant_id, lambda t, b, now:
+                                    self.chats.accepted(t, b, chat_id, str(user_id), now))
 
     async def chat_declined(self, tenant_id: int, chat_id: int, user_id: int) -> ChatResult:
-        async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            return self.chats.declined(t, b, chat_id, str(user_id), self.clock())
+        return await self.on_tenant(tenant_id, lambda t, b, now:
+                                    self.chats.declined(t, b, chat_id, str(user_id), now))
 
     async def chat_left(self, tenant_id: int, chat_id: int) -> None:
-        async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            self.chats.left(t, b, chat_id, self.clock())
+        await self.on_tenant(tenant_id, lambda t, b, now: self.chats.left(t, b, chat_id, now))
 
     async def chat_ended(self, tenant_id: int, chat_id: int, by: str = "agent") -> ChatResult:
-        async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            return self.chats.ended(t, b, chat_id, by, self.clock())
+        return await self.on_tenant(tenant_id, lambda t, b, now:
+                                    self.chats.ended(t, b, chat_id, by, now))
 
     async def chat_transferred(self, tenant_id: int, chat_id: int, target: str) -> ChatResult:
         """``target``: ``agent:<user id>`` or ``queue:<queue id>``."""
-        async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            return self.chats.transferred(t, b, chat_id, target, self.clock())
+        return await self.on_tenant(tenant_id, lambda t, b, now:
+                                    self.chats.transferred(t, b, chat_id, target, now))
 
     async def restore_chats(self, tenant_id: int, chats: list[OpenChat]) -> None:
         """The open chats of a tenant after a restart (read by the chat service)."""
+        await self.on_tenant(tenant_id, lambda t, b, now: self.chats.restore(t, b, chats, now))
+
+    async def on_tenant(self, tenant_id: int, step: Callable[[TenantLive, Batch, float], R]) -> R:
+        """One operation on one tenant: ``step(tenant, batch, now)``, e.g. a method of
+        ``self.tickets`` (:mod:`controlplane.acd.live_tickets`) for the desk's connector."""
         async with self._op() as b:
-            t = await self.tenants.get(tenant_id, b)
-            self.chats.restore(t, b, chats, self.clock())
+            return step(await self.tenants.get(tenant_id, b), b, self.clock())
 
     # ---- agents ----
 
@@ -341,6 +339,8 @@ class QueueService:
         panel) the agent logs in from; default: the user's first phone."""
         async with self._op() as b:
             t = await self.tenants.get(tenant_id, b)
+            if command == "logout":  # the tickets they hold stop counting (live_tickets)
+                self.tickets.set_aside(t, b, str(user_id), self.clock())
             return self.commands.command(t, b, str(user_id), command, reason, by, workstation,
                                          self.clock())
 
@@ -353,6 +353,8 @@ class QueueService:
             owner = await self.tenants.owner(phone_endpoint, b)
             if owner is None:
                 return SOUNDS["unknown_phone"]
+            if fc.action == "logout":  # as agent_command: the tickets held stop counting
+                self.tickets.set_aside(owner[0], b, owner[1], self.clock())
             return self.commands.feature_code(owner[0], b, owner[1], fc, phone_endpoint,
                                               self.clock())
 
@@ -391,5 +393,8 @@ class QueueService:
                     t = await self.tenants.get(order.tenant_id, again)
                     self.chats.offer_failed(t, again, order.chat_id, str(order.user_id),
                                             self.clock())
+            elif isinstance(order, out.OfferTicket):
+                await self.on_tenant(order.tenant_id, lambda t, b, now, o=order: self.tickets
+                                     .offer_failed(t, b, o.ticket_id, str(o.user_id), now))
             else:
                 await self.offer_failed(order.call_id, order.agent_endpoint, "error")

@@ -102,16 +102,21 @@ def load_tenant(db: Factory, tenant_id: int) -> TenantConfig | None:
         cfg = TenantConfig(tenant_id, tenant.licences)
         if channels is not None:
             cfg = replace(cfg, chats=channels.chats_per_agent,
-                          voice_with_chats=channels.voice_with_chats)
+                          voice_with_chats=channels.voice_with_chats,
+                          emails=channels.emails_per_agent)
         for cap in s.scalars(select(AgentChatCapacity)
                              .where(AgentChatCapacity.tenant_id == tenant_id)):
-            cfg.agent_chats[str(cap.user_id)] = cap.chats
+            if cap.chats is not None:
+                cfg.agent_chats[str(cap.user_id)] = cap.chats
+            if cap.emails is not None:
+                cfg.agent_emails[str(cap.user_id)] = cap.emails
         for r in rows:
             qid = str(r.id)
             cfg.queues[qid] = _queue_config(r, tuple(members[r.id]), ids)
             if channels is not None:
                 cfg.queues[qid] = replace(cfg.queues[qid],
-                                          chat_offer_timeout_s=channels.chat_offer_timeout_s)
+                                          chat_offer_timeout_s=channels.chat_offer_timeout_s,
+                                          email_offer_timeout_s=channels.email_offer_timeout_s)
             cfg.by_name[r.name] = qid
             cfg.names[qid] = r.name
             cfg.sl_threshold_s[qid] = r.sl_threshold_s

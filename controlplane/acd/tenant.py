@@ -41,7 +41,9 @@ class TenantConfig:
     # and the agents with their own chat limit
     chats: int = 6
     voice_with_chats: bool = False
+    emails: int = 3  # tickets (e-mail, SMS) per agent
     agent_chats: dict[str, int] = field(default_factory=dict)
+    agent_emails: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

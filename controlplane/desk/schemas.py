@@ -358,3 +358,33 @@ class RuleList(BaseModel):
 
 class RuleResponse(BaseModel):
     rule: RuleOut
+
+
+# ---- tickets routed by the ACD (controlplane.desk.http.routing) ----
+
+
+class RoutedTicketOut(BaseModel):
+    """A ticket the ACD offered to the agent or gave them; an offer with ``offer_until``
+    (ISO 8601) and the whole seconds left."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    channel: str
+    requester: str
+    queue: str
+    offer_until: str | None = None
+    seconds_left: int | None = None
+
+
+class RoutedTickets(BaseModel):
+    offers: list[RoutedTicketOut]
+    held: list[RoutedTicketOut]
+
+
+class RoutingAnswer(BaseModel):
+    """The daemon carried out ``action`` (accept, decline, release) on ``ticket_id``."""
+
+    ok: bool
+    ticket_id: int
+    action: str

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from controlplane.desk import attachments, delivery, threads
+from controlplane.desk import acd_sync, attachments, delivery, threads
 from controlplane.desk.exceptions import (
     FieldIssue,
     InvalidFields,
@@ -138,6 +138,8 @@ def change(s: Session, viewer: Viewer, ticket: Ticket, values: Mapping[str, Any]
         return changes
     if "status" in changes:
         ticket.solved_at = now if ticket.status in ("solved", "closed") else None
+    if changes.keys() & {"status", "assignee_user_id", "queue_id"}:
+        acd_sync.touched(s, ticket)  # it may enter or leave the ACD's routing
     ticket.updated_at = now
     s.flush()
     webhooks.emit(s, "ticket.updated", ticket.tenant_id,
@@ -201,6 +203,7 @@ def received(s: Session, ticket: Ticket, message: TicketMessage, *, created: boo
     """A customer's message came in through a channel (:func:`threads.receive`): a new
     ticket's first line and ``created`` rules, or the ``message`` rules of a known one."""
     v = Viewer(ticket.tenant_id, None, "admin", f"channel:{message.channel}")
+    acd_sync.touched(s, ticket)  # new or reopened: it may wait for an agent
     if created:
         opened(s, ticket, v)
     message_added(s, ticket, message, rules=not created)
@@ -253,6 +256,7 @@ def merge(s: Session, viewer: Viewer, source: Ticket, target: Ticket) -> None:
     source.merged_into_id, source.status, source.updated_at = target.id, "closed", now
     source.solved_at = source.solved_at or now
     target.updated_at = now
+    acd_sync.touched(s, source)
     event(s, source, viewer, "merged_into", old_status, target.number, ticket_id=target.id)
     event(s, target, viewer, "merged_from", "", source.number, ticket_id=source.id)
     s.flush()
@@ -277,24 +281,32 @@ def next_ticket(s: Session, viewer: Viewer, *, candidates: int = 20) -> Ticket:
         if not ids:
             break
         for ticket_id in ids:
-            won = s.execute(update(Ticket).where(Ticket.id == ticket_id,
-                                                 Ticket.assignee_user_id.is_(None))
-                            .values(assignee_user_id=viewer.user_id, updated_at=utcnow())
-                            .execution_options(synchronize_session=False))
-            if won.rowcount == 1:  # type: ignore[attr-defined]
-                ticket = s.get_one(Ticket, ticket_id)
-                s.refresh(ticket)
-                event(s, ticket, viewer, "assignee_user_id", "", viewer.user_id,
-                      old_name="", new_name=viewer.name or viewer.actor, next_ticket=True)
-                if ticket.status == "new":
-                    ticket.status = "open"
-                s.flush()
-                webhooks.emit(s, "ticket.updated", ticket.tenant_id,
-                              {"ticket": ticket_json(ticket), "actor": viewer.actor,
-                               "changes": {"assignee_user_id": {"old": None,
-                                                                "new": viewer.user_id}}})
+            ticket = assign_if_free(s, viewer, ticket_id, next_ticket=True)
+            if ticket is not None:
                 return ticket
     raise NothingWaiting("no unassigned ticket waits in your queues")
+
+
+def assign_if_free(s: Session, viewer: Viewer, ticket_id: int, **detail: Any) -> Ticket | None:
+    """Make the ticket the viewer's if it is still unassigned (compare-and-set, see the
+    module doc), with its history line (``detail``: how) and ``ticket.updated``; None: taken."""
+    won = s.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_user_id.is_(None))
+                    .values(assignee_user_id=viewer.user_id, updated_at=utcnow())
+                    .execution_options(synchronize_session=False))
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    ticket = s.get_one(Ticket, ticket_id)
+    s.refresh(ticket)
+    event(s, ticket, viewer, "assignee_user_id", "", viewer.user_id,
+          old_name="", new_name=viewer.name or viewer.actor, **detail)
+    if ticket.status == "new":
+        ticket.status = "open"
+    s.flush()
+    acd_sync.touched(s, ticket)
+    webhooks.emit(s, "ticket.updated", ticket.tenant_id,
+                  {"ticket": ticket_json(ticket), "actor": viewer.actor,
+                   "changes": {"assignee_user_id": {"old": None, "new": viewer.user_id}}})
+    return ticket
 
 
 def _rules(s: Session, ticket: Ticket, trigger: str, depth: int, changed: set[str]) -> None:

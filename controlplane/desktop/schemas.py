@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from controlplane.desk.schemas import RoutedTickets
 from controlplane.models.desktop import CODE_MAX, LABEL_MAX, NOTE_MAX, URL_MAX
 from web.schemas.common import MULTI_LINE, ONE_LINE, Body
 
@@ -102,12 +103,14 @@ class DispositionOut(BaseModel):
 
 class InteractionResponse(BaseModel):
     """The agent's status (as ``/api/v1/agents/me``), the current call or null, and the
-    dispositions the agent may give it."""
+    dispositions the agent may give it; the e-mail (ticket) offers waiting for the agent
+    and the tickets the ACD gave them."""
 
     agent: dict[str, Any]
     call: CallOut | None
     dispositions: list[DispositionOut]
     screen_pop_mode: str
+    tickets: RoutedTickets | None = None
 
 
 class DispositionList(BaseModel):

@@ -76,6 +76,7 @@ from controlplane.models.sms import DeskSmsAccount, DeskSmsAutoReply, DeskSmsTem
 from controlplane.models.supervision import SupervisionSession  # noqa: F401
 from controlplane.models.telephony import Did, PhoneEndpoint, Trunk
 from controlplane.models.tenancy import Role, Tenant, User
+from controlplane.models.ticket_routes import TicketRoute  # noqa: F401
 from controlplane.models.tickets import Ticket, TicketCategory, TicketMessage  # noqa: F401
 from controlplane.models.user_tokens import UserToken  # noqa: F401
 from controlplane.models.wallboard import WallboardAlertRule  # noqa: F401

@@ -31,13 +31,16 @@ from controlplane.models import CallRecord, PhoneEndpoint, Tenant, User
 from controlplane.models.acd import Queue
 from controlplane.models.campaigns import Campaign, CampaignRecord
 from controlplane.models.chat import Chat
+from controlplane.models.ticket_routes import TicketRoute
+from controlplane.models.tickets import Ticket
 from controlplane.security import audit
 from controlplane.security import command_rules as rules
 
 log = logging.getLogger(__name__)
 REFUSED = "command.refused"
 _DETAIL_FIELDS = ("cmd", "command", "user_id", "call_id", "campaign_id", "record_id",
-                  "attempt_id", "number", "trunk", "caller_id", "queue", "chat_id", "target")
+                  "attempt_id", "number", "trunk", "caller_id", "queue", "chat_id", "target",
+                  "ticket_id")
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,11 @@ def _owner(s: Session, ref: rules.Ref) -> rules.Owner | None:
                          .where(Chat.id == ref.key)).first()
         return (rules.Owner(chat.tenant_id, chat.agent_user_id, chat.status)
                 if chat is not None else None)
+    if ref.kind == "ticket":  # its routing row says who it is offered to or held by
+        row = s.execute(select(Ticket.tenant_id, TicketRoute.user_id, TicketRoute.state)
+                        .outerjoin(TicketRoute, TicketRoute.ticket_id == Ticket.id)
+                        .where(Ticket.id == ref.key)).first()
+        return rules.Owner(row.tenant_id, row.user_id, row.state) if row is not None else None
     if ref.kind == "queue":
         tenant = s.scalar(select(Queue.tenant_id).where(Queue.id == ref.key))
     elif ref.kind == "campaign":

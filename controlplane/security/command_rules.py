@@ -44,6 +44,10 @@ chat.accept, chat.decline  the agent it is offered to      the chat (status offe
 chat.end                   the agent holding it            the chat (status active)
 chat.transfer              the agent holding it; admin,    the chat (active); the target
                            supervisor                      ``agent:<user>`` / ``queue:<id>``
+ticket.sync                no actor (a channel or panel    the ticket ``ticket_id`` (the
+                           saying "re-read it")            daemon only re-reads the database)
+ticket.accept, .decline    the agent it is offered to      the ticket (routing row offered)
+ticket.release             the agent holding it            the ticket (routing row held)
 anything else              nobody
 =========================  ==============================  ==================================
 
@@ -81,6 +85,7 @@ Target = str | None
 VISITOR: dict[str, frozenset[str]] = {
     "chat.enqueue": frozenset({"waiting"}),
     "chat.leave": frozenset({"waiting", "offered", "active"}),
+    "ticket.sync": frozenset(),  # any state: the daemon decides from the database
 }
 
 
@@ -115,6 +120,10 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "chat.decline": (Rule(ANYONE, target="offered_chat"),),
     "chat.end": (Rule(ANYONE, target="held_chat"),),
     "chat.transfer": (Rule(ANYONE, target="held_chat"), Rule(STAFF, target="open_chat")),
+    "ticket.sync": (),
+    "ticket.accept": (Rule(ANYONE, target="offered_ticket"),),
+    "ticket.decline": (Rule(ANYONE, target="offered_ticket"),),
+    "ticket.release": (Rule(ANYONE, target="held_ticket"),),
 }
 # The fields each command must carry besides cmd, actor_id and tenant_id come from the bus's
 # command table (one definition for the sender, this guard and the daemon's handlers); an id
@@ -122,7 +131,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
 FIELDS: dict[str, Mapping[str, type]] = {c.name: c.fields for c in COMMANDS.values()
                                          if not c.admin_only}
 OBJECT_FIELDS = {"user_id": "user", "call_id": "call", "campaign_id": "campaign",
-                 "record_id": "record", "queue_id": "queue", "chat_id": "chat"}
+                 "record_id": "record", "queue_id": "queue", "chat_id": "chat",
+                 "ticket_id": "ticket"}
 # Why the daemon refused, and how loud the audit line is: "alert" for what only a forged
 # entry can carry (an actor outside the tenant, a dialer command), "warning" for what the
 # panel does not send or a user reaching for another tenant's object by its id.
@@ -299,6 +309,11 @@ def _target_ok(rule: Rule, req: Request, actor: Actor, facts: Facts) -> bool:
         state = {"offered_chat": "offered"}.get(rule.target, "active")
         mine = rule.target == "open_chat" or (chat is not None and chat.user_id == actor.user_id)
         return chat is not None and chat.state == state and mine
+    if rule.target in ("offered_ticket", "held_ticket"):
+        tickets = [facts.objects.get(r) for r in req.objects if r.kind == "ticket"]
+        k = tickets[0] if tickets else None
+        return (k is not None and k.user_id == actor.user_id
+                and k.state == rule.target.removesuffix("_ticket"))
     return True
 
 
@@ -351,6 +366,8 @@ def _visitor(req: Request, facts: Facts) -> Verdict:
     found = _objects(req, facts)
     if found is not None:
         return found
+    if req.cmd == "ticket.sync":
+        return ALLOWED
     chat = _chat(req, facts)
     if chat is None or chat.state not in VISITOR[req.cmd]:
         state = chat.state if chat is not None else None

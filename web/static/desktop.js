@@ -195,6 +195,7 @@
   function paint(doc) {
     const prev = card;
     card = doc;
+    if (window.TicketOffers) window.TicketOffers.paint(doc.tickets);
     const call = doc.call;
     $("dk-call").hidden = !call;
     if (call) {

@@ -42,6 +42,7 @@ from controlplane.acd.http.board import AgentRow, agent_board, agent_row
 from controlplane.acd.http.schemas import MAX_REASON_LEN, AgentCommand
 from controlplane.admin import webphone as webphones
 from controlplane.bus import AGENT_ACTIONS, ControlPlaneNotAnswering, send_agent_command
+from controlplane.desk import routing
 from controlplane.models import PhoneEndpoint, Role, User
 from controlplane.models.acd import AgentBreakReason
 from controlplane.security.command_rules import SELF_AGENT_COMMANDS, SUPERVISOR_AGENT_COMMANDS
@@ -287,8 +288,11 @@ def board() -> Any:
         rows, error = _board(user), None
     except Unavailable as err:
         rows, error = [], err.message
+    with services().sessions() as s:
+        tickets = routing.held_by_agent(s, user.tenant_id)  # the e-mails each agent holds
     return render_template(
-        "agents.html", rows=rows, error=error, reasons=_reasons(user.tenant_id, for_agent=False)
+        "agents.html", rows=rows, error=error, reasons=_reasons(user.tenant_id, for_agent=False),
+        tickets=tickets,
     )
 
 

@@ -52,6 +52,8 @@ class AgentRow:
     missed: int
     chats: int = 0  # of what is held, chats (an agent on_call may be chatting, not talking)
     chats_label: str = ""  # "2 chats" in the page's language; "" when none
+    emails: int = 0  # of what is held, e-mails (tickets the ACD gave the agent)
+    emails_label: str = ""  # "2 e-mails"; "" when none
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +118,7 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
     endpoint = d.get("endpoint")
     since = float(d["since"])
     chats = sum(1 for w in d.get("held") or () if w.get("ch") == "chat")
+    emails = sum(1 for w in d.get("held") or () if w.get("ch") == "email")
     return AgentRow(
         user_id=user.id,
         login=user.login,
@@ -134,12 +137,19 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
         missed=int(d.get("missed", 0)),
         chats=chats,
         chats_label=ngettext("%(num)d chat", "%(num)d chats", chats) if chats else "",
+        emails=emails,
+        emails_label=ngettext("%(num)d e-mail", "%(num)d e-mails", emails) if emails else "",
     )
 
 
 def _chats_waiting(n: int) -> str:
     """How many of a queue's waiting interactions are chats, for the wallboard ("" if none)."""
     return ngettext("incl. %(num)d chat", "incl. %(num)d chats", n) if n else ""
+
+
+def _emails_waiting(n: int) -> str:
+    """How many of a queue's waiting interactions are e-mails (tickets), ("" if none)."""
+    return ngettext("incl. %(num)d e-mail", "incl. %(num)d e-mails", n) if n else ""
 
 
 def agent_board(client: redis.Redis, s: Session, tenant_id: int) -> list[AgentRow]:
@@ -205,6 +215,8 @@ def wallboard(client: redis.Redis, s: Session, tenant_id: int) -> dict[str, Any]
                 "waiting": figures.get("waiting", 0),
                 "waiting_chats": figures.get("waiting_chats", 0),
                 "waiting_chats_label": _chats_waiting(figures.get("waiting_chats", 0)),
+                "waiting_emails": figures.get("waiting_emails", 0),
+                "waiting_emails_label": _emails_waiting(figures.get("waiting_emails", 0)),
                 "longest_wait_s": figures.get("longest_wait_s", 0.0),
                 "service_level_pct": figures.get("service_level_pct"),
                 "sl_threshold_s": q.sl_threshold_s,

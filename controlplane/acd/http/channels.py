@@ -1,6 +1,7 @@
 """Channels and capacity in the panel: how many chats an agent holds at once (the tenant's
 number, and an agent's own), whether a call may reach an agent who holds chats, how long a
-chat offer waits for the agent. The admin's page ``/admin/channels`` and
+chat offer waits for the agent; how many e-mails (tickets) an agent holds at once and how
+long an e-mail offer waits. The admin's page ``/admin/channels`` and
 ``/api/v1/acd/channels`` (plus ``/api/v1/acd/agents/<id>/capacity``).
 
 Theory of operation
@@ -39,8 +40,12 @@ from controlplane.models import Role, User
 from controlplane.models.acd_channels import (
     DEFAULT_CHAT_OFFER_TIMEOUT_S,
     DEFAULT_CHATS,
+    DEFAULT_EMAIL_OFFER_TIMEOUT_S,
+    DEFAULT_EMAILS,
     MAX_CHAT_OFFER_TIMEOUT_S,
     MAX_CHATS,
+    MAX_EMAIL_OFFER_TIMEOUT_S,
+    MAX_EMAILS,
     AcdChannelSettings,
     AgentChatCapacity,
 )
@@ -55,7 +60,11 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("acd_channels", __name__)
 # (field, lowest, highest) of the form's numbers: the schema's bounds
-BOUNDS = {"chats_per_agent": (0, MAX_CHATS), "chat_offer_timeout_s": (5, MAX_CHAT_OFFER_TIMEOUT_S)}
+BOUNDS = {"chats_per_agent": (0, MAX_CHATS), "chat_offer_timeout_s": (5, MAX_CHAT_OFFER_TIMEOUT_S),
+          "emails_per_agent": (0, MAX_EMAILS),
+          "email_offer_timeout_s": (5, MAX_EMAIL_OFFER_TIMEOUT_S)}
+FIELDS = ("chats_per_agent", "voice_with_chats", "chat_offer_timeout_s", "emails_per_agent",
+          "email_offer_timeout_s")
 
 
 # ---- reads and writes (the page and the API share them) ----
@@ -63,7 +72,7 @@ BOUNDS = {"chats_per_agent": (0, MAX_CHATS), "chat_offer_timeout_s": (5, MAX_CHA
 
 def _settings(s: Session, tenant_id: int) -> dict[str, Any]:
     row = s.get(AcdChannelSettings, tenant_id)
-    own = {c.user_id: c.chats for c in s.scalars(
+    own = {c.user_id: c for c in s.scalars(
         select(AgentChatCapacity).where(AgentChatCapacity.tenant_id == tenant_id))}
     users = s.scalars(select(User).where(User.tenant_id == tenant_id, User.active.is_(True))
                       .order_by(User.login)).all()
@@ -71,7 +80,11 @@ def _settings(s: Session, tenant_id: int) -> dict[str, Any]:
         "chats_per_agent": row.chats_per_agent if row else DEFAULT_CHATS,
         "voice_with_chats": row.voice_with_chats if row else False,
         "chat_offer_timeout_s": row.chat_offer_timeout_s if row else DEFAULT_CHAT_OFFER_TIMEOUT_S,
-        "agents": [{"user_id": u.id, "login": u.login, "chats": own.get(u.id)} for u in users],
+        "emails_per_agent": row.emails_per_agent if row else DEFAULT_EMAILS,
+        "email_offer_timeout_s": row.email_offer_timeout_s if row else DEFAULT_EMAIL_OFFER_TIMEOUT_S,
+        "agents": [{"user_id": u.id, "login": u.login,
+                    "chats": own[u.id].chats if u.id in own else None,
+                    "emails": own[u.id].emails if u.id in own else None} for u in users],
     }
 
 
@@ -92,20 +105,21 @@ def save_settings(values: dict[str, Any]) -> bool:
         if row is None:
             row = AcdChannelSettings(tenant_id=user.tenant_id, chats_per_agent=DEFAULT_CHATS,
                                      voice_with_chats=False,
-                                     chat_offer_timeout_s=DEFAULT_CHAT_OFFER_TIMEOUT_S)
+                                     chat_offer_timeout_s=DEFAULT_CHAT_OFFER_TIMEOUT_S,
+                                     emails_per_agent=DEFAULT_EMAILS,
+                                     email_offer_timeout_s=DEFAULT_EMAIL_OFFER_TIMEOUT_S)
             s.add(row)
-        for name in ("chats_per_agent", "voice_with_chats", "chat_offer_timeout_s"):
+        for name in FIELDS:
             if values.get(name) is not None:
                 setattr(row, name, values[name])
         audit.record(s, "acd.channels", tenant_id=user.tenant_id, actor=user.address,
-                     source="panel", detail={"chats_per_agent": row.chats_per_agent,
-                                             "voice_with_chats": row.voice_with_chats,
-                                             "chat_offer_timeout_s": row.chat_offer_timeout_s})
+                     source="panel", detail={name: getattr(row, name) for name in FIELDS})
     return _tell(user.tenant_id)
 
 
-def save_agent(user_id: int, chats: int | None) -> bool:
-    """An agent's own chat limit (None: the tenant's); NotFound for another tenant's user."""
+def save_agent(user_id: int, values: dict[str, int | None]) -> bool:
+    """An agent's own limits (``chats``, ``emails``; None: the tenant's; a name left out:
+    unchanged); NotFound for another tenant's user."""
     user = current_user()
     with transaction(services().sessions) as s:
         agent = s.scalar(select(User).where(User.id == user_id,
@@ -113,14 +127,19 @@ def save_agent(user_id: int, chats: int | None) -> bool:
         if agent is None:
             raise NotFound(f"no user {user_id} in your tenant")
         row = s.get(AgentChatCapacity, user_id)
-        if chats is None and row is not None:
-            s.delete(row)
-        elif chats is not None and row is None:
-            s.add(AgentChatCapacity(user_id=user_id, tenant_id=user.tenant_id, chats=chats))
-        elif chats is not None and row is not None:
-            row.chats = chats
+        if row is None:
+            row = AgentChatCapacity(user_id=user_id, tenant_id=user.tenant_id)
+            s.add(row)
+        for name in ("chats", "emails"):
+            if name in values:
+                setattr(row, name, values[name])
+        if row.chats is None and row.emails is None:  # both the tenant's: no row
+            if row in s.new:
+                s.expunge(row)
+            else:
+                s.delete(row)
         audit.record(s, "acd.agent_capacity", tenant_id=user.tenant_id, actor=user.address,
-                     source="panel", detail={"user_id": user_id, "chats": chats})
+                     source="panel", detail={"user_id": user_id, **values})
     return _tell(user.tenant_id)
 
 
@@ -141,8 +160,8 @@ def api_get() -> Any:
 @validated(body=ChannelSettingsBody)
 @responds(ChannelSettingsOut)
 def api_put(body: ChannelSettingsBody) -> Any:
-    """``{"chats_per_agent": 4, "voice_with_chats": false, "chat_offer_timeout_s": 20}``;
-    fields left out stay as they are."""
+    """``{"chats_per_agent": 4, "voice_with_chats": false, "chat_offer_timeout_s": 20,
+    "emails_per_agent": 3, "email_offer_timeout_s": 60}``; fields left out stay as they are."""
     save_settings(body.model_dump())
     with services().sessions() as s:
         return jsonify(_settings(s, current_user().tenant_id))
@@ -153,11 +172,15 @@ def api_put(body: ChannelSettingsBody) -> Any:
 @validated(body=AgentCapacityBody)
 @responds(AgentCapacityOut)
 def api_agent_put(user_id: int, body: AgentCapacityBody) -> Any:
-    """``{"chats": 2}``: the agent holds at most 2 chats; ``{"chats": null}``: the tenant's."""
-    save_agent(user_id, body.chats)
+    """``{"chats": 2}``: the agent holds at most 2 chats; ``{"chats": null}``: the tenant's;
+    ``{"emails": 1}`` likewise for e-mails (tickets)."""
+    save_agent(user_id, {k: getattr(body, k) for k in body.model_fields_set})
     with services().sessions() as s:
+        row = s.get(AgentChatCapacity, user_id)
         login = s.scalar(select(User.login).where(User.id == user_id)) or ""
-    return jsonify({"user_id": user_id, "login": login, "chats": body.chats})
+        return jsonify({"user_id": user_id, "login": login,
+                        "chats": row.chats if row else None,
+                        "emails": row.emails if row else None})
 
 
 # ---- the page ----
@@ -197,13 +220,9 @@ def index() -> Any:
 def save() -> Any:
     errors: dict[str, str] = {}
     form = request.form
-    values: dict[str, Any] = {
-        "chats_per_agent": _number(form.get("chats_per_agent", ""), "chats_per_agent", errors),
-        "chat_offer_timeout_s": _number(form.get("chat_offer_timeout_s", ""),
-                                        "chat_offer_timeout_s", errors),
-        "voice_with_chats": form.get("voice_with_chats") == "on",
-    }
-    for name in BOUNDS:
+    values: dict[str, Any] = {name: _number(form.get(name, ""), name, errors) for name in BOUNDS}
+    values["voice_with_chats"] = form.get("voice_with_chats") == "on"
+    for name in ("chats_per_agent", "chat_offer_timeout_s"):  # the e-mail ones: blank, unchanged
         if values[name] is None and name not in errors:
             errors[name] = _("Required.")
     if errors:
@@ -218,8 +237,9 @@ def save() -> Any:
 @login_required(Role.ADMIN)
 def save_agent_form(user_id: int) -> BaseResponse | Any:
     errors: dict[str, str] = {}
-    chats = _number(request.form.get("chats", ""), "chats", errors)
+    values = {name: _number(request.form.get(name, ""), name, errors)
+              for name in ("chats", "emails") if name in request.form}
     if errors:
-        return _page({f"agent-{user_id}": errors["chats"]})
-    _flash_saved(save_agent(user_id, chats))
+        return _page({f"agent-{user_id}": next(iter(errors.values()))})
+    _flash_saved(save_agent(user_id, values))
     return redirect(url_for("acd_channels.index"))

@@ -104,27 +104,35 @@ Chats = Annotated[int, Field(ge=0, le=20)]
 
 class ChannelSettingsBody(Body):
     """The fields to change: chats an agent holds at once (0–20), whether a call may reach
-    an agent holding chats, how long a chat offer waits for the agent (5–300 s)."""
+    an agent holding chats, how long a chat offer waits for the agent (5–300 s); e-mails
+    (tickets) an agent holds at once (0–20) and how long an e-mail offer waits (5–3600 s)."""
 
     chats_per_agent: Chats | None = None
     voice_with_chats: bool | None = None
     chat_offer_timeout_s: Annotated[int, Field(ge=5, le=300)] | None = None
+    emails_per_agent: Annotated[int, Field(ge=0, le=20)] | None = None
+    email_offer_timeout_s: Annotated[int, Field(ge=5, le=3600)] | None = None
 
 
 class AgentCapacityBody(Body):
-    """An agent's own chat limit; ``null``: the tenant's."""
+    """An agent's own chat and e-mail limits; ``null``: the tenant's; a field left out stays
+    as it is."""
 
     chats: Chats | None = None
+    emails: Annotated[int, Field(ge=0, le=20)] | None = None
 
 
 class AgentCapacityOut(BaseModel):
     user_id: int
     login: str
     chats: int | None
+    emails: int | None = None
 
 
 class ChannelSettingsOut(BaseModel):
     chats_per_agent: int
     voice_with_chats: bool
     chat_offer_timeout_s: int
+    emails_per_agent: int
+    email_offer_timeout_s: int
     agents: list[AgentCapacityOut]

@@ -213,6 +213,7 @@ class WallboardSource:
         for q in queues:
             waiting = [w for w, _ in waits.get(str(q.id), [])]  # every channel
             chats = sum(1 for _, ch in waits.get(str(q.id), []) if ch == "chat")
+            emails = sum(1 for _, ch in waits.get(str(q.id), []) if ch == "email")
             longest = round(max(waiting, default=0.0), 1)
             figures = wf.queue_day(day, str(q.id), now, q.sl_threshold_s)
             per_status = dict.fromkeys(STATUSES, 0)
@@ -221,6 +222,7 @@ class WallboardSource:
                 per_status[st if st in per_status else "logged_out"] += 1
             queue_rows.append({
                 "queue_id": q.id, "name": q.name, "waiting": len(waiting), "waiting_chats": chats,
+                "waiting_emails": emails,
                 "longest_wait_s": longest, "sl_threshold_s": q.sl_threshold_s, **figures,
                 "agents": per_status,
                 "levels": {

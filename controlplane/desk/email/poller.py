@@ -61,10 +61,17 @@ def tick(factory: sessionmaker[Session], runtime_dir: Path, pool: ThreadPoolExec
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
+    import redis
+
     from controlplane.db import make_engine, make_sessionmaker
+    from controlplane.desk import acd_sync
 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
+    # a new ticket is routed by the daemon's ACD: tell it after the commit (the panel's user
+    # may append to the command stream; the daemon's sweep catches what does not arrive)
+    client = redis.Redis.from_url(settings.redis_url_for("web"), socket_timeout=5.0)
+    acd_sync.install(factory, client)
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="mailbox")
     running: dict[int, Future[reader.Polled]] = {}
     log.info("reading the desk's mailboxes")
@@ -78,6 +85,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
+        client.close()
 
 
 def main(settings: Settings) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.admin.store import Page
 from controlplane.db import transaction
-from controlplane.desk import attachments, catalog, presence, service, store
+from controlplane.desk import attachments, catalog, presence, routing, service, store
 from controlplane.desk.exceptions import (
     AttachmentNotFound,
     DeskNotFound,
@@ -114,7 +114,8 @@ def detail(ticket_id: int) -> dict[str, Any]:
                 "events": [event_json(e) for e in store.events(s, t.id)],
                 "minutes": store.minutes(s, t.id),
                 "presence": others(t.id),
-                "merged_into_number": into.number if into else None}
+                "merged_into_number": into.number if into else None,
+                "acd_holder": routing.holder(s, t.tenant_id, t.id)}
 
 
 def attachment(ticket_id: int, message_id: int, index: int) -> attachments.AttachmentFile:

@@ -7,6 +7,8 @@ part of the current call by call id (:func:`controlplane.desktop.interaction.det
 the stream reads only Redis on each event while the agent has no call, and the database
 part of a call again at most every :data:`DETAILS_TTL_S`. When the tenant tells its agents
 they are supervised, one more small query per build while a call is up: who supervises it.
+One more small query per build: the e-mail (ticket) offers waiting for the agent and the
+tickets the ACD gave them (:func:`controlplane.desk.routing.mine`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from controlplane.acd.http.board import agent_row, break_labels
 from controlplane.calls.http.records import own_endpoints
 from controlplane.contacts import store as contacts
+from controlplane.desk import routing
 from controlplane.desktop import interaction, screen_pop
 from controlplane.desktop.wrapup import tenant_dispositions
 from controlplane.models import Role, User
@@ -93,7 +96,8 @@ class Card:
         call = interaction.own_call(client, self.user.tenant_id, self.endpoints)
         out: dict[str, Any] = {"agent": agent, "call": None, "dispositions": self.dispositions,
                                "screen_pop_mode": self.pop_mode, "queues": self.queues,
-                               "agents": self.agents}
+                               "agents": self.agents,
+                               "tickets": routing.mine(s, self.user.tenant_id, self.user.id, now)}
         if call is None:
             self._details.clear()
             return out
@@ -131,8 +135,12 @@ def supervised(s: Session, tenant_id: int, call_id: str) -> dict[str, str] | Non
 
 
 def stable(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document without what changes by itself (the wait while ringing): what the
-    stream compares to decide whether to send."""
+    """The document without what changes by itself (the wait while ringing, an e-mail
+    offer's seconds left): what the stream compares to decide whether to send."""
+    tickets = doc.get("tickets")
+    if tickets and tickets.get("offers"):
+        doc = {**doc, "tickets": {**tickets, "offers": [
+            {k: v for k, v in o.items() if k != "seconds_left"} for o in tickets["offers"]]}}
     call = doc.get("call")
     if call is None or call.get("answered_at"):
         return doc

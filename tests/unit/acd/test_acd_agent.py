@@ -230,6 +230,19 @@ def test_chat_capacity_six_and_voice_exclusive() -> None:
     assert am.available_channels(v) == frozenset()
 
 
+def test_emails_are_background_work_ready_wrap_up_and_breaks_go_on() -> None:
+    E = Channel.EMAIL
+    s, out = run_agent([LOGIN, (1, offer("e1", channel=E)), (2, ev.Answered("e1"))], CFG)
+    assert statuses(out) == ["ready", "reserved", "ready"] and s.load == {E: 1}
+    assert am.available_channels(s) == {V, Channel.CHAT, E}  # calls still reach them
+    s, out = run_agent([(3, offer(wrap=10)), (4, ev.Answered("i1")),
+                        (9, ev.InteractionEnded("i1")), (19, ev.Tick())], CFG, s)
+    assert statuses(out) == ["reserved", "on_call", "wrap_up", "ready"]  # the call's wrap-up
+    s, out = run_agent([(20, ev.RequestBreak("toilet")), (30, ev.InteractionEnded("e1"))],
+                       CFG, s)
+    assert statuses(out) == ["break:toilet"] and s.load == {}  # at once; solved on the break
+
+
 @pytest.mark.parametrize(
     ("status_events", "event"),
     [

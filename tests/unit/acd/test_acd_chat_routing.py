@@ -30,7 +30,9 @@ def test_voice_is_not_offered_while_chats_are_held_unless_configured() -> None:
     assert VOICE in free_channels({CHAT: 1}, capacity_of(voice_with_chats=True))
     # on a call, nothing else is offered either way (the chats held go on)
     assert free_channels({CHAT: 1, VOICE: 1}, capacity_of(voice_with_chats=True)) == set()
-    assert not can_take({Channel.EMAIL: 1}, VOICE, capacity_of(voice_with_chats=True))
+    # e-mails held never keep a call away, with or without the chat option
+    assert can_take({Channel.EMAIL: 1}, VOICE, capacity_of(voice_with_chats=True))
+    assert can_take({Channel.EMAIL: 1}, VOICE, capacity_of())
 
 
 def _hold_chats(n: int, settings: am.AgentSettings) -> am.AgentState:

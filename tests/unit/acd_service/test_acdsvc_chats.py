@@ -267,12 +267,15 @@ async def test_capacity_comes_from_the_tenant_and_agent_settings_and_reload(
         s.add(AcdChannelSettings(tenant_id=w.tenant, chats_per_agent=2, voice_with_chats=False,
                                  chat_offer_timeout_s=30))
         s.add(AgentChatCapacity(user_id=w.users["a2"], tenant_id=w.tenant, chats=1))
+        s.add(AgentChatCapacity(user_id=w.users["a1"], tenant_id=w.tenant, emails=1))
     svc, _, chats = make(db, rds, clock)
     await login(svc, w, "a1", "a2")
     t = svc._tenants[w.tenant]
     a1, a2 = str(w.users["a1"]), str(w.users["a2"])
     assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 2
     assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
+    assert t.settings_for(a1).capacity.limits[Channel.EMAIL] == 1  # own e-mail limit only
+    assert t.settings_for(a2).capacity.limits[Channel.EMAIL] == 3  # the tenant's
     await svc.enqueue_chat(1, w.tenant, w.queues["web"])
     assert isinstance(chats.orders[0], out.OfferChat) and chats.orders[0].timeout_s == 30
     with transaction(db) as s:
@@ -281,7 +284,7 @@ async def test_capacity_comes_from_the_tenant_and_agent_settings_and_reload(
         row.chats_per_agent, row.voice_with_chats = 4, True
     await svc.reload(w.tenant)
     assert t.settings_for(a1).capacity.limits[Channel.CHAT] == 4
-    assert t.settings_for(a1).capacity.alongside == {Channel.CHAT}
+    assert t.settings_for(a1).capacity.alongside == {Channel.CHAT, Channel.EMAIL}  # e-mail: always
     assert t.settings_for(a2).capacity.limits[Channel.CHAT] == 1
 
 
