@@ -376,32 +376,20 @@ def send_ticket_command(client: StreamClient, action: str, *, tenant_id: int, ti
                             "ticket_id": ticket_id}, timeout_s, name)
 
 
-# the transfer commands: command → (target kind, the field naming the target)
+# transfers: command → (kind, its target's field); consult_end's action: complete|cancel
 TRANSFER_COMMANDS = {"calls.transfer": ("queue", "queue_id"),
                      "calls.transfer_agent": ("agent", "user_id"),
-                     "calls.transfer_number": ("number", "number")}
-CONSULT_COMMANDS = {"calls.consult_agent": ("agent", "user_id"),
-                    "calls.consult_number": ("number", "number"),
-                    "calls.consult_end": ("end", "action")}
-CONSULT_ACTIONS = ("complete", "cancel")
+                     "calls.transfer_number": ("number", "number"),
+                     "calls.consult_agent": ("consult_agent", "user_id"),
+                     "calls.consult_number": ("consult_number", "number"),
+                     "calls.consult_end": ("consult_end", "action")}
 
 
 def send_transfer(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
                   kind: str, value: int | str, timeout_s: float = 5.0) -> dict[str, Any]:
-    """Ask the daemon to send talking call ``call_id`` (a blind transfer, for panel user
-    ``actor_id``) to ``kind`` queue (``value`` its id), agent (a user id) or number; its
-    reply ``{"ok": true, …}`` or ``{"ok": false, "code", "message"}``."""
+    """For panel user ``actor_id``, transfer talking call ``call_id`` (``kind`` a kind of
+    :data:`TRANSFER_COMMANDS`); the reply ``{"ok": true, …}`` or ``{"ok": false, …}``."""
     cmd, field = next((c, f) for c, (k, f) in TRANSFER_COMMANDS.items() if k == kind)
-    return request(client, {"cmd": cmd, "tenant_id": tenant_id, "actor_id": actor_id,
-                            "call_id": call_id, field: value}, timeout_s, cmd)
-
-
-def send_consult(client: StreamClient, tenant_id: int, actor_id: int, call_id: str,
-                 kind: str, value: int | str, timeout_s: float = 5.0) -> dict[str, Any]:
-    """An attended transfer's steps for panel user ``actor_id``: ``kind`` agent (``value`` a
-    user id) or number starts the consultation; ``end`` with ``value`` complete|cancel ends
-    it. The reply as :func:`send_transfer`'s."""
-    cmd, field = next((c, f) for c, (k, f) in CONSULT_COMMANDS.items() if k == kind)
     return request(client, {"cmd": cmd, "tenant_id": tenant_id, "actor_id": actor_id,
                             "call_id": call_id, field: value}, timeout_s, cmd)
 

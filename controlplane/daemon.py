@@ -203,7 +203,7 @@ class CommandHandlers:
             "acd.webphone": self.acd_reload,  # the same re-read, asked by the agent
             "acd.agent": self.acd_agent,
             "calls.record": self.calls_record,
-            **dict.fromkeys((*bus.TRANSFER_COMMANDS, *bus.CONSULT_COMMANDS), self.calls_transfer),
+            **dict.fromkeys(bus.TRANSFER_COMMANDS, self.calls_transfer),
             "supervision": self.supervise,
             **dict.fromkeys(bus.PREVIEW_COMMANDS, self.dialer_preview),
             "dialer.place": self.dialer_place,
@@ -242,19 +242,14 @@ class CommandHandlers:
             _unavailable(got, "calls")
             return
         by = str(got.command.get("by") or "admin") if got.admin else got.actor
-        cmd, call_id = str(got.command["cmd"]), str(got.command["call_id"])
-        tenant_id, transfers = int(got.command["tenant_id"]), self.calls.transfers
-        if cmd in bus.TRANSFER_COMMANDS:
-            kind, field = bus.TRANSFER_COMMANDS[cmd]
-            body = await transfers.transfer(call_id, tenant_id,
-                                            Target(kind, str(got.command[field])), by)
-        elif cmd == "calls.consult_end":
-            body = await transfers.end_consult(call_id, tenant_id,
-                                               str(got.command["action"]), by)
-        else:
-            kind, field = bus.CONSULT_COMMANDS[cmd]
-            body = await transfers.consult(call_id, tenant_id,
-                                           Target(kind, str(got.command[field])), by)
+        kind, field = bus.TRANSFER_COMMANDS[str(got.command["cmd"])]
+        target = Target(kind.removeprefix("consult_"), str(got.command[field]))
+        call_id, tenant_id = str(got.command["call_id"]), int(got.command["tenant_id"])
+        t = self.calls.transfers
+        body = await (t.end_consult(call_id, tenant_id, target.value, by)
+                      if kind == "consult_end" else
+                      t.consult(call_id, tenant_id, target, by) if kind.startswith("consult")
+                      else t.transfer(call_id, tenant_id, target, by))
         await acd_commands.push_reply(self.redis, got.command, body)
 
     async def supervise(self, got: bus.Received) -> None:

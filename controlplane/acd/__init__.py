@@ -8,7 +8,8 @@ snapshots, and the live ACD's steps over its in-memory state:
 
     interactions, queues, agent_events, agent_machine, queue_machine, router, stats,
     sessions, feature_codes, outputs (the orders to calls), exceptions, tenant,
-    live_state, live_report, live_steps, live_calls, live_chats, live_commands, testing,
+    live_state, live_report, live_steps, live_calls, live_chats, live_tickets (the ACD's
+    e-mail/SMS tickets), live_commands, testing,
     wallboard_figures (the wallboard's day figures from the logs), wallboard_alerts (its
     alert rules, crossed or not)
 

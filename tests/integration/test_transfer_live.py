@@ -231,7 +231,7 @@ def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  
     def consult(kind: str, value: object) -> Any:
         client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
         try:
-            return bus.send_consult(client, queues["tenant"], users["tr1"], call_id, kind,
+            return bus.send_transfer(client, queues["tenant"], users["tr1"], call_id, kind,
                                     value, timeout_s=10)  # type: ignore[arg-type]
         finally:
             client.close()
@@ -246,15 +246,15 @@ def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  
 
     # a number answers (the lab carrier's "person"); tr1 comes back to the caller
     number = f"100{random.randrange(10_000):04d}"
-    assert consult("number", number) == {"ok": True, "call_id": call_id, "consult": "number"}
+    assert consult("consult_number", number) == {"ok": True, "call_id": call_id, "consult": "number"}
     until(lambda: (live().get("consult") or {}).get("answered"), timeout=20,
           what="the consulted number answered")
-    assert consult("end", "complete") == {"ok": True, "call_id": call_id, "consult": "complete"}
+    assert consult("consult_end", "complete") == {"ok": True, "call_id": call_id, "consult": "complete"}
     until(lambda: live().get("agent_endpoint") is None, timeout=10,
           what="the caller handed to the number")
     assert live().get("consult") is None
     # the same call cannot be consulted again by tr1: their leg has gone
-    refused = consult("agent", users["tr2"])
+    refused = consult("consult_agent", users["tr2"])
     assert refused["ok"] is False, refused
     row = ended_record(platform, caller, timeout=90)
     assert row.callee == number and row.answered_at == first.answered_at
@@ -268,7 +268,7 @@ def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:
     client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
 
     def consult(kind: str, value: object) -> Any:
-        return bus.send_consult(client, queues["tenant"], users["tr1"], call_id, kind, value,  # type: ignore[arg-type]
+        return bus.send_transfer(client, queues["tenant"], users["tr1"], call_id, kind, value,  # type: ignore[arg-type]
                                 timeout_s=10)
 
     def state() -> dict[str, Any]:
@@ -276,19 +276,19 @@ def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:
         return json.loads(raw) if raw else {}
 
     try:
-        assert consult("end", "complete")["code"] == "not_consulting"
-        assert consult("agent", users["tr2"])["ok"] is True
+        assert consult("consult_end", "complete")["code"] == "not_consulting"
+        assert consult("consult_agent", users["tr2"])["ok"] is True
         until(lambda: (state().get("consult") or {}).get("answered"), timeout=20,
               what="tr2 answered the consultation")
-        assert consult("agent", users["tr2"])["code"] == "consulting"  # one at a time
-        assert consult("end", "cancel")["ok"] is True
+        assert consult("consult_agent", users["tr2"])["code"] == "consulting"  # one at a time
+        assert consult("consult_end", "cancel")["ok"] is True
         until(lambda: state().get("consult") is None, timeout=10, what="back with the caller")
         assert state()["agent_endpoint"] == PHONES["tr1"]
         # again, and this time hand the caller over
-        assert consult("agent", users["tr2"])["ok"] is True
+        assert consult("consult_agent", users["tr2"])["ok"] is True
         until(lambda: (state().get("consult") or {}).get("answered"), timeout=20,
               what="tr2 answered the second consultation")
-        assert consult("end", "complete")["ok"] is True
+        assert consult("consult_end", "complete")["ok"] is True
         until(lambda: state().get("agent_endpoint") == PHONES["tr2"], timeout=10,
               what="the caller handed to tr2")
     finally:

@@ -4,14 +4,13 @@ decides (``controlplane.calls.transfers``); a refusal comes back as a 4xx with i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import redis
 from flask import jsonify
 from pydantic import BaseModel, Field, model_validator
 
-from controlplane.bus import ControlPlaneNotAnswering, send_consult, send_transfer
+from controlplane.bus import ControlPlaneNotAnswering, send_transfer
 from controlplane.calls.http.api import Unavailable, bp
 from web.api.responses import responds
 from web.auth import current_user, login_required
@@ -76,19 +75,18 @@ def transfer(call_id: str, body: TransferBody) -> Any:
     for the next agent), to agent ``agent_id`` (rung first, then the call's queue) or to
     ``number`` (the caller hears it ring; unanswered, a queued call goes back to its queue).
     Your leg ends (agents: only a call on their own phone; supervisors: any of the tenant)."""
-    result = _ask(send_transfer, call_id, *body.target())
+    result = _ask(call_id, *body.target())
     return jsonify({"call_id": call_id, **{k: result[k] for k in ("queue", "agent", "number")
                                            if k in result}})
 
 
-def _ask(sender: Callable[..., dict[str, Any]], call_id: str, kind: str,
-         value: int | str) -> dict[str, Any]:
+def _ask(call_id: str, kind: str, value: int | str) -> dict[str, Any]:
     """Send one transfer command for the signed-in user; a refusal raises :class:`Refused`."""
     user, svc = current_user(), services()
     if len(call_id) > 128:
         raise Refused("no such call", 404, "not_found")
     try:
-        result = sender(svc.redis, user.tenant_id, user.id, call_id, kind, value)
+        result = send_transfer(svc.redis, user.tenant_id, user.id, call_id, kind, value)
     except ControlPlaneNotAnswering as err:
         raise Unavailable(str(err)) from err
     except redis.RedisError as err:
@@ -127,7 +125,7 @@ def consult(call_id: str, body: ConsultBody) -> Any:
     to a colleague or a number; then ``/consult/complete`` or ``/consult/cancel``."""
     kind, value = (("agent", body.agent_id) if body.agent_id is not None
                    else ("number", body.number or ""))
-    _ask(send_consult, call_id, kind, value)
+    _ask(call_id, "consult_" + kind, value)
     return jsonify({"call_id": call_id, "consult": kind})
 
 
@@ -138,5 +136,5 @@ def consult(call_id: str, body: ConsultBody) -> Any:
 def consult_end(call_id: str, action: str) -> Any:
     """Step 2: ``complete`` hands the caller over to the consulted party (who must have
     answered; your leg ends), ``cancel`` brings you back to the caller."""
-    _ask(send_consult, call_id, "end", action)
+    _ask(call_id, "consult_end", action)
     return jsonify({"call_id": call_id, "consult": action})
