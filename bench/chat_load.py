@@ -26,6 +26,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -168,6 +169,13 @@ async def talk(http: aiohttp.ClientSession, public_id: str, n: int, messages: in
         await asyncio.sleep(gap * random.uniform(0.5, 1.5))
 
 
+def profiler(pid: int, path: str) -> subprocess.Popen[bytes]:
+    """py-spy (beside this interpreter) sampling the panel's busy threads into ``path``."""
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                             str(pid), "--format", "raw", "-r", "50", "--nonblocking",
+                             "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Stack:
     """Redis, the database and the panel process (started before the event loop)."""
 
@@ -235,6 +243,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
     await asyncio.sleep(3)  # the consoles take their chats, the visitors' streams open
     redis_pid = int(redis.info("server")["process_id"])
     cpu0 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic())
+    spy = profiler(stack.panel.pid, args.profile) if args.profile else None
     sent: dict[str, float] = {}
     await asyncio.gather(*(talk(http, p, n, args.messages, args.gap, sent) for n, p in chats))
     deadline = time.monotonic() + 15
@@ -242,6 +251,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
     while len([b for b in sent if b in seen]) < len(sent) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     cpu1 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic())
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(60)
     lat = sorted((seen[b] - t) * 1000 for b, t in sent.items() if b in seen)
     stop.set()
     for task in (*streams, *agent_tasks):
@@ -259,6 +271,13 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
           f"max {lat[-1] if lat else float('nan'):.1f}")
     print(f"window {window:.1f} s, {delivered / window:.1f} messages/s, "
           f"agent stream reconnects {sum(a.reconnects for a in crew)}")
+    log_text = (stack.folder / "panel.log").read_text(errors="replace")
+    print(f"panel log: {log_text.count('database locked, retry')} 'database locked' retries, "
+          f"{log_text.count(' 503 ')} answers 503, {log_text.count('stopped:')} streams stopped "
+          f"by an error")
+    stops = [ln for ln in log_text.splitlines() if "stopped:" in ln]
+    if stops:
+        print("  e.g.", stops[-1][-200:])
     for name, i in (("panel", 0), ("redis", 1)):
         used = cpu1[i] - cpu0[i]
         print(f"CPU {name}: {used:.2f} s = {used / window * 100:.0f} % of a core, "
@@ -271,6 +290,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--gap", type=float, default=3.0, help="seconds between a visitor's messages")
+    parser.add_argument("--profile", help="py-spy the panel over the messaging window into "
+                        "this file (raw collapsed stacks)")
     args = parser.parse_args()
     stack = Stack(args.agents)
     try:

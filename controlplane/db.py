@@ -14,6 +14,7 @@ lose the last commits, never corrupt the file) and makes each commit far cheaper
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +67,32 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+_WRITERS: dict[int, threading.Lock] = {}  # by engine (one per database per process)
+_WRITERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def one_writer(factory: sessionmaker[Session]) -> Iterator[None]:
+    """On SQLite, let this process's threads write one at a time (a no-op elsewhere).
+
+    SQLite takes one writer anyway; without this, a thread that finds the database taken
+    waits in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) *holding
+    a pooled connection*: under a burst of chat messages the waiters miss the free moments,
+    the pool runs dry and every request queues behind them (seconds). Here they queue on
+    a lock, before taking a connection, and go in the moment the previous writer commits.
+    Writers of other processes (the daemon) are still met by the busy timeout."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        yield
+        return
+    lock = _WRITERS.get(id(bind))
+    if lock is None:
+        with _WRITERS_LOCK:
+            lock = _WRITERS.setdefault(id(bind), threading.Lock())
+    with lock:
+        yield
 
 
 def is_locked(err: BaseException) -> bool:

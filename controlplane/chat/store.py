@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.chat.exceptions import ChatNotFound, NotYourChat
-from controlplane.db import is_locked, retry_locked, transaction
+from controlplane.db import is_locked, one_writer, retry_locked, transaction
 from controlplane.errors import Unavailable
 from controlplane.models import User
 from controlplane.models.base import utcnow
@@ -38,9 +38,10 @@ def write(sessions: sessionmaker[Session], change: Callable[[Session], T]) -> T:
     """Run ``change`` in one transaction, again while SQLite says "locked": a chat line
     must not be lost, and on SQLite two writers that both read (the next seq, the ticket)
     before writing collide at once, whatever the busy timeout (a WAL snapshot went stale).
+    The panel's own writers queue on :func:`~controlplane.db.one_writer` first.
     Still locked after the retries: 503, the client sends again."""
     def once() -> T:
-        with transaction(sessions) as s:
+        with one_writer(sessions), transaction(sessions) as s:
             return change(s)
     try:
         return retry_locked(once, attempts=6, what="chat message")

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 STREAM_MAXLEN = 1000
 STREAM_TTL_S = 24 * 3600
 RECONNECT_MS = 1500
+RECHECK_S = 3.0  # a logged-in stream re-checks its session at least this often
 
 
 def key(chat_id: int) -> str:
@@ -99,6 +100,30 @@ def _last_id(client: redis.Redis, stream: str) -> str:
 Out = tuple[str, dict[str, Any], int | None]  # SSE event name, data, id
 
 
+class LiveCheck:
+    """A long stream's re-check of its login (``check``: the session is still live, read
+    from the database), made when the stream wakes and the last one is ``every_s`` old,
+    not on every read: under load a console wakes for every message of every chat it
+    holds, and two queries per message were a good part of the panel's time. The stream
+    also blocks at most ``every_s`` (:meth:`block_ms`), so a logout, a revoked session or
+    a deactivated user ends even a quiet stream within about ``2 * every_s``."""
+
+    def __init__(self, check: Callable[[], bool], every_s: float = RECHECK_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.check, self.every_s, self.clock = check, every_s, clock
+        self.checked = clock()  # the view's own login check has just been made
+
+    def block_ms(self, block_ms: int) -> int:
+        return min(block_ms, int(self.every_s * 1000))
+
+    def __call__(self) -> bool:
+        now = self.clock()
+        if now - self.checked < self.every_s:
+            return True
+        self.checked = now
+        return self.check()
+
+
 class ChatFeed:
     """What one chat sends down an SSE connection, with the seq bookkeeping of the module
     docstring, as ``(event, data, id)`` triples. ``names`` caches agents' names."""
@@ -146,10 +171,13 @@ def last_ids(client: redis.Redis, streams: list[str]) -> dict[str, str]:
 
 def chat_stream(client: redis.Redis, sessions: sessionmaker[Session], chat_id: int, *,
                 after: int, block_ms: int, max_age_s: float,
-                still_live: Callable[[], bool] = lambda: True) -> Iterator[str]:
+                still_live: LiveCheck | None = None) -> Iterator[str]:
     """The SSE text of one chat for a visitor or a watching supervisor: ``message``
-    (id = seq), ``typing``, ``state`` and ``chat`` (the daemon's ``chat.*`` events)."""
+    (id = seq), ``typing``, ``state`` and ``chat`` (the daemon's ``chat.*`` events).
+    A supervisor's stream passes its login's ``still_live``; a visitor's has none."""
     deadline = time.monotonic() + max_age_s
+    if still_live is not None:
+        block_ms = still_live.block_ms(block_ms)
     feed = ChatFeed(sessions, chat_id, after)
     try:
         ids = last_ids(client, [key(chat_id), EVENTS_STREAM])
@@ -158,7 +186,7 @@ def chat_stream(client: redis.Redis, sessions: sessionmaker[Session], chat_id: i
         yield sse("state", feed.state())
         while time.monotonic() < deadline:
             reply = client.xread(ids, block=block_ms, count=200)
-            if not still_live():
+            if still_live is not None and not still_live():
                 return
             if not reply:
                 yield ": keep-alive\n\n"

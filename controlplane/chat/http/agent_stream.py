@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
 from controlplane.chat import store, transport
-from controlplane.chat.transport import ChatFeed, sse
+from controlplane.chat.transport import ChatFeed, LiveCheck, sse
 from controlplane.models.chat import Chat
 from web.auth import current_user, login_required, session_still_live
 from web.services import services
@@ -104,8 +104,9 @@ class Console:
 
 
 def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_age_s: float,
-                   still_live: Callable[[], bool] = lambda: True) -> Iterator[str]:
+                   still_live: LiveCheck) -> Iterator[str]:
     deadline = time.monotonic() + max_age_s
+    block_ms = still_live.block_ms(block_ms)
     try:
         with console.sessions() as s:
             held = [c.id for c in store.held_chats(s, console.tenant_id, console.user_id)]
@@ -148,7 +149,7 @@ def events() -> Response:
     console = Console(svc.redis, svc.sessions, user.tenant_id, user.id)
     stream = console_stream(svc.redis, console, block_ms=current_app.config["SSE_BLOCK_MS"],
                             max_age_s=current_app.config["SSE_MAX_AGE_S"],
-                            still_live=session_still_live)
+                            still_live=LiveCheck(session_still_live))
     resp = Response(stream_with_context(stream), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Accel-Buffering"] = "no"

@@ -92,7 +92,7 @@ def watch_stream(chat_id: int, query: StreamQuery) -> Response:
     events = transport.chat_stream(svc.redis, svc.sessions, chat_id, after=query.after,
                                    block_ms=current_app.config["SSE_BLOCK_MS"],
                                    max_age_s=current_app.config["SSE_MAX_AGE_S"],
-                                   still_live=session_still_live)
+                                   still_live=transport.LiveCheck(session_still_live))
     resp = Response(stream_with_context(events), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     return resp

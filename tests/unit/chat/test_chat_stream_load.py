@@ -1,0 +1,75 @@
+"""What keeps chat delivery fast under many streams: the stream's login re-check is
+bounded in time (not made on every read, never skipped longer than its period), the
+panel's SQLite writers queue on a lock, and the Redis pool outgrows the open streams."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import text
+
+from controlplane.chat.transport import LiveCheck
+from controlplane.db import make_engine, make_sessionmaker, one_writer, transaction
+from web.services import REDIS_MAX_CONNECTIONS
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_login_is_rechecked_once_its_period_is_over() -> None:
+    clock, calls, live = Clock(), [], [True]
+
+    def check() -> bool:
+        calls.append(clock.now)
+        return live[0]
+
+    recheck = LiveCheck(check, every_s=3.0, clock=clock)
+    assert recheck() and calls == []  # the view's own check was just made
+    clock.now += 2.9
+    assert recheck() and calls == []
+    clock.now += 0.2
+    assert recheck() and len(calls) == 1
+    live[0] = False  # logged out: the next read past the period ends the stream
+    clock.now += 1.0
+    assert recheck()
+    clock.now += 2.1
+    assert not recheck()
+    assert recheck.block_ms(10_000) == 3000 and recheck.block_ms(500) == 500
+
+
+def test_sqlite_writers_of_one_process_take_turns(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as s:
+        s.execute(text("CREATE TABLE t (n INTEGER)"))
+    inside, most, guard = [0], [0], threading.Lock()
+
+    def writer() -> None:
+        for _ in range(20):
+            with one_writer(factory), transaction(factory) as s:
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                s.execute(text("INSERT INTO t VALUES (1)"))
+                with guard:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with factory() as s:
+        assert s.scalar(text("SELECT count(*) FROM t")) == 120
+    assert most[0] == 1
+    engine.dispose()
+
+
+def test_the_panels_redis_pool_outgrows_its_streams() -> None:
+    assert REDIS_MAX_CONNECTIONS >= 2000  # one per open stream; redis-py's default was 100
