@@ -90,6 +90,13 @@ def held_chats(s: Session, tenant_id: int, user_id: int) -> list[Chat]:
         Chat.status == "active").order_by(Chat.id)))
 
 
+def offered_to(s: Session, tenant_id: int, user_id: int) -> list[int]:
+    """The chats offered to agent ``user_id`` now (the router's columns), oldest first."""
+    return list(s.scalars(select(Chat.id).where(
+        Chat.tenant_id == tenant_id, Chat.agent_user_id == user_id,
+        Chat.status == "offered").order_by(Chat.id)))
+
+
 def open_chats(s: Session, tenant_id: int) -> list[Chat]:
     """The tenant's chats not yet over (the supervisors' list)."""
     return list(s.scalars(select(Chat).where(

@@ -13,9 +13,10 @@ daemon's events arrive). Events for this agent drive the console:
 Messages and typing of held chats go out as ``message`` / ``typing`` with their chat id,
 through the same :class:`~controlplane.chat.transport.ChatFeed` as the visitor's stream (no
 loss, no doubles within a connection). On (re)connect every held chat is sent whole; the
-console keeps messages by seq, so a reconnect doubles nothing on screen. Offers are not
-replayed after a reconnect: an offer lives seconds, and the daemon re-offers a chat whose
-offer timed out.
+console keeps messages by seq, so a reconnect doubles nothing on screen. The offers pending
+to the agent are sent again too, and ``ready`` lists both (``held``, ``offers``): a console
+that reconnects after a network blip, or a second tab, shows what the server says now and
+drops what ended meanwhile, instead of waiting for the next event.
 """
 
 from __future__ import annotations
@@ -108,13 +109,17 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
     deadline = time.monotonic() + max_age_s
     block_ms = still_live.block_ms(block_ms)
     try:
+        ids = transport.last_ids(client, [EVENTS_STREAM])  # before the database: no gap
         with console.sessions() as s:
             held = [c.id for c in store.held_chats(s, console.tenant_id, console.user_id)]
-        ids = transport.last_ids(client, [EVENTS_STREAM, *(transport.key(c) for c in held)])
+            offers = store.offered_to(s, console.tenant_id, console.user_id)
+        ids.update(transport.last_ids(client, [transport.key(c) for c in held]))
         yield f"retry: {transport.RECONNECT_MS}\n\n"
         for chat_id in held:
             yield console.whole(chat_id)
-        yield sse("ready", {"held": held})
+        for chat_id in offers:
+            yield console.offered(chat_id, {}) or ""
+        yield sse("ready", {"held": held, "offers": offers})
         while time.monotonic() < deadline:
             reply = client.xread(ids, block=block_ms, count=200)
             if not still_live():
