@@ -52,6 +52,7 @@ class AgentRow:
     missed: int
     chats: int = 0  # of what is held, chats (an agent on_call may be chatting, not talking)
     chats_label: str = ""  # "2 chats" in the page's language; "" when none
+    chat_ids: tuple[int, ...] = ()  # the chats held (the supervisors' watch links)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +116,9 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
     reason = d.get("reason")
     endpoint = d.get("endpoint")
     since = float(d["since"])
+    chat_ids = tuple(int(str(w.get("i", "")).partition(":")[2])
+                     for w in d.get("held") or () if w.get("ch") == "chat"
+                     and str(w.get("i", "")).partition(":")[2].isdigit())
     chats = sum(1 for w in d.get("held") or () if w.get("ch") == "chat")
     return AgentRow(
         user_id=user.id,
@@ -134,6 +138,7 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
         missed=int(d.get("missed", 0)),
         chats=chats,
         chats_label=ngettext("%(num)d chat", "%(num)d chats", chats) if chats else "",
+        chat_ids=chat_ids,
     )
 
 
