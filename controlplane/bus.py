@@ -89,6 +89,9 @@ SMS_INBOUND_KEY = "centrala:web:sms-inbound:{address}:{minute}"
 # only the panel writes it (its Redis user may write nothing else); the daemon never reads it.
 CHAT_STREAM_KEY = "centrala:web:chat:{chat_id}"
 CHAT_RATE_KEY = "centrala:web:chat-rate:{scope}:{who}:{window}"  # scope: ip | chat
+# stream: "this user's panel sessions ended" (logout, an admin's revoke, deactivation), read
+# by the user's chat console so it ends at once (controlplane.chat.leaving)
+USER_SESSIONS_KEY = "centrala:web:user-sessions:{user_id}"
 
 
 def acd_key(tenant: int, part: str) -> str:

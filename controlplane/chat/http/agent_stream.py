@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
 from controlplane.chat import store, transport
+from controlplane.chat.leaving import sessions_key
 from controlplane.chat.transport import ChatFeed, LiveCheck, sse
 from controlplane.models.chat import Chat
 from web.auth import current_user, login_required, session_still_live
@@ -107,9 +108,8 @@ class Console:
 def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_age_s: float,
                    still_live: LiveCheck) -> Iterator[str]:
     deadline = time.monotonic() + max_age_s
-    block_ms = still_live.block_ms(block_ms)
-    try:
-        ids = transport.last_ids(client, [EVENTS_STREAM])  # before the database: no gap
+    try:  # before the database: no gap
+        ids = transport.last_ids(client, [EVENTS_STREAM, still_live.key])
         with console.sessions() as s:
             held = [c.id for c in store.held_chats(s, console.tenant_id, console.user_id)]
             offers = store.offered_to(s, console.tenant_id, console.user_id)
@@ -122,13 +122,15 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
         yield sse("ready", {"held": held, "offers": offers})
         while time.monotonic() < deadline:
             reply = client.xread(ids, block=block_ms, count=200)
-            if not still_live():
+            if not still_live(force=any(str(n) == still_live.key for n, _e in reply or ())):
                 return
             if not reply:
                 yield ": keep-alive\n\n"
                 continue
             for stream, entries in reply:  # type: ignore[union-attr]
                 ids[str(stream)] = str(entries[-1][0])
+                if stream == still_live.key:
+                    continue  # the user's sessions ended: checked above
                 for _eid, fields in entries:
                     doc = json.loads(fields["data"])
                     if stream == EVENTS_STREAM:
@@ -152,9 +154,9 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
 def events() -> Response:
     svc, user = services(), current_user()
     console = Console(svc.redis, svc.sessions, user.tenant_id, user.id)
-    stream = console_stream(svc.redis, console, block_ms=current_app.config["SSE_BLOCK_MS"],
+    stream = console_stream(svc.redis, console, block_ms=transport.block_ms(current_app),
                             max_age_s=current_app.config["SSE_MAX_AGE_S"],
-                            still_live=LiveCheck(session_still_live))
+                            still_live=LiveCheck(session_still_live, sessions_key(user.id)))
     resp = Response(stream_with_context(stream), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Accel-Buffering"] = "no"

@@ -301,7 +301,7 @@ def stream(public_id: str, query: StreamQuery) -> Response:
     if last.isdigit() and len(last) < 10:
         after = max(after, int(last))
     events = transport.chat_stream(svc.redis, svc.sessions, chat_id, after=after,
-                                   block_ms=current_app.config["SSE_BLOCK_MS"],
+                                   block_ms=transport.block_ms(current_app),
                                    max_age_s=current_app.config["SSE_MAX_AGE_S"])
     resp = Response(events, mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"

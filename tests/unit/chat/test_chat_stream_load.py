@@ -1,6 +1,7 @@
 """What keeps chat delivery fast under many streams: the stream's login re-check is
-bounded in time (not made on every read, never skipped longer than its period), the
-panel's SQLite writers queue on a lock, and the Redis pool outgrows the open streams."""
+bounded in time (not made on every read; forced by the user's own stream), idle chat
+streams wake every 25 s, the panel's SQLite writers queue on a lock, and the Redis pool
+outgrows the open streams."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from controlplane.chat.transport import LiveCheck
+from controlplane.chat.transport import CHAT_BLOCK_MS, LiveCheck, block_ms
 from controlplane.db import make_engine, make_sessionmaker, one_writer, transaction
 from web.services import REDIS_MAX_CONNECTIONS
 
@@ -29,7 +30,7 @@ def test_the_login_is_rechecked_once_its_period_is_over() -> None:
         calls.append(clock.now)
         return live[0]
 
-    recheck = LiveCheck(check, every_s=3.0, clock=clock)
+    recheck = LiveCheck(check, "centrala:web:user-sessions:1", every_s=3.0, clock=clock)
     assert recheck() and calls == []  # the view's own check was just made
     clock.now += 2.9
     assert recheck() and calls == []
@@ -40,7 +41,17 @@ def test_the_login_is_rechecked_once_its_period_is_over() -> None:
     assert recheck()
     clock.now += 2.1
     assert not recheck()
-    assert recheck.block_ms(10_000) == 3000 and recheck.block_ms(500) == 500
+    assert not recheck(force=True) and len(calls) == 3  # forced: checked whatever its age
+
+
+def test_chat_streams_block_longer_than_the_panels_other_streams() -> None:
+    class App:
+        def __init__(self, **config: object) -> None:
+            self.config = config
+
+    assert block_ms(App(SSE_BLOCK_MS=10_000)) == CHAT_BLOCK_MS == 25_000
+    assert block_ms(App(SSE_BLOCK_MS=200)) == 500  # tests shorten both
+    assert block_ms(App(SSE_BLOCK_MS=10_000, CHAT_SSE_BLOCK_MS=1000)) == 1000
 
 
 def test_sqlite_writers_of_one_process_take_turns(tmp_path: Path) -> None:

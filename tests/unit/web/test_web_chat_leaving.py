@@ -6,6 +6,7 @@ ending their sessions or deactivating them asks the daemon to log them out of th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -134,3 +135,23 @@ def test_deactivating_an_agent_with_a_chat_hands_it_back_first(
     finally:
         with transaction(app.extensions["centrala"].sessions) as s:
             s.get(User, agent1).active = True
+
+
+def test_a_logout_elsewhere_ends_the_console_stream_at_once(
+        app, client, login, login_form, csrf, world, clean) -> None:
+    app.config.update(CHAT_SSE_BLOCK_MS=30_000)  # quiet: only the poke can wake it soon
+    login(AGENT1)
+    resp = client.get("/agent/chats/stream", buffered=False)
+    try:
+        events = _events(resp)
+        assert next(events) == ("ready", {"held": [], "offers": []})
+        other = app.test_client()  # an admin ends the agent's sessions meanwhile
+        assert login_form(other, ADMIN).status_code == 302
+        revoked = other.post(f"/users/{_user(app, 'agent1')}/sessions/revoke",
+                             data={"csrf_token": csrf(other)})
+        assert revoked.status_code == 302
+        started = time.monotonic()
+        assert list(events) == []  # the stream ends ...
+        assert time.monotonic() - started < 5  # ... at once, not at its 30 s wake
+    finally:
+        resp.close()
