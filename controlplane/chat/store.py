@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.chat.exceptions import ChatNotFound, NotYourChat
-from controlplane.db import is_locked, one_writer, retry_locked, transaction
+from controlplane.db import group_writer, is_locked, retry_locked
 from controlplane.errors import Unavailable
 from controlplane.models import User
 from controlplane.models.base import utcnow
@@ -38,11 +38,11 @@ def write(sessions: sessionmaker[Session], change: Callable[[Session], T]) -> T:
     """Run ``change`` in one transaction, again while SQLite says "locked": a chat line
     must not be lost, and on SQLite two writers that both read (the next seq, the ticket)
     before writing collide at once, whatever the busy timeout (a WAL snapshot went stale).
-    The panel's own writers queue on :func:`~controlplane.db.one_writer` first.
+    On SQLite the panel's own writers are committed together (:class:`~controlplane.db.
+    GroupWriter`): ``change`` runs in a savepoint of a transaction it may share.
     Still locked after the retries: 503, the client sends again."""
     def once() -> T:
-        with one_writer(sessions), transaction(sessions) as s:
-            return change(s)
+        return group_writer(sessions).run(change)
     try:
         return retry_locked(once, attempts=6, what="chat message")
     except OperationalError as err:
