@@ -20,6 +20,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from controlplane.models.chat import Chat, ChatMessage
 from controlplane.models.chat_widgets import ChatWidget
 from controlplane.models.tickets import Ticket, TicketMessage
 from controlplane.passwords import hash_password
+from controlplane.security import panel_sessions
 from controlplane.seed import DEMO_DOMAIN
 
 pytestmark = pytest.mark.integration
@@ -203,6 +205,8 @@ def test_the_console_shows_again_what_came_while_it_was_cut_off(platform, shop) 
     expect = sync_api.expect
     factory = session_factory(platform)
     with transaction(factory) as s:  # the offer outlives the blip
+        # a fresh login: the earlier test's browser left a session (one workstation per agent)
+        panel_sessions.revoke_user(s, shop["agent"], "test", datetime.now(UTC))
         s.execute(delete(AcdChannelSettings).where(
             AcdChannelSettings.tenant_id == shop["tenant"]))
         s.add(AcdChannelSettings(tenant_id=shop["tenant"], chats_per_agent=1,
