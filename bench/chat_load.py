@@ -14,6 +14,11 @@ console stream yields the message (p50/p95/p99/max), and CPU per message of the 
 process and of Redis (``/proc/<pid>/stat`` user+system over the messaging window, divided by
 the messages delivered). Printed; no pass/fail.
 
+A baseline stage (``--baseline`` visitors, 50 by default, agents in proportion) runs
+first on a fresh stack, and the last line gives the full stage's figures as ratios of it.
+The panel's log is counted for "database locked" retries, 503 answers and streams stopped
+by an error; ``--profile FILE`` samples the panel with py-spy over the window.
+
     PYTHONPATH=. .venv/bin/python bench/chat_load.py [--visitors 500] [--agents 100]
 """
 
@@ -26,6 +31,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -168,6 +174,13 @@ async def talk(http: aiohttp.ClientSession, public_id: str, n: int, messages: in
         await asyncio.sleep(gap * random.uniform(0.5, 1.5))
 
 
+def profiler(pid: int, path: str) -> subprocess.Popen[bytes]:
+    """py-spy (beside this interpreter) sampling the panel's busy threads into ``path``."""
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                             str(pid), "--format", "raw", "-r", "50", "--nonblocking",
+                             "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Stack:
     """Redis, the database and the panel process (started before the event loop)."""
 
@@ -203,7 +216,7 @@ class Stack:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-async def measure(stack: Stack, args: argparse.Namespace) -> None:
+async def measure(stack: Stack, visitors: int, args: argparse.Namespace) -> dict[str, float]:
     base, redis, agents, ids = stack.base, stack.redis, stack.agents, stack.ids
     factory = make_sessionmaker(make_engine(stack.db_url))
     seen: dict[str, float] = {}
@@ -216,9 +229,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
     http = aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=0))
     chats: list[tuple[int, str]] = []
     t0 = time.monotonic()
-    for start in range(0, args.visitors, 50):
+    for start in range(0, visitors, 50):
         await asyncio.gather(*(visitor(http, n, chats)
-                               for n in range(start, min(start + 50, args.visitors))))
+                               for n in range(start, min(start + 50, visitors))))
     print(f"{len(chats)} chats started in {time.monotonic() - t0:.1f} s")
     # The router's part: each chat to an agent (round robin), active, announced.
     with transaction(factory) as s:
@@ -234,14 +247,18 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
     streams = [asyncio.create_task(visitor_stream(http, p, stop)) for _n, p in chats]
     await asyncio.sleep(3)  # the consoles take their chats, the visitors' streams open
     redis_pid = int(redis.info("server")["process_id"])
-    cpu0 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic())
+    cpu0 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic(), cpu_s(os.getpid()))
+    spy = profiler(stack.panel.pid, args.profile) if args.profile else None
     sent: dict[str, float] = {}
     await asyncio.gather(*(talk(http, p, n, args.messages, args.gap, sent) for n, p in chats))
     deadline = time.monotonic() + 15
     # a bench's bounded wait for the stragglers: nothing to signal on
     while len([b for b in sent if b in seen]) < len(sent) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
-    cpu1 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic())
+    cpu1 = (cpu_s(stack.panel.pid), cpu_s(redis_pid), time.monotonic(), cpu_s(os.getpid()))
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(60)
     lat = sorted((seen[b] - t) * 1000 for b, t in sent.items() if b in seen)
     stop.set()
     for task in (*streams, *agent_tasks):
@@ -259,10 +276,34 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
           f"max {lat[-1] if lat else float('nan'):.1f}")
     print(f"window {window:.1f} s, {delivered / window:.1f} messages/s, "
           f"agent stream reconnects {sum(a.reconnects for a in crew)}")
-    for name, i in (("panel", 0), ("redis", 1)):
+    log_text = (stack.folder / "panel.log").read_text(errors="replace")
+    print(f"panel log: {log_text.count('database locked, retry')} 'database locked' retries, "
+          f"{log_text.count(' 503 ')} answers 503, {log_text.count('stopped:')} streams stopped "
+          f"by an error")
+    stops = [ln for ln in log_text.splitlines() if "stopped:" in ln]
+    if stops:
+        print("  e.g.", stops[-1][-200:])
+    for name, i in (("panel", 0), ("redis", 1), ("bench client", 3)):
         used = cpu1[i] - cpu0[i]
         print(f"CPU {name}: {used:.2f} s = {used / window * 100:.0f} % of a core, "
               f"{used / max(delivered, 1) * 1000:.2f} ms per message")
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "lost": len(sent) - delivered,
+            "cpu_ms": (cpu1[0] - cpu0[0]) / max(delivered, 1) * 1000,
+            "rate": delivered / window}
+
+
+def stage(visitors: int, agents: int, args: argparse.Namespace) -> dict[str, float]:
+    print(f"---- {visitors} visitors, {agents} agents ----")
+    stack = Stack(agents)
+    try:
+        return asyncio.run(measure(stack, visitors, args))
+    except BaseException:
+        lines = (stack.folder / "panel.log").read_text(errors="replace").splitlines()
+        print("\n".join(["---- the panel's log, last errors ----",
+                         *[ln for ln in lines if "Error" in ln or "error" in ln][-15:]]))
+        raise
+    finally:
+        stack.stop()
 
 
 def main() -> None:
@@ -271,17 +312,22 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--gap", type=float, default=3.0, help="seconds between a visitor's messages")
+    parser.add_argument("--profile", help="py-spy the panel over the messaging window into "
+                        "this file (raw collapsed stacks)")
+    parser.add_argument("--baseline", type=int, default=50,
+                        help="visitors of the baseline stage run first (0: none)")
     args = parser.parse_args()
-    stack = Stack(args.agents)
-    try:
-        asyncio.run(measure(stack, args))
-    except BaseException:
-        lines = (stack.folder / "panel.log").read_text(errors="replace").splitlines()
-        print("\n".join(["---- the panel's log, last errors ----",
-                         *[ln for ln in lines if "Error" in ln or "error" in ln][-15:]]))
-        raise
-    finally:
-        stack.stop()
+    base = None
+    if args.baseline:
+        profile, args.profile = args.profile, None
+        base = stage(args.baseline, max(1, args.agents * args.baseline // args.visitors), args)
+        args.profile = profile
+    full = stage(args.visitors, args.agents, args)
+    if base is not None:
+        print(f"---- {args.visitors} visitors against {args.baseline}: "
+              f"p50 x{full['p50'] / base['p50']:.1f}  p99 x{full['p99'] / base['p99']:.1f}  "
+              f"CPU per message x{full['cpu_ms'] / base['cpu_ms']:.2f}  "
+              f"messages/s x{full['rate'] / base['rate']:.1f}")
 
 
 if __name__ == "__main__":

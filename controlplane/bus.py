@@ -32,6 +32,7 @@ name                               kind    written by                      read 
 ``centrala:web:chat:<chat id>``    stream  panel (a chat's messages and    panel (the chat's SSE)
                                            typing; never the daemon)
 ``centrala:web:chat-rate:…``       string  panel (INCR per visitor call)   panel (rate limit, 429)
+``centrala:web:user-sessions:<id>`` stream  panel (sessions ended)          panel (chat streams)
 =================================  ======  ==============================  ====================
 
 Commands
@@ -89,6 +90,8 @@ SMS_INBOUND_KEY = "centrala:web:sms-inbound:{address}:{minute}"
 # only the panel writes it (its Redis user may write nothing else); the daemon never reads it.
 CHAT_STREAM_KEY = "centrala:web:chat:{chat_id}"
 CHAT_RATE_KEY = "centrala:web:chat-rate:{scope}:{who}:{window}"  # scope: ip | chat
+# stream: a user's panel sessions ended (chat.leaving): their chat console ends at once
+USER_SESSIONS_KEY = "centrala:web:user-sessions:{user_id}"
 
 
 def acd_key(tenant: int, part: str) -> str:
@@ -300,14 +303,12 @@ def send_agent_command(client: StreamClient, tenant_id: int, user_id: int, comma
 
 
 def send_reload(client: StreamClient, tenant_id: int, *, actor_id: int) -> None:
-    """Ask the daemon to re-read tenant ``tenant_id``'s ACD configuration (no reply) on
-    behalf of panel user ``actor_id`` (an admin of the tenant)."""
+    """The daemon re-reads the tenant's ACD configuration (no reply), for admin ``actor_id``."""
     send(client, {"cmd": "acd.reload", "tenant_id": tenant_id, "actor_id": actor_id})
 
 
 def send_webphone_created(client: StreamClient, tenant_id: int, *, user_id: int) -> None:
-    """Tell the daemon user ``user_id`` (acting for themselves) has a new webphone, so the
-    ACD re-reads the tenant's agents and rings it (no reply; ``acd.reload`` is admins')."""
+    """User ``user_id`` has a new webphone: the ACD re-reads the tenant's agents (no reply)."""
     send(client, {"cmd": "acd.webphone", "tenant_id": tenant_id, "actor_id": user_id,
                   "user_id": user_id})
 

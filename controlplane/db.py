@@ -14,11 +14,13 @@ lose the last commits, never corrupt the file) and makes each commit far cheaper
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -66,6 +68,91 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+@dataclass
+class _Change:
+    run: Callable[[Session], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class GroupWriter:
+    """Small write transactions of many threads, on SQLite committed together (group
+    commit); elsewhere each in its own transaction.
+
+    SQLite takes one writer at a time. Left to themselves, threads that find it taken wait
+    in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) *holding a
+    pooled connection*: under a burst of chat messages they miss the free moments, the
+    pool runs dry and requests queue for seconds. And even queued on a lock, each writer
+    pays a transaction, a commit and a hand-over to the next thread (which, among hundreds
+    of threads of a busy panel, the machine schedules late). So here a thread puts its
+    change in the queue; whoever holds the lock writes every change queued so far (up to
+    :attr:`MAX_BATCH`) in one transaction, each in its own savepoint (a change that raises
+    is undone alone and its error goes to its thread), commits once, and hands each thread
+    its result. A commit that fails (SQLite still locked by another process after the busy
+    timeout) fails every change of the batch, to be retried by its caller."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        bind = factory.kw.get("bind")
+        self.grouped = bind is not None and bind.dialect.name == "sqlite"
+        self.lock = threading.Lock()
+        self.queue: deque[_Change] = deque()
+        self.batches = 0  # transactions committed (a test and a bench look)
+
+    def run(self, change: Callable[[Session], T]) -> T:
+        if not self.grouped:
+            with transaction(self.factory) as s:
+                return change(s)
+        mine = _Change(change)
+        self.queue.append(mine)
+        while not mine.done.is_set():
+            with self.lock:
+                if not mine.done.is_set():
+                    batch = [self.queue.popleft()
+                             for _ in range(min(self.MAX_BATCH, len(self.queue)))]
+                    self._write(batch)
+        if mine.error is not None:
+            raise mine.error
+        return mine.result  # type: ignore[no-any-return]
+
+    def _write(self, batch: list[_Change]) -> None:
+        try:
+            with transaction(self.factory) as s:
+                for c in batch:
+                    try:
+                        with s.begin_nested():
+                            c.result = c.run(s)
+                    except OperationalError as err:
+                        if is_locked(err):
+                            raise  # the database itself: the whole batch
+                        c.error = err
+                    except Exception as err:  # noqa: BLE001 - it is that thread's to raise
+                        c.error = err
+            self.batches += 1
+        except Exception as err:  # noqa: BLE001 - the commit failed: nothing of it stands
+            for c in batch:
+                c.error = c.error or err
+        finally:
+            for c in batch:
+                c.done.set()
+
+
+_GROUPS: dict[int, GroupWriter] = {}  # by session factory (one per database per process)
+_GROUPS_LOCK = threading.Lock()
+
+
+def group_writer(factory: sessionmaker[Session]) -> GroupWriter:
+    """This process's :class:`GroupWriter` of ``factory``."""
+    found = _GROUPS.get(id(factory))
+    if found is None:
+        with _GROUPS_LOCK:
+            found = _GROUPS.setdefault(id(factory), GroupWriter(factory))
+    return found
 
 
 def is_locked(err: BaseException) -> bool:

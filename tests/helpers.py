@@ -163,7 +163,7 @@ def panel_process(env: dict[str, str], log_path: Path, base: str,
     """``python -m web`` with ``env`` (its port in ``CENTRALA_WEB_PORT``), answering
     ``base + /healthz`` before this yields; stopped after. Its output goes to ``log_path``,
     whose tail is in the error when it exits or never answers."""
-    log = log_path.open("wb")
+    log = log_path.open("ab")  # a panel restarted by a test writes on after the first
     proc = subprocess.Popen([sys.executable, "-m", "web"], env=env, stdout=log, stderr=log)
     started = time.monotonic()
 

@@ -31,21 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import (
-    Blueprint,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.api_access.tokens import bearer_secret
+from controlplane.chat import leaving
 from controlplane.db import transaction
 from controlplane.models import Role, Tenant, User
 from controlplane.passwords import hash_password, verify_password
@@ -396,5 +388,7 @@ def logout() -> BaseResponse:
             if panel_sessions.revoke(s, sess.info.id, "logout", clock(current_app)):
                 audit.record(s, "logout", tenant_id=user.tenant_id, actor=user.address,
                              source=client_address(), detail={"session": sess.info.id})
+        leaving.session_ended(services().redis, services().sessions, user.tenant_id, user.id,
+                              actor_id=user.id)  # chats in hand go back to their queues
     sess.end()
     return redirect(url_for("auth.login"))

@@ -21,6 +21,12 @@ EXTENSION_KEY = "centrala"
 # XREAD in the live stream blocks for a few seconds; the socket timeout must outlast it.
 REDIS_SOCKET_TIMEOUT_S = 30.0
 REDIS_CONNECT_TIMEOUT_S = 2.0
+# Every open event stream (a chat visitor's, an agent's console, a watch) holds one pooled
+# connection while it blocks in XREAD, so the pool must outgrow the streams a panel serves:
+# redis-py's default cap (100) made the 101st stream, and every request's publish after it,
+# fail with "Too many connections" (bench/chat_load.py: 500 visitors, lost messages,
+# delivery p99 over 40 s). Redis itself takes 10 000 clients.
+REDIS_MAX_CONNECTIONS = 5000
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class Services:
             settings.redis_url_for("web"),
             socket_timeout=REDIS_SOCKET_TIMEOUT_S,
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+            max_connections=REDIS_MAX_CONNECTIONS,
             decode_responses=True,
         )
         sessions = make_sessionmaker(engine)

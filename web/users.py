@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from controlplane.bus import send_reload
+from controlplane.chat import leaving
 from controlplane.db import transaction
 from controlplane.errors import CentralaError, Conflict
 from controlplane.models import PhoneEndpoint, Role, User
@@ -121,6 +122,9 @@ def revoke_sessions(user_id: int) -> int:
         audit.record(s, "session.revoked", tenant_id=me.tenant_id, actor=me.address,
                      source=client_address(),
                      detail={"reason": "admin", "user": target_address, "sessions": count})
+        target_id = target.id
+    leaving.session_ended(services().redis, services().sessions, me.tenant_id, target_id,
+                          actor_id=me.id, by=me.address)
     return count
 
 
@@ -276,6 +280,9 @@ def change_user(user_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """Apply ``values`` to the tenant's user ``user_id`` (409 on the admin rules); the ACD
     re-reads the tenant's agents when the role or the account's state changed."""
     me = current_user()
+    if values.get("active") is False and user_id != me.id:  # their chats first, while active
+        leaving.session_ended(services().redis, services().sessions, me.tenant_id, user_id,
+                              actor_id=me.id, by=me.address)
     with transaction(services().sessions) as s:
         target = _tenant_user(s, user_id)
         changed = user_admin.update(s, target, values, _actor(), clock(current_app))

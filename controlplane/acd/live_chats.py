@@ -16,7 +16,16 @@ reports:
     left (visitor)    CallerAbandoned | Ended       InteractionEnded     EndChat(missed|ended)
     ended (agent)     Ended                         InteractionEnded     EndChat(ended)
     transferred       Ended, then Enter again       InteractionEnded     RequeueChat (+ OfferChat)
+    agent leaves      Ended, then Enter again       InteractionEnded     RequeueChat(agent_left)
+                      (offered: OfferTimeout)       OfferCancelled       WithdrawChatOffer
     restored          resumed Enter | CONNECTED     held work again      RequeueChat (was offered)
+
+An agent who leaves (logs out of the queues, is logged out by a supervisor, or their
+panel session ends: :meth:`ChatSteps.released`, run before the logout itself) gives back
+every chat they hold and every offer pending to them: a held chat enters its queue again
+with its arrival and entry time (so it is served before anything that came after it),
+the visitor gets a line that another consultant will take over, and the agent, no longer
+holding chats, is logged out at once (a voice call still defers the logout to its end).
 
 A decline is not a miss (the agent said no; ``max_missed`` counts offers left to time
 out). A transfer to an agent re-enters the chat's queue with ``direct_agent`` set (the
@@ -168,6 +177,32 @@ class ChatSteps:
             b.order(out.RequeueChat(t.tid, chat_id, int(qid)))
         self.steps.route(t, b, now)
         return OK
+
+    def released(self, t: TenantLive, b: Batch, aid: str, now: float) -> list[int]:
+        """Agent ``aid`` is leaving: their chat offers are withdrawn and the chats they hold
+        wait again in front of their queue (see the module docstring); the chat ids, held
+        ones first. The caller routes (after the agent's logout)."""
+        held: list[int] = []
+        offered: list[int] = []
+        for iid, st in list(t.queued.items()):
+            chat_id = out.chat_id_of(iid) if st.interaction.channel == Channel.CHAT else None
+            if chat_id is None:
+                continue
+            if st.phase == qm.Phase.OFFERED and aid in st.offered:
+                b.order(out.WithdrawChatOffer(t.tid, chat_id, int(aid), "agent_left"))
+                self.steps.queue(t, b, iid, qm.OfferTimeout(aid, "unreachable"), now)
+                self.steps.agent(t, b, aid, ev.OfferCancelled(iid), now)
+                offered.append(chat_id)
+            elif st.phase == qm.Phase.CONNECTED and st.agent == aid:
+                self.steps.end(t, b, st, now)
+                t.callers[iid] = st.interaction.customer or ""
+                self.steps.enter(t, b, st.interaction, st.queue_id, now)
+                moved = t.queued.get(iid)
+                if moved is not None and moved.phase in qm.QUEUED:
+                    t.queued[iid] = replace(moved, entered_at=st.entered_at, tried={aid: 1})
+                    b.order(out.RequeueChat(t.tid, chat_id, int(st.queue_id), "agent_left"))
+                held.append(chat_id)
+        return held + offered
 
     def restore(self, t: TenantLive, b: Batch, chats: list[OpenChat], now: float) -> None:
         """Chats open in the database at a restart: waiting and offered ones wait again

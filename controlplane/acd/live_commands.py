@@ -11,6 +11,7 @@ from controlplane.acd import agent_events as ev
 from controlplane.acd import agent_machine as am
 from controlplane.acd import sessions as ss
 from controlplane.acd.feature_codes import BREAK, LOGIN, LOGOUT, READY, SOUNDS, FeatureCode
+from controlplane.acd.live_chats import ChatSteps
 from controlplane.acd.live_state import Batch, CommandResult, Registry, TenantLive
 from controlplane.acd.live_steps import Steps
 
@@ -45,6 +46,7 @@ class AgentCommands:
         if command == "login":
             code = self._login(t, b, aid, workstation, now)
         elif command == "logout":
+            ChatSteps(self.steps).released(t, b, aid, now)  # chats back first: out at once
             agent(t, b, aid, ev.LoggedOut(by), now)
         elif command == "ready":
             agent(t, b, aid, ev.GoReady(), now)

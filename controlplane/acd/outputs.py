@@ -161,11 +161,13 @@ class AssignChat:
 
 @dataclass(frozen=True, slots=True)
 class RequeueChat:
-    """The chat waits (again) in ``queue_id``: overflow, a transfer, an offer withdrawn."""
+    """The chat waits (again) in ``queue_id``: overflow, a transfer, an offer withdrawn;
+    ``reason`` agent_left: its agent left (logged out) while holding it."""
 
     tenant_id: int
     chat_id: int
     queue_id: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

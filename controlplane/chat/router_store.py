@@ -39,8 +39,10 @@ SEQ_RETRIES = 5
 # they are; the daemon has no request locale).
 SYSTEM_TEXT = {
     "pl": {"joined": "{name} dołącza do czatu.", "transferred": "Czat przekazany dalej.",
+           "agent_left": "Przekazujemy rozmowę innemu konsultantowi, prosimy chwilę poczekać.",
            "ended": "Czat zakończony."},
     "en": {"joined": "{name} joined the chat.", "transferred": "The chat was transferred.",
+           "agent_left": "Transferring you to another consultant, please wait a moment.",
            "ended": "The chat has ended."},
 }
 
@@ -128,11 +130,11 @@ def _apply(s: Session, order: out.ChatOrder, now: datetime) -> Event | None:
             name = (agent.display_name or agent.login) if agent is not None else ""
             _system(s, chat, "joined", now, name=name)
             return Event("chat.assigned", {"user_id": user})
-        case out.RequeueChat(_, _, queue):
+        case out.RequeueChat(_, _, queue, reason):
             if chat.status == "active":
-                _system(s, chat, "transferred", now)
+                _system(s, chat, "agent_left" if reason == "agent_left" else "transferred", now)
             chat.status, chat.agent_user_id, chat.queue_id = "waiting", None, queue
-            return Event("chat.requeued", {"queue_id": queue})
+            return Event("chat.requeued", {"queue_id": queue, "reason": reason})
         case out.EndChat(_, _, _, by):
             status = "ended" if chat.answered_at is not None else "missed"
             chat.status, chat.ended_at, chat.ended_by = status, now, by

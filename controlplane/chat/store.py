@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.chat.exceptions import ChatNotFound, NotYourChat
-from controlplane.db import is_locked, retry_locked, transaction
+from controlplane.db import group_writer, is_locked, retry_locked
 from controlplane.errors import Unavailable
 from controlplane.models import User
 from controlplane.models.base import utcnow
@@ -38,10 +38,11 @@ def write(sessions: sessionmaker[Session], change: Callable[[Session], T]) -> T:
     """Run ``change`` in one transaction, again while SQLite says "locked": a chat line
     must not be lost, and on SQLite two writers that both read (the next seq, the ticket)
     before writing collide at once, whatever the busy timeout (a WAL snapshot went stale).
+    On SQLite the panel's own writers are committed together (:class:`~controlplane.db.
+    GroupWriter`): ``change`` runs in a savepoint of a transaction it may share.
     Still locked after the retries: 503, the client sends again."""
     def once() -> T:
-        with transaction(sessions) as s:
-            return change(s)
+        return group_writer(sessions).run(change)
     try:
         return retry_locked(once, attempts=6, what="chat message")
     except OperationalError as err:
@@ -87,6 +88,13 @@ def held_chats(s: Session, tenant_id: int, user_id: int) -> list[Chat]:
     return list(s.scalars(select(Chat).where(
         Chat.tenant_id == tenant_id, Chat.agent_user_id == user_id,
         Chat.status == "active").order_by(Chat.id)))
+
+
+def offered_to(s: Session, tenant_id: int, user_id: int) -> list[int]:
+    """The chats offered to agent ``user_id`` now (the router's columns), oldest first."""
+    return list(s.scalars(select(Chat.id).where(
+        Chat.tenant_id == tenant_id, Chat.agent_user_id == user_id,
+        Chat.status == "offered").order_by(Chat.id)))
 
 
 def open_chats(s: Session, tenant_id: int) -> list[Chat]:

@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 STREAM_MAXLEN = 1000
 STREAM_TTL_S = 24 * 3600
 RECONNECT_MS = 1500
+RECHECK_S = 3.0  # a busy logged-in stream re-checks its session this often
+# How long a chat stream blocks in XREAD when nothing comes (then a keep-alive): every open
+# stream wakes this often, so at 500 visitors and 100 consoles the panel's 10 s default
+# meant 60 wakes a second of nothing. Under the Redis client's 30 s socket timeout.
+CHAT_BLOCK_MS = 25_000
 
 
 def key(chat_id: int) -> str:
@@ -99,6 +104,28 @@ def _last_id(client: redis.Redis, stream: str) -> str:
 Out = tuple[str, dict[str, Any], int | None]  # SSE event name, data, id
 
 
+class LiveCheck:
+    """A long stream's re-check of its login (``check``: the session is still live, read
+    from the database), made when the stream wakes and the last one is ``every_s`` old, not
+    on every read: under load a console wakes for every message of every chat it holds, and
+    two queries per message were a good part of the panel's time. ``key`` is the user's own
+    stream (:func:`controlplane.chat.leaving.poke`): an entry there (a logout, an admin
+    ending the sessions) forces the check at once, so such a stream ends within moments;
+    a session that merely expires is found at the next wake (at most the block time)."""
+
+    def __init__(self, check: Callable[[], bool], key: str, every_s: float = RECHECK_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.check, self.key, self.every_s, self.clock = check, key, every_s, clock
+        self.checked = clock()  # the view's own login check has just been made
+
+    def __call__(self, force: bool = False) -> bool:
+        now = self.clock()
+        if not force and now - self.checked < self.every_s:
+            return True
+        self.checked = now
+        return self.check()
+
+
 class ChatFeed:
     """What one chat sends down an SSE connection, with the seq bookkeeping of the module
     docstring, as ``(event, data, id)`` triples. ``names`` caches agents' names."""
@@ -139,6 +166,15 @@ class ChatFeed:
         return [*out, ("message", doc, seq)]
 
 
+def block_ms(app: Any) -> int:
+    """The chat streams' XREAD block: ``CHAT_SSE_BLOCK_MS`` when set, else 2.5 times the
+    panel's ``SSE_BLOCK_MS`` (10 s: :data:`CHAT_BLOCK_MS`; tests shorten it), at most that."""
+    given = app.config.get("CHAT_SSE_BLOCK_MS")
+    if given is not None:
+        return int(given)
+    return min(CHAT_BLOCK_MS, int(float(app.config.get("SSE_BLOCK_MS", 10_000)) * 2.5))
+
+
 def last_ids(client: redis.Redis, streams: list[str]) -> dict[str, str]:
     """The newest entry id of each stream (read before the database: see the docstring)."""
     return {name: _last_id(client, name) for name in streams}
@@ -146,25 +182,30 @@ def last_ids(client: redis.Redis, streams: list[str]) -> dict[str, str]:
 
 def chat_stream(client: redis.Redis, sessions: sessionmaker[Session], chat_id: int, *,
                 after: int, block_ms: int, max_age_s: float,
-                still_live: Callable[[], bool] = lambda: True) -> Iterator[str]:
+                still_live: LiveCheck | None = None) -> Iterator[str]:
     """The SSE text of one chat for a visitor or a watching supervisor: ``message``
-    (id = seq), ``typing``, ``state`` and ``chat`` (the daemon's ``chat.*`` events)."""
+    (id = seq), ``typing``, ``state`` and ``chat`` (the daemon's ``chat.*`` events).
+    A supervisor's stream passes its login's ``still_live``; a visitor's has none."""
     deadline = time.monotonic() + max_age_s
     feed = ChatFeed(sessions, chat_id, after)
     try:
-        ids = last_ids(client, [key(chat_id), EVENTS_STREAM])
+        ids = last_ids(client, [key(chat_id), EVENTS_STREAM,
+                                *([still_live.key] if still_live is not None else [])])
         yield f"retry: {RECONNECT_MS}\n\n"
         yield from (sse(*o) for o in feed.catch_up())
         yield sse("state", feed.state())
         while time.monotonic() < deadline:
             reply = client.xread(ids, block=block_ms, count=200)
-            if not still_live():
+            if still_live is not None and not still_live(
+                    force=any(str(name) == still_live.key for name, _e in reply or ())):
                 return
             if not reply:
                 yield ": keep-alive\n\n"
                 continue
             for stream, entries in reply:  # type: ignore[union-attr]
                 ids[str(stream)] = str(entries[-1][0])
+                if stream != key(chat_id) and stream != EVENTS_STREAM:
+                    continue  # the user's own stream: its check is made above
                 for _eid, fields in entries:
                     doc = json.loads(fields["data"])
                     if stream == EVENTS_STREAM:

@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,12 @@ from controlplane import bus
 from controlplane.db import transaction
 from controlplane.models import Tenant, User
 from controlplane.models.acd import Queue, QueueMember
+from controlplane.models.acd_channels import AcdChannelSettings
 from controlplane.models.chat import Chat, ChatMessage
 from controlplane.models.chat_widgets import ChatWidget
 from controlplane.models.tickets import Ticket, TicketMessage
 from controlplane.passwords import hash_password
+from controlplane.security import panel_sessions
 from controlplane.seed import DEMO_DOMAIN
 
 pytestmark = pytest.mark.integration
@@ -82,12 +85,22 @@ def shop(platform, tmp_path: Path) -> Iterator[dict[str, Any]]:  # type: ignore[
     page_server = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), handler)
     threading.Thread(target=page_server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{panel_port}"
+    env = {**os.environ, "CENTRALA_WEB_PORT": str(panel_port)}
+    panels = contextlib.ExitStack()  # the panel running now (the test restarts it)
+
+    def start() -> None:
+        panels.enter_context(panel_process(env, tmp_path / "web.log", base))
+
+    def stop() -> None:
+        panels.close()
+
     client = redis.Redis.from_url(platform.settings.redis_url_for("admin"))
+    start()
     try:
-        with panel_process({**os.environ, "CENTRALA_WEB_PORT": str(panel_port)},
-                           tmp_path / "web.log", base):
-            yield {**ids, "panel": base, "page": page_origin + "/index.html", "redis": client}
+        yield {**ids, "panel": base, "page": page_origin + "/index.html", "redis": client,
+               "stop_panel": stop, "start_panel": start}
     finally:
+        stop()
         page_server.shutdown()
         page_server.server_close()
         # the chat ends in the ACD first (the visitor leaves): an agent holding a chat only
@@ -167,3 +180,76 @@ def test_a_visitor_chats_with_the_ready_agent_through_the_daemon(platform, shop)
         bodies = [m.body for m in s.scalars(select(TicketMessage).where(
             TicketMessage.ticket_id == chat.ticket_id).order_by(TicketMessage.id))]
     assert bodies[:3] == ["Czy macie wiertarki?", "Tak, mamy kilka modeli.", "Super, dziękuję"]
+
+
+def test_the_console_shows_again_what_came_while_it_was_cut_off(platform, shop) -> None:  # type: ignore[no-untyped-def]
+    """The panel restarts (a deploy, a network blip): the console's stream reconnects by
+    itself and shows the offer made while it was away (replayed from the server's state,
+    not lost until the next event); a second tab shows the same."""
+    expect = sync_api.expect
+    factory = session_factory(platform)
+    with transaction(factory) as s:  # the offer outlives the blip
+        # a fresh login: the earlier test's browser left a session (one workstation per agent)
+        panel_sessions.revoke_user(s, shop["agent"], "test", datetime.now(UTC))
+        s.execute(delete(AcdChannelSettings).where(
+            AcdChannelSettings.tenant_id == shop["tenant"]))
+        s.add(AcdChannelSettings(tenant_id=shop["tenant"], chats_per_agent=1,
+                                 voice_with_chats=False, chat_offer_timeout_s=120))
+    reload_acd(platform, shop["tenant"])
+    agent_cmd = functools.partial(bus.send_agent_command, shop["redis"], shop["tenant"],
+                                  shop["agent"], timeout_s=3, actor_id=shop["agent"])
+    try:
+        assert agent_cmd("login")["ok"]
+        until(lambda: agent_cmd("ready")["status"] == "ready", timeout=15, what="agent ready")
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM)
+            try:
+                ctx = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="pl-PL")
+                agent = ctx.new_page()
+                agent.goto(shop["panel"] + "/login")
+                agent.fill("input[name=address]", f"chatlive@{DEMO_DOMAIN}")
+                agent.fill("input[name=password]", PASSWORD)
+                agent.locator("form button[type=submit]").click()
+                agent.wait_for_load_state()
+                agent.goto(shop["panel"] + "/agent/chats")
+                expect(agent.locator("#chat-console[data-ready='1']")).to_be_attached()
+
+                shop["stop_panel"]()
+                agent.evaluate("document.getElementById('chat-console').dataset.ready = ''")
+                with transaction(factory) as s:  # a visitor, as the web side
+                    chat = Chat(tenant_id=shop["tenant"], public_id=secrets.token_hex(12),
+                                queue_id=shop["chat_q"], visitor_name="Ewa")
+                    s.add(chat)
+                    s.flush()
+                    chat_id = chat.id
+                bus.send_chat_command(shop["redis"], "enqueue", tenant_id=shop["tenant"],
+                                      chat_id=chat_id)
+
+                def offered() -> bool:
+                    with factory() as s:
+                        return s.get_one(Chat, chat_id).status == "offered"
+
+                until(offered, timeout=10, what="offered while the panel is down")
+                shop["start_panel"]()
+                # the console came back by itself and shows the offer made meanwhile
+                expect(agent.locator("#chat-console[data-ready='1']")).to_be_attached(
+                    timeout=20_000)
+                offer = agent.locator(f".chat-offers [data-chat='{chat_id}']")
+                expect(offer).to_contain_text("Ewa")
+                second = ctx.new_page()  # a second tab: the same offer
+                second.goto(shop["panel"] + "/agent/chats")
+                expect(second.locator(f".chat-offers [data-chat='{chat_id}']")).to_contain_text(
+                    "Ewa")
+                offer.get_by_role("button", name="Przyjmij").click()
+                expect(agent.locator(".chat-pane:visible .chat-visitor")).to_have_text("Ewa")
+                # the other tab drops the offer once the chat is held (its events say so)
+                expect(second.locator(f".chat-offers [data-chat='{chat_id}']")).to_have_count(0)
+            finally:
+                browser.close()
+    finally:
+        with transaction(factory) as s:
+            s.execute(delete(AcdChannelSettings).where(
+                AcdChannelSettings.tenant_id == shop["tenant"]))
+        reload_acd(platform, shop["tenant"])
+        factory.kw["bind"].dispose()

@@ -29,11 +29,12 @@ from labtools import (
 from sqlalchemy import delete, select
 
 from controlplane import bus
+from controlplane.chat import leaving
 from controlplane.db import transaction
 from controlplane.models import Did, PhoneEndpoint, Tenant
 from controlplane.models.acd import Queue, QueueMember
 from controlplane.models.acd_channels import AcdChannelSettings
-from controlplane.models.chat import Chat
+from controlplane.models.chat import Chat, ChatMessage
 from controlplane.seed import DEMO_DIDS, DEMO_DOMAIN
 from dialplan import labcall
 
@@ -237,3 +238,46 @@ def test_with_capacity_two_the_third_chat_waits_until_one_ends(world: World) -> 
     freed = time.monotonic() - ended
     print(f"capacity freed → next chat offered: {freed * 1000:.0f} ms")
     assert freed < 2.0
+
+
+def test_logging_out_with_chats_hands_them_back_and_logs_out_at_once(world: World) -> None:
+    with transaction(session_factory(world.platform)) as s:
+        s.add(AcdChannelSettings(tenant_id=world.tenant_id, chats_per_agent=2,
+                                 voice_with_chats=False, chat_offer_timeout_s=20))
+    reload_acd(world.platform, world.tenant_id)
+    assert world.agent("login")["ok"]
+    until(lambda: world.agent("ready")["status"] == "ready", timeout=15, what="agent ready")
+    held, offered = world.new_chat(), world.new_chat()
+    world.send("enqueue", held)
+    until(lambda: world.chat(held).status == "offered", timeout=10, what="offered")
+    reply = world.send("accept", held, actor_id=world.user)
+    assert reply is not None and reply["ok"], reply
+    world.send("enqueue", offered)
+    until(lambda: world.chat(offered).status == "offered", timeout=10, what="second offered")
+    start = world.last_event_id()
+
+    # the panel's side of a logout with chats in hand (web/auth.py calls it), the real daemon
+    factory = session_factory(world.platform)
+    assert leaving.session_ended(world.redis, factory, world.tenant_id, world.user,
+                                 actor_id=world.user)
+    factory.kw["bind"].dispose()
+    # out now, not deferred until the chat ends (it would never: nobody ends it)
+    until(lambda: latest_status(world.platform, world.user) == "logged_out", timeout=5,
+          what="the agent logged out")
+    for chat_id in (held, offered):
+        until(lambda c=chat_id: (world.chat(c).status, world.chat(c).agent_user_id)
+              == ("waiting", None), timeout=5, what=f"chat {chat_id} waiting again")
+    kinds = {(e["type"], e["chat_id"], e.get("reason"))
+             for e in world.events_after(start, held) + world.events_after(start, offered)}
+    assert ("chat.requeued", held, "agent_left") in kinds
+    assert ("chat.offer_withdrawn", offered, "agent_left") in kinds
+    with session_factory(world.platform)() as s:
+        last = s.scalars(select(ChatMessage).where(ChatMessage.chat_id == held)
+                         .order_by(ChatMessage.seq.desc())).first()
+    assert last is not None and last.author == "system"
+    assert last.body.startswith("Przekazujemy rozmowę innemu konsultantowi")
+    # both wait in the queue, the chat that came first in front
+    until(lambda: {f"chat:{held}", f"chat:{offered}"} <= set(world.waiting()), timeout=5,
+          what="both chats waiting")
+    positions = {k: v["position"] for k, v in world.waiting().items()}
+    assert positions[f"chat:{held}"] < positions[f"chat:{offered}"]

@@ -72,6 +72,17 @@
     container.querySelectorAll("[data-show]").forEach(function (el) {
       el.hidden = !shown(el.dataset.show, agent);
     });
+    // the supervisors' watch of each chat the agent holds (agents board)
+    container.querySelectorAll("[data-chat-links]").forEach(function (el) {
+      el.textContent = "";
+      (agent.chat_ids || []).forEach(function (id) {
+        const a = document.createElement("a");
+        a.href = el.dataset.chatLinks + id + "/watch";
+        a.textContent = el.dataset.label.replace("ID", String(id));
+        el.appendChild(a);
+        el.appendChild(document.createTextNode(" "));
+      });
+    });
   }
 
   function paintQueue(row, q) {

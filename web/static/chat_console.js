@@ -167,9 +167,22 @@
   }
 
   var es = new EventSource(root.dataset.events);
-  es.addEventListener("ready", function () { root.dataset.ready = "1"; });
+  // (Re)connected: the server has just sent every chat held and offer pending; what is not
+  // among them ended while the stream was down (a network blip, the laptop asleep).
+  es.addEventListener("ready", function (e) {
+    var d = JSON.parse(e.data), held = d.held || [], pending = d.offers || [];
+    Array.prototype.forEach.call(offers.querySelectorAll("[data-chat]"), function (el) {
+      if (pending.indexOf(Number(el.dataset.chat)) < 0) { el.remove(); }
+    });
+    Object.keys(chats).forEach(function (k) {
+      if (held.indexOf(Number(k)) < 0) { close(Number(k), t("ended")); }
+    });
+    root.dataset.ready = "1";
+  });
   es.addEventListener("offer", function (e) {
-    var d = JSON.parse(e.data), el = document.getElementById("chat-offer-template").content.firstElementChild.cloneNode(true);
+    var d = JSON.parse(e.data);
+    if (offers.querySelector('[data-chat="' + d.chat.id + '"]')) { return; }  // replayed
+    var el = document.getElementById("chat-offer-template").content.firstElementChild.cloneNode(true);
     el.dataset.chat = d.chat.id;
     el.querySelector(".chat-offer-who").textContent = d.chat.visitor_name || t("anonymous");
     el.querySelector(".chat-accept").addEventListener("click", function () {

@@ -54,6 +54,7 @@ class AgentRow:
     chats_label: str = ""  # "2 chats" in the page's language; "" when none
     emails: int = 0  # of what is held, e-mails (tickets the ACD gave the agent)
     emails_label: str = ""  # "2 e-mails"; "" when none
+    chat_ids: tuple[int, ...] = ()  # the chats held (the supervisors' watch links)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +118,9 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
     reason = d.get("reason")
     endpoint = d.get("endpoint")
     since = float(d["since"])
+    chat_ids = tuple(int(str(w.get("i", "")).partition(":")[2])
+                     for w in d.get("held") or () if w.get("ch") == "chat"
+                     and str(w.get("i", "")).partition(":")[2].isdigit())
     chats = sum(1 for w in d.get("held") or () if w.get("ch") == "chat")
     emails = sum(1 for w in d.get("held") or () if w.get("ch") == "email")
     return AgentRow(
@@ -139,6 +143,7 @@ def _row(user: User, d: dict[str, Any] | None, labels: dict[str, str]) -> AgentR
         chats_label=ngettext("%(num)d chat", "%(num)d chats", chats) if chats else "",
         emails=emails,
         emails_label=ngettext("%(num)d e-mail", "%(num)d e-mails", emails) if emails else "",
+        chat_ids=chat_ids,
     )
 
 

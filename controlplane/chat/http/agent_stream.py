@@ -13,9 +13,10 @@ daemon's events arrive). Events for this agent drive the console:
 Messages and typing of held chats go out as ``message`` / ``typing`` with their chat id,
 through the same :class:`~controlplane.chat.transport.ChatFeed` as the visitor's stream (no
 loss, no doubles within a connection). On (re)connect every held chat is sent whole; the
-console keeps messages by seq, so a reconnect doubles nothing on screen. Offers are not
-replayed after a reconnect: an offer lives seconds, and the daemon re-offers a chat whose
-offer timed out.
+console keeps messages by seq, so a reconnect doubles nothing on screen. The offers pending
+to the agent are sent again too, and ``ready`` lists both (``held``, ``offers``): a console
+that reconnects after a network blip, or a second tab, shows what the server says now and
+drops what ended meanwhile, instead of waiting for the next event.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -33,7 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.bus import EVENTS_STREAM
 from controlplane.chat import store, transport
-from controlplane.chat.transport import ChatFeed, sse
+from controlplane.chat.leaving import sessions_key
+from controlplane.chat.transport import ChatFeed, LiveCheck, sse
 from controlplane.models.chat import Chat
 from web.auth import current_user, login_required, session_still_live
 from web.services import services
@@ -104,25 +106,31 @@ class Console:
 
 
 def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_age_s: float,
-                   still_live: Callable[[], bool] = lambda: True) -> Iterator[str]:
+                   still_live: LiveCheck) -> Iterator[str]:
     deadline = time.monotonic() + max_age_s
-    try:
+    try:  # before the database: no gap
+        ids = transport.last_ids(client, [EVENTS_STREAM, still_live.key])
         with console.sessions() as s:
             held = [c.id for c in store.held_chats(s, console.tenant_id, console.user_id)]
-        ids = transport.last_ids(client, [EVENTS_STREAM, *(transport.key(c) for c in held)])
+            offers = store.offered_to(s, console.tenant_id, console.user_id)
+        ids.update(transport.last_ids(client, [transport.key(c) for c in held]))
         yield f"retry: {transport.RECONNECT_MS}\n\n"
         for chat_id in held:
             yield console.whole(chat_id)
-        yield sse("ready", {"held": held})
+        for chat_id in offers:
+            yield console.offered(chat_id, {}) or ""
+        yield sse("ready", {"held": held, "offers": offers})
         while time.monotonic() < deadline:
             reply = client.xread(ids, block=block_ms, count=200)
-            if not still_live():
+            if not still_live(force=any(str(n) == still_live.key for n, _e in reply or ())):
                 return
             if not reply:
                 yield ": keep-alive\n\n"
                 continue
             for stream, entries in reply:  # type: ignore[union-attr]
                 ids[str(stream)] = str(entries[-1][0])
+                if stream == still_live.key:
+                    continue  # the user's sessions ended: checked above
                 for _eid, fields in entries:
                     doc = json.loads(fields["data"])
                     if stream == EVENTS_STREAM:
@@ -146,9 +154,9 @@ def console_stream(client: redis.Redis, console: Console, *, block_ms: int, max_
 def events() -> Response:
     svc, user = services(), current_user()
     console = Console(svc.redis, svc.sessions, user.tenant_id, user.id)
-    stream = console_stream(svc.redis, console, block_ms=current_app.config["SSE_BLOCK_MS"],
+    stream = console_stream(svc.redis, console, block_ms=transport.block_ms(current_app),
                             max_age_s=current_app.config["SSE_MAX_AGE_S"],
-                            still_live=session_still_live)
+                            still_live=LiveCheck(session_still_live, sessions_key(user.id)))
     resp = Response(stream_with_context(stream), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Accel-Buffering"] = "no"

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, st
 
 from controlplane.bus import ControlPlaneNotAnswering, send_chat_command
 from controlplane.chat import canned, store, transcript, transport
+from controlplane.chat.leaving import sessions_key
 from controlplane.chat.schemas import MessageBody, StreamQuery, TransferBody, TypingBody
 from controlplane.errors import CentralaError, Unavailable
 from controlplane.models import Role
@@ -89,10 +90,10 @@ def watch_stream(chat_id: int, query: StreamQuery) -> Response:
     svc = services()
     with svc.sessions() as s:
         store.in_tenant(s, current_user().tenant_id, chat_id)
-    events = transport.chat_stream(svc.redis, svc.sessions, chat_id, after=query.after,
-                                   block_ms=current_app.config["SSE_BLOCK_MS"],
-                                   max_age_s=current_app.config["SSE_MAX_AGE_S"],
-                                   still_live=session_still_live)
+    events = transport.chat_stream(
+        svc.redis, svc.sessions, chat_id, after=query.after, block_ms=transport.block_ms(current_app),
+        max_age_s=current_app.config["SSE_MAX_AGE_S"],
+        still_live=transport.LiveCheck(session_still_live, sessions_key(current_user().id)))
     resp = Response(stream_with_context(events), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -72,7 +72,9 @@ def _check_origin() -> None:
         if "key" in args:
             widget = widget_settings.by_key(s, args["key"])
         elif "public_id" in args:
-            widget = _widget_of(s, store.by_public_id(s, args["public_id"]))
+            chat = store.by_public_id(s, args["public_id"])
+            g.chat_found = chat.id, chat.tenant_id, chat.status  # the view's, read once
+            widget = _widget_of(s, chat)
         else:
             return
         origins = list(widget.origins)
@@ -218,11 +220,14 @@ def offline(key: str, body: OfflineBody) -> Any:
 
 
 def _open_chat(public_id: str, *, per_chat: bool = True) -> tuple[int, int, str]:
-    """(chat id, tenant id, status) of the visitor's chat, counted against its limit."""
+    """(chat id, tenant id, status) of the visitor's chat (as the origin check read it),
+    counted against its limit."""
     svc = services()
-    with svc.sessions() as s:
-        chat = store.by_public_id(s, public_id)
-        found = chat.id, chat.tenant_id, chat.status
+    found: tuple[int, int, str] | None = g.get("chat_found")
+    if found is None:
+        with svc.sessions() as s:
+            chat = store.by_public_id(s, public_id)
+            found = chat.id, chat.tenant_id, chat.status
     if per_chat:
         transport.limit(svc.redis, "chat", str(found[0]),
                         _limit("CHAT_POSTS_PER_CHAT_MINUTE"), time.time())
@@ -296,7 +301,7 @@ def stream(public_id: str, query: StreamQuery) -> Response:
     if last.isdigit() and len(last) < 10:
         after = max(after, int(last))
     events = transport.chat_stream(svc.redis, svc.sessions, chat_id, after=after,
-                                   block_ms=current_app.config["SSE_BLOCK_MS"],
+                                   block_ms=transport.block_ms(current_app),
                                    max_age_s=current_app.config["SSE_MAX_AGE_S"])
     resp = Response(events, mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"

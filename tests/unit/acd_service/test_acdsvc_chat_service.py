@@ -153,3 +153,25 @@ async def test_a_restart_keeps_the_active_chat_and_offers_the_waiting_one_again(
     await chats2.handle(command("chat.accept", w, second, a1))
     assert (await reply(rds))["ok"]
     assert t.agents[str(a1)].load == {Channel.CHAT: 2}
+
+
+async def test_an_agent_logging_out_hands_the_chat_back_with_a_line_for_the_visitor(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    w = seed(db, {"web": {}}, {"web": ("a1",)})
+    acd, chats, _ = wire(db, rds, clock)
+    await login(acd, w, "a1")
+    a1 = w.users["a1"]
+    cid = new_chat(db, w)
+    await chats.handle(command("chat.enqueue", w, cid))
+    await chats.handle(command("chat.accept", w, cid, a1))
+    assert (await acd.agent_command(w.tenant, a1, "logout")).ok
+    assert status(acd, w, "a1") == "logged_out"
+    c = row(db, cid)
+    assert (c.status, c.agent_user_id) == ("waiting", None)
+    last = (await events(rds))[-1]
+    assert last["type"] == "chat.requeued" and last["reason"] == "agent_left"
+    with db() as s:
+        lines = s.scalars(select(ChatMessage.body).where(ChatMessage.chat_id == cid)
+                          .order_by(ChatMessage.seq)).all()
+    assert lines[-1] == "Przekazujemy rozmowę innemu konsultantowi, prosimy chwilę poczekać."

@@ -89,3 +89,28 @@ def test_the_live_wallboard_counts_waiting_chats_among_the_waiting(
         assert (row["waiting"], row["waiting_chats"]) == (2, 1)
     finally:
         redis_client.delete(key)
+
+
+def test_the_board_links_each_chat_held_to_its_watch(client, login, chatting,
+                                                     demo_in_polish) -> None:
+    agent, _ = chatting
+    login(SUPERVISOR)
+    row = next(a for a in client.get("/api/v1/agents").get_json()["agents"]
+               if a["user_id"] == agent)
+    assert row["chat_ids"] == [1, 2]
+    page = client.get("/agents").get_data(as_text=True)
+    tr = page.split(f'data-user-id="{agent}"', 1)[1].split("</tr>", 1)[0]
+    assert '<a href="/agent/chats/1/watch">Podgląd czatu nr 1</a>' in tr
+    assert '<a href="/agent/chats/2/watch">Podgląd czatu nr 2</a>' in tr
+    assert 'data-chat-links="/agent/chats/"' in tr  # acd.js redraws them from chat_ids
+
+
+def test_the_live_calls_page_lists_the_open_chats_for_staff_only(client, login, csrf,
+                                                                 demo_in_polish) -> None:
+    login(SUPERVISOR)
+    page = client.get("/calls/live").get_data(as_text=True)
+    assert 'id="chat-watch-list"' in page and "Otwarte czaty firmy" in page
+    assert 'data-watch="/agent/chats/"' in page and "chat_console.js" in page
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    login(f"agent1@{DEMO_DOMAIN}")
+    assert 'id="chat-watch-list"' not in client.get("/calls/live").get_data(as_text=True)

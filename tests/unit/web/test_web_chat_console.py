@@ -212,7 +212,7 @@ def test_the_console_stream_offers_then_holds_a_chat(app, client, login, login_f
     resp = client.get("/agent/chats/stream", buffered=False)
     events = _events(resp)
     try:
-        assert next(events) == ("ready", {"held": []})
+        assert next(events) == ("ready", {"held": [], "offers": []})
         redis_client.xadd(EVENTS_STREAM, event_fields(
             "chat.offered", tenant_id=world.acme_tenant, chat_id=chat, user_id=agent1))  # not ours
         redis_client.xadd(EVENTS_STREAM, event_fields(
