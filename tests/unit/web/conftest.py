@@ -6,19 +6,23 @@ tests only read it; Redis is flushed before every test.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 import wave
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from controlplane.config import Settings, load_settings
@@ -337,3 +341,24 @@ def person(app: Flask, world: World) -> Iterator[tuple[int, str]]:
     yield uid, f"{login}@{DEMO_DOMAIN}"
     with transaction(factory) as s:
         s.execute(delete(User).where(User.id == uid))  # sessions go by ON DELETE CASCADE
+
+
+@contextmanager
+def serve_app(app: Flask) -> Iterator[str]:
+    """The panel app served on a free loopback port in threads (for Chromium); its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def sign_in(page: Any, base: str, address: str, password: str = PASSWORD) -> None:
+    """Log in through the panel's login form in a Chromium page."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=address]", address)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -25,13 +24,12 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import delete
-from werkzeug.serving import make_server
 
 from controlplane.bus import COMMANDS_STREAM, EVENTS_STREAM, LIVE_CALLS_KEY, LiveCall, event_fields
 from controlplane.db import transaction
 from controlplane.models import CallRecord, Tenant
 from controlplane.seed import DEMO_DOMAIN
-from tests.unit.web.conftest import PASSWORD
+from tests.unit.web.conftest import serve_app, sign_in
 
 CHROMIUM = "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -93,16 +91,10 @@ def desk(app, world, redis_client, redis_port) -> Iterator[tuple[str, Daemon]]: 
                     (started + timedelta(seconds=10)).isoformat())
     redis_client.hset(LIVE_CALLS_KEY, call_id, call.to_json())
     daemon = Daemon(redis_port, call)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{port}", daemon
+        with serve_app(app) as base:
+            yield base, daemon
     finally:
-        server.shutdown()
-        server.server_close()
         daemon.stop.set()
         daemon.thread.join(2)
         daemon.client.close()
@@ -125,11 +117,7 @@ def test_consult_a_number_then_complete_from_the_card(desk, demo_in_polish) -> N
         browser = pw.chromium.launch(executable_path=CHROMIUM)
         try:
             page = browser.new_page(locale="pl-PL", viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/login")
-            page.fill("input[name=address]", AGENT1)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
+            sign_in(page, base, AGENT1)
             page.goto(f"{base}/agent")
             form = page.locator("#dk-transfer")
             _until(form.is_visible, "the transfer control on the talking call's card")

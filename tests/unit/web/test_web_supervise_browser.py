@@ -9,20 +9,17 @@ and writes the rows); on real Asterisk, with the webphone, see
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from controlplane.bus import LIVE_CALLS_KEY, LiveCall
 from controlplane.db import transaction
 from controlplane.models import Tenant
 from controlplane.supervision import store
-from tests.unit.web.conftest import PASSWORD
+from tests.unit.web.conftest import serve_app, sign_in
 from tests.unit.web.test_web_supervision import StandIn
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,16 +44,10 @@ def panel(app, world, redis_client, redis_port, demo_in_polish) -> Iterator[tupl
         CALL, world.demo_tenant, "inbound", "talking", "48600100200", "48221000001",
         "48221000001", "demo-1001", "2026-01-05T10:00:00+00:00").to_json())
     daemon = StandIn(redis_port, factory)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{port}", daemon
+        with serve_app(app) as base:
+            yield base, daemon
     finally:
-        server.shutdown()
-        server.server_close()
         daemon.stop.set()
         daemon.thread.join(2)
         daemon.client.close()
@@ -80,11 +71,7 @@ def test_start_switch_and_stop_in_place(app, panel, person) -> None:  # type: ig
         browser = pw.chromium.launch(executable_path=CHROMIUM)
         try:
             page = browser.new_page(locale="pl-PL")
-            page.goto(f"{base}/login")
-            page.fill("input[name=address]", person[1])
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
+            sign_in(page, base, person[1])
             page.goto(f"{base}/calls/live")
             page.evaluate("window.sameDocument = true")  # gone if the page reloads
             bar = page.locator("#supervision-bar")
@@ -125,11 +112,7 @@ def test_a_refusal_is_said_in_the_users_language(panel, person) -> None:  # type
         browser = pw.chromium.launch(executable_path=CHROMIUM)
         try:
             page = browser.new_page(locale="pl-PL")
-            page.goto(f"{base}/login")
-            page.fill("input[name=address]", person[1])
-            page.fill("input[name=password]", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
+            sign_in(page, base, person[1])
             page.goto(f"{base}/calls/live")
             page.evaluate("window.sameDocument = true")
             page.locator("#live-calls tbody tr", has_text="48600100200").get_by_role(
