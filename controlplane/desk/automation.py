@@ -153,7 +153,7 @@ def apply(s: Session, ticket: Ticket, firing: pure.Firing, now: datetime) -> Non
         elif a.kind == "webhook":
             webhooks.emit(s, "ticket.updated", ticket.tenant_id,
                           {"ticket": service.ticket_json(ticket), "actor": v.actor,
-                           "rule": firing.name, "label": a.value})
+                           "changes": dict(changes), "rule": firing.name, "label": a.value})
     service.event(s, ticket, v, "rule", rule=firing.name, depth=firing.depth)
     if changes:
         ticket.updated_at = now

@@ -260,9 +260,12 @@ def merge(s: Session, viewer: Viewer, source: Ticket, target: Ticket) -> None:
     event(s, source, viewer, "merged_into", old_status, target.number, ticket_id=target.id)
     event(s, target, viewer, "merged_from", "", source.number, ticket_id=source.id)
     s.flush()
-    for t in (source, target):
+    changed = {source.id: {"status": {"old": old_status, "new": "closed"},
+                           "merged_into_id": {"old": None, "new": target.id}},
+               target.id: {}}
+    for t in (source, target):  # every ticket.updated carries "changes" (empty: none)
         webhooks.emit(s, "ticket.updated", t.tenant_id,
-                      {"ticket": ticket_json(t), "actor": viewer.actor,
+                      {"ticket": ticket_json(t), "actor": viewer.actor, "changes": changed[t.id],
                        "merge": {"source": source.id, "target": target.id}})
 
 

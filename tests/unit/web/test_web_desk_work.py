@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from controlplane.models.webhooks import WebhookEvent
+
 from .conftest import do_login
 from .test_web_desk_tickets import AGENT, SUPERVISOR, Desk, _h, _ids, desk, sessions  # noqa: F401
 
@@ -13,7 +17,7 @@ _ = (desk, sessions)  # fixtures
 
 
 def test_merge_keeps_every_message_and_forwards_the_thread(  # type: ignore[no-untyped-def]
-        client, login, csrf, desk: Desk) -> None:
+        client, login, csrf, desk: Desk, sessions) -> None:
     first = desk.ticket("Pierwsze", sender="jan@klient.pl")
     second = desk.ticket("Drugie", sender="jan@klient.pl")
     login(SUPERVISOR)
@@ -29,6 +33,13 @@ def test_merge_keeps_every_message_and_forwards_the_thread(  # type: ignore[no-u
     assert target["events"][-1]["kind"] == "merged_from"
     merged = client.get(f"/api/v1/tickets/{first}").get_json()["ticket"]
     assert (merged["status"], merged["merged_into_id"]) == ("closed", second)
+    with sessions() as s:  # every ticket.updated says what changed, a merge's too
+        hooks = {h.payload["ticket"]["id"]: h.payload for h in s.scalars(
+            select(WebhookEvent).where(WebhookEvent.type == "ticket.updated"))
+            if h.payload.get("merge") == {"source": first, "target": second}}
+    assert hooks[first]["changes"] == {"status": {"old": "open", "new": "closed"},
+                                       "merged_into_id": {"old": None, "new": second}}
+    assert hooks[second]["changes"] == {}
     page = client.get(f"/tickets/{first}").get_data(as_text=True)
     number = target["ticket"]["number"]
     assert "merged-into" in page and f"#{number}" in page
