@@ -35,7 +35,7 @@ timestamps, from an ARI observer app with ``subscribeAll=true``):
   offers ringing), p50/p95;
 - teardown: caller hang-up → its agent leg destroyed, p50/p95.
 
-Usage: python bench/acd_vs_app_queue.py [--seconds 120] [--callers 30] [--agents 10] [--json]
+Usage: python bench/acd_vs_app_queue.py [--seconds 120] [--callers 30] [--agents 10] [--idle 10] [--json]
 Needs root. Exits non-zero with a message when a part does not come up or a run
 answers no call.
 """
@@ -89,6 +89,7 @@ class Traffic:
     rate: float
     talk: tuple[float, float]
     seed: int
+    idle_s: float = 10.0
 
 
 async def run_traffic(ami: LabAmi, trunk: str, run: int, tr: Traffic, t0: float) -> dict[str, int]:
@@ -252,6 +253,18 @@ async def one_run(name: str, run: int, p: Platform, ami: LabAmi, ari: aiohttp.Cl
     return out
 
 
+async def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """CPU-s each process spends in ``seconds`` with the agents ready and no call, scaled to
+    one minute: the part of a run's figure that is not the calls' (timers, sweeps, polls)."""
+    if seconds <= 0:
+        return {}
+    before = {k: cpu_s(pid) for k, pid in pids.items()}
+    await asyncio.sleep(seconds)
+    per_min = {k: round((cpu_s(pid) - before[k]) * 60 / seconds, 2) for k, pid in pids.items()}
+    log(f"idle, CPU-s per minute: {json.dumps(per_min)}")
+    return per_min
+
+
 def read_counts(path: Path | None) -> dict[str, int]:
     """The running totals ``bench/cp_counters.py`` keeps (nothing without ``--count``)."""
     if path is None or not path.exists():
@@ -271,6 +284,7 @@ async def measure(p: Platform, tr: Traffic, counters: Path | None = None) -> dic
         async with LabAmi(settings, "acdb", events="call") as ami, aiohttp.ClientSession(
                 headers={"Authorization": basic_auth(settings)}) as ari:
             pids = {k: p.pids[k] for k in ("asterisk", "controlplane", "redis", "lab")}
+            results["idle"] = await idle_cpu(pids, tr.idle_s)
             results["centrala"] = await one_run("centrala", 1, p, ami, ari, seen, trunk, tr, pids,
                                                 counters)
             log("stopping the control plane; the DID goes to app_queue")
@@ -314,6 +328,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     for label, key in ROWS:
         vals = [results[r][key] for r in ("centrala", "app_queue")]
         print(f"{label:34} " + " ".join(f"{'-' if v is None else v:>10}" for v in vals))
+    if results.get("idle"):
+        idle = results["idle"]
+        print(f"idle before the runs, CPU-s per minute (info): control plane "
+              f"{idle['controlplane']}, Asterisk {idle['asterisk']}")
     print(f"ratio centrala / app_queue, (Asterisk + control plane) CPU per answered call: "
           f"{results['ratio_cpu_per_answered']}")
 
@@ -330,6 +348,9 @@ def main() -> int:
                         help="run the control plane under bench/cp_counters.py and print SQL, "
                              "Redis, ARI and task counts per answered call (CPU figures then "
                              "include the counters' own cost)")
+    parser.add_argument("--idle", type=float, default=10,
+                        help="seconds of CPU measured with the agents ready and no call, "
+                             "before the runs (printed per minute, for information)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     lo, _, hi = args.talk.partition("-")
@@ -339,7 +360,7 @@ def main() -> int:
         return 2
     os.environ.update(ENV)
     settings = load_settings()
-    tr = Traffic(args.callers, args.seconds, args.rate, talk, args.seed)
+    tr = Traffic(args.callers, args.seconds, args.rate, talk, args.seed, args.idle)
     started = time.monotonic()
     try:
         log("starting platform, lab and control plane")
