@@ -10,6 +10,7 @@ from controlplane.calls import amd_orphans, ivr_resume, machine, records, routin
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
+from controlplane.engine.commands import AddToBridge, StopMoh
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
 from controlplane.live import LIVE_CALLS_KEY
@@ -120,10 +121,33 @@ class Reconciler:
                 await svc.feed(call_id, machine.PromptDone(state.prompt_playback))
         elif state.phase == Phase.DIALING and channels.get(state.agent_channel, {}).get("state") == "Up":
             await svc.feed(call_id, machine.AgentAnswered())
+        elif state.phase == Phase.TALKING and state.caller_alive and state.agent_alive:
+            await self._end_cut_consultation(call_id)
         if call_id in svc.calls:
             if state.phase != Phase.QUEUED:  # a queued call's were hung up before Enqueue
                 await self._hang_up_stray_legs(call_id, channels)
             await svc.save(svc.calls[call_id])
+
+    async def _end_cut_consultation(self, call_id: str) -> None:
+        """A consultation (attended transfer) that a restart cut: the caller waits on hold
+        out of the call's bridge, and the restarted daemon no longer knows the consultation
+        (it is not stored). Cancel it, as the agent's Cancel would: the consult leg is a
+        stray leg (hung up by the caller below), the caller goes back to the agent."""
+        svc = self.svc
+        state = svc.calls[call_id]
+        try:
+            bridge = next((b for b in await svc.engine.bridges() if b.get("id") == state.bridge_id),
+                          None)
+        except AriError as err:
+            log.warning("call %s: its bridge not read after the restart: %s", call_id, err)
+            return
+        members = set(bridge.get("channels") or ()) if bridge is not None else set()
+        if bridge is None or call_id in members or state.agent_channel not in members:
+            return
+        log.warning("call %s: a consultation was cut by the restart: the caller goes back to "
+                    "the agent", call_id)
+        await svc.execute(StopMoh(call_id))
+        await svc.execute(AddToBridge(state.bridge_id, (call_id,)))
 
     async def _route_unheard(self, channels: dict[str, Any]) -> None:
         """Callers who entered the app while nobody listened (the StasisStart went down with

@@ -8,12 +8,17 @@ sends). A lab caller dials a DID routed to queue ``tra``; agent tr1's desk phone
 2. To an agent, then to numbers: tr1 sends the caller to tr2 (not a member of ``tra``: the
    call goes through it, offered to tr2 first); tr2 sends it to a busy number, so it comes
    back to ``tra`` and tr1; tr1 sends it to a number that answers, and the carrier's side
-   hears the caller."""
+   hears the caller.
+3. Attended (consult) to a number and to a colleague, cancelled and completed; and a
+   consultation cut by a control-plane restart gives the caller back to the agent."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -297,3 +302,56 @@ def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:
           what="tr1 released (wrap-up) by the transfer")
     row = ended_record(platform, caller, timeout=90)
     assert row.agent_endpoint == PHONES["tr2"] and row.answered_at == first.answered_at
+
+
+def _bridge_members(platform, bridge_id: str) -> set[str] | None:  # type: ignore[no-untyped-def]
+    """The channels in the platform Asterisk's bridge (ARI), None when it does not exist."""
+    s = platform.settings
+    token = base64.b64encode(f"{s.ari_user}:{s.ari_password}".encode()).decode()
+    req = urllib.request.Request(f"{s.ari_url.rstrip('/')}/bridges/{bridge_id}",
+                                 headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return set(json.loads(resp.read())["channels"])
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def test_a_restart_during_a_consultation_gives_the_caller_back_to_the_agent(platform, queues) -> None:  # type: ignore[no-untyped-def]
+    """tr1 consults tr2 (the caller holds, out of the bridge); the control plane is killed
+    and started again. The restarted daemon does not know the consultation: it cancels it
+    (tr2's leg hung up) and puts the caller back in the bridge with tr1, instead of leaving
+    them on hold for ever."""
+    users = queues["users"]
+    caller, first = _tr1_talking(platform, users, hangup_after=60)
+    call_id, agent_leg = first.call_id, first.agent_channel
+    bridge = f"{call_id}-bridge"
+    client = redis.Redis.from_url(platform.settings.redis_url_for("web"))
+    try:
+        assert bus.send_transfer(client, queues["tenant"], users["tr1"], call_id,  # type: ignore[arg-type]
+                                 "consult_agent", users["tr2"], timeout_s=10)["ok"] is True
+        until(lambda: (json.loads(client.hget(bus.LIVE_CALLS_KEY, call_id) or "{}")
+                       .get("consult") or {}).get("answered"), timeout=20,
+              what="tr2 answered the consultation")
+    finally:
+        client.close()
+    members = _bridge_members(platform, bridge) or set()
+    assert call_id not in members and agent_leg in members and len(members) == 2, members
+    platform.kill_controlplane()  # SIGKILL mid-consultation
+    try:
+        until(lambda: call_id in platform_channels_concise(platform), timeout=5,
+              what="Asterisk still holding the caller while the control plane is down")
+    finally:
+        platform.start_controlplane()
+    until(lambda: _bridge_members(platform, bridge) == {call_id, agent_leg}, timeout=40,
+          what="the caller back in the bridge with tr1, tr2's consult leg gone")
+    row = ended_record(platform, caller, timeout=90)
+    assert row.agent_endpoint == PHONES["tr1"] and row.answered_at == first.answered_at
+
+
+def platform_channels_concise(platform) -> str:  # type: ignore[no-untyped-def]
+    from controlplane import stack
+
+    return stack.platform_instance(platform.settings).cli("core show channels concise")
