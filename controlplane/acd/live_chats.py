@@ -91,36 +91,23 @@ class ChatSteps:
         self.steps.route(t, b, now)
 
     def accepted(self, t: TenantLive, b: Batch, chat_id: int, aid: str, now: float) -> ChatResult:
-        iid = out.chat_iid(chat_id)
-        st = t.queued.get(iid)
-        if st is None or st.phase != qm.Phase.OFFERED or aid not in st.offered:
+        st = self.steps.offered(t, out.chat_iid(chat_id), aid)
+        if st is None:
             return ChatResult(False, "not_offered", "this chat is not offered to you")
-        new, outs = qm.step(st, qm.AgentAnswered(aid), now, t.cfg.queues[st.queue_id])
-        t.queued[iid] = new
-        self.steps.agent(t, b, aid, ev.Answered(iid), now)
-        self.steps.apply(t, b, new, outs, now)
-        self.steps.route(t, b, now)
+        self.steps.accept(t, b, st, aid, t.cfg.queues[st.queue_id], now)
         return OK
 
     def declined(self, t: TenantLive, b: Batch, chat_id: int, aid: str, now: float) -> ChatResult:
         iid = out.chat_iid(chat_id)
-        st = t.queued.get(iid)
-        if st is None or st.phase != qm.Phase.OFFERED or aid not in st.offered:
+        if self.steps.offered(t, iid, aid) is None:
             return ChatResult(False, "not_offered", "this chat is not offered to you")
         b.order(out.WithdrawChatOffer(t.tid, chat_id, int(aid), "declined"))
-        self.steps.queue(t, b, iid, qm.OfferTimeout(aid, "rejected"), now)
-        self.steps.agent(t, b, aid, ev.OfferCancelled(iid), now)
-        self.steps.route(t, b, now)
+        self.steps.decline(t, b, iid, aid, now)
         return OK
 
     def offer_failed(self, t: TenantLive, b: Batch, chat_id: int, aid: str, now: float) -> None:
         """The chat service could not make the offer (the database or Redis failed)."""
-        iid = out.chat_iid(chat_id)
-        self.steps.queue(t, b, iid, qm.OfferTimeout(aid, "error"), now)
-        a = t.agents.get(aid)
-        if a is not None and a.offer is not None and a.offer.interaction_id == iid:
-            self.steps.agent(t, b, aid, ev.OfferFailed(iid, "error"), now)
-        self.steps.route(t, b, now)
+        self.steps.offer_failed(t, b, out.chat_iid(chat_id), aid, now)
 
     def left(self, t: TenantLive, b: Batch, chat_id: int, now: float) -> None:
         """The visitor closed the chat: missed before an answer, ended by them after."""
@@ -243,12 +230,4 @@ class ChatSteps:
 
     def _finish(self, t: TenantLive, b: Batch, iid: str, now: float) -> bool:
         """End the held chat ``iid`` (log, the agent's load, wrap-up); False: nobody holds it."""
-        st = t.queued.get(iid)
-        if st is not None and st.phase == qm.Phase.CONNECTED:
-            self.steps.end(t, b, st, now)
-            return True
-        for aid, a in t.agents.items():
-            if any(w.interaction_id == iid for w in a.held):
-                self.steps.agent(t, b, aid, ev.InteractionEnded(iid), now)
-                return True
-        return False
+        return self.steps.finish(t, b, iid, now)

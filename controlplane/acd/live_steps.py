@@ -267,6 +267,52 @@ class Steps:
             self.agent(t, b, st.agent, ev.InteractionEnded(st.iid), now)
         self.drop(t, b, st.iid)
 
+    # ---- a chat's or ticket's offer, taken or not (live_chats, live_tickets) ----
+
+    @staticmethod
+    def offered(t: TenantLive, iid: str, aid: str) -> qm.QueuedState | None:
+        """The interaction's queue state if it is offered to ``aid`` right now."""
+        st = t.queued.get(iid)
+        ok = st is not None and st.phase == qm.Phase.OFFERED and aid in st.offered
+        return st if ok else None
+
+    def accept(self, t: TenantLive, b: Batch, st: qm.QueuedState, aid: str, q: QueueConfig,
+               now: float) -> None:
+        """``aid`` accepted the offer of ``st`` (see :meth:`offered`): connected, in their
+        load; the next waiting one is routed."""
+        new, outs = qm.step(st, qm.AgentAnswered(aid), now, q)
+        t.queued[st.iid] = new
+        self.agent(t, b, aid, ev.Answered(st.iid), now)
+        self.apply(t, b, new, outs, now)
+        self.route(t, b, now)
+
+    def decline(self, t: TenantLive, b: Batch, iid: str, aid: str, now: float) -> None:
+        """``aid`` declined the offer (withdrawn by the caller's connector): offered on."""
+        self.queue(t, b, iid, qm.OfferTimeout(aid, "rejected"), now)
+        self.agent(t, b, aid, ev.OfferCancelled(iid), now)
+        self.route(t, b, now)
+
+    def offer_failed(self, t: TenantLive, b: Batch, iid: str, aid: str, now: float) -> None:
+        """The connector could not make the offer (the database or Redis failed)."""
+        self.queue(t, b, iid, qm.OfferTimeout(aid, "error"), now)
+        a = t.agents.get(aid)
+        if a is not None and a.offer is not None and a.offer.interaction_id == iid:
+            self.agent(t, b, aid, ev.OfferFailed(iid, "error"), now)
+        self.route(t, b, now)
+
+    def finish(self, t: TenantLive, b: Batch, iid: str, now: float) -> bool:
+        """End the held interaction ``iid`` (log, its agent's load, wrap-up); False: nobody
+        holds it."""
+        st = t.queued.get(iid)
+        if st is not None and st.phase == qm.Phase.CONNECTED:
+            self.end(t, b, st, now)
+            return True
+        for aid, a in t.agents.items():
+            if any(w.interaction_id == iid for w in a.held):
+                self.agent(t, b, aid, ev.InteractionEnded(iid), now)
+                return True
+        return False
+
     # ---- routing and time ----
 
     def route(self, t: TenantLive, b: Batch, now: float) -> None:

@@ -97,40 +97,27 @@ class TicketSteps:
 
     def accepted(self, t: TenantLive, b: Batch, ticket_id: int, aid: str,
                  now: float) -> TicketResult:
-        iid = out.ticket_iid(ticket_id)
-        st = t.queued.get(iid)
-        if st is None or st.phase != qm.Phase.OFFERED or aid not in st.offered:
+        st = self.steps.offered(t, out.ticket_iid(ticket_id), aid)
+        if st is None:
             return NOT_OFFERED
         q = self.steps.config(t, st.queue_id, Channel.EMAIL)
         assert q is not None
-        new, outs = qm.step(st, qm.AgentAnswered(aid), now, q)
-        t.queued[iid] = new
-        self.steps.agent(t, b, aid, ev.Answered(iid), now)
-        self.steps.apply(t, b, new, outs, now)
-        self.steps.route(t, b, now)
+        self.steps.accept(t, b, st, aid, q, now)
         return OK
 
     def declined(self, t: TenantLive, b: Batch, ticket_id: int, aid: str,
                  now: float) -> TicketResult:
         iid = out.ticket_iid(ticket_id)
-        st = t.queued.get(iid)
-        if st is None or st.phase != qm.Phase.OFFERED or aid not in st.offered:
+        if self.steps.offered(t, iid, aid) is None:
             return NOT_OFFERED
         b.order(out.WithdrawTicketOffer(t.tid, ticket_id, int(aid), "declined"))
-        self.steps.queue(t, b, iid, qm.OfferTimeout(aid, "rejected"), now)
-        self.steps.agent(t, b, aid, ev.OfferCancelled(iid), now)
-        self.steps.route(t, b, now)
+        self.steps.decline(t, b, iid, aid, now)
         return OK
 
     def offer_failed(self, t: TenantLive, b: Batch, ticket_id: int, aid: str,
                      now: float) -> None:
         """The connector could not make the offer (the database or Redis failed)."""
-        iid = out.ticket_iid(ticket_id)
-        self.steps.queue(t, b, iid, qm.OfferTimeout(aid, "error"), now)
-        a = t.agents.get(aid)
-        if a is not None and a.offer is not None and a.offer.interaction_id == iid:
-            self.steps.agent(t, b, aid, ev.OfferFailed(iid, "error"), now)
-        self.steps.route(t, b, now)
+        self.steps.offer_failed(t, b, out.ticket_iid(ticket_id), aid, now)
 
     def gone(self, t: TenantLive, b: Batch, ticket_id: int, reason: str, now: float) -> None:
         """The desk took the ticket out of routing (``reason`` taken | solved | …): an offer
@@ -223,12 +210,4 @@ class TicketSteps:
 
     def _finish(self, t: TenantLive, b: Batch, iid: str, now: float) -> bool:
         """End the held ticket ``iid`` (log, the agent's load); False: nobody holds it."""
-        st = t.queued.get(iid)
-        if st is not None and st.phase == qm.Phase.CONNECTED:
-            self.steps.end(t, b, st, now)
-            return True
-        for aid, a in t.agents.items():
-            if any(w.interaction_id == iid for w in a.held):
-                self.steps.agent(t, b, aid, ev.InteractionEnded(iid), now)
-                return True
-        return False
+        return self.steps.finish(t, b, iid, now)
