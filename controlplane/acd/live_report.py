@@ -43,7 +43,8 @@ class Reports:
                 free = free - {Channel.VOICE}
             views[aid] = AgentView(aid, free, t.cfg.skills.get(aid, {}), a.idle_since, a.answered)
         waiting = tuple(
-            Waiting(s.interaction, s.queue_id, s.entered_at, s.tried, s.phase == qm.Phase.OFFERED)
+            Waiting(s.interaction, s.queue_id, s.entered_at, s.tried, s.phase == qm.Phase.OFFERED,
+                    s.declined)
             for s in t.queued.values()
             if s.phase in qm.QUEUED
         )

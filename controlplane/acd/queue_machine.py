@@ -66,6 +66,9 @@ class QueuedState:
     tried: Mapping[str, int] = field(default_factory=dict)
     agent: str | None = None
     next_announce_at: float | None = None
+    # agent → when they declined its offer (a chat's or ticket's Decline button): the router
+    # offers it to them again only after router.DECLINE_WAIT_S
+    declined: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def iid(self) -> str:
@@ -291,6 +294,8 @@ def _timed_out(s: QueuedState, agents: tuple[str, ...], cause: str, now: float) 
         tried[a] = tried.get(a, 0) + 1
     offered = tuple(a for a in s.offered if a not in agents)
     s = replace(s, offered=offered, tried=tried)
+    if cause == "rejected":
+        s = replace(s, declined={**s.declined, **{a: now for a in agents}})
     if not offered:
         s = replace(s, phase=Phase.WAITING, offer_deadline=None)
     return s, [_log(s, "offer_timeout", now, a, cause) for a in agents]

@@ -24,7 +24,10 @@ interaction. One pass:
    to the longest wait, then the queue order.
 2. For each interaction in that order, the candidates are the queue's members
    who can take its channel now, were not picked earlier in this pass, and
-   hold every required skill at the minimum level or above.
+   hold every required skill at the minimum level or above. An agent who declined
+   this interaction (a chat's or e-mail's Decline) is not a candidate for it again for
+   :data:`DECLINE_WAIT_S`: it goes to the others, and comes back to them (the only
+   agent, say) only after that.
 3. Sticky agent: a returning customer whose ``last_agent`` is logged in is,
    for the queue's ``sticky_wait_s`` from entering the queue, offered only to
    that agent (member of the queue or not); while that agent is busy the
@@ -85,13 +88,15 @@ class AgentView:
 @dataclass(frozen=True, slots=True)
 class Waiting:
     """An interaction waiting in a queue. ``tried`` counts offers per agent so
-    far; ``offered`` is True while an offer is out (it is then skipped)."""
+    far; ``offered`` is True while an offer is out (it is then skipped); ``declined``:
+    agent → when they declined it (not offered to them again for :data:`DECLINE_WAIT_S`)."""
 
     interaction: Interaction
     queue_id: str
     entered_at: float
     tried: Mapping[str, int] = field(default_factory=dict)
     offered: bool = False
+    declined: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,8 @@ class Assignment:
 
 
 CHANNEL_ORDER = {Channel.VOICE: 0, Channel.CHAT: 1, Channel.EMAIL: 2}
+# Seconds before an interaction an agent declined is offered to them again (step 2).
+DECLINE_WAIT_S = 30.0
 
 
 def serving_key(
@@ -241,6 +248,7 @@ def route(
             a
             for m in q.members
             if (a := free.get(m)) is not None and i.channel in a.free and qualified(a, i.skills)
+            and now - w.declined.get(m, -DECLINE_WAIT_S) >= DECLINE_WAIT_S
         ]
         if not cands:
             continue

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.acd import outputs as out
 from controlplane.acd.interactions import Channel, Interaction, capacity_of
 from controlplane.acd.live_tickets import OpenTicket
+from controlplane.acd.router import DECLINE_WAIT_S
 from controlplane.acd.service import QueueService
 
 
@@ -179,6 +180,33 @@ async def test_declined_and_timed_out_offers_go_to_the_next_agent(
     await svc.tick()
     assert ("withdraw", 5, (a2, "timeout")) in desk.kinds()
     assert desk.offers()[-1] == (5, a3)
+
+
+async def test_a_declined_ticket_comes_back_to_the_only_agent_after_the_wait(
+    db: sessionmaker[Session], rds: aioredis.Redis, clock: Clock
+) -> None:
+    """Declined by the one agent of its queue, a ticket is not offered to them again at
+    once (they said no): it waits :data:`router.DECLINE_WAIT_S`, then comes back; a
+    colleague logging in meanwhile gets it at once."""
+    w = seed(db, {"web": {}}, {"web": ("a1", "a2")})
+    svc, _, desk = make(db, rds, clock)
+    await login(svc, w, "a1")
+    await enqueue(svc, w, 7)
+    a1, a2 = w.users["a1"], w.users["a2"]
+    assert (await svc.on_tenant(w.tenant, lambda t, b, now: svc.tickets.declined(
+        t, b, 7, str(a1), now))).ok
+    assert desk.offers() == [(7, a1)] and status(svc, w, "a1") == "ready"
+    clock.now += DECLINE_WAIT_S - 1
+    await svc.tick()
+    assert desk.offers() == [(7, a1)]  # not yet
+    clock.now += 1
+    await svc.tick()
+    assert desk.offers() == [(7, a1), (7, a1)]  # the wait is over
+    # declined again; a colleague who logs in meanwhile is offered it at once
+    assert (await svc.on_tenant(w.tenant, lambda t, b, now: svc.tickets.declined(
+        t, b, 7, str(a1), now))).ok
+    await login(svc, w, "a2")
+    assert desk.offers()[-1] == (7, a2)
 
 
 async def test_a_ticket_taken_by_the_desk_leaves_the_acd_and_frees_the_offered_agent(
