@@ -10,9 +10,9 @@ from controlplane.calls import amd_orphans, ivr_resume, machine, records, routin
 from controlplane.calls.common import CAUSES, now
 from controlplane.calls.hangup_log import read_hangups
 from controlplane.calls.machine import Enqueue, Phase, StartMoh
-from controlplane.engine.commands import AddToBridge, StopMoh
 from controlplane.engine import events as ev
 from controlplane.engine.ari_ import AriError
+from controlplane.engine.commands import AddToBridge, StopMoh
 from controlplane.live import LIVE_CALLS_KEY
 from dialplan.render import cel_log_path
 
