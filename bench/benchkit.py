@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +70,19 @@ def until(fn: Callable[[], T | None], timeout: float, what: str, interval: float
             extra = f" (last error: {last})" if last else ""
             raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}{extra}")
         time.sleep(interval)
+
+
+async def sse_events(resp: Any) -> AsyncIterator[tuple[str, str]]:
+    """``(event name, data)`` of each block of a server-sent-events response (aiohttp's),
+    as it arrives; data lines joined with newlines, the name ``message`` when none is given."""
+    buf = ""
+    async for chunk in resp.content.iter_any():
+        buf += chunk.decode()
+        while "\n\n" in buf:
+            block, buf = buf.split("\n\n", 1)
+            lines = block.splitlines()
+            name = next((ln[7:] for ln in lines if ln.startswith("event: ")), "message")
+            yield name, "\n".join(ln[6:] for ln in lines if ln.startswith("data: "))
 
 
 def pct(values: list[float], q: float) -> float | None:

@@ -46,6 +46,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from benchkit import sse_events  # noqa: E402
 from wallboard_floor import _wait, free_port  # noqa: E402
 
 from controlplane.bus import EVENTS_STREAM, event_fields  # noqa: E402
@@ -133,20 +134,16 @@ class Agent:
 
     async def listen(self, http: aiohttp.ClientSession, seen: dict[str, float]) -> None:
         async with http.get("/agent/chats/stream", timeout=aiohttp.ClientTimeout(None)) as s:
-            buf = ""
-            async for chunk in s.content.iter_any():
-                buf += chunk.decode()
-                while "\n\n" in buf:
-                    block, buf = buf.split("\n\n", 1)
-                    if "event: ready" in block:
-                        self.ready.set()
-                    if "event: message" not in block and "event: chat" not in block:
-                        continue
-                    doc = json.loads(block.split("data: ", 1)[1])
-                    now = time.time()
-                    for msg in doc.get("messages", [doc]):  # a whole chat after a reconnect
-                        if msg.get("author") == "visitor":
-                            seen.setdefault(msg["body"], now)
+            async for name, data in sse_events(s):
+                if name == "ready":
+                    self.ready.set()
+                if name not in ("message", "chat") or not data:  # a keep-alive is nameless
+                    continue
+                doc = json.loads(data)
+                now = time.time()
+                for msg in doc.get("messages", [doc]):  # a whole chat after a reconnect
+                    if msg.get("author") == "visitor":
+                        seen.setdefault(msg["body"], now)
 
 
 async def visitor(http: aiohttp.ClientSession, n: int, chats: list[tuple[int, str]]) -> None:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from benchkit import sse_events
 from redis import Redis
 
 from controlplane.bus import EVENTS_MAXLEN, EVENTS_STREAM, acd_key, event_fields
@@ -72,17 +73,12 @@ class AgentStream:
         async with self.session.get(base + "/agent/interaction/stream",
                                     headers={"Accept": "text/event-stream"}) as resp:
             resp.raise_for_status()
-            buf = ""
-            async for chunk in resp.content.iter_any():
-                buf += chunk.decode()
-                while "\n\n" in buf:
-                    block, buf = buf.split("\n\n", 1)
-                    data = [ln[6:] for ln in block.splitlines() if ln.startswith("data: ")]
-                    if "event: card" not in block or not data:
-                        continue
-                    self.cards += 1
-                    self.seen.append((time.monotonic(), json.loads(data[0])["agent"]["status"]))
-                    self.ready.set()
+            async for name, data in sse_events(resp):
+                if name != "card" or not data:
+                    continue
+                self.cards += 1
+                self.seen.append((time.monotonic(), json.loads(data)["agent"]["status"]))
+                self.ready.set()
 
     def first_seen(self, status: str, after: float) -> float | None:
         """When a card with ``status`` first arrived at or after ``after``."""

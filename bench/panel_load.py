@@ -39,6 +39,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from benchkit import sse_events  # noqa: E402
 from panel_agents import AgentStream, change_agent, cpu_seconds, login, poll_me  # noqa: E402
 from wallboard_floor import PASSWORD, Floor, start_floor  # noqa: E402
 
@@ -66,17 +67,12 @@ class Viewer:
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
         async with session.get(url, headers=headers) as resp:
             resp.raise_for_status()
-            buf = ""
-            async for chunk in resp.content.iter_any():
-                buf += chunk.decode()
-                while "\n\n" in buf:
-                    block, buf = buf.split("\n\n", 1)
-                    data = [ln[6:] for ln in block.splitlines() if ln.startswith("data: ")]
-                    if "event: board" not in block or not data:
-                        continue
-                    answered = json.loads(data[0])["totals"]["answered"]
-                    self.seen.setdefault(answered, time.monotonic())
-                    self.ready.set()
+            async for name, data in sse_events(resp):
+                if name != "board" or not data:
+                    continue
+                answered = json.loads(data)["totals"]["answered"]
+                self.seen.setdefault(answered, time.monotonic())
+                self.ready.set()
 
 
 def queries(floor: Floor) -> tuple[int, int]:
