@@ -132,12 +132,12 @@ class Reconciler:
         """A consultation (attended transfer) that a restart cut: the caller waits on hold
         out of the call's bridge, and the restarted daemon no longer knows the consultation
         (it is not stored). Cancel it, as the agent's Cancel would: the consult leg is a
-        stray leg (hung up by the caller below), the caller goes back to the agent."""
+        stray leg (hung up by the caller below), the caller goes back to the agent. One
+        ``GET /bridges/<id>`` per talking call."""
         svc = self.svc
         state = svc.calls[call_id]
         try:
-            bridge = next((b for b in await svc.engine.bridges() if b.get("id") == state.bridge_id),
-                          None)
+            bridge = await svc.engine.bridge(state.bridge_id)
         except AriError as err:
             log.warning("call %s: its bridge not read after the restart: %s", call_id, err)
             return

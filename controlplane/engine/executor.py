@@ -147,8 +147,15 @@ class Executor:
 
     async def channel(self, channel_id: str) -> dict[str, Any] | None:
         """The channel's JSON, None when it does not exist."""
+        return await self._one(f"/channels/{channel_id}")
+
+    async def bridge(self, bridge_id: str) -> dict[str, Any] | None:
+        """The bridge's JSON (``channels``: who is in it), None when it does not exist."""
+        return await self._one(f"/bridges/{bridge_id}")
+
+    async def _one(self, path: str) -> dict[str, Any] | None:
         try:
-            found = await self._ari.get(f"/channels/{channel_id}")
+            found = await self._ari.get(path)
         except AriError as err:
             if err.status == 404:
                 return None
