@@ -54,6 +54,7 @@ from controlplane.calls.machines.call_state import (
     call_of_agent_channel,
     carrier_answered_at,
     carrier_billsec,
+    transfer_carrier_billsec,
 )
 from controlplane.engine.commands import StartMoh, StopMoh
 
@@ -67,6 +68,6 @@ __all__ = [
     "TransferToQueue",
     "Binding", "CallState", "Phase", "RingingLeg", "agent_channel_id",
     "attempt_of_agent_channel", "call_of_agent_channel", "carrier_answered_at",
-    "carrier_billsec",
+    "carrier_billsec", "transfer_carrier_billsec",
     "StartMoh", "StopMoh",
 ]

@@ -18,7 +18,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.calls.machine import CallState, Phase, carrier_billsec
+from controlplane.calls.machine import (
+    CallState,
+    Phase,
+    carrier_billsec,
+    transfer_carrier_billsec,
+)
 from controlplane.db import transaction
 from controlplane.models import CallRecord
 from controlplane.models.recordings import CallRecording
@@ -77,6 +82,8 @@ def _row(state: CallState, recordings_dir: Path) -> dict[str, Any]:
                        if state.answered_at else 0.0)  # the agent's talk time
                       if ended is not None else None),
         "carrier_billsec_s": carrier_billsec(state) if ended is not None else None,
+        "transfer_answered_at": state.number_answered_at,
+        "transfer_carrier_billsec_s": transfer_carrier_billsec(state),
         "phase": state.phase.value, "dial_target": state.dial, "queue": state.queue,
         "refused_reason": state.refused_reason,
         "status": "ended" if state.phase == Phase.ENDED else "active",
@@ -144,6 +151,9 @@ def state_from_record(row: CallRecord) -> CallState:
         hangup_cause_txt=row.hangup_cause_txt, hangup_by=row.hangup_by,
         recording=row.call_id if row.recording_path else None,
         queue=row.queue, attempt=_attempt(row.agent_channel), refused_reason=row.refused_reason,
+        # an active record holds the number legs already ended; the one up is metered on
+        number_answered_at=row.transfer_answered_at,
+        number_billsec=row.transfer_carrier_billsec_s or 0.0,
     )
 
 

@@ -18,6 +18,10 @@ Times and durations (all seconds are floats, ms precision; the durations are set
   (an IVR-only call is billed although no agent answered); campaign: from the customer's
   answer; outbound through a trunk: from the called number's answer (``answered_at``);
   internal, or never answered: 0. See :func:`controlplane.calls.machines.call_state.carrier_billsec`.
+* ``transfer_carrier_billsec_s``: what the carrier bills for the numbers the call was sent
+  on to (a blind transfer or a consultation dials them over the trunk: a second carrier
+  leg), from each one's answer to its end; 0: none was reached. While the call is up it
+  holds the legs already ended, and ``transfer_answered_at`` the answer of the one up now.
 * ``billsec_s``: the agent's talk time, ``answered_at`` to the end (0 when no agent was
   connected); the recording of the conversation is as long. The name is Asterisk's CDR
   ``billsec`` of the bridged pair; for what the carrier bills read ``carrier_billsec_s``.
@@ -60,6 +64,9 @@ class CallRecord(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)
     carrier_billsec_s: Mapped[float | None] = mapped_column(Float)  # what the carrier bills
+    # the numbers a transfer or consultation reached: their carrier seconds (see above)
+    transfer_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    transfer_carrier_billsec_s: Mapped[float | None] = mapped_column(Float)
     billsec_s: Mapped[float | None] = mapped_column(Float)  # the agent's talk time
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     hangup_cause_txt: Mapped[str | None] = mapped_column(String(64))

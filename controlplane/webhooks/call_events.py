@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controlplane.calls.machine import CallState, Phase
+from controlplane.calls.machine import CallState, Phase, carrier_billsec, transfer_carrier_billsec
 from controlplane.webhooks.outbox import Row, row
 
 
@@ -47,6 +47,9 @@ def call_data(state: CallState) -> dict[str, Any]:
                        if ended and state.answered_at else 0.0),
             "hangup_cause": state.hangup_cause, "hangup_by": state.hangup_by,
             "recorded": bool(state.recording),
+            # what the carrier bills: the caller's leg, and the numbers a transfer reached
+            "carrier_billsec_s": carrier_billsec(state),
+            "transfer_carrier_billsec_s": transfer_carrier_billsec(state),
         })
     return data
 

@@ -198,6 +198,19 @@ def test_to_a_colleague_then_a_busy_number_then_a_number_that_answers(platform, 
     until(lambda: carrier() is not None and duration_s(carrier()) > 3, timeout=30,
           what="the carrier's recording of the transferred call")
     assert tone_share(carrier(), CALLER_TONE) > 0.05, sound_report(carrier())
+    # the number's leg is a second carrier leg, billed from its answer as the carrier saw it
+    # (the busy number and the colleague cost nothing); the caller's leg stays its own
+    billed_like_the_carrier(row, carrier)
+    assert row.carrier_billsec_s > row.transfer_carrier_billsec_s
+
+
+def billed_like_the_carrier(row: Any, carrier: Any) -> None:
+    """The record's seconds for the numbers it reached match the lab carrier's recording
+    of the one number that answered (it records from that answer to the hang-up)."""
+    assert row.transfer_carrier_billsec_s is not None and row.transfer_carrier_billsec_s > 3
+    until(lambda: carrier() is not None and abs(
+        duration_s(carrier()) - row.transfer_carrier_billsec_s) <= 1.5, timeout=15,
+        what=f"the carrier's recording as long as the record's {row.transfer_carrier_billsec_s} s")
 
 
 def lab_recording(platform, number: str):  # type: ignore[no-untyped-def]
@@ -263,6 +276,7 @@ def test_consult_a_number_then_hand_the_caller_over(platform, queues) -> None:  
     assert refused["ok"] is False, refused
     row = ended_record(platform, caller, timeout=90)
     assert row.callee == number and row.answered_at == first.answered_at
+    billed_like_the_carrier(row, lab_recording(platform, number))
 
 
 def test_consult_a_colleague_and_cancel_then_complete(platform, queues) -> None:  # type: ignore[no-untyped-def]

@@ -69,6 +69,8 @@ class RecordRow:
             "duration_s": r.duration_s,
             "billsec_s": r.billsec_s,  # the agent's talk time
             "carrier_billsec_s": r.carrier_billsec_s,  # what the carrier bills
+            # and for the numbers a transfer or consultation reached (a second carrier leg)
+            "transfer_carrier_billsec_s": r.transfer_carrier_billsec_s,
             "hangup_cause": r.hangup_cause,
             "hangup_cause_txt": r.hangup_cause_txt,
             "has_recording": bool(r.recording_path),

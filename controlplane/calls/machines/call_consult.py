@@ -23,6 +23,10 @@ The caller stays in the call's bridge's Stasis app, out of the bridge, with hold
 agent stays in the bridge, which the consult leg joins (the bridge's recording hears the
 consultation too). The consult leg is named like an agent leg (``<call>-agent<n>``, ``n``
 past every leg so far), so its ARI events reach this call by the usual path.
+
+A consulted number (not a colleague's phone) is a carrier leg of its own: its answer starts
+the call's number meter (``number_answered_at``), a cancel or its hang-up stops it, and a
+completed consultation keeps it running (the number is now the call's leg).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from controlplane.calls.machines.call_state import (
     ConsultLeg,
     agent_channel_id,
     attempt_of_agent_channel,
+    number_answered,
+    number_gone,
 )
 from controlplane.engine.commands import (
     AddToBridge,
@@ -77,10 +83,12 @@ def start_consult(state: CallState, event: StartConsult, now: datetime) -> Resul
     ]
 
 
-def consult_answered(state: CallState) -> Result:
+def consult_answered(state: CallState, now: datetime) -> Result:
     leg = state.consult
     assert leg is not None
     state = replace(state, consult=replace(leg, answered=True))
+    if leg.agent_endpoint is None:  # a number, over the trunk: the carrier bills it
+        state = number_answered(state, now)
     return state, [AddToBridge(state.bridge_id, (leg.channel,)), SaveCall(state)]
 
 
@@ -108,13 +116,13 @@ def cancel_consult(state: CallState, event: CancelConsult, now: datetime) -> Res
     leg = state.consult
     if leg is None:
         return state, []
-    state = replace(state, consult=None)
+    state = replace(number_gone(state, now), consult=None)
     return state, [Hangup(leg.channel, "normal"), *_caller_back(state), SaveCall(state)]
 
 
-def consult_gone(state: CallState) -> Result:
+def consult_gone(state: CallState, now: datetime) -> Result:
     """The consult leg ended by itself (not answered, busy, the target hung up)."""
-    state = replace(state, consult=None)
+    state = replace(number_gone(state, now), consult=None)
     if not state.caller_alive:
         return state, []
     return state, [*_caller_back(state), SaveCall(state)]

@@ -15,12 +15,18 @@ Three answer times, three durations (the call record stores them; see
 * ``answered_at``: the agent, phone or called number answered and was bridged.
 * :func:`carrier_answered_at`: where the carrier's meter starts; :func:`carrier_billsec`
   counts from it to the end.
+
+A call the platform sends on to a number (a blind transfer, or a consultation, over the
+tenant's trunk) opens a second carrier leg, billed apart from the caller's:
+``number_answered_at`` is when the current one answered (while it is up),
+``number_billsec`` the seconds of those already ended; :func:`transfer_carrier_billsec`
+adds them up.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 
@@ -116,6 +122,8 @@ class CallState:
     fallback_queue: str | None = None  # a transfer to a number rings: back here if unanswered
     consult: ConsultLeg | None = None  # the agent consults someone while the caller holds
     last_leg: int = 0  # the highest agent-leg number a consultation used (never reused)
+    number_answered_at: datetime | None = None  # a number reached by transfer/consult: up since
+    number_billsec: float = 0.0  # seconds of such number legs already ended
 
     @property
     def agent_channel(self) -> str:
@@ -171,3 +179,26 @@ def carrier_billsec(state: CallState) -> float | None:
         return None
     since = carrier_answered_at(state)
     return round((state.ended_at - since).total_seconds(), 3) if since is not None else 0.0
+
+
+def number_answered(state: CallState, now: datetime) -> CallState:
+    """A number the call was transferred to, or consulted, answered: its meter starts."""
+    return replace(state, number_answered_at=now)
+
+
+def number_gone(state: CallState, now: datetime) -> CallState:
+    """That number's leg ended before the call (a consultation cancelled, or hung up)."""
+    since = state.number_answered_at
+    if since is None:
+        return state
+    return replace(state, number_answered_at=None, number_billsec=round(
+        state.number_billsec + max(0.0, (now - since).total_seconds()), 3))
+
+
+def transfer_carrier_billsec(state: CallState) -> float:
+    """Seconds the carrier bills for the numbers this call reached by transfer or
+    consultation: the ended legs, and the one still up until the call's end (until then
+    only the ended ones: the record's running figure, restored after a restart)."""
+    since, end = state.number_answered_at, state.ended_at
+    open_s = (end - since).total_seconds() if since is not None and end is not None else 0.0
+    return round(state.number_billsec + max(0.0, open_s), 3)

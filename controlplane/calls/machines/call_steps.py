@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from controlplane.calls.machines import call_consult as consult
+from controlplane.calls.machines import call_transfers as tr
 from controlplane.calls.machines.call_events import (
     AgentAnswered,
     CancelOffer,
@@ -38,7 +39,6 @@ from controlplane.calls.machines.call_state import (
     agent_channel_id,
     attempt_of_agent_channel,
 )
-from controlplane.calls.machines.call_transfers import part_recording, transfer_unanswered
 from controlplane.engine.commands import (
     AddToBridge,
     Answer,
@@ -250,7 +250,7 @@ def offer_agent(state: CallState, event: OfferAgent, now: datetime) -> Result:
 def connected(state: CallState, event: Connected, now: datetime) -> Result:
     if not event.record or state.recording:
         return state, []
-    name = part_recording(state)
+    name = tr.part_recording(state)
     state = replace(state, recording=name)
     return state, [RecordBridge(state.bridge_id, name), SaveCall(state)]
 
@@ -295,14 +295,15 @@ def agent_answered(state: CallState, event: AgentAnswered, now: datetime) -> Res
     """DIALING: the one agent leg answered; bridge it with the caller and record."""
     state = replace(state, phase=P.TALKING, agent_alive=True, fallback_queue=None,
                     answered_at=state.answered_at or now,  # a transferred call: the first
-                    recording=part_recording(state))
+                    recording=tr.part_recording(state))
+    state = tr.number_reached(state, now)  # a number a transfer dialled: the carrier's meter
     # Answer is a no-op for an inbound caller the platform answered already; it answers
     # an outbound phone, or an inbound caller rung straight through to a phone.
     state, answer = _answer_caller(state, now)
     return state, [
         StopRinging(state.call_id), answer, CreateBridge(state.bridge_id),
         AddToBridge(state.bridge_id, (state.call_id, state.agent_channel)),
-        RecordBridge(state.bridge_id, part_recording(state)), SaveCall(state),
+        RecordBridge(state.bridge_id, tr.part_recording(state)), SaveCall(state),
     ]
 
 
@@ -314,7 +315,7 @@ def late_answer(state: CallState, event: AgentAnswered, now: datetime) -> Result
     leg = state.consult
     if state.phase == P.TALKING and leg is not None and event.channel == leg.channel \
             and not leg.answered:
-        return consult.consult_answered(state)
+        return consult.consult_answered(state, now)
     return state, [Hangup(event.channel or state.agent_channel)]
 
 
@@ -350,7 +351,7 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
             state, cmds = _close(state)
             return state, [*note, *cmds]
     elif state.consult is not None and event.channel == state.consult.channel:
-        return consult.consult_gone(state)
+        return consult.consult_gone(state, now)
     elif state.ringing:
         return _ringing_leg_gone(state, event)
     else:
@@ -365,7 +366,7 @@ def leg_gone(state: CallState, event: LegGone, now: datetime) -> Result:
                 and event.cause in FAILOVER_CAUSES:
             return _fail_over(state)
         if state.phase == P.DIALING and state.caller_alive and state.fallback_queue:
-            return transfer_unanswered(state)  # a transfer to a number: back to the queue
+            return tr.transfer_unanswered(state)  # a transfer to a number: back to the queue
         if state.phase in (P.DIALING, P.TALKING):
             # In DIALING: no answer, busy or unreachable; the caller is released.
             state = _end(state, event, now)

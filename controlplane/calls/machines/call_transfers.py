@@ -14,7 +14,8 @@ first answer time stays the call's.
   (``Originate`` of a new leg, the outbound route's failover trunks after it, as a phone's
   call out). Answered: bridged and recorded like any answered leg. Not answered (busy, no
   answer, unreachable): a call that came through a queue goes back to it (``fallback_queue``,
-  music, enqueued again); any other call is released.
+  music, enqueued again); any other call is released. The number's answer starts the
+  call's second carrier meter (``number_answered_at``, :func:`number_reached`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from controlplane.calls.machines.call_events import (
     TransferToNumber,
     TransferToQueue,
 )
-from controlplane.calls.machines.call_state import CallState, Phase
+from controlplane.calls.machines.call_state import CallState, Phase, number_answered
 from controlplane.engine.commands import (
     DestroyBridge,
     Hangup,
@@ -85,6 +86,13 @@ def transfer_to_number(state: CallState, event: TransferToNumber, now: datetime)
         Originate(state.agent_channel, event.dial, f"agent,{state.call_id}", state.caller,
                   NUMBER_RING_TIMEOUT_S, (("X-Centrala-Call-Id", state.call_id),)),
     ]
+
+
+def number_reached(state: CallState, now: datetime) -> CallState:
+    """The leg a transfer dialled answered: a number (no agent's phone) starts the call's
+    second carrier meter; the first leg of an outbound call is the call's own meter."""
+    return number_answered(state, now) if state.transfers and state.agent_endpoint is None \
+        else state
 
 
 def transfer_unanswered(state: CallState) -> Result:

@@ -203,3 +203,72 @@ def test_complete_waits_for_an_answer_and_offers_never_reuse_a_consult_leg() -> 
     state, cmds = run(state, m.OfferAgent("demo-1003", "PJSIP/demo-1003", 15),
                       T0 + timedelta(seconds=43))
     assert cmds == ["SaveCall", "Originate call1-agent2"]  # agent1 was the consultation's
+
+
+# ---- what the carrier bills for the numbers a call is sent on to ----
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def test_a_number_reached_by_a_blind_transfer_is_billed_from_its_answer_to_the_end() -> None:
+    state, _ = m.step(talking(), m.TransferToNumber("PJSIP/48400@lab", "48400", by="agent"),
+                      at(40))
+    state, _ = m.step(state, m.LegGone("agent", 17, "Busy", channel="call1-agent1"), at(45))
+    assert state.phase == m.Phase.QUEUED and state.number_answered_at is None  # busy: 0 s
+    state, _ = m.step(state, m.OfferAgent("demo-1001", "PJSIP/demo-1001", 15), at(46))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent2"), at(50))
+    assert state.number_answered_at is None  # an agent's phone: no carrier
+    state, _ = m.step(state, NUMBER, at(60))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent3"), at(70))
+    assert state.number_answered_at == at(70)
+    assert m.transfer_carrier_billsec(state) == 0.0  # running: no leg has ended yet
+    state, _ = m.step(state, m.LegGone("caller", 16, "Normal Clearing"), at(100.5))
+    assert m.transfer_carrier_billsec(state) == 30.5
+    assert m.carrier_billsec(state) == 100.5  # the caller's leg, from the IVR's answer
+
+
+def test_consulted_numbers_are_billed_while_up_a_completed_one_until_the_end() -> None:
+    consult_number = m.StartConsult("PJSIP/48500@lab", "48500", by="agent")
+    state, _ = m.step(talking(), consult_number, at(30))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent1"), at(34))
+    assert state.number_answered_at == at(34)
+    state, _ = m.step(state, m.CancelConsult(by="agent"), at(50))
+    assert (state.number_answered_at, state.number_billsec) == (None, 16.0)
+    # a colleague's phone costs nothing; a second number hangs up by itself
+    state, _ = m.step(state, CONSULT, at(52))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent2"), at(53))
+    state, _ = m.step(state, m.CancelConsult(by="agent"), at(55))
+    assert state.number_billsec == 16.0
+    state, _ = m.step(state, consult_number, at(56))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent3"), at(58))
+    state, _ = m.step(state, m.LegGone("agent", 16, "x", channel="call1-agent3"), at(61))
+    assert (state.number_answered_at, state.number_billsec) == (None, 19.0)
+    # the third is handed the caller: billed until the call ends
+    state, _ = m.step(state, consult_number, at(62))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent4"), at(64))
+    state, _ = m.step(state, m.CompleteConsult(by="agent"), at(70))
+    assert state.number_answered_at == at(64) and state.agent_endpoint is None
+    state, _ = m.step(state, m.LegGone("agent", 16, "x", channel="call1-agent4"), at(94))
+    assert state.ended_at == at(94) and m.transfer_carrier_billsec(state) == 19.0 + 30.0
+
+
+def test_a_restarted_control_plane_keeps_metering_the_number_leg() -> None:
+    """The record holds the ended legs and the answer of the one up; the rebuilt state
+    bills on from there."""
+    from pathlib import Path
+
+    from controlplane.calls import records
+    from controlplane.models import CallRecord
+
+    state, _ = m.step(talking(), m.StartConsult("PJSIP/48500@lab", "48500", by="agent"), at(30))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent1"), at(34))
+    state, _ = m.step(state, m.CancelConsult(by="agent"), at(44))
+    state, _ = m.step(state, NUMBER, at(50))
+    state, _ = m.step(state, m.AgentAnswered("call1-agent2"), at(55))
+    row = records._row(state, Path("/rec"))
+    assert (row["transfer_carrier_billsec_s"], row["transfer_answered_at"]) == (10.0, at(55))
+    back = records.state_from_record(CallRecord(**row))
+    assert (back.number_billsec, back.number_answered_at) == (10.0, at(55))
+    back, _ = m.step(back, m.LegGone("caller", 16, "Normal Clearing"), at(75))
+    assert m.transfer_carrier_billsec(back) == 30.0
