@@ -269,8 +269,12 @@ def append(db: Factory, logs: Iterable[Logs]) -> None:
     if not (statuses or queue_rows or audits):
         return
     with transaction(db) as s:
-        for model, rows in ((AgentStatusLog, statuses), (QueueLog, queue_rows),
-                            (AgentSessionAudit, audits)):
+        for stmt, rows in zip(_INSERTS, (statuses, queue_rows, audits), strict=True):
             if rows:
-                s.execute(insert(cast(Table, model.__table__)), rows)
+                s.execute(stmt, rows)
         webhook_outbox.add(s, events)
+
+
+# built once: a statement built per write costs more CPU than the write
+_INSERTS = tuple(insert(cast(Table, model.__table__))
+                 for model in (AgentStatusLog, QueueLog, AgentSessionAudit))

@@ -8,6 +8,7 @@ or again after a restart, never creates a second record. The daemon writes throu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -45,20 +46,26 @@ def write(s: Session, states: Sequence[CallState], recordings_dir: Path) -> None
     keep what the record holds; the AMD columns are never touched here."""
     if not states:
         return
-    table = cast(Table, CallRecord.__table__)
     rows = [_row(state, recordings_dir) for state in states]
-    stmt = (sqlite_insert(table) if s.get_bind().dialect.name == "sqlite"
-            else pg_insert(table))
-    kept = {"recording_path", "duration_s", "billsec_s", "carrier_billsec_s"}
-    update = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in kept
-                     else stmt.excluded[name])
-              for name in rows[0] if name not in _CREATION_ONLY}
-    s.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=update), rows)
+    s.execute(_upsert(s.get_bind().dialect.name, tuple(rows[0])), rows)
     for state in states:
         _recording_rows(s, state, recordings_dir)
 
 
 _CREATION_ONLY = frozenset({"call_id", "caller_channel", "direction", "started_at"})
+_KEPT = frozenset({"recording_path", "duration_s", "billsec_s", "carrier_billsec_s"})
+
+
+@functools.cache
+def _upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The upsert statement of :func:`write`, built once per dialect (building it and its
+    cache key for every write cost more CPU than running it)."""
+    table = cast(Table, CallRecord.__table__)
+    stmt = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    update = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in _KEPT
+                     else stmt.excluded[name])
+              for name in columns if name not in _CREATION_ONLY}
+    return stmt.on_conflict_do_update(index_elements=["call_id"], set_=update)
 
 
 def _row(state: CallState, recordings_dir: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ knows the call machine, which the panel must not import).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -47,10 +48,15 @@ def add(s: Session, rows: Iterable[Row]) -> None:
     rows = [r for r in rows if r.get("tenant_id") is not None]
     if not rows:
         return
+    s.execute(_insert(s.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _insert(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (event_id) DO NOTHING``, built once per dialect."""
     table = cast(Table, WebhookEvent.__table__)
-    stmt = (sqlite_insert(table) if s.get_bind().dialect.name == "sqlite"
-            else pg_insert(table))
-    s.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]), rows)
+    stmt = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    return stmt.on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def emit(s: Session, type_: str, tenant_id: int | None, data: Mapping[str, Any], *,
