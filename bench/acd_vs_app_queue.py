@@ -28,7 +28,9 @@ timestamps, from an ARI observer app with ``subscribeAll=true``):
   ``answer`` rows, app_queue's ``queue_log`` ``CONNECT`` lines);
 - CPU-s of the platform Asterisk and the control plane (``/proc/<pid>/stat``;
   Redis and the lab for information), and (Asterisk + control plane) CPU-ms per
-  answered call; the ratio centrala / app_queue of that figure;
+  answered call; the ratio centrala / app_queue of that figure, then the same with each
+  run's CPU divided by its lab Asterisk's (same traffic both times: it takes out the
+  machine's speed, which drifts between the runs), and the platform Asterisk's share alone;
 - agent free → next offer: an agent leg's ``ChannelDestroyed`` → the next
   ``ChannelCreated`` of an agent leg to that phone, counted only when a caller
   was waiting at that moment (more unconnected callers older than 0.5 s than
@@ -255,6 +257,21 @@ async def one_run(name: str, run: int, p: Platform, ami: LabAmi, ari: aiohttp.Cl
     return out
 
 
+def by_the_lab(c: dict[str, Any], a: dict[str, Any]) -> dict[str, float | None]:
+    """The same figures with each run's CPU divided by its lab Asterisk's. The lab carries
+    the same traffic in both runs, so its CPU measures how fast the machine ran during each
+    (two runs a minute apart here differ by up to a tenth): what is left is the systems'
+    own difference. ``asterisk_alone``: the platform Asterisk's CPU per answered call only."""
+    if not (c["answered"] and a["answered"] and c["lab_cpu_s"] and a["lab_cpu_s"]):
+        return {"ratio_by_lab": None, "asterisk_alone_by_lab": None}
+
+    def per(run: dict[str, Any], cpu: float) -> float:
+        return cpu / run["lab_cpu_s"] / run["answered"]
+    base = per(a, a["asterisk_cpu_s"])
+    return {"ratio_by_lab": round(per(c, c["asterisk_cpu_s"] + c["controlplane_cpu_s"]) / base, 2),
+            "asterisk_alone_by_lab": round(per(c, c["asterisk_cpu_s"]) / base, 2)}
+
+
 async def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
     """CPU-s each process spends in ``seconds`` with the agents ready and no call, scaled to
     one minute: the part of a run's figure that is not the calls' (timers, sweeps, polls)."""
@@ -302,6 +319,7 @@ async def measure(p: Platform, tr: Traffic, counters: Path | None = None) -> dic
         await asyncio.gather(observer, return_exceptions=True)
     c, a = results["centrala"]["cpu_ms_per_answered"], results["app_queue"]["cpu_ms_per_answered"]
     results["ratio_cpu_per_answered"] = round(c / a, 2) if c and a else None
+    results.update(by_the_lab(results["centrala"], results["app_queue"]))
     results["observer_events"] = seen.events
     return results
 
@@ -337,6 +355,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
               f"{idle['controlplane']}, Asterisk {idle['asterisk']}")
     print(f"ratio centrala / app_queue, (Asterisk + control plane) CPU per answered call: "
           f"{results['ratio_cpu_per_answered']}")
+    print(f"  the same, each run's CPU divided by its lab Asterisk's (the machine's speed in "
+          f"that run): {results['ratio_by_lab']}; the platform Asterisk alone: "
+          f"{results['asterisk_alone_by_lab']}")
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ T = TypeVar("T")
 # for any batch of ours (an import batch commits in well under a second), short enough that
 # a panel request never hangs for half a minute.
 BUSY_TIMEOUT_MS = 5000
+SQLITE_POOL_SIZE = 12  # connections kept open per process (see make_engine)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
@@ -44,7 +45,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+        # A pool as large as the daemon's I/O threads (8) and then some: past ``pool_size``
+        # a connection is closed when returned, and opening one (the file, four PRAGMAs)
+        # cost the daemon's ACD log writes a new connection at every burst.
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000},
+                               pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
