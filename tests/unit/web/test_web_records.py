@@ -203,3 +203,24 @@ def test_records_show_the_platforms_answer_and_the_carriers_seconds(client, logi
     assert {"platform_answered_at", "answered_at", "carrier_billsec_s", "billsec_s"} <= set(row)
     page = client.get("/calls/records?per_page=5").get_data(as_text=True)
     assert "Carrier billsec</th>" in page and "Billsec</th>" in page
+
+
+def test_a_call_sent_on_to_a_number_shows_that_legs_carrier_seconds(client, login, app, world):
+    """A blind transfer or a consultation to a number is a second carrier leg: its seconds
+    are in the API and under the caller's carrier seconds on the page."""
+    from controlplane.db import transaction
+    from controlplane.models import CallRecord
+
+    factory = app.extensions["centrala"].sessions
+    rid = world.demo_records[-1]  # the newest: first on the page
+    with transaction(factory) as s:
+        s.get(CallRecord, rid).transfer_carrier_billsec_s = 68.4
+    try:
+        login(ADMIN)
+        row = {r["id"]: r for r in records(client, per_page=5)["records"]}[rid]
+        assert row["transfer_carrier_billsec_s"] == 68.4
+        page = client.get("/calls/records?per_page=5").get_data(as_text=True)
+        assert "+ 1:08 transferred" in page, page[-3000:]
+    finally:
+        with transaction(factory) as s:
+            s.get(CallRecord, rid).transfer_carrier_billsec_s = None
