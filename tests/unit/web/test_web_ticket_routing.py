@@ -86,6 +86,8 @@ def test_my_offers_count_down_and_held_tickets_are_listed(  # type: ignore[no-un
     assert stable(later) == stable(card)  # the countdown alone sends no new card
     listing = client.get("/tickets").get_data(as_text=True)
     assert 'id="ticket-offers"' in listing and "data-stream=" in listing
+    chats = client.get("/agent/chats").get_data(as_text=True)  # an agent working chats
+    assert 'id="ticket-offers"' in chats and "data-stream=" in chats and "ticket_offers.js" in chats
 
 
 def test_accept_goes_to_the_daemon_as_the_agent_and_refusals_are_409(  # type: ignore[no-untyped-def]
