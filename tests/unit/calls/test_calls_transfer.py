@@ -5,9 +5,12 @@ first answer time stays the call's, and the next part is recorded under its own 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from controlplane.calls import machine as m
+from controlplane.calls import records
 from controlplane.engine import commands as c
+from controlplane.models import CallRecord
 
 T0 = datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC)
 IVR_DID = m.Binding(1, "inbound", "4822", "4822", "lab", None, None, None, ivr=True)
@@ -256,11 +259,6 @@ def test_consulted_numbers_are_billed_while_up_a_completed_one_until_the_end() -
 def test_a_restarted_control_plane_keeps_metering_the_number_leg() -> None:
     """The record holds the ended legs and the answer of the one up; the rebuilt state
     bills on from there."""
-    from pathlib import Path
-
-    from controlplane.calls import records
-    from controlplane.models import CallRecord
-
     state, _ = m.step(talking(), m.StartConsult("PJSIP/48500@lab", "48500", by="agent"), at(30))
     state, _ = m.step(state, m.AgentAnswered("call1-agent1"), at(34))
     state, _ = m.step(state, m.CancelConsult(by="agent"), at(44))
